@@ -1,0 +1,1 @@
+//! Publication of traffic events (DECNET UNIX-socket bus, NATS).

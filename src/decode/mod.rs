@@ -1,0 +1,1 @@
+//! Zero-copy decoding of link, tunnel, IP and transport headers.

@@ -1,0 +1,1 @@
+//! Decky attribution, per-flow dispatch and event construction.

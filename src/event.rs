@@ -1,0 +1,218 @@
+//! The event model: one fingerprint observation, in catalogue field order.
+//!
+//! Events are built by the engine from fingerprint results and rendered by
+//! [`crate::output`] into DECNET's RFC 5424 line and JSON record. Field values
+//! are raw bytes because attacker-controlled text (SNI, banners, headers) may
+//! be any byte sequence; escaping is the output layer's job, never the
+//! producer's.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::util::time::Timestamp;
+
+/// Every event type of SPEC section 5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventKind {
+    TcpSynFingerprint,
+    TcpSynackFingerprint,
+    TcpFlowTiming,
+    TlsClientHello,
+    TlsSession,
+    TlsCertificate,
+    QuicClientHello,
+    DtlsClientHello,
+    SshClientBanner,
+    SshKexFingerprint,
+    SshSessionFingerprint,
+    HttpRequestFingerprint,
+    Ipv6LinkLocalLeak,
+}
+
+/// Syslog severity (RFC 5424 section 6.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Warning = 4,
+    Info = 6,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 13] = [
+        EventKind::TcpSynFingerprint,
+        EventKind::TcpSynackFingerprint,
+        EventKind::TcpFlowTiming,
+        EventKind::TlsClientHello,
+        EventKind::TlsSession,
+        EventKind::TlsCertificate,
+        EventKind::QuicClientHello,
+        EventKind::DtlsClientHello,
+        EventKind::SshClientBanner,
+        EventKind::SshKexFingerprint,
+        EventKind::SshSessionFingerprint,
+        EventKind::HttpRequestFingerprint,
+        EventKind::Ipv6LinkLocalLeak,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::TcpSynFingerprint => "tcp_syn_fingerprint",
+            EventKind::TcpSynackFingerprint => "tcp_synack_fingerprint",
+            EventKind::TcpFlowTiming => "tcp_flow_timing",
+            EventKind::TlsClientHello => "tls_client_hello",
+            EventKind::TlsSession => "tls_session",
+            EventKind::TlsCertificate => "tls_certificate",
+            EventKind::QuicClientHello => "quic_client_hello",
+            EventKind::DtlsClientHello => "dtls_client_hello",
+            EventKind::SshClientBanner => "ssh_client_banner",
+            EventKind::SshKexFingerprint => "ssh_kex_fingerprint",
+            EventKind::SshSessionFingerprint => "ssh_session_fingerprint",
+            EventKind::HttpRequestFingerprint => "http_request_fingerprint",
+            EventKind::Ipv6LinkLocalLeak => "ipv6_link_local_leak",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn severity(self) -> Severity {
+        match self {
+            EventKind::TlsSession | EventKind::QuicClientHello => Severity::Warning,
+            _ => Severity::Info,
+        }
+    }
+
+    /// Whether SPEC section 7 publishes this event on `decky.<name>.traffic`.
+    pub fn on_bus(self) -> bool {
+        matches!(
+            self,
+            EventKind::TlsSession
+                | EventKind::TcpFlowTiming
+                | EventKind::TcpSynFingerprint
+                | EventKind::SshClientBanner
+                | EventKind::SshKexFingerprint
+                | EventKind::QuicClientHello
+                | EventKind::HttpRequestFingerprint
+                | EventKind::Ipv6LinkLocalLeak
+        )
+    }
+
+    /// The fields whose values, with `src_ip`, form the dedup key (SPEC 4.3).
+    pub fn dedup_fields(self) -> &'static [&'static str] {
+        match self {
+            EventKind::TlsClientHello => &["ja3", "ja4"],
+            EventKind::TlsSession => &["ja3", "ja3s", "ja4", "ja4s"],
+            EventKind::TlsCertificate => &["subject_cn", "issuer"],
+            EventKind::TcpSynFingerprint => &["os_guess", "options_sig", "ipid_class", "isn_class"],
+            EventKind::TcpSynackFingerprint => &["os_guess", "options_sig", "ja4ts", "p0f_sig"],
+            EventKind::TcpFlowTiming => &["dst_ip", "dst_port"],
+            EventKind::QuicClientHello => &["ja4_quic"],
+            EventKind::DtlsClientHello => &["ja3", "ja4"],
+            EventKind::SshClientBanner => &["ssh_version"],
+            EventKind::SshKexFingerprint => &["hassh", "hassh_server"],
+            EventKind::SshSessionFingerprint => &["ja4ssh"],
+            EventKind::HttpRequestFingerprint => &["ja4h"],
+            EventKind::Ipv6LinkLocalLeak => &["src_ip"],
+        }
+    }
+}
+
+/// One `name="value"` parameter of the event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub value: Vec<u8>,
+    /// Attacker-chosen free text (SNI, ALPN, banners, names, HTTP text):
+    /// written after every other parameter in the syslog line (SPEC 4.1).
+    pub free_text: bool,
+}
+
+/// A complete event, ready for dedup and output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub kind: EventKind,
+    /// The packet time that completed the event.
+    pub ts: Timestamp,
+    /// Syslog HOSTNAME and bus subject token.
+    pub decky: Arc<str>,
+    pub fields: Vec<Field>,
+}
+
+impl Event {
+    pub fn new(kind: EventKind, ts: Timestamp, decky: Arc<str>) -> Self {
+        Event { kind, ts, decky, fields: Vec::with_capacity(24) }
+    }
+
+    /// Appends a structured field (numbers, addresses, hashes, flags).
+    pub fn push(&mut self, name: &'static str, value: impl FieldValue) -> &mut Self {
+        let mut buf = Vec::new();
+        value.write_to(&mut buf);
+        self.fields.push(Field { name, value: buf, free_text: false });
+        self
+    }
+
+    /// Appends an attacker-controlled free-text field (raw bytes, any content).
+    pub fn push_text(&mut self, name: &'static str, value: impl AsRef<[u8]>) -> &mut Self {
+        self.fields.push(Field { name, value: value.as_ref().to_vec(), free_text: true });
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.fields.iter().find(|f| f.name == name).map(|f| f.value.as_slice())
+    }
+
+    /// `src_ip` as text, the JSON `attacker_ip`.
+    pub fn src_ip(&self) -> &[u8] {
+        self.get("src_ip").unwrap_or(b"")
+    }
+}
+
+/// Conversion of a typed value into a field's text.
+pub trait FieldValue {
+    fn write_to(&self, out: &mut Vec<u8>);
+}
+
+macro_rules! display_field {
+    ($($t:ty),*) => {$(
+        impl FieldValue for $t {
+            fn write_to(&self, out: &mut Vec<u8>) {
+                let mut s = String::new();
+                let _ = write!(s, "{}", self);
+                out.extend_from_slice(s.as_bytes());
+            }
+        }
+    )*};
+}
+display_field!(u8, u16, u32, u64, usize, i32, i64, IpAddr);
+
+impl FieldValue for bool {
+    fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(if *self { b"true" } else { b"false" });
+    }
+}
+impl FieldValue for &str {
+    fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.as_bytes());
+    }
+}
+impl FieldValue for String {
+    fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.as_bytes());
+    }
+}
+impl FieldValue for &String {
+    fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.as_bytes());
+    }
+}
+
+/// A decimal with a fixed number of fraction digits (`duration_s`, `*_ms`).
+pub struct Fixed(pub f64, pub usize);
+impl FieldValue for Fixed {
+    fn write_to(&self, out: &mut Vec<u8>) {
+        let mut s = String::new();
+        let _ = write!(s, "{:.*}", self.1, self.0);
+        out.extend_from_slice(s.as_bytes());
+    }
+}

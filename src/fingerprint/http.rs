@@ -1,0 +1,1 @@
+//! http fingerprints (placeholder until implemented).

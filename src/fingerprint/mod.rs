@@ -1,0 +1,8 @@
+//! Pure fingerprint algorithms. Nothing here knows about flows, deckies or
+//! output: each module turns wire bytes into fingerprint values.
+
+pub mod http;
+pub mod p0f;
+pub mod quic;
+pub mod ssh;
+pub mod tls;

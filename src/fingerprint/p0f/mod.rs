@@ -1,0 +1,1 @@
+//! p0f fingerprints (placeholder until implemented).

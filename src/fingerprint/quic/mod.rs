@@ -1,0 +1,1 @@
+//! quic fingerprints (placeholder until implemented).

@@ -1,0 +1,1 @@
+//! ssh fingerprints (placeholder until implemented).

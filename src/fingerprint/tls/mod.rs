@@ -1,0 +1,1 @@
+//! tls fingerprints (placeholder until implemented).

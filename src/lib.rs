@@ -1,0 +1,22 @@
+//! decnet-sniffer: a passive network fingerprinting sensor for DECNET.
+//!
+//! Layers, from the wire up:
+//! - [`capture`]: packet sources (pcap/pcapng files, live interfaces).
+//! - [`decode`]: zero-copy views of link, tunnel, IP and transport headers.
+//! - [`flow`]: the bounded flow table and per-flow TCP reassembly.
+//! - [`fingerprint`]: pure fingerprint algorithms (TCP/IP, p0f, TLS, SSH, HTTP, QUIC).
+//! - [`engine`]: decky attribution, per-flow dispatch, event construction.
+//! - [`output`]: DECNET's RFC 5424 and JSON wire formats, dedup, file sinks.
+//! - [`bus`]: publication of traffic events.
+//! - [`cli`]: the `decnet-sniffer` command line.
+
+pub mod bus;
+pub mod capture;
+pub mod cli;
+pub mod decode;
+pub mod engine;
+pub mod event;
+pub mod fingerprint;
+pub mod flow;
+pub mod output;
+pub mod util;

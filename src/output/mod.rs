@@ -1,0 +1,1 @@
+//! DECNET wire formats, dedup and file sinks.

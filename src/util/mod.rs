@@ -1,0 +1,2 @@
+//! Small shared helpers.
+pub mod time;

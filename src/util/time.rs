@@ -1,0 +1,101 @@
+//! Packet timestamps and their textual forms. All time in the program is
+//! packet time, so output is a pure function of the input.
+
+/// A packet timestamp: seconds and nanoseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp {
+    pub secs: i64,
+    pub nanos: u32,
+}
+
+impl Timestamp {
+    pub fn new(secs: i64, nanos: u32) -> Self {
+        Timestamp { secs: secs + i64::from(nanos / 1_000_000_000), nanos: nanos % 1_000_000_000 }
+    }
+
+    pub fn from_micros(us: i64) -> Self {
+        Timestamp::new(us.div_euclid(1_000_000), (us.rem_euclid(1_000_000) * 1000) as u32)
+    }
+
+    /// Total microseconds since the epoch.
+    pub fn as_micros(self) -> i64 {
+        self.secs.saturating_mul(1_000_000).saturating_add(i64::from(self.nanos / 1000))
+    }
+
+    pub fn as_secs_f64(self) -> f64 {
+        self.secs as f64 + f64::from(self.nanos) / 1e9
+    }
+
+    /// Signed difference `self - earlier` in microseconds.
+    pub fn micros_since(self, earlier: Timestamp) -> i64 {
+        self.as_micros().saturating_sub(earlier.as_micros())
+    }
+
+    /// Civil UTC date and time: (year, month, day, hour, minute, second).
+    pub fn civil(self) -> (i64, u32, u32, u32, u32, u32) {
+        let days = self.secs.div_euclid(86_400);
+        let sod = self.secs.rem_euclid(86_400) as u32;
+        let (y, m, d) = civil_from_days(days);
+        (y, m, d, sod / 3600, (sod / 60) % 60, sod % 60)
+    }
+
+    /// RFC 5424 TIMESTAMP: `2026-04-21T16:35:50.123456+00:00`.
+    pub fn write_rfc5424(self, out: &mut Vec<u8>) {
+        let (y, mo, d, h, mi, s) = self.civil();
+        let us = self.nanos / 1000;
+        out.extend_from_slice(
+            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{us:06}+00:00").as_bytes(),
+        );
+    }
+
+    /// DECNET's JSON `timestamp`: `2026-04-21 16:35:50`.
+    pub fn write_json_time(self, out: &mut Vec<u8>) {
+        let (y, mo, d, h, mi, s) = self.civil();
+        out.extend_from_slice(format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}").as_bytes());
+    }
+
+    /// RFC 3339 UTC with microseconds: `2026-04-21T16:35:50.123456Z`.
+    pub fn rfc3339(self) -> String {
+        let (y, mo, d, h, mi, s) = self.civil();
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:06}Z", self.nanos / 1000)
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian
+/// calendar (Howard Hinnant's algorithm).
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_known_instant() {
+        // 2026-04-21T16:35:50Z = 1776789350 (date -u -d @1776789350)
+        let ts = Timestamp::new(1_776_789_350, 123_456_789);
+        let mut out = Vec::new();
+        ts.write_rfc5424(&mut out);
+        assert_eq!(out, b"2026-04-21T16:35:50.123456+00:00");
+        let mut out = Vec::new();
+        ts.write_json_time(&mut out);
+        assert_eq!(out, b"2026-04-21 16:35:50");
+    }
+
+    #[test]
+    fn epoch_and_leap_day() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        // 2024-02-29 is day 19782 since the epoch.
+        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
+    }
+}
