@@ -1,6 +1,143 @@
-//! The `decnet-sniffer` command line.
+//! The `decnet-sniffer` command line: argument parsing and the `read`
+//! command; `run` (the daemon) lives in [`run`].
+
+pub mod read;
+pub mod run;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::engine::{DeckyMap, Limits};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "decnet-sniffer",
+    version,
+    about = "Passive network fingerprinting sensor for DECNET deckies",
+    long_about = "Passive network fingerprinting sensor for DECNET deckies.\n\n\
+        Reads captures (`read`) or a live interface (`run`), attributes traffic to deckies \
+        and writes fingerprint events (TCP/IP, TLS, SSH, HTTP, QUIC) in DECNET's RFC 5424 \
+        and JSON-lines formats. Event catalogue: SPEC.md section 5."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Read pcap/pcapng files ('-' = stdin) and write their events.
+    Read(read::ReadArgs),
+    /// Capture live traffic as a daemon until SIGTERM/SIGINT.
+    Run(run::RunArgs),
+}
+
+/// Who is observed (SPEC section 3).
+#[derive(Args, Debug, Clone, Default)]
+pub struct DeckyArgs {
+    /// DECNET state file (decnet-state.json); deckies come from config.deckies[].name/ip.
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// Add a decky by hand (repeatable). With neither --state nor --decky,
+    /// every server seen is observed under its IP address.
+    #[arg(long = "decky", value_name = "NAME=IP")]
+    pub deckies: Vec<String>,
+}
+
+impl DeckyArgs {
+    /// Builds the decky map, or a one-line error naming the cause.
+    pub fn load(&self) -> Result<DeckyMap, String> {
+        let mut map = match &self.state {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(format!("{}: state file not found", path.display()));
+                }
+                DeckyMap::load(path).map_err(|e| e.to_string())?
+            }
+            None if self.deckies.is_empty() => return Ok(DeckyMap::observe_all()),
+            None => DeckyMap::default(),
+        };
+        for arg in &self.deckies {
+            map.add_arg(arg).map_err(|e| e.to_string())?;
+        }
+        Ok(map)
+    }
+}
+
+/// Engine limits and timeouts (SPEC section 9).
+#[derive(Args, Debug, Clone)]
+pub struct LimitArgs {
+    /// Seconds of silence after which a TCP flow is reported and dropped.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub flow_idle: u64,
+    /// Maximum tracked TCP flows (least recently used evicted first).
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_flows: usize,
+    /// Reassembly bytes held per direction until the handshake is complete.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024)]
+    pub reassembly_bytes: usize,
+    /// Maximum sources with IP-ID/ISN samples.
+    #[arg(long, value_name = "N", default_value_t = 262_144)]
+    pub max_seq_sources: usize,
+    /// Maximum pending handshakes (partial QUIC ClientHellos and the like).
+    #[arg(long, value_name = "N", default_value_t = 262_144)]
+    pub max_pending_handshakes: usize,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            flows: self.max_flows.max(1),
+            reassembly_bytes: self.reassembly_bytes,
+            pending_handshakes: self.max_pending_handshakes.max(1),
+            seq_sources: self.max_seq_sources.max(1),
+            flow_idle_secs: self.flow_idle,
+            ..Limits::default()
+        }
+    }
+}
+
+/// Where events go.
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Append RFC 5424 lines (DECNET wire format) to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub log: Option<PathBuf>,
+    /// Append JSON records (DECNET's parsed form) to PATH.
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+    /// Seconds during which a repeat of the same (source, event, key) is dropped; 0 disables.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub dedup_ttl: u64,
+    /// Maximum dedup entries (oldest evicted first).
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_dedup: usize,
+}
 
 /// Runs the program and returns the process exit code.
 pub fn main() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    init_logging();
+    match cli.command {
+        Command::Read(args) => read::run(args),
+        Command::Run(args) => run::run(args),
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DECNET_SNIFFER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}
+
+/// Prints `decnet-sniffer: MESSAGE` to stderr.
+pub fn error(msg: impl std::fmt::Display) {
+    eprintln!("decnet-sniffer: {msg}");
 }

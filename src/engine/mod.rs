@@ -1,1 +1,240 @@
-//! Decky attribution, per-flow dispatch and event construction.
+//! The engine: decky attribution, per-flow dispatch and event construction.
+//!
+//! One [`Engine`] consumes packets in capture order and produces events.
+//! It is single-threaded and driven only by packet time, so the same input
+//! yields the same events in `read` and `run` alike.
+
+pub mod deckies;
+pub mod dtls;
+pub mod http;
+pub mod ipv6_leak;
+pub mod quic;
+pub mod ssh;
+pub mod stats;
+pub mod stream;
+pub mod syn;
+pub mod tcp;
+pub mod tls;
+pub mod udp;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use crate::capture::RawPacket;
+use crate::decode::{self, Packet, Transport};
+use crate::event::{Event, EventKind};
+use crate::fingerprint::seqclass::SeqClassTable;
+use crate::flow::table::FlowTable;
+use crate::util::time::Timestamp;
+
+pub use deckies::DeckyMap;
+pub use stats::Stats;
+
+/// Caps and timeouts (SPEC section 9 defaults).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub flows: usize,
+    /// Bytes held per direction while a handshake is reassembled.
+    pub reassembly_bytes: usize,
+    pub pending_handshakes: usize,
+    pub seq_sources: usize,
+    /// A flow silent this long is reported and dropped.
+    pub flow_idle_secs: u64,
+    /// UDP ports treated as QUIC.
+    pub quic_ports: Vec<u16>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            flows: 1_000_000,
+            reassembly_bytes: 16 * 1024,
+            pending_handshakes: 262_144,
+            seq_sources: 262_144,
+            flow_idle_secs: 120,
+            quic_ports: vec![443],
+        }
+    }
+}
+
+/// Which way a connection crosses the decky boundary (SPEC section 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Inbound,
+    Outbound,
+    Internal,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+            Direction::Internal => "internal",
+        }
+    }
+}
+
+/// The attribution of one connection: which decky, which way.
+#[derive(Debug, Clone)]
+pub struct Attribution {
+    pub decky: Arc<str>,
+    pub direction: Direction,
+}
+
+/// What every event producer may touch: limits, counters, pending events.
+pub struct Context {
+    pub limits: Limits,
+    pub stats: Stats,
+    /// Events produced while processing the current packet.
+    pub out: Vec<Event>,
+}
+
+impl Context {
+    /// Queues an event, appending the `direction` field all connection
+    /// events carry.
+    pub fn emit(&mut self, mut ev: Event, direction: Direction) {
+        ev.push("direction", direction.as_str());
+        self.stats.events[ev.kind.index()] += 1;
+        self.out.push(ev);
+    }
+
+    /// A new event with `src_ip src_port dst_ip dst_port` already set.
+    pub fn conn_event(
+        kind: EventKind,
+        ts: Timestamp,
+        decky: &Arc<str>,
+        client: SocketAddr,
+        server: SocketAddr,
+    ) -> Event {
+        let mut ev = Event::new(kind, ts, decky.clone());
+        ev.push("src_ip", client.ip())
+            .push("src_port", client.port())
+            .push("dst_ip", server.ip())
+            .push("dst_port", server.port());
+        ev
+    }
+}
+
+/// The packet-to-event engine.
+pub struct Engine {
+    cx: Context,
+    deckies: DeckyMap,
+    flows: FlowTable<tcp::FlowApp>,
+    seq_classes: SeqClassTable,
+    quic: quic::QuicTracker,
+    leaks: ipv6_leak::LeakTracker,
+    /// Latest packet time seen, the engine's clock.
+    now: Timestamp,
+}
+
+impl Engine {
+    pub fn new(limits: Limits, deckies: DeckyMap) -> Self {
+        Engine {
+            flows: FlowTable::new(limits.flows),
+            seq_classes: SeqClassTable::new(limits.seq_sources),
+            quic: quic::QuicTracker::new(&limits),
+            leaks: ipv6_leak::LeakTracker::new(&limits),
+            cx: Context { limits, stats: Stats::default(), out: Vec::new() },
+            deckies,
+            now: Timestamp::default(),
+        }
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.cx.stats
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.cx.limits
+    }
+
+    pub fn deckies(&self) -> &DeckyMap {
+        &self.deckies
+    }
+
+    /// Replaces the decky map; applies from the next packet.
+    pub fn set_deckies(&mut self, deckies: DeckyMap) {
+        self.deckies = deckies;
+    }
+
+    pub fn flow_count(&self) -> usize {
+        self.flows.len()
+    }
+
+    /// Table sizes and evictions, for the summary and metrics.
+    pub fn table_stats(&self) -> [(&'static str, usize, u64); 2] {
+        [
+            ("flows", self.flows.len(), self.flows.evictions),
+            ("seq_sources", self.seq_classes.len(), self.seq_classes.evictions),
+        ]
+    }
+
+    /// Processes one captured frame; the events it completes are passed to `sink`.
+    pub fn process(&mut self, raw: &RawPacket<'_>, sink: &mut impl FnMut(Event)) {
+        self.cx.stats.packets += 1;
+        self.cx.stats.bytes += u64::from(raw.orig_len);
+        if raw.ts > self.now {
+            self.now = raw.ts;
+            self.expire_idle();
+        }
+        match decode::decode(raw) {
+            Ok(pkt) => self.dispatch(&pkt, raw.ts),
+            Err(e) => self.cx.stats.decode_error(e),
+        }
+        self.cx.out.drain(..).for_each(&mut *sink);
+    }
+
+    /// Reports flows idle at `now` (the daemon calls this on a silent link).
+    pub fn advance_time(&mut self, now: Timestamp, sink: &mut impl FnMut(Event)) {
+        if now > self.now {
+            self.now = now;
+            self.expire_idle();
+        }
+        self.cx.out.drain(..).for_each(&mut *sink);
+    }
+
+    /// Ends every open flow (end of input, shutdown).
+    pub fn finish(&mut self, sink: &mut impl FnMut(Event)) {
+        let flows: Vec<_> = self.flows.drain().collect();
+        for flow in flows {
+            let ts = flow.stats.last;
+            tcp::end_flow(&mut self.cx, flow, crate::flow::table::FlowEnd::Shutdown, ts);
+        }
+        self.cx.out.drain(..).for_each(&mut *sink);
+    }
+
+    fn expire_idle(&mut self) {
+        let idle_us = i64::try_from(self.cx.limits.flow_idle_secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+        while let Some(flow) = self.flows.pop_idle(self.now, idle_us) {
+            self.cx.stats.bump("flows_idle_expired");
+            let ts = Timestamp::from_micros(flow.stats.last.as_micros().saturating_add(idle_us));
+            tcp::end_flow(&mut self.cx, flow, crate::flow::table::FlowEnd::Idle, ts);
+        }
+    }
+
+    fn dispatch(&mut self, pkt: &Packet<'_>, ts: Timestamp) {
+        self.leaks.observe(&mut self.cx, &self.deckies, pkt, ts);
+        match pkt.transport {
+            Transport::Tcp(tcp) => tcp::on_segment(self, pkt, &tcp, ts),
+            Transport::Udp(udp) => udp::on_datagram(self, pkt, &udp, ts),
+            _ => {}
+        }
+    }
+
+    /// Attribution of a connection from `client` to `server`, or `None`
+    /// when no decky is involved.
+    pub fn attribute(&self, client: &IpAddr, server: &IpAddr) -> Option<Attribution> {
+        if self.deckies.is_observe_all() {
+            return Some(Attribution { decky: Arc::from(server.to_string()), direction: Direction::Inbound });
+        }
+        match (self.deckies.get(client), self.deckies.get(server)) {
+            (_, Some(s)) if self.deckies.get(client).is_some() => {
+                Some(Attribution { decky: s.clone(), direction: Direction::Internal })
+            }
+            (None, Some(s)) => Some(Attribution { decky: s.clone(), direction: Direction::Inbound }),
+            (Some(c), None) => Some(Attribution { decky: c.clone(), direction: Direction::Outbound }),
+            _ => None,
+        }
+    }
+}

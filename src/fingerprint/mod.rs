@@ -6,3 +6,5 @@ pub mod p0f;
 pub mod quic;
 pub mod ssh;
 pub mod tls;
+pub mod seqclass;
+pub mod tcpip;

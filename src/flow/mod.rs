@@ -1,1 +1,5 @@
-//! The bounded flow table and per-direction TCP reassembly.
+//! Flow tracking: the bounded LRU flow table ([`table`]) and per-direction
+//! TCP reassembly ([`reassembly`]).
+
+pub mod reassembly;
+pub mod table;

@@ -1,1 +1,11 @@
-//! DECNET wire formats, dedup and file sinks.
+//! DECNET's wire formats ([`syslog`], [`json`]), dedup ([`dedup`]), append-only
+//! file sinks ([`sink`]) and the [`pipeline`] that ties them together:
+//! event → dedup → RFC 5424 line → JSON record → bus.
+
+pub mod dedup;
+pub mod json;
+pub mod pipeline;
+pub mod sink;
+pub mod syslog;
+
+pub use pipeline::{Output, OutputStats, Publish};

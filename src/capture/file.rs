@@ -1,0 +1,248 @@
+//! Offline capture files: classic pcap (either byte order, µs or ns) and
+//! pcapng (several interfaces with their own link types and time
+//! resolutions), told apart by their magic number, never by the file name.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
+
+use super::RawPacket;
+use crate::util::time::Timestamp;
+
+/// Initial read buffer; grown up to [`MAX_RECORD`] for jumbo records.
+const BUFFER: usize = 1 << 20;
+/// The largest single record accepted (pcapng blocks, 64 KiB snaplen frames).
+const MAX_RECORD: usize = 16 << 20;
+/// Interfaces per pcapng section we keep; more is hostile or broken.
+const MAX_INTERFACES: usize = 4096;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureFileError {
+    #[error("{path}: {source}")]
+    Open { path: PathBuf, source: io::Error },
+    #[error("{path}: not a pcap or pcapng capture (unrecognised magic number)")]
+    NotACapture { path: PathBuf },
+    #[error("{path}: empty file")]
+    Empty { path: PathBuf },
+    #[error("{path}: read error after {offset} bytes")]
+    Read { path: PathBuf, offset: usize },
+    #[error("{path}: malformed capture at byte {offset}: {reason}")]
+    Malformed { path: PathBuf, offset: usize, reason: String },
+}
+
+/// How a file ended, for the caller's summary.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FileEnd {
+    /// The last record was cut short (the file was still being written).
+    pub truncated: bool,
+    pub packets: u64,
+}
+
+/// Per-interface decoding parameters of a pcapng section.
+#[derive(Clone, Copy)]
+struct Interface {
+    linktype: u32,
+    resolution: u64,
+    offset: i64,
+}
+
+/// A capture file being read; `-` is standard input.
+pub struct CaptureFile {
+    path: PathBuf,
+    reader: Box<dyn PcapReaderIterator + Send>,
+    layout: Layout,
+}
+
+/// What the headers read so far say about the records that follow.
+#[derive(Default)]
+struct Layout {
+    legacy_linktype: u32,
+    legacy_nanos: bool,
+    interfaces: Vec<Interface>,
+}
+
+impl CaptureFile {
+    pub fn open(path: &Path) -> Result<Self, CaptureFileError> {
+        let input: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+            Box::new(io::stdin())
+        } else {
+            let f = File::open(path)
+                .map_err(|source| CaptureFileError::Open { path: path.to_owned(), source })?;
+            Box::new(f)
+        };
+        Self::from_reader(path, input)
+    }
+
+    pub fn from_reader(path: &Path, input: Box<dyn Read + Send>) -> Result<Self, CaptureFileError> {
+        let path = path.to_owned();
+        let reader = match create_reader(BUFFER, input) {
+            Ok(r) => r,
+            Err(PcapError::Eof) => return Err(CaptureFileError::Empty { path }),
+            Err(PcapError::ReadError) => return Err(CaptureFileError::Read { path, offset: 0 }),
+            Err(_) => return Err(CaptureFileError::NotACapture { path }),
+        };
+        Ok(CaptureFile {
+            path,
+            reader,
+            layout: Layout { legacy_linktype: 1, ..Layout::default() },
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes consumed so far (for progress display).
+    pub fn position(&self) -> usize {
+        self.reader.consumed()
+    }
+
+    /// Calls `f` for every packet, in file order. A truncated last record
+    /// ends the file normally with `truncated` set.
+    pub fn for_each(&mut self, mut f: impl FnMut(RawPacket<'_>)) -> Result<FileEnd, CaptureFileError> {
+        let mut end = FileEnd::default();
+        let mut capacity = BUFFER;
+        loop {
+            match self.reader.next() {
+                Ok((offset, block)) => {
+                    if let Some(pkt) = self.layout.packet_of(block) {
+                        end.packets += 1;
+                        f(pkt);
+                    }
+                    self.reader.consume(offset);
+                }
+                Err(PcapError::Eof) => return Ok(end),
+                Err(PcapError::Incomplete(_)) => {
+                    self.refill()?;
+                }
+                Err(PcapError::UnexpectedEof) => {
+                    end.truncated = true;
+                    return Ok(end);
+                }
+                Err(PcapError::BufferTooSmall) => {
+                    if capacity >= MAX_RECORD || !self.reader.grow(capacity * 2) {
+                        return Err(self.malformed("record larger than 16 MiB"));
+                    }
+                    capacity *= 2;
+                    self.refill()?;
+                }
+                Err(PcapError::ReadError) => {
+                    return Err(CaptureFileError::Read {
+                        path: self.path.clone(),
+                        offset: self.reader.consumed(),
+                    })
+                }
+                Err(e) => {
+                    let reason = format!("{e:?}");
+                    return Err(self.malformed(&reason));
+                }
+            }
+        }
+    }
+
+    fn refill(&mut self) -> Result<(), CaptureFileError> {
+        let offset = self.reader.consumed();
+        let path = &self.path;
+        self.reader.refill().map_err(|_| CaptureFileError::Read { path: path.clone(), offset })
+    }
+
+    fn malformed(&self, reason: &str) -> CaptureFileError {
+        CaptureFileError::Malformed {
+            path: self.path.clone(),
+            offset: self.reader.consumed(),
+            reason: reason.to_owned(),
+        }
+    }
+
+}
+
+impl Layout {
+    /// Turns a block into a packet, updating the layout from headers.
+    fn packet_of<'a>(&mut self, block: PcapBlockOwned<'a>) -> Option<RawPacket<'a>> {
+        match block {
+            PcapBlockOwned::LegacyHeader(h) => {
+                self.legacy_linktype = h.network.0 as u32;
+                self.legacy_nanos = h.is_nanosecond_precision();
+                None
+            }
+            PcapBlockOwned::Legacy(b) => {
+                let nanos = if self.legacy_nanos { b.ts_usec } else { b.ts_usec.saturating_mul(1000) };
+                let len = (b.caplen as usize).min(b.data.len());
+                Some(RawPacket {
+                    ts: Timestamp::new(i64::from(b.ts_sec), nanos),
+                    linktype: self.legacy_linktype,
+                    data: &b.data[..len],
+                    orig_len: b.origlen,
+                })
+            }
+            PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                self.interfaces.clear();
+                None
+            }
+            PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                if self.interfaces.len() < MAX_INTERFACES {
+                    self.interfaces.push(Interface {
+                        linktype: idb.linktype.0 as u32,
+                        resolution: idb.ts_resolution().unwrap_or(1_000_000),
+                        offset: idb.ts_offset(),
+                    });
+                }
+                None
+            }
+            PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                let iface = *self.interfaces.get(epb.if_id as usize)?;
+                let ticks = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                let len = (epb.caplen as usize).min(epb.data.len());
+                Some(RawPacket {
+                    ts: ticks_to_timestamp(ticks, iface.resolution, iface.offset),
+                    linktype: iface.linktype,
+                    data: &epb.data[..len],
+                    orig_len: epb.origlen,
+                })
+            }
+            PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                // SPBs belong to interface 0 and carry no timestamp.
+                let iface = *self.interfaces.first()?;
+                let len = (spb.origlen as usize).min(spb.data.len());
+                Some(RawPacket {
+                    ts: Timestamp::default(),
+                    linktype: iface.linktype,
+                    data: &spb.data[..len],
+                    orig_len: spb.origlen,
+                })
+            }
+            PcapBlockOwned::NG(_) => None,
+        }
+    }
+}
+
+/// Converts pcapng timestamp ticks at `resolution` ticks/s to a timestamp.
+fn ticks_to_timestamp(ticks: u64, resolution: u64, offset: i64) -> Timestamp {
+    let resolution = resolution.max(1);
+    let secs = ticks / resolution;
+    let frac = ticks % resolution;
+    let nanos = (u128::from(frac) * 1_000_000_000 / u128::from(resolution)) as u32;
+    Timestamp::new((secs as i64).saturating_add(offset), nanos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pcapng_ticks() {
+        assert_eq!(ticks_to_timestamp(1_500_000, 1_000_000, 0), Timestamp::new(1, 500_000_000));
+        assert_eq!(ticks_to_timestamp(2_000_000_001, 1_000_000_000, 10), Timestamp::new(12, 1));
+    }
+
+    #[test]
+    fn rejects_non_capture() {
+        let data: &'static [u8] = b"this is not a capture file at all, just text......";
+        let err = CaptureFile::from_reader(Path::new("x.txt"), Box::new(data)).err().unwrap();
+        assert!(matches!(err, CaptureFileError::NotACapture { .. }));
+    }
+}

@@ -1,0 +1,163 @@
+//! `decnet-sniffer read FILE...`: offline analysis of capture files.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{error, DeckyArgs, LimitArgs, OutputArgs};
+use crate::capture::file::CaptureFile;
+use crate::decode::DecodeError;
+use crate::engine::Engine;
+use crate::event::EventKind;
+use crate::output::{Output, OutputStats};
+
+#[derive(Args, Debug)]
+pub struct ReadArgs {
+    /// pcap or pcapng files, read in order as one stream of packets; '-' reads stdin.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub deckies: DeckyArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// Print a summary to stderr at the end (packets, decode errors, events, flows, evictions).
+    #[arg(long)]
+    pub summary: bool,
+    /// Never show the progress bar (it is shown only when stderr is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+pub fn run(args: ReadArgs) -> i32 {
+    let deckies = match args.deckies.load() {
+        Ok(d) => d,
+        Err(e) => {
+            error(e);
+            return 1;
+        }
+    };
+    let mut output = Output::new(args.output.dedup_ttl, args.output.max_dedup);
+    if let Err(e) = open_outputs(&args.output, &mut output) {
+        error(e);
+        return 1;
+    }
+    let mut engine = Engine::new(args.limits.limits(), deckies);
+    let started = Instant::now();
+    let mut failed = false;
+    for path in &args.files {
+        let mut file = match CaptureFile::open(path) {
+            Ok(f) => f,
+            Err(e) => {
+                error(e);
+                failed = true;
+                continue;
+            }
+        };
+        let progress = progress_bar(path, args.no_progress);
+        let mut n: u64 = 0;
+        let result = file.for_each(|pkt| {
+            engine.process(&pkt, &mut |ev| output.handle(ev));
+            n += 1;
+            if n % 8192 == 0 {
+                if let Some(p) = &progress {
+                    p.set_position(n);
+                }
+            }
+        });
+        if let Some(p) = progress {
+            p.finish_and_clear();
+        }
+        match result {
+            Ok(end) if end.truncated => {
+                error(format!("warning: {}: last record truncated; read {} packets", path.display(), end.packets))
+            }
+            Ok(_) => {}
+            Err(e) => {
+                error(e);
+                failed = true;
+            }
+        }
+    }
+    engine.finish(&mut |ev| output.handle(ev));
+    if let Err(e) = output.flush() {
+        error(e);
+        failed = true;
+    } else if let Some(e) = output.last_error.take() {
+        error(e);
+        failed = true;
+    }
+    if args.summary {
+        print_summary(&engine, &output.stats(), started.elapsed().as_secs_f64());
+    }
+    i32::from(failed)
+}
+
+fn open_outputs(args: &OutputArgs, output: &mut Output) -> Result<(), crate::output::sink::SinkError> {
+    if let Some(p) = &args.log {
+        output.log_to(p)?;
+    }
+    match &args.json {
+        Some(p) => output.json_to(p)?,
+        None if args.log.is_none() => output.json_to_stdout(),
+        None => {}
+    }
+    Ok(())
+}
+
+fn progress_bar(path: &std::path::Path, disabled: bool) -> Option<ProgressBar> {
+    if disabled || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {pos} packets ({per_sec}) {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_message(path.display().to_string());
+    Some(bar)
+}
+
+fn print_summary(engine: &Engine, out: &OutputStats, secs: f64) {
+    let s = engine.stats();
+    let mut text = String::new();
+    let rate = if secs > 0.0 { s.packets as f64 / secs } else { 0.0 };
+    text.push_str(&format!("packets read: {} ({} bytes, {:.0} packets/s)\n", s.packets, s.bytes, rate));
+    let errors: u64 = s.decode_errors.iter().sum();
+    text.push_str(&format!("decode errors: {errors}\n"));
+    for (kind, n) in DecodeError::KINDS.iter().zip(s.decode_errors) {
+        if n > 0 {
+            text.push_str(&format!("  {kind}: {n}\n"));
+        }
+    }
+    text.push_str("events (emitted / written / deduplicated):\n");
+    for kind in EventKind::ALL {
+        let i = kind.index();
+        if s.events[i] > 0 {
+            text.push_str(&format!(
+                "  {}: {} / {} / {}\n",
+                kind.as_str(),
+                s.events[i],
+                out.written[i],
+                out.deduplicated[i]
+            ));
+        }
+    }
+    text.push_str(&format!("flows: {} created, {} open at end\n", s.flows_created, engine.flow_count()));
+    text.push_str("tables (entries, evictions):\n");
+    for (name, len, evictions) in engine.table_stats() {
+        text.push_str(&format!("  {name}: {len}, {evictions}\n"));
+    }
+    text.push_str(&format!("  dedup: {}, {}\n", out.dedup_entries, out.dedup_evictions));
+    for (name, n) in &s.counters {
+        text.push_str(&format!("{name}: {n}\n"));
+    }
+    if out.write_errors > 0 {
+        text.push_str(&format!("write errors: {}\n", out.write_errors));
+    }
+    eprint!("{text}");
+}

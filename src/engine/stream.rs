@@ -1,0 +1,164 @@
+//! TCP stream dispatch: each direction is reassembled by a bounded
+//! [`StreamBuffer`] and its in-order bytes are offered to the application
+//! analyzers (TLS, SSH, HTTP) until each says it has seen enough. A
+//! direction nobody wants any more has its buffer released.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::http::HttpConn;
+use super::ssh::SshConn;
+use super::tcp::FlowApp;
+use super::tls::TlsConn;
+use super::{Context, Direction, Limits, Stats};
+use crate::event::{Event, EventKind};
+use crate::flow::reassembly::StreamBuffer;
+use crate::flow::table::{Flow, Handshake, Side};
+use crate::util::time::Timestamp;
+
+/// Direction of stream bytes relative to the connection's client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    ToServer = 0,
+    ToClient = 1,
+}
+
+impl From<Side> for Dir {
+    fn from(s: Side) -> Dir {
+        match s {
+            Side::Client => Dir::ToServer,
+            Side::Server => Dir::ToClient,
+        }
+    }
+}
+
+/// Whether an analyzer wants more bytes of a direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interest {
+    More,
+    Done,
+}
+
+/// What an analyzer may use while handling stream bytes.
+pub struct StreamCx<'a> {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub handshake: &'a Handshake,
+    /// Time of the packet being processed.
+    pub ts: Timestamp,
+    pub limits: &'a Limits,
+    pub stats: &'a mut Stats,
+    decky: &'a Arc<str>,
+    direction: Direction,
+    out: &'a mut Vec<Event>,
+}
+
+impl StreamCx<'_> {
+    /// A new event with `src_ip src_port dst_ip dst_port` set.
+    pub fn event(&self, kind: EventKind) -> Event {
+        Context::conn_event(kind, self.ts, self.decky, self.client, self.server)
+    }
+
+    /// Queues an event, appending `direction`.
+    pub fn emit(&mut self, mut ev: Event) {
+        ev.push("direction", self.direction.as_str());
+        self.stats.events[ev.kind.index()] += 1;
+        self.out.push(ev);
+    }
+}
+
+const ANALYZERS: usize = 3;
+
+/// Per-flow stream state, boxed on the flow at its first payload byte.
+#[derive(Debug)]
+pub struct StreamState {
+    buffers: [StreamBuffer; 2],
+    /// `wants[dir][analyzer]`: still interested in that direction.
+    wants: [[bool; ANALYZERS]; 2],
+    tls: TlsConn,
+    ssh: SshConn,
+    http: HttpConn,
+}
+
+impl StreamState {
+    fn new(limits: &Limits, isn: [Option<u32>; 2]) -> Self {
+        let mut buffers = [StreamBuffer::new(limits.reassembly_bytes), StreamBuffer::new(limits.reassembly_bytes)];
+        for (buf, isn) in buffers.iter_mut().zip(isn) {
+            if let Some(isn) = isn {
+                buf.start(isn.wrapping_add(1));
+            }
+        }
+        StreamState {
+            buffers,
+            wants: [[true; ANALYZERS]; 2],
+            tls: TlsConn::new(),
+            ssh: SshConn::new(),
+            http: HttpConn::new(),
+        }
+    }
+}
+
+fn cx_for<'a>(cx: &'a mut Context, flow_parts: (&'a FlowApp, SocketAddr, SocketAddr, &'a Handshake), ts: Timestamp) -> StreamCx<'a> {
+    let (app, client, server, handshake) = flow_parts;
+    StreamCx {
+        client,
+        server,
+        handshake,
+        ts,
+        limits: &cx.limits,
+        stats: &mut cx.stats,
+        decky: &app.attribution.decky,
+        direction: app.attribution.direction,
+        out: &mut cx.out,
+    }
+}
+
+/// Hands a segment's payload to the analyzers.
+pub(super) fn on_payload(cx: &mut Context, flow: &mut Flow<FlowApp>, side: Side, seq: u32, payload: &[u8], ts: Timestamp) {
+    let dir = Dir::from(side);
+    let d = dir as usize;
+    let mut state = match flow.app.stream.take() {
+        Some(s) => s,
+        None => Box::new(StreamState::new(&cx.limits, flow.isn)),
+    };
+    {
+        let StreamState { buffers, wants, tls, ssh, http } = &mut *state;
+        let mut scx = cx_for(cx, (&flow.app, flow.client, flow.server, &flow.handshake), ts);
+        tls.on_segment(&mut scx, dir, payload.len());
+        ssh.on_segment(&mut scx, dir, payload.len());
+        http.on_segment(&mut scx, dir, payload.len());
+        if wants[d].iter().any(|w| *w) {
+            let want = &mut wants[d];
+            let outcome = buffers[d].push(seq, payload, |offset, data| {
+                if want[0] && tls.on_data(&mut scx, dir, offset, data) == Interest::Done {
+                    want[0] = false;
+                }
+                if want[1] && ssh.on_data(&mut scx, dir, offset, data) == Interest::Done {
+                    want[1] = false;
+                }
+                if want[2] && http.on_data(&mut scx, dir, offset, data) == Interest::Done {
+                    want[2] = false;
+                }
+            });
+            if outcome.conflicting_overlap {
+                scx.stats.bump("reassembly_conflicting_overlaps");
+            }
+            if outcome.dropped_over_cap {
+                scx.stats.bump("reassembly_dropped_segments");
+            }
+            if want.iter().all(|w| !*w) {
+                buffers[d].release();
+            }
+        }
+    }
+    flow.app.stream = Some(state);
+}
+
+/// Lets the analyzers report at the end of a flow.
+pub(super) fn on_close(cx: &mut Context, flow: &mut Flow<FlowApp>, ts: Timestamp) {
+    let Some(mut state) = flow.app.stream.take() else { return };
+    let mut scx = cx_for(cx, (&flow.app, flow.client, flow.server, &flow.handshake), ts);
+    state.tls.on_close(&mut scx);
+    state.ssh.on_close(&mut scx);
+    state.http.on_close(&mut scx);
+}

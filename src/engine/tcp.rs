@@ -1,0 +1,177 @@
+//! TCP: flow creation and attribution, counters, FIN/RST/idle endings and
+//! the `tcp_flow_timing` event; SYNs go to [`super::syn`], payload to
+//! [`super::stream`].
+
+use std::net::SocketAddr;
+
+use super::{stream, syn, Attribution, Context, Direction, Engine};
+use crate::decode::{Packet, TcpFlags, TcpView};
+use crate::event::{EventKind, Fixed};
+use crate::flow::table::{Flow, FlowEnd, FlowKey, Side};
+use crate::util::time::Timestamp;
+
+/// The engine's per-flow state.
+#[derive(Debug)]
+pub struct FlowApp {
+    pub attribution: Attribution,
+    /// Created at the first payload byte.
+    pub stream: Option<Box<stream::StreamState>>,
+}
+
+/// Flows shorter than this many packets, with no retransmission and under
+/// a second, are not worth a `tcp_flow_timing` (SPEC section 5).
+const TRIVIAL_PACKETS: u64 = 4;
+const TRIVIAL_DURATION_US: i64 = 1_000_000;
+
+pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, ts: Timestamp) {
+    let src = SocketAddr::new(pkt.ip.src, tcp.src_port());
+    let dst = SocketAddr::new(pkt.ip.dst, tcp.dst_port());
+    let flags = tcp.flags();
+
+    if tcp.is_syn() {
+        syn::on_syn(engine, pkt, tcp, ts);
+    } else if tcp.is_synack() {
+        syn::on_synack(engine, pkt, tcp, ts);
+    }
+
+    let key = FlowKey::new(src, dst);
+    if engine.flows.get_mut(&key).is_none() {
+        // Only a SYN, SYN-ACK or data opens a flow: a lone RST, FIN or ACK
+        // is a scan reply or the tail of a connection already reported.
+        if tcp.payload.is_empty() && !flags.has(TcpFlags::SYN) {
+            return;
+        }
+        let (client, server) = orient(engine, src, dst, tcp);
+        let Some(attribution) = engine.attribute(&client.ip(), &server.ip()) else {
+            engine.cx.stats.bump("tcp_unobserved_packets");
+            return;
+        };
+        let app = FlowApp { attribution, stream: None };
+        let (_, evicted) = engine.flows.insert(key, client, server, ts, app);
+        engine.cx.stats.flows_created += 1;
+        if let Some(old) = evicted {
+            let at = old.stats.last;
+            end_flow(&mut engine.cx, old, FlowEnd::Evicted, at);
+        }
+    }
+    let Some(flow) = engine.flows.get_mut(&key) else { return };
+    let side = flow.side_of(src);
+    let ended = track(&mut engine.cx, flow, side, pkt, tcp, ts);
+    if let Some(reason) = ended {
+        if let Some(flow) = engine.flows.remove(&key) {
+            end_flow(&mut engine.cx, flow, reason, ts);
+        }
+    }
+}
+
+/// Decides who is the client of a connection first seen with this packet:
+/// the SYN's sender, the SYN-ACK's receiver, or mid-stream the non-decky
+/// side (observe-all: the side with the higher, ephemeral-looking port).
+fn orient(engine: &Engine, src: SocketAddr, dst: SocketAddr, tcp: &TcpView<'_>) -> (SocketAddr, SocketAddr) {
+    if tcp.is_syn() {
+        return (src, dst);
+    }
+    if tcp.is_synack() {
+        return (dst, src);
+    }
+    let deckies = &engine.deckies;
+    if !deckies.is_observe_all() {
+        match (deckies.get(&src.ip()).is_some(), deckies.get(&dst.ip()).is_some()) {
+            (true, false) => return (dst, src),
+            (false, true) => return (src, dst),
+            _ => {}
+        }
+    }
+    if src.port() < dst.port() {
+        (dst, src)
+    } else {
+        (src, dst)
+    }
+}
+
+/// Updates a flow with one segment; returns how the flow ends, if it does.
+fn track(
+    cx: &mut Context,
+    flow: &mut Flow<FlowApp>,
+    side: Side,
+    pkt: &Packet<'_>,
+    tcp: &TcpView<'_>,
+    ts: Timestamp,
+) -> Option<FlowEnd> {
+    let flags = tcp.flags();
+    let payload = tcp.payload;
+    flow.stats.record(ts, payload.len());
+
+    let ttl = pkt.ip.ttl;
+    let hs = &mut flow.handshake;
+    if tcp.is_syn() {
+        flow.saw_syn = true;
+        flow.isn[Side::Client as usize].get_or_insert(tcp.seq());
+        hs.syn.get_or_insert((ts, ttl));
+    } else if tcp.is_synack() && side == Side::Server {
+        flow.isn[Side::Server as usize].get_or_insert(tcp.seq());
+        hs.synack.get_or_insert((ts, ttl));
+    } else if side == Side::Client && hs.synack.is_some() && hs.ack.is_none() && flags.has(TcpFlags::ACK) {
+        hs.ack = Some((ts, ttl));
+    }
+
+    let seg_len = payload.len() as u32
+        + u32::from(flags.has(TcpFlags::SYN))
+        + u32::from(flags.has(TcpFlags::FIN));
+    let track = &mut flow.seq[side as usize];
+    if track.advance(tcp.seq(), seg_len) {
+        flow.stats.retransmits += 1;
+    }
+    if flags.has(TcpFlags::FIN) {
+        track.fin_end.get_or_insert(tcp.seq().wrapping_add(seg_len));
+    }
+
+    if !payload.is_empty() {
+        stream::on_payload(cx, flow, side, tcp.seq(), payload, ts);
+    }
+
+    if flags.has(TcpFlags::RST) {
+        return Some(FlowEnd::Reset);
+    }
+    // Closed once both FINs are in and this packet acknowledges the other
+    // side's FIN (the last ACK of the four-way close).
+    let other = flow.seq[1 - side as usize];
+    let mine = flow.seq[side as usize];
+    if let (Some(their_fin), Some(_)) = (other.fin_end, mine.fin_end) {
+        if flags.has(TcpFlags::ACK) && tcp.ack() == their_fin {
+            return Some(FlowEnd::Closed);
+        }
+    }
+    None
+}
+
+/// Reports a flow that left the table: analyzers' closing events, then
+/// `tcp_flow_timing` unless the flow was trivial.
+pub(super) fn end_flow(cx: &mut Context, mut flow: Flow<FlowApp>, reason: FlowEnd, ts: Timestamp) {
+    if reason == FlowEnd::Evicted {
+        cx.stats.bump("flows_evicted");
+    }
+    stream::on_close(cx, &mut flow, ts);
+    let s = &flow.stats;
+    let duration = s.duration_us();
+    if s.packets < TRIVIAL_PACKETS && s.retransmits == 0 && duration < TRIVIAL_DURATION_US {
+        return;
+    }
+    let a = &flow.app.attribution;
+    let mut ev = Context::conn_event(EventKind::TcpFlowTiming, ts, &a.decky, flow.client, flow.server);
+    let gaps = s.packets.saturating_sub(1);
+    let (mean, min, max) = if gaps == 0 {
+        (0.0, 0.0, 0.0)
+    } else {
+        (s.iat_sum_us as f64 / gaps as f64 / 1000.0, s.iat_min_us as f64 / 1000.0, s.iat_max_us as f64 / 1000.0)
+    };
+    ev.push("packets", s.packets)
+        .push("bytes", s.bytes)
+        .push("duration_s", Fixed(duration as f64 / 1e6, 3))
+        .push("mean_iat_ms", Fixed(mean, 2))
+        .push("min_iat_ms", Fixed(min, 2))
+        .push("max_iat_ms", Fixed(max, 2))
+        .push("retransmits", s.retransmits);
+    let direction: Direction = a.direction;
+    cx.emit(ev, direction);
+}

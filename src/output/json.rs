@@ -1,0 +1,60 @@
+//! The JSON record (SPEC 4.2), DECNET's parsed form of the line, built from
+//! the event itself so `fields` holds the exact values.
+
+use crate::event::Event;
+
+use super::syslog::ordered_fields;
+
+/// Appends the record for `ev` (whose syslog line is `raw_line`) to `out`,
+/// without a trailing newline.
+pub fn write_record(ev: &Event, raw_line: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"timestamp\":\"");
+    ev.ts.write_json_time(out);
+    out.extend_from_slice(b"\",\"decky\":");
+    write_string(ev.decky.as_bytes(), out);
+    out.extend_from_slice(b",\"service\":\"sniffer\",\"event_type\":\"");
+    out.extend_from_slice(ev.kind.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"attacker_ip\":");
+    write_string(ev.src_ip(), out);
+    out.extend_from_slice(b",\"fields\":{");
+    for (i, f) in ordered_fields(ev).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_string(f.name.as_bytes(), out);
+        out.push(b':');
+        write_string(&f.value, out);
+    }
+    out.extend_from_slice(b"},\"msg\":\"\",\"raw_line\":");
+    write_string(raw_line, out);
+    out.push(b'}');
+}
+
+/// A JSON string of arbitrary bytes: invalid UTF-8 becomes U+FFFD, control
+/// characters are escaped by serde_json.
+pub fn write_string(bytes: &[u8], out: &mut Vec<u8>) {
+    let text = String::from_utf8_lossy(bytes);
+    // Writing a &str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text.as_ref());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::EventKind;
+    use crate::util::time::Timestamp;
+
+    #[test]
+    fn record_shape() {
+        let mut ev = Event::new(EventKind::TcpFlowTiming, Timestamp::new(1_776_789_350, 0), "decky-01".into());
+        ev.push("src_ip", "2001:db8::7").push_text("x", b"a\"\n\xff");
+        let mut out = Vec::new();
+        write_record(&ev, b"<134>1 line", &mut out);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["timestamp"], "2026-04-21 16:35:50");
+        assert_eq!(v["attacker_ip"], "2001:db8::7");
+        assert_eq!(v["fields"]["x"], "a\"\n\u{fffd}");
+        assert_eq!(v["raw_line"], "<134>1 line");
+        assert_eq!(v["msg"], "");
+    }
+}

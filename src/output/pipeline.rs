@@ -1,0 +1,142 @@
+//! The output pipeline: dedup, then the RFC 5424 line, then the JSON record,
+//! then the bus (only after the files have the event).
+
+use std::path::Path;
+
+use super::dedup::Dedup;
+use super::json::write_record;
+use super::sink::{Sink, SinkError};
+use super::syslog::write_line;
+use crate::event::{Event, EventKind};
+
+/// Something that publishes events off the capture path (the bus).
+pub trait Publish {
+    /// Must not block: queue and return.
+    fn publish(&self, ev: &Event);
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OutputStats {
+    /// Written events by [`EventKind::index`].
+    pub written: [u64; EventKind::ALL.len()],
+    /// Events suppressed by dedup, by kind.
+    pub deduplicated: [u64; EventKind::ALL.len()],
+    pub write_errors: u64,
+    pub dedup_evictions: u64,
+    pub dedup_entries: usize,
+}
+
+/// Bus events held back before a flush is forced.
+const PENDING_BUS_MAX: usize = 1024;
+
+pub struct Output {
+    dedup: Dedup,
+    log: Option<Sink>,
+    json: Option<Sink>,
+    publisher: Option<Box<dyn Publish>>,
+    /// Bus events waiting for their lines to reach the files.
+    pending_bus: Vec<Event>,
+    stats: OutputStats,
+    line: Vec<u8>,
+    record: Vec<u8>,
+    /// The last write error, for the caller to report once.
+    pub last_error: Option<SinkError>,
+}
+
+impl Output {
+    pub fn new(dedup_ttl_secs: u64, dedup_cap: usize) -> Self {
+        Output {
+            dedup: Dedup::new(dedup_ttl_secs, dedup_cap),
+            log: None,
+            json: None,
+            publisher: None,
+            pending_bus: Vec::new(),
+            stats: OutputStats::default(),
+            line: Vec::with_capacity(1024),
+            record: Vec::with_capacity(2048),
+            last_error: None,
+        }
+    }
+
+    pub fn log_to(&mut self, path: &Path) -> Result<(), SinkError> {
+        self.log = Some(Sink::open(path)?);
+        Ok(())
+    }
+
+    pub fn json_to(&mut self, path: &Path) -> Result<(), SinkError> {
+        self.json = Some(Sink::open(path)?);
+        Ok(())
+    }
+
+    pub fn json_to_stdout(&mut self) {
+        self.json = Some(Sink::stdout());
+    }
+
+    pub fn publish_with(&mut self, publisher: Box<dyn Publish>) {
+        self.publisher = Some(publisher);
+    }
+
+    pub fn stats(&self) -> OutputStats {
+        let mut s = self.stats.clone();
+        s.dedup_evictions = self.dedup.evictions;
+        s.dedup_entries = self.dedup.len();
+        s
+    }
+
+    /// Dedups, formats and queues one event.
+    pub fn handle(&mut self, ev: Event) {
+        let k = ev.kind.index();
+        if !self.dedup.admit(&ev) {
+            self.stats.deduplicated[k] += 1;
+            return;
+        }
+        self.line.clear();
+        write_line(&ev, &mut self.line);
+        if let Some(log) = &mut self.log {
+            if let Err(e) = log.push_line(&self.line) {
+                self.stats.write_errors += 1;
+                self.last_error = Some(e);
+            }
+        }
+        if let Some(json) = &mut self.json {
+            self.record.clear();
+            write_record(&ev, &self.line, &mut self.record);
+            if let Err(e) = json.push_line(&self.record) {
+                self.stats.write_errors += 1;
+                self.last_error = Some(e);
+            }
+        }
+        self.stats.written[k] += 1;
+        if ev.kind.on_bus() && self.publisher.is_some() {
+            self.pending_bus.push(ev);
+            if self.pending_bus.len() >= PENDING_BUS_MAX {
+                let _ = self.flush();
+            }
+        }
+    }
+
+    /// Writes everything queued: the log file first, then the JSON file.
+    pub fn flush(&mut self) -> Result<(), SinkError> {
+        let mut first_err = None;
+        for sink in [&mut self.log, &mut self.json].into_iter().flatten() {
+            if let Err(e) = sink.flush() {
+                self.stats.write_errors += 1;
+                first_err.get_or_insert(e);
+            }
+        }
+        if let Some(p) = &self.publisher {
+            for ev in self.pending_bus.drain(..) {
+                p.publish(&ev);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Reopens both files (SIGHUP after logrotate).
+    pub fn reopen(&mut self) -> Result<(), SinkError> {
+        for sink in [&mut self.log, &mut self.json].into_iter().flatten() {
+            sink.reopen()?;
+        }
+        Ok(())
+    }
+}

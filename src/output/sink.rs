@@ -1,0 +1,97 @@
+//! Append-only output files. Records are whole lines; each `write(2)`
+//! carries only whole lines, so a reader (or a crash) never sees half a
+//! record. Lines are batched up to [`BATCH`] bytes between flushes.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// Bytes buffered before a write is forced.
+const BATCH: usize = 64 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct SinkError {
+    pub path: PathBuf,
+    pub source: io::Error,
+}
+
+enum Target {
+    File(File),
+    Stdout,
+}
+
+pub struct Sink {
+    path: PathBuf,
+    target: Target,
+    buf: Vec<u8>,
+}
+
+impl Sink {
+    /// Opens (creating) `path` for appending.
+    pub fn open(path: &Path) -> Result<Self, SinkError> {
+        Ok(Sink { path: path.to_owned(), target: Target::File(open_append(path)?), buf: Vec::with_capacity(BATCH) })
+    }
+
+    pub fn stdout() -> Self {
+        Sink { path: PathBuf::from("<stdout>"), target: Target::Stdout, buf: Vec::with_capacity(BATCH) }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Queues one record (a newline is added).
+    pub fn push_line(&mut self, line: &[u8]) -> Result<(), SinkError> {
+        if self.buf.len() + line.len() + 1 > BATCH {
+            self.flush()?;
+        }
+        self.buf.extend_from_slice(line);
+        self.buf.push(b'\n');
+        Ok(())
+    }
+
+    /// Writes what is queued. On failure the queued lines are kept for the
+    /// next attempt (bounded: past 16 batches the oldest are dropped).
+    pub fn flush(&mut self) -> Result<(), SinkError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let res = match &mut self.target {
+            Target::File(f) => f.write_all(&self.buf),
+            Target::Stdout => {
+                let mut out = io::stdout().lock();
+                out.write_all(&self.buf).and_then(|_| out.flush())
+            }
+        };
+        match res {
+            Ok(()) => {
+                self.buf.clear();
+                Ok(())
+            }
+            Err(source) => {
+                if self.buf.len() > 16 * BATCH {
+                    self.buf.clear();
+                }
+                Err(SinkError { path: self.path.clone(), source })
+            }
+        }
+    }
+
+    /// Reopens the file at its path (after logrotate moved it).
+    pub fn reopen(&mut self) -> Result<(), SinkError> {
+        self.flush()?;
+        if let Target::File(_) = self.target {
+            self.target = Target::File(open_append(&self.path)?);
+        }
+        Ok(())
+    }
+}
+
+fn open_append(path: &Path) -> Result<File, SinkError> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|source| SinkError { path: path.to_owned(), source })
+}
