@@ -141,25 +141,41 @@ pub struct Event {
 
 impl Event {
     pub fn new(kind: EventKind, ts: Timestamp, decky: Arc<str>) -> Self {
-        Event { kind, ts, decky, fields: Vec::with_capacity(24) }
+        Event {
+            kind,
+            ts,
+            decky,
+            fields: Vec::with_capacity(24),
+        }
     }
 
     /// Appends a structured field (numbers, addresses, hashes, flags).
     pub fn push(&mut self, name: &'static str, value: impl FieldValue) -> &mut Self {
         let mut buf = Vec::new();
         value.write_to(&mut buf);
-        self.fields.push(Field { name, value: buf, free_text: false });
+        self.fields.push(Field {
+            name,
+            value: buf,
+            free_text: false,
+        });
         self
     }
 
     /// Appends an attacker-controlled free-text field (raw bytes, any content).
     pub fn push_text(&mut self, name: &'static str, value: impl AsRef<[u8]>) -> &mut Self {
-        self.fields.push(Field { name, value: value.as_ref().to_vec(), free_text: true });
+        self.fields.push(Field {
+            name,
+            value: value.as_ref().to_vec(),
+            free_text: true,
+        });
         self
     }
 
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.fields.iter().find(|f| f.name == name).map(|f| f.value.as_slice())
+        self.fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.value.as_slice())
     }
 
     /// `src_ip` as text, the JSON `attacker_ip`.

@@ -31,7 +31,11 @@ pub enum CaptureFileError {
     #[error("{path}: read error after {offset} bytes")]
     Read { path: PathBuf, offset: usize },
     #[error("{path}: malformed capture at byte {offset}: {reason}")]
-    Malformed { path: PathBuf, offset: usize, reason: String },
+    Malformed {
+        path: PathBuf,
+        offset: usize,
+        reason: String,
+    },
 }
 
 /// How a file ended, for the caller's summary.
@@ -70,8 +74,10 @@ impl CaptureFile {
         let input: Box<dyn Read + Send> = if path.as_os_str() == "-" {
             Box::new(io::stdin())
         } else {
-            let f = File::open(path)
-                .map_err(|source| CaptureFileError::Open { path: path.to_owned(), source })?;
+            let f = File::open(path).map_err(|source| CaptureFileError::Open {
+                path: path.to_owned(),
+                source,
+            })?;
             Box::new(f)
         };
         Self::from_reader(path, input)
@@ -88,7 +94,10 @@ impl CaptureFile {
         Ok(CaptureFile {
             path,
             reader,
-            layout: Layout { legacy_linktype: 1, ..Layout::default() },
+            layout: Layout {
+                legacy_linktype: 1,
+                ..Layout::default()
+            },
         })
     }
 
@@ -103,7 +112,10 @@ impl CaptureFile {
 
     /// Calls `f` for every packet, in file order. A truncated last record
     /// ends the file normally with `truncated` set.
-    pub fn for_each(&mut self, mut f: impl FnMut(RawPacket<'_>)) -> Result<FileEnd, CaptureFileError> {
+    pub fn for_each(
+        &mut self,
+        mut f: impl FnMut(RawPacket<'_>),
+    ) -> Result<FileEnd, CaptureFileError> {
         let mut end = FileEnd::default();
         let mut capacity = BUFFER;
         loop {
@@ -147,7 +159,10 @@ impl CaptureFile {
     fn refill(&mut self) -> Result<(), CaptureFileError> {
         let offset = self.reader.consumed();
         let path = &self.path;
-        self.reader.refill().map_err(|_| CaptureFileError::Read { path: path.clone(), offset })
+        self.reader.refill().map_err(|_| CaptureFileError::Read {
+            path: path.clone(),
+            offset,
+        })
     }
 
     fn malformed(&self, reason: &str) -> CaptureFileError {
@@ -157,7 +172,6 @@ impl CaptureFile {
             reason: reason.to_owned(),
         }
     }
-
 }
 
 impl Layout {
@@ -170,7 +184,11 @@ impl Layout {
                 None
             }
             PcapBlockOwned::Legacy(b) => {
-                let nanos = if self.legacy_nanos { b.ts_usec } else { b.ts_usec.saturating_mul(1000) };
+                let nanos = if self.legacy_nanos {
+                    b.ts_usec
+                } else {
+                    b.ts_usec.saturating_mul(1000)
+                };
                 let len = (b.caplen as usize).min(b.data.len());
                 Some(RawPacket {
                     ts: Timestamp::new(i64::from(b.ts_sec), nanos),
@@ -235,14 +253,22 @@ mod tests {
 
     #[test]
     fn pcapng_ticks() {
-        assert_eq!(ticks_to_timestamp(1_500_000, 1_000_000, 0), Timestamp::new(1, 500_000_000));
-        assert_eq!(ticks_to_timestamp(2_000_000_001, 1_000_000_000, 10), Timestamp::new(12, 1));
+        assert_eq!(
+            ticks_to_timestamp(1_500_000, 1_000_000, 0),
+            Timestamp::new(1, 500_000_000)
+        );
+        assert_eq!(
+            ticks_to_timestamp(2_000_000_001, 1_000_000_000, 10),
+            Timestamp::new(12, 1)
+        );
     }
 
     #[test]
     fn rejects_non_capture() {
         let data: &'static [u8] = b"this is not a capture file at all, just text......";
-        let err = CaptureFile::from_reader(Path::new("x.txt"), Box::new(data)).err().unwrap();
+        let err = CaptureFile::from_reader(Path::new("x.txt"), Box::new(data))
+            .err()
+            .unwrap();
         assert!(matches!(err, CaptureFileError::NotACapture { .. }));
     }
 }

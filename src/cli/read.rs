@@ -73,9 +73,11 @@ pub fn run(args: ReadArgs) -> i32 {
             p.finish_and_clear();
         }
         match result {
-            Ok(end) if end.truncated => {
-                error(format!("warning: {}: last record truncated; read {} packets", path.display(), end.packets))
-            }
+            Ok(end) if end.truncated => error(format!(
+                "warning: {}: last record truncated; read {} packets",
+                path.display(),
+                end.packets
+            )),
             Ok(_) => {}
             Err(e) => {
                 error(e);
@@ -97,7 +99,10 @@ pub fn run(args: ReadArgs) -> i32 {
     i32::from(failed)
 }
 
-fn open_outputs(args: &OutputArgs, output: &mut Output) -> Result<(), crate::output::sink::SinkError> {
+fn open_outputs(
+    args: &OutputArgs,
+    output: &mut Output,
+) -> Result<(), crate::output::sink::SinkError> {
     if let Some(p) = &args.log {
         output.log_to(p)?;
     }
@@ -125,8 +130,15 @@ fn progress_bar(path: &std::path::Path, disabled: bool) -> Option<ProgressBar> {
 fn print_summary(engine: &Engine, out: &OutputStats, secs: f64) {
     let s = engine.stats();
     let mut text = String::new();
-    let rate = if secs > 0.0 { s.packets as f64 / secs } else { 0.0 };
-    text.push_str(&format!("packets read: {} ({} bytes, {:.0} packets/s)\n", s.packets, s.bytes, rate));
+    let rate = if secs > 0.0 {
+        s.packets as f64 / secs
+    } else {
+        0.0
+    };
+    text.push_str(&format!(
+        "packets read: {} ({} bytes, {:.0} packets/s)\n",
+        s.packets, s.bytes, rate
+    ));
     let errors: u64 = s.decode_errors.iter().sum();
     text.push_str(&format!("decode errors: {errors}\n"));
     for (kind, n) in DecodeError::KINDS.iter().zip(s.decode_errors) {
@@ -147,12 +159,19 @@ fn print_summary(engine: &Engine, out: &OutputStats, secs: f64) {
             ));
         }
     }
-    text.push_str(&format!("flows: {} created, {} open at end\n", s.flows_created, engine.flow_count()));
+    text.push_str(&format!(
+        "flows: {} created, {} open at end\n",
+        s.flows_created,
+        engine.flow_count()
+    ));
     text.push_str("tables (entries, evictions):\n");
     for (name, len, evictions) in engine.table_stats() {
         text.push_str(&format!("  {name}: {len}, {evictions}\n"));
     }
-    text.push_str(&format!("  dedup: {}, {}\n", out.dedup_entries, out.dedup_evictions));
+    text.push_str(&format!(
+        "  dedup: {}, {}\n",
+        out.dedup_entries, out.dedup_evictions
+    ));
     for (name, n) in &s.counters {
         text.push_str(&format!("{name}: {n}\n"));
     }

@@ -101,7 +101,11 @@ fn parse_v4(b: &[u8]) -> Result<IpView<'_>, DecodeError> {
         ident: be16(b, 4).unwrap_or(0),
         df: flags_frag & 0x4000 != 0,
         total_len: total as u32,
-        fragment: if more_fragments { Fragment::First } else { Fragment::None },
+        fragment: if more_fragments {
+            Fragment::First
+        } else {
+            Fragment::None
+        },
         header: &b[..ihl],
         payload: &b[ihl..end],
     })
@@ -112,7 +116,11 @@ fn parse_v6(b: &[u8]) -> Result<IpView<'_>, DecodeError> {
         return Err(DecodeError::Truncated(Layer::Ipv6));
     }
     let payload_len = usize::from(be16(b, 4).unwrap_or(0));
-    let end = if payload_len == 0 { b.len() } else { (40 + payload_len).min(b.len()) };
+    let end = if payload_len == 0 {
+        b.len()
+    } else {
+        (40 + payload_len).min(b.len())
+    };
     let mut next = b[6];
     let mut at = 40;
     let mut fragment = Fragment::None;
@@ -148,8 +156,12 @@ fn parse_v6(b: &[u8]) -> Result<IpView<'_>, DecodeError> {
             return Err(DecodeError::Truncated(Layer::Ipv6));
         }
     }
-    let src: [u8; 16] = b[8..24].try_into().map_err(|_| DecodeError::Truncated(Layer::Ipv6))?;
-    let dst: [u8; 16] = b[24..40].try_into().map_err(|_| DecodeError::Truncated(Layer::Ipv6))?;
+    let src: [u8; 16] = b[8..24]
+        .try_into()
+        .map_err(|_| DecodeError::Truncated(Layer::Ipv6))?;
+    let dst: [u8; 16] = b[24..40]
+        .try_into()
+        .map_err(|_| DecodeError::Truncated(Layer::Ipv6))?;
     Ok(IpView {
         version: 6,
         src: IpAddr::V6(Ipv6Addr::from(src)),

@@ -34,9 +34,14 @@ pub enum Transport<'a> {
     Tcp(TcpView<'a>),
     Udp(UdpView<'a>),
     /// ICMPv6 (type, code); NDP and friends, for link-local observations.
-    Icmpv6 { kind: u8, code: u8 },
+    Icmpv6 {
+        kind: u8,
+        code: u8,
+    },
     /// Any other protocol, or a first fragment too short for its header.
-    Other { protocol: u8 },
+    Other {
+        protocol: u8,
+    },
 }
 
 /// Why a frame yielded no packet. Counted by kind in the summary and metrics.
@@ -149,7 +154,12 @@ pub fn decode<'a>(pkt: &RawPacket<'a>) -> Result<Packet<'a>, DecodeError> {
             continue;
         }
         let transport = transport::parse(&ip)?;
-        return Ok(Packet { src_mac, ip, transport, tunnel_depth: depth });
+        return Ok(Packet {
+            src_mac,
+            ip,
+            transport,
+            tunnel_depth: depth,
+        });
     }
 }
 

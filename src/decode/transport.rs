@@ -20,7 +20,10 @@ pub(crate) fn parse<'a>(ip: &IpView<'a>) -> Result<Transport<'a>, DecodeError> {
             if b.len() < hlen {
                 return short(ip, Layer::Tcp);
             }
-            Ok(Transport::Tcp(TcpView { header: &b[..hlen], payload: &b[hlen..] }))
+            Ok(Transport::Tcp(TcpView {
+                header: &b[..hlen],
+                payload: &b[hlen..],
+            }))
         }
         PROTO_UDP => {
             if b.len() < 8 {
@@ -28,12 +31,22 @@ pub(crate) fn parse<'a>(ip: &IpView<'a>) -> Result<Transport<'a>, DecodeError> {
             }
             let len = usize::from(be16(b, 4).unwrap_or(0));
             // A length below the header is corrupt; 0 happens with jumbograms.
-            let end = if len == 0 { b.len() } else if len < 8 { return Err(DecodeError::Malformed(Layer::Udp)) } else { len.min(b.len()) };
-            Ok(Transport::Udp(UdpView { header: &b[..8], payload: &b[8..end] }))
+            let end = if len == 0 {
+                b.len()
+            } else if len < 8 {
+                return Err(DecodeError::Malformed(Layer::Udp));
+            } else {
+                len.min(b.len())
+            };
+            Ok(Transport::Udp(UdpView {
+                header: &b[..8],
+                payload: &b[8..end],
+            }))
         }
-        PROTO_ICMPV6 if ip.version == 6 && b.len() >= 2 => {
-            Ok(Transport::Icmpv6 { kind: b[0], code: b[1] })
-        }
+        PROTO_ICMPV6 if ip.version == 6 && b.len() >= 2 => Ok(Transport::Icmpv6 {
+            kind: b[0],
+            code: b[1],
+        }),
         protocol => Ok(Transport::Other { protocol }),
     }
 }
@@ -41,7 +54,9 @@ pub(crate) fn parse<'a>(ip: &IpView<'a>) -> Result<Transport<'a>, DecodeError> {
 /// A first fragment may legitimately stop inside the transport header.
 fn short<'a>(ip: &IpView<'a>, layer: Layer) -> Result<Transport<'a>, DecodeError> {
     if ip.fragment == Fragment::First {
-        Ok(Transport::Other { protocol: ip.protocol })
+        Ok(Transport::Other {
+            protocol: ip.protocol,
+        })
     } else {
         Err(DecodeError::Truncated(layer))
     }
@@ -102,7 +117,10 @@ impl<'a> TcpView<'a> {
         be16(self.header, 18).unwrap_or(0)
     }
     pub fn options(&self) -> TcpOptions<'a> {
-        TcpOptions { rest: &self.header[20..], ended: false }
+        TcpOptions {
+            rest: &self.header[20..],
+            ended: false,
+        }
     }
     /// True for SYN without ACK: a connection attempt.
     pub fn is_syn(&self) -> bool {
@@ -124,11 +142,19 @@ pub enum TcpOption<'a> {
     WindowScale(u8),
     SackPermitted,
     Sack(&'a [u8]),
-    Timestamps { value: u32, echo: u32 },
+    Timestamps {
+        value: u32,
+        echo: u32,
+    },
     /// Any other kind, with its data (or a known kind with a wrong length).
-    Other { kind: u8, data: &'a [u8] },
+    Other {
+        kind: u8,
+        data: &'a [u8],
+    },
     /// The option list ends inside this option (its kind).
-    Malformed { kind: u8 },
+    Malformed {
+        kind: u8,
+    },
 }
 
 impl TcpOption<'_> {
@@ -181,7 +207,9 @@ impl<'a> Iterator for TcpOptions<'a> {
             }
             _ => {
                 let len = match after.first() {
-                    Some(&l) if usize::from(l) >= 2 && usize::from(l) <= self.rest.len() => usize::from(l),
+                    Some(&l) if usize::from(l) >= 2 && usize::from(l) <= self.rest.len() => {
+                        usize::from(l)
+                    }
                     _ => {
                         self.rest = &[];
                         return Some(TcpOption::Malformed { kind });

@@ -42,20 +42,28 @@ fn gre(b: &[u8]) -> Result<Inner<'_>, DecodeError> {
         // number); type I has neither.
         0x88be => {
             let skip = if has_seq { 8 } else { 0 };
-            Ok(Inner::Ethernet(rest.get(skip..).ok_or(DecodeError::Truncated(Layer::Tunnel))?))
+            Ok(Inner::Ethernet(
+                rest.get(skip..)
+                    .ok_or(DecodeError::Truncated(Layer::Tunnel))?,
+            ))
         }
         // ERSPAN type III: 12-byte header, plus an 8-byte platform sub-header when O is set.
         0x22eb => {
             let o_bit = rest.get(11).ok_or(DecodeError::Truncated(Layer::Tunnel))? & 0x01 != 0;
             let skip = if o_bit { 20 } else { 12 };
-            Ok(Inner::Ethernet(rest.get(skip..).ok_or(DecodeError::Truncated(Layer::Tunnel))?))
+            Ok(Inner::Ethernet(
+                rest.get(skip..)
+                    .ok_or(DecodeError::Truncated(Layer::Tunnel))?,
+            ))
         }
         _ => Err(DecodeError::NotIp),
     }
 }
 
 fn udp_tunnel(b: &[u8]) -> Result<Option<Inner<'_>>, DecodeError> {
-    let Some(dport) = be16(b, 2) else { return Ok(None) };
+    let Some(dport) = be16(b, 2) else {
+        return Ok(None);
+    };
     let body = match b.get(8..) {
         Some(body) => body,
         None => return Ok(None),
@@ -73,7 +81,9 @@ fn udp_tunnel(b: &[u8]) -> Result<Option<Inner<'_>>, DecodeError> {
         }
         let opt_len = usize::from(body[0] & 0x3f) * 4;
         let proto = be16(body, 2).unwrap_or(0);
-        let inner = body.get(8 + opt_len..).ok_or(DecodeError::Truncated(Layer::Tunnel))?;
+        let inner = body
+            .get(8 + opt_len..)
+            .ok_or(DecodeError::Truncated(Layer::Tunnel))?;
         return match proto {
             0x6558 => Ok(Some(Inner::Ethernet(inner))),
             0x0800 | 0x86dd => Ok(Some(Inner::Ip(inner))),

@@ -11,11 +11,24 @@ use serde::Deserialize;
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("{path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: line {line}, column {column}: {reason}")]
-    Json { path: PathBuf, line: usize, column: usize, reason: String },
+    Json {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        reason: String,
+    },
     #[error("{path}: decky #{index} ({name:?}): {reason}")]
-    Decky { path: PathBuf, index: usize, name: String, reason: String },
+    Decky {
+        path: PathBuf,
+        index: usize,
+        name: String,
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,7 +73,10 @@ pub struct DeckyMap {
 impl DeckyMap {
     /// Observe every server seen (no state file, no `--decky`).
     pub fn observe_all() -> Self {
-        DeckyMap { observe_all: true, ..DeckyMap::default() }
+        DeckyMap {
+            observe_all: true,
+            ..DeckyMap::default()
+        }
     }
 
     pub fn is_observe_all(&self) -> bool {
@@ -101,10 +117,16 @@ impl DeckyMap {
 
     /// Adds a `NAME=IP` argument.
     pub fn add_arg(&mut self, arg: &str) -> Result<(), DeckyArgError> {
-        let err = |reason: &str| DeckyArgError { arg: arg.to_owned(), reason: reason.to_owned() };
+        let err = |reason: &str| DeckyArgError {
+            arg: arg.to_owned(),
+            reason: reason.to_owned(),
+        };
         let (name, ip) = arg.split_once('=').ok_or_else(|| err("expected NAME=IP"))?;
         validate_name(name).map_err(|r| err(&r))?;
-        let ip: IpAddr = ip.trim().parse().map_err(|_| err("not an IPv4 or IPv6 address"))?;
+        let ip: IpAddr = ip
+            .trim()
+            .parse()
+            .map_err(|_| err("not an IPv4 or IPv6 address"))?;
         self.insert(name, ip);
         Ok(())
     }
@@ -115,9 +137,17 @@ impl DeckyMap {
         let text = match std::fs::read(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(DeckyMap { observe_all: false, ..DeckyMap::default() })
+                return Ok(DeckyMap {
+                    observe_all: false,
+                    ..DeckyMap::default()
+                })
             }
-            Err(source) => return Err(StateError::Read { path: path.to_owned(), source }),
+            Err(source) => {
+                return Err(StateError::Read {
+                    path: path.to_owned(),
+                    source,
+                })
+            }
         };
         Self::parse(path, &text)
     }
@@ -127,9 +157,17 @@ impl DeckyMap {
             path: path.to_owned(),
             line: e.line(),
             column: e.column(),
-            reason: e.to_string().split(" at line ").next().unwrap_or_default().to_owned(),
+            reason: e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
         })?;
-        let mut map = DeckyMap { interface: state.config.interface, ..DeckyMap::default() };
+        let mut map = DeckyMap {
+            interface: state.config.interface,
+            ..DeckyMap::default()
+        };
         for (index, d) in state.config.deckies.iter().enumerate() {
             let name = d.name.clone().unwrap_or_default();
             let fail = |reason: String| StateError::Decky {
@@ -140,10 +178,16 @@ impl DeckyMap {
             };
             validate_name(&name).map_err(fail)?;
             let ip = d.ip.as_deref().ok_or_else(|| fail("no \"ip\"".into()))?;
-            let ip: IpAddr = ip.trim().parse().map_err(|_| fail(format!("ip {ip:?} is not an IP address")))?;
+            let ip: IpAddr = ip
+                .trim()
+                .parse()
+                .map_err(|_| fail(format!("ip {ip:?} is not an IP address")))?;
             map.by_ip.insert(ip, Arc::from(name.as_str()));
             if let Some(v6) = d.ipv6.as_deref().filter(|s| !s.is_empty()) {
-                let v6: IpAddr = v6.trim().parse().map_err(|_| fail(format!("ipv6 {v6:?} is not an IP address")))?;
+                let v6: IpAddr = v6
+                    .trim()
+                    .parse()
+                    .map_err(|_| fail(format!("ipv6 {v6:?} is not an IP address")))?;
                 map.by_ip.insert(v6, Arc::from(name.as_str()));
             }
         }
@@ -159,8 +203,13 @@ pub fn validate_name(name: &str) -> Result<(), String> {
     if name.len() > 255 {
         return Err("name longer than 255 bytes".into());
     }
-    if let Some(c) = name.chars().find(|c| c.is_whitespace() || c.is_control() || matches!(c, '.' | '*' | '>')) {
-        return Err(format!("name contains {c:?}; spaces, dots, '*', '>' and control characters are not allowed"));
+    if let Some(c) = name
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '.' | '*' | '>'))
+    {
+        return Err(format!(
+            "name contains {c:?}; spaces, dots, '*', '>' and control characters are not allowed"
+        ));
     }
     Ok(())
 }
@@ -177,14 +226,21 @@ mod tests {
             "compose_path": "/x"}"#;
         let m = DeckyMap::parse(Path::new("s.json"), text).unwrap();
         assert_eq!(m.interface.as_deref(), Some("eth0"));
-        assert_eq!(&**m.get(&"192.168.1.10".parse().unwrap()).unwrap(), "decky-01");
-        assert_eq!(&**m.get(&"2001:db8::3".parse().unwrap()).unwrap(), "decky-02");
+        assert_eq!(
+            &**m.get(&"192.168.1.10".parse().unwrap()).unwrap(),
+            "decky-01"
+        );
+        assert_eq!(
+            &**m.get(&"2001:db8::3".parse().unwrap()).unwrap(),
+            "decky-02"
+        );
         assert!(!m.is_decky(&"10.0.0.1".parse().unwrap()));
     }
 
     #[test]
     fn malformed_json_names_line_and_column() {
-        let err = DeckyMap::parse(Path::new("s.json"), b"{\"config\":\n {\"deckies\": [}").unwrap_err();
+        let err =
+            DeckyMap::parse(Path::new("s.json"), b"{\"config\":\n {\"deckies\": [}").unwrap_err();
         let msg = err.to_string();
         assert!(msg.starts_with("s.json: line 2, column "), "{msg}");
     }
@@ -192,8 +248,13 @@ mod tests {
     #[test]
     fn bad_decky_name_is_named() {
         let text = br#"{"config": {"deckies": [{"name": "a.b", "ip": "10.0.0.1"}]}}"#;
-        let msg = DeckyMap::parse(Path::new("s.json"), text).unwrap_err().to_string();
-        assert!(msg.contains("decky #0 (\"a.b\")") && msg.contains("'.'"), "{msg}");
+        let msg = DeckyMap::parse(Path::new("s.json"), text)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("decky #0 (\"a.b\")") && msg.contains("'.'"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -15,5 +15,12 @@ impl LeakTracker {
         LeakTracker
     }
 
-    pub fn observe(&mut self, _cx: &mut Context, _deckies: &DeckyMap, _pkt: &Packet<'_>, _ts: Timestamp) {}
+    pub fn observe(
+        &mut self,
+        _cx: &mut Context,
+        _deckies: &DeckyMap,
+        _pkt: &Packet<'_>,
+        _ts: Timestamp,
+    ) {
+    }
 }

@@ -135,7 +135,11 @@ impl Engine {
             seq_classes: SeqClassTable::new(limits.seq_sources),
             quic: quic::QuicTracker::new(&limits),
             leaks: ipv6_leak::LeakTracker::new(&limits),
-            cx: Context { limits, stats: Stats::default(), out: Vec::new() },
+            cx: Context {
+                limits,
+                stats: Stats::default(),
+                out: Vec::new(),
+            },
             deckies,
             now: Timestamp::default(),
         }
@@ -166,7 +170,11 @@ impl Engine {
     pub fn table_stats(&self) -> [(&'static str, usize, u64); 2] {
         [
             ("flows", self.flows.len(), self.flows.evictions),
-            ("seq_sources", self.seq_classes.len(), self.seq_classes.evictions),
+            (
+                "seq_sources",
+                self.seq_classes.len(),
+                self.seq_classes.evictions,
+            ),
         ]
     }
 
@@ -199,13 +207,19 @@ impl Engine {
         let flows: Vec<_> = self.flows.drain().collect();
         for flow in flows {
             let ts = flow.stats.last;
-            tcp::end_flow(&mut self.cx, flow, crate::flow::table::FlowEnd::Shutdown, ts);
+            tcp::end_flow(
+                &mut self.cx,
+                flow,
+                crate::flow::table::FlowEnd::Shutdown,
+                ts,
+            );
         }
         self.cx.out.drain(..).for_each(&mut *sink);
     }
 
     fn expire_idle(&mut self) {
-        let idle_us = i64::try_from(self.cx.limits.flow_idle_secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+        let idle_us = i64::try_from(self.cx.limits.flow_idle_secs.saturating_mul(1_000_000))
+            .unwrap_or(i64::MAX);
         while let Some(flow) = self.flows.pop_idle(self.now, idle_us) {
             self.cx.stats.bump("flows_idle_expired");
             let ts = Timestamp::from_micros(flow.stats.last.as_micros().saturating_add(idle_us));
@@ -226,14 +240,24 @@ impl Engine {
     /// when no decky is involved.
     pub fn attribute(&self, client: &IpAddr, server: &IpAddr) -> Option<Attribution> {
         if self.deckies.is_observe_all() {
-            return Some(Attribution { decky: Arc::from(server.to_string()), direction: Direction::Inbound });
+            return Some(Attribution {
+                decky: Arc::from(server.to_string()),
+                direction: Direction::Inbound,
+            });
         }
         match (self.deckies.get(client), self.deckies.get(server)) {
-            (_, Some(s)) if self.deckies.get(client).is_some() => {
-                Some(Attribution { decky: s.clone(), direction: Direction::Internal })
-            }
-            (None, Some(s)) => Some(Attribution { decky: s.clone(), direction: Direction::Inbound }),
-            (Some(c), None) => Some(Attribution { decky: c.clone(), direction: Direction::Outbound }),
+            (_, Some(s)) if self.deckies.get(client).is_some() => Some(Attribution {
+                decky: s.clone(),
+                direction: Direction::Internal,
+            }),
+            (None, Some(s)) => Some(Attribution {
+                decky: s.clone(),
+                direction: Direction::Inbound,
+            }),
+            (Some(c), None) => Some(Attribution {
+                decky: c.clone(),
+                direction: Direction::Outbound,
+            }),
             _ => None,
         }
     }

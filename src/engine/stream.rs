@@ -82,7 +82,10 @@ pub struct StreamState {
 
 impl StreamState {
     fn new(limits: &Limits, isn: [Option<u32>; 2]) -> Self {
-        let mut buffers = [StreamBuffer::new(limits.reassembly_bytes), StreamBuffer::new(limits.reassembly_bytes)];
+        let mut buffers = [
+            StreamBuffer::new(limits.reassembly_bytes),
+            StreamBuffer::new(limits.reassembly_bytes),
+        ];
         for (buf, isn) in buffers.iter_mut().zip(isn) {
             if let Some(isn) = isn {
                 buf.start(isn.wrapping_add(1));
@@ -98,7 +101,11 @@ impl StreamState {
     }
 }
 
-fn cx_for<'a>(cx: &'a mut Context, flow_parts: (&'a FlowApp, SocketAddr, SocketAddr, &'a Handshake), ts: Timestamp) -> StreamCx<'a> {
+fn cx_for<'a>(
+    cx: &'a mut Context,
+    flow_parts: (&'a FlowApp, SocketAddr, SocketAddr, &'a Handshake),
+    ts: Timestamp,
+) -> StreamCx<'a> {
     let (app, client, server, handshake) = flow_parts;
     StreamCx {
         client,
@@ -114,7 +121,14 @@ fn cx_for<'a>(cx: &'a mut Context, flow_parts: (&'a FlowApp, SocketAddr, SocketA
 }
 
 /// Hands a segment's payload to the analyzers.
-pub(super) fn on_payload(cx: &mut Context, flow: &mut Flow<FlowApp>, side: Side, seq: u32, payload: &[u8], ts: Timestamp) {
+pub(super) fn on_payload(
+    cx: &mut Context,
+    flow: &mut Flow<FlowApp>,
+    side: Side,
+    seq: u32,
+    payload: &[u8],
+    ts: Timestamp,
+) {
     let dir = Dir::from(side);
     let d = dir as usize;
     let mut state = match flow.app.stream.take() {
@@ -122,8 +136,18 @@ pub(super) fn on_payload(cx: &mut Context, flow: &mut Flow<FlowApp>, side: Side,
         None => Box::new(StreamState::new(&cx.limits, flow.isn)),
     };
     {
-        let StreamState { buffers, wants, tls, ssh, http } = &mut *state;
-        let mut scx = cx_for(cx, (&flow.app, flow.client, flow.server, &flow.handshake), ts);
+        let StreamState {
+            buffers,
+            wants,
+            tls,
+            ssh,
+            http,
+        } = &mut *state;
+        let mut scx = cx_for(
+            cx,
+            (&flow.app, flow.client, flow.server, &flow.handshake),
+            ts,
+        );
         tls.on_segment(&mut scx, dir, payload.len());
         ssh.on_segment(&mut scx, dir, payload.len());
         http.on_segment(&mut scx, dir, payload.len());
@@ -156,8 +180,14 @@ pub(super) fn on_payload(cx: &mut Context, flow: &mut Flow<FlowApp>, side: Side,
 
 /// Lets the analyzers report at the end of a flow.
 pub(super) fn on_close(cx: &mut Context, flow: &mut Flow<FlowApp>, ts: Timestamp) {
-    let Some(mut state) = flow.app.stream.take() else { return };
-    let mut scx = cx_for(cx, (&flow.app, flow.client, flow.server, &flow.handshake), ts);
+    let Some(mut state) = flow.app.stream.take() else {
+        return;
+    };
+    let mut scx = cx_for(
+        cx,
+        (&flow.app, flow.client, flow.server, &flow.handshake),
+        ts,
+    );
     state.tls.on_close(&mut scx);
     state.ssh.on_close(&mut scx);
     state.http.on_close(&mut scx);

@@ -10,12 +10,16 @@ use crate::util::time::Timestamp;
 pub(super) fn on_syn(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, ts: Timestamp) {
     let ip = &pkt.ip;
     // Only SYNs to a decky; an outbound SYN from a decky is not an attacker's stack.
-    let Some(decky) = engine.deckies.name_of(&ip.dst) else { return };
+    let Some(decky) = engine.deckies.name_of(&ip.dst) else {
+        return;
+    };
     if !engine.deckies.is_observe_all() && engine.deckies.get(&ip.src).is_some() {
         return;
     }
     let ipid = (ip.version == 4).then_some(ip.ident);
-    let classes = engine.seq_classes.observe(ip.src, tcp.src_port(), ipid, tcp.seq());
+    let classes = engine
+        .seq_classes
+        .observe(ip.src, tcp.src_port(), ipid, tcp.seq());
     let client = std::net::SocketAddr::new(ip.src, tcp.src_port());
     let server = std::net::SocketAddr::new(ip.dst, tcp.dst_port());
     let mut ev = Context::conn_event(EventKind::TcpSynFingerprint, ts, &decky, client, server);
@@ -43,7 +47,13 @@ pub(super) fn on_syn(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, t
 }
 
 /// SYN-ACKs describe a decky's own stack; reported by the p0f work.
-pub(super) fn on_synack(_engine: &mut Engine, _pkt: &Packet<'_>, _tcp: &TcpView<'_>, _ts: Timestamp) {}
+pub(super) fn on_synack(
+    _engine: &mut Engine,
+    _pkt: &Packet<'_>,
+    _tcp: &TcpView<'_>,
+    _ts: Timestamp,
+) {
+}
 
 /// `ttl initial_ttl hop_distance window mss wscale options_sig has_sack
 /// has_timestamps tos dscp ecn`, shared by SYN and SYN-ACK events.
@@ -56,7 +66,10 @@ pub(super) fn push_stack_fields(ev: &mut Event, pkt: &Packet<'_>, tcp: &TcpView<
         .push("hop_distance", initial - ip.ttl)
         .push("window", tcp.window())
         .push("mss", opts.mss.unwrap_or(0))
-        .push("wscale", opts.wscale.map(|w| w.to_string()).unwrap_or_default())
+        .push(
+            "wscale",
+            opts.wscale.map(|w| w.to_string()).unwrap_or_default(),
+        )
         .push("options_sig", opts.options_sig)
         .push("has_sack", opts.has_sack)
         .push("has_timestamps", opts.has_timestamps)
@@ -75,4 +88,3 @@ fn interim_os_guess(ttl: u8, window: u16) -> &'static str {
         _ => "unknown",
     }
 }
-

@@ -46,7 +46,10 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
             engine.cx.stats.bump("tcp_unobserved_packets");
             return;
         };
-        let app = FlowApp { attribution, stream: None };
+        let app = FlowApp {
+            attribution,
+            stream: None,
+        };
         let (_, evicted) = engine.flows.insert(key, client, server, ts, app);
         engine.cx.stats.flows_created += 1;
         if let Some(old) = evicted {
@@ -54,7 +57,9 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
             end_flow(&mut engine.cx, old, FlowEnd::Evicted, at);
         }
     }
-    let Some(flow) = engine.flows.get_mut(&key) else { return };
+    let Some(flow) = engine.flows.get_mut(&key) else {
+        return;
+    };
     let side = flow.side_of(src);
     let ended = track(&mut engine.cx, flow, side, pkt, tcp, ts);
     if let Some(reason) = ended {
@@ -67,7 +72,12 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
 /// Decides who is the client of a connection first seen with this packet:
 /// the SYN's sender, the SYN-ACK's receiver, or mid-stream the non-decky
 /// side (observe-all: the side with the higher, ephemeral-looking port).
-fn orient(engine: &Engine, src: SocketAddr, dst: SocketAddr, tcp: &TcpView<'_>) -> (SocketAddr, SocketAddr) {
+fn orient(
+    engine: &Engine,
+    src: SocketAddr,
+    dst: SocketAddr,
+    tcp: &TcpView<'_>,
+) -> (SocketAddr, SocketAddr) {
     if tcp.is_syn() {
         return (src, dst);
     }
@@ -76,7 +86,10 @@ fn orient(engine: &Engine, src: SocketAddr, dst: SocketAddr, tcp: &TcpView<'_>) 
     }
     let deckies = &engine.deckies;
     if !deckies.is_observe_all() {
-        match (deckies.get(&src.ip()).is_some(), deckies.get(&dst.ip()).is_some()) {
+        match (
+            deckies.get(&src.ip()).is_some(),
+            deckies.get(&dst.ip()).is_some(),
+        ) {
             (true, false) => return (dst, src),
             (false, true) => return (src, dst),
             _ => {}
@@ -111,7 +124,11 @@ fn track(
     } else if tcp.is_synack() && side == Side::Server {
         flow.isn[Side::Server as usize].get_or_insert(tcp.seq());
         hs.synack.get_or_insert((ts, ttl));
-    } else if side == Side::Client && hs.synack.is_some() && hs.ack.is_none() && flags.has(TcpFlags::ACK) {
+    } else if side == Side::Client
+        && hs.synack.is_some()
+        && hs.ack.is_none()
+        && flags.has(TcpFlags::ACK)
+    {
         hs.ack = Some((ts, ttl));
     }
 
@@ -158,12 +175,22 @@ pub(super) fn end_flow(cx: &mut Context, mut flow: Flow<FlowApp>, reason: FlowEn
         return;
     }
     let a = &flow.app.attribution;
-    let mut ev = Context::conn_event(EventKind::TcpFlowTiming, ts, &a.decky, flow.client, flow.server);
+    let mut ev = Context::conn_event(
+        EventKind::TcpFlowTiming,
+        ts,
+        &a.decky,
+        flow.client,
+        flow.server,
+    );
     let gaps = s.packets.saturating_sub(1);
     let (mean, min, max) = if gaps == 0 {
         (0.0, 0.0, 0.0)
     } else {
-        (s.iat_sum_us as f64 / gaps as f64 / 1000.0, s.iat_min_us as f64 / 1000.0, s.iat_max_us as f64 / 1000.0)
+        (
+            s.iat_sum_us as f64 / gaps as f64 / 1000.0,
+            s.iat_min_us as f64 / 1000.0,
+            s.iat_max_us as f64 / 1000.0,
+        )
     };
     ev.push("packets", s.packets)
         .push("bytes", s.bytes)

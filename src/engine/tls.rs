@@ -12,7 +12,13 @@ impl TlsConn {
     }
 
     /// The next in-order bytes of `dir`, at stream offset `offset`.
-    pub fn on_data(&mut self, _cx: &mut StreamCx<'_>, _dir: Dir, _offset: u64, _data: &[u8]) -> Interest {
+    pub fn on_data(
+        &mut self,
+        _cx: &mut StreamCx<'_>,
+        _dir: Dir,
+        _offset: u64,
+        _data: &[u8],
+    ) -> Interest {
         Interest::Done
     }
 

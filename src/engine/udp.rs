@@ -47,7 +47,9 @@ pub(super) fn on_datagram(engine: &mut Engine, pkt: &Packet<'_>, udp: &UdpView<'
     if payload.is_empty() {
         return;
     }
-    let Some(attribution) = engine.attribute(&client.ip(), &server.ip()) else { return };
+    let Some(attribution) = engine.attribute(&client.ip(), &server.ip()) else {
+        return;
+    };
     let mut cx = DatagramCx {
         client,
         server,

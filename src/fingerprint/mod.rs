@@ -4,7 +4,7 @@
 pub mod http;
 pub mod p0f;
 pub mod quic;
-pub mod ssh;
-pub mod tls;
 pub mod seqclass;
+pub mod ssh;
 pub mod tcpip;
+pub mod tls;

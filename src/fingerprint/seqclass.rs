@@ -61,7 +61,11 @@ impl Ring {
         if self.len < MIN_SAMPLES {
             return SeqClass::Unknown;
         }
-        let mask = if modulus_bits >= 32 { u32::MAX } else { (1u32 << modulus_bits) - 1 };
+        let mask = if modulus_bits >= 32 {
+            u32::MAX
+        } else {
+            (1u32 << modulus_bits) - 1
+        };
         let mut it = self.ordered();
         let first = it.next().unwrap_or(0);
         let (mut all_zero, mut all_same, mut incremental) = (first == 0, true, true);
@@ -111,7 +115,10 @@ pub struct SeqClassTable {
 impl SeqClassTable {
     pub fn new(cap: usize) -> Self {
         let cap = NonZeroUsize::new(cap.max(1)).unwrap_or(NonZeroUsize::MIN);
-        SeqClassTable { sources: LruCache::with_hasher(cap, RandomState::new()), evictions: 0 }
+        SeqClassTable {
+            sources: LruCache::with_hasher(cap, RandomState::new()),
+            evictions: 0,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -136,7 +143,11 @@ impl SeqClassTable {
             s.isn.push(isn);
         }
         SeqClasses {
-            ipid: if ipid.is_some() { s.ipid.class(16) } else { SeqClass::Unknown },
+            ipid: if ipid.is_some() {
+                s.ipid.class(16)
+            } else {
+                SeqClass::Unknown
+            },
             ipid_samples: s.ipid.len,
             isn: s.isn.class(32),
             isn_samples: s.isn.len,
@@ -165,7 +176,11 @@ mod tests {
         let c = feed(&mut SeqClassTable::new(4), &[0, 0, 0, 0], &[7, 7, 7, 7]);
         assert_eq!((c.ipid, c.isn), (SeqClass::Zero, SeqClass::Constant));
         // IP-ID wraps at 2^16 and is still incremental.
-        let c = feed(&mut SeqClassTable::new(4), &[65534, 65535, 1, 3], &[u32::MAX - 1, 100, 3_000_000_000, 5]);
+        let c = feed(
+            &mut SeqClassTable::new(4),
+            &[65534, 65535, 1, 3],
+            &[u32::MAX - 1, 100, 3_000_000_000, 5],
+        );
         assert_eq!((c.ipid, c.isn), (SeqClass::Incremental, SeqClass::Random));
     }
 

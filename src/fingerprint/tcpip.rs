@@ -77,10 +77,18 @@ mod tests {
         // MSS 1460, SACK-permitted, timestamps, NOP, window scale 7.
         let mut hdr = vec![0u8; 20];
         hdr[12] = 10 << 4;
-        hdr.extend_from_slice(&[2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7]);
-        let tcp = TcpView { header: &hdr, payload: &[] };
+        hdr.extend_from_slice(&[
+            2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
+        ]);
+        let tcp = TcpView {
+            header: &hdr,
+            payload: &[],
+        };
         let s = summarize_options(&tcp);
         assert_eq!(s.options_sig, "M,S,T,N,W");
-        assert_eq!((s.mss, s.wscale, s.has_sack, s.has_timestamps), (Some(1460), Some(7), true, true));
+        assert_eq!(
+            (s.mss, s.wscale, s.has_sack, s.has_timestamps),
+            (Some(1460), Some(7), true, true)
+        );
     }
 }

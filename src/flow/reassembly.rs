@@ -27,7 +27,12 @@ impl StreamBuffer {
     pub fn is_started(&self) -> bool {
         self.next.is_some()
     }
-    pub fn push(&mut self, seq: u32, data: &[u8], mut deliver: impl FnMut(u64, &[u8])) -> PushOutcome {
+    pub fn push(
+        &mut self,
+        seq: u32,
+        data: &[u8],
+        mut deliver: impl FnMut(u64, &[u8]),
+    ) -> PushOutcome {
         let mut out = PushOutcome::default();
         if self.released || data.is_empty() {
             return out;

@@ -172,7 +172,10 @@ impl<S> FlowTable<S> {
     pub fn new(cap: usize) -> Self {
         let cap = cap.max(1);
         FlowTable {
-            flows: LruCache::with_hasher(NonZeroUsize::new(cap).unwrap_or(NonZeroUsize::MIN), RandomState::new()),
+            flows: LruCache::with_hasher(
+                NonZeroUsize::new(cap).unwrap_or(NonZeroUsize::MIN),
+                RandomState::new(),
+            ),
             cap,
             evictions: 0,
         }

@@ -56,7 +56,9 @@ impl Dedup {
             }
         }
         while self.seen.len() >= self.cap {
-            let Some((old, ts)) = self.order.pop_front() else { break };
+            let Some((old, ts)) = self.order.pop_front() else {
+                break;
+            };
             if self.seen.get(&old) == Some(&ts) {
                 self.seen.remove(&old);
                 self.evictions += 1;
@@ -96,8 +98,14 @@ mod tests {
     use crate::event::EventKind;
 
     fn ev(secs: i64, ja4: &str) -> Event {
-        let mut e = Event::new(EventKind::TlsClientHello, Timestamp::new(secs, 0), "d".into());
-        e.push("src_ip", "192.0.2.1").push("ja3", "x").push("ja4", ja4);
+        let mut e = Event::new(
+            EventKind::TlsClientHello,
+            Timestamp::new(secs, 0),
+            "d".into(),
+        );
+        e.push("src_ip", "192.0.2.1")
+            .push("ja3", "x")
+            .push("ja4", ja4);
         e
     }
 

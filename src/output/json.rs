@@ -46,8 +46,13 @@ mod tests {
 
     #[test]
     fn record_shape() {
-        let mut ev = Event::new(EventKind::TcpFlowTiming, Timestamp::new(1_776_789_350, 0), "decky-01".into());
-        ev.push("src_ip", "2001:db8::7").push_text("x", b"a\"\n\xff");
+        let mut ev = Event::new(
+            EventKind::TcpFlowTiming,
+            Timestamp::new(1_776_789_350, 0),
+            "decky-01".into(),
+        );
+        ev.push("src_ip", "2001:db8::7")
+            .push_text("x", b"a\"\n\xff");
         let mut out = Vec::new();
         write_record(&ev, b"<134>1 line", &mut out);
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();

@@ -30,11 +30,19 @@ pub struct Sink {
 impl Sink {
     /// Opens (creating) `path` for appending.
     pub fn open(path: &Path) -> Result<Self, SinkError> {
-        Ok(Sink { path: path.to_owned(), target: Target::File(open_append(path)?), buf: Vec::with_capacity(BATCH) })
+        Ok(Sink {
+            path: path.to_owned(),
+            target: Target::File(open_append(path)?),
+            buf: Vec::with_capacity(BATCH),
+        })
     }
 
     pub fn stdout() -> Self {
-        Sink { path: PathBuf::from("<stdout>"), target: Target::Stdout, buf: Vec::with_capacity(BATCH) }
+        Sink {
+            path: PathBuf::from("<stdout>"),
+            target: Target::Stdout,
+            buf: Vec::with_capacity(BATCH),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -73,7 +81,10 @@ impl Sink {
                 if self.buf.len() > 16 * BATCH {
                     self.buf.clear();
                 }
-                Err(SinkError { path: self.path.clone(), source })
+                Err(SinkError {
+                    path: self.path.clone(),
+                    source,
+                })
             }
         }
     }
@@ -93,5 +104,8 @@ fn open_append(path: &Path) -> Result<File, SinkError> {
         .create(true)
         .append(true)
         .open(path)
-        .map_err(|source| SinkError { path: path.to_owned(), source })
+        .map_err(|source| SinkError {
+            path: path.to_owned(),
+            source,
+        })
 }

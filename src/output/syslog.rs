@@ -38,7 +38,10 @@ pub fn write_line(ev: &Event, out: &mut Vec<u8>) {
 /// Structured fields in catalogue order, then free text in its relative
 /// order: a consumer that stops at the first `]` loses as little as possible.
 pub fn ordered_fields(ev: &Event) -> impl Iterator<Item = &Field> {
-    ev.fields.iter().filter(|f| !f.free_text).chain(ev.fields.iter().filter(|f| f.free_text))
+    ev.fields
+        .iter()
+        .filter(|f| !f.free_text)
+        .chain(ev.fields.iter().filter(|f| f.free_text))
 }
 
 /// HOSTNAME is printable ASCII without spaces (RFC 5424 6.2.4); decky names
@@ -76,7 +79,12 @@ pub fn escape_param_value(value: &[u8], out: &mut Vec<u8>) {
 
 fn push_hex_escape(b: u8, out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.extend_from_slice(&[b'\\', b'x', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+    out.extend_from_slice(&[
+        b'\\',
+        b'x',
+        HEX[usize::from(b >> 4)],
+        HEX[usize::from(b & 15)],
+    ]);
 }
 
 fn push_decimal(out: &mut Vec<u8>, v: u64) {
@@ -91,8 +99,14 @@ mod tests {
 
     #[test]
     fn line_layout_matches_spec_example() {
-        let mut ev = Event::new(EventKind::TlsSession, Timestamp::new(1_776_789_350, 123_456_000), "decky-01".into());
-        ev.push("src_ip", "203.0.113.7").push_text("sni", "a.example").push("ja3s", "abc");
+        let mut ev = Event::new(
+            EventKind::TlsSession,
+            Timestamp::new(1_776_789_350, 123_456_000),
+            "decky-01".into(),
+        );
+        ev.push("src_ip", "203.0.113.7")
+            .push_text("sni", "a.example")
+            .push("ja3s", "abc");
         let mut out = Vec::new();
         write_line(&ev, &mut out);
         assert_eq!(

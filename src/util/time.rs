@@ -10,16 +10,24 @@ pub struct Timestamp {
 
 impl Timestamp {
     pub fn new(secs: i64, nanos: u32) -> Self {
-        Timestamp { secs: secs + i64::from(nanos / 1_000_000_000), nanos: nanos % 1_000_000_000 }
+        Timestamp {
+            secs: secs + i64::from(nanos / 1_000_000_000),
+            nanos: nanos % 1_000_000_000,
+        }
     }
 
     pub fn from_micros(us: i64) -> Self {
-        Timestamp::new(us.div_euclid(1_000_000), (us.rem_euclid(1_000_000) * 1000) as u32)
+        Timestamp::new(
+            us.div_euclid(1_000_000),
+            (us.rem_euclid(1_000_000) * 1000) as u32,
+        )
     }
 
     /// Total microseconds since the epoch.
     pub fn as_micros(self) -> i64 {
-        self.secs.saturating_mul(1_000_000).saturating_add(i64::from(self.nanos / 1000))
+        self.secs
+            .saturating_mul(1_000_000)
+            .saturating_add(i64::from(self.nanos / 1000))
     }
 
     pub fn as_secs_f64(self) -> f64 {
@@ -57,7 +65,10 @@ impl Timestamp {
     /// RFC 3339 UTC with microseconds: `2026-04-21T16:35:50.123456Z`.
     pub fn rfc3339(self) -> String {
         let (y, mo, d, h, mi, s) = self.civil();
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:06}Z", self.nanos / 1000)
+        format!(
+            "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:06}Z",
+            self.nanos / 1000
+        )
     }
 }
 

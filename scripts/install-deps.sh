@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what building and testing decnet-sniffer needs on a Debian machine.
+# Idempotent: packages already present are not fetched again.
+set -euo pipefail
+
+packages=(
+  build-essential pkg-config libpcap-dev   # build (libpcap for live capture)
+  tshark p0f tcpdump iproute2 ethtool     # oracles and network-namespace tests
+  nats-server                             # bus tests
+  python3                                 # conformance script
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v cargo >/dev/null || {
+  echo "install-deps: cargo not found; install Rust (https://rustup.rs) first" >&2
+  exit 1
+}

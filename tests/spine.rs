@@ -1,0 +1,246 @@
+//! The spine's contract: reading, decoding, flows and DECNET's wire format,
+//! checked against independent tools (tshark) and hostile input.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use decnet_sniffer::capture::file::CaptureFile;
+use decnet_sniffer::capture::RawPacket;
+use decnet_sniffer::decode::decode;
+use decnet_sniffer::engine::{DeckyMap, Engine, Limits};
+use decnet_sniffer::event::{Event, EventKind};
+use decnet_sniffer::output::json::write_record;
+use decnet_sniffer::output::syslog::write_line;
+use decnet_sniffer::util::time::Timestamp;
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/foxio/pcap")
+}
+
+fn corpus_files() -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(corpus())
+        .expect("corpus present")
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+fn events_of(path: &Path) -> Vec<Event> {
+    let mut engine = Engine::new(Limits::default(), DeckyMap::observe_all());
+    let mut events = Vec::new();
+    let mut file = CaptureFile::open(path).unwrap();
+    file.for_each(|p| engine.process(&p, &mut |e| events.push(e)))
+        .unwrap();
+    engine.finish(&mut |e| events.push(e));
+    events
+}
+
+fn field(ev: &Event, name: &str) -> String {
+    String::from_utf8_lossy(ev.get(name).unwrap_or_else(|| panic!("{name} missing"))).into_owned()
+}
+
+#[test]
+fn every_corpus_capture_reads_without_error() {
+    for path in corpus_files() {
+        let mut file = CaptureFile::open(&path).unwrap_or_else(|e| panic!("{e}"));
+        let end = file.for_each(|_| {}).unwrap_or_else(|e| panic!("{e}"));
+        assert!(end.packets > 0, "{}", path.display());
+        assert!(!end.truncated, "{}", path.display());
+    }
+}
+
+/// Packets and payload bytes per connection, from
+/// `tshark -r F -Y tcp -T fields -e ip.src -e tcp.srcport -e ip.dst -e tcp.dstport -e tcp.len`
+/// summed per 4-tuple (frame counts equal `tshark -q -z conv,tcp`).
+#[test]
+fn flow_counts_agree_with_tshark() {
+    let cases = [
+        ("ssh.pcapng", "54.160.114.75", 22, 57377, 318, 28858),
+        (
+            "tls-handshake.pcapng",
+            "192.241.241.147",
+            443,
+            50122,
+            6,
+            4141,
+        ),
+        ("http1.pcapng", "192.168.1.1", 8080, 48456, 4, 8128),
+    ];
+    for (file, server, dport, sport, packets, bytes) in cases {
+        let events = events_of(&corpus().join(file));
+        let flow = events
+            .iter()
+            .find(|e| {
+                e.kind == EventKind::TcpFlowTiming
+                    && field(e, "dst_ip") == server
+                    && field(e, "dst_port") == dport.to_string()
+                    && field(e, "src_port") == sport.to_string()
+            })
+            .unwrap_or_else(|| panic!("{file}: no tcp_flow_timing for port {sport}"));
+        assert_eq!(field(flow, "packets"), packets.to_string(), "{file}");
+        assert_eq!(field(flow, "bytes"), bytes.to_string(), "{file}");
+    }
+}
+
+#[test]
+fn hostile_values_never_break_a_line() {
+    let hostile: &[u8] = b"evil.example\n<134>1 forged\"] x=\"y\\\x1b[2J\xff\xfe\xc0\xaf";
+    let mut ev = Event::new(
+        EventKind::TlsClientHello,
+        Timestamp::new(1_776_789_350, 0),
+        "decky-01".into(),
+    );
+    ev.push("src_ip", "203.0.113.7")
+        .push("src_port", 4444u16)
+        .push_text("sni", hostile)
+        .push("ja3", "abc");
+    let mut line = Vec::new();
+    write_line(&ev, &mut line);
+    let mut record = Vec::new();
+    write_record(&ev, &line, &mut record);
+    for out in [&line, &record] {
+        assert!(
+            !out.contains(&b'\n') && !out.contains(&b'\r'),
+            "{}",
+            String::from_utf8_lossy(out)
+        );
+        assert!(
+            out.iter().all(|&b| b >= 0x20 && b != 0x7f),
+            "control byte in output"
+        );
+    }
+    let text = String::from_utf8(line.clone()).expect("line is valid UTF-8");
+    // The structured field comes before the free text; exactly one SD element.
+    assert!(
+        text.contains("src_port=\"4444\" ja3=\"abc\" sni=\""),
+        "{text}"
+    );
+    assert!(text.ends_with("\\xff\\xfe\\xc0\\xaf\"]"), "{text}");
+    assert_eq!(text.matches("[relay@55555").count(), 1);
+    let json: serde_json::Value = serde_json::from_slice(&record).unwrap();
+    assert_eq!(
+        json["fields"]["sni"],
+        String::from_utf8_lossy(hostile).as_ref()
+    );
+    assert_eq!(json["fields"]["ja3"], "abc");
+    assert_eq!(json["fields"]["src_port"], "4444");
+    assert_eq!(json["raw_line"], text);
+}
+
+#[test]
+fn decoding_survives_every_truncation() {
+    let mut engine = Engine::new(Limits::default(), DeckyMap::observe_all());
+    let mut sink = |_e: Event| {};
+    for path in corpus_files() {
+        let mut file = CaptureFile::open(&path).unwrap();
+        file.for_each(|p| {
+            for cut in 0..=p.data.len() {
+                let short = RawPacket {
+                    data: &p.data[..cut],
+                    ..p
+                };
+                let _ = decode(&short);
+                if cut % 7 == 0 {
+                    engine.process(&short, &mut sink);
+                }
+            }
+        })
+        .unwrap();
+    }
+    assert!(engine.stats().decode_errors.iter().sum::<u64>() > 0);
+}
+
+#[test]
+fn same_file_twice_gives_identical_bytes() {
+    let bin = env!("CARGO_BIN_EXE_decnet-sniffer");
+    let files: Vec<_> = corpus_files();
+    let run = || Command::new(bin).arg("read").args(&files).output().unwrap();
+    let (a, b) = (run(), run());
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    assert!(!a.stdout.is_empty());
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn clear_errors_for_bad_inputs() {
+    let bin = env!("CARGO_BIN_EXE_decnet-sniffer");
+    let out = Command::new(bin)
+        .args(["read", "/nonexistent/x.pcap"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/nonexistent/x.pcap") && err.contains("No such file"),
+        "{err}"
+    );
+
+    let out = Command::new(bin)
+        .args(["read", env!("CARGO_MANIFEST_DIR")])
+        .arg("Cargo.toml")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let out = Command::new(bin)
+        .arg("read")
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a pcap or pcapng capture"));
+
+    let pcap = corpus().join("tls12.pcap");
+    let out = Command::new(bin)
+        .arg("read")
+        .arg(&pcap)
+        .args(["--log", "/nonexistent-dir/x.log"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent-dir/x.log"));
+}
+
+#[test]
+fn truncated_last_record_warns_and_keeps_packets() {
+    let data = std::fs::read(corpus().join("http1.pcapng")).unwrap();
+    let dir = std::env::temp_dir().join(format!("decnet-sniffer-trunc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cut = dir.join("cut.pcapng");
+    std::fs::write(&cut, &data[..data.len() - 10]).unwrap();
+    let bin = env!("CARGO_BIN_EXE_decnet-sniffer");
+    let out = Command::new(bin)
+        .arg("read")
+        .arg(&cut)
+        .arg("--summary")
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("truncated") && err.contains("packets read: 183"),
+        "{err}"
+    );
+}
+
+#[test]
+fn syn_fingerprint_fields_from_a_real_windows_syn() {
+    // latest.pcapng, 172.16.225.48:52936 -> 34.212.93.65:443; p0f 3.09b logged
+    // raw_sig=4:128+0:0:1460:mss*44,8:mss,nop,ws,nop,nop,sok:df,id+:0
+    let events = events_of(&corpus().join("latest.pcapng"));
+    let syn = events
+        .iter()
+        .find(|e| e.kind == EventKind::TcpSynFingerprint && field(e, "src_port") == "52936")
+        .expect("SYN event");
+    assert_eq!(field(syn, "ttl"), "128");
+    assert_eq!(field(syn, "initial_ttl"), "128");
+    assert_eq!(field(syn, "hop_distance"), "0");
+    assert_eq!(field(syn, "window"), (1460 * 44).to_string());
+    assert_eq!(field(syn, "mss"), "1460");
+    assert_eq!(field(syn, "wscale"), "8");
+    assert_eq!(field(syn, "options_sig"), "M,N,W,N,N,S");
+    assert_eq!(field(syn, "df"), "true");
+    assert_eq!(field(syn, "direction"), "inbound");
+}
