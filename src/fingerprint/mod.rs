@@ -2,8 +2,11 @@
 //! output: each module turns wire bytes into fingerprint values.
 
 pub mod http;
+#[cfg(feature = "ja4plus")]
+pub mod ja4t;
 pub mod p0f;
 pub mod quic;
+pub mod scanner;
 pub mod seqclass;
 pub mod ssh;
 pub mod tcpip;

@@ -1,0 +1,105 @@
+//! JA4T (client SYN) and JA4TS (server SYN-ACK): `window_options_mss_wscale`.
+//!
+//! JA4T/JA4TS are part of JA4+ by FoxIO, under the FoxIO License 1.1 (see
+//! LICENSES/ and NOTICE); this module is built only with the `ja4plus`
+//! feature.
+//!
+//! Options are listed by kind in wire order, every byte of EOL padding as its
+//! own `0` (as FoxIO's tools, Wireshark's and Zeek's plugins do: macOS gives
+//! `2-1-3-1-1-8-4-0-0`). A part that is absent is `00`.
+
+use std::fmt::Write as _;
+
+/// JA4T of a SYN, or JA4TS of a SYN-ACK, from the TCP header bytes (options
+/// included). `None` if the header is truncated.
+pub fn ja4t(tcp: &[u8]) -> Option<String> {
+    let window = u16::from_be_bytes([*tcp.get(14)?, *tcp.get(15)?]);
+    let doff = usize::from(*tcp.get(12)? >> 4) * 4;
+    let opts = tcp.get(20..doff.max(20))?;
+
+    let mut kinds = String::new();
+    let (mut mss, mut wscale) = (None, None);
+    let mut i = 0;
+    while let Some(&kind) = opts.get(i) {
+        if !kinds.is_empty() {
+            kinds.push('-');
+        }
+        let _ = write!(kinds, "{kind}");
+        if kind <= 1 {
+            i += 1;
+            continue;
+        }
+        // A length that runs past the options, or below 2, ends the list.
+        let Some(&len) = opts.get(i + 1) else { break };
+        let len = usize::from(len);
+        let Some(body) = opts.get(i + 2..i + len.max(2)).filter(|_| len >= 2) else {
+            break;
+        };
+        match (kind, body) {
+            (2, [a, b]) => mss = Some(u16::from_be_bytes([*a, *b])),
+            (3, [s]) => wscale = Some(*s),
+            _ => {}
+        }
+        i += len;
+    }
+
+    let placeholder = |v: Option<String>| v.unwrap_or_else(|| "00".to_string());
+    Some(format!(
+        "{}_{}_{}_{}",
+        window,
+        if kinds.is_empty() {
+            "00".to_string()
+        } else {
+            kinds
+        },
+        placeholder(mss.map(|m| m.to_string())),
+        placeholder(wscale.map(|w| w.to_string())),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tcp(win: u16, opts: &[u8]) -> Vec<u8> {
+        let doff = (20 + opts.len()) / 4;
+        let mut h = vec![0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, (doff as u8) << 4, 0x02];
+        h.extend_from_slice(&win.to_be_bytes());
+        h.extend_from_slice(&[0, 0, 0, 0]);
+        h.extend_from_slice(opts);
+        h
+    }
+
+    #[test]
+    fn spec_examples() {
+        // SPEC section 5 and the corpus' Wireshark values.
+        let win10 = [2, 4, 5, 0xb4, 1, 3, 3, 8, 1, 1, 4, 2];
+        assert_eq!(
+            ja4t(&tcp(64240, &win10)).unwrap(),
+            "64240_2-1-3-1-1-4_1460_8"
+        );
+        assert_eq!(
+            ja4t(&tcp(1024, &[2, 4, 5, 0xb4])).unwrap(),
+            "1024_2_1460_00"
+        );
+        assert_eq!(ja4t(&tcp(8192, &[])).unwrap(), "8192_00_00_00");
+        let macos = [
+            2, 4, 5, 0x6a, 1, 3, 3, 6, 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 4, 2, 0, 0,
+        ];
+        assert_eq!(
+            ja4t(&tcp(65535, &macos)).unwrap(),
+            "65535_2-1-3-1-1-8-4-0-0_1386_6"
+        );
+    }
+
+    #[test]
+    fn malformed_options_stop_the_list() {
+        assert_eq!(ja4t(&tcp(5, &[2, 1, 5, 0xb4])).unwrap(), "5_2_00_00");
+        assert_eq!(ja4t(&tcp(5, &[1, 30, 9, 0])).unwrap(), "5_1-30_00_00");
+        assert_eq!(ja4t(&tcp(5, &[3, 3, 7, 0])).unwrap(), "5_3-0_00_7");
+        assert_eq!(ja4t(&[0; 10]), None);
+        let mut t = tcp(5, &[]);
+        t[12] = 0xf0;
+        assert_eq!(ja4t(&t), None);
+    }
+}

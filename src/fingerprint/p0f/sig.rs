@@ -1,0 +1,769 @@
+//! The p0f v3 raw signature of one SYN or SYN+ACK, built from its header
+//! bytes, and its text form (what p0f 3.09b prints as `raw_sig`).
+//!
+//! p0f's observable behaviour is reproduced exactly, including its oddities,
+//! because the text is compared character for character with p0f's output:
+//! - `ack+` is set on a non-ACK segment when the lowest bit of the first
+//!   acknowledgment byte on the wire is set (p0f tests the raw field in host
+//!   order on little-endian machines, which is what every published log has).
+//! - `opt+` is set when a non-zero byte follows EOL anywhere but in the last
+//!   byte of the option space.
+//! - Option parsing stops after 24 options; whatever is left counts as `bad`.
+
+use std::fmt;
+
+/// p0f's limit on the TTL distance of a non-fuzzy match (config.h `MAX_DIST`).
+pub const MAX_DIST: u8 = 35;
+
+/// At most this many TCP options are read (config.h `MAX_TCP_OPT`).
+pub const MAX_TCP_OPT: usize = 24;
+
+/// MSS and window of p0f-sendsyn probes (config.h `SPECIAL_MSS`/`SPECIAL_WIN`).
+pub const SPECIAL_MSS: u16 = 1331;
+pub const SPECIAL_WIN: u16 = 1337;
+
+/// IPv4 + TCP and IPv6 + TCP minimum header sizes.
+pub const MIN_TCP4: i32 = 40;
+pub const MIN_TCP6: i32 = 60;
+
+/// Quirk bits, in the order p0f prints them.
+pub mod quirk {
+    pub const DF: u32 = 1 << 0;
+    pub const NZ_ID: u32 = 1 << 1;
+    pub const ZERO_ID: u32 = 1 << 2;
+    pub const ECN: u32 = 1 << 3;
+    pub const NZ_MBZ: u32 = 1 << 4;
+    pub const FLOW: u32 = 1 << 5;
+    pub const ZERO_SEQ: u32 = 1 << 6;
+    pub const NZ_ACK: u32 = 1 << 7;
+    pub const ZERO_ACK: u32 = 1 << 8;
+    pub const NZ_URG: u32 = 1 << 9;
+    pub const URG: u32 = 1 << 10;
+    pub const PUSH: u32 = 1 << 11;
+    pub const OPT_ZERO_TS1: u32 = 1 << 12;
+    pub const OPT_NZ_TS2: u32 = 1 << 13;
+    pub const OPT_EOL_NZ: u32 = 1 << 14;
+    pub const OPT_EXWS: u32 = 1 << 15;
+    pub const OPT_BAD: u32 = 1 << 16;
+
+    /// Every quirk with its p0f.fp / raw_sig token, in print order.
+    pub const NAMES: [(u32, &str); 17] = [
+        (DF, "df"),
+        (NZ_ID, "id+"),
+        (ZERO_ID, "id-"),
+        (ECN, "ecn"),
+        (NZ_MBZ, "0+"),
+        (FLOW, "flow"),
+        (ZERO_SEQ, "seq-"),
+        (NZ_ACK, "ack+"),
+        (ZERO_ACK, "ack-"),
+        (NZ_URG, "uptr+"),
+        (URG, "urgf+"),
+        (PUSH, "pushf+"),
+        (OPT_ZERO_TS1, "ts1-"),
+        (OPT_NZ_TS2, "ts2+"),
+        (OPT_EOL_NZ, "opt+"),
+        (OPT_EXWS, "exws"),
+        (OPT_BAD, "bad"),
+    ];
+}
+
+/// TCP option kinds p0f names.
+pub mod opt {
+    pub const EOL: u8 = 0;
+    pub const NOP: u8 = 1;
+    pub const MSS: u8 = 2;
+    pub const WS: u8 = 3;
+    pub const SACKOK: u8 = 4;
+    pub const SACK: u8 = 5;
+    pub const TS: u8 = 8;
+}
+
+const TCP_FIN: u8 = 0x01;
+const TCP_SYN: u8 = 0x02;
+const TCP_RST: u8 = 0x04;
+const TCP_PUSH: u8 = 0x08;
+const TCP_ACK: u8 = 0x10;
+const TCP_URG: u8 = 0x20;
+const TCP_ECE: u8 = 0x40;
+const TCP_CWR: u8 = 0x80;
+
+/// The option kinds of a segment in wire order (at most [`MAX_TCP_OPT`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OptLayout {
+    kinds: [u8; MAX_TCP_OPT],
+    len: u8,
+}
+
+impl OptLayout {
+    pub const EMPTY: OptLayout = OptLayout {
+        kinds: [0; MAX_TCP_OPT],
+        len: 0,
+    };
+
+    /// Appends a kind; false when the layout is full.
+    pub fn push(&mut self, kind: u8) -> bool {
+        match self.kinds.get_mut(usize::from(self.len)) {
+            Some(slot) => {
+                *slot = kind;
+                self.len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn as_slice(&self) -> &[u8] {
+        &self.kinds[..usize::from(self.len)]
+    }
+
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Writes the layout as p0f does (`mss,nop,ws,sok,eol+1`).
+    pub fn write(&self, eol_pad: u8, f: &mut impl fmt::Write) -> fmt::Result {
+        for (i, &kind) in self.as_slice().iter().enumerate() {
+            if i > 0 {
+                f.write_char(',')?;
+            }
+            match kind {
+                opt::EOL => write!(f, "eol+{eol_pad}")?,
+                opt::NOP => f.write_str("nop")?,
+                opt::MSS => f.write_str("mss")?,
+                opt::WS => f.write_str("ws")?,
+                opt::SACKOK => f.write_str("sok")?,
+                opt::SACK => f.write_str("sack")?,
+                opt::TS => f.write_str("ts")?,
+                other => write!(f, "?{other}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for OptLayout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("OptLayout(")?;
+        self.write(0, f)?;
+        f.write_str(")")
+    }
+}
+
+/// Why headers could not be turned into a signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigError {
+    /// Fewer bytes than the headers declare.
+    Truncated,
+    /// The first nibble is neither 4 nor 6.
+    BadIpVersion,
+    /// IPv4 IHL below 5 or TCP data offset below 5.
+    BadHeaderLength,
+    /// The segment does not carry SYN.
+    NotSyn,
+}
+
+impl fmt::Display for SigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SigError::Truncated => "headers truncated",
+            SigError::BadIpVersion => "not IPv4 or IPv6",
+            SigError::BadHeaderLength => "bad header length",
+            SigError::NotSyn => "not a SYN or SYN+ACK",
+        })
+    }
+}
+
+impl std::error::Error for SigError {}
+
+/// Everything p0f extracts from a SYN or SYN+ACK.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawSig {
+    /// 4 or 6.
+    pub ip_ver: u8,
+    /// Observed TTL (IPv6: hop limit).
+    pub ttl: u8,
+    /// Bytes of IPv4 options (IPv6: extension headers), at most 255.
+    pub ip_opt_len: u8,
+    /// IPv4 TOS / IPv6 traffic class shifted right by two (p0f's `tos`).
+    pub tos: u8,
+    /// MSS option value, 0 when absent.
+    pub mss: u16,
+    pub win: u16,
+    /// Window scale option value, 0 when absent.
+    pub wscale: u8,
+    pub layout: OptLayout,
+    /// Bytes after an EOL option.
+    pub eol_pad: u8,
+    pub quirks: u32,
+    /// The segment carries payload.
+    pub has_payload: bool,
+    /// IP plus TCP header bytes.
+    pub tot_hdr: u16,
+    /// Own timestamp (TSval), 0 when absent.
+    pub ts1: u32,
+    /// SYN+ACK (else SYN).
+    pub syn_ack: bool,
+    /// For a SYN+ACK: the MSS of the SYN it answers (p0f's `syn_mss`), 0 if
+    /// unknown. Only affects how the window is expressed.
+    pub peer_mss: u16,
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+        *b.get(at + 2)?,
+        *b.get(at + 3)?,
+    ]))
+}
+
+impl RawSig {
+    /// Builds the signature from the IP header bytes (from the version nibble
+    /// to the first TCP byte: IPv4 options or IPv6 extension headers
+    /// included), the TCP header bytes (options included; extra bytes past
+    /// the data offset are ignored) and the payload length.
+    pub fn from_headers(ip: &[u8], tcp: &[u8], payload_len: usize) -> Result<RawSig, SigError> {
+        let first = *ip.first().ok_or(SigError::Truncated)?;
+        let mut quirks = 0u32;
+        let (ip_ver, ttl, ip_opt_len, tos, ip_hdr_len);
+        match first >> 4 {
+            4 => {
+                let ihl = usize::from(first & 0x0f) * 4;
+                if ihl < 20 {
+                    return Err(SigError::BadHeaderLength);
+                }
+                if ip.len() < ihl {
+                    return Err(SigError::Truncated);
+                }
+                let tos_byte = ip[1];
+                let id = be16(ip, 4).ok_or(SigError::Truncated)?;
+                let flags_off = be16(ip, 6).ok_or(SigError::Truncated)?;
+                ip_ver = 4;
+                ttl = ip[8];
+                ip_opt_len = (ihl - 20) as u8; // IHL caps it at 40
+                tos = tos_byte >> 2;
+                ip_hdr_len = ihl;
+                if tos_byte & 0x03 != 0 {
+                    quirks |= quirk::ECN;
+                }
+                if flags_off & 0x8000 != 0 {
+                    quirks |= quirk::NZ_MBZ;
+                }
+                if flags_off & 0x4000 != 0 {
+                    quirks |= quirk::DF;
+                    if id != 0 {
+                        quirks |= quirk::NZ_ID;
+                    }
+                } else if id == 0 {
+                    quirks |= quirk::ZERO_ID;
+                }
+            }
+            6 => {
+                if ip.len() < 40 {
+                    return Err(SigError::Truncated);
+                }
+                let ver_tc_flow = be32(ip, 0).ok_or(SigError::Truncated)?;
+                ip_ver = 6;
+                ttl = ip[7];
+                // p0f never sees extension headers; their length stands in
+                // for IPv4 options, as its README defines the field.
+                ip_opt_len = u8::try_from(ip.len() - 40).unwrap_or(u8::MAX);
+                tos = ((ver_tc_flow >> 22) & 0x3f) as u8;
+                ip_hdr_len = ip.len();
+                if ver_tc_flow & 0x000f_ffff != 0 {
+                    quirks |= quirk::FLOW;
+                }
+                if (ver_tc_flow >> 20) & 0x03 != 0 {
+                    quirks |= quirk::ECN;
+                }
+            }
+            _ => return Err(SigError::BadIpVersion),
+        }
+
+        let doff = usize::from(*tcp.get(12).ok_or(SigError::Truncated)? >> 4) * 4;
+        if doff < 20 {
+            return Err(SigError::BadHeaderLength);
+        }
+        let tcp = tcp.get(..doff).ok_or(SigError::Truncated)?;
+        let flags = tcp[13];
+        if flags & TCP_SYN == 0 {
+            return Err(SigError::NotSyn);
+        }
+        let syn_ack = flags & TCP_ACK != 0;
+        // p0f's `tcp_type == TCP_SYN`: only SYN among SYN/ACK/FIN/RST.
+        let pure_syn = flags & (TCP_SYN | TCP_ACK | TCP_FIN | TCP_RST) == TCP_SYN;
+
+        let seq = be32(tcp, 4).ok_or(SigError::Truncated)?;
+        let ack_first = tcp[8];
+        let ack = be32(tcp, 8).ok_or(SigError::Truncated)?;
+        let win = be16(tcp, 14).ok_or(SigError::Truncated)?;
+        let urg = be16(tcp, 18).ok_or(SigError::Truncated)?;
+
+        if flags & (TCP_ECE | TCP_CWR) != 0 || tcp[12] & 0x01 != 0 {
+            quirks |= quirk::ECN;
+        }
+        if seq == 0 {
+            quirks |= quirk::ZERO_SEQ;
+        }
+        if flags & TCP_ACK != 0 {
+            if ack == 0 {
+                quirks |= quirk::ZERO_ACK;
+            }
+        } else if flags & TCP_RST == 0 && ack_first & 0x01 != 0 {
+            quirks |= quirk::NZ_ACK;
+        }
+        if flags & TCP_URG != 0 {
+            quirks |= quirk::URG;
+        } else if urg != 0 {
+            quirks |= quirk::NZ_URG;
+        }
+        if flags & TCP_PUSH != 0 {
+            quirks |= quirk::PUSH;
+        }
+
+        let opts = parse_options(&tcp[20..], pure_syn);
+        quirks |= opts.quirks;
+
+        Ok(RawSig {
+            ip_ver,
+            ttl,
+            ip_opt_len,
+            tos,
+            mss: opts.mss,
+            win,
+            wscale: opts.wscale,
+            layout: opts.layout,
+            eol_pad: opts.eol_pad,
+            quirks,
+            has_payload: payload_len > 0,
+            tot_hdr: u16::try_from(ip_hdr_len + doff).unwrap_or(u16::MAX),
+            ts1: opts.ts1,
+            syn_ack,
+            peer_mss: 0,
+        })
+    }
+
+    /// The SYN+ACK's window is also read as a multiple of the peer's MSS.
+    pub fn with_peer_mss(mut self, peer_mss: u16) -> Self {
+        self.peer_mss = peer_mss;
+        self
+    }
+
+    /// p0f's distance guess from the TTL alone (`guess_dist`).
+    pub fn guessed_dist(&self) -> u8 {
+        guess_dist(self.ttl)
+    }
+
+    /// The window as a multiple of MSS or MTU, as p0f detects it
+    /// (`detect_win_multi`); `None` when it is not one.
+    pub fn win_multiple(&self) -> Option<(i16, WinUnit)> {
+        detect_win_multi(
+            self.win,
+            i32::from(self.mss),
+            self.ts1,
+            self.ip_ver,
+            self.tot_hdr,
+            self.peer_mss,
+        )
+    }
+}
+
+/// Unit of a window multiple.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WinUnit {
+    Mss,
+    Mtu,
+}
+
+/// The smallest initial TTL at or above `ttl`, minus `ttl` (p0f's guess).
+pub fn guess_dist(ttl: u8) -> u8 {
+    match ttl {
+        0..=32 => 32 - ttl,
+        33..=64 => 64 - ttl,
+        65..=128 => 128 - ttl,
+        _ => 255 - ttl,
+    }
+}
+
+/// p0f's window-multiple detection. `mss` is signed because database
+/// signatures use -1 for a wildcard; the result is truncated to 16 bits as
+/// p0f's is.
+pub(crate) fn detect_win_multi(
+    win: u16,
+    mss: i32,
+    ts1: u32,
+    ip_ver: u8,
+    tot_hdr: u16,
+    peer_mss: u16,
+) -> Option<(i16, WinUnit)> {
+    if win == 0 || mss < 100 {
+        return None;
+    }
+    let win = i32::from(win);
+    let div = |d: i32| (d != 0 && win % d == 0).then(|| (win / d) as i16);
+    let mut candidates: [(i32, bool, WinUnit); 12] = [(0, false, WinUnit::Mss); 12];
+    let v6 = ip_ver == 6;
+    let peer = i32::from(peer_mss);
+    candidates[0] = (mss, true, WinUnit::Mss);
+    candidates[1] = (mss - 12, ts1 != 0, WinUnit::Mss);
+    candidates[2] = (1500 - MIN_TCP4, true, WinUnit::Mss);
+    candidates[3] = (1500 - MIN_TCP4 - 12, true, WinUnit::Mss);
+    candidates[4] = (1500 - MIN_TCP6, v6, WinUnit::Mss);
+    candidates[5] = (1500 - MIN_TCP6 - 12, v6, WinUnit::Mss);
+    candidates[6] = (mss + MIN_TCP4, true, WinUnit::Mtu);
+    candidates[7] = (mss + i32::from(tot_hdr), true, WinUnit::Mtu);
+    candidates[8] = (mss + MIN_TCP6, v6, WinUnit::Mtu);
+    candidates[9] = (1500, true, WinUnit::Mtu);
+    candidates[10] = (peer, peer != 0, WinUnit::Mss);
+    candidates[11] = (peer - 12, peer != 0, WinUnit::Mss);
+    candidates
+        .iter()
+        .filter(|(_, on, _)| *on)
+        .find_map(|&(d, _, unit)| div(d).map(|m| (m, unit)))
+}
+
+struct Options {
+    layout: OptLayout,
+    eol_pad: u8,
+    mss: u16,
+    wscale: u8,
+    ts1: u32,
+    quirks: u32,
+}
+
+/// Walks the option bytes as p0f does. A length byte that p0f reads just
+/// past the option space only ever leads to `bad`, which running out of
+/// bytes gives as well, so it is never read here.
+fn parse_options(opts: &[u8], pure_syn: bool) -> Options {
+    let mut o = Options {
+        layout: OptLayout::EMPTY,
+        eol_pad: 0,
+        mss: 0,
+        wscale: 0,
+        ts1: 0,
+        quirks: 0,
+    };
+    let end = opts.len();
+    let mut at = 0usize;
+    let mut aborted = false;
+    while at < end && o.layout.len() < MAX_TCP_OPT {
+        let kind = opts[at];
+        o.layout.push(kind);
+        at += 1;
+        // `len` is the declared length byte, if there is one in the space.
+        let len = opts.get(at).copied();
+        match kind {
+            opt::EOL => {
+                o.eol_pad = (end - at) as u8; // option space is at most 40 bytes
+                while at < end {
+                    let b = opts[at];
+                    at += 1;
+                    if b != 0 {
+                        break;
+                    }
+                }
+                if at != end {
+                    o.quirks |= quirk::OPT_EOL_NZ;
+                    at = end;
+                }
+            }
+            opt::NOP => {}
+            opt::MSS => {
+                if len != Some(4) {
+                    o.quirks |= quirk::OPT_BAD;
+                }
+                if at + 3 > end {
+                    aborted = true;
+                    break;
+                }
+                o.mss = u16::from_be_bytes([opts[at + 1], opts[at + 2]]);
+                at += 3;
+            }
+            opt::WS => {
+                if len != Some(3) {
+                    o.quirks |= quirk::OPT_BAD;
+                }
+                if at + 2 > end {
+                    aborted = true;
+                    break;
+                }
+                o.wscale = opts[at + 1];
+                if o.wscale > 14 {
+                    o.quirks |= quirk::OPT_EXWS;
+                }
+                at += 2;
+            }
+            opt::SACKOK => {
+                if len != Some(2) {
+                    o.quirks |= quirk::OPT_BAD;
+                }
+                if at + 1 > end {
+                    aborted = true;
+                    break;
+                }
+                at += 1;
+            }
+            opt::TS => {
+                if len != Some(10) {
+                    o.quirks |= quirk::OPT_BAD;
+                }
+                if at + 9 > end {
+                    aborted = true;
+                    break;
+                }
+                o.ts1 =
+                    u32::from_be_bytes([opts[at + 1], opts[at + 2], opts[at + 3], opts[at + 4]]);
+                if o.ts1 == 0 {
+                    o.quirks |= quirk::OPT_ZERO_TS1;
+                }
+                if pure_syn && opts[at + 5..at + 9] != [0, 0, 0, 0] {
+                    o.quirks |= quirk::OPT_NZ_TS2;
+                }
+                at += 9;
+            }
+            _ => {
+                // SACK (10..=34) and unknown options (2..=40): declared size.
+                let (lo, hi) = if kind == opt::SACK { (10, 34) } else { (2, 40) };
+                match len {
+                    Some(l) if (lo..=hi).contains(&l) && at - 1 + usize::from(l) <= end => {
+                        at += usize::from(l) - 1;
+                    }
+                    _ => {
+                        aborted = true;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    if aborted || at != end {
+        o.quirks |= quirk::OPT_BAD;
+    }
+    o
+}
+
+impl fmt::Display for RawSig {
+    /// `4:64+0:0:1460:mss*20,7:mss,sok,ts,nop,ws:df,id+:0`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dist = guess_dist(self.ttl);
+        if dist > MAX_DIST {
+            write!(f, "{}:{}+?:{}:", self.ip_ver, self.ttl, self.ip_opt_len)?;
+        } else {
+            write!(
+                f,
+                "{}:{}+{}:{}:",
+                self.ip_ver, self.ttl, dist, self.ip_opt_len
+            )?;
+        }
+        // p0f suggests a wildcard for a SYN+ACK echoing p0f-sendsyn's MSS.
+        if self.syn_ack && self.mss == SPECIAL_MSS {
+            f.write_str("*:")?;
+        } else {
+            write!(f, "{}:", self.mss)?;
+        }
+        match self.win_multiple() {
+            Some((m, unit)) if m > 0 => {
+                let unit = if unit == WinUnit::Mtu { "mtu" } else { "mss" };
+                write!(f, "{unit}*{m}")?
+            }
+            _ => write!(f, "{}", self.win)?,
+        }
+        write!(f, ",{}:", self.wscale)?;
+        self.layout.write(self.eol_pad, f)?;
+        f.write_str(":")?;
+        let mut first = true;
+        for (bit, name) in quirk::NAMES {
+            if self.quirks & bit != 0 {
+                if !first {
+                    f.write_str(",")?;
+                }
+                f.write_str(name)?;
+                first = false;
+            }
+        }
+        f.write_str(if self.has_payload { ":+" } else { ":0" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// IPv4 header (20 bytes) with the given TTL, DF and IP-ID.
+    fn ip4(ttl: u8, df: bool, id: u16) -> Vec<u8> {
+        let mut h = vec![
+            0x45, 0, 0, 60, 0, 0, 0, 0, ttl, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        h[4..6].copy_from_slice(&id.to_be_bytes());
+        if df {
+            h[6] = 0x40;
+        }
+        h
+    }
+
+    /// TCP header with flags, window and raw option bytes (padded to 4).
+    fn tcp(flags: u8, win: u16, opts: &[u8]) -> Vec<u8> {
+        let mut o = opts.to_vec();
+        while o.len() % 4 != 0 {
+            o.push(0);
+        }
+        let doff = (20 + o.len()) / 4;
+        let mut h = vec![0x30, 0x39, 0, 80, 0, 0, 0, 7, 0, 0, 0, 0];
+        h.push((doff as u8) << 4);
+        h.push(flags);
+        h.extend_from_slice(&win.to_be_bytes());
+        h.extend_from_slice(&[0, 0, 0, 0]);
+        h.extend_from_slice(&o);
+        h
+    }
+
+    const LINUX_OPTS: [u8; 20] = [
+        2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
+    ];
+
+    #[test]
+    fn linux_syn_matches_readme_example() {
+        let s =
+            RawSig::from_headers(&ip4(64, true, 1234), &tcp(0x02, 29200, &LINUX_OPTS), 0).unwrap();
+        assert_eq!(
+            s.to_string(),
+            "4:64+0:0:1460:mss*20,7:mss,sok,ts,nop,ws:df,id+:0"
+        );
+    }
+
+    #[test]
+    fn no_options_no_df_zero_id() {
+        let s = RawSig::from_headers(&ip4(255, false, 0), &tcp(0x02, 15500, &[]), 0).unwrap();
+        assert_eq!(s.to_string(), "4:255+0:0:0:15500,0::id-:0");
+    }
+
+    #[test]
+    fn distance_beyond_max_is_question_mark() {
+        // TTL 200: guess 55 > 35.
+        let s = RawSig::from_headers(&ip4(200, true, 1), &tcp(0x02, 1024, &[]), 1).unwrap();
+        assert_eq!(s.to_string(), "4:200+?:0:0:1024,0::df,id+:+");
+    }
+
+    #[test]
+    fn ack_plus_follows_p0f_byte_order() {
+        let mut t = tcp(0x02, 1024, &[]);
+        t[11] = 1; // ack = 1: first byte even, p0f says nothing
+        let s = RawSig::from_headers(&ip4(64, true, 1), &t, 0).unwrap();
+        assert_eq!(s.quirks & quirk::NZ_ACK, 0);
+        t[8] = 1; // first byte odd
+        let s = RawSig::from_headers(&ip4(64, true, 1), &t, 0).unwrap();
+        assert_ne!(s.quirks & quirk::NZ_ACK, 0);
+    }
+
+    #[test]
+    fn eol_padding_and_nonzero_tail() {
+        // mss, nop, ws, nop, nop, ts, sok, eol + 1 pad byte (macOS).
+        let o = [
+            2, 4, 5, 0xb4, 1, 3, 3, 6, 1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 0, 0, 4, 2, 0, 0,
+        ];
+        let s = RawSig::from_headers(&ip4(64, true, 0), &tcp(0x02, 65535, &o), 0).unwrap();
+        assert_eq!(
+            s.to_string(),
+            "4:64+0:0:1460:65535,6:mss,nop,ws,nop,nop,ts,sok,eol+1:df:0"
+        );
+        // EOL then [0, 7, 0]: a non-zero byte before the last one is opt+.
+        let o = [2, 4, 5, 0xb4, 0, 0, 7, 0];
+        let s = RawSig::from_headers(&ip4(64, true, 0), &tcp(0x02, 100, &o), 0).unwrap();
+        assert_ne!(s.quirks & quirk::OPT_EOL_NZ, 0);
+        assert!(s.to_string().contains("mss,eol+3:df,opt+"));
+        // ... but in the last byte p0f does not notice it.
+        let o = [2, 4, 5, 0xb4, 0, 0, 0, 7];
+        let s = RawSig::from_headers(&ip4(64, true, 0), &tcp(0x02, 100, &o), 0).unwrap();
+        assert_eq!(s.quirks & quirk::OPT_EOL_NZ, 0);
+    }
+
+    #[test]
+    fn unknown_and_broken_options() {
+        // kind 30 len 4, then MSS with a wrong length of 5 that still fits.
+        let o = [30, 4, 0, 0, 2, 5, 1, 0, 1, 1, 1, 1];
+        let s = RawSig::from_headers(&ip4(64, false, 9), &tcp(0x02, 512, &o), 0).unwrap();
+        // MSS consumes 4 bytes whatever its length says; 512 = 2 x MSS.
+        assert_eq!(
+            s.to_string(),
+            "4:64+0:0:256:mss*2,0:?30,mss,nop,nop,nop,nop:bad:0"
+        );
+        // Truncated SACK aborts.
+        let o = [5, 10, 0, 0];
+        let s = RawSig::from_headers(&ip4(64, false, 9), &tcp(0x02, 512, &o), 0).unwrap();
+        assert_eq!(s.to_string(), "4:64+0:0:0:512,0:sack:bad:0");
+    }
+
+    #[test]
+    fn more_than_24_options_is_bad() {
+        let o = [1u8; 28];
+        let s = RawSig::from_headers(&ip4(64, false, 9), &tcp(0x02, 512, &o), 0).unwrap();
+        assert_eq!(s.layout.len(), 24);
+        assert_ne!(s.quirks & quirk::OPT_BAD, 0);
+    }
+
+    #[test]
+    fn synack_uses_peer_mss_and_sendsyn_wildcard() {
+        let o = [2, 4, 0x05, 0x33]; // MSS 1331
+        let s = RawSig::from_headers(&ip4(64, true, 0), &tcp(0x12, 2662, &o), 0).unwrap();
+        assert!(s.to_string().starts_with("4:64+0:0:*:mss*2,0"));
+        // Window 2800 is neither an MSS (1000) nor MTU multiple but 2 x 1400.
+        let o = [2, 4, 0x03, 0xe8];
+        let s = RawSig::from_headers(&ip4(64, true, 0), &tcp(0x12, 2800, &o), 0).unwrap();
+        assert!(s.to_string().contains(":1000:2800,0:"));
+        assert!(s.with_peer_mss(1400).to_string().contains(":1000:mss*2,0:"));
+    }
+
+    #[test]
+    fn ipv6_flow_and_traffic_class() {
+        let mut ip = vec![0u8; 40];
+        ip[0] = 0x60;
+        ip[1] = 0x01; // flow label 0x10000
+        ip[7] = 57;
+        let s = RawSig::from_headers(&ip, &tcp(0x02, 28800, &[2, 4, 5, 0xa0]), 0).unwrap();
+        assert_eq!(s.to_string(), "6:57+7:0:1440:mss*20,0:mss:flow:0");
+        ip[1] = 0x00;
+        ip[0] = 0x60;
+        ip[1] = 0x10; // traffic class 0x01: ECT bit
+        let s = RawSig::from_headers(&ip, &tcp(0x02, 28800, &[2, 4, 5, 0xa0]), 0).unwrap();
+        assert_eq!(s.quirks, quirk::ECN);
+    }
+
+    #[test]
+    fn rejects_garbage_without_panicking() {
+        assert_eq!(RawSig::from_headers(&[], &[], 0), Err(SigError::Truncated));
+        assert_eq!(
+            RawSig::from_headers(&[0x45; 10], &[0; 20], 0),
+            Err(SigError::Truncated)
+        );
+        assert_eq!(
+            RawSig::from_headers(&[0x44; 20], &[0; 20], 0),
+            Err(SigError::BadHeaderLength)
+        );
+        assert_eq!(
+            RawSig::from_headers(&[0x25; 20], &[0; 20], 0),
+            Err(SigError::BadIpVersion)
+        );
+        let ip = ip4(64, true, 1);
+        assert_eq!(
+            RawSig::from_headers(&ip, &tcp(0x10, 1, &[]), 0),
+            Err(SigError::NotSyn)
+        );
+        let mut t = tcp(0x02, 1, &[]);
+        t[12] = 0xf0; // data offset 60 > 20 bytes present
+        assert_eq!(RawSig::from_headers(&ip, &t, 0), Err(SigError::Truncated));
+        for n in 0..64 {
+            let junk: Vec<u8> = (0..n).map(|i| (i * 37 + n) as u8).collect();
+            let _ = RawSig::from_headers(&junk, &junk, n);
+            let _ = RawSig::from_headers(&ip, &junk, n);
+        }
+    }
+}
