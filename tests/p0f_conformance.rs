@@ -264,3 +264,28 @@ fn foxio_corpus_matches_p0f() {
     );
     report(total, &failures);
 }
+
+#[test]
+fn own_captures_match_p0f() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scanners");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("tests/data/scanners")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".pcap"))
+        .collect();
+    names.sort();
+    let (mut total, mut failures) = (0, Vec::new());
+    for name in &names {
+        let log = dir.join(name.replace(".pcap", ".p0f.log"));
+        let (n, f) = check(Database::bundled(), &dir.join(name), &log);
+        eprintln!("{name}: {n} p0f lines, {} differ", f.len());
+        total += n;
+        failures.extend(f);
+    }
+    assert!(names.len() >= 10);
+    eprintln!(
+        "own captures: {total} p0f syn/syn+ack lines checked, {} differ",
+        failures.len()
+    );
+    report(total, &failures);
+}
