@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::engine::{DeckyMap, Limits};
+use crate::fingerprint::p0f::Database as P0fDatabase;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -83,6 +84,10 @@ pub struct LimitArgs {
     /// Maximum pending handshakes (partial QUIC ClientHellos and the like).
     #[arg(long, value_name = "N", default_value_t = 262_144)]
     pub max_pending_handshakes: usize,
+    /// p0f v3 fingerprint database (p0f.fp format) replacing the bundled one
+    /// (Debian's p0f 3.09b database).
+    #[arg(long, value_name = "PATH")]
+    pub p0f_db: Option<PathBuf>,
 }
 
 impl LimitArgs {
@@ -95,6 +100,18 @@ impl LimitArgs {
             flow_idle_secs: self.flow_idle,
             ..Limits::default()
         }
+    }
+
+    /// The p0f database to match with: `--p0f-db` loaded once for the life
+    /// of the process, else the bundled one. Errors name the file and line.
+    pub fn p0f_database(&self) -> Result<&'static P0fDatabase, String> {
+        let Some(path) = &self.p0f_db else {
+            return Ok(P0fDatabase::bundled());
+        };
+        let text = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let db = P0fDatabase::parse(&String::from_utf8_lossy(&text))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Box::leak(Box::new(db)))
     }
 }
 

@@ -46,7 +46,15 @@ pub fn run(args: ReadArgs) -> i32 {
         error(e);
         return 1;
     }
+    let p0f_db = match args.limits.p0f_database() {
+        Ok(db) => db,
+        Err(e) => {
+            error(e);
+            return 1;
+        }
+    };
     let mut engine = Engine::new(args.limits.limits(), deckies);
+    engine.set_p0f_db(p0f_db);
     let started = Instant::now();
     let mut failed = false;
     for path in &args.files {

@@ -23,6 +23,7 @@ use std::sync::Arc;
 use crate::capture::RawPacket;
 use crate::decode::{self, Packet, Transport};
 use crate::event::{Event, EventKind};
+use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::fingerprint::seqclass::SeqClassTable;
 use crate::flow::table::FlowTable;
 use crate::util::time::Timestamp;
@@ -126,6 +127,8 @@ pub struct Engine {
     leaks: ipv6_leak::LeakTracker,
     /// Latest packet time seen, the engine's clock.
     now: Timestamp,
+    /// p0f v3 signatures for SYN / SYN-ACK matching.
+    p0f_db: &'static P0fDatabase,
 }
 
 impl Engine {
@@ -142,7 +145,13 @@ impl Engine {
             },
             deckies,
             now: Timestamp::default(),
+            p0f_db: P0fDatabase::bundled(),
         }
+    }
+
+    /// Replaces the bundled p0f database (`--p0f-db`).
+    pub fn set_p0f_db(&mut self, db: &'static P0fDatabase) {
+        self.p0f_db = db;
     }
 
     pub fn stats(&self) -> &Stats {

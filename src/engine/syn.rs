@@ -1,10 +1,16 @@
-//! `tcp_syn_fingerprint`: what a connection attempt to a decky says about
-//! the stack (or tool) that built it.
+//! `tcp_syn_fingerprint` and `tcp_synack_fingerprint`: what a connection
+//! attempt to a decky says about the stack (or tool) that built it, and
+//! what the decky's answer says about the decky's own stack.
+
+use std::net::SocketAddr;
 
 use super::{Context, Engine};
 use crate::decode::{Packet, TcpView};
 use crate::event::{Event, EventKind};
+use crate::fingerprint::p0f::{self, Database, P0fResult, RawSig};
+use crate::fingerprint::scanner::{self, Scanner};
 use crate::fingerprint::tcpip::{initial_ttl, summarize_options};
+use crate::flow::table::FlowKey;
 use crate::util::time::Timestamp;
 
 pub(super) fn on_syn(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, ts: Timestamp) {
@@ -16,54 +22,130 @@ pub(super) fn on_syn(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, t
     if !engine.deckies.is_observe_all() && engine.deckies.get(&ip.src).is_some() {
         return;
     }
-    let ipid = (ip.version == 4).then_some(ip.ident);
-    let classes = engine
-        .seq_classes
-        .observe(ip.src, tcp.src_port(), ipid, tcp.seq());
-    let client = std::net::SocketAddr::new(ip.src, tcp.src_port());
-    let server = std::net::SocketAddr::new(ip.dst, tcp.dst_port());
-    let mut ev = Context::conn_event(EventKind::TcpSynFingerprint, ts, &decky, client, server);
-    push_stack_fields(&mut ev, pkt, tcp);
-    ev.push("ipid_class", classes.ipid.as_str())
-        .push("ipid_samples", classes.ipid_samples)
-        .push("isn_class", classes.isn.as_str())
-        .push("isn_samples", classes.isn_samples)
-        .push("os_guess", interim_os_guess(ip.ttl, tcp.window()))
-        .push("df", ip.df)
-        .push("ip_len", ip.total_len)
-        .push("ja4t", "")
-        .push("p0f_sig", "")
-        .push("p0f_os", "")
-        .push("p0f_match", "")
-        .push("p0f_dist", "")
-        .push("mtu", "")
-        .push("link", "")
-        .push("scanner", "");
     let direction = match engine.attribute(&ip.src, &ip.dst) {
         Some(a) => a.direction,
         None => return,
     };
+    let ipid = (ip.version == 4).then_some(ip.ident);
+    let classes = engine
+        .seq_classes
+        .observe(ip.src, tcp.src_port(), ipid, tcp.seq());
+    let client = SocketAddr::new(ip.src, tcp.src_port());
+    let server = SocketAddr::new(ip.dst, tcp.dst_port());
+    let p0f = analyze(engine.p0f_db, pkt, tcp, None);
+    let scanner = scanner::identify(ip.header, tcp.header);
+
+    let mut ev = Context::conn_event(EventKind::TcpSynFingerprint, ts, &decky, client, server);
+    push_stack_fields(&mut ev, pkt, tcp, p0f.as_ref());
+    ev.push("ipid_class", classes.ipid.as_str())
+        .push("ipid_samples", classes.ipid_samples)
+        .push("isn_class", classes.isn.as_str())
+        .push("isn_samples", classes.isn_samples)
+        .push("os_guess", p0f::os_guess(p0f.as_ref(), scanner))
+        .push("df", ip.df)
+        .push("ip_len", ip.total_len)
+        .push("ja4t", ja4t(tcp));
+    push_p0f_fields(&mut ev, p0f.as_ref(), scanner);
     engine.cx.emit(ev, direction);
 }
 
-/// SYN-ACKs describe a decky's own stack; reported by the p0f work.
-pub(super) fn on_synack(
-    _engine: &mut Engine,
-    _pkt: &Packet<'_>,
-    _tcp: &TcpView<'_>,
-    _ts: Timestamp,
-) {
+/// A SYN-ACK from a decky: its own stack, for checking its OS persona.
+pub(super) fn on_synack(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, ts: Timestamp) {
+    let ip = &pkt.ip;
+    let Some(decky) = engine.deckies.name_of(&ip.src) else {
+        return;
+    };
+    let client = SocketAddr::new(ip.dst, tcp.dst_port());
+    let server = SocketAddr::new(ip.src, tcp.src_port());
+    let direction = match engine.attribute(&client.ip(), &server.ip()) {
+        Some(a) => a.direction,
+        None => return,
+    };
+    // p0f reads a SYN-ACK's window against the MSS of the SYN it answers.
+    let peer_mss = engine
+        .flows
+        .get_mut(&FlowKey::new(client, server))
+        .and_then(|f| f.app.syn_mss);
+    let p0f = analyze(engine.p0f_db, pkt, tcp, peer_mss);
+
+    let mut ev = Context::conn_event(EventKind::TcpSynackFingerprint, ts, &decky, client, server);
+    push_stack_fields(&mut ev, pkt, tcp, p0f.as_ref());
+    ev.push("os_guess", p0f::os_guess(p0f.as_ref(), None))
+        .push("df", ip.df)
+        .push("ip_len", ip.total_len)
+        .push("ja4ts", ja4t(tcp));
+    push_p0f_fields(&mut ev, p0f.as_ref(), None);
+    engine.cx.emit(ev, direction);
+}
+
+/// The MSS of a SYN as p0f reads it (0 without one), kept on the flow for
+/// its SYN-ACK.
+pub(super) fn mss_of(tcp: &TcpView<'_>) -> u16 {
+    p0f::sig::mss_of(tcp.header)
+}
+
+fn analyze<'a>(
+    db: &'a Database,
+    pkt: &Packet<'_>,
+    tcp: &TcpView<'_>,
+    peer_mss: Option<u16>,
+) -> Option<P0fResult<'a>> {
+    let sig = RawSig::from_headers(pkt.ip.header, tcp.header, tcp.payload.len()).ok()?;
+    Some(P0fResult::analyze(
+        db,
+        sig.with_peer_mss(peer_mss.unwrap_or(0)),
+    ))
+}
+
+#[cfg(feature = "ja4plus")]
+fn ja4t(tcp: &TcpView<'_>) -> String {
+    crate::fingerprint::ja4t::ja4t(tcp.header).unwrap_or_default()
+}
+
+#[cfg(not(feature = "ja4plus"))]
+fn ja4t(_tcp: &TcpView<'_>) -> String {
+    String::new()
+}
+
+/// `p0f_sig p0f_os p0f_match p0f_dist mtu link scanner`.
+fn push_p0f_fields(ev: &mut Event, p0f: Option<&P0fResult<'_>>, scanner: Option<Scanner>) {
+    match p0f {
+        Some(r) => {
+            ev.push("p0f_sig", r.raw_sig())
+                .push("p0f_os", r.label())
+                .push("p0f_match", r.match_kind().as_str())
+                .push("p0f_dist", r.dist_text())
+                .push("mtu", r.mtu().map(|m| m.to_string()).unwrap_or_default())
+                .push("link", r.link());
+        }
+        None => {
+            for name in ["p0f_sig", "p0f_os", "p0f_match", "p0f_dist", "mtu", "link"] {
+                ev.push(name, "");
+            }
+        }
+    }
+    ev.push("scanner", scanner.map_or("", Scanner::as_str));
 }
 
 /// `ttl initial_ttl hop_distance window mss wscale options_sig has_sack
-/// has_timestamps tos dscp ecn`, shared by SYN and SYN-ACK events.
-pub(super) fn push_stack_fields(ev: &mut Event, pkt: &Packet<'_>, tcp: &TcpView<'_>) {
+/// has_timestamps tos dscp ecn`, shared by SYN and SYN-ACK events. The hop
+/// distance is p0f's when a signature matched, else from the TTL class.
+pub(super) fn push_stack_fields(
+    ev: &mut Event,
+    pkt: &Packet<'_>,
+    tcp: &TcpView<'_>,
+    p0f: Option<&P0fResult<'_>>,
+) {
     let ip = &pkt.ip;
     let opts = summarize_options(tcp);
     let initial = initial_ttl(ip.ttl);
+    let hops = match p0f {
+        Some(r) if r.matched() => r.dist(),
+        _ => initial - ip.ttl,
+    };
     ev.push("ttl", ip.ttl)
         .push("initial_ttl", initial)
-        .push("hop_distance", initial - ip.ttl)
+        .push("hop_distance", hops)
         .push("window", tcp.window())
         .push("mss", opts.mss.unwrap_or(0))
         .push(
@@ -76,15 +158,4 @@ pub(super) fn push_stack_fields(ev: &mut Event, pkt: &Packet<'_>, tcp: &TcpView<
         .push("tos", ip.tos)
         .push("dscp", ip.tos >> 2)
         .push("ecn", ip.tos & 3);
-}
-
-/// A coarse TTL/window rule, until p0f matching replaces it.
-fn interim_os_guess(ttl: u8, window: u16) -> &'static str {
-    match initial_ttl(ttl) {
-        64 if window == 65535 => "macos_ios",
-        64 => "linux",
-        128 => "windows",
-        255 => "embedded",
-        _ => "unknown",
-    }
 }

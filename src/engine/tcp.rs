@@ -16,6 +16,8 @@ pub struct FlowApp {
     pub attribution: Attribution,
     /// Created at the first payload byte.
     pub stream: Option<Box<stream::StreamState>>,
+    /// MSS of the client's last SYN (p0f reads the SYN-ACK's window with it).
+    pub syn_mss: Option<u16>,
 }
 
 /// Flows shorter than this many packets, with no retransmission and under
@@ -49,6 +51,7 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
         let app = FlowApp {
             attribution,
             stream: None,
+            syn_mss: None,
         };
         let (_, evicted) = engine.flows.insert(key, client, server, ts, app);
         engine.cx.stats.flows_created += 1;
@@ -119,6 +122,7 @@ fn track(
     let hs = &mut flow.handshake;
     if tcp.is_syn() {
         flow.saw_syn = true;
+        flow.app.syn_mss = Some(syn::mss_of(tcp));
         flow.isn[Side::Client as usize].get_or_insert(tcp.seq());
         hs.syn.get_or_insert((ts, ttl));
     } else if tcp.is_synack() && side == Side::Server {

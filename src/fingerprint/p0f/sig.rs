@@ -377,6 +377,16 @@ impl RawSig {
     }
 }
 
+/// The MSS p0f reads from a TCP header (0 without one): what a SYN+ACK's
+/// window is compared with. The last MSS option counts.
+pub fn mss_of(tcp: &[u8]) -> u16 {
+    let doff = tcp.get(12).map_or(0, |b| usize::from(b >> 4) * 4);
+    match tcp.get(20..doff) {
+        Some(opts) => parse_options(opts, false).mss,
+        None => 0,
+    }
+}
+
 /// Unit of a window multiple.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WinUnit {
