@@ -2,11 +2,34 @@
 //! stacks (tests/data/scanners/README.md): every SYN a tool sent carries the
 //! tool's label, and no SYN of a normal stack carries any.
 
-mod pcapwalk;
+use std::path::{Path, PathBuf};
 
-use std::path::Path;
+use decnet_sniffer::capture::file::CaptureFile;
+use decnet_sniffer::engine::{DeckyMap, Engine, Limits};
+use decnet_sniffer::event::{Event, EventKind};
+use decnet_sniffer::fingerprint::scanner::Scanner;
 
-use decnet_sniffer::fingerprint::scanner::{identify, Scanner};
+/// `tcp_syn_fingerprint` and `tcp_synack_fingerprint` events of a capture,
+/// every host observed.
+fn syn_events(path: &Path) -> Vec<Event> {
+    let mut engine = Engine::new(Limits::default(), DeckyMap::observe_all());
+    let mut events = Vec::new();
+    let mut file = CaptureFile::open(path).unwrap_or_else(|e| panic!("{e}"));
+    file.for_each(|p| engine.process(&p, &mut |e| events.push(e)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    engine.finish(&mut |e| events.push(e));
+    events.retain(|e| {
+        matches!(
+            e.kind,
+            EventKind::TcpSynFingerprint | EventKind::TcpSynackFingerprint
+        )
+    });
+    events
+}
+
+fn text(ev: &Event, name: &str) -> String {
+    String::from_utf8_lossy(ev.get(name).unwrap_or(b"<missing>")).into_owned()
+}
 
 /// Capture name and the label every attacker SYN in it must get.
 const CAPTURES: &[(&str, Option<Scanner>)] = &[
@@ -32,65 +55,70 @@ fn every_tool_syn_labelled_and_no_client_syn() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scanners");
     let mut failures = Vec::new();
     for &(name, want) in CAPTURES {
-        let (mut syns, mut others) = (0, 0);
-        for seg in pcapwalk::segments(&dir.join(format!("{name}.pcap"))) {
-            let flags = seg.tcp[13];
-            let got = identify(&seg.ip, &seg.tcp);
-            // SYN set, ACK clear: what tcp_syn_fingerprint reports.
-            if flags & 0x02 != 0 && flags & 0x10 == 0 {
+        let want_text = want.map_or("", Scanner::as_str);
+        let (mut syns, mut synacks) = (0, 0);
+        for ev in syn_events(&dir.join(format!("{name}.pcap"))) {
+            let got = text(&ev, "scanner");
+            let who = format!("{}:{}", text(&ev, "src_ip"), text(&ev, "src_port"));
+            if ev.kind == EventKind::TcpSynFingerprint {
                 syns += 1;
-                if got != want {
+                if got != want_text {
                     failures.push(format!(
-                        "{name}: SYN {} -> {}: {got:?}, want {want:?}",
-                        seg.src, seg.dst
+                        "{name}: SYN from {who}: {got:?}, want {want_text:?}"
+                    ));
+                }
+                // os_guess follows the scanner for nmap.
+                if want == Some(Scanner::Nmap) && text(&ev, "os_guess") != "nmap" {
+                    failures.push(format!(
+                        "{name}: SYN from {who}: os_guess {}",
+                        text(&ev, "os_guess")
                     ));
                 }
             } else {
-                others += 1;
-                if got.is_some() {
-                    failures.push(format!("{name}: non-SYN {} labelled {got:?}", seg.src));
+                synacks += 1;
+                if !got.is_empty() {
+                    failures.push(format!("{name}: SYN-ACK to {who} labelled {got:?}"));
                 }
             }
         }
-        eprintln!("{name}: {syns} SYNs, {others} other segments");
+        eprintln!("{name}: {syns} SYNs, {synacks} SYN-ACKs");
         assert!(syns >= 4, "{name}: too few SYNs ({syns})");
     }
     for f in failures.iter().take(20) {
         eprintln!("{f}");
     }
-    assert!(
-        failures.is_empty(),
-        "{} mislabelled segments",
-        failures.len()
-    );
+    assert!(failures.is_empty(), "{} mislabelled events", failures.len());
+}
+
+fn corpus() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var("DECNET_CORPUS").ok().map(PathBuf::from),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")),
+        Some(PathBuf::from("/work/shared/corpus")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.join("foxio/pcap").is_dir())
 }
 
 /// The FoxIO corpus holds only real browsers, clients and servers.
 #[test]
 fn corpus_clients_are_not_scanners() {
-    let root = std::env::var("DECNET_CORPUS").unwrap_or_else(|_| "/work/shared/corpus".into());
-    let dir = Path::new(&root).join("foxio/pcap");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("corpus not found at {}; skipped", dir.display());
+    let Some(root) = corpus() else {
+        eprintln!("corpus not found; skipped");
         return;
     };
     let mut syns = 0;
-    for e in entries.filter_map(Result::ok) {
-        for seg in pcapwalk::segments(&e.path()) {
-            let flags = seg.tcp[13];
-            if flags & 0x02 != 0 && flags & 0x10 == 0 {
-                syns += 1;
-                let got = identify(&seg.ip, &seg.tcp);
-                assert_eq!(
-                    got,
-                    None,
-                    "{}: SYN {} labelled",
-                    e.path().display(),
-                    seg.src
-                );
-            }
+    for e in std::fs::read_dir(root.join("foxio/pcap"))
+        .expect("corpus")
+        .filter_map(Result::ok)
+    {
+        for ev in syn_events(&e.path()) {
+            syns += 1;
+            assert_eq!(text(&ev, "scanner"), "", "{}: {:?}", e.path().display(), ev);
         }
     }
-    eprintln!("corpus: {syns} client SYNs, none labelled");
-    assert!(syns > 50);
+    eprintln!("corpus: {syns} SYN / SYN-ACK events, none labelled");
+    assert!(syns > 100);
 }
