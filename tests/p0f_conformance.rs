@@ -336,11 +336,10 @@ fn tunnels_match_p0f_on_decapsulated_copies() {
     report("tunnels", total, &failures);
 }
 
-/// gre-erspan-vxlan.pcap carries VXLAN from UDP port 4789 to 4790; the
-/// decoder looks for VXLAN on the destination port only, so the inner SYN
-/// is not reached yet (Wireshark and p0f on the decapsulated copy see it).
+/// gre-erspan-vxlan.pcap carries VXLAN from UDP port 4789 to 4790: the
+/// decoder must recognise VXLAN by either port (Wireshark and p0f on the
+/// decapsulated copy see the inner SYN).
 #[test]
-#[ignore = "decoder: VXLAN with source port 4789 (decode/tunnel.rs)"]
 fn vxlan_from_source_port_matches_p0f() {
     let corpus = corpus().expect("corpus");
     let logs = manifest().join("tests/data/p0f/tunnels");
@@ -397,8 +396,8 @@ mod ja4t_conformance {
                 continue;
             };
             let path = corpus.join("foxio/pcap").join(pcap);
-            if !path.exists() || pcap == "gre-erspan-vxlan.pcap" {
-                continue; // (the latter: decoder gap, see vxlan_from_source_port_matches_p0f)
+            if !path.exists() {
+                continue;
             }
             let expected = snapshot_ja4t(&std::fs::read_to_string(e.path()).expect("snapshot"));
             if expected.is_empty() {
@@ -512,9 +511,6 @@ mod ja4t_conformance {
             }
             if want_t.is_empty() && want_ts.is_empty() {
                 continue;
-            }
-            if pcap == "gre-erspan-vxlan.pcap" {
-                continue; // decoder gap, see vxlan_from_source_port_matches_p0f
             }
             let events = events_of(&corpus.join("foxio/pcap").join(pcap));
             let wireshark_form = |v: &String| match v.strip_suffix("_0") {

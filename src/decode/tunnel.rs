@@ -61,14 +61,15 @@ fn gre(b: &[u8]) -> Result<Inner<'_>, DecodeError> {
 }
 
 fn udp_tunnel(b: &[u8]) -> Result<Option<Inner<'_>>, DecodeError> {
-    let Some(dport) = be16(b, 2) else {
+    let (Some(sport), Some(dport)) = (be16(b, 0), be16(b, 2)) else {
         return Ok(None);
     };
     let body = match b.get(8..) {
         Some(body) => body,
         None => return Ok(None),
     };
-    if VXLAN_PORTS.contains(&dport) {
+    // VXLAN is told by either port: some encapsulators send from 4789.
+    if VXLAN_PORTS.contains(&dport) || VXLAN_PORTS.contains(&sport) {
         // Flags byte must have the I bit; 8-byte header, then Ethernet.
         if body.len() < 8 || body[0] & 0x08 == 0 {
             return Ok(None);
