@@ -254,20 +254,43 @@ impl Engine {
                 direction: Direction::Inbound,
             });
         }
-        match (self.deckies.get(client), self.deckies.get(server)) {
-            (_, Some(s)) if self.deckies.get(client).is_some() => Some(Attribution {
-                decky: s.clone(),
-                direction: Direction::Internal,
-            }),
-            (None, Some(s)) => Some(Attribution {
-                decky: s.clone(),
-                direction: Direction::Inbound,
-            }),
-            (Some(c), None) => Some(Attribution {
-                decky: c.clone(),
-                direction: Direction::Outbound,
-            }),
-            _ => None,
-        }
+        let (decky, direction) = match (self.deckies.get(client), self.deckies.get(server)) {
+            // Internal traffic is named after the server's decky (SPEC section 3).
+            (Some(_), Some(s)) => (s, Direction::Internal),
+            (None, Some(s)) => (s, Direction::Inbound),
+            (Some(c), None) => (c, Direction::Outbound),
+            (None, None) => return None,
+        };
+        Some(Attribution {
+            decky: decky.clone(),
+            direction,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribution_directions() {
+        let mut deckies = DeckyMap::default();
+        deckies.insert("web", "10.0.0.5".parse().unwrap());
+        deckies.insert("db", "10.0.0.6".parse().unwrap());
+        let engine = Engine::new(Limits::default(), deckies);
+        let ip = |s: &str| -> IpAddr { s.parse().unwrap() };
+        let a = engine
+            .attribute(&ip("198.51.100.1"), &ip("10.0.0.5"))
+            .unwrap();
+        assert_eq!((&*a.decky, a.direction), ("web", Direction::Inbound));
+        let a = engine
+            .attribute(&ip("10.0.0.6"), &ip("198.51.100.1"))
+            .unwrap();
+        assert_eq!((&*a.decky, a.direction), ("db", Direction::Outbound));
+        let a = engine.attribute(&ip("10.0.0.5"), &ip("10.0.0.6")).unwrap();
+        assert_eq!((&*a.decky, a.direction), ("db", Direction::Internal));
+        assert!(engine
+            .attribute(&ip("198.51.100.1"), &ip("198.51.100.2"))
+            .is_none());
     }
 }
