@@ -19,7 +19,10 @@ fn measure(prefix: &str, mode: &str) -> Result<Seen, i32> {
         .expect("run measure.sh");
     let code = out.status.code().unwrap_or(-1);
     if code != 0 {
-        eprintln!("measure.sh {mode}: {}", String::from_utf8_lossy(&out.stderr));
+        eprintln!(
+            "measure.sh {mode}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         return Err(code);
     }
     let text = String::from_utf8(out.stdout).expect("utf-8 output");
@@ -49,14 +52,24 @@ fn parent_nic_sees_every_decky_conversation_and_the_macvlan_helper_does_not() {
     // (implant calling home), decky -> decky, and the host -> decky.
     for path in ["inbound", "outbound", "internal", "host"] {
         let (c2s, s2c) = get("eth0", path);
-        assert!(c2s >= 3 && s2c >= 3, "parent NIC misses {path} traffic: {c2s} {s2c}");
+        assert!(
+            c2s >= 3 && s2c >= 3,
+            "parent NIC misses {path} traffic: {c2s} {s2c}"
+        );
     }
     // The host-side helper only sees the host's own conversations.
     for path in ["inbound", "outbound", "internal"] {
-        assert_eq!(get("decnet_macvlan0", path), (0, 0), "helper sees {path} traffic");
+        assert_eq!(
+            get("decnet_macvlan0", path),
+            (0, 0),
+            "helper sees {path} traffic"
+        );
     }
     let (c2s, s2c) = get("decnet_macvlan0", "host");
-    assert!(c2s >= 3 && s2c >= 3, "helper misses the host's own traffic: {c2s} {s2c}");
+    assert!(
+        c2s >= 3 && s2c >= 3,
+        "helper misses the host's own traffic: {c2s} {s2c}"
+    );
 }
 
 #[test]
@@ -66,7 +79,9 @@ fn ipvlan_l2_replica() {
         return;
     }
     match measure(&netns_support::prefix("ti"), "ipvlan") {
-        Err(2) => eprintln!("SKIPPED: this kernel has no ipvlan link type (ip link add ... type ipvlan fails)"),
+        Err(2) => eprintln!(
+            "SKIPPED: this kernel has no ipvlan link type (ip link add ... type ipvlan fails)"
+        ),
         Err(code) => panic!("ipvlan replica failed with status {code}"),
         Ok(seen) => {
             // Not measured on the development machine (no ipvlan there): the
@@ -75,7 +90,10 @@ fn ipvlan_l2_replica() {
             let get = |i: &str, p: &str| seen[&(i.to_string(), p.to_string())];
             for path in ["inbound", "outbound"] {
                 let (c2s, s2c) = get("eth0", path);
-                assert!(c2s >= 3 && s2c >= 3, "parent misses {path} traffic: {c2s} {s2c}");
+                assert!(
+                    c2s >= 3 && s2c >= 3,
+                    "parent misses {path} traffic: {c2s} {s2c}"
+                );
             }
         }
     }

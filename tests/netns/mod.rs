@@ -12,7 +12,10 @@ pub fn skip_reason(tools: &[&str]) -> Option<String> {
         return Some("network-namespace tests need root".into());
     }
     let probe = prefix("pr");
-    let ok = Command::new("ip").args(["netns", "add", &probe]).status().is_ok_and(|s| s.success());
+    let ok = Command::new("ip")
+        .args(["netns", "add", &probe])
+        .status()
+        .is_ok_and(|s| s.success());
     if !ok {
         return Some("`ip netns add` is unavailable".into());
     }
@@ -31,7 +34,9 @@ pub fn skip_reason(tools: &[&str]) -> Option<String> {
 }
 
 pub fn script(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/netns").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/netns")
+        .join(name)
 }
 
 /// A namespace prefix (at most 8 characters) unique to this process, tag and call.
