@@ -344,15 +344,15 @@ impl InterfaceInfo for SysfsInterfaces {
 /// DECNET's host-side helper interfaces, in the order SPEC section 2 tries them.
 pub const HELPER_IFACES: [&str; 2] = ["decnet_macvlan0", "decnet_ipvlan0"];
 
-/// Picks the capture interface (SPEC section 2): `--iface`, else
-/// `DECNET_SNIFFER_IFACE` if non-empty, else the state file's
-/// `config.interface`, else DECNET's helper interface. A helper is replaced by
-/// its parent NIC when it has one: measured on a replica of a DECNET host
+/// Picks the capture interface (SPEC section 2): the one named by `--iface`,
+/// `DECNET_SNIFFER_IFACE` or the config file (`explicit`: name and which of
+/// them, decided by the caller's precedence), else the state file's
+/// `config.interface`, else DECNET's helper interface. A helper is replaced
+/// by its parent NIC when it has one: measured on a replica of a DECNET host
 /// (docs/topology.md), a macvlan helper sees only the host's own traffic,
 /// the parent sees every attacker <-> decky conversation.
 pub fn select_interface(
-    flag: Option<&str>,
-    env: Option<&str>,
+    explicit: Option<(&str, &str)>,
     state: Option<&str>,
     info: &impl InterfaceInfo,
 ) -> Result<IfaceChoice, CaptureError> {
@@ -361,16 +361,10 @@ pub fn select_interface(
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
     };
-    if let Some(iface) = nonempty(flag) {
+    if let Some((iface, why)) = explicit.and_then(|(i, why)| Some((nonempty(Some(i))?, why))) {
         return Ok(IfaceChoice {
             iface,
-            reason: "given with --iface".into(),
-        });
-    }
-    if let Some(iface) = nonempty(env) {
-        return Ok(IfaceChoice {
-            iface,
-            reason: "from DECNET_SNIFFER_IFACE".into(),
+            reason: why.to_owned(),
         });
     }
     if let Some(iface) = nonempty(state) {
@@ -467,14 +461,23 @@ mod tests {
     #[test]
     fn selection_follows_spec_order() {
         let h = host(&[("eth0", None), ("decnet_macvlan0", Some("eth0"))]);
-        let pick = |f, e, s| select_interface(f, e, s, &h).unwrap().iface;
-        assert_eq!(pick(Some("ens3"), Some("ens4"), Some("ens5")), "ens3");
-        assert_eq!(pick(None, Some("ens4"), Some("ens5")), "ens4");
-        // An empty DECNET_SNIFFER_IFACE counts as unset.
-        assert_eq!(pick(None, Some(""), Some("ens5")), "ens5");
-        assert_eq!(pick(None, None, Some("ens5")), "ens5");
+        let pick = |e, s| select_interface(e, s, &h).unwrap();
+        assert_eq!(
+            pick(Some(("ens3", "given with --iface")), Some("ens5")).iface,
+            "ens3"
+        );
+        assert_eq!(
+            pick(Some(("ens3", "given with --iface")), None).reason,
+            "given with --iface"
+        );
+        // An empty explicit name counts as unset.
+        assert_eq!(
+            pick(Some(("", "from DECNET_SNIFFER_IFACE")), Some("ens5")).iface,
+            "ens5"
+        );
+        assert_eq!(pick(None, Some("ens5")).iface, "ens5");
         // The macvlan helper leads to its parent NIC.
-        let c = select_interface(None, None, None, &h).unwrap();
+        let c = pick(None, None);
         assert_eq!(c.iface, "eth0");
         assert!(c.reason.contains("decnet_macvlan0"), "{}", c.reason);
     }
@@ -482,7 +485,7 @@ mod tests {
     #[test]
     fn helper_without_known_parent_is_used_with_a_warning() {
         let h = host(&[("decnet_ipvlan0", None)]);
-        let c = select_interface(None, Some(" "), Some(""), &h).unwrap();
+        let c = select_interface(Some((" ", "x")), Some(""), &h).unwrap();
         assert_eq!(c.iface, "decnet_ipvlan0");
         assert!(c.reason.contains("--iface"));
         let h = host(&[
@@ -491,14 +494,14 @@ mod tests {
             ("eth1", None),
         ]);
         assert_eq!(
-            select_interface(None, None, None, &h).unwrap().iface,
+            select_interface(None, None, &h).unwrap().iface,
             "decnet_macvlan0"
         );
     }
 
     #[test]
     fn no_interface_at_all_is_a_retryable_error() {
-        let e = select_interface(None, None, None, &host(&[])).unwrap_err();
+        let e = select_interface(None, None, &host(&[])).unwrap_err();
         assert!(e.is_missing_interface());
     }
 
