@@ -45,17 +45,23 @@ fn in_namespaces(name: &str) -> Option<String> {
          ip -n {a} link set lo up && ip -n {b} link set lo up"
     ));
     let exe = std::env::current_exe().unwrap();
-    let status = Command::new("ip")
+    let out = Command::new("ip")
         .args(["netns", "exec", &b])
         .arg(exe)
         .args(["--exact", name, "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, &a)
-        .status();
+        .output();
     sh(&cleanup);
-    assert!(
-        status.unwrap().success(),
-        "{name} failed inside its namespace"
-    );
+    // The inner run's report stays inside this test's output, shown on failure.
+    let out = out.unwrap();
+    if !out.status.success() {
+        eprintln!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        panic!("{name} failed inside its namespace");
+    }
     None
 }
 

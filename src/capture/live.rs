@@ -243,11 +243,16 @@ impl LiveCapture {
 
     fn read_error(&self, cause: String) -> CaptureError {
         let iface = self.iface.clone();
-        if interface_exists(&iface) {
-            CaptureError::Read { iface, cause }
-        } else {
-            CaptureError::InterfaceGone { iface, cause }
+        // The socket reports a deleted interface while its unregistration is
+        // still under way: give sysfs a moment to catch up before deciding.
+        let deadline = Instant::now() + Duration::from_millis(300);
+        while interface_exists(&iface) {
+            if Instant::now() >= deadline {
+                return CaptureError::Read { iface, cause };
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
+        CaptureError::InterfaceGone { iface, cause }
     }
 
     /// Kernel counters since the capture opened.

@@ -54,6 +54,13 @@ pub struct RunArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub daemon: Box<DaemonArgs>,
+}
+
+/// The daemon's own options (boxed: `run` has many more than `read`).
+#[derive(Args, Debug)]
+pub struct DaemonArgs {
     /// RFC 5424 log file (same as --log; default /var/log/decnet/decnet.log,
     /// with the JSON sidecar beside it as .json).
     #[arg(long, value_name = "PATH", conflicts_with = "log")]
@@ -117,17 +124,21 @@ fn settings_of(args: &RunArgs) -> Result<Settings, ConfigError> {
         iface: args.iface.clone(),
         state: args.deckies.state.clone(),
         deckies: (!args.deckies.deckies.is_empty()).then(|| args.deckies.deckies.clone()),
-        log: args.log_file.clone().or_else(|| args.output.log.clone()),
+        log: args
+            .daemon
+            .log_file
+            .clone()
+            .or_else(|| args.output.log.clone()),
         json: args.output.json.clone(),
-        filter: args.filter.clone(),
-        buffer_size: args.buffer_size,
-        snaplen: args.snaplen,
-        promisc: args.no_promisc.then_some(false),
-        wait_iface: args.wait_iface,
-        user: args.user.clone(),
-        metrics: args.metrics,
-        bus: args.bus.clone(),
-        bus_jetstream: args.bus_jetstream.clone(),
+        filter: args.daemon.filter.clone(),
+        buffer_size: args.daemon.buffer_size,
+        snaplen: args.daemon.snaplen,
+        promisc: args.daemon.no_promisc.then_some(false),
+        wait_iface: args.daemon.wait_iface,
+        user: args.daemon.user.clone(),
+        metrics: args.daemon.metrics,
+        bus: args.daemon.bus.clone(),
+        bus_jetstream: args.daemon.bus_jetstream.clone(),
         dedup_ttl: typed("dedup_ttl").then_some(args.output.dedup_ttl),
         max_dedup: typed("max_dedup").then_some(args.output.max_dedup),
         flow_idle: typed("flow_idle").then_some(args.limits.flow_idle),
@@ -138,7 +149,7 @@ fn settings_of(args: &RunArgs) -> Result<Settings, ConfigError> {
             .then_some(args.limits.max_pending_handshakes),
     };
     let env = Layer::from_env(|k| std::env::var(k).ok());
-    let file = match &args.config {
+    let file = match &args.daemon.config {
         Some(path) => Layer::from_toml_file(path)?,
         None => Layer::default(),
     };
@@ -355,9 +366,12 @@ impl Daemon {
         let mut last_tick = Instant::now();
         // Newest packet time and when it was processed.
         let mut clock: Option<(Timestamp, Instant)> = None;
+        let mut first_map = true;
+        self.publish_metrics();
         loop {
             if self.signals.term.load(Ordering::Relaxed) {
                 tracing::info!("signal received: flushing open flows and stopping");
+                self.drain_ring();
                 return self.shutdown(0);
             }
             if self.signals.hup.swap(false, Ordering::Relaxed) {
@@ -375,7 +389,12 @@ impl Daemon {
                 }
             }
             if let Some(map) = self.watcher.as_ref().and_then(|w| w.try_recv()) {
-                tracing::info!("decky map now: {}", describe(&map));
+                // The watcher's first map repeats the one loaded at start.
+                if std::mem::take(&mut first_map) {
+                    tracing::debug!("decky map confirmed: {}", describe(&map));
+                } else {
+                    tracing::info!("decky map now: {}", describe(&map));
+                }
                 self.engine.set_deckies(map);
             }
 
@@ -413,6 +432,22 @@ impl Daemon {
                     }
                 }
                 self.publish_metrics();
+            }
+        }
+    }
+
+    /// Processes what is still in the ring: the kernel hands over a partly
+    /// filled block only when its timeout fires.
+    fn drain_ring(&mut self) {
+        let wait = self.settings.live.block_timeout + Duration::from_millis(50);
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < deadline {
+            let (engine, output) = (&mut self.engine, &mut self.output);
+            match self.cap.next_batch(wait, |pkt| {
+                engine.process(&pkt, &mut |ev| output.handle(ev))
+            }) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
             }
         }
     }
