@@ -50,7 +50,7 @@ fn parent_nic_sees_every_decky_conversation_and_the_macvlan_helper_does_not() {
     let get = |i: &str, p: &str| seen[&(i.to_string(), p.to_string())];
     // Every conversation a sensor must see: attacker -> decky, decky -> outside
     // (implant calling home), decky -> decky, and the host -> decky.
-    for path in ["inbound", "outbound", "internal", "host"] {
+    for path in ["inbound", "inbound6", "outbound", "internal", "host"] {
         let (c2s, s2c) = get("eth0", path);
         assert!(
             c2s >= 3 && s2c >= 3,
@@ -58,7 +58,7 @@ fn parent_nic_sees_every_decky_conversation_and_the_macvlan_helper_does_not() {
         );
     }
     // The host-side helper only sees the host's own conversations.
-    for path in ["inbound", "outbound", "internal"] {
+    for path in ["inbound", "inbound6", "outbound", "internal"] {
         assert_eq!(
             get("decnet_macvlan0", path),
             (0, 0),

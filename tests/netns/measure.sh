@@ -37,13 +37,16 @@ A=$("$here/replica.sh" addr "$p" atk)
 H=$("$here/replica.sh" addr "$p" host)
 D1=$("$here/replica.sh" addr "$p" d1)
 D2=$("$here/replica.sh" addr "$p" d2)
+A6=$("$here/replica.sh" addr6 "$p" atk)
+D16=$("$here/replica.sh" addr6 "$p" d1)
 
 # One TCP listener per decky and on the attacker (port 8080), answering once per connection.
 serve() {
     ip netns exec "$1" python3 -c '
 import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", 8080)); s.listen(16)
+s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", 8080)); s.listen(16)
 while True:
     c, _ = s.accept(); c.recv(100); c.sendall(b"pong\n"); c.close()
 ' &
@@ -71,6 +74,7 @@ c.sendall(b"ping"); c.recv(100); c.close()
 ' "$2"
 }
 connect "$p-atk" "$D1"   # inbound: attacker -> decky
+connect "$p-atk" "$D16"  # the same over IPv6
 connect "$p-d1" "$A"     # outbound: decky -> outside host (implant calling home)
 connect "$p-d1" "$D2"    # internal: decky -> decky
 connect "$p-host" "$D1"  # the host itself -> decky, through the helper
@@ -90,9 +94,12 @@ for ifc in eth0 "$helper"; do
     out_s=$(tcpdump -r "$work/$ifc.pcap" -n "src host $A and dst host $D1 and src port 8080" 2>/dev/null | wc -l)
     int_c=$(count "$ifc" "$D1" "$D2")
     int_s=$(count "$ifc" "$D2" "$D1")
+    in6_c=$(count "$ifc" "$A6" "$D16")
+    in6_s=$(count "$ifc" "$D16" "$A6")
     host_c=$(count "$ifc" "$H" "$D1")
     host_s=$(count "$ifc" "$D1" "$H")
     echo "seen $ifc inbound $in_c $in_s"
+    echo "seen $ifc inbound6 $in6_c $in6_s"
     echo "seen $ifc outbound $out_c $out_s"
     echo "seen $ifc internal $int_c $int_s"
     echo "seen $ifc host $host_c $host_s"
