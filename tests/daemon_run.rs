@@ -571,6 +571,8 @@ fn sighup_after_moving_the_logs_loses_no_event() {
     }
     d.signal("HUP");
     d.wait_for_log("SIGHUP", Duration::from_secs(5));
+    // SIGHUP also reloads the state file, changed or not.
+    d.wait_for_log("state file reloaded", Duration::from_secs(5));
     assert!(knocker.wait().unwrap().success());
     std::thread::sleep(Duration::from_millis(500));
     let mut d = d;
@@ -848,4 +850,81 @@ fn write_syn_flood(path: &Path, n: u32) {
         out.extend_from_slice(&f);
     }
     fs::write(path, out).unwrap();
+}
+
+#[test]
+fn idle_flow_is_reported_while_the_link_is_silent() {
+    let Some(r) = Replica::up("di") else { return };
+    r.write_state(&THREE);
+    r.background(
+        "d3",
+        "python3 -c \"import socket,time\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n\
+         s.bind(('0.0.0.0',9001));s.listen(1)\nc,_=s.accept();c.recv(100);c.sendall(b'ok');time.sleep(60)\"",
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let mut d = r.daemon(&["--flow-idle", "2"]);
+    // A short exchange, then nothing at all on the wire.
+    r.background(
+        "atk",
+        &format!(
+            "python3 -c \"import socket,time\nc=socket.create_connection(('{D3}',9001))\nc.sendall(b'hello');\
+             c.recv(10);time.sleep(60)\""
+        ),
+    );
+    let start = Instant::now();
+    let evs = wait_for_events(&r, "the idle flow's tcp_flow_timing", |evs| {
+        of_type(evs, "tcp_flow_timing")
+            .iter()
+            .any(|e| field(e, "dst_port") == "9001")
+    });
+    // Flow idle 2 s, plus the ring slack and the 1 s tick.
+    assert!(
+        start.elapsed() >= Duration::from_secs(2),
+        "reported before it was idle"
+    );
+    let f = of_type(&evs, "tcp_flow_timing")
+        .into_iter()
+        .find(|e| field(e, "dst_port") == "9001")
+        .unwrap()
+        .clone();
+    assert_eq!(f["decky"], "decky-03");
+    assert!(d.stop().success());
+    // Reported once: not again at shutdown.
+    let n = of_type(&r.events(), "tcp_flow_timing")
+        .iter()
+        .filter(|e| field(e, "dst_port") == "9001")
+        .count();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn unwritable_output_is_fatal_at_start() {
+    let Some(r) = Replica::up("dn") else { return };
+    r.write_state(&THREE);
+    let locked = r.path("locked");
+    fs::create_dir(&locked).unwrap();
+    sh(&format!("chmod 0755 {}", locked.display()));
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &r.ns("host"),
+            env!("CARGO_BIN_EXE_decnet-sniffer"),
+            "run",
+            "--user",
+            "nobody",
+        ])
+        .arg("--state")
+        .arg(r.path("state.json"))
+        .arg("--log")
+        .arg(locked.join("decnet.log"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("locked/decnet.log") && stderr.contains("Permission denied"),
+        "{stderr}"
+    );
 }
