@@ -50,6 +50,8 @@ pub struct Layer {
     pub reassembly_bytes: Option<usize>,
     pub max_seq_sources: Option<usize>,
     pub max_pending_handshakes: Option<usize>,
+    /// p0f v3 database replacing the bundled one.
+    pub p0f_db: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,7 +79,7 @@ impl Layer {
         merge_fields!(self, lower; iface, state, deckies, log, json, filter, buffer_size,
             snaplen, promisc, wait_iface, user, metrics, bus, bus_jetstream, dedup_ttl,
             max_dedup, flow_idle, max_flows, reassembly_bytes, max_seq_sources,
-            max_pending_handshakes)
+            max_pending_handshakes, p0f_db)
     }
 
     /// The environment variables DECNET sets for its workers. Empty values
@@ -170,6 +172,7 @@ pub struct Settings {
     pub reassembly_bytes: usize,
     pub max_seq_sources: usize,
     pub max_pending_handshakes: usize,
+    pub p0f_db: Option<PathBuf>,
 }
 
 impl Settings {
@@ -235,6 +238,7 @@ impl Settings {
                 .max_pending_handshakes
                 .unwrap_or(limits.pending_handshakes)
                 .max(1),
+            p0f_db: l.p0f_db,
         })
     }
 

@@ -31,6 +31,7 @@ use crate::decode::DecodeError;
 use crate::engine::state_watch::{ReloadCounters, StateWatcher, WatchOptions};
 use crate::engine::{DeckyMap, Engine};
 use crate::event::EventKind;
+use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::output::metrics::{MetricsHub, MetricsServer, MetricsSnapshot};
 use crate::output::{Output, OutputStats};
 use crate::util::time::Timestamp;
@@ -147,6 +148,7 @@ fn settings_of(args: &RunArgs) -> Result<Settings, ConfigError> {
         max_seq_sources: typed("max_seq_sources").then_some(args.limits.max_seq_sources),
         max_pending_handshakes: typed("max_pending_handshakes")
             .then_some(args.limits.max_pending_handshakes),
+        p0f_db: args.limits.p0f_db.clone(),
     };
     let env = Layer::from_env(|k| std::env::var(k).ok());
     let file = match &args.daemon.config {
@@ -259,12 +261,15 @@ enum StartError {
     },
     #[error("state-file watcher: {0}")]
     Watcher(std::io::Error),
+    #[error("--p0f-db {0}")]
+    P0f(String),
 }
 
 impl Daemon {
     /// Opens everything; `None` when a signal ended the start-up.
     fn start(settings: Settings) -> Result<Option<Daemon>, StartError> {
         let signals = Signals::install().map_err(StartError::Signals)?;
+        let p0f_db = p0f_database(settings.p0f_db.as_deref()).map_err(StartError::P0f)?;
         let mut source = DeckySource {
             manual: settings.deckies.clone(),
             seen_file: false,
@@ -348,7 +353,8 @@ impl Daemon {
         )
         .map_err(StartError::Watcher)?;
         let reloads = Some(watcher.counters());
-        let engine = Engine::new(settings.limits(), deckies);
+        let mut engine = Engine::new(settings.limits(), deckies);
+        engine.set_p0f_db(p0f_db);
         Ok(Some(Daemon {
             settings,
             signals,
@@ -491,6 +497,17 @@ impl Daemon {
             reloads,
         ));
     }
+}
+
+/// `--p0f-db`, read once for the life of the process, else the bundled database.
+fn p0f_database(path: Option<&Path>) -> Result<&'static P0fDatabase, String> {
+    let Some(path) = path else {
+        return Ok(P0fDatabase::bundled());
+    };
+    let text = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let db = P0fDatabase::parse(&String::from_utf8_lossy(&text))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Box::leak(Box::new(db)))
 }
 
 /// Counters for the metrics endpoint.
