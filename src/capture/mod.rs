@@ -2,6 +2,7 @@
 //! [`RawPacket`]s that borrow its buffer, so reading copies nothing.
 
 pub mod file;
+pub mod live;
 
 use crate::util::time::Timestamp;
 

@@ -1,6 +1,7 @@
 //! The `decnet-sniffer` command line: argument parsing and the `read`
 //! command; `run` (the daemon) lives in [`run`].
 
+pub mod config;
 pub mod read;
 pub mod run;
 

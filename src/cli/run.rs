@@ -1,12 +1,52 @@
-//! `decnet-sniffer run`: the daemon (placeholder until live capture lands).
+//! `decnet-sniffer run`: the daemon (SPEC section 8).
+//!
+//! One thread captures and runs the engine; helpers around it never block
+//! it: the state-file watcher parses on its own thread, the metrics endpoint
+//! reads snapshots the loop publishes once a second, signal handlers only
+//! set flags the loop checks after every batch (a batch waits at most
+//! [`POLL`] for packets, so a silent link still turns the loop).
+//!
+//! Time: events carry packet time only. On a silent link no packet moves
+//! the engine's clock, so once a second the loop advances it to the last
+//! packet's time plus the wall-clock time elapsed since that packet, less
+//! [`RING_SLACK`] (packets may wait that long in a ring block). Idle flows
+//! are then reported with the time the engine computes from their last
+//! packet, the same as in `read`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 
+use super::config::{BusTarget, ConfigError, Layer, Settings};
 use super::{DeckyArgs, LimitArgs, OutputArgs};
+use crate::capture::live::{
+    retry_missing_interface, select_interface, CaptureError, KernelStats, LiveCapture,
+    SysfsInterfaces,
+};
+use crate::decode::DecodeError;
+use crate::engine::state_watch::{ReloadCounters, StateWatcher, WatchOptions};
+use crate::engine::{DeckyMap, Engine};
+use crate::event::EventKind;
+use crate::fingerprint::p0f::Database as P0fDatabase;
+use crate::output::metrics::{MetricsHub, MetricsServer, MetricsSnapshot};
+use crate::output::{Output, OutputStats};
+use crate::util::time::Timestamp;
+
+/// Longest wait for packets before the loop checks signals and timers.
+const POLL: Duration = Duration::from_millis(200);
+/// How often counters are published and the clock of a silent link advanced.
+const TICK: Duration = Duration::from_secs(1);
+/// Packets may sit this long in a ring block before the kernel hands it over.
+const RING_SLACK: Duration = Duration::from_secs(1);
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Interface to capture on (default: SPEC section 2's selection order).
+    /// Interface to capture on (default: DECNET_SNIFFER_IFACE, the state file's
+    /// config.interface, else the parent NIC of decnet_macvlan0/decnet_ipvlan0).
     #[arg(long, value_name = "IFACE")]
     pub iface: Option<String>,
     #[command(flatten)]
@@ -15,9 +55,559 @@ pub struct RunArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+    #[command(flatten)]
+    pub daemon: Box<DaemonArgs>,
 }
 
-pub fn run(_args: RunArgs) -> i32 {
-    super::error("`run` (live capture) is not implemented yet; use `read`");
-    2
+/// The daemon's own options (boxed: `run` has many more than `read`).
+#[derive(Args, Debug)]
+pub struct DaemonArgs {
+    /// RFC 5424 log file (same as --log; default /var/log/decnet/decnet.log,
+    /// with the JSON sidecar beside it as .json).
+    #[arg(long, value_name = "PATH", conflicts_with = "log")]
+    pub log_file: Option<PathBuf>,
+    /// TOML configuration file; flags and environment variables override it.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Kernel BPF filter replacing the default (TCP, QUIC/DTLS over UDP, ICMPv6).
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Kernel ring size in bytes (default 64 MiB).
+    #[arg(long, value_name = "BYTES")]
+    pub buffer_size: Option<u64>,
+    /// Bytes kept of each frame (default 262144).
+    #[arg(long, value_name = "BYTES")]
+    pub snaplen: Option<u32>,
+    /// Do not put the interface in promiscuous mode.
+    #[arg(long)]
+    pub no_promisc: bool,
+    /// Seconds to wait for a missing interface at start (default 0: fail at once).
+    #[arg(long, value_name = "SECS")]
+    pub wait_iface: Option<u64>,
+    /// Switch to this user (and its group) once the capture is open.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Serve Prometheus metrics at http://ADDR:PORT/metrics.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<SocketAddr>,
+    /// Event bus: decnet:PATH, nats://HOST:PORT or off.
+    #[arg(long, value_name = "TARGET")]
+    pub bus: Option<String>,
+    /// With a NATS bus: publish to this JetStream stream with acknowledgement.
+    #[arg(long, value_name = "STREAM")]
+    pub bus_jetstream: Option<String>,
+}
+
+pub fn run(args: RunArgs) -> i32 {
+    let settings = match settings_of(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            super::error(e);
+            return 2;
+        }
+    };
+    match Daemon::start(settings) {
+        Ok(Some(daemon)) => daemon.run(),
+        Ok(None) => 0,
+        Err(e) => {
+            tracing::error!("{e}");
+            1
+        }
+    }
+}
+
+/// Flags, environment and config file, merged (see [`super::config`]).
+fn settings_of(args: &RunArgs) -> Result<Settings, ConfigError> {
+    let given = flags_on_command_line();
+    // Flags with a clap default count only when typed, so the config file can set them.
+    let typed = |id: &str| given.iter().any(|g| g == id);
+    let flags = Layer {
+        iface: args.iface.clone(),
+        state: args.deckies.state.clone(),
+        deckies: (!args.deckies.deckies.is_empty()).then(|| args.deckies.deckies.clone()),
+        log: args
+            .daemon
+            .log_file
+            .clone()
+            .or_else(|| args.output.log.clone()),
+        json: args.output.json.clone(),
+        filter: args.daemon.filter.clone(),
+        buffer_size: args.daemon.buffer_size,
+        snaplen: args.daemon.snaplen,
+        promisc: args.daemon.no_promisc.then_some(false),
+        wait_iface: args.daemon.wait_iface,
+        user: args.daemon.user.clone(),
+        metrics: args.daemon.metrics,
+        bus: args.daemon.bus.clone(),
+        bus_jetstream: args.daemon.bus_jetstream.clone(),
+        dedup_ttl: typed("dedup_ttl").then_some(args.output.dedup_ttl),
+        max_dedup: typed("max_dedup").then_some(args.output.max_dedup),
+        flow_idle: typed("flow_idle").then_some(args.limits.flow_idle),
+        max_flows: typed("max_flows").then_some(args.limits.max_flows),
+        reassembly_bytes: typed("reassembly_bytes").then_some(args.limits.reassembly_bytes),
+        max_seq_sources: typed("max_seq_sources").then_some(args.limits.max_seq_sources),
+        max_pending_handshakes: typed("max_pending_handshakes")
+            .then_some(args.limits.max_pending_handshakes),
+        p0f_db: args.limits.p0f_db.clone(),
+    };
+    let env = Layer::from_env(|k| std::env::var(k).ok());
+    let file = match &args.daemon.config {
+        Some(path) => Layer::from_toml_file(path)?,
+        None => Layer::default(),
+    };
+    let settings = Settings::resolve(flags, env, file)?;
+    for d in &settings.deckies {
+        DeckyMap::default()
+            .add_arg(d)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    }
+    Ok(settings)
+}
+
+/// Ids of the `run` arguments typed on this process's command line (clap
+/// cannot tell a typed value from a default once parsed into a struct).
+fn flags_on_command_line() -> Vec<String> {
+    use clap::parser::ValueSource;
+    use clap::CommandFactory;
+    let Ok(m) = super::Cli::command().try_get_matches_from(std::env::args_os()) else {
+        return Vec::new();
+    };
+    let Some(("run", sub)) = m.subcommand() else {
+        return Vec::new();
+    };
+    sub.ids()
+        .filter(|id| sub.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| id.as_str().to_owned())
+        .collect()
+}
+
+/// Signal flags, set by handlers, read by the loop.
+struct Signals {
+    term: Arc<AtomicBool>,
+    hup: Arc<AtomicBool>,
+}
+
+impl Signals {
+    fn install() -> std::io::Result<Signals> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let term = Arc::new(AtomicBool::new(false));
+        let hup = Arc::new(AtomicBool::new(false));
+        for sig in [SIGTERM, SIGINT] {
+            // A second SIGTERM/SIGINT while shutting down exits at once (status 1).
+            signal_hook::flag::register_conditional_shutdown(sig, 1, term.clone())?;
+            signal_hook::flag::register(sig, term.clone())?;
+        }
+        signal_hook::flag::register(SIGHUP, hup.clone())?;
+        Ok(Signals { term, hup })
+    }
+}
+
+/// Builds decky maps from the state file plus `--decky` entries. Until a
+/// state file has been seen, and with no `--decky`, every server is observed
+/// (SPEC section 3); once DECNET has written one, a missing file means its
+/// deckies were torn down.
+struct DeckySource {
+    manual: Vec<String>,
+    seen_file: bool,
+}
+
+impl DeckySource {
+    fn load(&mut self, path: &Path) -> Result<DeckyMap, String> {
+        if !path.exists() && !self.seen_file && self.manual.is_empty() {
+            return Ok(DeckyMap::observe_all());
+        }
+        let mut map = DeckyMap::load(path).map_err(|e| e.to_string())?;
+        self.seen_file |= path.exists();
+        for d in &self.manual {
+            map.add_arg(d).map_err(|e| e.to_string())?;
+        }
+        Ok(map)
+    }
+}
+
+fn describe(map: &DeckyMap) -> String {
+    if map.is_observe_all() {
+        "no state file yet and no --decky: observing every server".into()
+    } else {
+        format!("{} decky addresses", map.len())
+    }
+}
+
+struct Daemon {
+    settings: Settings,
+    signals: Signals,
+    cap: LiveCapture,
+    engine: Engine,
+    output: Output,
+    watcher: Option<StateWatcher<DeckyMap>>,
+    reloads: Option<Arc<ReloadCounters>>,
+    metrics: Option<(MetricsHub, MetricsServer)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum StartError {
+    #[error("{0}")]
+    Capture(#[from] CaptureError),
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+    #[error("dropping privileges: {0}")]
+    Privileges(String),
+    #[error("output: {0}")]
+    Output(#[from] crate::output::sink::SinkError),
+    #[error("--metrics {addr}: {source}")]
+    Metrics {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("state-file watcher: {0}")]
+    Watcher(std::io::Error),
+    #[error("--p0f-db {0}")]
+    P0f(String),
+}
+
+impl Daemon {
+    /// Opens everything; `None` when a signal ended the start-up.
+    fn start(settings: Settings) -> Result<Option<Daemon>, StartError> {
+        let signals = Signals::install().map_err(StartError::Signals)?;
+        let p0f_db = p0f_database(settings.p0f_db.as_deref()).map_err(StartError::P0f)?;
+        let mut source = DeckySource {
+            manual: settings.deckies.clone(),
+            seen_file: false,
+        };
+        let deckies = source.load(&settings.state).unwrap_or_else(|e| {
+            tracing::error!("{e}; starting with no deckies until the state file is fixed");
+            DeckyMap::default()
+        });
+        tracing::info!(
+            "state file {}: {}",
+            settings.state.display(),
+            describe(&deckies)
+        );
+
+        let explicit = settings.iface.clone();
+        let state_iface = deckies.interface.clone();
+        let opened = retry_missing_interface(
+            settings.wait_iface,
+            &signals.term,
+            || {
+                let choice = select_interface(
+                    explicit.as_ref().map(|(i, why)| (i.as_str(), *why)),
+                    state_iface.as_deref(),
+                    &SysfsInterfaces,
+                )?;
+                let cap = LiveCapture::open(&choice.iface, &settings.live)?;
+                Ok((cap, choice))
+            },
+            |err, pause| {
+                tracing::warn!(
+                    "{err}; retrying in {:.1}s (--wait-iface)",
+                    pause.as_secs_f64()
+                )
+            },
+        );
+        let (cap, choice) = match opened {
+            Ok(c) => c,
+            Err(CaptureError::Stopped { .. }) => {
+                tracing::info!("stopped by signal while waiting for the interface");
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        tracing::info!(
+            "capturing on {} ({}); ring {} MiB, filter: {}",
+            choice.iface,
+            choice.reason,
+            settings.live.buffer_size >> 20,
+            settings.live.filter.as_deref().unwrap_or("default")
+        );
+
+        drop_privileges(settings.user.as_deref()).map_err(StartError::Privileges)?;
+
+        let mut output = Output::new(settings.dedup_ttl, settings.max_dedup);
+        output.log_to(&settings.log)?;
+        output.json_to(&settings.json)?;
+        if let Some(p) = connect_bus(&settings) {
+            output.publish_with(p);
+        }
+        tracing::info!(
+            "writing {} and {}",
+            settings.log.display(),
+            settings.json.display()
+        );
+
+        let metrics = match settings.metrics {
+            Some(addr) => {
+                let hub = MetricsHub::new();
+                let server = MetricsServer::spawn(addr, hub.clone())
+                    .map_err(|source| StartError::Metrics { addr, source })?;
+                tracing::info!("metrics at http://{}/metrics", server.local_addr());
+                Some((hub, server))
+            }
+            None => None,
+        };
+
+        let watcher = StateWatcher::spawn(
+            settings.state.clone(),
+            WatchOptions::default(),
+            move |p: &Path| source.load(p),
+        )
+        .map_err(StartError::Watcher)?;
+        let reloads = Some(watcher.counters());
+        let mut engine = Engine::new(settings.limits(), deckies);
+        engine.set_p0f_db(p0f_db);
+        Ok(Some(Daemon {
+            settings,
+            signals,
+            cap,
+            engine,
+            output,
+            watcher: Some(watcher),
+            reloads,
+            metrics,
+        }))
+    }
+
+    /// The capture loop; returns the exit status.
+    fn run(mut self) -> i32 {
+        let mut last_tick = Instant::now();
+        // Newest packet time and when it was processed.
+        let mut clock: Option<(Timestamp, Instant)> = None;
+        let mut first_map = true;
+        self.publish_metrics();
+        loop {
+            if self.signals.term.load(Ordering::Relaxed) {
+                tracing::info!("signal received: flushing open flows and stopping");
+                self.drain_ring();
+                return self.shutdown(0);
+            }
+            if self.signals.hup.swap(false, Ordering::Relaxed) {
+                tracing::info!(
+                    "SIGHUP: reopening {} and {}, reloading the state file",
+                    self.settings.log.display(),
+                    self.settings.json.display()
+                );
+                if let Err(e) = self.output.reopen() {
+                    tracing::error!("fatal: cannot reopen the output: {e}");
+                    return 1;
+                }
+                if let Some(w) = &self.watcher {
+                    w.request_reload();
+                }
+            }
+            if let Some(map) = self.watcher.as_ref().and_then(|w| w.try_recv()) {
+                // The watcher's first map repeats the one loaded at start.
+                if std::mem::take(&mut first_map) {
+                    tracing::debug!("decky map confirmed: {}", describe(&map));
+                } else {
+                    tracing::info!("decky map now: {}", describe(&map));
+                }
+                self.engine.set_deckies(map);
+            }
+
+            let (engine, output) = (&mut self.engine, &mut self.output);
+            let mut newest: Option<Timestamp> = None;
+            let batch = self.cap.next_batch(POLL, |pkt| {
+                newest = Some(newest.map_or(pkt.ts, |n| n.max(pkt.ts)));
+                engine.process(&pkt, &mut |ev| output.handle(ev));
+            });
+            if let Some(ts) = newest {
+                if clock.is_none_or(|(t, _)| ts >= t) {
+                    clock = Some((ts, Instant::now()));
+                }
+            }
+            if let Err(e) = batch {
+                tracing::error!("fatal: {e}");
+                self.shutdown(1);
+                return 1;
+            }
+            if let Err(e) = self.flush_output() {
+                tracing::error!("fatal: cannot write events: {e}");
+                return 1;
+            }
+
+            if last_tick.elapsed() >= TICK {
+                last_tick = Instant::now();
+                if let Some((ts, at)) = clock {
+                    if let Some(quiet) = at.elapsed().checked_sub(RING_SLACK) {
+                        let now =
+                            Timestamp::from_micros(ts.as_micros().saturating_add(
+                                i64::try_from(quiet.as_micros()).unwrap_or(i64::MAX),
+                            ));
+                        let output = &mut self.output;
+                        self.engine.advance_time(now, &mut |ev| output.handle(ev));
+                    }
+                }
+                self.publish_metrics();
+            }
+        }
+    }
+
+    /// Processes what is still in the ring: the kernel hands over a partly
+    /// filled block only when its timeout fires.
+    fn drain_ring(&mut self) {
+        let wait = self.settings.live.block_timeout + Duration::from_millis(50);
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while Instant::now() < deadline {
+            let (engine, output) = (&mut self.engine, &mut self.output);
+            match self.cap.next_batch(wait, |pkt| {
+                engine.process(&pkt, &mut |ev| output.handle(ev))
+            }) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    fn flush_output(&mut self) -> Result<(), crate::output::sink::SinkError> {
+        self.output.flush()?;
+        match self.output.last_error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Reports every open flow, writes everything out, stops the helpers.
+    fn shutdown(&mut self, status: i32) -> i32 {
+        let output = &mut self.output;
+        self.engine.finish(&mut |ev| output.handle(ev));
+        let status = match self.flush_output() {
+            Ok(()) => status,
+            Err(e) => {
+                tracing::error!("writing the last events failed: {e}");
+                1
+            }
+        };
+        self.publish_metrics();
+        self.watcher = None;
+        let s = self.engine.stats();
+        tracing::info!("stopped: {} packets, {} bytes", s.packets, s.bytes);
+        status
+    }
+
+    fn publish_metrics(&mut self) {
+        let kernel = self.cap.stats();
+        let Some((hub, _)) = &self.metrics else {
+            return;
+        };
+        let reloads = self.reloads.as_deref();
+        hub.publish(snapshot(
+            &self.engine,
+            &self.output.stats(),
+            kernel,
+            reloads,
+        ));
+    }
+}
+
+/// `--p0f-db`, read once for the life of the process, else the bundled database.
+fn p0f_database(path: Option<&Path>) -> Result<&'static P0fDatabase, String> {
+    let Some(path) = path else {
+        return Ok(P0fDatabase::bundled());
+    };
+    let text = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let db = P0fDatabase::parse(&String::from_utf8_lossy(&text))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Box::leak(Box::new(db)))
+}
+
+/// Counters for the metrics endpoint.
+fn snapshot(
+    engine: &Engine,
+    out: &OutputStats,
+    kernel: KernelStats,
+    reloads: Option<&ReloadCounters>,
+) -> MetricsSnapshot {
+    let s = engine.stats();
+    let by_kind = |v: &[u64]| -> Vec<(String, u64)> {
+        EventKind::ALL
+            .iter()
+            .map(|k| {
+                (
+                    k.as_str().to_owned(),
+                    v.get(k.index()).copied().unwrap_or(0),
+                )
+            })
+            .collect()
+    };
+    let tables = engine.table_stats();
+    let mut table_entries: Vec<(String, u64)> = tables
+        .iter()
+        .map(|(n, len, _)| (n.to_string(), *len as u64))
+        .collect();
+    table_entries.push(("dedup".into(), out.dedup_entries as u64));
+    let mut evictions: Vec<(String, u64)> = tables
+        .iter()
+        .map(|(n, _, ev)| (n.to_string(), *ev))
+        .collect();
+    evictions.push(("dedup".into(), out.dedup_evictions));
+    let mut counters: Vec<(String, u64)> = s
+        .counters
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
+    counters.push(("output_write_errors".into(), out.write_errors));
+    let mut snap = MetricsSnapshot {
+        packets: s.packets,
+        bytes: s.bytes,
+        kernel_received: kernel.received,
+        kernel_dropped: kernel.dropped,
+        interface_dropped: kernel.if_dropped,
+        decode_errors: DecodeError::KINDS
+            .iter()
+            .map(|k| k.to_string())
+            .zip(s.decode_errors)
+            .collect(),
+        events_emitted: by_kind(&out.written),
+        events_deduplicated: by_kind(&out.deduplicated),
+        flows_created: s.flows_created,
+        table_entries,
+        evictions,
+        reloads_applied: reloads.map_or(0, |r| r.applied.load(Ordering::Relaxed)),
+        reloads_failed: reloads.map_or(0, |r| r.failed.load(Ordering::Relaxed)),
+        counters,
+        ..MetricsSnapshot::default()
+    };
+    snap.stamp_now();
+    snap
+}
+
+/// The bus client for `settings.bus`. Hook point: no bus client is built
+/// into this branch yet, so events go to the files only.
+fn connect_bus(settings: &Settings) -> Option<Box<dyn crate::output::pipeline::Publish>> {
+    match &settings.bus {
+        BusTarget::Off => {}
+        other => tracing::debug!("bus {other:?}: no bus client in this build; files only"),
+    }
+    None
+}
+
+/// After the capture socket is open nothing privileged is left to do:
+/// switch to `--user` (its primary group, no supplementary groups), and drop
+/// every capability a non-root process was started with (systemd's ambient
+/// CAP_NET_RAW). Started as root without `--user`, stays root (SPEC: default stay).
+fn drop_privileges(user: Option<&str>) -> Result<(), String> {
+    use nix::unistd::{setgid, setgroups, setuid, Uid, User};
+    if let Some(name) = user {
+        let u = User::from_name(name).map_err(|e| format!("--user {name}: {e}"))?;
+        let u = u.ok_or_else(|| format!("--user {name}: no such user"))?;
+        setgroups(&[u.gid]).map_err(|e| format!("setgroups: {e}"))?;
+        setgid(u.gid).map_err(|e| format!("setgid({}): {e}", u.gid))?;
+        setuid(u.uid).map_err(|e| format!("setuid({}): {e}", u.uid))?;
+        if !u.uid.is_root() && setuid(Uid::from_raw(0)).is_ok() {
+            return Err("could switch back to root after setuid".into());
+        }
+        tracing::info!("running as {name} (uid {}, gid {})", u.uid, u.gid);
+    }
+    if !Uid::effective().is_root() {
+        use caps::CapSet;
+        for set in [
+            CapSet::Ambient,
+            CapSet::Inheritable,
+            CapSet::Effective,
+            CapSet::Permitted,
+        ] {
+            caps::clear(None, set).map_err(|e| format!("clearing {set:?} capabilities: {e}"))?;
+        }
+    }
+    Ok(())
 }

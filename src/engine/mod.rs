@@ -10,6 +10,7 @@ pub mod http;
 pub mod ipv6_leak;
 pub mod quic;
 pub mod ssh;
+pub mod state_watch;
 pub mod stats;
 pub mod stream;
 pub mod syn;

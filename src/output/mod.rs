@@ -4,6 +4,7 @@
 
 pub mod dedup;
 pub mod json;
+pub mod metrics;
 pub mod pipeline;
 pub mod sink;
 pub mod syslog;

@@ -1,0 +1,401 @@
+//! `run`'s configuration: command-line flags, then environment variables,
+//! then an optional TOML file (`--config PATH`), then built-in defaults, in
+//! that order of precedence.
+//!
+//! Each source becomes a [`Layer`] (every setting optional); layers are
+//! merged field by field and [`Settings::resolve`] fills in the defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::capture::live::LiveOptions;
+
+/// DECNET's state file when nothing else names one.
+pub const DEFAULT_STATE: &str = "/opt/decnet/decnet-state.json";
+/// DECNET's log file (the JSON sidecar sits beside it as `decnet.json`).
+pub const DEFAULT_LOG: &str = "/var/log/decnet/decnet.log";
+/// DECNET's bus socket.
+pub const DEFAULT_BUS_SOCKET: &str = "/run/decnet/bus.sock";
+
+/// One source of settings. The TOML file has exactly these keys (unknown
+/// keys are an error, so a typo does not silently fall back to a default).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    pub iface: Option<String>,
+    pub state: Option<PathBuf>,
+    /// `NAME=IP` entries, added to the state file's deckies.
+    pub deckies: Option<Vec<String>>,
+    pub log: Option<PathBuf>,
+    pub json: Option<PathBuf>,
+    pub filter: Option<String>,
+    /// Kernel ring size in bytes.
+    pub buffer_size: Option<u64>,
+    pub snaplen: Option<u32>,
+    pub promisc: Option<bool>,
+    /// Seconds to wait for a missing interface at start.
+    pub wait_iface: Option<u64>,
+    pub user: Option<String>,
+    pub metrics: Option<SocketAddr>,
+    /// `decnet:PATH`, `nats://HOST:PORT` or `off`.
+    pub bus: Option<String>,
+    pub bus_jetstream: Option<String>,
+    pub dedup_ttl: Option<u64>,
+    pub max_dedup: Option<usize>,
+    pub flow_idle: Option<u64>,
+    pub max_flows: Option<usize>,
+    pub reassembly_bytes: Option<usize>,
+    pub max_seq_sources: Option<usize>,
+    pub max_pending_handshakes: Option<usize>,
+    /// p0f v3 database replacing the bundled one.
+    pub p0f_db: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {reason}")]
+    Parse { path: PathBuf, reason: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+macro_rules! merge_fields {
+    ($hi:ident, $lo:ident; $($f:ident),* $(,)?) => {
+        Layer { $($f: $hi.$f.or($lo.$f)),* }
+    };
+}
+
+impl Layer {
+    /// `self` wins wherever it has a value.
+    pub fn over(self, lower: Layer) -> Layer {
+        merge_fields!(self, lower; iface, state, deckies, log, json, filter, buffer_size,
+            snaplen, promisc, wait_iface, user, metrics, bus, bus_jetstream, dedup_ttl,
+            max_dedup, flow_idle, max_flows, reassembly_bytes, max_seq_sources,
+            max_pending_handshakes, p0f_db)
+    }
+
+    /// The environment variables DECNET sets for its workers. Empty values
+    /// count as unset.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Layer {
+        let var = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let bus = match var("DECNET_BUS_ENABLED").map(|v| v.to_ascii_lowercase()) {
+            Some(v) if matches!(v.as_str(), "false" | "0" | "no" | "off") => Some("off".to_owned()),
+            _ => var("DECNET_BUS_SOCKET").map(|p| format!("decnet:{p}")),
+        };
+        Layer {
+            iface: var("DECNET_SNIFFER_IFACE"),
+            state: var("DECNET_STATE_FILE").map(PathBuf::from),
+            bus,
+            ..Layer::default()
+        }
+    }
+
+    pub fn from_toml(path: &Path, text: &str) -> Result<Layer, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            reason: e.to_string().trim_end().to_owned(),
+        })
+    }
+
+    pub fn from_toml_file(path: &Path) -> Result<Layer, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(path, &text)
+    }
+}
+
+/// Where traffic events are published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BusTarget {
+    Off,
+    /// DECNET's UNIX-socket bus.
+    Decnet(PathBuf),
+    /// A NATS server (`nats://HOST:PORT`), optionally JetStream.
+    Nats {
+        url: String,
+        jetstream: Option<String>,
+    },
+}
+
+impl BusTarget {
+    fn parse(s: &str, jetstream: Option<String>) -> Result<BusTarget, ConfigError> {
+        if s == "off" {
+            Ok(BusTarget::Off)
+        } else if let Some(p) = s.strip_prefix("decnet:") {
+            Ok(BusTarget::Decnet(PathBuf::from(p)))
+        } else if s.starts_with("nats://") || s.starts_with("tls://") {
+            Ok(BusTarget::Nats {
+                url: s.to_owned(),
+                jetstream,
+            })
+        } else {
+            Err(ConfigError::Invalid(format!(
+                "--bus {s:?}: expected decnet:PATH, nats://HOST:PORT or off"
+            )))
+        }
+    }
+}
+
+/// Everything `run` needs, defaults filled in.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The interface named by a flag, the environment or the config file,
+    /// with a phrase saying which (for the start-up log).
+    pub iface: Option<(String, &'static str)>,
+    pub state: PathBuf,
+    pub deckies: Vec<String>,
+    pub log: PathBuf,
+    pub json: PathBuf,
+    pub live: LiveOptions,
+    pub wait_iface: Duration,
+    pub user: Option<String>,
+    pub metrics: Option<SocketAddr>,
+    pub bus: BusTarget,
+    pub dedup_ttl: u64,
+    pub max_dedup: usize,
+    pub flow_idle: u64,
+    pub max_flows: usize,
+    pub reassembly_bytes: usize,
+    pub max_seq_sources: usize,
+    pub max_pending_handshakes: usize,
+    pub p0f_db: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Merges the three sources (highest precedence first) and applies defaults.
+    pub fn resolve(flags: Layer, env: Layer, file: Layer) -> Result<Settings, ConfigError> {
+        let iface = flags
+            .iface
+            .clone()
+            .map(|i| (i, "given with --iface"))
+            .or_else(|| env.iface.clone().map(|i| (i, "from DECNET_SNIFFER_IFACE")))
+            .or_else(|| file.iface.clone().map(|i| (i, "from the config file")));
+        let l = flags.over(env).over(file);
+        let defaults = LiveOptions::default();
+        let log = l.log.unwrap_or_else(|| PathBuf::from(DEFAULT_LOG));
+        // The JSON sidecar sits beside the log unless named.
+        let json = l.json.unwrap_or_else(|| log.with_extension("json"));
+        if json == log {
+            return Err(ConfigError::Invalid(format!(
+                "--log and --json both name {}",
+                log.display()
+            )));
+        }
+        let buffer_size = match l.buffer_size {
+            Some(n) if n < 64 << 10 => {
+                return Err(ConfigError::Invalid(format!(
+                    "buffer size {n} is below 64 KiB"
+                )));
+            }
+            Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            None => defaults.buffer_size,
+        };
+        let bus = BusTarget::parse(
+            l.bus
+                .as_deref()
+                .unwrap_or(&format!("decnet:{DEFAULT_BUS_SOCKET}")),
+            l.bus_jetstream.clone(),
+        )?;
+        let limits = crate::engine::Limits::default();
+        Ok(Settings {
+            iface,
+            state: l.state.unwrap_or_else(|| PathBuf::from(DEFAULT_STATE)),
+            deckies: l.deckies.unwrap_or_default(),
+            log,
+            json,
+            live: LiveOptions {
+                buffer_size,
+                snaplen: l.snaplen.unwrap_or(defaults.snaplen).max(256),
+                promisc: l.promisc.unwrap_or(defaults.promisc),
+                filter: l.filter.filter(|f| !f.trim().is_empty()),
+                ..defaults
+            },
+            wait_iface: Duration::from_secs(l.wait_iface.unwrap_or(0)),
+            user: l.user.filter(|u| !u.is_empty()),
+            metrics: l.metrics,
+            bus,
+            dedup_ttl: l.dedup_ttl.unwrap_or(300),
+            max_dedup: l.max_dedup.unwrap_or(1_000_000).max(1),
+            flow_idle: l.flow_idle.unwrap_or(limits.flow_idle_secs),
+            max_flows: l.max_flows.unwrap_or(limits.flows).max(1),
+            reassembly_bytes: l.reassembly_bytes.unwrap_or(limits.reassembly_bytes),
+            max_seq_sources: l.max_seq_sources.unwrap_or(limits.seq_sources).max(1),
+            max_pending_handshakes: l
+                .max_pending_handshakes
+                .unwrap_or(limits.pending_handshakes)
+                .max(1),
+            p0f_db: l.p0f_db,
+        })
+    }
+
+    pub fn limits(&self) -> crate::engine::Limits {
+        crate::engine::Limits {
+            flows: self.max_flows,
+            reassembly_bytes: self.reassembly_bytes,
+            pending_handshakes: self.max_pending_handshakes,
+            seq_sources: self.max_seq_sources,
+            flow_idle_secs: self.flow_idle,
+            ..crate::engine::Limits::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> Layer {
+        let m: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Layer::from_env(|k| m.get(k).cloned())
+    }
+
+    fn toml(text: &str) -> Layer {
+        Layer::from_toml(Path::new("test.toml"), text).unwrap()
+    }
+
+    #[test]
+    fn flags_beat_environment_beat_file_beat_defaults() {
+        let flags = Layer {
+            iface: Some("flag0".into()),
+            dedup_ttl: Some(5),
+            ..Layer::default()
+        };
+        let e = env(&[
+            ("DECNET_SNIFFER_IFACE", "env0"),
+            ("DECNET_STATE_FILE", "/env/state.json"),
+        ]);
+        let f = toml(
+            "iface = \"file0\"\nstate = \"/file/state.json\"\ndedup_ttl = 60\nmax_flows = 10\n\
+             log = \"/srv/log/decnet.log\"\n",
+        );
+        let s = Settings::resolve(flags, e.clone(), f.clone()).unwrap();
+        assert_eq!(s.iface, Some(("flag0".into(), "given with --iface")));
+        assert_eq!(s.state, Path::new("/env/state.json"));
+        assert_eq!(s.dedup_ttl, 5);
+        assert_eq!(s.max_flows, 10);
+        assert_eq!(s.log, Path::new("/srv/log/decnet.log"));
+        assert_eq!(s.json, Path::new("/srv/log/decnet.json"));
+        assert_eq!(s.max_dedup, 1_000_000);
+
+        let s = Settings::resolve(Layer::default(), e, f.clone()).unwrap();
+        assert_eq!(s.iface, Some(("env0".into(), "from DECNET_SNIFFER_IFACE")));
+        let s =
+            Settings::resolve(Layer::default(), env(&[("DECNET_SNIFFER_IFACE", "")]), f).unwrap();
+        assert_eq!(s.iface, Some(("file0".into(), "from the config file")));
+        assert_eq!(s.state, Path::new("/file/state.json"));
+    }
+
+    #[test]
+    fn defaults_are_decnets_paths() {
+        let s = Settings::resolve(Layer::default(), Layer::default(), Layer::default()).unwrap();
+        assert_eq!(s.iface, None);
+        assert_eq!(s.state, Path::new(DEFAULT_STATE));
+        assert_eq!(s.log, Path::new("/var/log/decnet/decnet.log"));
+        assert_eq!(s.json, Path::new("/var/log/decnet/decnet.json"));
+        assert_eq!(s.bus, BusTarget::Decnet(DEFAULT_BUS_SOCKET.into()));
+        assert_eq!(s.live.buffer_size, 64 << 20);
+        assert_eq!(s.wait_iface, Duration::ZERO);
+        assert_eq!(s.flow_idle, 120);
+    }
+
+    #[test]
+    fn bus_environment() {
+        let s = |vars: &[(&str, &str)]| {
+            Settings::resolve(Layer::default(), env(vars), Layer::default())
+                .unwrap()
+                .bus
+        };
+        assert_eq!(s(&[("DECNET_BUS_ENABLED", "false")]), BusTarget::Off);
+        assert_eq!(
+            s(&[("DECNET_BUS_ENABLED", "False"), ("DECNET_BUS_SOCKET", "/x")]),
+            BusTarget::Off
+        );
+        assert_eq!(
+            s(&[("DECNET_BUS_SOCKET", "/tmp/bus.sock")]),
+            BusTarget::Decnet("/tmp/bus.sock".into())
+        );
+        assert_eq!(
+            s(&[("DECNET_BUS_ENABLED", "true")]),
+            BusTarget::Decnet(DEFAULT_BUS_SOCKET.into())
+        );
+        let flags = Layer {
+            bus: Some("nats://127.0.0.1:4222".into()),
+            ..Layer::default()
+        };
+        let got = Settings::resolve(
+            flags,
+            env(&[("DECNET_BUS_ENABLED", "false")]),
+            Layer::default(),
+        )
+        .unwrap()
+        .bus;
+        assert_eq!(
+            got,
+            BusTarget::Nats {
+                url: "nats://127.0.0.1:4222".into(),
+                jetstream: None
+            }
+        );
+    }
+
+    #[test]
+    fn config_file_errors_name_the_problem() {
+        let e = Layer::from_toml(
+            Path::new("/etc/x.toml"),
+            "iface = \"eth0\"\nifcae = \"eth1\"\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("ifcae"), "{e}");
+        let e = Layer::from_toml(Path::new("/etc/x.toml"), "wait_iface = \"soon\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("/etc/x.toml: "), "{e}");
+        let bad = Layer {
+            bus: Some("amqp://x".into()),
+            ..Layer::default()
+        };
+        assert!(Settings::resolve(bad, Layer::default(), Layer::default()).is_err());
+        let same = Layer {
+            log: Some("/a.log".into()),
+            json: Some("/a.log".into()),
+            ..Layer::default()
+        };
+        assert!(Settings::resolve(same, Layer::default(), Layer::default()).is_err());
+    }
+
+    #[test]
+    fn the_shipped_example_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/decnet-sniffer.toml.example");
+        let text = std::fs::read_to_string(&path).unwrap();
+        // Every key is commented out in the example; uncommented it must parse whole.
+        let uncommented: String = text
+            .lines()
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .filter(|r| r.contains(" = "))
+                    .unwrap_or(l)
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let layer = Layer::from_toml(&path, &uncommented).unwrap();
+        assert_eq!(layer.iface.as_deref(), Some("eth0"));
+        assert!(layer.metrics.is_some() && layer.max_pending_handshakes.is_some());
+        Settings::resolve(Layer::default(), Layer::default(), layer).unwrap();
+    }
+}
