@@ -7,6 +7,7 @@ packages=(
   build-essential pkg-config libpcap-dev   # build (libpcap for live capture)
   tshark p0f tcpdump iproute2 ethtool     # oracles and network-namespace tests
   nats-server                             # bus tests
+  openssh-server openssh-client curl openssl nmap tcpreplay util-linux  # daemon tests (real peers)
   python3                                 # conformance script
 )
 missing=()
