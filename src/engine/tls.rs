@@ -1,25 +1,194 @@
-//! TLS stream analyzer (placeholder: the TLS work replaces this file).
+//! TLS over TCP: finds where a connection's handshake starts (at the first
+//! byte, or after a plaintext STARTTLS/SOCKS/CONNECT prelude), reads each
+//! direction's handshake messages and emits `tls_client_hello`,
+//! `tls_session` and `tls_certificate`.
+//!
+//! Each direction is either still looking for its hello, reading handshake
+//! messages with a bounded [`HandshakeReader`], or done; the state of a
+//! connection that is not TLS is a few bytes and nothing is allocated.
 
 use super::stream::{Dir, Interest, StreamCx};
+use crate::event::{Event, EventKind, Fixed};
+use crate::fingerprint::tls::certificate::{self, CertificateList};
+use crate::fingerprint::tls::client_hello::dash_decimal;
+use crate::fingerprint::tls::ja3::{ja3, ja3s, Ja3};
+use crate::fingerprint::tls::ja4::{ja4, Ja4, Transport};
+use crate::fingerprint::tls::prelude::{find_hello, hello_at, Plausible, PRELUDE_LIMIT};
+use crate::fingerprint::tls::version::{version_text, TLS13};
+use crate::fingerprint::tls::{
+    handshake_type, ClientHello, HandshakeReader, Next, ReaderStatus, ServerHello,
+};
+use crate::flow::table::Handshake;
 
 /// Per-connection TLS state.
 #[derive(Debug, Default)]
-pub struct TlsConn;
+pub struct TlsConn {
+    client: DirState,
+    server: DirState,
+    /// The latest ClientHello's fields, for `tls_session` and `tls_certificate`.
+    hello: Option<Box<HelloFields>>,
+    /// The version the ServerHello chose.
+    negotiated: Option<u16>,
+}
+
+#[derive(Debug, Default)]
+enum DirState {
+    #[default]
+    Looking,
+    Reading(Box<HandshakeReader>),
+    Done,
+}
+
+/// What a ClientHello contributes to the events of its connection.
+#[derive(Debug)]
+struct HelloFields {
+    ja3: Ja3,
+    ja4: Ja4,
+    tls_version: String,
+    sni: Option<Vec<u8>>,
+    alpn: Vec<u8>,
+    raw_ciphers: String,
+    raw_extensions: String,
+    resumption: String,
+}
+
+impl HelloFields {
+    fn new(ch: &ClientHello) -> Self {
+        HelloFields {
+            ja3: ja3(ch),
+            ja4: ja4(ch, Transport::Tcp),
+            tls_version: version_text(ch.highest_version()),
+            sni: ch.sni().map(<[u8]>::to_vec),
+            alpn: ch.alpn().joined(),
+            raw_ciphers: dash_decimal(ch.ciphers()),
+            raw_extensions: dash_decimal(ch.extensions().map(|e| e.ty)),
+            resumption: ch.resumption().text(),
+        }
+    }
+
+    /// `ja3 ja4 sni alpn raw_ciphers raw_extensions [resumption]`, the
+    /// client part of `tls_session`.
+    fn push_client_part(&self, ev: &mut Event) {
+        ev.push("ja3", &self.ja3.hash).push("ja4", &self.ja4.ja4);
+        ev.push_text("sni", self.sni.as_deref().unwrap_or_default());
+        ev.push_text("alpn", &self.alpn);
+        ev.push("raw_ciphers", &self.raw_ciphers)
+            .push("raw_extensions", &self.raw_extensions);
+        if !self.resumption.is_empty() {
+            ev.push("resumption", &self.resumption);
+        }
+    }
+}
+
+/// Whether the first client bytes are clearly another protocol, so the
+/// connection is not worth watching for a late ClientHello.
+fn clearly_not_tls(data: &[u8]) -> bool {
+    const OTHERS: [&[u8]; 8] = [
+        b"SSH-",
+        b"GET ",
+        b"POST ",
+        b"HEAD ",
+        b"PUT ",
+        b"DELETE ",
+        b"OPTIONS ",
+        b"PATCH ",
+    ];
+    OTHERS.iter().any(|p| data.starts_with(p))
+}
+
+/// `ja4l_rtt_ms` and `ja4l_client_ttl`: SYN-ACK to ACK round trip, and the
+/// client's TTL (from its SYN, else its ACK).
+fn push_rtt(ev: &mut Event, hs: &Handshake) {
+    if let (Some((synack, _)), Some((ack, ack_ttl))) = (hs.synack, hs.ack) {
+        let us = ack.micros_since(synack);
+        if us >= 0 {
+            let ttl = hs.syn.map_or(ack_ttl, |(_, t)| t);
+            ev.push("ja4l_rtt_ms", Fixed(us as f64 / 1000.0, 2))
+                .push("ja4l_client_ttl", ttl);
+        }
+    }
+}
 
 impl TlsConn {
     pub fn new() -> Self {
-        TlsConn
+        TlsConn::default()
     }
 
     /// The next in-order bytes of `dir`, at stream offset `offset`.
     pub fn on_data(
         &mut self,
-        _cx: &mut StreamCx<'_>,
-        _dir: Dir,
-        _offset: u64,
-        _data: &[u8],
+        cx: &mut StreamCx<'_>,
+        dir: Dir,
+        offset: u64,
+        data: &[u8],
     ) -> Interest {
-        Interest::Done
+        let client_gave_up = matches!(self.client, DirState::Done) && self.hello.is_none();
+        let (state, hello_type) = match dir {
+            Dir::ToServer => (&mut self.client, handshake_type::CLIENT_HELLO),
+            Dir::ToClient => (&mut self.server, handshake_type::SERVER_HELLO),
+        };
+        let mut data = data;
+        match state {
+            DirState::Done => return Interest::Done,
+            DirState::Reading(_) => {}
+            DirState::Looking => {
+                if dir == Dir::ToClient && client_gave_up {
+                    *state = DirState::Done;
+                    return Interest::Done;
+                }
+                let start = match hello_at(data, hello_type) {
+                    Plausible::Yes | Plausible::NeedMore => Some(0),
+                    Plausible::No => find_hello(data, hello_type),
+                };
+                match start {
+                    Some(at) => {
+                        data = &data[at..];
+                        *state = DirState::Reading(Box::new(HandshakeReader::new(
+                            cx.limits.reassembly_bytes,
+                        )));
+                    }
+                    None => {
+                        let past_prelude =
+                            offset.saturating_add(data.len() as u64) >= PRELUDE_LIMIT;
+                        if past_prelude || (offset == 0 && clearly_not_tls(data)) {
+                            *state = DirState::Done;
+                            return Interest::Done;
+                        }
+                        return Interest::More;
+                    }
+                }
+            }
+        }
+        let DirState::Reading(mut reader) = std::mem::take(state) else {
+            return Interest::Done;
+        };
+        let mut tls13 = false;
+        let status = reader.feed(data, |ty, body| {
+            let next = self.on_message(cx, dir, ty, body);
+            tls13 |= next == Next::ContinueIgnoringChangeCipherSpec;
+            next
+        });
+        // After a HelloRetryRequest the client's compatibility
+        // ChangeCipherSpec precedes its second ClientHello.
+        if tls13 {
+            if let DirState::Reading(client) = &mut self.client {
+                client.ignore_change_cipher_spec();
+            }
+        }
+        if let ReaderStatus::Failed(_) = status {
+            cx.stats.bump("tls_record_errors");
+        }
+        let state = match dir {
+            Dir::ToServer => &mut self.client,
+            Dir::ToClient => &mut self.server,
+        };
+        if status == ReaderStatus::Reading {
+            *state = DirState::Reading(reader);
+            Interest::More
+        } else {
+            *state = DirState::Done;
+            Interest::Done
+        }
     }
 
     /// Every payload segment of the flow.
@@ -27,4 +196,138 @@ impl TlsConn {
 
     /// The flow ends.
     pub fn on_close(&mut self, _cx: &mut StreamCx<'_>) {}
+
+    fn on_message(&mut self, cx: &mut StreamCx<'_>, dir: Dir, ty: u8, body: &[u8]) -> Next {
+        match (dir, ty) {
+            (Dir::ToServer, handshake_type::CLIENT_HELLO) => self.on_client_hello(cx, body),
+            (Dir::ToClient, handshake_type::SERVER_HELLO) => self.on_server_hello(cx, body),
+            (Dir::ToClient, handshake_type::CERTIFICATE) => {
+                self.on_certificate(cx, body);
+                Next::Stop
+            }
+            (Dir::ToClient, handshake_type::SERVER_HELLO_DONE) => Next::Stop,
+            _ => Next::Continue,
+        }
+    }
+
+    fn on_client_hello(&mut self, cx: &mut StreamCx<'_>, body: &[u8]) -> Next {
+        let ch = match ClientHello::parse(body) {
+            Ok(ch) => ch,
+            Err(_) => {
+                cx.stats.bump("tls_parse_errors");
+                return Next::Stop;
+            }
+        };
+        let h = HelloFields::new(&ch);
+        let mut ev = cx.event(EventKind::TlsClientHello);
+        ev.push("ja3", &h.ja3.hash)
+            .push("ja4", &h.ja4.ja4)
+            .push("tls_version", &h.tls_version);
+        ev.push_text("sni", h.sni.as_deref().unwrap_or_default());
+        ev.push_text("alpn", &h.alpn);
+        ev.push("raw_ciphers", &h.raw_ciphers)
+            .push("raw_extensions", &h.raw_extensions);
+        if !h.resumption.is_empty() {
+            ev.push("resumption", &h.resumption);
+        }
+        push_rtt(&mut ev, cx.handshake);
+        ev.push("ja3_string", &h.ja3.string)
+            .push("ja4_r", &h.ja4.ja4_r)
+            .push("ja4_o", &h.ja4.ja4_o);
+        cx.emit(ev);
+        self.hello = Some(Box::new(h));
+        Next::Continue
+    }
+
+    fn on_server_hello(&mut self, cx: &mut StreamCx<'_>, body: &[u8]) -> Next {
+        let sh = match ServerHello::parse(body) {
+            Ok(sh) => sh,
+            Err(_) => {
+                cx.stats.bump("tls_parse_errors");
+                return Next::Stop;
+            }
+        };
+        let version = sh.version();
+        self.negotiated = Some(version);
+        let mut ev = cx.event(EventKind::TlsSession);
+        ev.push("ja3s", ja3s(&sh).hash);
+        #[cfg(feature = "ja4plus")]
+        ev.push(
+            "ja4s",
+            crate::fingerprint::tls::ja4s::ja4s(&sh, Transport::Tcp).ja4s,
+        );
+        ev.push("tls_version", version_text(version));
+        if let Some(h) = &self.hello {
+            h.push_client_part(&mut ev);
+        }
+        push_rtt(&mut ev, cx.handshake);
+        ev.push("cipher", format!("{:04x}", sh.cipher));
+        ev.push_text("alpn_selected", sh.alpn_selected().unwrap_or_default());
+        #[cfg(feature = "ja4plus")]
+        push_ja4l(&mut ev, cx.handshake);
+        cx.emit(ev);
+        if sh.is_hello_retry_request() {
+            // The real ServerHello follows the client's second hello.
+            Next::ContinueIgnoringChangeCipherSpec
+        } else if version == TLS13 {
+            // Everything after a TLS 1.3 ServerHello is encrypted.
+            Next::Stop
+        } else {
+            Next::Continue
+        }
+    }
+
+    fn on_certificate(&mut self, cx: &mut StreamCx<'_>, body: &[u8]) {
+        if self.negotiated == Some(TLS13) {
+            return;
+        }
+        let Ok(list) = CertificateList::parse(body) else {
+            cx.stats.bump("tls_parse_errors");
+            return;
+        };
+        let chain_len = list.clone().count();
+        let Some(leaf_der) = list.clone().next() else {
+            return;
+        };
+        let Ok(leaf) = certificate::parse_der(leaf_der) else {
+            cx.stats.bump("tls_certificate_parse_errors");
+            return;
+        };
+        let s = certificate::summary_of(&leaf, leaf_der);
+        let mut ev = cx.event(EventKind::TlsCertificate);
+        ev.push_text("subject_cn", &s.subject_cn);
+        ev.push_text("issuer", &s.issuer);
+        ev.push("self_signed", s.self_signed)
+            .push("not_before", &s.not_before)
+            .push("not_after", &s.not_after);
+        if !s.sans.is_empty() {
+            ev.push_text("sans", &s.sans);
+        }
+        if let Some(sni) = self.hello.as_ref().and_then(|h| h.sni.as_ref()) {
+            ev.push_text("sni", sni);
+        }
+        #[cfg(feature = "ja4plus")]
+        ev.push("ja4x", crate::fingerprint::tls::ja4x::ja4x(&leaf).ja4x);
+        ev.push("serial", &s.serial)
+            .push("cert_sha256", &s.cert_sha256)
+            .push("chain_len", chain_len);
+        cx.emit(ev);
+    }
+}
+
+/// `ja4l_c` and `ja4l_s` when the TCP handshake was seen.
+#[cfg(feature = "ja4plus")]
+fn push_ja4l(ev: &mut Event, hs: &Handshake) {
+    use crate::fingerprint::tls::ja4l;
+    if let (Some((synack, _)), Some((ack, ack_ttl))) = (hs.synack, hs.ack) {
+        let ttl = hs.syn.map_or(ack_ttl, |(_, t)| t);
+        if let Some(v) = ja4l::ja4l_c(synack, ack, ttl) {
+            ev.push("ja4l_c", v);
+        }
+    }
+    if let (Some((syn, _)), Some((synack, server_ttl))) = (hs.syn, hs.synack) {
+        if let Some(v) = ja4l::ja4l_s(syn, synack, server_ttl) {
+            ev.push("ja4l_s", v);
+        }
+    }
 }

@@ -22,7 +22,7 @@ pub struct PushOutcome {
     /// Some of the segment lay beyond the buffer (or would have needed too
     /// many held ranges) and was dropped.
     pub dropped_over_cap: bool,
-    /// The buffer was not started or was released: nothing happened.
+    /// The buffer was released: nothing happened.
     pub ignored: bool,
     /// Bytes handed to `deliver` by this push.
     pub delivered: usize,
@@ -103,7 +103,8 @@ impl StreamBuffer {
         self.ranges = Vec::new();
     }
 
-    /// Takes one segment. `deliver(offset, bytes)` receives, in order, every
+    /// Takes one segment (the first one starts an unstarted buffer, for
+    /// streams picked up midway). `deliver(offset, bytes)` receives, in order, every
     /// byte that became contiguous: the segment itself without copying when
     /// it is the next expected one and nothing is held, otherwise the bytes
     /// from the buffer (and any tail of the segment beyond it).
@@ -114,9 +115,13 @@ impl StreamBuffer {
         mut deliver: impl FnMut(u64, &[u8]),
     ) -> PushOutcome {
         let mut out = PushOutcome::default();
-        if !self.started || self.released {
+        if self.released {
             out.ignored = true;
             return out;
+        }
+        if !self.started {
+            // No SYN seen: the stream is picked up at its first segment.
+            self.start(seq);
         }
         // Distance from the next expected byte, modulo 2^32: negative means
         // (partly) old data.
@@ -451,11 +456,14 @@ mod tests {
     }
 
     #[test]
-    fn not_started_or_released_is_ignored() {
+    fn mid_stream_pickup_and_release() {
         let mut b = StreamBuffer::new(100);
-        assert!(b.push(0, &[1], |_, _| panic!()).ignored);
-        b.start(0);
-        b.push(10, &[1; 10], |_, _| panic!());
+        assert!(!b.is_started());
+        let mut got = Vec::new();
+        b.push(5000, &[1, 2], |off, d| got.push((off, d.to_vec())));
+        assert!(b.is_started());
+        assert_eq!(got, [(0, vec![1, 2])]);
+        b.push(5012, &[1; 10], |_, _| panic!());
         b.release();
         assert!(b.push(0, &[1; 10], |_, _| panic!()).ignored);
         assert_eq!(b.held.capacity(), 0);

@@ -8,8 +8,6 @@
 //! is split is buffered, and never more than the cap: a message whose
 //! declared length exceeds it is refused before anything is stored.
 
-use std::ops::ControlFlow;
-
 /// Record content types (RFC 8446 5.1).
 pub mod content_type {
     pub const CHANGE_CIPHER_SPEC: u8 = 20;
@@ -55,6 +53,17 @@ impl RecordHeader {
     }
 }
 
+/// What the message handler wants next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    Continue,
+    /// Keep reading, and from now on step over ChangeCipherSpec records:
+    /// in TLS 1.3 (a HelloRetryRequest says so) they are only there for
+    /// middlebox compatibility and encryption is announced otherwise.
+    ContinueIgnoringChangeCipherSpec,
+    Stop,
+}
+
 /// Why the reader stopped reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
@@ -95,9 +104,8 @@ pub struct HandshakeReader {
     record_type: u8,
     /// A handshake message split across chunks or records (header included).
     partial: Vec<u8>,
-    /// ChangeCipherSpec records to step over instead of stopping (TLS 1.3
-    /// compatibility mode sends one before a second ClientHello).
-    ccs_to_skip: u8,
+    /// Step over ChangeCipherSpec records instead of stopping there.
+    ignore_ccs: bool,
     status: ReaderStatus,
     messages: u32,
 }
@@ -118,7 +126,7 @@ impl HandshakeReader {
             record_left: 0,
             record_type: 0,
             partial: Vec::new(),
-            ccs_to_skip: 0,
+            ignore_ccs: false,
             status: ReaderStatus::Reading,
             messages: 0,
         }
@@ -142,10 +150,11 @@ impl HandshakeReader {
         self.messages
     }
 
-    /// Steps over the next ChangeCipherSpec instead of stopping there: call
-    /// when a HelloRetryRequest means another plaintext hello follows.
-    pub fn allow_change_cipher_spec(&mut self) {
-        self.ccs_to_skip = self.ccs_to_skip.saturating_add(1);
+    /// Steps over ChangeCipherSpec records from now on instead of stopping
+    /// there: call when TLS 1.3 is known to be negotiated (after a
+    /// HelloRetryRequest the client sends one before its second hello).
+    pub fn ignore_change_cipher_spec(&mut self) {
+        self.ignore_ccs = true;
     }
 
     /// Stops reading and frees the buffer.
@@ -157,11 +166,11 @@ impl HandshakeReader {
     }
 
     /// Feeds the next in-order bytes. `on_message(type, body)` receives each
-    /// complete handshake message and may break to stop the reader.
+    /// complete handshake message and says whether to go on.
     pub fn feed(
         &mut self,
         mut input: &[u8],
-        mut on_message: impl FnMut(u8, &[u8]) -> ControlFlow<()>,
+        mut on_message: impl FnMut(u8, &[u8]) -> Next,
     ) -> ReaderStatus {
         while !input.is_empty() && self.status == ReaderStatus::Reading {
             if self.record_left == 0 {
@@ -203,7 +212,7 @@ impl HandshakeReader {
         self.record_left = usize::from(h.length);
         match h.content_type {
             content_type::HANDSHAKE | content_type::HEARTBEAT => {}
-            content_type::CHANGE_CIPHER_SPEC if self.ccs_to_skip > 0 => self.ccs_to_skip -= 1,
+            content_type::CHANGE_CIPHER_SPEC if self.ignore_ccs => {}
             content_type::CHANGE_CIPHER_SPEC => {
                 self.status = ReaderStatus::Stopped(StopReason::ChangeCipherSpec)
             }
@@ -216,7 +225,7 @@ impl HandshakeReader {
     fn handshake_bytes(
         &mut self,
         mut piece: &[u8],
-        on_message: &mut impl FnMut(u8, &[u8]) -> ControlFlow<()>,
+        on_message: &mut impl FnMut(u8, &[u8]) -> Next,
     ) {
         if !self.partial.is_empty() {
             if self.partial.len() < MSG_HEADER_LEN {
@@ -241,10 +250,7 @@ impl HandshakeReader {
                 return;
             }
             let msg = std::mem::take(&mut self.partial);
-            if self
-                .deliver(msg[0], &msg[MSG_HEADER_LEN..], on_message)
-                .is_break()
-            {
+            if !self.deliver(msg[0], &msg[MSG_HEADER_LEN..], on_message) {
                 return;
             }
         }
@@ -259,10 +265,7 @@ impl HandshakeReader {
             }
             let (msg, rest) = piece.split_at(total);
             piece = rest;
-            if self
-                .deliver(msg[0], &msg[MSG_HEADER_LEN..], on_message)
-                .is_break()
-            {
+            if !self.deliver(msg[0], &msg[MSG_HEADER_LEN..], on_message) {
                 return;
             }
         }
@@ -278,14 +281,20 @@ impl HandshakeReader {
         &mut self,
         ty: u8,
         body: &[u8],
-        on_message: &mut impl FnMut(u8, &[u8]) -> ControlFlow<()>,
-    ) -> ControlFlow<()> {
+        on_message: &mut impl FnMut(u8, &[u8]) -> Next,
+    ) -> bool {
         self.messages = self.messages.saturating_add(1);
-        let flow = on_message(ty, body);
-        if flow.is_break() {
-            self.status = ReaderStatus::Stopped(StopReason::Handler);
+        match on_message(ty, body) {
+            Next::Continue => true,
+            Next::ContinueIgnoringChangeCipherSpec => {
+                self.ignore_ccs = true;
+                true
+            }
+            Next::Stop => {
+                self.status = ReaderStatus::Stopped(StopReason::Handler);
+                false
+            }
         }
-        flow
     }
 }
 
@@ -327,7 +336,7 @@ mod tests {
         for c in chunks {
             status = reader.feed(c, |t, b| {
                 out.push((t, b.to_vec()));
-                ControlFlow::Continue(())
+                Next::Continue
             });
         }
         (out, status)
@@ -391,9 +400,9 @@ mod tests {
         let status = r.feed(&wire, |t, _| {
             seen.push(t);
             if t == 11 {
-                ControlFlow::Break(())
+                Next::Stop
             } else {
-                ControlFlow::Continue(())
+                Next::Continue
             }
         });
         assert_eq!(seen, [2, 11]);
@@ -480,7 +489,7 @@ mod tests {
     }
 
     #[test]
-    fn change_cipher_spec_skipped_after_hello_retry() {
+    fn change_cipher_spec_ignored_once_tls13_is_known() {
         let ch1 = message(1, &[1; 50]);
         let ch2 = message(1, &[2; 60]);
         let mut wire = record(22, &ch1);
@@ -492,10 +501,29 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(status, ReaderStatus::Stopped(StopReason::ChangeCipherSpec));
         let mut r = HandshakeReader::default();
-        r.allow_change_cipher_spec();
+        r.ignore_change_cipher_spec();
         let (got, status) = collect(&mut r, &[&wire]);
         assert_eq!(got, [(1, vec![1; 50]), (1, vec![2; 60])]);
         assert_eq!(status, ReaderStatus::Stopped(StopReason::ApplicationData));
+        // The handler can ask for it while reading: HelloRetryRequest, CCS,
+        // then the real ServerHello in the same chunk.
+        let hrr = message(2, &[3; 40]);
+        let sh = message(2, &[4; 40]);
+        let mut wire = record(22, &hrr);
+        wire.extend_from_slice(&record(20, &[1]));
+        wire.extend_from_slice(&record(22, &sh));
+        let mut r = HandshakeReader::default();
+        let mut seen = 0;
+        let status = r.feed(&wire, |_, _| {
+            seen += 1;
+            if seen == 1 {
+                Next::ContinueIgnoringChangeCipherSpec
+            } else {
+                Next::Stop
+            }
+        });
+        assert_eq!(seen, 2);
+        assert_eq!(status, ReaderStatus::Stopped(StopReason::Handler));
     }
 
     #[test]
