@@ -50,6 +50,7 @@ struct HelloFields {
     raw_ciphers: String,
     raw_extensions: String,
     resumption: String,
+    offers_tls13: bool,
 }
 
 impl HelloFields {
@@ -63,6 +64,7 @@ impl HelloFields {
             raw_ciphers: dash_decimal(ch.ciphers()),
             raw_extensions: dash_decimal(ch.extensions().map(|e| e.ty)),
             resumption: ch.resumption().text(),
+            offers_tls13: ch.offers_tls13(),
         }
     }
 
@@ -162,18 +164,20 @@ impl TlsConn {
         let DirState::Reading(mut reader) = std::mem::take(state) else {
             return Interest::Done;
         };
-        let mut tls13 = false;
-        let status = reader.feed(data, |ty, body| {
-            let next = self.on_message(cx, dir, ty, body);
-            tls13 |= next == Next::ContinueIgnoringChangeCipherSpec;
-            next
-        });
-        // After a HelloRetryRequest the client's compatibility
-        // ChangeCipherSpec precedes its second ClientHello.
-        if tls13 {
-            if let DirState::Reading(client) = &mut self.client {
-                client.ignore_change_cipher_spec();
-            }
+        let status = reader.feed(data, |ty, body| self.on_message(cx, dir, ty, body));
+        // A TLS 1.3 client in compatibility mode sends a ChangeCipherSpec
+        // before its second ClientHello (after a HelloRetryRequest, which a
+        // capture may not even hold) and before its encrypted flight; in
+        // TLS 1.2 a ChangeCipherSpec starts encryption. Decided by the
+        // version negotiated, else by the version offered.
+        let ignore_ccs = match self.negotiated {
+            Some(v) => v == TLS13,
+            None => self.hello.as_ref().is_some_and(|h| h.offers_tls13),
+        };
+        if dir == Dir::ToServer {
+            reader.set_ignore_change_cipher_spec(ignore_ccs);
+        } else if let DirState::Reading(client) = &mut self.client {
+            client.set_ignore_change_cipher_spec(ignore_ccs);
         }
         if let ReaderStatus::Failed(_) = status {
             cx.stats.bump("tls_record_errors");
@@ -235,8 +239,13 @@ impl TlsConn {
             .push("ja4_r", &h.ja4.ja4_r)
             .push("ja4_o", &h.ja4.ja4_o);
         cx.emit(ev);
+        let tls13_compat = h.offers_tls13 && self.negotiated.is_none_or(|v| v == TLS13);
         self.hello = Some(Box::new(h));
-        Next::Continue
+        if tls13_compat {
+            Next::ContinueIgnoringChangeCipherSpec
+        } else {
+            Next::Continue
+        }
     }
 
     fn on_server_hello(&mut self, cx: &mut StreamCx<'_>, body: &[u8]) -> Next {

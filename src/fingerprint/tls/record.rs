@@ -150,11 +150,12 @@ impl HandshakeReader {
         self.messages
     }
 
-    /// Steps over ChangeCipherSpec records from now on instead of stopping
-    /// there: call when TLS 1.3 is known to be negotiated (after a
-    /// HelloRetryRequest the client sends one before its second hello).
-    pub fn ignore_change_cipher_spec(&mut self) {
-        self.ignore_ccs = true;
+    /// Whether to step over ChangeCipherSpec records instead of stopping
+    /// there: true while TLS 1.3 is offered or negotiated, where they only
+    /// serve middlebox compatibility (a client sends one before its second
+    /// hello after a HelloRetryRequest).
+    pub fn set_ignore_change_cipher_spec(&mut self, ignore: bool) {
+        self.ignore_ccs = ignore;
     }
 
     /// Stops reading and frees the buffer.
@@ -501,7 +502,7 @@ mod tests {
         assert_eq!(got.len(), 1);
         assert_eq!(status, ReaderStatus::Stopped(StopReason::ChangeCipherSpec));
         let mut r = HandshakeReader::default();
-        r.ignore_change_cipher_spec();
+        r.set_ignore_change_cipher_spec(true);
         let (got, status) = collect(&mut r, &[&wire]);
         assert_eq!(got, [(1, vec![1; 50]), (1, vec![2; 60])]);
         assert_eq!(status, ReaderStatus::Stopped(StopReason::ApplicationData));
