@@ -6,7 +6,9 @@
 //! most `cap` bytes, as disjoint ranges relative to the next expected
 //! sequence number (in the spirit of smoltcp's `storage::Assembler`), and
 //! released in order once the hole fills. Bytes already held or delivered
-//! are never delivered again: the first copy wins.
+//! are never delivered again: the first copy wins. The first `cap` bytes
+//! delivered are remembered until the buffer is released, so that a
+//! retransmission rewriting them (an evasion trick) is noticed.
 
 /// The most separate held ranges; a segment that would need more is dropped.
 const MAX_RANGES: usize = 32;
@@ -16,8 +18,8 @@ const MAX_RANGES: usize = 32;
 pub struct PushOutcome {
     /// Some or all of the segment had been received before.
     pub retransmitted: bool,
-    /// A byte received again differed from its first copy (compared for held
-    /// bytes; delivered bytes are not kept).
+    /// A byte received again differed from its first copy (held bytes, and
+    /// delivered bytes among the first `cap` of the stream).
     pub conflicting_overlap: bool,
     /// Some of the segment lay beyond the buffer (or would have needed too
     /// many held ranges) and was dropped.
@@ -43,6 +45,8 @@ pub struct StreamBuffer {
     held: Vec<u8>,
     /// Disjoint, sorted, non-adjacent ranges of `held` that hold data.
     ranges: Vec<(usize, usize)>,
+    /// The first delivered bytes (at most `cap`), to compare retransmissions.
+    history: Vec<u8>,
     dropped_bytes: u64,
 }
 
@@ -57,6 +61,7 @@ impl StreamBuffer {
             offset: 0,
             held: Vec::new(),
             ranges: Vec::new(),
+            history: Vec::new(),
             dropped_bytes: 0,
         }
     }
@@ -101,6 +106,7 @@ impl StreamBuffer {
         self.released = true;
         self.held = Vec::new();
         self.ranges = Vec::new();
+        self.history = Vec::new();
     }
 
     /// Takes one segment (the first one starts an unstarted buffer, for
@@ -132,6 +138,7 @@ impl StreamBuffer {
             if !data.is_empty() {
                 out.retransmitted = true;
             }
+            self.compare_history(old, &data[..old.min(data.len())], &mut out);
             if old >= data.len() {
                 return out;
             }
@@ -145,6 +152,7 @@ impl StreamBuffer {
 
         if rel == 0 && self.ranges.is_empty() {
             deliver(self.offset, data);
+            keep(&mut self.history, self.cap, data);
             self.advance(data.len());
             out.delivered = data.len();
             return out;
@@ -163,6 +171,7 @@ impl StreamBuffer {
         if self.ranges.first().is_some_and(|r| r.0 == 0) {
             let end = self.ranges[0].1;
             deliver(self.offset, &self.held[..end]);
+            keep(&mut self.history, self.cap, &self.held[..end]);
             out.delivered = end;
             // A segment starting at the hole may run past the buffer; its
             // tail follows the buffered bytes directly.
@@ -170,6 +179,7 @@ impl StreamBuffer {
             self.consume(end);
             if tail_follows {
                 deliver(self.offset, beyond);
+                keep(&mut self.history, self.cap, beyond);
                 self.advance(beyond.len());
                 out.delivered += beyond.len();
                 return out;
@@ -180,6 +190,24 @@ impl StreamBuffer {
             self.dropped_bytes += beyond.len() as u64;
         }
         out
+    }
+
+    /// Compares `old`, the part of a segment that starts `back` bytes before
+    /// the next expected byte, with what was delivered there.
+    fn compare_history(&self, back: usize, old: &[u8], out: &mut PushOutcome) {
+        let Some(start) = self.offset.checked_sub(back as u64) else {
+            return;
+        };
+        let Ok(start) = usize::try_from(start) else {
+            return;
+        };
+        let Some(seen) = self.history.get(start..) else {
+            return;
+        };
+        let n = seen.len().min(old.len());
+        if seen[..n] != old[..n] {
+            out.conflicting_overlap = true;
+        }
     }
 
     fn advance(&mut self, n: usize) {
@@ -250,6 +278,14 @@ impl StreamBuffer {
         self.ranges
             .splice(first..last, [(merged_start, merged_end)]);
         true
+    }
+}
+
+/// Appends delivered bytes to the history while it is shorter than `cap`.
+fn keep(history: &mut Vec<u8>, cap: usize, bytes: &[u8]) {
+    let room = cap.saturating_sub(history.len());
+    if room > 0 {
+        history.extend_from_slice(&bytes[..room.min(bytes.len())]);
     }
 }
 
@@ -374,6 +410,29 @@ mod tests {
         let out = h.push(2500, &late);
         assert!(out.conflicting_overlap);
         assert_eq!(h.got, data);
+    }
+
+    #[test]
+    fn rewritten_delivered_bytes_are_reported() {
+        let data = stream(3000);
+        let mut h = Harness::new(2048, 0);
+        h.push(0, &data[..1000]);
+        h.push(1000, &data[1000..2000]);
+        // Same bytes again across the boundary: a plain retransmission.
+        let out = h.push(900, &data[900..1100]);
+        assert!(out.retransmitted && !out.conflicting_overlap);
+        // A retransmission rewriting byte 950, plus new bytes.
+        let mut evil = data[900..2100].to_vec();
+        evil[50] ^= 0x55;
+        let out = h.push(900, &evil);
+        assert!(out.retransmitted && out.conflicting_overlap);
+        assert_eq!(out.delivered, 100);
+        assert_eq!(h.got, &data[..2100], "the first copy is what was delivered");
+        // Beyond the remembered first `cap` bytes, differences go unseen.
+        let mut late = data[2050..2100].to_vec();
+        late[0] ^= 1;
+        assert!(!h.push(2050, &late).conflicting_overlap);
+        assert!(h.buf.history.len() <= 2048);
     }
 
     #[test]

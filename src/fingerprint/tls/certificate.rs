@@ -162,7 +162,9 @@ fn sans_text(cert: &X509Certificate) -> Vec<u8> {
 }
 
 /// A distinguished name as RFC 4514 writes it: last RDN first, `+` inside a
-/// multi-valued RDN, special characters escaped; `, ` between RDNs.
+/// multi-valued RDN, special characters escaped; `, ` between RDNs. The
+/// attributes of a multi-valued RDN (any order is valid) are reversed too,
+/// as OpenSSL's `-nameopt RFC2253` prints them.
 pub fn dn_text(name: &X509Name) -> Vec<u8> {
     let rdns: Vec<_> = name.iter_rdn().collect();
     let mut out = Vec::new();
@@ -170,7 +172,8 @@ pub fn dn_text(name: &X509Name) -> Vec<u8> {
         if i > 0 {
             out.extend_from_slice(b", ");
         }
-        for (j, attr) in rdn.iter().enumerate() {
+        let attrs: Vec<_> = rdn.iter().collect();
+        for (j, attr) in attrs.iter().rev().enumerate() {
             if j > 0 {
                 out.push(b'+');
             }
@@ -289,6 +292,41 @@ mod tests {
         let mut out = Vec::new();
         escape_rfc4514(b" DigiCert, Inc.+\"x\" ", &mut out);
         assert_eq!(out, b"\\ DigiCert\\, Inc.\\+\\\"x\\\"\\ ");
+    }
+
+    /// A self-signed certificate made with OpenSSL 3.0:
+    /// `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes
+    /// -days 3650 -subj '/C=US/O=Acme, Inc./OU=R&D+UID=x1/CN=weird "name" <x>'
+    /// -multivalue-rdn -addext "subjectAltName=DNS:a.example,IP:192.0.2.1,
+    /// IP:2001:db8::1,email:x@y.example,DNS:b.example" -set_serial 0x00ab12`.
+    /// Expected values from `openssl x509 -noout -subject -issuer -serial
+    /// -dates -fingerprint -sha256 -ext subjectAltName -nameopt RFC2253`.
+    #[test]
+    fn summary_matches_openssl() {
+        let der = include_bytes!("testdata/selfsigned-escapes.der");
+        let s = summarize(der).unwrap();
+        // OpenSSL prints `,` between RDNs where we write `, `.
+        let openssl = r#"CN=weird \"name\" \<x\>,UID=x1+OU=R&D,O=Acme\, Inc.,C=US"#;
+        let ours = String::from_utf8(s.issuer.clone()).unwrap();
+        assert_eq!(
+            ours,
+            openssl
+                .replace(",UID", ", UID")
+                .replace(",O=", ", O=")
+                .replace(",C=", ", C=")
+        );
+        assert_eq!(s.subject_cn, br#"weird "name" <x>"#);
+        assert!(s.self_signed);
+        assert_eq!(s.serial, "ab12");
+        assert_eq!(s.not_before, "2026-11-28T00:14:43Z");
+        assert_eq!(s.not_after, "2036-11-25T00:14:44Z");
+        assert_eq!(
+            s.cert_sha256,
+            "30f381936022db42338ef21e4f254f2693605d954a378392b2996de5c573dd70"
+        );
+        // DNS names and IP addresses in order (IPv6 in RFC 5952 form); the
+        // e-mail address is not a SAN the event reports.
+        assert_eq!(s.sans, b"a.example,192.0.2.1,2001:db8::1,b.example");
     }
 
     #[test]
