@@ -21,18 +21,15 @@ impl Ja3 {
 }
 
 pub fn ja3(ch: &ClientHello) -> Ja3 {
-    let points: Vec<String> = ch
-        .ec_point_formats()
-        .iter()
-        .map(|p| p.to_string())
-        .collect();
+    // Point formats are single bytes, never GREASE.
+    let points = dash_decimal(ch.ec_point_formats().iter().map(|&p| u16::from(p)));
     Ja3::from_string(format!(
         "{},{},{},{},{}",
         ch.legacy_version,
         dash_decimal(ch.ciphers()),
         dash_decimal(ch.extensions().map(|e| e.ty)),
         dash_decimal(ch.groups()),
-        points.join("-"),
+        points,
     ))
 }
 

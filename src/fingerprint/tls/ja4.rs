@@ -88,14 +88,18 @@ fn with_sigalgs(mut exts: String, sigalgs: &str) -> String {
     exts
 }
 
-/// Four-digit lower-case hex values joined by `,`.
+/// Four-digit lower-case hex values joined by `,` (written digit by digit:
+/// `format!` per value made JA4 several times slower).
 pub(crate) fn hex_list(values: impl Iterator<Item = u16>) -> String {
-    let mut s = String::new();
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(values.size_hint().0 * 5);
     for v in values {
         if !s.is_empty() {
             s.push(',');
         }
-        s.push_str(&format!("{v:04x}"));
+        for shift in [12, 8, 4, 0] {
+            s.push(char::from(DIGITS[usize::from((v >> shift) & 0xf)]));
+        }
     }
     s
 }
