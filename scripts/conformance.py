@@ -12,7 +12,11 @@ Known disagreements between the tools are corrected as corpus/README.md
 says; each correction is listed in the report.
 
 Each fingerprint family is one function taking a `Corpus` and returning a
-`Section` (see `tls_section`); add yours to SECTIONS. Python 3 stdlib only.
+`Section` (see `tls_section`); add yours to SECTIONS. A family may instead
+live in its own script `scripts/conformance_<family>.py` taking `--bin`,
+`--corpus` and `--out FILE.md`, writing a Markdown section and exiting 1 on
+differences: every such script is run and its section included.
+Python 3 stdlib only.
 
     python3 scripts/conformance.py [--bin target/release/decnet-sniffer]
         [--corpus ../shared/corpus] [--out CONFORMANCE.md]
@@ -49,10 +53,12 @@ class Corpus:
         return os.path.join(self.foxio, "pcap", name)
 
     def events(self, pcap):
-        """Every event of `read` on the capture, as (event_type, fields)."""
+        """Every event of `read` on the capture (a corpus name or a path),
+        as (event_type, fields)."""
         if pcap not in self._events:
+            path = pcap if os.sep in pcap else self.pcap_path(pcap)
             out = subprocess.run(
-                [self.binary, "read", "--dedup-ttl", "0", "--no-progress", self.pcap_path(pcap)],
+                [self.binary, "read", "--dedup-ttl", "0", "--no-progress", path],
                 check=True,
                 capture_output=True,
             ).stdout
@@ -336,6 +342,31 @@ def tls_section(corpus):
                     s.skipped += 1
                 else:
                     s.check("JA4", "Suricata", where, t["ja4"], ch[0]["ja4"] if ch else None)
+
+    # Real-client captures (tests/data/captures) with tshark's and Suricata's values.
+    cap_dir = os.path.join(ROOT, "tests", "data", "captures")
+    expected = os.path.join(cap_dir, "expected.tsv")
+    if os.path.exists(expected):
+        fields = {"ja3": ("tls_client_hello", "ja3"), "ja3_full": ("tls_client_hello", "ja3_string"),
+                  "sni": ("tls_client_hello", "sni"), "ja4": ("tls_client_hello", "ja4"),
+                  "ja3s": ("tls_session", "ja3s")}
+        names = {"ja3": "JA3", "ja3_full": "JA3 string", "sni": "SNI", "ja4": "JA4", "ja3s": "JA3S"}
+        seen = defaultdict(int)
+        with open(expected, encoding="utf-8") as f:
+            rows = [l.rstrip("\n").split("\t") for l in f][1:]
+        for file, _frame, client, server, tool, field, value in rows:
+            if field not in fields:
+                continue
+            events = corpus.events(os.path.join(cap_dir, file))
+            (ca, cp), (sa, sp) = [ep.rsplit(":", 1) for ep in (client, server)]
+            k = conn(ca.strip("[]"), cp, sa.strip("[]"), sp)
+            etype, name = fields[field]
+            i = seen[(file, tool, field, k)]
+            seen[(file, tool, field, k)] += 1
+            got = by_connection(events, etype).get(k, [])
+            got = got[i].get(name) if i < len(got) else None
+            source = tool.split("-")[0].capitalize().replace("Tshark", "tshark") + " (own captures)"
+            s.check(names[field], source, "%s %s" % (file, client), value, got)
     return s
 
 
@@ -344,7 +375,28 @@ def tls_section(corpus):
 SECTIONS = [tls_section]
 
 
-def write_report(sections, path):
+def external_sections(binary, corpus_dir):
+    """Runs every scripts/conformance_<family>.py; returns (markdown, ok) each."""
+    out = []
+    scripts = os.path.join(ROOT, "scripts")
+    for name in sorted(os.listdir(scripts)):
+        if not (name.startswith("conformance_") and name.endswith(".py")):
+            continue
+        md = os.path.join(ROOT, "target", "conformance", name[len("conformance_"):-3] + ".md")
+        os.makedirs(os.path.dirname(md), exist_ok=True)
+        r = subprocess.run(
+            [sys.executable, os.path.join(scripts, name), "--bin", binary, "--corpus", corpus_dir, "--out", md],
+            capture_output=True,
+            text=True,
+        )
+        text = open(md, encoding="utf-8").read() if os.path.exists(md) else ""
+        if not text:
+            text = "## %s\n\nThe script failed:\n\n```\n%s\n```\n" % (name, r.stderr[-2000:])
+        out.append((text, r.returncode == 0))
+    return out
+
+
+def write_report(sections, external, path):
     lines = [
         "# Conformance",
         "",
@@ -370,6 +422,8 @@ def write_report(sections, path):
             for fp, src, where, exp, got in s.diffs:
                 lines.append("- %s (%s) %s: expected `%s`, got `%s`" % (fp, src, where, exp, got))
             lines.append("")
+    for text, _ in external:
+        lines += [text.rstrip("\n"), ""]
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
 
@@ -385,11 +439,12 @@ def main():
     args = ap.parse_args()
     corpus = Corpus(args.corpus, args.bin)
     sections = [f(corpus) for f in SECTIONS]
-    write_report(sections, args.out)
+    external = external_sections(args.bin, args.corpus)
+    write_report(sections, external, args.out)
     for s in sections:
         for (fp, src), (ok, total) in sorted(s.counts.items()):
             print("%-12s %-14s %4d/%d" % (fp, src, ok, total))
-    failed = any(s.failed() for s in sections)
+    failed = any(s.failed() for s in sections) or not all(ok for _, ok in external)
     print("%s: %s" % (args.out, "differences found" if failed else "all values match"))
     return 1 if failed else 0
 
