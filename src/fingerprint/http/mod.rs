@@ -1,0 +1,1 @@
+//! HTTP/1.x request fingerprints (placeholder while being written).
