@@ -77,6 +77,9 @@ pub struct SshReader {
     prelude_lines: u16,
     family: ProtoFamily,
     kexinit_done: bool,
+    /// The first bytes of the direction, to tell SSH from other protocols.
+    first: [u8; 4],
+    first_len: u8,
 }
 
 impl SshReader {
@@ -89,6 +92,21 @@ impl SshReader {
             prelude_lines: 0,
             family: ProtoFamily::V2,
             kexinit_done: false,
+            first: [0; 4],
+            first_len: 0,
+        }
+    }
+
+    /// Whether this direction starts with `SSH-`: `None` until enough bytes
+    /// (up to four) have arrived to tell.
+    pub fn starts_with_ssh(&self) -> Option<bool> {
+        let got = &self.first[..usize::from(self.first_len)];
+        if got != &b"SSH-"[..got.len()] {
+            Some(false)
+        } else if got.len() == 4 {
+            Some(true)
+        } else {
+            None
         }
     }
 
@@ -134,6 +152,10 @@ impl SshReader {
     /// Feeds the next in-order bytes of this direction; `on` receives what
     /// they complete.
     pub fn feed(&mut self, mut data: &[u8], mut on: impl FnMut(SshItem<'_>)) {
+        let have = usize::from(self.first_len);
+        let take = (4 - have).min(data.len());
+        self.first[have..have + take].copy_from_slice(&data[..take]);
+        self.first_len += take as u8;
         while !data.is_empty() {
             let used = match self.phase {
                 Phase::Ident => self.feed_ident(data, &mut on),
@@ -454,6 +476,23 @@ mod tests {
         r.feed(&[10, MSG_NEWKEYS, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], |_| {});
         assert!(r.is_finished());
         assert!(r.is_ssh_segment(1));
+    }
+
+    #[test]
+    fn first_bytes_tell_ssh_apart() {
+        let mut r = SshReader::new(Role::Server);
+        assert_eq!(r.starts_with_ssh(), None);
+        r.feed(b"SS", |_| {});
+        assert_eq!(r.starts_with_ssh(), None);
+        r.feed(b"H-2.0-x\r\n", |_| {});
+        assert_eq!(r.starts_with_ssh(), Some(true));
+        let mut r = SshReader::new(Role::Client);
+        r.feed(b"S", |_| {});
+        r.feed(b"SL", |_| {});
+        assert_eq!(r.starts_with_ssh(), Some(false));
+        let mut r = SshReader::new(Role::Client);
+        r.feed(b"\x16\x03\x01", |_| {});
+        assert_eq!(r.starts_with_ssh(), Some(false));
     }
 
     #[test]
