@@ -463,3 +463,219 @@ fn remote_addr_brackets_ipv6() {
     assert_eq!(field(http[0], "user_agent"), "");
     assert_eq!(field(http[0], "headers_ordered"), r#"["user-agent"]"#);
 }
+
+// --- captures made here with real programs (tests/data/ssh_http) -----------------
+
+/// One row of tests/data/ssh_http/expected.tsv.
+#[derive(Debug, Clone)]
+struct Expect {
+    file: String,
+    port: String,
+    event: String,
+    field: String,
+    value: String,
+    source: String,
+}
+
+fn local_captures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/ssh_http")
+}
+
+fn local_expected() -> Vec<Expect> {
+    let text = std::fs::read_to_string(local_captures().join("expected.tsv")).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            assert_eq!(c.len(), 6, "{l}");
+            Expect {
+                file: c[0].into(),
+                port: c[1].into(),
+                event: c[2].into(),
+                field: c[3].into(),
+                value: c[4].into(),
+                source: c[5].into(),
+            }
+        })
+        .collect()
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}
+
+fn raw(ev: &Event, name: &str) -> Vec<u8> {
+    ev.get(name)
+        .unwrap_or_else(|| panic!("{name} missing"))
+        .to_vec()
+}
+
+/// Banners as sent (tshark's bytes), HASSH and HASSH-server (tshark and
+/// Suricata), and JA4SSH (tshark's segments counted by FoxIO's rule) for
+/// OpenSSH and paramiko on ports 22 and 2222, IPv4 and IPv6, and odd
+/// clients: control bytes and invalid UTF-8, no newline, an HTTP request
+/// to an SSH server, a banner in three segments.
+#[test]
+fn local_ssh_captures_match_tshark_and_suricata() {
+    let expected = local_expected();
+    let mut files: Vec<&str> = expected
+        .iter()
+        .filter(|e| e.event == "ssh")
+        .map(|e| e.file.as_str())
+        .collect();
+    files.dedup();
+    let mut checked = 0;
+    for file in files {
+        let events = events_of(&local_captures().join(file));
+        let banners = of_kind(&events, EventKind::SshClientBanner);
+        let kex = of_kind(&events, EventKind::SshKexFingerprint);
+        let sessions = of_kind(&events, EventKind::SshSessionFingerprint);
+        for e in expected
+            .iter()
+            .filter(|e| e.file == file && e.event == "ssh")
+        {
+            let ctx = format!("{file} port {} {} ({})", e.port, e.field, e.source);
+            match e.field.as_str() {
+                "first_client_line_hex" => {
+                    let b = by_client_port(&banners, &e.port);
+                    assert_eq!(b.len(), 1, "{ctx}");
+                    assert_eq!(raw(b[0], "ssh_version"), unhex(&e.value), "{ctx}");
+                }
+                "hassh" | "hassh_server" | "ssh_version" | "ssh_server_version" => {
+                    let k = by_client_port(&kex, &e.port);
+                    if k.is_empty() {
+                        // No KEXINIT from the odd clients: nothing to compare.
+                        assert!(file == "ssh-odd-banners.pcap", "{ctx}: no kex event");
+                        continue;
+                    }
+                    assert_eq!(field(k[0], &e.field), e.value, "{ctx}");
+                }
+                "ja4ssh" if e.source.starts_with("tshark") => {
+                    if !cfg!(feature = "ja4plus") {
+                        continue;
+                    }
+                    let s = by_client_port(&sessions, &e.port);
+                    assert_eq!(s.len(), 1, "{ctx}");
+                    assert_eq!(field(s[0], "ja4ssh"), e.value, "{ctx}");
+                }
+                _ => continue,
+            }
+            checked += 1;
+        }
+    }
+    // 8 values for each of the three full sessions, 4 banners and 4 JA4SSH
+    // for the odd clients.
+    let ja4ssh_values = if cfg!(feature = "ja4plus") { 7 } else { 0 };
+    assert_eq!(checked, 25 + ja4ssh_values);
+}
+
+/// Requests from curl (cookies, Referer, Accept-Language, PROPFIND and FOO
+/// on one connection, IPv6), wget, python-requests (keep-alive, bodies by
+/// Content-Length and chunked) and a raw client (a head in three segments,
+/// pipelined requests with a body, a 40 KiB header block): tshark's fields
+/// for every request tshark decodes, ja4plus's JA4H for every request it
+/// fingerprints.
+#[test]
+fn local_http_captures_match_tshark_and_ja4plus() {
+    let expected = local_expected();
+    let mut files: Vec<&str> = expected
+        .iter()
+        .filter(|e| e.event == "http")
+        .map(|e| e.file.as_str())
+        .collect();
+    files.dedup();
+    let mut requests = 0;
+    for file in files {
+        let events = events_of(&local_captures().join(file));
+        let http = of_kind(&events, EventKind::HttpRequestFingerprint);
+        let rows: Vec<&Expect> = expected
+            .iter()
+            .filter(|e| e.file == file && e.event == "http")
+            .collect();
+        // tshark's rows come six per request, method first.
+        let tshark: Vec<&Expect> = rows
+            .iter()
+            .copied()
+            .filter(|e| e.source.starts_with("tshark"))
+            .collect();
+        for req in tshark.chunks(6) {
+            let get = |name: &str| req.iter().find(|e| e.field == name).unwrap().value.clone();
+            let (port, method, path) = (&req[0].port, get("method"), get("path"));
+            let ours: Vec<&&Event> = http
+                .iter()
+                .filter(|e| {
+                    field(e, "src_port") == *port
+                        && field(e, "method") == method
+                        && field(e, "path") == path
+                })
+                .collect();
+            if file == "http-split-pipelined-ipv6.pcap" && path == "/big" {
+                // Its 40 KiB header block is over the 16 KiB head cap:
+                // skipped and counted, not reported.
+                assert!(ours.is_empty(), "{file}: oversized head reported");
+                continue;
+            }
+            assert_eq!(ours.len(), 1, "{file} {port} {method} {path}");
+            for name in ["host", "user_agent", "cookie", "accept_language"] {
+                assert_eq!(
+                    field(ours[0], name),
+                    get(name),
+                    "{file} {method} {path} {name}"
+                );
+            }
+            requests += 1;
+        }
+        if cfg!(feature = "ja4plus") {
+            let ours: Vec<String> = http.iter().map(|e| field(e, "ja4h")).collect();
+            for e in rows.iter().filter(|e| e.field == "ja4h") {
+                // ja4plus fingerprints the oversized head (99 headers).
+                if e.value.starts_with("ge11nn99") && file == "http-split-pipelined-ipv6.pcap" {
+                    continue;
+                }
+                assert!(
+                    ours.contains(&e.value),
+                    "{file} port {}: ja4h {} missing",
+                    e.port,
+                    e.value
+                );
+            }
+        }
+    }
+    // tshark decodes 14 requests (FOO is not an HTTP method to it), one of
+    // which is the oversized one.
+    assert_eq!(requests, 13);
+}
+
+/// Requests tshark does not decode (FOO) and ja4plus does not see (two
+/// requests pipelined in one segment after another): the method, path and
+/// headers as the raw client sent them (tests/data/ssh_http/clients.py).
+#[test]
+fn local_pipelined_and_unknown_methods_are_reported() {
+    let events = events_of(&local_captures().join("http-split-pipelined-ipv6.pcap"));
+    let http = of_kind(&events, EventKind::HttpRequestFingerprint);
+    let seen: Vec<(String, String)> = http
+        .iter()
+        .map(|e| (field(e, "method"), field(e, "path")))
+        .collect();
+    let want = [
+        ("PROPFIND", "/dav/"),
+        ("GET", "/a"),
+        ("POST", "/b"),
+        ("FOO", "/c"),
+        ("DELETE", "/d"),
+    ];
+    assert_eq!(seen, want.map(|(m, p)| (m.to_owned(), p.to_owned())));
+    let foo = http[3];
+    assert_eq!(field(foo, "headers_ordered"), r#"["host","connection"]"#);
+    assert_eq!(
+        field(foo, "remote_addr").split(']').next(),
+        Some("[fd77::2")
+    );
+    if cfg!(feature = "ja4plus") {
+        // 2 headers, HTTP/1.0, no cookie or referer; POST has a Referer.
+        assert!(field(foo, "ja4h").starts_with("fo10nn020000_"));
+        assert!(field(http[2], "ja4h").starts_with("po11nr020000_"));
+    }
+}
