@@ -518,7 +518,8 @@ fn raw(ev: &Event, name: &str) -> Vec<u8> {
 /// Suricata), and JA4SSH (tshark's segments counted by FoxIO's rule) for
 /// OpenSSH and paramiko on ports 22 and 2222, IPv4 and IPv6, and odd
 /// clients: control bytes and invalid UTF-8, no newline, an HTTP request
-/// to an SSH server, a banner in three segments.
+/// to an SSH server after its banner and one before it, a banner in three
+/// segments.
 #[test]
 fn local_ssh_captures_match_tshark_and_suricata() {
     let expected = local_expected();
@@ -567,10 +568,10 @@ fn local_ssh_captures_match_tshark_and_suricata() {
             checked += 1;
         }
     }
-    // 8 values for each of the three full sessions, 4 banners and 4 JA4SSH
+    // 8 values for each of the three full sessions, 5 banners and 5 JA4SSH
     // for the odd clients.
-    let ja4ssh_values = if cfg!(feature = "ja4plus") { 7 } else { 0 };
-    assert_eq!(checked, 25 + ja4ssh_values);
+    let ja4ssh_values = if cfg!(feature = "ja4plus") { 8 } else { 0 };
+    assert_eq!(checked, 26 + ja4ssh_values);
 }
 
 /// Requests from curl (cookies, Referer, Accept-Language, PROPFIND and FOO
@@ -645,9 +646,9 @@ fn local_http_captures_match_tshark_and_ja4plus() {
             }
         }
     }
-    // tshark decodes 14 requests (FOO is not an HTTP method to it), one of
+    // tshark decodes 15 requests (FOO is not an HTTP method to it), one of
     // which is the oversized one.
-    assert_eq!(requests, 13);
+    assert_eq!(requests, 14);
 }
 
 /// Requests tshark does not decode (FOO) and ja4plus does not see (two

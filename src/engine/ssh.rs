@@ -103,10 +103,15 @@ impl Session {
             SshItem::NewKeys => {}
         });
         if let Some(line) = ident {
-            let v1 = Ident::parse(&line).map(|i| i.family()) == Some(ProtoFamily::V1);
-            if dir == Dir::ToServer && v1 {
-                // A `SSH-1.99` server follows the client's choice.
-                self.readers[Dir::ToClient as usize].set_family(ProtoFamily::V1);
+            if dir == Dir::ToServer {
+                let server = &mut self.readers[Dir::ToClient as usize];
+                match Ident::parse(&line).map(|i| i.family()) {
+                    // A `SSH-1.99` server follows the client's choice.
+                    Some(ProtoFamily::V1) => server.set_family(ProtoFamily::V1),
+                    Some(ProtoFamily::V2) => {}
+                    // Not an SSH client: no binary packets either way.
+                    None => server.set_unframed(),
+                }
             }
             self.idents[dir as usize] = Some(line);
         }

@@ -80,6 +80,8 @@ pub struct SshReader {
     /// The first bytes of the direction, to tell SSH from other protocols.
     first: [u8; 4],
     first_len: u8,
+    /// No binary packets will follow the identification line.
+    unframed: bool,
 }
 
 impl SshReader {
@@ -94,6 +96,18 @@ impl SshReader {
             kexinit_done: false,
             first: [0; 4],
             first_len: 0,
+            unframed: false,
+        }
+    }
+
+    /// The connection will not carry binary packets (the client's first line
+    /// is not an SSH identification): after its identification line this
+    /// direction is not framed, and every segment counts as one packet, as
+    /// in FoxIO's reference (Wireshark then stops reassembling SSH).
+    pub fn set_unframed(&mut self) {
+        self.unframed = true;
+        if matches!(self.phase, Phase::Length { .. } | Phase::Packet { .. }) {
+            self.phase = Phase::Stopped;
         }
     }
 
@@ -184,12 +198,17 @@ impl SshReader {
             LineStatus::Partial => data.len(),
             LineStatus::Complete { used } => {
                 if is_ident {
-                    if let Some(id) = Ident::parse(self.line.text()) {
+                    let id = Ident::parse(self.line.text());
+                    if let Some(id) = id {
                         self.family = id.family();
                     }
-                    self.phase = Phase::Length {
-                        buf: [0; 4],
-                        have: 0,
+                    self.phase = if self.unframed || id.is_none() {
+                        Phase::Stopped
+                    } else {
+                        Phase::Length {
+                            buf: [0; 4],
+                            have: 0,
+                        }
                     };
                 } else {
                     self.prelude_lines += 1;
@@ -390,8 +409,32 @@ mod tests {
 
     #[test]
     fn client_garbage_line_is_its_banner() {
-        let got = run(&mut SshReader::new(Role::Client), &[b"GET / HTTP/1.1\r\n"]);
+        let mut r = SshReader::new(Role::Client);
+        let got = run(&mut r, &[b"GET / HTTP/1.1\r\n"]);
         assert_eq!(got, vec![Got::Ident(b"GET / HTTP/1.1".to_vec(), false)]);
+        // No binary packets follow a line that is not SSH: nothing is framed.
+        assert!(r.is_finished());
+        assert!(r.is_ssh_segment(1));
+    }
+
+    #[test]
+    fn unframed_server_counts_every_segment() {
+        // The server's banner came first; then the client's line showed it
+        // is not SSH; sshd's complaint arrives in two segments.
+        let mut r = SshReader::new(Role::Server);
+        r.feed(b"SSH-2.0-srv\r\n", |_| {});
+        r.feed(b"Inva", |_| {});
+        assert!(!r.is_ssh_segment(2), "framed: \"Inva\" is a huge length");
+        r.set_unframed();
+        assert!(r.is_ssh_segment(2));
+        let mut r = SshReader::new(Role::Server);
+        r.set_unframed();
+        let got = run(
+            &mut r,
+            &[b"SSH-2.0-srv\r\n", b"Invalid SSH identification string."],
+        );
+        assert_eq!(got, vec![Got::Ident(b"SSH-2.0-srv".to_vec(), false)]);
+        assert!(r.is_ssh_segment(2));
     }
 
     #[test]
@@ -478,6 +521,43 @@ mod tests {
         assert!(r.is_ssh_segment(1));
     }
 
+    /// Random corruptions of a valid stream, cut at random points: no panic,
+    /// no buffer beyond its cap, every KEXINIT handed out within the cap.
+    #[test]
+    fn corrupted_streams_are_survived() {
+        let (clean, _) = client_stream();
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..2000 {
+            let mut s = clean.clone();
+            for _ in 0..(next() % 8) {
+                let i = (next() as usize) % s.len();
+                s[i] = next() as u8;
+            }
+            for role in [Role::Client, Role::Server] {
+                let mut r = SshReader::new(role);
+                let mut rest = &s[..];
+                while !rest.is_empty() {
+                    let n = 1 + (next() as usize) % rest.len();
+                    let _ = r.is_ssh_segment(n);
+                    r.feed(&rest[..n], |it| {
+                        if let SshItem::KexInit(p) = it {
+                            assert!(p.len() <= MAX_KEXINIT_PACKET);
+                            let _ = KexInit::parse(p);
+                        }
+                    });
+                    rest = &rest[n..];
+                }
+                assert!(r.line.text().len() <= super::super::ident::MAX_IDENT_LEN);
+            }
+        }
+    }
+
     #[test]
     fn first_bytes_tell_ssh_apart() {
         let mut r = SshReader::new(Role::Server);
@@ -493,6 +573,40 @@ mod tests {
         let mut r = SshReader::new(Role::Client);
         r.feed(b"\x16\x03\x01", |_| {});
         assert_eq!(r.starts_with_ssh(), Some(false));
+    }
+
+    /// Wireshark's reassembly, observed with tshark 4.0 on crafted streams: a
+    /// packet that starts in the tail of a segment makes the next segments
+    /// continuations until it is complete, whether that segment completed an
+    /// earlier packet or began fresh.
+    #[test]
+    fn packets_starting_in_a_segment_tail() {
+        let p1 = packet(&[2; 149], 0); // 154 bytes
+        let p2 = packet(&[2; 295], 0); // 300 bytes
+        let data = [p1.clone(), p2.clone()].concat();
+        let mut r = SshReader::new(Role::Server);
+        r.feed(b"SSH-2.0-srv\r\n", |_| {});
+        let mut counted = Vec::new();
+        for seg in [
+            &data[..100],
+            &data[100..200],
+            &data[200..300],
+            &data[300..400],
+            &data[400..],
+        ] {
+            counted.push(r.is_ssh_segment(seg.len()));
+            r.feed(seg, |_| {});
+        }
+        assert_eq!(counted, [true, true, false, false, true]);
+
+        let mut r = SshReader::new(Role::Server);
+        r.feed(b"SSH-2.0-srv\r\n", |_| {});
+        let mut counted = Vec::new();
+        for seg in [&data[..200], &data[200..300], &data[300..400], &data[400..]] {
+            counted.push(r.is_ssh_segment(seg.len()));
+            r.feed(seg, |_| {});
+        }
+        assert_eq!(counted, [true, false, false, true]);
     }
 
     #[test]

@@ -57,6 +57,12 @@ if scenario == "ssh-odd-banners":
         time.sleep(0.2)
     drain(s, timeout=1.0)
     s.close()
+    time.sleep(0.3)
+    # (e) a client that speaks first, before the server's banner, and not SSH
+    s = connect()
+    s.sendall(b"GET /probe HTTP/1.1\r\nHost: early.example\r\n\r\n")
+    drain(s, timeout=1.0)
+    s.close()
 elif scenario == "http-split-pipelined":
     # A request head split over three segments, then three pipelined
     # requests in one segment (one with a body), then a request whose
