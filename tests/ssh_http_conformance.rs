@@ -682,3 +682,19 @@ fn local_pipelined_and_unknown_methods_are_reported() {
         assert!(field(http[2], "ja4h").starts_with("po11nr020000_"));
     }
 }
+
+/// The 40 KiB header block is skipped and counted, and the connection's
+/// later requests are still read.
+#[test]
+fn oversized_head_is_counted() {
+    let mut engine = Engine::new(Limits::default(), DeckyMap::observe_all());
+    let path = local_captures().join("http-split-pipelined-ipv6.pcap");
+    CaptureFile::open(&path)
+        .unwrap()
+        .for_each(|p| engine.process(&p, &mut |_| {}))
+        .unwrap();
+    engine.finish(&mut |_| {});
+    assert_eq!(engine.stats().get("http_oversized_heads"), 1);
+    let http = engine.stats().events[EventKind::HttpRequestFingerprint.index()];
+    assert_eq!(http, 5);
+}
