@@ -11,6 +11,7 @@ use super::ssh::SshConn;
 use super::tcp::FlowApp;
 use super::tls::TlsConn;
 use super::{Context, Direction, Limits, Stats};
+use crate::decode::TcpFlags;
 use crate::event::{Event, EventKind};
 use crate::flow::reassembly::StreamBuffer;
 use crate::flow::table::{Flow, Handshake, Side};
@@ -48,6 +49,12 @@ pub struct StreamCx<'a> {
     pub ts: Timestamp,
     pub limits: &'a Limits,
     pub stats: &'a mut Stats,
+    /// TCP flags of the segment being processed (empty at flow end).
+    pub tcp_flags: TcpFlags,
+    /// The segment being processed carries only bytes seen before.
+    pub retransmission: bool,
+    /// Payload-less, ACK-only segments per side (client, server) so far.
+    pub bare_acks: [u32; 2],
     decky: &'a Arc<str>,
     direction: Direction,
     out: &'a mut Vec<Event>,
@@ -68,6 +75,13 @@ impl StreamCx<'_> {
 }
 
 const ANALYZERS: usize = 3;
+
+/// What the TCP layer knows about a payload segment.
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentMeta {
+    pub flags: TcpFlags,
+    pub retransmission: bool,
+}
 
 /// Per-flow stream state, boxed on the flow at its first payload byte.
 #[derive(Debug)]
@@ -105,6 +119,7 @@ fn cx_for<'a>(
     cx: &'a mut Context,
     flow_parts: (&'a FlowApp, SocketAddr, SocketAddr, &'a Handshake),
     ts: Timestamp,
+    seg: SegmentMeta,
 ) -> StreamCx<'a> {
     let (app, client, server, handshake) = flow_parts;
     StreamCx {
@@ -114,6 +129,9 @@ fn cx_for<'a>(
         ts,
         limits: &cx.limits,
         stats: &mut cx.stats,
+        tcp_flags: seg.flags,
+        retransmission: seg.retransmission,
+        bare_acks: app.bare_acks,
         decky: &app.attribution.decky,
         direction: app.attribution.direction,
         out: &mut cx.out,
@@ -128,6 +146,7 @@ pub(super) fn on_payload(
     seq: u32,
     payload: &[u8],
     ts: Timestamp,
+    seg: SegmentMeta,
 ) {
     let dir = Dir::from(side);
     let d = dir as usize;
@@ -147,6 +166,7 @@ pub(super) fn on_payload(
             cx,
             (&flow.app, flow.client, flow.server, &flow.handshake),
             ts,
+            seg,
         );
         tls.on_segment(&mut scx, dir, payload.len());
         ssh.on_segment(&mut scx, dir, payload.len());
@@ -187,6 +207,10 @@ pub(super) fn on_close(cx: &mut Context, flow: &mut Flow<FlowApp>, ts: Timestamp
         cx,
         (&flow.app, flow.client, flow.server, &flow.handshake),
         ts,
+        SegmentMeta {
+            flags: TcpFlags(0),
+            retransmission: false,
+        },
     );
     state.tls.on_close(&mut scx);
     state.ssh.on_close(&mut scx);

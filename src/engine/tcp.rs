@@ -18,6 +18,11 @@ pub struct FlowApp {
     pub stream: Option<Box<stream::StreamState>>,
     /// MSS of the client's last SYN (p0f reads the SYN-ACK's window with it).
     pub syn_mss: Option<u16>,
+    /// Segments without payload whose only flag is ACK, per side (client,
+    /// server), from the flow's start: JA4SSH counts them.
+    pub bare_acks: [u32; 2],
+    /// Each side's FIN has been acknowledged by the other side.
+    pub fin_acked: [bool; 2],
 }
 
 /// Flows shorter than this many packets, with no retransmission and under
@@ -52,6 +57,8 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
             attribution,
             stream: None,
             syn_mss: None,
+            bare_acks: [0; 2],
+            fin_acked: [false; 2],
         };
         let (_, evicted) = engine.flows.insert(key, client, server, ts, app);
         engine.cx.stats.flows_created += 1;
@@ -140,28 +147,39 @@ fn track(
         + u32::from(flags.has(TcpFlags::SYN))
         + u32::from(flags.has(TcpFlags::FIN));
     let track = &mut flow.seq[side as usize];
-    if track.advance(tcp.seq(), seg_len) {
+    let retransmission = track.advance(tcp.seq(), seg_len);
+    if retransmission {
         flow.stats.retransmits += 1;
     }
     if flags.has(TcpFlags::FIN) {
         track.fin_end.get_or_insert(tcp.seq().wrapping_add(seg_len));
     }
 
+    if payload.is_empty() && flags.0 == TcpFlags::ACK {
+        let n = &mut flow.app.bare_acks[side as usize];
+        *n = n.saturating_add(1);
+    }
     if !payload.is_empty() {
-        stream::on_payload(cx, flow, side, tcp.seq(), payload, ts);
+        let seg = stream::SegmentMeta {
+            flags,
+            retransmission,
+        };
+        stream::on_payload(cx, flow, side, tcp.seq(), payload, ts, seg);
     }
 
     if flags.has(TcpFlags::RST) {
         return Some(FlowEnd::Reset);
     }
-    // Closed once both FINs are in and this packet acknowledges the other
-    // side's FIN (the last ACK of the four-way close).
-    let other = flow.seq[1 - side as usize];
-    let mine = flow.seq[side as usize];
-    if let (Some(their_fin), Some(_)) = (other.fin_end, mine.fin_end) {
-        if flags.has(TcpFlags::ACK) && tcp.ack() == their_fin {
-            return Some(FlowEnd::Closed);
+    // Closed once both FINs are acknowledged, so the last ACK of the close
+    // still belongs to the flow (JA4SSH and the packet count include it).
+    let other = 1 - side as usize;
+    if let Some(their_fin) = flow.seq[other].fin_end {
+        if flags.has(TcpFlags::ACK) && (tcp.ack().wrapping_sub(their_fin) as i32) >= 0 {
+            flow.app.fin_acked[other] = true;
         }
+    }
+    if flow.app.fin_acked == [true, true] {
+        return Some(FlowEnd::Closed);
     }
     None
 }

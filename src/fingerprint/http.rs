@@ -1,1 +1,0 @@
-//! http fingerprints (placeholder until implemented).

@@ -1,0 +1,248 @@
+//! JA4H (FoxIO, JA4+; FoxIO License 1.1): an HTTP client fingerprint from
+//! one request, in four sections.
+//!
+//! `{method}{version}{cookie}{referer}{count}{lang}_{headers}_{cookie names}_{cookie pairs}`
+//!
+//! - method: the first two characters of the method, lower-cased, for any
+//!   method (`ge`, `po`, `pr` for PROPFIND, `fo` for FOO); a one-letter
+//!   method is padded with `0`.
+//! - version: the two digits of `HTTP/d.d` (`10`, `11`).
+//! - cookie / referer: `c` / `r` when a Cookie / Referer header is present
+//!   (names compared case-insensitively), else `n`.
+//! - count: headers other than Cookie and Referer, two digits, at most 99.
+//! - lang: the first Accept-Language entry without `-`, lower-cased, cut or
+//!   padded with `0` to four characters; `0000` without the header.
+//! - headers: SHA-256 (first 12 hex digits) of the header names other than
+//!   Cookie and Referer, as sent and in order, joined by `,`.
+//! - cookie names / pairs: SHA-256 of the cookie names, and of the
+//!   `name=value` pairs, both ordered by cookie name and joined by `,`.
+//!
+//! An empty list hashes to `000000000000` (SPEC section 6).
+
+use sha2::{Digest, Sha256};
+
+use super::head::RequestHead;
+
+/// A JA4H value and the string it was hashed from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ja4h {
+    /// `ge11cr13enus_88d2d584d47f_0f2659b474bf_161698816dab`
+    pub hash: String,
+    /// The same with the lists unhashed (FoxIO's `ja4h_r`).
+    pub raw: Vec<u8>,
+}
+
+/// First 12 hex digits of SHA-256, or twelve zeros for empty input.
+fn hash12(s: &[u8]) -> String {
+    if s.is_empty() {
+        return "000000000000".to_owned();
+    }
+    let d = Sha256::digest(s);
+    let mut out = String::with_capacity(12);
+    for b in &d[..6] {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+fn join(items: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(items.iter().map(|i| i.len() + 1).sum());
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(item);
+    }
+    out
+}
+
+/// The name part of a cookie pair (all of it when there is no `=`).
+fn cookie_name(pair: &[u8]) -> &[u8] {
+    pair.split(|&b| b == b'=').next().unwrap_or_default()
+}
+
+/// The four-character language code from an Accept-Language value.
+fn language(value: Option<&[u8]>) -> [u8; 4] {
+    let mut out = [b'0'; 4];
+    let Some(v) = value else { return out };
+    let first = v
+        .trim_ascii_start()
+        .split(|&b| b == b',')
+        .next()
+        .unwrap_or_default();
+    for (slot, b) in out.iter_mut().zip(first.iter().filter(|&&b| b != b'-')) {
+        *slot = b.to_ascii_lowercase();
+    }
+    out
+}
+
+impl Ja4h {
+    pub fn compute(req: &RequestHead<'_>) -> Ja4h {
+        let mut has_cookie = false;
+        let mut has_referer = false;
+        let mut names: Vec<&[u8]> = Vec::new();
+        let mut pairs: Vec<&[u8]> = Vec::new();
+        let mut lang = None;
+        for h in req.headers() {
+            if h.name.eq_ignore_ascii_case(b"cookie") {
+                has_cookie = true;
+                pairs.extend(
+                    h.value
+                        .split(|&b| b == b';')
+                        .map(<[u8]>::trim_ascii)
+                        .filter(|p| !p.is_empty()),
+                );
+            } else if h.name.eq_ignore_ascii_case(b"referer") {
+                has_referer = true;
+            } else if !h.name.is_empty() {
+                if lang.is_none() && h.name.eq_ignore_ascii_case(b"accept-language") {
+                    lang = Some(h.value);
+                }
+                names.push(h.name);
+            }
+        }
+        // Pairs are ordered by cookie name (stable for repeated names), as
+        // FoxIO's tools do: `b=1` sorts before `b-c=2` although '-' < '='.
+        pairs.sort_by_key(|p| cookie_name(p));
+        let cookie_names: Vec<&[u8]> = pairs.iter().map(|p| cookie_name(p)).collect();
+
+        let m = req.method;
+        let method = [
+            m.first().map_or(b'0', u8::to_ascii_lowercase),
+            m.get(1).map_or(b'0', u8::to_ascii_lowercase),
+        ];
+        let (major, minor) = req.version;
+        let mut prefix = Vec::with_capacity(12);
+        prefix.extend_from_slice(&method);
+        prefix.push(b'0' + major.min(9));
+        prefix.push(b'0' + minor.min(9));
+        prefix.push(if has_cookie { b'c' } else { b'n' });
+        prefix.push(if has_referer { b'r' } else { b'n' });
+        let count = names.len().min(99);
+        prefix.extend_from_slice(format!("{count:02}").as_bytes());
+        prefix.extend_from_slice(&language(lang));
+
+        let (headers, cookie_names, pairs) = (join(&names), join(&cookie_names), join(&pairs));
+        let mut hash = String::from_utf8_lossy(&prefix).into_owned();
+        for part in [&headers, &cookie_names, &pairs] {
+            hash.push('_');
+            hash.push_str(&hash12(part));
+        }
+        let mut raw = prefix;
+        for part in [headers, cookie_names, pairs] {
+            raw.push(b'_');
+            raw.extend_from_slice(&part);
+        }
+        Ja4h { hash, raw }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ja4h(head: &[u8]) -> Ja4h {
+        Ja4h::compute(&RequestHead::parse(head).unwrap())
+    }
+
+    /// The request of FoxIO's `test_http_stats_into_out` and its published
+    /// value `ge11cr13enus_88d2d584d47f_0f2659b474bf_161698816dab`.
+    #[test]
+    fn reference_vector() {
+        let head = b"GET / HTTP/1.1\r\n\
+Host: www.cnn.com\r\n\
+Cookie: FastAB=0=6859,1=8174,2=4183,3=3319,4=3917,5=2557,6=4259,7=6070,8=0804,9=6453,10=1942,11=4435,12=4143,13=9445,14=6957,15=8682,16=1885,17=1825,18=3760,19=0929; sato=1; countryCode=US; stateCode=VA; geoData=purcellville|VA|20132|US|NA|-400|broadband|39.160|-77.700|511; usprivacy=1---; umto=1; _dd_s=logs=1&id=b5c2d770-eaba-4847-8202-390c4552ff9a&created=1686159462724&expire=1686160422726\r\n\
+Sec-Ch-Ua: \r\n\
+Sec-Ch-Ua-Mobile: ?0\r\n\
+User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/114.0.5735.110 Safari/537.36\r\n\
+Sec-Ch-Ua-Platform: \"\"\r\n\
+Accept: */*\r\n\
+Sec-Fetch-Site: same-origin\r\n\
+Sec-Fetch-Mode: cors\r\n\
+Sec-Fetch-Dest: empty\r\n\
+Sec-Fetch-Mode: cors\r\n\
+Sec-Fetch-Dest: empty\r\n\
+Referer: https://www.cnn.com/\r\n\
+Accept-Encoding: gzip, deflate\r\n\
+Accept-Language: en-US,en;q=0.9\r\n\r\n";
+        let j = ja4h(head);
+        assert_eq!(
+            j.hash,
+            "ge11cr13enus_88d2d584d47f_0f2659b474bf_161698816dab"
+        );
+        assert!(j
+            .raw
+            .starts_with(b"ge11cr13enus_Host,Sec-Ch-Ua,Sec-Ch-Ua-Mobile,User-Agent,"));
+        assert!(std::str::from_utf8(&j.raw).unwrap().contains(
+            "_FastAB,_dd_s,countryCode,geoData,sato,stateCode,umto,usprivacy_FastAB=0=6859,"
+        ));
+    }
+
+    #[test]
+    fn non_standard_methods_and_versions() {
+        assert!(ja4h(b"PROPFIND / HTTP/1.1\r\n\r\n")
+            .hash
+            .starts_with("pr11nn000000_000000000000_"));
+        assert!(ja4h(b"FOO / HTTP/1.0\r\n\r\n").hash.starts_with("fo10nn00"));
+        assert!(ja4h(b"X / HTTP/1.1\r\n\r\n").hash.starts_with("x011"));
+        assert!(ja4h(b"get / HTTP/1.1\r\n\r\n").hash.starts_with("ge11"));
+    }
+
+    #[test]
+    fn empty_lists_are_zeros() {
+        assert_eq!(
+            ja4h(b"GET /Hello Arkime HTTP/1.0\r\n\r\n").hash,
+            "ge10nn000000_000000000000_000000000000_000000000000"
+        );
+        // A Cookie header without cookies still sets the flag.
+        assert_eq!(
+            ja4h(b"GET / HTTP/1.1\r\nCookie: \r\n\r\n").hash,
+            "ge11cn000000_000000000000_000000000000_000000000000"
+        );
+    }
+
+    #[test]
+    fn header_names_as_sent_cookie_referer_excluded_any_case() {
+        let j =
+            ja4h(b"GET / HTTP/1.1\r\nhost: a\r\nCOOKIE: b=2; a=1\r\nreferer: x\r\nX-Y: 1\r\n\r\n");
+        assert_eq!(j.raw, b"ge11cr020000_host,X-Y_a,b_a=1,b=2");
+    }
+
+    #[test]
+    fn cookie_pairs_are_ordered_by_name() {
+        // By name, "a" comes before "a-b"; by whole pair, "a-b=1" would come
+        // first ('-' < '='). FoxIO's snapshot of single-packets.pcap has a
+        // cookie pair of this kind and orders it by name.
+        let j = ja4h(b"GET / HTTP/1.1\r\nCookie: a-b=1;a=2 ;; c; a=1\r\n\r\n");
+        assert_eq!(j.raw, b"ge11cn000000__a,a,a-b,c_a=2,a=1,a-b=1,c");
+    }
+
+    #[test]
+    fn language_rules() {
+        assert_eq!(&language(Some(b"da, en-GB;q=0.8, en;q=0.7")), b"da00");
+        assert_eq!(&language(Some(b"en-US,en;q=0.9")), b"enus");
+        assert_eq!(&language(Some(b"  zh-Hant-TW")), b"zhha");
+        assert_eq!(&language(Some(b"ru-RU,ru;q=0.9")), b"ruru");
+        assert_eq!(&language(Some(b"")), b"0000");
+        assert_eq!(&language(None), b"0000");
+        assert_eq!(&language(Some(b"en;q=0.5")), b"en;q");
+    }
+
+    #[test]
+    fn at_most_99_headers_counted() {
+        let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+        for i in 0..150 {
+            head.extend_from_slice(format!("H{i}: v\r\n").as_bytes());
+        }
+        head.extend_from_slice(b"\r\n");
+        assert!(ja4h(&head).hash.starts_with("ge11nn990000_"));
+    }
+
+    #[test]
+    fn hash12_of_known_strings() {
+        // `printf 'Host' | sha256sum | cut -c1-12`, and likewise.
+        assert_eq!(hash12(b"Host"), "4a823118b9ba");
+        assert_eq!(hash12(b"User-Agent"), "b8bcd45ac095");
+        assert_eq!(hash12(b""), "000000000000");
+    }
+}

@@ -1,1 +1,0 @@
-//! ssh fingerprints (placeholder until implemented).
