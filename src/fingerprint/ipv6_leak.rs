@@ -144,6 +144,20 @@ impl MacIpv4Table {
     }
 }
 
+/// The sender of an ARP message over Ethernet/IPv4 (RFC 826): its MAC and
+/// IPv4 address. `None` for other hardware or protocol types and for
+/// probes (sender address 0.0.0.0, which `record` ignores anyway).
+pub fn arp_sender(arp: &[u8]) -> Option<(Mac, Ipv4Addr)> {
+    let header = arp.get(..8)?;
+    // htype 1 (Ethernet), ptype 0x0800 (IPv4), hlen 6, plen 4.
+    if header[..6] != [0x00, 0x01, 0x08, 0x00, 6, 4] {
+        return None;
+    }
+    let mac: Mac = arp.get(8..14)?.try_into().ok()?;
+    let ip: [u8; 4] = arp.get(14..18)?.try_into().ok()?;
+    Some((mac, Ipv4Addr::from(ip)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,5 +277,23 @@ mod tests {
             t.lookup(&[2, 0, 0, 0, 0, 9]),
             Some(Ipv4Addr::new(10, 0, 1, 9))
         );
+    }
+
+    #[test]
+    fn arp_sender_fields() {
+        // An ARP reply: 10.0.0.7 is at 00:1b:21:3c:4d:5e.
+        let mut arp = vec![0, 1, 8, 0, 6, 4, 0, 2];
+        arp.extend([0x00, 0x1b, 0x21, 0x3c, 0x4d, 0x5e, 10, 0, 0, 7]);
+        arp.extend([0x02, 0, 0, 0, 0, 1, 10, 0, 0, 1]);
+        assert_eq!(
+            arp_sender(&arp),
+            Some((
+                [0x00, 0x1b, 0x21, 0x3c, 0x4d, 0x5e],
+                Ipv4Addr::new(10, 0, 0, 7)
+            ))
+        );
+        assert_eq!(arp_sender(&arp[..17]), None);
+        arp[5] = 16; // IPv6-sized protocol addresses: not ours
+        assert_eq!(arp_sender(&arp), None);
     }
 }

@@ -7,8 +7,13 @@
 //! and a partial ClientHello capped at `max_hello_bytes`; all partial
 //! ClientHellos together are capped at `max_held_bytes`. Once the
 //! ClientHello is complete (or refused) the entry shrinks to a tombstone so
-//! that the connection's later Initials (ACKs, retransmissions) are not
-//! decrypted again.
+//! that the connection's later Initials are not decrypted again.
+//!
+//! After the server answers, the client addresses its Initials to the
+//! connection ID the server chose, still protected with the keys of the
+//! first one (RFC 9001 section 5.2). The server's long headers show that ID
+//! in clear, so [`InitialCollector::on_server_datagram`] records it: those
+//! Initials are then recognised without any decryption attempt.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -85,17 +90,39 @@ impl Cid {
     }
 }
 
-enum ConnState {
+struct Conn {
+    version: Version,
+    /// The Destination Connection ID the Initial keys come from.
+    dcid: Cid,
+    /// The connection ID the server chose, once seen.
+    server_cid: Option<Cid>,
+    phase: Phase,
+}
+
+impl Conn {
+    /// Whether an Initial with this version and DCID belongs here.
+    fn owns(&self, version: Version, dcid: &[u8]) -> bool {
+        self.version == version
+            && (self.dcid.is(dcid) || self.server_cid.is_some_and(|c| c.is(dcid)))
+    }
+
+    fn held(&self) -> usize {
+        match &self.phase {
+            Phase::Pending { held, .. } => *held,
+            Phase::Finished => 0,
+        }
+    }
+}
+
+enum Phase {
     Pending {
-        version: Version,
-        dcid: Cid,
         secrets: InitialSecrets,
         largest_pn: Option<u64>,
         hello: ClientHelloAssembler,
         held: usize,
     },
     /// The ClientHello was reported or refused.
-    Finished { version: Version, dcid: Cid },
+    Finished,
 }
 
 /// A complete ClientHello from a client's Initial packets.
@@ -116,7 +143,7 @@ pub enum Outcome {
 
 pub struct InitialCollector {
     cfg: CollectorConfig,
-    conns: Lru<ConnKey, ConnState>,
+    conns: Lru<ConnKey, Conn>,
     budget: DecryptBudget,
     /// Heap bytes held by partial ClientHellos.
     held: usize,
@@ -178,6 +205,34 @@ impl InitialCollector {
         Outcome::Quic(hello)
     }
 
+    /// Handles a datagram the server of a connection sent back to its
+    /// client: no decryption, only the connection ID the server chose
+    /// (the Source Connection ID of its Initial and Handshake packets).
+    /// Returns whether it was QUIC of a known connection.
+    pub fn on_server_datagram(
+        &mut self,
+        server: SocketAddr,
+        client: SocketAddr,
+        payload: &[u8],
+    ) -> bool {
+        let key = ConnKey { client, server };
+        let Some(conn) = self.conns.get_mut(&key) else {
+            return false;
+        };
+        if !starts_with_known_long_header(payload) {
+            return payload.first().is_some_and(|b| b & 0xc0 == 0x40);
+        }
+        // A Retry ends the walk before any packet (it has no Length), so
+        // its SCID, which starts a new key schedule, is never taken here:
+        // the client's next Initial opens a new entry, as a first one would.
+        if let Some(p) = Packets::new(payload).next() {
+            if p.version() == conn.version {
+                conn.server_cid = Some(Cid::new(p.scid()));
+            }
+        }
+        true
+    }
+
     fn on_initial(
         &mut self,
         key: ConnKey,
@@ -188,19 +243,17 @@ impl InitialCollector {
         // Keys of the connection when this packet belongs to it; else this
         // may open a new one (first Initial, or again after a Retry).
         let stored = match self.conns.peek(&key) {
-            Some(ConnState::Finished { version, dcid })
-                if *version == p.version && dcid.is(p.dcid) =>
-            {
-                counters.count("quic_initials_after_hello");
-                return None;
-            }
-            Some(ConnState::Pending {
-                version,
-                dcid,
-                secrets,
-                largest_pn,
-                ..
-            }) if *version == p.version && dcid.is(p.dcid) => Some((*secrets, *largest_pn)),
+            Some(conn) if conn.owns(p.version, p.dcid) => match &conn.phase {
+                Phase::Finished => {
+                    counters.count("quic_initials_after_hello");
+                    return None;
+                }
+                Phase::Pending {
+                    secrets,
+                    largest_pn,
+                    ..
+                } => Some((*secrets, *largest_pn)),
+            },
             _ => None,
         };
 
@@ -261,22 +314,23 @@ impl InitialCollector {
         secrets: InitialSecrets,
         counters: &mut dyn Counters,
     ) {
-        let state = ConnState::Pending {
+        let conn = Conn {
             version: p.version,
             dcid: Cid::new(p.dcid),
-            secrets,
-            largest_pn: None,
-            hello: ClientHelloAssembler::new(self.cfg.max_hello_bytes),
-            held: 0,
+            server_cid: None,
+            phase: Phase::Pending {
+                secrets,
+                largest_pn: None,
+                hello: ClientHelloAssembler::new(self.cfg.max_hello_bytes),
+                held: 0,
+            },
         };
-        if let Some(ConnState::Pending { held, .. }) = self.conns.remove(&key) {
-            self.held = self.held.saturating_sub(held);
+        if let Some(old) = self.conns.remove(&key) {
+            self.held = self.held.saturating_sub(old.held());
         }
-        if let Some((_, evicted)) = self.conns.insert(key, state) {
+        if let Some((_, evicted)) = self.conns.insert(key, conn) {
             counters.count("quic_conn_evictions");
-            if let ConnState::Pending { held, .. } = evicted {
-                self.held = self.held.saturating_sub(held);
-            }
+            self.held = self.held.saturating_sub(evicted.held());
         }
     }
 
@@ -290,14 +344,14 @@ impl InitialCollector {
         end: usize,
         counters: &mut dyn Counters,
     ) -> Option<ClientHello> {
-        let Some(ConnState::Pending {
-            version,
-            dcid,
+        let conn = self.conns.get_mut(&key)?;
+        let version = conn.version;
+        let Phase::Pending {
             largest_pn,
             hello,
             held,
             ..
-        }) = self.conns.get_mut(&key)
+        } = &mut conn.phase
         else {
             return None;
         };
@@ -326,12 +380,10 @@ impl InitialCollector {
         let now_held = hello.held_bytes();
         self.held = self.held.saturating_sub(*held).saturating_add(now_held);
         *held = now_held;
-        let (version, dcid) = (*version, *dcid);
         match outcome {
             Ok(Progress::NeedMore) => None,
             Ok(Progress::Complete) => {
-                let state = self.finish(key, version, dcid)?;
-                let ConnState::Pending { hello, .. } = state else {
+                let Phase::Pending { hello, .. } = self.finish(key)? else {
                     return None;
                 };
                 counters.count("quic_client_hellos");
@@ -346,19 +398,18 @@ impl InitialCollector {
                     AssembleError::NotClientHello(_) => "quic_hello_not_client_hello",
                     AssembleError::TooFragmented => "quic_hello_too_fragmented",
                 });
-                self.finish(key, version, dcid);
+                self.finish(key);
                 None
             }
         }
     }
 
-    /// Turns the entry into a tombstone; returns the pending state it held.
-    fn finish(&mut self, key: ConnKey, version: Version, dcid: Cid) -> Option<ConnState> {
-        let slot = self.conns.get_mut(&key)?;
-        let old = std::mem::replace(slot, ConnState::Finished { version, dcid });
-        if let ConnState::Pending { held, .. } = &old {
-            self.held = self.held.saturating_sub(*held);
-        }
+    /// Turns the entry into a tombstone; returns the phase it was in.
+    fn finish(&mut self, key: ConnKey) -> Option<Phase> {
+        let conn = self.conns.get_mut(&key)?;
+        let held = conn.held();
+        let old = std::mem::replace(&mut conn.phase, Phase::Finished);
+        self.held = self.held.saturating_sub(held);
         Some(old)
     }
 
@@ -366,10 +417,10 @@ impl InitialCollector {
     /// ClientHellos hold more than allowed.
     fn enforce_memory(&mut self, counters: &mut dyn Counters) {
         while self.held > self.cfg.max_held_bytes {
-            let Some((_, state)) = self.conns.pop_oldest() else {
+            let Some((_, conn)) = self.conns.pop_oldest() else {
                 break;
             };
-            if let ConnState::Pending { held, .. } = state {
+            if let Phase::Pending { held, .. } = conn.phase {
                 self.held = self.held.saturating_sub(held);
                 counters.count("quic_pending_evictions");
             }
@@ -692,5 +743,56 @@ mod tests {
         }
         assert!(count(&n, "quic_pending_evictions") > 0);
         assert_eq!(count(&n, "quic_initials_decrypted"), 200);
+    }
+
+    /// A server long header (Initial, v1) choosing `scid`; the body is
+    /// opaque to the collector.
+    fn server_initial(client_cid: &[u8], scid: &[u8]) -> Vec<u8> {
+        let mut p = vec![0xc0, 0, 0, 0, 1, client_cid.len() as u8];
+        p.extend_from_slice(client_cid);
+        p.push(scid.len() as u8);
+        p.extend_from_slice(scid);
+        p.extend([0, 0x40, 40]);
+        p.extend([0x77; 40]);
+        p
+    }
+
+    #[test]
+    fn initials_to_the_server_chosen_id_use_the_first_keys() {
+        let (cl, sv) = (addr("10.0.0.1:1234"), addr("10.0.0.2:443"));
+        let t = Timestamp::new(1, 0);
+        let first = [0xa1; 8];
+        let chosen = [0xb2; 5];
+        let m = big_hello(2000);
+        let mut c = InitialCollector::new(CollectorConfig::default());
+        let mut n = BTreeMap::new();
+        let p0 = seal_client_initial(Version::V1, &first, 0, &crypto_frame(0, &m[..1000]));
+        assert_eq!(c.on_datagram(cl, sv, t, &p0, &mut n), Outcome::Quic(None));
+        // The server answers (its datagram goes server -> client).
+        assert!(c.on_server_datagram(sv, cl, &server_initial(&[], &chosen)));
+        // Unknown connections are not QUIC for this collector.
+        assert!(!c.on_server_datagram(sv, addr("10.0.0.1:9"), &server_initial(&[], &chosen)));
+        // The rest arrives addressed to the server's ID, under the first keys.
+        let p1 = seal_client_initial_keyed(
+            Version::V1,
+            &chosen,
+            &first,
+            1,
+            &crypto_frame(1000, &m[1000..]),
+        );
+        let out = c.on_datagram(cl, sv, t, &p1, &mut n);
+        assert_eq!(
+            out,
+            Outcome::Quic(Some(ClientHello {
+                version: Version::V1,
+                message: m
+            }))
+        );
+        // Later Initials (ACKs) to that ID cost nothing.
+        let p2 = seal_client_initial_keyed(Version::V1, &chosen, &first, 2, &[0x01; 30]);
+        assert_eq!(c.on_datagram(cl, sv, t, &p2, &mut n), Outcome::Quic(None));
+        assert_eq!(count(&n, "quic_initials_decrypted"), 2);
+        assert_eq!(count(&n, "quic_initials_after_hello"), 1);
+        assert_eq!(count(&n, "quic_decrypt_failed"), 0);
     }
 }

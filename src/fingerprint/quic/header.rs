@@ -97,7 +97,31 @@ pub enum Packet<'a> {
     OtherLong {
         version: Version,
         dcid: &'a [u8],
+        scid: &'a [u8],
     },
+}
+
+impl<'a> Packet<'a> {
+    pub fn version(&self) -> Version {
+        match self {
+            Packet::Initial(p) => p.version,
+            Packet::OtherLong { version, .. } => *version,
+        }
+    }
+
+    pub fn dcid(&self) -> &'a [u8] {
+        match self {
+            Packet::Initial(p) => p.dcid,
+            Packet::OtherLong { dcid, .. } => dcid,
+        }
+    }
+
+    pub fn scid(&self) -> &'a [u8] {
+        match self {
+            Packet::Initial(p) => p.scid,
+            Packet::OtherLong { scid, .. } => scid,
+        }
+    }
 }
 
 /// How the walk over a datagram ended.
@@ -164,10 +188,7 @@ impl<'a> Iterator for Packets<'a> {
         }
         match parse_long(self.rest) {
             Ok((packet, len)) => {
-                let dcid = match packet {
-                    Packet::Initial(p) => p.dcid,
-                    Packet::OtherLong { dcid, .. } => dcid,
-                };
+                let dcid = packet.dcid();
                 match self.first_dcid {
                     Some(d) if d != dcid => return self.stop(Tail::OtherConnection),
                     None => self.first_dcid = Some(dcid),
@@ -227,7 +248,11 @@ fn parse_long(buf: &[u8]) -> Result<(Packet<'_>, usize), LongError> {
             bytes,
             pn_offset,
         }),
-        _ => Packet::OtherLong { version, dcid },
+        _ => Packet::OtherLong {
+            version,
+            dcid,
+            scid,
+        },
     };
     Ok((packet, end))
 }

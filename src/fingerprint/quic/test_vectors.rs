@@ -207,9 +207,21 @@ c984c707f0a0812d8cd5a6881eaf21ce da98f4bd23f6fe1a3e2c43edd9ce7ca8
 /// parses), for tests that need packets the RFCs do not have: the
 /// protection steps are the ones checked above against the RFC vectors.
 pub fn seal_client_initial(version: Version, dcid: &[u8], pn: u32, payload: &[u8]) -> Vec<u8> {
+    seal_client_initial_keyed(version, dcid, dcid, pn, payload)
+}
+
+/// Like [`seal_client_initial`], with keys from `key_dcid` (the client's
+/// first DCID) while the header carries `dcid` (the server's choice).
+pub fn seal_client_initial_keyed(
+    version: Version,
+    dcid: &[u8],
+    key_dcid: &[u8],
+    pn: u32,
+    payload: &[u8],
+) -> Vec<u8> {
     use aes_gcm::aead::AeadInPlace;
 
-    let keys = super::keys::InitialSecrets::client(version, dcid).ciphers();
+    let keys = super::keys::InitialSecrets::client(version, key_dcid).ciphers();
     let type_bits: u8 = match version {
         Version::V1 => 0,
         Version::V2 => 1,
