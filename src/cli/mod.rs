@@ -90,7 +90,12 @@ pub struct LimitArgs {
     #[arg(long, value_name = "PATH")]
     pub p0f_db: Option<PathBuf>,
     /// UDP ports whose datagrams are read as QUIC, comma-separated; 443 is always included.
-    #[arg(long, value_name = "PORTS", value_delimiter = ',', default_value = "443")]
+    #[arg(
+        long,
+        value_name = "PORTS",
+        value_delimiter = ',',
+        default_value = "443"
+    )]
     pub quic_ports: Vec<u16>,
 }
 
