@@ -41,6 +41,15 @@ impl LeakTracker {
         }
     }
 
+    /// The capture interface: the one named with [`Self::set_interface`],
+    /// else the state file's `config.interface`, else empty.
+    fn interface<'a>(&'a self, deckies: &'a DeckyMap) -> &'a str {
+        match (&*self.iface, &deckies.interface) {
+            ("", Some(parent)) => parent,
+            (own, _) => own,
+        }
+    }
+
     /// Names the interface the packets come from (`run`).
     pub fn set_interface(&mut self, name: &str) {
         self.iface = Arc::from(name);
@@ -93,7 +102,7 @@ impl LeakTracker {
                     .push("dst_ip", IpAddr::V6(dst))
                     .push("iid_kind", leak.iid.name())
                     .push("mac_oui", leak.iid.mac_oui())
-                    .push("on_iface", &*self.iface)
+                    .push("on_iface", self.interface(deckies))
                     .push(
                         "attacker_v4",
                         attacker_v4.map(|a| a.to_string()).unwrap_or_default(),
