@@ -219,3 +219,64 @@ fn arp_payload<'a>(raw: &RawPacket<'a>) -> Option<&'a [u8]> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arp_body() -> Vec<u8> {
+        let mut arp = vec![0, 1, 8, 0, 6, 4, 0, 1];
+        arp.extend([0x00, 0x1b, 0x21, 0x3c, 0x4d, 0x5e, 10, 0, 0, 7]);
+        arp.extend([0; 6]);
+        arp.extend([10, 0, 0, 1]);
+        arp
+    }
+
+    fn raw(linktype: u32, data: &[u8]) -> RawPacket<'_> {
+        RawPacket {
+            ts: Timestamp::new(1, 0),
+            linktype,
+            data,
+            orig_len: data.len() as u32,
+        }
+    }
+
+    #[test]
+    fn arp_is_found_behind_every_link_header() {
+        let body = arp_body();
+        // Ethernet with an 802.1ad and an 802.1Q tag.
+        let mut eth = vec![0xff; 6];
+        eth.extend([0x00, 0x1b, 0x21, 0x3c, 0x4d, 0x5e]);
+        eth.extend([0x88, 0xa8, 0, 10, 0x81, 0x00, 0, 20, 0x08, 0x06]);
+        eth.extend(&body);
+        assert_eq!(arp_payload(&raw(linktype::ETHERNET, &eth)), Some(&body[..]));
+        // Linux cooked v1 and v2.
+        let mut sll = vec![0; 14];
+        sll.extend([0x08, 0x06]);
+        sll.extend(&body);
+        assert_eq!(
+            arp_payload(&raw(linktype::LINUX_SLL, &sll)),
+            Some(&body[..])
+        );
+        let mut sll2 = vec![0x08, 0x06];
+        sll2.extend([0; 18]);
+        sll2.extend(&body);
+        assert_eq!(
+            arp_payload(&raw(linktype::LINUX_SLL2, &sll2)),
+            Some(&body[..])
+        );
+        // Not ARP, truncated, or another link type.
+        eth[20] = 0x08;
+        eth[21] = 0x00;
+        assert_eq!(arp_payload(&raw(linktype::ETHERNET, &eth)), None);
+        assert_eq!(arp_payload(&raw(linktype::ETHERNET, &eth[..13])), None);
+        assert_eq!(arp_payload(&raw(linktype::RAW, &body)), None);
+
+        let mut t = LeakTracker::new(&Limits::default());
+        t.observe_non_ip(&raw(linktype::LINUX_SLL, &sll));
+        assert_eq!(
+            t.macs.lookup(&[0x00, 0x1b, 0x21, 0x3c, 0x4d, 0x5e]),
+            Some([10, 0, 0, 7].into())
+        );
+    }
+}
