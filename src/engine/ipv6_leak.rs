@@ -81,7 +81,9 @@ impl LeakTracker {
         match (pkt.ip.src, pkt.ip.dst) {
             (IpAddr::V4(src), _) => {
                 if let Some(mac) = pkt.src_mac {
-                    self.macs.record(mac, src, Provenance::Ipv4Frame);
+                    if self.macs.record(mac, src, Provenance::Ipv4Frame) {
+                        cx.stats.bump("ipv6_leak_mac_evictions");
+                    }
                 }
             }
             (IpAddr::V6(src), IpAddr::V6(dst)) => {
@@ -91,6 +93,7 @@ impl LeakTracker {
                 if let Some(mac) = pkt.src_mac.filter(ipv6_leak::is_unicast_mac) {
                     if self.link_local_macs.insert(src, mac).is_some() {
                         self.link_local_evictions += 1;
+                        cx.stats.bump("ipv6_leak_link_local_evictions");
                     }
                 }
                 let Some(decky) = self.attribute(deckies, &src, &dst, pkt) else {
@@ -118,9 +121,11 @@ impl LeakTracker {
 
     /// Frames that are not IP: ARP replies and requests state the sender's
     /// MAC and IPv4 address.
-    pub fn observe_non_ip(&mut self, raw: &RawPacket<'_>) {
+    pub fn observe_non_ip(&mut self, cx: &mut Context, raw: &RawPacket<'_>) {
         if let Some((mac, ip)) = arp_payload(raw).and_then(arp_sender) {
-            self.macs.record(mac, ip, Provenance::Arp);
+            if self.macs.record(mac, ip, Provenance::Arp) {
+                cx.stats.bump("ipv6_leak_mac_evictions");
+            }
         }
     }
 }
@@ -273,7 +278,12 @@ mod tests {
         assert_eq!(arp_payload(&raw(linktype::RAW, &body)), None);
 
         let mut t = LeakTracker::new(&Limits::default());
-        t.observe_non_ip(&raw(linktype::LINUX_SLL, &sll));
+        let mut cx = Context {
+            limits: Limits::default(),
+            stats: Default::default(),
+            out: Vec::new(),
+        };
+        t.observe_non_ip(&mut cx, &raw(linktype::LINUX_SLL, &sll));
         assert_eq!(
             t.macs.lookup(&[0x00, 0x1b, 0x21, 0x3c, 0x4d, 0x5e]),
             Some([10, 0, 0, 7].into())

@@ -201,7 +201,7 @@ impl Engine {
             Err(e) => {
                 if e == decode::DecodeError::NotIp {
                     // ARP teaches the link-local leak's MAC-to-IPv4 table.
-                    self.leaks.observe_non_ip(raw);
+                    self.leaks.observe_non_ip(&mut self.cx, raw);
                 }
                 self.cx.stats.decode_error(e)
             }

@@ -115,20 +115,23 @@ impl MacIpv4Table {
 
     /// Records that `mac` was seen using `ip`. Ignores multicast MACs and
     /// unspecified, broadcast and multicast addresses. An ARP-learned
-    /// address is not replaced by one learned from an IPv4 frame.
-    pub fn record(&mut self, mac: Mac, ip: Ipv4Addr, how: Provenance) {
+    /// address is not replaced by one learned from an IPv4 frame. Returns
+    /// whether another entry was evicted to make room.
+    pub fn record(&mut self, mac: Mac, ip: Ipv4Addr, how: Provenance) -> bool {
         if !is_unicast_mac(&mac) || ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() {
-            return;
+            return false;
         }
         if let Some(entry) = self.map.get_mut(&mac) {
             if how >= entry.1 {
                 *entry = (ip, how);
             }
-            return;
+            return false;
         }
-        if self.map.insert(mac, (ip, how)).is_some() {
+        let evicted = self.map.insert(mac, (ip, how)).is_some();
+        if evicted {
             self.evictions += 1;
         }
+        evicted
     }
 
     pub fn lookup(&self, mac: &Mac) -> Option<Ipv4Addr> {
