@@ -89,6 +89,14 @@ pub struct LimitArgs {
     /// (Debian's p0f 3.09b database).
     #[arg(long, value_name = "PATH")]
     pub p0f_db: Option<PathBuf>,
+    /// UDP ports whose datagrams are read as QUIC, comma-separated; 443 is always included.
+    #[arg(
+        long,
+        value_name = "PORTS",
+        value_delimiter = ',',
+        default_value = "443"
+    )]
+    pub quic_ports: Vec<u16>,
 }
 
 impl LimitArgs {
@@ -99,7 +107,7 @@ impl LimitArgs {
             pending_handshakes: self.max_pending_handshakes.max(1),
             seq_sources: self.max_seq_sources.max(1),
             flow_idle_secs: self.flow_idle,
-            ..Limits::default()
+            quic_ports: quic_ports(&self.quic_ports),
         }
     }
 
@@ -114,6 +122,14 @@ impl LimitArgs {
             .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(Box::leak(Box::new(db)))
     }
+}
+
+/// 443 plus the given ports, sorted, without repeats.
+fn quic_ports(given: &[u16]) -> Vec<u16> {
+    let mut ports: Vec<u16> = given.iter().copied().chain([443]).collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
 }
 
 /// Where events go.

@@ -1,26 +1,292 @@
-//! `ipv6_link_local_leak` (placeholder: the QUIC/IPv6 work replaces this
-//! file). Every decoded packet passes through [`LeakTracker::observe`]:
-//! IPv4 frames teach the MAC-to-IPv4 table, IPv6 frames with a link-local
-//! source to or from a decky produce the event.
+//! `ipv6_link_local_leak`. Every decoded packet passes through
+//! [`LeakTracker::observe`]: IPv4 frames (and ARP, through
+//! [`LeakTracker::observe_non_ip`]) teach the MAC-to-IPv4 table; IPv6
+//! packets with a link-local source to or from a decky, NDP included,
+//! produce the event.
+
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::Arc;
 
 use super::{Context, DeckyMap, Limits};
-use crate::decode::Packet;
+use crate::capture::{linktype, RawPacket};
+use crate::decode::{IpView, Packet, Transport};
+use crate::event::{Event, EventKind};
+use crate::fingerprint::ipv6_leak::{self, arp_sender, IidKind, Mac, MacIpv4Table, Provenance};
+use crate::fingerprint::quic::lru::Lru;
 use crate::util::time::Timestamp;
 
-#[derive(Debug, Default)]
-pub struct LeakTracker;
+const ETHERTYPE_ARP: u16 = 0x0806;
+const ETHERTYPE_VLAN: [u16; 3] = [0x8100, 0x88a8, 0x9100];
+/// MACs remembered with their IPv4 address.
+const MAC_TABLE_CAP: usize = 65_536;
+
+pub struct LeakTracker {
+    macs: MacIpv4Table,
+    /// Link-local address -> the source MAC of the frames it came in:
+    /// lets a packet *to* a stable-privacy address be tied to its owner.
+    link_local_macs: Lru<Ipv6Addr, Mac>,
+    pub link_local_evictions: u64,
+    /// The capture interface, for `on_iface` (empty when reading files).
+    iface: Arc<str>,
+}
 
 impl LeakTracker {
-    pub fn new(_limits: &Limits) -> Self {
-        LeakTracker
+    pub fn new(limits: &Limits) -> Self {
+        let cap = limits.seq_sources.clamp(1, MAC_TABLE_CAP);
+        LeakTracker {
+            macs: MacIpv4Table::new(cap),
+            link_local_macs: Lru::new(cap),
+            link_local_evictions: 0,
+            iface: Arc::from(""),
+        }
+    }
+
+    /// The capture interface: the one named with [`Self::set_interface`],
+    /// else the state file's `config.interface`, else empty.
+    fn interface<'a>(&'a self, deckies: &'a DeckyMap) -> &'a str {
+        match (&*self.iface, &deckies.interface) {
+            ("", Some(parent)) => parent,
+            (own, _) => own,
+        }
+    }
+
+    /// Names the interface the packets come from (`run`).
+    pub fn set_interface(&mut self, name: &str) {
+        self.iface = Arc::from(name);
+    }
+
+    /// Table sizes and evictions, for table statistics.
+    pub fn table_stats(&self) -> [(&'static str, usize, u64); 2] {
+        [
+            ("mac_ipv4", self.macs.len(), self.macs.evictions),
+            (
+                "link_local_macs",
+                self.link_local_macs.len(),
+                self.link_local_evictions,
+            ),
+        ]
     }
 
     pub fn observe(
         &mut self,
-        _cx: &mut Context,
-        _deckies: &DeckyMap,
-        _pkt: &Packet<'_>,
-        _ts: Timestamp,
+        cx: &mut Context,
+        deckies: &DeckyMap,
+        pkt: &Packet<'_>,
+        ts: Timestamp,
     ) {
+        // Only the outer, link-level packet says who is on the link.
+        if pkt.tunnel_depth != 0 {
+            return;
+        }
+        match (pkt.ip.src, pkt.ip.dst) {
+            (IpAddr::V4(src), _) => {
+                if let Some(mac) = pkt.src_mac {
+                    if self.macs.record(mac, src, Provenance::Ipv4Frame) {
+                        cx.stats.bump("ipv6_leak_mac_evictions");
+                    }
+                }
+            }
+            (IpAddr::V6(src), IpAddr::V6(dst)) => {
+                let Some(leak) = ipv6_leak::classify(&src, pkt.src_mac) else {
+                    return;
+                };
+                if let Some(mac) = pkt.src_mac.filter(ipv6_leak::is_unicast_mac) {
+                    if self.link_local_macs.insert(src, mac).is_some() {
+                        self.link_local_evictions += 1;
+                        cx.stats.bump("ipv6_leak_link_local_evictions");
+                    }
+                }
+                let Some(decky) = self.attribute(deckies, &src, &dst, pkt) else {
+                    return;
+                };
+                let attacker_v4 = leak.mac.and_then(|m| self.macs.lookup(&m));
+                let mut ev = Event::new(EventKind::Ipv6LinkLocalLeak, ts, decky);
+                ev.push("src_ip", IpAddr::V6(src))
+                    .push("dst_ip", IpAddr::V6(dst))
+                    .push("iid_kind", leak.iid.name())
+                    .push("mac_oui", leak.iid.mac_oui())
+                    .push("on_iface", self.interface(deckies))
+                    .push(
+                        "attacker_v4",
+                        attacker_v4.map(|a| a.to_string()).unwrap_or_default(),
+                    )
+                    .push("observed_at", ts.rfc3339());
+                // Not a connection: no `direction`.
+                cx.stats.events[ev.kind.index()] += 1;
+                cx.out.push(ev);
+            }
+            _ => {}
+        }
+    }
+
+    /// Frames that are not IP: ARP replies and requests state the sender's
+    /// MAC and IPv4 address.
+    pub fn observe_non_ip(&mut self, cx: &mut Context, raw: &RawPacket<'_>) {
+        if let Some((mac, ip)) = arp_payload(raw).and_then(arp_sender) {
+            if self.macs.record(mac, ip, Provenance::Arp) {
+                cx.stats.bump("ipv6_leak_mac_evictions");
+            }
+        }
+    }
+}
+
+impl LeakTracker {
+    /// The decky a link-local packet concerns: its destination, the target
+    /// of a neighbor solicitation/advertisement or redirect, or its source,
+    /// by address; else by MAC, since deckies are usually known by their
+    /// IPv4 address only: the MAC a link-local destination or target was
+    /// seen sending from (or the one inside its EUI-64 identifier), or the
+    /// frame's source MAC, seen with a decky's IPv4 address. With no
+    /// decky map, a unicast destination or an NDP target stands for one.
+    fn attribute(
+        &self,
+        deckies: &DeckyMap,
+        src: &Ipv6Addr,
+        dst: &Ipv6Addr,
+        pkt: &Packet<'_>,
+    ) -> Option<Arc<str>> {
+        let target = ndp_target(pkt);
+        if deckies.is_observe_all() {
+            let host = target.or((!dst.is_multicast()).then_some(*dst))?;
+            return Some(Arc::from(host.to_string()));
+        }
+        let by_addr = [Some(*dst), target, Some(*src)];
+        if let Some(d) = by_addr
+            .iter()
+            .flatten()
+            .find_map(|a| deckies.get(&IpAddr::V6(*a)))
+        {
+            return Some(d.clone());
+        }
+        let owner_mac = |a: Ipv6Addr| -> Option<Mac> {
+            if !ipv6_leak::is_link_local(&a) {
+                return None;
+            }
+            self.link_local_macs
+                .peek(&a)
+                .copied()
+                .or(match ipv6_leak::classify_iid(&a) {
+                    IidKind::Eui64 { mac } => Some(mac),
+                    IidKind::StablePrivacy => None,
+                })
+        };
+        let by_mac = [Some(*dst), target]
+            .into_iter()
+            .flatten()
+            .filter_map(owner_mac)
+            .chain(pkt.src_mac);
+        by_mac
+            .filter_map(|m| self.macs.lookup(&m))
+            .find_map(|v4| deckies.get(&IpAddr::V4(v4)))
+            .cloned()
+    }
+}
+
+/// NDP messages that name an address (RFC 4861: NS 135, NA 136,
+/// Redirect 137) carry it 8 bytes into the ICMPv6 message.
+fn ndp_target(pkt: &Packet<'_>) -> Option<Ipv6Addr> {
+    let Transport::Icmpv6 {
+        kind: 135..=137, ..
+    } = pkt.transport
+    else {
+        return None;
+    };
+    icmpv6_target(&pkt.ip)
+}
+
+fn icmpv6_target(ip: &IpView<'_>) -> Option<Ipv6Addr> {
+    let b: [u8; 16] = ip.payload.get(8..24)?.try_into().ok()?;
+    Some(Ipv6Addr::from(b))
+}
+
+/// The ARP message of an Ethernet (802.1Q/QinQ tags allowed) or Linux
+/// cooked frame.
+fn arp_payload<'a>(raw: &RawPacket<'a>) -> Option<&'a [u8]> {
+    let d = raw.data;
+    let be16 =
+        |at: usize| -> Option<u16> { Some(u16::from_be_bytes([*d.get(at)?, *d.get(at + 1)?])) };
+    match raw.linktype {
+        linktype::ETHERNET => {
+            let mut at = 12;
+            let mut ethertype = be16(at)?;
+            let mut tags = 0;
+            while ETHERTYPE_VLAN.contains(&ethertype) && tags < 8 {
+                at += 4;
+                tags += 1;
+                ethertype = be16(at)?;
+            }
+            (ethertype == ETHERTYPE_ARP)
+                .then(|| d.get(at + 2..))
+                .flatten()
+        }
+        linktype::LINUX_SLL => (be16(14)? == ETHERTYPE_ARP).then(|| d.get(16..)).flatten(),
+        linktype::LINUX_SLL2 => (be16(0)? == ETHERTYPE_ARP).then(|| d.get(20..)).flatten(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn arp_body() -> Vec<u8> {
+        let mut arp = vec![0, 1, 8, 0, 6, 4, 0, 1];
+        arp.extend([0x00, 0x1b, 0x21, 0x3c, 0x4d, 0x5e, 10, 0, 0, 7]);
+        arp.extend([0; 6]);
+        arp.extend([10, 0, 0, 1]);
+        arp
+    }
+
+    fn raw(linktype: u32, data: &[u8]) -> RawPacket<'_> {
+        RawPacket {
+            ts: Timestamp::new(1, 0),
+            linktype,
+            data,
+            orig_len: data.len() as u32,
+        }
+    }
+
+    #[test]
+    fn arp_is_found_behind_every_link_header() {
+        let body = arp_body();
+        // Ethernet with an 802.1ad and an 802.1Q tag.
+        let mut eth = vec![0xff; 6];
+        eth.extend([0x00, 0x1b, 0x21, 0x3c, 0x4d, 0x5e]);
+        eth.extend([0x88, 0xa8, 0, 10, 0x81, 0x00, 0, 20, 0x08, 0x06]);
+        eth.extend(&body);
+        assert_eq!(arp_payload(&raw(linktype::ETHERNET, &eth)), Some(&body[..]));
+        // Linux cooked v1 and v2.
+        let mut sll = vec![0; 14];
+        sll.extend([0x08, 0x06]);
+        sll.extend(&body);
+        assert_eq!(
+            arp_payload(&raw(linktype::LINUX_SLL, &sll)),
+            Some(&body[..])
+        );
+        let mut sll2 = vec![0x08, 0x06];
+        sll2.extend([0; 18]);
+        sll2.extend(&body);
+        assert_eq!(
+            arp_payload(&raw(linktype::LINUX_SLL2, &sll2)),
+            Some(&body[..])
+        );
+        // Not ARP, truncated, or another link type.
+        eth[20] = 0x08;
+        eth[21] = 0x00;
+        assert_eq!(arp_payload(&raw(linktype::ETHERNET, &eth)), None);
+        assert_eq!(arp_payload(&raw(linktype::ETHERNET, &eth[..13])), None);
+        assert_eq!(arp_payload(&raw(linktype::RAW, &body)), None);
+
+        let mut t = LeakTracker::new(&Limits::default());
+        let mut cx = Context {
+            limits: Limits::default(),
+            stats: Default::default(),
+            out: Vec::new(),
+        };
+        t.observe_non_ip(&mut cx, &raw(linktype::LINUX_SLL, &sll));
+        assert_eq!(
+            t.macs.lookup(&[0x00, 0x1b, 0x21, 0x3c, 0x4d, 0x5e]),
+            Some([10, 0, 0, 7].into())
+        );
     }
 }

@@ -198,7 +198,13 @@ impl Engine {
         }
         match decode::decode(raw) {
             Ok(pkt) => self.dispatch(&pkt, raw.ts),
-            Err(e) => self.cx.stats.decode_error(e),
+            Err(e) => {
+                if e == decode::DecodeError::NotIp {
+                    // ARP teaches the link-local leak's MAC-to-IPv4 table.
+                    self.leaks.observe_non_ip(&mut self.cx, raw);
+                }
+                self.cx.stats.decode_error(e)
+            }
         }
         self.cx.out.drain(..).for_each(&mut *sink);
     }

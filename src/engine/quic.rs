@@ -1,19 +1,95 @@
-//! QUIC Initials (placeholder: the QUIC work replaces this file).
+//! `quic_client_hello`: client Initials on the QUIC ports, decrypted and
+//! reassembled by [`crate::fingerprint::quic`], fingerprinted by
+//! [`crate::fingerprint::tls`] with JA4's `q` transport.
 
+use super::stats::Stats;
 use super::udp::DatagramCx;
 use super::Limits;
+use crate::event::EventKind;
+use crate::fingerprint::quic::crypto_stream::client_hello_body;
+use crate::fingerprint::quic::{ClientHello, CollectorConfig, Counters, InitialCollector, Outcome};
+use crate::fingerprint::tls::client_hello::dash_decimal;
+use crate::fingerprint::tls::ja3::ja3;
+use crate::fingerprint::tls::ja4::{ja4, Transport};
 
-/// Engine-wide QUIC state (partial ClientHellos, per-source budgets).
-#[derive(Debug, Default)]
-pub struct QuicTracker;
+impl Counters for Stats {
+    fn count(&mut self, name: &'static str) {
+        self.bump(name);
+    }
+}
+
+/// Engine-wide QUIC state: partial ClientHellos per connection and the
+/// per-source decryption budgets, all bounded.
+pub struct QuicTracker {
+    collector: InitialCollector,
+}
 
 impl QuicTracker {
-    pub fn new(_limits: &Limits) -> Self {
-        QuicTracker
+    pub fn new(limits: &Limits) -> Self {
+        let cfg = CollectorConfig {
+            max_connections: limits.pending_handshakes.max(1),
+            max_hello_bytes: limits.reassembly_bytes,
+            ..CollectorConfig::default()
+        };
+        QuicTracker {
+            collector: InitialCollector::new(cfg),
+        }
     }
 
-    /// Returns true if the datagram was QUIC (handled).
-    pub fn on_datagram(&mut self, _cx: &mut DatagramCx<'_>, _payload: &[u8]) -> bool {
-        false
+    /// Connections tracked (pending and finished), for table statistics.
+    pub fn len(&self) -> usize {
+        self.collector.connections()
     }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Returns true if the datagram was QUIC (handled). `cx.client` is the
+    /// sender: a client when the destination is a QUIC port; a server
+    /// answering one of our connections when the source is.
+    pub fn on_datagram(&mut self, cx: &mut DatagramCx<'_>, payload: &[u8]) -> bool {
+        let ports = &cx.limits.quic_ports;
+        if !ports.contains(&cx.server.port()) {
+            return ports.contains(&cx.client.port())
+                && self
+                    .collector
+                    .on_server_datagram(cx.client, cx.server, payload);
+        }
+        match self
+            .collector
+            .on_datagram(cx.client, cx.server, cx.ts, payload, cx.stats)
+        {
+            Outcome::NotQuic => false,
+            Outcome::Quic(None) => true,
+            Outcome::Quic(Some(hello)) => {
+                emit(cx, &hello);
+                true
+            }
+        }
+    }
+}
+
+fn emit(cx: &mut DatagramCx<'_>, hello: &ClientHello) {
+    let parsed = client_hello_body(&hello.message).map(crate::fingerprint::tls::ClientHello::parse);
+    let Some(Ok(ch)) = parsed else {
+        cx.stats.bump("quic_tls_parse_errors");
+        return;
+    };
+    let mut ev = cx.bare_event(EventKind::QuicClientHello);
+    ev.push("src_ip", cx.client.ip())
+        .push("dst_ip", cx.server.ip())
+        .push("dst_port", cx.server.port())
+        .push("ja4_quic", ja4(&ch, Transport::Quic).ja4);
+    ev.push_text("sni", ch.sni().unwrap_or_default());
+    ev.push_text("alpn", ch.alpn().joined());
+    ev.push("raw_ciphers", dash_decimal(ch.ciphers()))
+        .push("src_port", cx.client.port())
+        .push("ja3", ja3(&ch).hash)
+        .push(
+            "raw_extensions",
+            dash_decimal(ch.extensions().map(|e| e.ty)),
+        )
+        .push("quic_version", hello.version.name());
+    cx.emit(ev);
 }

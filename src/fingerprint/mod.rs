@@ -2,6 +2,7 @@
 //! output: each module turns wire bytes into fingerprint values.
 
 pub mod http;
+pub mod ipv6_leak;
 #[cfg(feature = "ja4plus")]
 pub mod ja4t;
 pub mod p0f;
