@@ -186,8 +186,7 @@ def main():
     text = ["## p0f v3 and JA4T/JA4TS", "", "| check | agree |", "|---|---|", *rows, ""]
     text += ["Known divergences: Wireshark writes a window scale of 0 as `00` and appends "
              "retransmission delays to JA4TS; Zeek stops the option list at EOL and has no "
-             "options for IPv6; VXLAN from source port 4789 (gre-erspan-vxlan.pcap) is not "
-             "decoded yet.", ""]
+             "options for IPv6.", ""]
     if problems:
         text += ["Differences:", ""] + [f"- {p}" for p in problems[:50]] + [""]
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
