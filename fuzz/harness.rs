@@ -1,0 +1,147 @@
+//! Entry points shared by the fuzz targets (`fuzz/fuzz_targets/*.rs`) and
+//! the regression replay (`tests/fuzz_regressions.rs`), so a saved input
+//! reaches exactly the code the fuzzer drove. Every function must return
+//! normally on any input; a panic or abort is a finding.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use decnet_sniffer::capture::file::CaptureFile;
+use decnet_sniffer::capture::{linktype, RawPacket};
+use decnet_sniffer::engine::{DeckyMap, Engine, Limits};
+use decnet_sniffer::event::Event;
+use decnet_sniffer::fingerprint::p0f::Database;
+use decnet_sniffer::output::json::write_record;
+use decnet_sniffer::output::syslog::write_line;
+use decnet_sniffer::util::time::Timestamp;
+
+/// Link types a fuzz input may select with its first byte.
+const LINKTYPES: [u32; 8] = [
+    linktype::ETHERNET,
+    linktype::RAW,
+    linktype::NULL,
+    linktype::LOOP,
+    linktype::LINUX_SLL,
+    linktype::LINUX_SLL2,
+    linktype::IPV4,
+    linktype::IPV6,
+];
+
+fn pick_linktype(b: u8) -> u32 {
+    LINKTYPES[usize::from(b) % LINKTYPES.len()]
+}
+
+/// `decode` input: one link-type byte, then the frame.
+pub fn decode(data: &[u8]) {
+    let Some((&lt, frame)) = data.split_first() else {
+        return;
+    };
+    let raw = RawPacket {
+        ts: Timestamp::default(),
+        linktype: pick_linktype(lt),
+        data: frame,
+        orig_len: frame.len() as u32,
+    };
+    let _ = decnet_sniffer::decode::decode(&raw);
+}
+
+/// Splits an `engine` input into packets: a link-type byte, then records
+/// of `[len: u16 BE][time step in ms: u8][frame: len bytes]`. A short last
+/// record takes what is left, so every byte string is a valid input.
+pub fn frames(data: &[u8]) -> (u32, Vec<(Timestamp, &[u8])>) {
+    let Some((&lt, mut rest)) = data.split_first() else {
+        return (linktype::ETHERNET, Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut us: i64 = 1_700_000_000_000_000;
+    while rest.len() >= 3 {
+        let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+        // Steps above 250 ms mean "jump ahead" so idle expiry is reached too.
+        let step = match rest[2] {
+            s @ 0..=250 => i64::from(s) * 1000,
+            s => i64::from(s - 250) * 60_000_000,
+        };
+        us += step;
+        rest = &rest[3..];
+        let take = len.min(rest.len());
+        out.push((Timestamp::from_micros(us), &rest[..take]));
+        rest = &rest[take..];
+    }
+    (pick_linktype(lt), out)
+}
+
+/// The output invariants every event must keep whatever its fields hold:
+/// one line without CR/LF, one JSON record that parses, every field present.
+pub fn check_event(ev: &Event) {
+    let mut line = Vec::new();
+    write_line(ev, &mut line);
+    assert!(
+        !line.iter().any(|&b| b == b'\n' || b == b'\r' || b == 0),
+        "syslog line holds a line break or NUL: {:?}",
+        String::from_utf8_lossy(&line)
+    );
+    let mut rec = Vec::new();
+    write_record(ev, &line, &mut rec);
+    assert!(!rec.contains(&b'\n'), "JSON record holds a newline");
+    let v: serde_json::Value = serde_json::from_slice(&rec).expect("JSON record parses");
+    let fields = v["fields"].as_object().expect("fields object");
+    for f in &ev.fields {
+        assert!(fields.contains_key(f.name), "field {} missing", f.name);
+    }
+}
+
+/// Small limits so eviction paths are reached with few packets.
+fn small_limits() -> Limits {
+    Limits {
+        flows: 16,
+        reassembly_bytes: 4096,
+        pending_handshakes: 16,
+        seq_sources: 16,
+        ..Limits::default()
+    }
+}
+
+/// `engine` input (see [`frames`]) through a whole engine in observe-all
+/// mode, with tight limits; every event is written and checked.
+pub fn engine(data: &[u8]) {
+    let (lt, frames) = frames(data);
+    let mut engine = Engine::new(small_limits(), DeckyMap::observe_all());
+    let mut sink = |ev: Event| check_event(&ev);
+    for (ts, frame) in frames {
+        let raw = RawPacket {
+            ts,
+            linktype: lt,
+            data: frame,
+            orig_len: frame.len() as u32,
+        };
+        engine.process(&raw, &mut sink);
+    }
+    engine.finish(&mut sink);
+}
+
+/// A capture file (pcap or pcapng bytes) read to the end, every packet
+/// through an engine: what `decnet-sniffer read` does.
+pub fn capture_file(data: &[u8]) {
+    let owned: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(data.to_vec()));
+    let Ok(mut file) = CaptureFile::from_reader(Path::new("fuzz.pcap"), owned) else {
+        return;
+    };
+    let mut engine = Engine::new(small_limits(), DeckyMap::observe_all());
+    let mut sink = |ev: Event| check_event(&ev);
+    let _ = file.for_each(|pkt| engine.process(&pkt, &mut sink));
+    engine.finish(&mut sink);
+}
+
+/// DECNET's state file; a name that loads must be safe as a syslog HOSTNAME.
+pub fn state_file(data: &[u8]) {
+    if let Ok(map) = DeckyMap::parse(Path::new("decnet-state.json"), data) {
+        let _ = map.len();
+    }
+}
+
+/// A p0f.fp database text.
+pub fn p0f_db(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = Database::parse(text);
+    }
+}

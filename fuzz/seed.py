@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Builds the fuzz seed corpora from the conformance corpus and the test
+captures. Usage: fuzz/seed.py [CORPUS_DIR ...] (default /work/shared/corpus
+and tests/data). Writes fuzz/corpus/<target>/."""
+import hashlib
+import os
+import struct
+import sys
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+LINKTYPES = [1, 101, 0, 108, 113, 276, 228, 229]  # harness.rs LINKTYPES order
+MAX_SEED = 64 * 1024
+
+
+def put(target, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    name = hashlib.sha1(data).hexdigest()
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def packets(path):
+    """(linktype, [(seconds, frame)]) of a pcap or pcapng (first interface's
+    link type; good enough for seeds)."""
+    raw = open(path, "rb").read()
+    out = []
+    magic = raw[:4]
+    if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+        e = "<" if magic[0] in (0xD4, 0x4D) else ">"
+        div = 1e9 if magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d") else 1e6
+        lt = struct.unpack(e + "I", raw[20:24])[0] & 0xFFFF
+        off = 24
+        while off + 16 <= len(raw):
+            sec, frac, cap, _ = struct.unpack(e + "IIII", raw[off:off + 16])
+            out.append((sec + frac / div, raw[off + 16:off + 16 + cap]))
+            off += 16 + cap
+        return lt, out
+    if magic == b"\x0a\x0d\x0d\x0a":
+        e = "<" if raw[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+        off, lts = 0, []
+        while off + 12 <= len(raw):
+            btype, blen = struct.unpack(e + "II", raw[off:off + 8])
+            if blen < 12:
+                break
+            body = raw[off + 8:off + blen - 4]
+            if btype == 1:
+                lts.append(struct.unpack(e + "H", body[:2])[0])
+            elif btype == 6 and len(body) >= 20:
+                iface, hi, lo, cap, _ = struct.unpack(e + "IIIII", body[:20])
+                if iface == 0:
+                    out.append((((hi << 32) | lo) / 1e6, body[20:20 + cap]))
+            off += blen
+        return (lts[0] if lts else 1), out
+    return 1, out
+
+
+def engine_seed(lt, pkts):
+    if lt not in LINKTYPES:
+        return None
+    buf = bytearray([LINKTYPES.index(lt)])
+    prev = pkts[0][0] if pkts else 0
+    for t, data in pkts:
+        step = max(0, min(250, int((t - prev) * 1000)))
+        prev = t
+        rec = struct.pack(">HB", len(data), step) + data
+        if len(buf) + len(rec) > MAX_SEED:
+            break
+        buf += rec
+    return bytes(buf)
+
+
+def main():
+    roots = sys.argv[1:] or ["/work/shared/corpus", os.path.join(ROOT, "tests", "data")]
+    for root in roots:
+        for dirpath, _, files in os.walk(root):
+            for fn in sorted(files):
+                p = os.path.join(dirpath, fn)
+                if fn.endswith((".pcap", ".pcapng")):
+                    raw = open(p, "rb").read()
+                    if len(raw) <= 256 * 1024:
+                        put("capture_file", raw)
+                    lt, pkts = packets(p)
+                    if not pkts:
+                        continue
+                    s = engine_seed(lt, pkts)
+                    if s:
+                        put("engine", s)
+                    if lt in LINKTYPES:
+                        for _, data in pkts[:40]:
+                            put("decode", bytes([LINKTYPES.index(lt)]) + data)
+                elif fn.endswith(".fp"):
+                    put("p0f_db", open(p, "rb").read())
+                elif fn.endswith(".json") and "state" in fn:
+                    put("state_file", open(p, "rb").read())
+    # The bundled p0f database and a minimal DECNET state file.
+    fp = os.path.join(ROOT, "data", "p0f.fp")
+    if os.path.exists(fp):
+        put("p0f_db", open(fp, "rb").read())
+    put("state_file", b'{"config":{"interface":"eth0","deckies":[{"name":"decky-01",'
+                      b'"ip":"10.0.0.5","ipv6":"fd00::5"},{"name":"web","ip":"10.0.0.6"}]}}')
+
+
+if __name__ == "__main__":
+    main()
