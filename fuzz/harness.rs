@@ -145,3 +145,119 @@ pub fn p0f_db(data: &[u8]) {
         let _ = Database::parse(text);
     }
 }
+
+/// The byte at stream offset `off` of the reference stream.
+fn stream_byte(off: u64) -> u8 {
+    (off.wrapping_mul(31) ^ (off >> 8)) as u8
+}
+
+/// `reassembly` input: ISN (4 bytes), cap selector (1), then segments of
+/// `[offset: u16 BE][len: u8][flags: u8]`, offsets relative to the ISN
+/// (wrapping near 2^32 when the ISN is high). Segments carry the reference
+/// stream's bytes unless flag bit 0 asks for conflicting bytes. Checks:
+/// delivery is contiguous, never exceeds the cap held, and without
+/// conflicts equals the reference stream.
+pub fn reassembly(data: &[u8]) {
+    use decnet_sniffer::flow::reassembly::StreamBuffer;
+    if data.len() < 5 {
+        return;
+    }
+    let isn = u32::from_be_bytes([data[0], data[1], data[2], data[3]]);
+    let cap = [16usize, 256, 4096, 16384][usize::from(data[4] % 4)];
+    let mut buf = StreamBuffer::new(cap);
+    if data[4] & 0x80 == 0 {
+        buf.start(isn);
+    }
+    let mut delivered: Vec<u8> = Vec::new();
+    let mut conflicted = false;
+    for seg in data[5..].chunks_exact(4) {
+        let off = u64::from(u16::from_be_bytes([seg[0], seg[1]]));
+        let len = u64::from(seg[2]);
+        let bytes: Vec<u8> = (off..off + len)
+            .map(|o| {
+                if seg[3] & 1 == 1 {
+                    stream_byte(o) ^ 0x5a
+                } else {
+                    stream_byte(o)
+                }
+            })
+            .collect();
+        conflicted |= seg[3] & 1 == 1;
+        let seq = isn.wrapping_add(off as u32);
+        buf.push(seq, &bytes, |at, b| {
+            assert_eq!(at, delivered.len() as u64, "delivery not contiguous");
+            delivered.extend_from_slice(b);
+        });
+        assert!(buf.held_bytes() <= cap, "held {} over cap {cap}", buf.held_bytes());
+        if seg[3] & 0x80 != 0 {
+            buf.release();
+        }
+    }
+    if !conflicted && data[4] & 0x80 == 0 {
+        for (i, &b) in delivered.iter().enumerate() {
+            assert_eq!(b, stream_byte(i as u64), "byte {i} differs from the stream");
+        }
+    }
+}
+
+/// `tls_handshake` input: a chunking byte, then a TLS byte stream fed to
+/// the handshake reader in chunks; every ClientHello, ServerHello and
+/// Certificate message is parsed and fingerprinted as the engine would.
+pub fn tls_handshake(data: &[u8]) {
+    use decnet_sniffer::fingerprint::tls::certificate::{summarize, CertificateList};
+    use decnet_sniffer::fingerprint::tls::{handshake_type as ht, ja3, ja4};
+    use decnet_sniffer::fingerprint::tls::{ClientHello, HandshakeReader, Next, ServerHello};
+    let Some((&chunk, stream)) = data.split_first() else {
+        return;
+    };
+    let chunk = usize::from(chunk).max(1);
+    let mut reader = HandshakeReader::new(16 * 1024);
+    reader.set_ignore_change_cipher_spec(chunk % 2 == 0);
+    for piece in stream.chunks(chunk) {
+        reader.feed(piece, |ty, body| {
+            match ty {
+                ht::CLIENT_HELLO => {
+                    if let Ok(ch) = ClientHello::parse(body) {
+                        let _ = ja3::ja3(&ch);
+                        let _ = ja4::ja4(&ch, ja4::Transport::Tcp);
+                        let _ = (ch.sni(), ch.alpn().count(), ch.resumption());
+                    }
+                    if let Ok(ch) = ClientHello::parse_dtls(body) {
+                        let _ = ja4::ja4(&ch, ja4::Transport::Tcp);
+                    }
+                }
+                ht::SERVER_HELLO => {
+                    if let Ok(sh) = ServerHello::parse(body) {
+                        let _ = ja3::ja3s(&sh);
+                        #[cfg(feature = "ja4plus")]
+                        let _ = decnet_sniffer::fingerprint::tls::ja4s::ja4s(&sh, ja4::Transport::Tcp);
+                        let _ = (sh.alpn_selected(), sh.is_hello_retry_request());
+                    }
+                }
+                ht::CERTIFICATE => {
+                    if let Ok(list) = CertificateList::parse(body) {
+                        for der in list.take(4) {
+                            let _ = summarize(der);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            Next::Continue
+        });
+        if !reader.is_reading() {
+            break;
+        }
+    }
+    assert!(reader.buffered() <= 16 * 1024 + 4, "reader holds {}", reader.buffered());
+}
+
+/// `x509` input: one DER certificate, summarised and JA4X-fingerprinted.
+pub fn x509(data: &[u8]) {
+    use decnet_sniffer::fingerprint::tls::certificate::{parse_der, summary_of};
+    if let Ok(cert) = parse_der(data) {
+        let _ = summary_of(&cert, data);
+        #[cfg(feature = "ja4plus")]
+        let _ = decnet_sniffer::fingerprint::tls::ja4x::ja4x(&cert);
+    }
+}

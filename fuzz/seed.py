@@ -72,6 +72,56 @@ def engine_seed(lt, pkts):
     return bytes(buf)
 
 
+def tcp_streams(lt, pkts):
+    """Concatenated TCP payloads per direction (capture order; enough for seeds)."""
+    streams = {}
+    for _, f in pkts:
+        off = {1: 14, 101: 0, 228: 0, 229: 0, 113: 16, 276: 20}.get(lt)
+        if off is None:
+            continue
+        if lt == 1:
+            et = f[12:14]
+            while et in (b"\x81\x00", b"\x88\xa8") and len(f) >= off + 4:
+                et = f[off + 2:off + 4]
+                off += 4
+        if len(f) < off + 20:
+            continue
+        v = f[off] >> 4
+        if v == 4:
+            ihl = (f[off] & 15) * 4
+            if f[off + 9] != 6:
+                continue
+            src, dst, l4 = f[off + 12:off + 16], f[off + 16:off + 20], off + ihl
+        elif v == 6 and len(f) >= off + 40:
+            if f[off + 6] != 6:
+                continue
+            src, dst, l4 = f[off + 8:off + 24], f[off + 24:off + 40], off + 40
+        else:
+            continue
+        if len(f) < l4 + 20:
+            continue
+        doff = (f[l4 + 12] >> 4) * 4
+        payload = f[l4 + doff:]
+        if payload:
+            key = (src, dst, f[l4:l4 + 4])
+            streams.setdefault(key, bytearray()).extend(payload)
+    return [bytes(s) for s in streams.values()]
+
+
+def der_certs(stream):
+    """DER certificates (SEQUENCE with a 2-byte length) inside a stream."""
+    out, i = [], 0
+    while i + 4 < len(stream) and len(out) < 8:
+        if stream[i] == 0x30 and stream[i + 1] == 0x82 and stream[i + 4] == 0x30:
+            n = int.from_bytes(stream[i + 2:i + 4], "big") + 4
+            if 200 < n <= len(stream) - i:
+                out.append(stream[i:i + n])
+                i += n
+                continue
+        i += 1
+    return out
+
+
 def main():
     roots = sys.argv[1:] or ["/work/shared/corpus", os.path.join(ROOT, "tests", "data")]
     for root in roots:
@@ -88,13 +138,28 @@ def main():
                     s = engine_seed(lt, pkts)
                     if s:
                         put("engine", s)
+                    for st in tcp_streams(lt, pkts):
+                        if st[:1] == b"\x16":
+                            put("tls_handshake", bytes([7]) + st[:MAX_SEED])
+                            for der in der_certs(st):
+                                put("x509", der)
                     if lt in LINKTYPES:
                         for _, data in pkts[:40]:
                             put("decode", bytes([LINKTYPES.index(lt)]) + data)
+                elif fn.endswith(".der"):
+                    put("x509", open(p, "rb").read())
                 elif fn.endswith(".fp"):
                     put("p0f_db", open(p, "rb").read())
                 elif fn.endswith(".json") and "state" in fn:
                     put("state_file", open(p, "rb").read())
+    # Reassembly: in order, a hole then its fill, overlaps, near the wrap.
+    put("reassembly", bytes([0, 0, 0, 1, 3]) + bytes([0, 0, 100, 0, 0, 200, 100, 0, 0, 100, 100, 0]))
+    put("reassembly", bytes([0xff, 0xff, 0xff, 0x80, 2]) + bytes([0, 50, 200, 0, 0, 0, 100, 0, 0, 25, 100, 1]))
+    for d in [ROOT + "/src"]:
+        for dirpath, _, files in os.walk(d):
+            for fn in files:
+                if fn.endswith(".der"):
+                    put("x509", open(os.path.join(dirpath, fn), "rb").read())
     # The bundled p0f database and a minimal DECNET state file.
     fp = os.path.join(ROOT, "data", "p0f.fp")
     if os.path.exists(fp):

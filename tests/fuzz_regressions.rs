@@ -52,6 +52,21 @@ fn p0f_db() {
     replay("p0f_db", harness::p0f_db);
 }
 
+#[test]
+fn reassembly() {
+    replay("reassembly", harness::reassembly);
+}
+
+#[test]
+fn tls_handshake() {
+    replay("tls_handshake", harness::tls_handshake);
+}
+
+#[test]
+fn x509() {
+    replay("x509", harness::x509);
+}
+
 /// The harness itself must reject nothing: the empty input and a few
 /// degenerate ones go through every entry point.
 #[test]
@@ -63,5 +78,8 @@ fn degenerate_inputs() {
         harness::capture_file(data);
         harness::state_file(data);
         harness::p0f_db(data);
+        harness::reassembly(data);
+        harness::tls_handshake(data);
+        harness::x509(data);
     }
 }
