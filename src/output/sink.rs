@@ -66,7 +66,7 @@ impl Sink {
             return Ok(());
         }
         let res = match &mut self.target {
-            Target::File(f) => f.write_all(&self.buf),
+            Target::File(f) => append_whole(f, &self.buf),
             Target::Stdout => {
                 let mut out = io::stdout().lock();
                 out.write_all(&self.buf).and_then(|_| out.flush())
@@ -97,6 +97,16 @@ impl Sink {
         }
         Ok(())
     }
+}
+
+/// Appends `buf` in full or not at all: after a short write (disk full,
+/// quota) the file is cut back to where it was, so it never ends inside a
+/// line and the retry of the kept batch cannot duplicate a prefix.
+fn append_whole(f: &mut File, buf: &[u8]) -> io::Result<()> {
+    let before = f.metadata()?.len();
+    f.write_all(buf).inspect_err(|_| {
+        let _ = f.set_len(before);
+    })
 }
 
 fn open_append(path: &Path) -> Result<File, SinkError> {
