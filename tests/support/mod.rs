@@ -344,6 +344,8 @@ pub fn read_child(dir: &Path, pcap: &Path, args: &[&str]) -> ReadRun {
 
 /// As [`read_child`]; with `keep` false the records go to /dev/null (floods
 /// whose millions of lines would only cost disk).
+// The child is reaped by `wait4` (for its own rusage), not `Child::wait`.
+#[allow(clippy::zombie_processes)]
 pub fn read_child_to(dir: &Path, pcap: &Path, args: &[&str], keep: bool) -> ReadRun {
     let (log, json) = if keep {
         (dir.join("out.log"), dir.join("out.json"))
