@@ -188,7 +188,11 @@ pub fn reassembly(data: &[u8]) {
             assert_eq!(at, delivered.len() as u64, "delivery not contiguous");
             delivered.extend_from_slice(b);
         });
-        assert!(buf.held_bytes() <= cap, "held {} over cap {cap}", buf.held_bytes());
+        assert!(
+            buf.held_bytes() <= cap,
+            "held {} over cap {cap}",
+            buf.held_bytes()
+        );
         if seg[3] & 0x80 != 0 {
             buf.release();
         }
@@ -230,7 +234,8 @@ pub fn tls_handshake(data: &[u8]) {
                     if let Ok(sh) = ServerHello::parse(body) {
                         let _ = ja3::ja3s(&sh);
                         #[cfg(feature = "ja4plus")]
-                        let _ = decnet_sniffer::fingerprint::tls::ja4s::ja4s(&sh, ja4::Transport::Tcp);
+                        let _ =
+                            decnet_sniffer::fingerprint::tls::ja4s::ja4s(&sh, ja4::Transport::Tcp);
                         let _ = (sh.alpn_selected(), sh.is_hello_retry_request());
                     }
                 }
@@ -249,7 +254,11 @@ pub fn tls_handshake(data: &[u8]) {
             break;
         }
     }
-    assert!(reader.buffered() <= 16 * 1024 + 4, "reader holds {}", reader.buffered());
+    assert!(
+        reader.buffered() <= 16 * 1024 + 4,
+        "reader holds {}",
+        reader.buffered()
+    );
 }
 
 /// `x509` input: one DER certificate, summarised and JA4X-fingerprinted.

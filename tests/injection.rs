@@ -439,7 +439,9 @@ fn hostile_values_on_the_wire_through_read() {
     use support::*;
     let dir = scratch("injection-e2e");
     let pcap = dir.join("in.pcap");
-    let mut w = PcapWriter::new(std::io::BufWriter::new(std::fs::File::create(&pcap).unwrap()));
+    let mut w = PcapWriter::new(std::io::BufWriter::new(
+        std::fs::File::create(&pcap).unwrap(),
+    ));
     let decky = Ipv4Addr::new(10, 0, 0, 5);
     let values = hostile_values();
     for (i, (_, v)) in values.iter().enumerate() {
@@ -454,7 +456,12 @@ fn hostile_values_on_the_wire_through_read() {
         // The line-based protocols: the value without the bytes that end
         // a line or a token there, cut to 512 bytes so four copies stay
         // under the HTTP head limit (an oversized head is counted, not reported).
-        let text: Vec<u8> = v.iter().copied().filter(|b| !b" \r\n".contains(b)).take(512).collect();
+        let text: Vec<u8> = v
+            .iter()
+            .copied()
+            .filter(|b| !b" \r\n".contains(b))
+            .take(512)
+            .collect();
         let mut c = Conn::new(Ipv4Addr::new(198, 51, 101, i), 40001, decky, 22);
         c.handshake(&mut w);
         let mut banner = b"SSH-2.0-".to_vec();
@@ -475,7 +482,11 @@ fn hostile_values_on_the_wire_through_read() {
         req.extend_from_slice(&text);
         req.extend_from_slice(b"\r\n\r\n");
         c.client_data(&mut w, &req, 1400);
-        c.server_data(&mut w, b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 1400);
+        c.server_data(
+            &mut w,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+            1400,
+        );
         c.close(&mut w);
     }
     drop(w.into_inner());
@@ -488,13 +499,18 @@ fn hostile_values_on_the_wire_through_read() {
     let mut snis = Vec::new();
     let mut kinds = BTreeMap::new();
     for (line, rec) in log.iter().zip(&json) {
-        let parsed = parse_line(line)
-            .unwrap_or_else(|e| panic!("{e}: {:?}", String::from_utf8_lossy(line)));
+        let parsed =
+            parse_line(line).unwrap_or_else(|e| panic!("{e}: {:?}", String::from_utf8_lossy(line)));
         let v: serde_json::Value = serde_json::from_slice(rec).unwrap();
         assert_eq!(v["raw_line"].as_str().unwrap().as_bytes(), *line);
         assert_eq!(v["event_type"].as_str().unwrap(), parsed.msgid);
         let fields = v["fields"].as_object().unwrap();
-        assert_eq!(fields.len(), parsed.params.len(), "{:?}", String::from_utf8_lossy(line));
+        assert_eq!(
+            fields.len(),
+            parsed.params.len(),
+            "{:?}",
+            String::from_utf8_lossy(line)
+        );
         for (k, val) in &parsed.params {
             assert_eq!(
                 fields[k.as_str()].as_str().unwrap(),
@@ -504,7 +520,13 @@ fn hostile_values_on_the_wire_through_read() {
         }
         *kinds.entry(parsed.msgid.clone()).or_insert(0) += 1;
         if parsed.msgid == "tls_client_hello" {
-            let sni = parsed.params.iter().find(|(k, _)| k == "sni").unwrap().1.clone();
+            let sni = parsed
+                .params
+                .iter()
+                .find(|(k, _)| k == "sni")
+                .unwrap()
+                .1
+                .clone();
             snis.push(sni);
         }
     }
@@ -512,7 +534,14 @@ fn hostile_values_on_the_wire_through_read() {
     for (name, v) in &values {
         assert!(snis.contains(v), "{name}: SNI not recovered byte for byte");
     }
-    for kind in ["tls_client_hello", "ssh_client_banner", "http_request_fingerprint"] {
-        assert!(kinds.get(kind).copied().unwrap_or(0) >= values.len(), "{kind}: {kinds:?}");
+    for kind in [
+        "tls_client_hello",
+        "ssh_client_banner",
+        "http_request_fingerprint",
+    ] {
+        assert!(
+            kinds.get(kind).copied().unwrap_or(0) >= values.len(),
+            "{kind}: {kinds:?}"
+        );
     }
 }
