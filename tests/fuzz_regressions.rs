@@ -67,6 +67,49 @@ fn x509() {
     replay("x509", harness::x509);
 }
 
+#[test]
+fn quic_initial() {
+    replay("quic_initial", harness::quic_initial);
+}
+
+/// A real Initial sealed by the harness decrypts in the collector: the
+/// fuzzer's plaintext does reach the frame parser (RFC 9001 A.2's DCID).
+#[test]
+fn quic_harness_seals_initials_the_collector_opens() {
+    use decnet_sniffer::fingerprint::quic::{CollectorConfig, InitialCollector, Outcome, Version};
+    let dcid = [0x83, 0x94, 0xc8, 0xf0, 0x3e, 0x51, 0x57, 0x08];
+    // One CRYPTO frame (type 6, offset 0, length) holding a tiny ClientHello.
+    let mut hello = vec![1, 0, 0, 0];
+    let body: Vec<u8> = [
+        &[3u8, 3][..],
+        &[0x11; 32],
+        &[0],
+        &[0, 2, 0x13, 0x01],
+        &[1, 0],
+        &[0, 0],
+    ]
+    .concat();
+    hello[1..4].copy_from_slice(&(body.len() as u32).to_be_bytes()[1..]);
+    hello.extend_from_slice(&body);
+    let mut frames = vec![6, 0, 0x40 | (hello.len() >> 8) as u8, hello.len() as u8];
+    frames.extend_from_slice(&hello);
+    frames.resize(1162, 0);
+    let datagram = harness::seal_initial(Version::V1, &dcid, 0, &frames);
+    let mut c = InitialCollector::new(CollectorConfig::default());
+    let mut counters = std::collections::BTreeMap::new();
+    let out = c.on_datagram(
+        "198.51.100.7:50000".parse().unwrap(),
+        "10.0.0.5:443".parse().unwrap(),
+        decnet_sniffer::util::time::Timestamp::new(1, 0),
+        &datagram,
+        &mut counters,
+    );
+    match out {
+        Outcome::Quic(Some(h)) => assert_eq!(h.message, hello),
+        other => panic!("not opened: {other:?} {counters:?}"),
+    }
+}
+
 /// The harness itself must reject nothing: the empty input and a few
 /// degenerate ones go through every entry point.
 #[test]
@@ -81,5 +124,6 @@ fn degenerate_inputs() {
         harness::reassembly(data);
         harness::tls_handshake(data);
         harness::x509(data);
+        harness::quic_initial(data);
     }
 }
