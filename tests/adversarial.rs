@@ -270,7 +270,7 @@ fn junk_quic_initials_flood() {
         payload[14] = 0; // SCID length
         payload[15] = 0; // token length
         payload[16] = 0x44; // length (2-byte varint) ...
-        payload[17] = 0xa0;
+        payload[17] = 0x9e; // ... 1182: the rest of the datagram
         w.packet(
             1_776_789_350_000_000 + i64::from(i) * 10,
             &udp(source(i), 50000, DECKY, 443, &payload),
