@@ -122,6 +122,15 @@ def der_certs(stream):
     return out
 
 
+def quic_seed(hello):
+    """A quic_initial input: v1, 8-byte DCID, one packet whose plaintext is
+    a CRYPTO frame with the ClientHello, padded to 1162 bytes."""
+    hello = hello[:4000]
+    frame = bytes([6, 0, 0x40 | (len(hello) >> 8), len(hello) & 0xFF]) + hello
+    frame += bytes(max(0, 1162 - len(frame)))
+    return bytes([8 << 1]) + bytes(range(1, 9)) + struct.pack(">H", len(frame)) + frame
+
+
 def main():
     roots = sys.argv[1:] or ["/work/shared/corpus", os.path.join(ROOT, "tests", "data")]
     for root in roots:
@@ -141,6 +150,8 @@ def main():
                     for st in tcp_streams(lt, pkts):
                         if st[:1] == b"\x16":
                             put("tls_handshake", bytes([7]) + st[:MAX_SEED])
+                            if st[5:6] == b"\x01":
+                                put("quic_initial", quic_seed(st[5:5 + 5 + int.from_bytes(st[3:5], "big")]))
                             for der in der_certs(st):
                                 put("x509", der)
                     if lt in LINKTYPES:
