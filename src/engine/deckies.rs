@@ -203,12 +203,15 @@ pub fn validate_name(name: &str) -> Result<(), String> {
     if name.len() > 255 {
         return Err("name longer than 255 bytes".into());
     }
-    if let Some(c) = name
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '.' | '*' | '>'))
-    {
+    // HOSTNAME is printable US-ASCII (RFC 5424 6.2.4): a name outside it
+    // would be rewritten in the line and differ from the JSON `decky`. The
+    // SD delimiters are refused too, so no name can mimic an SD element.
+    if let Some(c) = name.chars().find(|c| {
+        !c.is_ascii_graphic() || matches!(c, '.' | '*' | '>' | '[' | ']' | '"' | '\\' | '=')
+    }) {
         return Err(format!(
-            "name contains {c:?}; spaces, dots, '*', '>' and control characters are not allowed"
+            "name contains {c:?}; only printable ASCII is allowed, without spaces, \
+             '.', '*', '>', '[', ']', '\"', '\\' or '='"
         ));
     }
     Ok(())

@@ -13,6 +13,22 @@
 /// The most separate held ranges; a segment that would need more is dropped.
 const MAX_RANGES: usize = 32;
 
+/// Bytes all out-of-order buffers of the process may have allocated
+/// together. A buffer takes its whole `cap` at the first held segment, so
+/// without this one byte beyond a hole per connection made every flow
+/// allocate 16 KiB (50,000 connections of three tiny packets: 950 MB).
+/// Past it, out-of-order segments are dropped and counted as over cap.
+pub const GLOBAL_HELD_CAP: usize = 64 << 20;
+
+static HELD_TOTAL: AtomicUsize = AtomicUsize::new(0);
+
+/// Bytes currently allocated for held segments, all buffers together.
+pub fn held_total() -> usize {
+    HELD_TOTAL.load(Ordering::Relaxed)
+}
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 /// What a push did, for counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PushOutcome {
@@ -104,7 +120,7 @@ impl StreamBuffer {
     /// Frees all memory; later pushes are ignored.
     pub fn release(&mut self) {
         self.released = true;
-        self.held = Vec::new();
+        self.free_held();
         self.ranges = Vec::new();
         self.history = Vec::new();
     }
@@ -215,13 +231,31 @@ impl StreamBuffer {
         self.offset += n as u64;
     }
 
+    /// Allocates the held buffer within the process-wide budget.
+    fn alloc_held(&mut self) -> bool {
+        let before = HELD_TOTAL.fetch_add(self.cap, Ordering::Relaxed);
+        if before.saturating_add(self.cap) > GLOBAL_HELD_CAP {
+            HELD_TOTAL.fetch_sub(self.cap, Ordering::Relaxed);
+            return false;
+        }
+        self.held = vec![0; self.cap];
+        true
+    }
+
+    fn free_held(&mut self) {
+        if !self.held.is_empty() {
+            HELD_TOTAL.fetch_sub(self.held.len(), Ordering::Relaxed);
+            self.held = Vec::new();
+        }
+    }
+
     /// Drops the first `n` held bytes (just delivered) and shifts the rest.
     fn consume(&mut self, n: usize) {
         self.advance(n);
         self.ranges.remove(0);
         if self.ranges.is_empty() {
             // Nothing held: give the memory back until the next hole.
-            self.held = Vec::new();
+            self.free_held();
             return;
         }
         let last = self.ranges.last().map_or(n, |r| r.1);
@@ -245,8 +279,10 @@ impl StreamBuffer {
             self.dropped_bytes += data.len() as u64;
             return false;
         }
-        if self.held.is_empty() {
-            self.held = vec![0; self.cap];
+        if self.held.is_empty() && !self.alloc_held() {
+            out.dropped_over_cap = true;
+            self.dropped_bytes += data.len() as u64;
+            return false;
         }
         let mut pos = start;
         let mut covered = 0;
@@ -286,6 +322,12 @@ fn keep(history: &mut Vec<u8>, cap: usize, bytes: &[u8]) {
     let room = cap.saturating_sub(history.len());
     if room > 0 {
         history.extend_from_slice(&bytes[..room.min(bytes.len())]);
+    }
+}
+
+impl Drop for StreamBuffer {
+    fn drop(&mut self) {
+        self.free_held();
     }
 }
 

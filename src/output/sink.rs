@@ -66,7 +66,7 @@ impl Sink {
             return Ok(());
         }
         let res = match &mut self.target {
-            Target::File(f) => f.write_all(&self.buf),
+            Target::File(f) => append_whole(f, &self.buf),
             Target::Stdout => {
                 let mut out = io::stdout().lock();
                 out.write_all(&self.buf).and_then(|_| out.flush())
@@ -99,13 +99,54 @@ impl Sink {
     }
 }
 
+/// Appends `buf` in full or not at all: after a short write (disk full,
+/// quota) the file is cut back to where it was, so it never ends inside a
+/// line and the retry of the kept batch cannot duplicate a prefix.
+fn append_whole(f: &mut File, buf: &[u8]) -> io::Result<()> {
+    let before = f.metadata()?.len();
+    f.write_all(buf).inspect_err(|_| {
+        let _ = f.set_len(before);
+    })
+}
+
 fn open_append(path: &Path) -> Result<File, SinkError> {
-    OpenOptions::new()
+    let err = |source| SinkError {
+        path: path.to_owned(),
+        source,
+    };
+    let mut f = OpenOptions::new()
         .create(true)
+        .read(true)
         .append(true)
         .open(path)
-        .map_err(|source| SinkError {
-            path: path.to_owned(),
-            source,
-        })
+        .map_err(err)?;
+    cut_torn_tail(&mut f).map_err(err)?;
+    Ok(f)
+}
+
+/// A writer killed inside `write(2)` (SIGKILL, power loss) can leave part of
+/// a batch: the kernel may stop a regular-file write between pages. Before
+/// appending, a file that does not end with a newline is cut back to its
+/// last one, so the torn record is not glued to the next. Only the last
+/// batch can be torn, so a file with no newline in that window is left
+/// alone (it is not ours).
+fn cut_torn_tail(f: &mut File) -> io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let meta = f.metadata()?;
+    let len = meta.len();
+    if !meta.is_file() || len == 0 {
+        return Ok(());
+    }
+    let window = len.min(2 * BATCH as u64);
+    let mut tail = vec![0u8; window as usize];
+    f.seek(SeekFrom::Start(len - window))?;
+    f.read_exact(&mut tail)?;
+    if tail.last() == Some(&b'\n') {
+        return Ok(());
+    }
+    match tail.iter().rposition(|&b| b == b'\n') {
+        Some(i) => f.set_len(len - window + i as u64 + 1),
+        None if window == len => f.set_len(0),
+        None => Ok(()),
+    }
 }
