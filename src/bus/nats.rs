@@ -11,8 +11,10 @@
 //! backoff, 100 ms doubling to 5 s, forever).
 //!
 //! JetStream: every message carries `Nats-Msg-Id` (the envelope id) and
-//! `Nats-Expected-Stream`; a missing acknowledgement is retried up to three
-//! times (the server drops duplicates by id), then counted as a failure.
+//! `Nats-Expected-Stream`. A missing acknowledgement (timeout, no responders
+//! while JetStream starts, lost connection) is retried with backoff up to ten
+//! times (the server drops duplicates by id), then counted as a failure; an
+//! error answer from the stream (wrong stream, limits) counts at once.
 //! If the stream does not exist it is created with subjects
 //! `decky.*.traffic` and the server's default limits (file storage); an
 //! existing stream is used as configured. Health heartbeats use core publish.
@@ -21,7 +23,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::{self, context::PublishAckFuture, ErrorCode};
+use async_nats::jetstream::context::{PublishAckFuture, PublishErrorKind};
+use async_nats::jetstream::{self, ErrorCode};
 use async_nats::{Client, ConnectOptions, Event, ServerAddr};
 use futures_util::StreamExt;
 use tokio::time::{interval_at, sleep, timeout, Instant, MissedTickBehavior};
@@ -32,8 +35,20 @@ use super::{BusConfigError, BusTarget, NatsAuth, NatsTls, Tuning, JETSTREAM_SUBJ
 
 /// Messages handed to the client per flush (core) or in flight (JetStream).
 const BATCH: usize = 256;
-/// JetStream publish attempts per message before it counts as failed.
-const JS_ATTEMPTS: u8 = 3;
+/// JetStream publish attempts per message before it counts as failed. With
+/// the default backoff (100 ms doubling to 5 s) that is about 25 s: long
+/// enough for a restarted server to recover its streams.
+const JS_ATTEMPTS: u8 = 10;
+
+/// What became of one JetStream publish.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Acked,
+    /// Refused by the server: counted as a failure at once.
+    Refused,
+    /// No answer: sent again later with the same `Nats-Msg-Id`.
+    Retry,
+}
 
 /// A NATS target, as [`BusTarget::Nats`] holds it.
 #[derive(Debug, Clone)]
@@ -409,57 +424,75 @@ impl JetStreamPublisher {
         let deadline = Instant::now() + tuning.write_timeout;
 
         // Send everything first so the acknowledgements overlap.
-        let mut acks: Vec<Option<PublishAckFuture>> = Vec::with_capacity(self.pending.len());
-        for (m, _) in &self.pending {
+        let mut outcomes = vec![Outcome::Retry; self.pending.len()];
+        let mut acks: Vec<(usize, PublishAckFuture)> = Vec::with_capacity(self.pending.len());
+        for (i, (m, _)) in self.pending.iter().enumerate() {
             let publish = jetstream::message::PublishMessage::build()
                 .payload(m.body.clone())
                 .message_id(m.id.as_str())
                 .expected_stream(&self.stream);
             let left = deadline.saturating_duration_since(Instant::now());
-            let sent = timeout(left, self.ctx.send_publish(m.topic.clone(), publish)).await;
-            acks.push(match sent {
-                Ok(Ok(ack)) => Some(ack),
+            match timeout(left, self.ctx.send_publish(m.topic.clone(), publish)).await {
+                Ok(Ok(ack)) => acks.push((i, ack)),
                 Ok(Err(e)) => {
                     tracing::debug!("bus: JetStream publish: {e}");
-                    None
+                    if e.kind() == PublishErrorKind::MaxPayloadExceeded {
+                        outcomes[i] = Outcome::Refused;
+                    }
                 }
-                Err(_) => None,
-            });
-        }
-        let mut ok = vec![false; acks.len()];
-        for (slot, ack) in ok.iter_mut().zip(acks) {
-            let Some(ack) = ack else { continue };
-            let left = deadline.saturating_duration_since(Instant::now());
-            match timeout(left.max(Duration::from_millis(1)), ack).await {
-                Ok(Ok(_)) => *slot = true,
-                Ok(Err(e)) => tracing::debug!("bus: JetStream ack: {e}"),
                 Err(_) => {}
             }
         }
+        for (i, ack) in acks {
+            let left = deadline.saturating_duration_since(Instant::now());
+            outcomes[i] = match timeout(left.max(Duration::from_millis(1)), ack).await {
+                Ok(Ok(_)) => Outcome::Acked,
+                // The stream answered with an error (wrong stream, limits...):
+                // retrying cannot help.
+                Ok(Err(e)) if e.kind() == PublishErrorKind::Other => {
+                    tracing::debug!("bus: JetStream refused a message: {e}");
+                    Outcome::Refused
+                }
+                // No responders (JetStream still starting), timeouts, lost
+                // connection: try again.
+                Ok(Err(e)) => {
+                    tracing::debug!("bus: JetStream ack: {e}");
+                    Outcome::Retry
+                }
+                Err(_) => Outcome::Retry,
+            };
+        }
 
-        let mut failed_now = 0;
+        let (mut refused, mut gave_up) = (0, 0);
         let mut kept = Vec::with_capacity(self.pending.len());
-        for ((m, attempts), acked) in self.pending.drain(..).zip(ok) {
-            if acked {
-                Counters::add(&counters.published, 1);
-            } else if attempts + 1 >= JS_ATTEMPTS {
-                Counters::add(&counters.publish_failures, 1);
-                failed_now += 1;
-            } else {
-                kept.push((m, attempts + 1));
+        for ((m, attempts), outcome) in self.pending.drain(..).zip(outcomes) {
+            match outcome {
+                Outcome::Acked => Counters::add(&counters.published, 1),
+                Outcome::Refused => refused += 1,
+                Outcome::Retry if attempts + 1 >= JS_ATTEMPTS => gave_up += 1,
+                Outcome::Retry => kept.push((m, attempts + 1)),
             }
         }
-        if failed_now > 0 {
+        Counters::add(&counters.publish_failures, refused + gave_up);
+        if refused > 0 {
             tracing::warn!(
-                "bus: {failed_now} message(s) not acknowledged by JetStream stream {} after {JS_ATTEMPTS} attempts",
+                "bus: JetStream stream {} refused {refused} message(s)",
+                self.stream
+            );
+        }
+        if gave_up > 0 {
+            tracing::warn!(
+                "bus: {gave_up} message(s) not acknowledged by JetStream stream {} after {JS_ATTEMPTS} attempts",
                 self.stream
             );
         }
         let stalled = !kept.is_empty();
         self.pending = kept;
-        if stalled {
+        if stalled || refused > 0 {
             // The stream may have been deleted or the server restarted.
             self.stream_checked = false;
+        }
+        if stalled {
             Progress::Stalled
         } else {
             Progress::Sent

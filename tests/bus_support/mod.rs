@@ -187,9 +187,12 @@ pub fn shared_or_own_server() -> (String, Option<NatsServer>) {
     }
 }
 
+/// Messages received, as `(subject, payload)`.
+pub type Received = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
 /// A NATS subscriber on its own thread, collecting `(subject, payload)`.
 pub struct Collector {
-    pub msgs: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    pub msgs: Received,
     stop: Arc<AtomicBool>,
     thread: Option<thread::JoinHandle<()>>,
 }
@@ -197,7 +200,7 @@ pub struct Collector {
 impl Collector {
     /// Subscribes to `subject` and returns once the subscription is active.
     pub fn start(url: &str, subject: &str) -> Self {
-        let msgs = Arc::new(Mutex::new(Vec::new()));
+        let msgs: Received = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let ready = Arc::new(AtomicBool::new(false));
         let (m, s, r) = (Arc::clone(&msgs), Arc::clone(&stop), Arc::clone(&ready));
