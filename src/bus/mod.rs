@@ -389,30 +389,19 @@ impl Bus {
     /// Never blocks and never does I/O; when the queue is full the oldest
     /// message is dropped and counted.
     pub fn publish(&self, event: &Event) {
-        if self.worker.is_none() || !event.kind.on_bus() {
-            return;
+        if self.worker.is_some() {
+            enqueue(&self.shared, event);
         }
-        let counters = &self.shared.counters;
-        let topic = match traffic_topic(&event.decky) {
-            Ok(topic) => topic,
-            Err(e) => {
-                Counters::add(&counters.rejected_topics, 1);
-                tracing::debug!("bus: not publishing for decky {:?}: {e}", event.decky);
-                return;
-            }
-        };
-        let id = self.shared.ids.next_id();
-        let body = traffic_envelope(event, &topic, &id);
-        if body.len() > MAX_BODY_LEN {
-            Counters::add(&counters.oversize, 1);
-            return;
+    }
+
+    /// A cheap, cloneable publishing handle for the output pipeline
+    /// ([`crate::output::Output::publish_with`]); the `Bus` itself stays with
+    /// the caller for `stats`, `stop_requested` and `shutdown`.
+    pub fn publisher(&self) -> BusPublisher {
+        BusPublisher {
+            shared: Arc::clone(&self.shared),
+            active: self.worker.is_some(),
         }
-        self.shared.queue.push(Message {
-            topic,
-            id,
-            body: Bytes::from(body),
-        });
-        self.shared.wake.notify_one();
     }
 
     /// Whether `{"action":"stop"}` arrived on `system.sniffer.control`.
@@ -447,6 +436,7 @@ impl Bus {
         let Some(worker) = self.worker.take() else {
             return;
         };
+        self.shared.closed.store(true, Ordering::Relaxed);
         let _ = worker.shutdown.send(Some(Instant::now() + drain));
         let grace = Duration::from_millis(500);
         match worker.done.recv_timeout(drain + grace) {
@@ -466,10 +456,67 @@ impl Bus {
     }
 }
 
+/// Builds the envelope of an on-bus event and queues it.
+fn enqueue(shared: &Shared, event: &Event) {
+    if !event.kind.on_bus() || shared.closed.load(Ordering::Relaxed) {
+        return;
+    }
+    let counters = &shared.counters;
+    let topic = match traffic_topic(&event.decky) {
+        Ok(topic) => topic,
+        Err(e) => {
+            Counters::add(&counters.rejected_topics, 1);
+            tracing::debug!("bus: not publishing for decky {:?}: {e}", event.decky);
+            return;
+        }
+    };
+    let id = shared.ids.next_id();
+    let body = traffic_envelope(event, &topic, &id);
+    if body.len() > MAX_BODY_LEN {
+        Counters::add(&counters.oversize, 1);
+        return;
+    }
+    shared.queue.push(Message {
+        topic,
+        id,
+        body: Bytes::from(body),
+    });
+    shared.wake.notify_one();
+}
+
+/// The publishing side of a [`Bus`], for the output pipeline. Publishing
+/// after the bus was shut down does nothing.
+#[derive(Clone)]
+pub struct BusPublisher {
+    shared: Arc<Shared>,
+    active: bool,
+}
+
+impl BusPublisher {
+    pub fn publish(&self, event: &Event) {
+        if self.active {
+            enqueue(&self.shared, event);
+        }
+    }
+}
+
+impl crate::output::Publish for BusPublisher {
+    fn publish(&self, ev: &Event) {
+        BusPublisher::publish(self, ev);
+    }
+}
+
+impl crate::output::Publish for Bus {
+    fn publish(&self, ev: &Event) {
+        Bus::publish(self, ev);
+    }
+}
+
 impl Drop for Bus {
     fn drop(&mut self) {
         // Without an explicit shutdown, stop at once and do not wait.
         if let Some(worker) = self.worker.take() {
+            self.shared.closed.store(true, Ordering::Relaxed);
             let _ = worker.shutdown.send(Some(Instant::now()));
         }
     }

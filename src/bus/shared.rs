@@ -45,6 +45,8 @@ pub struct Shared {
     pub wake: Notify,
     pub counters: Counters,
     pub stop_requested: Arc<AtomicBool>,
+    /// Set once shutdown began: later publishes are ignored.
+    pub closed: AtomicBool,
     pub health_source: Mutex<Option<Arc<HealthSource>>>,
     pub ids: IdGen,
 }
@@ -56,6 +58,7 @@ impl Shared {
             wake: Notify::new(),
             counters: Counters::default(),
             stop_requested: Arc::new(AtomicBool::new(false)),
+            closed: AtomicBool::new(false),
             health_source: Mutex::new(None),
             ids: IdGen::new(),
         }
