@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts what the bus tests need: Debian's nats-server on
-# loopback (with JetStream). Idempotent: a server already answering on the
+# loopback (with JetStream), and openssl for the TLS test. Idempotent: a server already answering on the
 # port is reused.
 #
 # Usage from .ci/run:
@@ -34,16 +34,22 @@ answers_nats() {
     ) 2>/dev/null
 }
 
+apt_install() {
+    log "installing $*"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y --no-install-recommends "$@" >&2; then
+        apt-get update >&2
+        apt-get install -y --no-install-recommends "$@" >&2
+    fi
+}
+
 bin="$(find_server || true)"
 if [ -z "$bin" ]; then
-    log "installing nats-server"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! apt-get install -y --no-install-recommends nats-server >&2; then
-        apt-get update >&2
-        apt-get install -y --no-install-recommends nats-server >&2
-    fi
+    apt_install nats-server
     bin="$(find_server)"
 fi
+# The TLS test makes a throwaway CA with the openssl command.
+command -v openssl >/dev/null || apt_install openssl
 log "nats-server: $bin ($("$bin" --version 2>&1 | head -n1))"
 
 if answers_nats; then

@@ -105,16 +105,24 @@ pub struct NatsServer {
     child: Option<Child>,
     pub port: u16,
     store: Option<PathBuf>,
+    extra: Vec<String>,
 }
 
 impl NatsServer {
     /// Starts a server on a free port; with `store`, JetStream is enabled
     /// with that storage directory.
     pub fn start(store: Option<&Path>) -> Self {
+        Self::start_with(store, &[])
+    }
+
+    /// Like [`NatsServer::start`] with extra nats-server arguments
+    /// (authentication, TLS).
+    pub fn start_with(store: Option<&Path>, extra: &[&str]) -> Self {
         let mut s = NatsServer {
             child: None,
             port: free_port(),
             store: store.map(Path::to_path_buf),
+            extra: extra.iter().map(|a| a.to_string()).collect(),
         };
         s.spawn();
         s
@@ -126,6 +134,7 @@ impl NatsServer {
         if let Some(dir) = &self.store {
             cmd.arg("-js").arg("-sd").arg(dir);
         }
+        cmd.args(&self.extra);
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
         let child = cmd.spawn().unwrap_or_else(|e| {
             panic!("cannot run nats-server ({e}); install it or run scripts/ci-services.sh")
