@@ -24,7 +24,9 @@ use tokio::time::{interval_at, sleep, sleep_until, timeout, Instant, MissedTickB
 
 use super::control::{handle_control, health_message, CONTROL_TOPIC};
 use super::envelope::{MAX_BODY_LEN, MAX_HEADER_LEN};
-use super::shared::{shutdown_deadline, Backoff, Counters, Message, Shared, ShutdownRx};
+use super::shared::{
+    shutdown_deadline, Backoff, Counters, DropReporter, Message, Shared, ShutdownRx,
+};
 use super::Tuning;
 
 /// Messages written per `write_all`.
@@ -116,10 +118,12 @@ pub(crate) async fn run(
     let mut backoff = Backoff::new(tuning.reconnect_min, tuning.reconnect_max);
     let mut connected_before = false;
     let mut logged_failure = false;
+    let mut drops = DropReporter::default();
     loop {
         if shutdown_deadline(&shutdown).is_some() {
             return;
         }
+        drops.check(&shared);
         match timeout(tuning.write_timeout, UnixStream::connect(&path)).await {
             Ok(Ok(stream)) => {
                 if connected_before {
@@ -128,7 +132,15 @@ pub(crate) async fn run(
                 connected_before = true;
                 logged_failure = false;
                 tracing::info!("bus: connected to DECNET bus {}", path.display());
-                let end = session(&shared, stream, &tuning, &mut shutdown, &mut backoff).await;
+                let end = session(
+                    &shared,
+                    stream,
+                    &tuning,
+                    &mut shutdown,
+                    &mut backoff,
+                    &mut drops,
+                )
+                .await;
                 shared.set_connected(false);
                 match end {
                     SessionEnd::Shutdown => return,
@@ -170,6 +182,7 @@ async fn session(
     tuning: &Tuning,
     shutdown: &mut ShutdownRx,
     backoff: &mut Backoff,
+    drops: &mut DropReporter,
 ) -> SessionEnd {
     let (rd, mut wr) = stream.into_split();
     let mut buf = Vec::with_capacity(64 * 1024);
@@ -208,6 +221,7 @@ async fn session(
                 break;
             }
         }
+        drops.check(shared);
         tokio::select! {
             _ = shutdown.changed() => {}
             _ = &mut reader.0 => return SessionEnd::Lost,

@@ -163,6 +163,12 @@ impl BusTarget {
         }
     }
 
+    /// The daemon's target when no `--bus` is given (SPEC 7): what the
+    /// environment selects, else DECNET's socket.
+    pub fn default_for_run() -> Self {
+        Self::from_env().unwrap_or_else(Self::decnet_default)
+    }
+
     pub fn try_from_env() -> Result<Option<Self>, BusConfigError> {
         Self::from_vars(|k| std::env::var(k).ok())
     }

@@ -30,7 +30,9 @@ use futures_util::StreamExt;
 use tokio::time::{interval_at, sleep, timeout, Instant, MissedTickBehavior};
 
 use super::control::{handle_control, health_message, CONTROL_TOPIC};
-use super::shared::{shutdown_deadline, Backoff, Counters, Message, Shared, ShutdownRx};
+use super::shared::{
+    shutdown_deadline, Backoff, Counters, DropReporter, Message, Shared, ShutdownRx,
+};
 use super::{BusConfigError, BusTarget, NatsAuth, NatsTls, Tuning, JETSTREAM_SUBJECTS};
 
 /// Messages handed to the client per flush (core) or in flight (JetStream).
@@ -237,8 +239,12 @@ pub(crate) async fn run(
     health.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut batch = Vec::with_capacity(BATCH);
     let mut retry = Backoff::new(tuning.reconnect_min, tuning.reconnect_max);
+    let mut drops = DropReporter::default();
     loop {
         let draining = shutdown_deadline(&shutdown);
+        // Events can be lost under a storm; the client state is the truth.
+        shared.set_connected(is_connected(&client));
+        drops.check(&shared);
         let mut stalled = false;
         if is_connected(&client) {
             loop {

@@ -80,6 +80,35 @@ impl Shared {
     }
 }
 
+/// Warns, at most every ten seconds, that the queue overflowed: drops are
+/// counted, never silent.
+#[derive(Default)]
+pub struct DropReporter {
+    reported: u64,
+    last: Option<Instant>,
+}
+
+impl DropReporter {
+    pub fn check(&mut self, shared: &Shared) {
+        let dropped = shared.queue.dropped();
+        if dropped <= self.reported {
+            return;
+        }
+        if self
+            .last
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(10))
+        {
+            return;
+        }
+        tracing::warn!(
+            "bus: queue full, dropped {} oldest message(s) ({dropped} in total)",
+            dropped - self.reported
+        );
+        self.reported = dropped;
+        self.last = Some(Instant::now());
+    }
+}
+
 /// The shutdown signal: `Some(deadline)` once `Bus::shutdown` was called;
 /// the transport drains the queue until the deadline, then says goodbye.
 pub type ShutdownRx = watch::Receiver<Option<Instant>>;
