@@ -162,8 +162,52 @@ pub fn unix_seconds(ts: Timestamp) -> f64 {
 
 /// Writes a JSON string (quoted and escaped).
 pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    // Serialising a &str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
+    out.push(b'"');
+    escape_utf8(out, s.as_bytes());
+    out.push(b'"');
+}
+
+/// Writes raw field bytes as a JSON string; invalid UTF-8 becomes U+FFFD
+/// (one per maximal invalid sequence, as `String::from_utf8_lossy`).
+pub fn write_json_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    for chunk in bytes.utf8_chunks() {
+        escape_utf8(out, chunk.valid().as_bytes());
+        if !chunk.invalid().is_empty() {
+            out.extend_from_slice("\u{fffd}".as_bytes());
+        }
+    }
+    out.push(b'"');
+}
+
+/// Escapes valid UTF-8 for a JSON string body (RFC 8259 section 7): `"`,
+/// `\` and control characters; runs of other bytes are copied at once.
+fn escape_utf8(out: &mut Vec<u8>, s: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut start = 0;
+    for (i, &b) in s.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0x00..=0x1f => &[],
+            _ => continue,
+        };
+        out.extend_from_slice(&s[start..i]);
+        if esc.is_empty() {
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b >> 4)]);
+            out.push(HEX[usize::from(b & 0xf)]);
+        } else {
+            out.extend_from_slice(esc);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&s[start..]);
 }
 
 /// Writes a JSON number for `ts` (`null` would only appear for NaN/inf).
@@ -216,7 +260,7 @@ pub fn traffic_envelope(event: &Event, topic: &str, id: &EnvelopeId) -> Vec<u8> 
                 }
                 write_json_str(out, field.name);
                 out.push(b':');
-                write_json_str(out, &String::from_utf8_lossy(&field.value));
+                write_json_bytes(out, &field.value);
             }
             out.push(b'}');
         },
@@ -254,6 +298,27 @@ mod tests {
             validate_topic(&"a".repeat(MAX_TOPIC_LEN + 1)),
             Err(TopicError::TooLong)
         );
+    }
+
+    #[test]
+    fn string_escaping_matches_serde_json_and_lossy_utf8() {
+        let mut cases: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"plain ascii".to_vec(),
+            b"quote\" backslash\\ slash/ del\x7f".to_vec(),
+            "caf\u{e9} \u{1f600} \u{2028}".as_bytes().to_vec(),
+            b"bad \xff\xfe mid \xe2\x82 end \xf0\x9f\x98".to_vec(),
+            b"\xc0\x80 overlong, \xed\xa0\x80 surrogate".to_vec(),
+        ];
+        cases.push((0u8..0x20).collect());
+        for bytes in cases {
+            let mut ours = Vec::new();
+            write_json_bytes(&mut ours, &bytes);
+            let reference = serde_json::to_string(&*String::from_utf8_lossy(&bytes)).unwrap();
+            let parsed: String = serde_json::from_slice(&ours).unwrap();
+            assert_eq!(parsed, String::from_utf8_lossy(&bytes), "{bytes:?}");
+            assert_eq!(String::from_utf8(ours).unwrap(), reference, "{bytes:?}");
+        }
     }
 
     #[test]
