@@ -31,6 +31,9 @@ use super::Tuning;
 
 /// Messages written per `write_all`.
 const BATCH: usize = 128;
+/// Batches written before the session looks at health, control and
+/// shutdown again.
+const ROUNDS: usize = 32;
 
 /// Appends one frame to `out`. The caller guarantees `verb` and `args`
 /// are ASCII without newlines (topics are validated before queueing).
@@ -209,8 +212,10 @@ async fn session(
         if shutdown_deadline(shutdown).is_some() {
             return drain_and_close(shared, &mut wr, &mut buf, &mut batch, tuning, shutdown).await;
         }
-        // Empty the queue before waiting again.
-        loop {
+        // Empty the queue before waiting again, but under sustained load
+        // give health, control and shutdown their turn now and then.
+        let mut more = false;
+        for round in 0..ROUNDS {
             if publish_batch(shared, &mut wr, &mut buf, &mut batch, tuning, shutdown)
                 .await
                 .is_err()
@@ -220,6 +225,7 @@ async fn session(
             if batch.is_empty() || shutdown_deadline(shutdown).is_some() {
                 break;
             }
+            more = round + 1 == ROUNDS;
         }
         drops.check(shared);
         tokio::select! {
@@ -234,6 +240,7 @@ async fn session(
                 }
             }
             _ = shared.wake.notified() => {}
+            _ = tokio::task::yield_now(), if more => {}
         }
     }
 }

@@ -37,6 +37,8 @@ use super::{BusConfigError, BusTarget, NatsAuth, NatsTls, Tuning, JETSTREAM_SUBJ
 
 /// Messages handed to the client per flush (core) or in flight (JetStream).
 const BATCH: usize = 256;
+/// Batches sent before the loop looks at health and shutdown again.
+const ROUNDS: usize = 16;
 /// JetStream publish attempts per message before it counts as failed. With
 /// the default backoff (100 ms doubling to 5 s) that is about 25 s: long
 /// enough for a restarted server to recover its streams.
@@ -246,8 +248,11 @@ pub(crate) async fn run(
         shared.set_connected(is_connected(&client));
         drops.check(&shared);
         let mut stalled = false;
+        // Under sustained load the queue never empties: after a bounded
+        // number of batches, give health and shutdown their turn.
+        let mut more = false;
         if is_connected(&client) {
-            loop {
+            for round in 0..ROUNDS {
                 let progress = match js.as_mut() {
                     Some(js) => js.publish_batch(&shared, &tuning).await,
                     None => publish_core_batch(&client, &shared, &mut batch, &tuning).await,
@@ -263,6 +268,7 @@ pub(crate) async fn run(
                 if draining.is_some_and(|d| Instant::now() >= d) {
                     break;
                 }
+                more = round + 1 == ROUNDS;
             }
         }
         if let Some(deadline) = draining {
@@ -276,6 +282,8 @@ pub(crate) async fn run(
         // Re-check the connection now and then in case an event was missed.
         let pause = if stalled {
             retry.next_delay()
+        } else if more {
+            Duration::ZERO
         } else {
             Duration::from_secs(1)
         };
