@@ -359,3 +359,32 @@ fn bus_absent_at_start_is_reached_later() {
     assert_eq!((s.dropped, s.published, s.reconnects), (7, 3, 0));
     bus.shutdown(Duration::from_millis(100));
 }
+
+#[test]
+fn shutdown_keeps_trying_to_reach_the_bus_until_the_deadline() {
+    // `read` can finish before the first connect: the drain must wait for it.
+    let path = socket_path("late-drain");
+    let bus = Bus::start(options(&path)).unwrap();
+    for n in 0..3 {
+        bus.publish(&event(EventKind::TcpSynFingerprint, "decky-01", n));
+    }
+    let stopper = std::thread::spawn(move || bus.shutdown(Duration::from_secs(3)));
+    std::thread::sleep(Duration::from_millis(300));
+    let listener = UnixListener::bind(&path).unwrap();
+    let (conn, _) = listener.accept().unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut r = BufReader::new(conn);
+    expect_greeting(&mut r);
+    for n in 0..3 {
+        let f = read_frame(&mut r).unwrap();
+        check_envelope(
+            &f.body,
+            "decky.decky-01.traffic",
+            &event(EventKind::TcpSynFingerprint, "decky-01", n),
+        );
+    }
+    assert_eq!(read_frame(&mut r).unwrap().verb, "BYE");
+    let s = stopper.join().unwrap();
+    assert_eq!((s.published, s.queued, s.dropped), (3, 0, 0));
+}

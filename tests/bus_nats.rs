@@ -218,3 +218,41 @@ fn tempdir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+#[test]
+fn shutdown_waits_for_a_late_server_until_the_deadline() {
+    // A stream records what arrives; the server is down when the bus starts.
+    let store = tempdir("late");
+    let mut server = NatsServer::start(Some(&store));
+    let url = server.url();
+    block_on(async {
+        let c = async_nats::connect(url.as_str()).await.unwrap();
+        async_nats::jetstream::new(c)
+            .create_stream(async_nats::jetstream::stream::Config {
+                name: "LATE".into(),
+                subjects: vec!["decky.>".into()],
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    });
+    server.stop();
+    let bus = Bus::start(options(&url)).unwrap();
+    for n in 0..3 {
+        bus.publish(&event(EventKind::TcpSynFingerprint, "decky-01", n));
+    }
+    let stopper = std::thread::spawn(move || bus.shutdown(Duration::from_secs(4)));
+    std::thread::sleep(Duration::from_millis(300));
+    // The server comes back while the bus is draining.
+    server.restart();
+    let s = stopper.join().unwrap();
+    assert_eq!((s.published, s.queued), (3, 0), "{s:?}");
+    let n = block_on(async {
+        let c = async_nats::connect(url.as_str()).await.unwrap();
+        let js = async_nats::jetstream::new(c);
+        let mut st = js.get_stream("LATE").await.unwrap();
+        st.info().await.unwrap().state.messages
+    });
+    assert_eq!(n, 3);
+    let _ = std::fs::remove_dir_all(&store);
+}

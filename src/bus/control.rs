@@ -69,7 +69,12 @@ pub fn health_message(shared: &Shared) -> Message {
         ("bus_rejected_topics", stats.rejected_topics),
         ("bus_oversize", stats.oversize),
     ];
-    let extra = shared.health_source().map(|source| source());
+    let mut extra = shared.health_counters();
+    if let Some(source) = shared.health_source() {
+        for (k, v) in source() {
+            extra.entry(k).or_insert(v);
+        }
+    }
     let id = shared.ids.next_id();
     let mut out = Vec::with_capacity(512);
     write_envelope(&mut out, &id, HEALTH_TOPIC, "health", ts, |out| {
@@ -83,7 +88,7 @@ pub fn health_message(shared: &Shared) -> Message {
             out.push(b':');
             out.extend_from_slice(value.to_string().as_bytes());
         }
-        for (name, value) in extra.iter().flatten() {
+        for (name, value) in &extra {
             let reserved = name == "worker" || name == "ts";
             if reserved || bus_counters.iter().any(|(n, _)| n == name) {
                 continue;
@@ -128,8 +133,13 @@ mod tests {
             let mut m = serde_json::Map::new();
             m.insert("packets".into(), 42.into());
             m.insert("worker".into(), "spoof".into());
+            m.insert("flows".into(), 1.into());
             m
         })));
+        let mut pushed = serde_json::Map::new();
+        pushed.insert("flows".into(), 7.into());
+        pushed.insert("bus_dropped".into(), 99.into());
+        *shared.health_counters.lock().unwrap() = pushed;
         let msg = health_message(&shared);
         assert_eq!(msg.topic, HEALTH_TOPIC);
         let v: Value = serde_json::from_slice(&msg.body).unwrap();
@@ -142,8 +152,14 @@ mod tests {
         assert_eq!(v["payload"]["ts"], v["ts"]);
         assert_eq!(v["payload"]["packets"], 42);
         assert_eq!(v["payload"]["bus_dropped"], 0);
+        assert_eq!(
+            v["payload"]["flows"], 7,
+            "pushed counters win over the source"
+        );
         // No duplicate keys: the source cannot override the fixed ones.
         let text = std::str::from_utf8(&msg.body).unwrap();
         assert_eq!(text.matches("\"worker\"").count(), 1);
+        assert_eq!(text.matches("\"flows\"").count(), 1);
+        assert_eq!(text.matches("\"bus_dropped\"").count(), 1);
     }
 }

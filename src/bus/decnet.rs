@@ -123,7 +123,10 @@ pub(crate) async fn run(
     let mut logged_failure = false;
     let mut drops = DropReporter::default();
     loop {
-        if shutdown_deadline(&shutdown).is_some() {
+        // Shutting down: keep trying to reach the bus until the deadline
+        // while events wait (`read` may finish before the first connect).
+        let draining = shutdown_deadline(&shutdown);
+        if draining.is_some_and(|d| shared.queue.is_empty() || Instant::now() >= d) {
             return;
         }
         drops.check(&shared);
@@ -155,10 +158,13 @@ pub(crate) async fn run(
             Ok(Err(e)) => log_connect_failure(&path, &e.to_string(), &mut logged_failure),
             Err(_) => log_connect_failure(&path, "connect timed out", &mut logged_failure),
         }
-        let delay = backoff.next_delay();
+        let mut delay = backoff.next_delay();
+        if let Some(d) = draining {
+            delay = delay.min(d.saturating_duration_since(Instant::now()));
+        }
         tokio::select! {
             _ = sleep(delay) => {}
-            _ = shutdown.changed() => {}
+            _ = shutdown.changed(), if draining.is_none() => {}
         }
     }
 }

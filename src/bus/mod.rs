@@ -431,6 +431,17 @@ impl Bus {
             .unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(f));
     }
 
+    /// Replaces the engine counters carried by the next heartbeats; for a
+    /// loop that already gathers its counters periodically (the daemon's
+    /// metrics tick). Merged with [`Bus::set_health_source`]'s, these first.
+    pub fn update_health(&self, counters: serde_json::Map<String, serde_json::Value>) {
+        *self
+            .shared
+            .health_counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = counters;
+    }
+
     pub fn stats(&self) -> BusStats {
         self.shared.stats()
     }
@@ -438,9 +449,10 @@ impl Bus {
     /// Drains the queue for at most `drain` (SPEC 8: 2 s), says BYE on the
     /// DECNET bus, closes the connection and stops the thread. Returns
     /// within `drain` plus a short grace period even if the peer hangs.
-    pub fn shutdown(mut self, drain: Duration) {
+    /// Returns the final counters (`queued`: what the drain left behind).
+    pub fn shutdown(mut self, drain: Duration) -> BusStats {
         let Some(worker) = self.worker.take() else {
-            return;
+            return self.shared.stats();
         };
         self.shared.closed.store(true, Ordering::Relaxed);
         let _ = worker.shutdown.send(Some(Instant::now() + drain));
@@ -459,6 +471,7 @@ impl Bus {
             s.publish_failures,
             s.queued
         );
+        s
     }
 }
 

@@ -273,20 +273,24 @@ pub(crate) async fn run(
         }
         if let Some(deadline) = draining {
             let idle = shared.queue.is_empty() && js.as_ref().is_none_or(|j| j.pending.is_empty());
-            if idle || Instant::now() >= deadline || !is_connected(&client) {
+            // Not connected yet (or any more): wait for it until the deadline.
+            if idle || Instant::now() >= deadline {
                 let left = deadline.saturating_duration_since(Instant::now());
                 let _ = timeout(left.max(Duration::from_millis(100)), client.flush()).await;
                 break;
             }
         }
         // Re-check the connection now and then in case an event was missed.
-        let pause = if stalled {
+        let mut pause = if stalled {
             retry.next_delay()
         } else if more {
             Duration::ZERO
         } else {
             Duration::from_secs(1)
         };
+        if let Some(d) = draining {
+            pause = pause.min(d.saturating_duration_since(Instant::now()));
+        }
         tokio::select! {
             _ = shutdown.changed(), if draining.is_none() => {}
             _ = health.tick() => {

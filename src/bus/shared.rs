@@ -48,6 +48,8 @@ pub struct Shared {
     /// Set once shutdown began: later publishes are ignored.
     pub closed: AtomicBool,
     pub health_source: Mutex<Option<Arc<HealthSource>>>,
+    /// Counters pushed by the engine's loop (`Bus::update_health`).
+    pub health_counters: Mutex<serde_json::Map<String, serde_json::Value>>,
     pub ids: IdGen,
 }
 
@@ -60,6 +62,7 @@ impl Shared {
             stop_requested: Arc::new(AtomicBool::new(false)),
             closed: AtomicBool::new(false),
             health_source: Mutex::new(None),
+            health_counters: Mutex::new(serde_json::Map::new()),
             ids: IdGen::new(),
         }
     }
@@ -70,6 +73,13 @@ impl Shared {
 
     pub fn is_connected(&self) -> bool {
         self.counters.connected.load(Ordering::Relaxed)
+    }
+
+    pub fn health_counters(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.health_counters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn health_source(&self) -> Option<Arc<HealthSource>> {

@@ -2,12 +2,13 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{error, DeckyArgs, LimitArgs, OutputArgs};
+use crate::bus::{Bus, BusOptions, BusTarget};
 use crate::capture::file::CaptureFile;
 use crate::decode::DecodeError;
 use crate::engine::Engine;
@@ -31,7 +32,16 @@ pub struct ReadArgs {
     /// Never show the progress bar (it is shown only when stderr is a terminal).
     #[arg(long)]
     pub no_progress: bool,
+    /// Also publish traffic events on a bus: decnet:PATH, nats://HOST:PORT or off (default).
+    #[arg(long, value_name = "TARGET")]
+    pub bus: Option<String>,
+    /// With a NATS bus: publish into this JetStream stream with acknowledgement.
+    #[arg(long, value_name = "STREAM", requires = "bus")]
+    pub bus_jetstream: Option<String>,
 }
+
+/// How long `read` waits at exit for the bus to take the last events.
+const BUS_DRAIN: Duration = Duration::from_secs(5);
 
 pub fn run(args: ReadArgs) -> i32 {
     let deckies = match args.deckies.load() {
@@ -45,6 +55,16 @@ pub fn run(args: ReadArgs) -> i32 {
     if let Err(e) = open_outputs(&args.output, &mut output) {
         error(e);
         return 1;
+    }
+    let bus = match start_bus(&args) {
+        Ok(b) => b,
+        Err(e) => {
+            error(e);
+            return 1;
+        }
+    };
+    if let Some(b) = &bus {
+        output.publish_with(Box::new(b.publisher()));
     }
     let p0f_db = match args.limits.p0f_database() {
         Ok(db) => db,
@@ -101,10 +121,47 @@ pub fn run(args: ReadArgs) -> i32 {
         error(e);
         failed = true;
     }
+    if let Some(b) = bus {
+        stop_bus(b);
+    }
     if args.summary {
         print_summary(&engine, &output.stats(), started.elapsed().as_secs_f64());
     }
     i32::from(failed)
+}
+
+/// `--bus`/`--bus-jetstream`, started; `None` without `--bus` or with `off`.
+fn start_bus(args: &ReadArgs) -> Result<Option<Bus>, String> {
+    let Some(spec) = &args.bus else {
+        return Ok(None);
+    };
+    let mut target = BusTarget::parse(spec).map_err(|e| e.to_string())?;
+    target
+        .set_jetstream(args.bus_jetstream.clone())
+        .map_err(|e| e.to_string())?;
+    if target == BusTarget::Off {
+        return Ok(None);
+    }
+    Bus::start(BusOptions::new(target))
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// Gives the bus [`BUS_DRAIN`] to publish what is queued; says what was lost.
+fn stop_bus(bus: Bus) {
+    let s = bus.shutdown(BUS_DRAIN);
+    let unpublished = s.dropped + s.publish_failures + s.queued as u64;
+    if unpublished + s.rejected_topics + s.oversize > 0 {
+        error(format!(
+            "warning: bus: {} event(s) not published ({} dropped from a full queue, {} failed, \
+             {} left at exit), {} refused (invalid subject or over 1 MiB)",
+            unpublished,
+            s.dropped,
+            s.publish_failures,
+            s.queued,
+            s.rejected_topics + s.oversize
+        ));
+    }
 }
 
 fn open_outputs(

@@ -23,6 +23,7 @@ use clap::Args;
 
 use super::config::{BusTarget, ConfigError, Layer, Settings};
 use super::{DeckyArgs, LimitArgs, OutputArgs};
+use crate::bus::Bus;
 use crate::capture::live::{
     retry_missing_interface, select_interface, CaptureError, KernelStats, LiveCapture,
     SysfsInterfaces,
@@ -42,6 +43,8 @@ const POLL: Duration = Duration::from_millis(200);
 const TICK: Duration = Duration::from_secs(1);
 /// Packets may sit this long in a ring block before the kernel hands it over.
 const RING_SLACK: Duration = Duration::from_secs(1);
+/// Longest wait at shutdown for the bus to take the queued events (SPEC 8).
+const BUS_DRAIN: Duration = Duration::from_secs(2);
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -242,6 +245,7 @@ struct Daemon {
     watcher: Option<StateWatcher<DeckyMap>>,
     reloads: Option<Arc<ReloadCounters>>,
     metrics: Option<(MetricsHub, MetricsServer)>,
+    bus: Option<Bus>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -254,6 +258,8 @@ enum StartError {
     Privileges(String),
     #[error("output: {0}")]
     Output(#[from] crate::output::sink::SinkError),
+    #[error("bus: {0}")]
+    Bus(String),
     #[error("--metrics {addr}: {source}")]
     Metrics {
         addr: SocketAddr,
@@ -326,8 +332,9 @@ impl Daemon {
         let mut output = Output::new(settings.dedup_ttl, settings.max_dedup);
         output.log_to(&settings.log)?;
         output.json_to(&settings.json)?;
-        if let Some(p) = connect_bus(&settings) {
-            output.publish_with(p);
+        let bus = connect_bus(&settings).map_err(StartError::Bus)?;
+        if let Some(b) = &bus {
+            output.publish_with(Box::new(b.publisher()));
         }
         tracing::info!(
             "writing {} and {}",
@@ -364,6 +371,7 @@ impl Daemon {
             watcher: Some(watcher),
             reloads,
             metrics,
+            bus,
         }))
     }
 
@@ -377,6 +385,13 @@ impl Daemon {
         loop {
             if self.signals.term.load(Ordering::Relaxed) {
                 tracing::info!("signal received: flushing open flows and stopping");
+                self.drain_ring();
+                return self.shutdown(0);
+            }
+            if self.bus.as_ref().is_some_and(Bus::stop_requested) {
+                tracing::info!(
+                    "stop requested on system.sniffer.control: flushing open flows and stopping"
+                );
                 self.drain_ring();
                 return self.shutdown(0);
             }
@@ -478,6 +493,9 @@ impl Daemon {
             }
         };
         self.publish_metrics();
+        if let Some(bus) = self.bus.take() {
+            bus.shutdown(BUS_DRAIN);
+        }
         self.watcher = None;
         let s = self.engine.stats();
         tracing::info!("stopped: {} packets, {} bytes", s.packets, s.bytes);
@@ -486,16 +504,22 @@ impl Daemon {
 
     fn publish_metrics(&mut self) {
         let kernel = self.cap.stats();
+        if let Some(bus) = &self.bus {
+            bus.update_health(health_counters(&self.engine, &self.output.stats(), kernel));
+        }
         let Some((hub, _)) = &self.metrics else {
             return;
         };
         let reloads = self.reloads.as_deref();
-        hub.publish(snapshot(
-            &self.engine,
-            &self.output.stats(),
-            kernel,
-            reloads,
-        ));
+        let mut snap = snapshot(&self.engine, &self.output.stats(), kernel, reloads);
+        if let Some(bus) = &self.bus {
+            let b = bus.stats();
+            snap.bus_queue_depth = b.queued as u64;
+            snap.bus_published = b.published;
+            snap.bus_publish_failures = b.publish_failures;
+            snap.bus_queue_dropped = b.dropped;
+        }
+        hub.publish(snap);
     }
 }
 
@@ -571,14 +595,47 @@ fn snapshot(
     snap
 }
 
-/// The bus client for `settings.bus`. Hook point: no bus client is built
-/// into this branch yet, so events go to the files only.
-fn connect_bus(settings: &Settings) -> Option<Box<dyn crate::output::pipeline::Publish>> {
-    match &settings.bus {
-        BusTarget::Off => {}
-        other => tracing::debug!("bus {other:?}: no bus client in this build; files only"),
-    }
-    None
+/// The bus client for `settings.bus`, started (it connects in the
+/// background; events queue meanwhile). `None` for `off`.
+fn connect_bus(settings: &Settings) -> Result<Option<Bus>, String> {
+    let target = match &settings.bus {
+        BusTarget::Off => return Ok(None),
+        BusTarget::Decnet(path) => crate::bus::BusTarget::Decnet(path.clone()),
+        BusTarget::Nats { url, jetstream } => {
+            let mut t = crate::bus::BusTarget::parse(url).map_err(|e| e.to_string())?;
+            t.set_jetstream(jetstream.clone())
+                .map_err(|e| e.to_string())?;
+            t
+        }
+    };
+    tracing::info!("publishing traffic events to {target:?}");
+    Bus::start(crate::bus::BusOptions::new(target))
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// Engine counters carried by the bus health heartbeat (SPEC 7).
+fn health_counters(
+    engine: &Engine,
+    out: &OutputStats,
+    kernel: KernelStats,
+) -> serde_json::Map<String, serde_json::Value> {
+    let s = engine.stats();
+    let mut m = serde_json::Map::new();
+    m.insert("packets".into(), s.packets.into());
+    m.insert("bytes".into(), s.bytes.into());
+    m.insert("kernel_dropped".into(), kernel.dropped.into());
+    m.insert("flows_created".into(), s.flows_created.into());
+    m.insert(
+        "events_written".into(),
+        out.written.iter().sum::<u64>().into(),
+    );
+    m.insert(
+        "events_deduplicated".into(),
+        out.deduplicated.iter().sum::<u64>().into(),
+    );
+    m.insert("write_errors".into(), out.write_errors.into());
+    m
 }
 
 /// After the capture socket is open nothing privileged is left to do:

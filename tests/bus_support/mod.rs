@@ -118,9 +118,13 @@ impl NatsServer {
     /// Like [`NatsServer::start`] with extra nats-server arguments
     /// (authentication, TLS).
     pub fn start_with(store: Option<&Path>, extra: &[&str]) -> Self {
+        Self::start_full(free_port(), store, extra)
+    }
+
+    fn start_full(port: u16, store: Option<&Path>, extra: &[&str]) -> Self {
         let mut s = NatsServer {
             child: None,
-            port: free_port(),
+            port,
             store: store.map(Path::to_path_buf),
             extra: extra.iter().map(|a| a.to_string()).collect(),
         };
