@@ -33,6 +33,18 @@ pub fn write_record(ev: &Event, raw_line: &[u8], out: &mut Vec<u8>) {
 /// A JSON string of arbitrary bytes: invalid UTF-8 becomes U+FFFD, control
 /// characters are escaped by serde_json.
 pub fn write_string(bytes: &[u8], out: &mut Vec<u8>) {
+    // Nearly every value (addresses, numbers, hashes, names) is printable
+    // ASCII without `"` or `\`: serde_json would copy it unchanged, so copy
+    // it directly and skip the UTF-8 check and the escaper.
+    if bytes
+        .iter()
+        .all(|&b| (0x20..0x80).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
     let text = String::from_utf8_lossy(bytes);
     // Writing a &str into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, text.as_ref());
@@ -43,6 +55,23 @@ mod tests {
     use super::*;
     use crate::event::EventKind;
     use crate::util::time::Timestamp;
+
+    #[test]
+    fn plain_ascii_shortcut_matches_serde() {
+        let mut all = Vec::new();
+        for b in 0u8..=255 {
+            all.push(vec![b]);
+            all.push(vec![b'a', b, b'z']);
+        }
+        all.push(b"203.0.113.7".to_vec());
+        all.push(b"t13d1516h2_8daaf6152771_e5627efa2ab1".to_vec());
+        for v in all {
+            let mut ours = Vec::new();
+            write_string(&v, &mut ours);
+            let theirs = serde_json::to_vec(String::from_utf8_lossy(&v).as_ref()).unwrap();
+            assert_eq!(ours, theirs, "{v:?}");
+        }
+    }
 
     #[test]
     fn record_shape() {

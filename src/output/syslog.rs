@@ -88,7 +88,7 @@ fn push_hex_escape(b: u8, out: &mut Vec<u8>) {
 }
 
 fn push_decimal(out: &mut Vec<u8>, v: u64) {
-    out.extend_from_slice(v.to_string().as_bytes());
+    crate::util::decimal::push_u64(out, v);
 }
 
 #[cfg(test)]
