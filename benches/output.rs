@@ -39,7 +39,10 @@ fn syn_event() -> Event {
         .push("df", true)
         .push("ip_len", 60u32)
         .push("ja4t", "64240_2-4-8-1-3_1460_7")
-        .push("p0f_sig", "4:57+7:0:1460:mss*44,7:mss,sok,ts,nop,ws:df,id+:0")
+        .push(
+            "p0f_sig",
+            "4:57+7:0:1460:mss*44,7:mss,sok,ts,nop,ws:df,id+:0",
+        )
         .push("p0f_os", "Linux 3.11 and newer")
         .push("p0f_match", "exact")
         .push("p0f_dist", "7")
