@@ -71,6 +71,9 @@ run_tool() {
     esac
     read -r u s e m <"$t"
     echo "$(echo "$u + $s" | bc) $e $m $events" >"$out/m"
+    # The scan storm writes ~9 GB of events per run: keep only the counts
+    # unless KEEP_OUTPUT is set.
+    [ -n "${KEEP_OUTPUT:-}" ] || find "$out" -type f ! -name m ! -name time -delete
 }
 
 packets_of() {
