@@ -27,3 +27,7 @@ lint:
 
 conformance: build
 	python3 scripts/conformance.py
+
+# Whole-process benchmarks (bench/README.md); micro-benchmarks are `cargo bench`.
+bench:
+	./bench/run.sh

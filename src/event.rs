@@ -6,7 +6,6 @@
 //! be any byte sequence; escaping is the output layer's job, never the
 //! producer's.
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -189,18 +188,36 @@ pub trait FieldValue {
     fn write_to(&self, out: &mut Vec<u8>);
 }
 
-macro_rules! display_field {
+// Numbers are written digit by digit and addresses straight into the
+// field's buffer: no `String` per field (a SYN event has ~30 fields).
+macro_rules! unsigned_field {
     ($($t:ty),*) => {$(
         impl FieldValue for $t {
             fn write_to(&self, out: &mut Vec<u8>) {
-                let mut s = String::new();
-                let _ = write!(s, "{}", self);
-                out.extend_from_slice(s.as_bytes());
+                crate::util::decimal::push_u64(out, *self as u64);
             }
         }
     )*};
 }
-display_field!(u8, u16, u32, u64, usize, i32, i64, IpAddr);
+unsigned_field!(u8, u16, u32, u64, usize);
+
+macro_rules! signed_field {
+    ($($t:ty),*) => {$(
+        impl FieldValue for $t {
+            fn write_to(&self, out: &mut Vec<u8>) {
+                crate::util::decimal::push_i64(out, i64::from(*self));
+            }
+        }
+    )*};
+}
+signed_field!(i32, i64);
+
+impl FieldValue for IpAddr {
+    fn write_to(&self, out: &mut Vec<u8>) {
+        // Writing into a Vec cannot fail.
+        let _ = std::io::Write::write_fmt(out, format_args!("{self}"));
+    }
+}
 
 impl FieldValue for bool {
     fn write_to(&self, out: &mut Vec<u8>) {
@@ -227,8 +244,35 @@ impl FieldValue for &String {
 pub struct Fixed(pub f64, pub usize);
 impl FieldValue for Fixed {
     fn write_to(&self, out: &mut Vec<u8>) {
-        let mut s = String::new();
-        let _ = write!(s, "{:.*}", self.1, self.0);
-        out.extend_from_slice(s.as_bytes());
+        let _ = std::io::Write::write_fmt(out, format_args!("{:.*}", self.1, self.0));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(v: impl FieldValue) -> String {
+        let mut out = Vec::new();
+        v.write_to(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn field_text_is_display_text() {
+        assert_eq!(text(0u8), "0");
+        assert_eq!(text(255u8), "255");
+        assert_eq!(text(65535u16), "65535");
+        assert_eq!(text(u32::MAX), u32::MAX.to_string());
+        assert_eq!(text(u64::MAX), u64::MAX.to_string());
+        assert_eq!(text(12usize), "12");
+        assert_eq!(text(-7i32), "-7");
+        assert_eq!(text(i64::MIN), i64::MIN.to_string());
+        let v6: IpAddr = "2001:db8::7".parse().unwrap();
+        assert_eq!(text(v6), "2001:db8::7");
+        let v4: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(text(v4), "203.0.113.7");
+        assert_eq!(text(Fixed(1.23456, 2)), "1.23");
+        assert_eq!(text(Fixed(0.0005, 3)), format!("{:.3}", 0.0005));
     }
 }

@@ -42,38 +42,47 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
     }
 
     let key = FlowKey::new(src, dst);
-    if engine.flows.get_mut(&key).is_none() {
-        // Only a SYN, SYN-ACK or data opens a flow: a lone RST, FIN or ACK
-        // is a scan reply or the tail of a connection already reported.
-        if tcp.payload.is_empty() && !flags.has(TcpFlags::SYN) {
-            return;
-        }
-        let (client, server) = orient(engine, src, dst, tcp);
-        let Some(attribution) = engine.attribute(&client.ip(), &server.ip()) else {
-            engine.cx.stats.bump("tcp_unobserved_packets");
-            return;
-        };
-        let app = FlowApp {
-            attribution,
-            stream: None,
-            syn_mss: None,
-            bare_acks: [0; 2],
-            fin_acked: [false; 2],
-        };
-        let (_, evicted) = engine.flows.insert(key, client, server, ts, app);
-        engine.cx.stats.flows_created += 1;
-        if let Some(old) = evicted {
-            let at = old.stats.last;
-            end_flow(&mut engine.cx, old, FlowEnd::Evicted, at);
-        }
+    // One table lookup for a packet of a known flow (the common case): the
+    // flow and the counters are separate fields of the engine.
+    if let Some(flow) = engine.flows.get_mut(&key) {
+        let side = flow.side_of(src);
+        let ended = track(&mut engine.cx, flow, side, pkt, tcp, ts);
+        finish_segment(engine, &key, ended, ts);
+        return;
     }
-    let Some(flow) = engine.flows.get_mut(&key) else {
+    // Only a SYN, SYN-ACK or data opens a flow: a lone RST, FIN or ACK
+    // is a scan reply or the tail of a connection already reported.
+    if tcp.payload.is_empty() && !flags.has(TcpFlags::SYN) {
+        return;
+    }
+    let (client, server) = orient(engine, src, dst, tcp);
+    let Some(attribution) = engine.attribute(&client.ip(), &server.ip()) else {
+        engine.cx.stats.bump("tcp_unobserved_packets");
         return;
     };
+    let app = FlowApp {
+        attribution,
+        stream: None,
+        syn_mss: None,
+        bare_acks: [0; 2],
+        fin_acked: [false; 2],
+    };
+    let (flow, evicted) = engine.flows.insert(key, client, server, ts, app);
+    engine.cx.stats.flows_created += 1;
+    // The evicted flow is reported before this packet's own events.
+    if let Some(old) = evicted {
+        let at = old.stats.last;
+        end_flow(&mut engine.cx, old, FlowEnd::Evicted, at);
+    }
     let side = flow.side_of(src);
     let ended = track(&mut engine.cx, flow, side, pkt, tcp, ts);
+    finish_segment(engine, &key, ended, ts);
+}
+
+/// Removes and reports a flow that this segment ended.
+fn finish_segment(engine: &mut Engine, key: &FlowKey, ended: Option<FlowEnd>, ts: Timestamp) {
     if let Some(reason) = ended {
-        if let Some(flow) = engine.flows.remove(&key) {
+        if let Some(flow) = engine.flows.remove(key) {
             end_flow(&mut engine.cx, flow, reason, ts);
         }
     }

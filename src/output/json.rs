@@ -33,9 +33,53 @@ pub fn write_record(ev: &Event, raw_line: &[u8], out: &mut Vec<u8>) {
 /// A JSON string of arbitrary bytes: invalid UTF-8 becomes U+FFFD, control
 /// characters are escaped by serde_json.
 pub fn write_string(bytes: &[u8], out: &mut Vec<u8>) {
+    // ASCII (every structured value, and the raw line of nearly every
+    // event) needs neither the UTF-8 repair nor serde_json's escaper: write
+    // it with the same escapes serde_json uses (checked in the tests).
+    if bytes.is_ascii() {
+        write_ascii(bytes, out);
+        return;
+    }
     let text = String::from_utf8_lossy(bytes);
     // Writing a &str into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, text.as_ref());
+}
+
+/// `bytes` (all ASCII) as a JSON string, escaped exactly as serde_json does:
+/// `"` and `\` with a backslash, the short forms for backspace, tab, line
+/// feed, form feed and carriage return, other control bytes as `\u00xx`.
+fn write_ascii(bytes: &[u8], out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short = match b {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            0x08 => b'b',
+            0x09 => b't',
+            0x0a => b'n',
+            0x0c => b'f',
+            0x0d => b'r',
+            0..=0x1f => b'u',
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.push(b'\\');
+        out.push(short);
+        if short == b'u' {
+            out.extend_from_slice(&[
+                b'0',
+                b'0',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ]);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
 }
 
 #[cfg(test)]
@@ -43,6 +87,28 @@ mod tests {
     use super::*;
     use crate::event::EventKind;
     use crate::util::time::Timestamp;
+
+    #[test]
+    fn plain_ascii_shortcut_matches_serde() {
+        let mut all = Vec::new();
+        for b in 0u8..=255 {
+            all.push(vec![b]);
+            all.push(vec![b'a', b, b'z']);
+        }
+        all.push(b"203.0.113.7".to_vec());
+        all.push(b"t13d1516h2_8daaf6152771_e5627efa2ab1".to_vec());
+        all.push((0u8..0x80).collect());
+        all.push(
+            b"<134>1 2026-04-21T16:35:50.123456+00:00 d sniffer - x [relay@55555 a=\"\\\"\"]"
+                .to_vec(),
+        );
+        for v in all {
+            let mut ours = Vec::new();
+            write_string(&v, &mut ours);
+            let theirs = serde_json::to_vec(String::from_utf8_lossy(&v).as_ref()).unwrap();
+            assert_eq!(ours, theirs, "{v:?}");
+        }
+    }
 
     #[test]
     fn record_shape() {

@@ -60,21 +60,38 @@ fn write_hostname(name: &[u8], out: &mut Vec<u8>) {
 /// control bytes, DEL and bytes of invalid UTF-8 become `\xNN`, so no value
 /// can end the line or the element early.
 pub fn escape_param_value(value: &[u8], out: &mut Vec<u8>) {
+    // ASCII (nearly every value) is one valid chunk: skip the UTF-8 walk.
+    if value.is_ascii() {
+        escape_valid(value, out);
+        return;
+    }
     for chunk in value.utf8_chunks() {
-        for &b in chunk.valid().as_bytes() {
-            match b {
-                b'\\' | b'"' | b']' => {
-                    out.push(b'\\');
-                    out.push(b);
-                }
-                0..=0x1f | 0x7f => push_hex_escape(b, out),
-                _ => out.push(b),
-            }
-        }
+        escape_valid(chunk.valid().as_bytes(), out);
         for &b in chunk.invalid() {
             push_hex_escape(b, out);
         }
     }
+}
+
+/// Escapes valid UTF-8, copying the runs between escapes in one go.
+fn escape_valid(valid: &[u8], out: &mut Vec<u8>) {
+    let mut start = 0;
+    for (i, &b) in valid.iter().enumerate() {
+        match b {
+            b'\\' | b'"' | b']' => {
+                out.extend_from_slice(&valid[start..i]);
+                out.push(b'\\');
+                out.push(b);
+            }
+            0..=0x1f | 0x7f => {
+                out.extend_from_slice(&valid[start..i]);
+                push_hex_escape(b, out);
+            }
+            _ => continue,
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&valid[start..]);
 }
 
 fn push_hex_escape(b: u8, out: &mut Vec<u8>) {
@@ -88,7 +105,7 @@ fn push_hex_escape(b: u8, out: &mut Vec<u8>) {
 }
 
 fn push_decimal(out: &mut Vec<u8>, v: u64) {
-    out.extend_from_slice(v.to_string().as_bytes());
+    crate::util::decimal::push_u64(out, v);
 }
 
 #[cfg(test)]
@@ -121,5 +138,8 @@ mod tests {
         let mut out = Vec::new();
         escape_param_value(b"a\nb]c\"d\\e\x1b[31m\xff\xc3\xa9", &mut out);
         assert_eq!(out, b"a\\x0ab\\]c\\\"d\\\\e\\x1b[31m\\xff\xc3\xa9");
+        let mut out = Vec::new();
+        escape_param_value(b"\x7fplain ascii]\"", &mut out);
+        assert_eq!(out, b"\\x7fplain ascii\\]\\\"");
     }
 }

@@ -1,2 +1,3 @@
 //! Small shared helpers.
+pub mod decimal;
 pub mod time;
