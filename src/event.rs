@@ -117,17 +117,29 @@ impl EventKind {
     }
 }
 
-/// One `name="value"` parameter of the event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Field {
+/// One `name="value"` parameter of the event, borrowed from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field<'a> {
     pub name: &'static str,
-    pub value: Vec<u8>,
+    pub value: &'a [u8],
     /// Attacker-chosen free text (SNI, ALPN, banners, names, HTTP text):
     /// written after every other parameter in the syslog line (SPEC 4.1).
     pub free_text: bool,
 }
 
+/// Where one field's value lies in [`Event::values`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slot {
+    name: &'static str,
+    start: usize,
+    end: usize,
+    free_text: bool,
+}
+
 /// A complete event, ready for dedup and output.
+///
+/// Every value lives in one byte buffer: an event costs two allocations
+/// however many fields it has (a SYN event has over thirty).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub kind: EventKind,
@@ -135,7 +147,8 @@ pub struct Event {
     pub ts: Timestamp,
     /// Syslog HOSTNAME and bus subject token.
     pub decky: Arc<str>,
-    pub fields: Vec<Field>,
+    slots: Vec<Slot>,
+    values: Vec<u8>,
 }
 
 impl Event {
@@ -144,37 +157,57 @@ impl Event {
             kind,
             ts,
             decky,
-            fields: Vec::with_capacity(24),
+            slots: Vec::with_capacity(36),
+            values: Vec::with_capacity(384),
         }
     }
 
     /// Appends a structured field (numbers, addresses, hashes, flags).
     pub fn push(&mut self, name: &'static str, value: impl FieldValue) -> &mut Self {
-        let mut buf = Vec::new();
-        value.write_to(&mut buf);
-        self.fields.push(Field {
-            name,
-            value: buf,
-            free_text: false,
-        });
-        self
+        let start = self.values.len();
+        value.write_to(&mut self.values);
+        self.slot(name, start, false)
     }
 
     /// Appends an attacker-controlled free-text field (raw bytes, any content).
     pub fn push_text(&mut self, name: &'static str, value: impl AsRef<[u8]>) -> &mut Self {
-        self.fields.push(Field {
+        let start = self.values.len();
+        self.values.extend_from_slice(value.as_ref());
+        self.slot(name, start, true)
+    }
+
+    fn slot(&mut self, name: &'static str, start: usize, free_text: bool) -> &mut Self {
+        self.slots.push(Slot {
             name,
-            value: value.as_ref().to_vec(),
-            free_text: true,
+            start,
+            end: self.values.len(),
+            free_text,
         });
         self
     }
 
+    /// The fields in the order they were pushed.
+    pub fn fields(&self) -> impl ExactSizeIterator<Item = Field<'_>> + Clone + '_ {
+        self.slots.iter().map(|s| Field {
+            name: s.name,
+            value: self.values.get(s.start..s.end).unwrap_or_default(),
+            free_text: s.free_text,
+        })
+    }
+
+    pub fn field_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Moves the first `n` fields after all the others (catalogue order
+    /// for events whose leading fields are pushed first by a helper).
+    pub fn move_first_fields_to_end(&mut self, n: usize) {
+        let n = n.min(self.slots.len());
+        self.slots.rotate_left(n);
+    }
+
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.fields
-            .iter()
-            .find(|f| f.name == name)
-            .map(|f| f.value.as_slice())
+        self.fields().find(|f| f.name == name).map(|f| f.value)
     }
 
     /// `src_ip` as text, the JSON `attacker_ip`.

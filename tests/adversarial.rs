@@ -105,6 +105,8 @@ fn syn_flood_300k_sources_small_caps() {
     let caps = [
         "--max-flows",
         "30000",
+        "--max-pending-handshakes",
+        "30000",
         "--max-seq-sources",
         "30000",
         "--max-dedup",

@@ -169,7 +169,7 @@ fn fields_in_catalogue_order() {
         Limits::default(),
     );
     let ev = ours.get("59102").unwrap();
-    let names: Vec<&str> = ev.fields.iter().map(|f| f.name).collect();
+    let names: Vec<&str> = ev.fields().map(|f| f.name).collect();
     assert_eq!(
         names,
         [

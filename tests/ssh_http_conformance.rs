@@ -417,7 +417,7 @@ fn bridge_fields_of_a_request_with_cookies() {
     let http = of_kind(&events, EventKind::HttpRequestFingerprint);
     assert_eq!(http.len(), 1);
     let ev = http[0];
-    let names: Vec<&str> = ev.fields.iter().map(|f| f.name).collect();
+    let names: Vec<&str> = ev.fields().map(|f| f.name).collect();
     assert_eq!(
         names,
         [

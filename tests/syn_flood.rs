@@ -1,5 +1,7 @@
 //! A flood of 2 million SYNs from distinct sources keeps the per-source
-//! tables at their caps and counts every eviction.
+//! tables at their caps and counts every eviction; lone SYNs stay in the
+//! half-open table (the pending-handshakes cap) and never take a slot of
+//! an established flow.
 
 use decnet_sniffer::capture::RawPacket;
 use decnet_sniffer::engine::{DeckyMap, Engine, Limits};
@@ -27,6 +29,7 @@ fn template() -> Vec<u8> {
 fn syn_flood_stays_within_caps() {
     let limits = Limits {
         flows: CAP,
+        pending_handshakes: CAP / 2,
         seq_sources: CAP,
         ..Limits::default()
     };
@@ -58,18 +61,22 @@ fn syn_flood_stays_within_caps() {
     assert_eq!(syn_events, SYNS, "one tcp_syn_fingerprint per SYN");
     assert_eq!(other_events, 0, "a lone SYN makes no other event");
     let tables = engine.table_stats();
-    let (_, flows, flow_evictions) = tables.iter().find(|t| t.0 == "flows").copied().unwrap();
+    let table = |name: &str| tables.iter().find(|t| t.0 == name).copied().unwrap();
+    let (_, flows, flow_evictions) = table("flows");
+    let (_, half_open, half_open_evictions) = table("half_open_flows");
     let (_, sources, source_evictions) = tables
         .iter()
         .find(|t| t.0 == "seq_sources")
         .copied()
         .unwrap();
     eprintln!(
-        "flows {flows} ({flow_evictions} evicted), sources {sources} ({source_evictions} evicted)"
+        "flows {flows} ({flow_evictions} evicted), half-open {half_open} \
+         ({half_open_evictions} evicted), sources {sources} ({source_evictions} evicted)"
     );
-    assert_eq!(flows, CAP);
+    assert_eq!((flows, flow_evictions), (0, 0));
+    assert_eq!(half_open, CAP / 2);
+    assert_eq!(half_open_evictions, SYNS - (CAP / 2) as u64);
     assert_eq!(sources, CAP);
-    assert_eq!(flow_evictions, SYNS - CAP as u64);
     assert_eq!(source_evictions, SYNS - CAP as u64);
     assert_eq!(engine.stats().packets, SYNS);
 }

@@ -614,7 +614,7 @@ fn certificate_event_matches_openssl() {
     );
     assert_eq!(f("chain_len"), "2");
     // Fields in catalogue order: the structured ones first, free text at the end.
-    let names: Vec<&str> = c.fields.iter().map(|f| f.name).collect();
+    let names: Vec<&str> = c.fields().map(|f| f.name).collect();
     let mut expected = vec![
         "src_ip",
         "src_port",
@@ -664,8 +664,7 @@ fn session_and_hello_fields_in_catalogue_order() {
             .iter()
             .find(|e| e.kind == kind)
             .unwrap()
-            .fields
-            .iter()
+            .fields()
             .map(|f| f.name)
             .collect()
     };

@@ -241,8 +241,7 @@ pub fn write_envelope(
 /// event in order, all as strings.
 pub fn traffic_envelope(event: &Event, topic: &str, id: &EnvelopeId) -> Vec<u8> {
     let approx: usize = event
-        .fields
-        .iter()
+        .fields()
         .map(|f| f.name.len() + f.value.len() + 6)
         .sum();
     let mut out = Vec::with_capacity(approx + topic.len() + 128);
@@ -254,13 +253,13 @@ pub fn traffic_envelope(event: &Event, topic: &str, id: &EnvelopeId) -> Vec<u8> 
         unix_seconds(event.ts),
         |out| {
             out.push(b'{');
-            for (i, field) in event.fields.iter().enumerate() {
+            for (i, field) in event.fields().enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
                 write_json_str(out, field.name);
                 out.push(b':');
-                write_json_bytes(out, &field.value);
+                write_json_bytes(out, field.value);
             }
             out.push(b'}');
         },

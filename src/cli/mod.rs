@@ -82,7 +82,8 @@ pub struct LimitArgs {
     /// Maximum sources with IP-ID/ISN samples.
     #[arg(long, value_name = "N", default_value_t = 262_144)]
     pub max_seq_sources: usize,
-    /// Maximum pending handshakes (partial QUIC ClientHellos and the like).
+    /// Maximum pending handshakes: half-open TCP connections (only the
+    /// client's SYN seen yet), partial QUIC ClientHellos and the like.
     #[arg(long, value_name = "N", default_value_t = 262_144)]
     pub max_pending_handshakes: usize,
     /// p0f v3 fingerprint database (p0f.fp format) replacing the bundled one

@@ -64,7 +64,8 @@ impl HttpConn {
 /// connection's addresses, then `host` and `user_agent`.
 fn request_event(cx: &StreamCx<'_>, head: &RequestHead<'_>) -> Event {
     let mut ev = cx.event(EventKind::HttpRequestFingerprint);
-    let addresses = std::mem::take(&mut ev.fields);
+    // `cx.event` pushed the four address fields first; they go after the
+    // bridge fields.
     #[cfg(feature = "ja4plus")]
     let ja4h = Ja4h::compute(head).hash;
     #[cfg(not(feature = "ja4plus"))]
@@ -80,7 +81,7 @@ fn request_event(cx: &StreamCx<'_>, head: &RequestHead<'_>) -> Event {
             "accept_language",
             head.header("accept-language").unwrap_or_default(),
         );
-    ev.fields.extend(addresses);
+    ev.move_first_fields_to_end(4);
     ev.push_text("host", head.header("host").unwrap_or_default())
         .push_text("user_agent", head.header("user-agent").unwrap_or_default());
     ev

@@ -12,7 +12,7 @@ use crate::capture::{linktype, RawPacket};
 use crate::decode::{IpView, Packet, Transport};
 use crate::event::{Event, EventKind};
 use crate::fingerprint::ipv6_leak::{self, arp_sender, IidKind, Mac, MacIpv4Table, Provenance};
-use crate::fingerprint::quic::lru::Lru;
+use crate::util::lru::Lru;
 use crate::util::time::Timestamp;
 
 const ETHERTYPE_ARP: u16 = 0x0806;

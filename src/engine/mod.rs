@@ -135,7 +135,7 @@ pub struct Engine {
 impl Engine {
     pub fn new(limits: Limits, deckies: DeckyMap) -> Self {
         Engine {
-            flows: FlowTable::new(limits.flows),
+            flows: FlowTable::with_half_open_cap(limits.flows, limits.pending_handshakes),
             seq_classes: SeqClassTable::new(limits.seq_sources),
             quic: quic::QuicTracker::new(&limits),
             leaks: ipv6_leak::LeakTracker::new(&limits),
@@ -177,15 +177,22 @@ impl Engine {
     }
 
     /// Table sizes and evictions, for the summary and metrics.
-    pub fn table_stats(&self) -> [(&'static str, usize, u64); 2] {
-        [
-            ("flows", self.flows.len(), self.flows.evictions),
+    pub fn table_stats(&self) -> Vec<(&'static str, usize, u64)> {
+        let mut tables = vec![
+            ("flows", self.flows.established_len(), self.flows.evictions),
+            (
+                "half_open_flows",
+                self.flows.half_open_len(),
+                self.flows.half_open_evictions,
+            ),
             (
                 "seq_sources",
                 self.seq_classes.len(),
                 self.seq_classes.evictions,
             ),
-        ]
+        ];
+        tables.extend(self.leaks.table_stats());
+        tables
     }
 
     /// Processes one captured frame; the events it completes are passed to `sink`.

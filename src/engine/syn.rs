@@ -64,7 +64,7 @@ pub(super) fn on_synack(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>
     // p0f reads a SYN-ACK's window against the MSS of the SYN it answers.
     let peer_mss = engine
         .flows
-        .get_mut(&FlowKey::new(client, server))
+        .peek(&FlowKey::new(client, server))
         .and_then(|f| f.app.syn_mss);
     let p0f = analyze(engine.p0f_db, pkt, tcp, peer_mss);
 

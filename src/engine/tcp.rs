@@ -42,9 +42,22 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
     }
 
     let key = FlowKey::new(src, dst);
+    // A pure SYN leaves a half-open flow where it is; anything else
+    // promotes it to the established table.
+    let pure_syn = tcp.is_syn();
     // One table lookup for a packet of a known flow (the common case): the
     // flow and the counters are separate fields of the engine.
-    if let Some(flow) = engine.flows.get_mut(&key) {
+    let (found, evicted) = if pure_syn {
+        (engine.flows.get_mut(&key), None)
+    } else {
+        engine.flows.get_mut_promoting(&key)
+    };
+    if let Some(flow) = found {
+        // A flow the promotion pushed out is reported first.
+        if let Some(old) = evicted {
+            let at = old.stats.last;
+            end_flow(&mut engine.cx, old, FlowEnd::Evicted, at);
+        }
         let side = flow.side_of(src);
         let ended = track(&mut engine.cx, flow, side, pkt, tcp, ts);
         finish_segment(engine, &key, ended, ts);
@@ -67,7 +80,11 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
         bare_acks: [0; 2],
         fin_acked: [false; 2],
     };
-    let (flow, evicted) = engine.flows.insert(key, client, server, ts, app);
+    let (flow, evicted) = if pure_syn {
+        engine.flows.insert_half_open(key, client, server, ts, app)
+    } else {
+        engine.flows.insert(key, client, server, ts, app)
+    };
     engine.cx.stats.flows_created += 1;
     // The evicted flow is reported before this packet's own events.
     if let Some(old) = evicted {

@@ -8,7 +8,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use super::quic::lru::Lru;
+use crate::util::lru::Lru;
 
 /// A 48-bit MAC address.
 pub type Mac = [u8; 6];

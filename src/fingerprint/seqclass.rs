@@ -2,10 +2,8 @@
 //! numbers its packets gives away its stack or the tool that forged them.
 
 use std::net::IpAddr;
-use std::num::NonZeroUsize;
 
-use ahash::RandomState;
-use lru::LruCache;
+use crate::util::lru::Lru;
 
 /// Samples kept per source; classes use the last [`SAMPLES`].
 pub const SAMPLES: usize = 8;
@@ -39,26 +37,33 @@ impl SeqClass {
 #[derive(Debug, Clone, Copy, Default)]
 struct Ring {
     values: [u32; SAMPLES],
-    len: usize,
-    head: usize,
+    // Both below SAMPLES: u8 keeps the per-source entry small.
+    len: u8,
+    head: u8,
 }
 
 impl Ring {
     fn push(&mut self, v: u32) {
-        self.values[self.head] = v;
-        self.head = (self.head + 1) % SAMPLES;
-        self.len = (self.len + 1).min(SAMPLES);
+        let head = usize::from(self.head);
+        self.values[head] = v;
+        self.head = ((head + 1) % SAMPLES) as u8;
+        self.len = (usize::from(self.len) + 1).min(SAMPLES) as u8;
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.len)
     }
 
     /// Samples oldest first.
     fn ordered(&self) -> impl Iterator<Item = u32> + '_ {
-        let start = (self.head + SAMPLES - self.len) % SAMPLES;
-        (0..self.len).map(move |i| self.values[(start + i) % SAMPLES])
+        let (len, head) = (self.len(), usize::from(self.head));
+        let start = (head + SAMPLES - len) % SAMPLES;
+        (0..len).map(move |i| self.values[(start + i) % SAMPLES])
     }
 
     /// Classifies with steps taken modulo `modulus_bits` (16 or 32).
     fn class(&self, modulus_bits: u32) -> SeqClass {
-        if self.len < MIN_SAMPLES {
+        if self.len() < MIN_SAMPLES {
             return SeqClass::Unknown;
         }
         let mask = if modulus_bits >= 32 {
@@ -108,15 +113,14 @@ pub struct SeqClasses {
 
 /// Bounded table of per-source samples.
 pub struct SeqClassTable {
-    sources: LruCache<IpAddr, SourceSamples, RandomState>,
+    sources: Lru<IpAddr, SourceSamples>,
     pub evictions: u64,
 }
 
 impl SeqClassTable {
     pub fn new(cap: usize) -> Self {
-        let cap = NonZeroUsize::new(cap.max(1)).unwrap_or(NonZeroUsize::MIN);
         SeqClassTable {
-            sources: LruCache::with_hasher(cap, RandomState::new()),
+            sources: Lru::new(cap),
             evictions: 0,
         }
     }
@@ -131,10 +135,10 @@ impl SeqClassTable {
 
     /// Records a SYN from `src` (IP-ID `None` for IPv6) and classifies.
     pub fn observe(&mut self, src: IpAddr, sport: u16, ipid: Option<u16>, isn: u32) -> SeqClasses {
-        if !self.sources.contains(&src) && self.sources.len() >= self.sources.cap().get() {
+        let (s, evicted) = self.sources.get_or_insert_with(src, SourceSamples::default);
+        if evicted.is_some() {
             self.evictions += 1;
         }
-        let s = self.sources.get_or_insert_mut(src, SourceSamples::default);
         if s.last != Some((sport, isn)) {
             s.last = Some((sport, isn));
             if let Some(id) = ipid {
@@ -148,9 +152,9 @@ impl SeqClassTable {
             } else {
                 SeqClass::Unknown
             },
-            ipid_samples: s.ipid.len,
+            ipid_samples: s.ipid.len(),
             isn: s.isn.class(32),
-            isn_samples: s.isn.len,
+            isn_samples: s.isn.len(),
         }
     }
 }

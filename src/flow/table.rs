@@ -4,30 +4,50 @@
 //! Generic over `S`, the per-flow application state the engine hangs on
 //! each flow, so this layer knows nothing of fingerprints.
 
-use std::net::SocketAddr;
-use std::num::NonZeroUsize;
+use std::net::{IpAddr, SocketAddr};
 
-use ahash::RandomState;
-use lru::LruCache;
-
+use crate::util::lru::Lru;
 use crate::util::time::Timestamp;
 
 /// A connection's endpoints in canonical order (lower endpoint first), so
 /// both directions of a connection find the same entry with one lookup.
+/// Addresses are kept as bytes (38 bytes in all, against 64 for two
+/// `SocketAddr`s): the key is stored once per flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FlowKey {
-    lo: SocketAddr,
-    hi: SocketAddr,
+    lo_ip: [u8; 16],
+    hi_ip: [u8; 16],
+    lo_port: u16,
+    hi_port: u16,
+    /// IPv6, so that an IPv6 flow between IPv4-mapped addresses is not
+    /// the IPv4 flow.
+    v6: bool,
 }
 
 impl FlowKey {
     pub fn new(a: SocketAddr, b: SocketAddr) -> Self {
-        if a <= b {
-            FlowKey { lo: a, hi: b }
-        } else {
-            FlowKey { lo: b, hi: a }
+        let (ea, eb) = (endpoint(a), endpoint(b));
+        let (lo, hi) = if ea <= eb { (ea, eb) } else { (eb, ea) };
+        FlowKey {
+            lo_ip: lo.0,
+            hi_ip: hi.0,
+            lo_port: lo.1,
+            hi_port: hi.1,
+            v6: a.is_ipv6(),
         }
     }
+}
+
+fn endpoint(a: SocketAddr) -> ([u8; 16], u16) {
+    let ip = match a.ip() {
+        IpAddr::V4(v4) => {
+            let mut b = [0; 16];
+            b[..4].copy_from_slice(&v4.octets());
+            b
+        }
+        IpAddr::V6(v6) => v6.octets(),
+    };
+    (ip, a.port())
 }
 
 /// Which way a packet travels relative to the connection's client.
@@ -161,41 +181,85 @@ pub enum FlowEnd {
     Shutdown,
 }
 
-/// The bounded table.
+/// The bounded table, in two parts.
+///
+/// A connection that has shown nothing but its client's SYN is half-open
+/// and lives in its own, smaller table (the pending-handshakes cap): a SYN
+/// flood or a port scan churns that table and never pushes established
+/// connections out. The first other segment promotes the flow.
 pub struct FlowTable<S> {
-    flows: LruCache<FlowKey, Flow<S>, RandomState>,
-    cap: usize,
+    established: Lru<FlowKey, Flow<S>>,
+    half_open: Lru<FlowKey, Flow<S>>,
+    /// Established flows pushed out by newer ones.
     pub evictions: u64,
+    /// Half-open flows pushed out by newer ones.
+    pub half_open_evictions: u64,
 }
 
 impl<S> FlowTable<S> {
+    /// A table of at most `cap` established and `cap` half-open flows.
     pub fn new(cap: usize) -> Self {
-        let cap = cap.max(1);
+        Self::with_half_open_cap(cap, cap)
+    }
+
+    pub fn with_half_open_cap(cap: usize, half_open_cap: usize) -> Self {
         FlowTable {
-            flows: LruCache::with_hasher(
-                NonZeroUsize::new(cap).unwrap_or(NonZeroUsize::MIN),
-                RandomState::new(),
-            ),
-            cap,
+            established: Lru::new(cap),
+            half_open: Lru::new(half_open_cap),
             evictions: 0,
+            half_open_evictions: 0,
         }
     }
 
+    /// Flows of both kinds.
     pub fn len(&self) -> usize {
-        self.flows.len()
+        self.established.len() + self.half_open.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
+        self.len() == 0
     }
 
-    /// The flow of this packet, marked most recently used.
+    pub fn established_len(&self) -> usize {
+        self.established.len()
+    }
+
+    pub fn half_open_len(&self) -> usize {
+        self.half_open.len()
+    }
+
+    /// The flow of this packet, marked most recently used, without
+    /// promoting a half-open one.
     pub fn get_mut(&mut self, key: &FlowKey) -> Option<&mut Flow<S>> {
-        self.flows.get_mut(key)
+        if let Some(at) = self.established.locate(key) {
+            return self.established.get_mut_at(at);
+        }
+        self.half_open.get_mut(key)
     }
 
-    /// Inserts a new flow; returns the least recently used flow it pushed
-    /// out when the table was full.
+    /// The flow, without changing its recency.
+    pub fn peek(&self, key: &FlowKey) -> Option<&Flow<S>> {
+        self.established
+            .peek(key)
+            .or_else(|| self.half_open.peek(key))
+    }
+
+    /// The flow of this packet, marked most recently used; a half-open flow
+    /// is promoted to the established table first. Returns, beside it, the
+    /// established flow the promotion pushed out, if the table was full.
+    pub fn get_mut_promoting(&mut self, key: &FlowKey) -> (Option<&mut Flow<S>>, Option<Flow<S>>) {
+        if let Some(at) = self.established.locate(key) {
+            return (self.established.get_mut_at(at), None);
+        }
+        let Some(flow) = self.half_open.remove(key) else {
+            return (None, None);
+        };
+        let evicted = self.push_established(*key, flow);
+        (self.established.get_mut(key), evicted)
+    }
+
+    /// Inserts a new established flow; returns the least recently used
+    /// flow it pushed out when the table was full.
     pub fn insert(
         &mut self,
         key: FlowKey,
@@ -204,45 +268,94 @@ impl<S> FlowTable<S> {
         ts: Timestamp,
         app: S,
     ) -> (&mut Flow<S>, Option<Flow<S>>) {
-        let evicted = if self.flows.len() >= self.cap {
-            self.evictions += 1;
-            self.flows.pop_lru().map(|(_, f)| f)
-        } else {
-            None
-        };
-        let flow = Flow {
-            client,
-            server,
-            stats: FlowStats::new(ts),
-            handshake: Handshake::default(),
-            seq: [SeqTrack::default(); 2],
-            saw_syn: false,
-            isn: [None; 2],
-            app,
-        };
-        self.flows.put(key, flow);
-        let flow = self.flows.get_mut(&key).expect("just inserted");
+        let evicted = self.push_established(key, new_flow(client, server, ts, app));
+        let flow = self.established.get_mut(&key).expect("just inserted");
         (flow, evicted)
     }
 
+    /// Inserts a new half-open flow (its first segment is the client's SYN).
+    pub fn insert_half_open(
+        &mut self,
+        key: FlowKey,
+        client: SocketAddr,
+        server: SocketAddr,
+        ts: Timestamp,
+        app: S,
+    ) -> (&mut Flow<S>, Option<Flow<S>>) {
+        let (flow, evicted) = self
+            .half_open
+            .get_or_insert_with(key, || new_flow(client, server, ts, app));
+        if evicted.is_some() {
+            self.half_open_evictions += 1;
+        }
+        (flow, evicted.map(|(_, f)| f))
+    }
+
+    fn push_established(&mut self, key: FlowKey, flow: Flow<S>) -> Option<Flow<S>> {
+        let evicted = self.established.insert(key, flow).map(|(_, f)| f);
+        if evicted.is_some() {
+            self.evictions += 1;
+        }
+        evicted
+    }
+
     pub fn remove(&mut self, key: &FlowKey) -> Option<Flow<S>> {
-        self.flows.pop(key)
+        self.established
+            .remove(key)
+            .or_else(|| self.half_open.remove(key))
     }
 
     /// Removes the least recently used flow if it has been idle for longer
-    /// than `idle_us` at time `now`.
+    /// than `idle_us` at time `now` (of the two tables, the one idle longer).
     pub fn pop_idle(&mut self, now: Timestamp, idle_us: i64) -> Option<Flow<S>> {
-        let (_, lru) = self.flows.peek_lru()?;
-        if now.micros_since(lru.stats.last) > idle_us {
-            self.flows.pop_lru().map(|(_, f)| f)
+        let oldest = self.older_table()?;
+        let last = oldest.peek_oldest()?.1.stats.last;
+        if now.micros_since(last) > idle_us {
+            self.pop_oldest()
         } else {
             None
         }
     }
 
-    /// Removes every flow, least recently used first.
+    /// Removes every flow, least recently active first.
     pub fn drain(&mut self) -> impl Iterator<Item = Flow<S>> + '_ {
-        std::iter::from_fn(move || self.flows.pop_lru().map(|(_, f)| f))
+        std::iter::from_fn(move || self.pop_oldest())
+    }
+
+    fn pop_oldest(&mut self) -> Option<Flow<S>> {
+        let from_half_open = match (self.established.peek_oldest(), self.half_open.peek_oldest()) {
+            (Some((_, e)), Some((_, h))) => h.stats.last < e.stats.last,
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        let table = if from_half_open {
+            &mut self.half_open
+        } else {
+            &mut self.established
+        };
+        table.pop_oldest().map(|(_, f)| f)
+    }
+
+    fn older_table(&self) -> Option<&Lru<FlowKey, Flow<S>>> {
+        match (self.established.peek_oldest(), self.half_open.peek_oldest()) {
+            (Some((_, e)), Some((_, h))) if h.stats.last < e.stats.last => Some(&self.half_open),
+            (Some(_), _) => Some(&self.established),
+            (None, Some(_)) => Some(&self.half_open),
+            (None, None) => None,
+        }
+    }
+}
+
+fn new_flow<S>(client: SocketAddr, server: SocketAddr, ts: Timestamp, app: S) -> Flow<S> {
+    Flow {
+        client,
+        server,
+        stats: FlowStats::new(ts),
+        handshake: Handshake::default(),
+        seq: [SeqTrack::default(); 2],
+        saw_syn: false,
+        isn: [None; 2],
+        app,
     }
 }
 
@@ -259,6 +372,47 @@ mod tests {
         let a = addr("10.0.0.1:40000");
         let b = addr("10.0.0.2:443");
         assert_eq!(FlowKey::new(a, b), FlowKey::new(b, a));
+        // An IPv4-mapped IPv6 flow is another flow.
+        let (a6, b6) = (
+            addr("[::ffff:10.0.0.1]:40000"),
+            addr("[::ffff:10.0.0.2]:443"),
+        );
+        assert_ne!(FlowKey::new(a6, b6), FlowKey::new(a, b));
+        assert_ne!(FlowKey::new(a, b), FlowKey::new(addr("10.0.0.1:40001"), b));
+    }
+
+    #[test]
+    fn half_open_flows_are_promoted_and_kept_apart() {
+        let mut t: FlowTable<()> = FlowTable::with_half_open_cap(2, 1);
+        let ts = Timestamp::new(1, 0);
+        let s = addr("2.2.2.2:80");
+        let (c1, c2, c3) = (addr("1.1.1.1:1"), addr("1.1.1.1:2"), addr("1.1.1.1:3"));
+        t.insert(FlowKey::new(c1, s), c1, s, ts, ());
+        t.insert_half_open(FlowKey::new(c2, s), c2, s, ts, ());
+        // A second SYN flood entry pushes out the first half-open one only.
+        let (_, evicted) = t.insert_half_open(FlowKey::new(c3, s), c3, s, ts, ());
+        assert_eq!(evicted.unwrap().client, c2);
+        assert_eq!((t.half_open_evictions, t.evictions), (1, 0));
+        assert_eq!((t.established_len(), t.half_open_len()), (1, 1));
+        // The SYN-ACK promotes c3.
+        let (flow, evicted) = t.get_mut_promoting(&FlowKey::new(c3, s));
+        assert_eq!(flow.unwrap().client, c3);
+        assert!(evicted.is_none());
+        assert_eq!((t.established_len(), t.half_open_len()), (2, 0));
+        assert!(t.peek(&FlowKey::new(c3, s)).is_some());
+    }
+
+    #[test]
+    fn idle_expiry_takes_the_older_of_both_tables() {
+        let mut t: FlowTable<()> = FlowTable::new(4);
+        let s = addr("2.2.2.2:80");
+        let (c1, c2) = (addr("1.1.1.1:1"), addr("1.1.1.1:2"));
+        t.insert(FlowKey::new(c1, s), c1, s, Timestamp::new(10, 0), ());
+        t.insert_half_open(FlowKey::new(c2, s), c2, s, Timestamp::new(5, 0), ());
+        assert!(t.pop_idle(Timestamp::new(12, 0), 6_000_000).is_some());
+        assert!(t.pop_idle(Timestamp::new(12, 0), 6_000_000).is_none());
+        let order: Vec<_> = t.drain().map(|f| f.client).collect();
+        assert_eq!(order, vec![c1]);
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub fn write_record(ev: &Event, raw_line: &[u8], out: &mut Vec<u8>) {
         }
         write_string(f.name.as_bytes(), out);
         out.push(b':');
-        write_string(&f.value, out);
+        write_string(f.value, out);
     }
     out.extend_from_slice(b"},\"msg\":\"\",\"raw_line\":");
     write_string(raw_line, out);
@@ -52,6 +52,19 @@ fn write_ascii(bytes: &[u8], out: &mut Vec<u8>) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.reserve(bytes.len() + 2);
     out.push(b'"');
+    // Control bytes are rare: without any, the escapes are found by memchr.
+    if !bytes.iter().any(|&b| b < 0x20) {
+        let mut start = 0;
+        for i in memchr::memchr2_iter(b'"', b'\\', bytes) {
+            out.extend_from_slice(&bytes[start..i]);
+            out.push(b'\\');
+            out.push(bytes[i]);
+            start = i + 1;
+        }
+        out.extend_from_slice(&bytes[start..]);
+        out.push(b'"');
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let short = match b {

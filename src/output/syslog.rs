@@ -29,7 +29,7 @@ pub fn write_line(ev: &Event, out: &mut Vec<u8>) {
         out.push(b' ');
         out.extend_from_slice(f.name.as_bytes());
         out.extend_from_slice(b"=\"");
-        escape_param_value(&f.value, out);
+        escape_param_value(f.value, out);
         out.push(b'"');
     }
     out.push(b']');
@@ -37,11 +37,10 @@ pub fn write_line(ev: &Event, out: &mut Vec<u8>) {
 
 /// Structured fields in catalogue order, then free text in its relative
 /// order: a consumer that stops at the first `]` loses as little as possible.
-pub fn ordered_fields(ev: &Event) -> impl Iterator<Item = &Field> {
-    ev.fields
-        .iter()
+pub fn ordered_fields(ev: &Event) -> impl Iterator<Item = Field<'_>> {
+    ev.fields()
         .filter(|f| !f.free_text)
-        .chain(ev.fields.iter().filter(|f| f.free_text))
+        .chain(ev.fields().filter(|f| f.free_text))
 }
 
 /// HOSTNAME is printable ASCII without spaces (RFC 5424 6.2.4); decky names
@@ -75,6 +74,18 @@ pub fn escape_param_value(value: &[u8], out: &mut Vec<u8>) {
 
 /// Escapes valid UTF-8, copying the runs between escapes in one go.
 fn escape_valid(valid: &[u8], out: &mut Vec<u8>) {
+    // Control bytes are rare: without any, the escapes are found by memchr.
+    if !valid.iter().any(|&b| b < 0x20 || b == 0x7f) {
+        let mut start = 0;
+        for i in memchr::memchr3_iter(b'\\', b'"', b']', valid) {
+            out.extend_from_slice(&valid[start..i]);
+            out.push(b'\\');
+            out.push(valid[i]);
+            start = i + 1;
+        }
+        out.extend_from_slice(&valid[start..]);
+        return;
+    }
     let mut start = 0;
     for (i, &b) in valid.iter().enumerate() {
         match b {
@@ -141,5 +152,9 @@ mod tests {
         let mut out = Vec::new();
         escape_param_value(b"\x7fplain ascii]\"", &mut out);
         assert_eq!(out, b"\\x7fplain ascii\\]\\\"");
+        // Without control bytes (the memchr path).
+        let mut out = Vec::new();
+        escape_param_value(b"]a\"b\\c]", &mut out);
+        assert_eq!(out, b"\\]a\\\"b\\\\c\\]");
     }
 }

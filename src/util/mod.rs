@@ -1,3 +1,4 @@
 //! Small shared helpers.
 pub mod decimal;
+pub mod lru;
 pub mod time;

@@ -63,9 +63,9 @@ pub fn check_envelope(body: &[u8], topic: &str, ev: &Event) -> serde_json::Value
     let want_ts = ev.ts.secs as f64 + f64::from(ev.ts.nanos / 1000) / 1e6;
     assert!((v["ts"].as_f64().expect("ts float") - want_ts).abs() < 1e-6);
     let payload = v["payload"].as_object().expect("payload object");
-    assert_eq!(payload.len(), ev.fields.len());
-    for f in &ev.fields {
-        let want = String::from_utf8_lossy(&f.value);
+    assert_eq!(payload.len(), ev.field_count());
+    for f in ev.fields() {
+        let want = String::from_utf8_lossy(f.value);
         assert_eq!(
             payload[f.name].as_str(),
             Some(want.as_ref()),

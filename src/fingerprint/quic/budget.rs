@@ -8,7 +8,7 @@
 
 use std::net::IpAddr;
 
-use super::lru::Lru;
+use crate::util::lru::Lru;
 use crate::util::time::Timestamp;
 
 /// One token is this many micro-tokens; refill is computed in integers.

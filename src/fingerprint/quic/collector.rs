@@ -24,7 +24,7 @@ use super::decrypt::{open_long, DecryptError};
 use super::frames::{Frame, FrameError, Frames};
 use super::header::{starts_with_known_long_header, InitialPacket, Packet, Packets, Tail, Version};
 use super::keys::InitialSecrets;
-use super::lru::Lru;
+use crate::util::lru::Lru;
 use crate::util::time::Timestamp;
 
 /// Where the collector reports what it did and what it skipped; the engine

@@ -22,7 +22,6 @@ pub mod decrypt;
 pub mod frames;
 pub mod header;
 pub mod keys;
-pub mod lru;
 pub mod protect;
 pub mod varint;
 

@@ -1,0 +1,392 @@
+//! A bounded map that evicts its least recently used entry when full: the
+//! one table type behind flows, sequence samples, QUIC connections and
+//! budgets, and the link-local leak's MAC table.
+//!
+//! Entries live in a slab (`Vec`) linked into a recency list by `u32`
+//! index, and the hash index holds only those indices, so an entry costs
+//! its key, its value and 8 bytes of links plus about 5 bytes of index: no
+//! heap node, no allocator header, no second copy of the key. Lookups,
+//! touches, inserts and evictions are O(1) and the slab never grows past
+//! the cap. The index is only ever probed, never iterated, so its random
+//! seed cannot leak into output order.
+
+use std::hash::Hash;
+
+use ahash::RandomState;
+use hashbrown::HashTable;
+
+const NIL: u32 = u32::MAX;
+
+/// A slot of the table, from [`Lru::locate`].
+#[derive(Debug, Clone, Copy)]
+pub struct Located(u32);
+
+struct Node<K, V> {
+    key: K,
+    value: V,
+    /// Towards the most recently used end.
+    newer: u32,
+    /// Towards the least recently used end.
+    older: u32,
+}
+
+/// Slots in fixed-size chunks: growing never moves or copies a slot, so
+/// memory follows use, without the transient doubling of a growing `Vec`.
+struct Slots<T> {
+    chunks: Vec<Vec<Option<T>>>,
+    len: usize,
+}
+
+const CHUNK_BITS: u32 = 12;
+const CHUNK: usize = 1 << CHUNK_BITS;
+
+impl<T> Slots<T> {
+    fn new() -> Self {
+        Slots {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+
+    fn get(&self, idx: u32) -> Option<&T> {
+        let chunk = self.chunks.get((idx >> CHUNK_BITS) as usize)?;
+        chunk.get(idx as usize & (CHUNK - 1))?.as_ref()
+    }
+
+    fn get_mut(&mut self, idx: u32) -> Option<&mut T> {
+        self.slot(idx)?.as_mut()
+    }
+
+    fn slot(&mut self, idx: u32) -> Option<&mut Option<T>> {
+        let chunk = self.chunks.get_mut((idx >> CHUNK_BITS) as usize)?;
+        chunk.get_mut(idx as usize & (CHUNK - 1))
+    }
+
+    /// Appends a slot; `cap` bounds the size of the last chunk.
+    fn push(&mut self, value: T, cap: usize) -> u32 {
+        if self.len % CHUNK == 0 {
+            let size = cap.saturating_sub(self.len).clamp(1, CHUNK);
+            self.chunks.push(Vec::with_capacity(size));
+        }
+        if let Some(chunk) = self.chunks.last_mut() {
+            chunk.push(Some(value));
+        }
+        self.len += 1;
+        (self.len - 1) as u32
+    }
+}
+
+pub struct Lru<K, V> {
+    index: HashTable<u32>,
+    hasher: RandomState,
+    nodes: Slots<Node<K, V>>,
+    free: Vec<u32>,
+    /// Most recently used.
+    newest: u32,
+    /// Least recently used: the next to go.
+    oldest: u32,
+    cap: usize,
+}
+
+impl<K: Hash + Eq, V> Lru<K, V> {
+    /// A table holding at most `cap` entries (at least one; at most `u32::MAX - 1`).
+    pub fn new(cap: usize) -> Self {
+        let cap = cap.clamp(1, (NIL - 1) as usize);
+        Lru {
+            index: HashTable::new(),
+            hasher: RandomState::new(),
+            nodes: Slots::new(),
+            free: Vec::new(),
+            newest: NIL,
+            oldest: NIL,
+            cap,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.len() >= self.cap
+    }
+
+    pub fn contains(&self, key: &K) -> bool {
+        self.find(key).is_some()
+    }
+
+    /// The entry, without changing its recency.
+    pub fn peek(&self, key: &K) -> Option<&V> {
+        let idx = self.find(key)?;
+        self.node(idx).map(|n| &n.value)
+    }
+
+    /// The entry, marked most recently used.
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        let idx = self.find(key)?;
+        self.touch(idx);
+        self.node_mut(idx).map(|n| &mut n.value)
+    }
+
+    /// Where `key` is stored, for [`Lru::get_mut_at`]: one probe where a
+    /// `contains` then `get_mut` would take two. Valid until the next
+    /// insert or removal.
+    pub fn locate(&self, key: &K) -> Option<Located> {
+        self.find(key).map(Located)
+    }
+
+    /// The entry at a location just returned by [`Lru::locate`], marked
+    /// most recently used.
+    pub fn get_mut_at(&mut self, at: Located) -> Option<&mut V> {
+        self.touch(at.0);
+        self.node_mut(at.0).map(|n| &mut n.value)
+    }
+
+    /// Inserts or replaces `key`, marking it most recently used. Returns the
+    /// entry evicted to make room, if the table was full.
+    pub fn insert(&mut self, key: K, value: V) -> Option<(K, V)> {
+        if let Some(idx) = self.find(&key) {
+            if let Some(node) = self.node_mut(idx) {
+                node.value = value;
+            }
+            self.touch(idx);
+            return None;
+        }
+        self.insert_new(key, value).1
+    }
+
+    /// The entry of `key`, inserted from `make` if absent, marked most
+    /// recently used; with the entry evicted to make room, if any.
+    pub fn get_or_insert_with(
+        &mut self,
+        key: K,
+        make: impl FnOnce() -> V,
+    ) -> (&mut V, Option<(K, V)>) {
+        let (idx, evicted) = match self.find(&key) {
+            Some(idx) => {
+                self.touch(idx);
+                (idx, None)
+            }
+            None => self.insert_new(key, make()),
+        };
+        let node = self.nodes.get_mut(idx).expect("linked slot");
+        (&mut node.value, evicted)
+    }
+
+    pub fn remove(&mut self, key: &K) -> Option<V> {
+        let hash = self.hasher.hash_one(key);
+        let nodes = &self.nodes;
+        let entry = self
+            .index
+            .find_entry(hash, |&i| nodes.get(i).is_some_and(|n| n.key == *key))
+            .ok()?;
+        let idx = *entry.get();
+        entry.remove();
+        self.release(idx).map(|(_, v)| v)
+    }
+
+    /// The least recently used entry, without removing it.
+    pub fn peek_oldest(&self) -> Option<(&K, &V)> {
+        self.node(self.oldest).map(|n| (&n.key, &n.value))
+    }
+
+    /// Removes and returns the least recently used entry.
+    pub fn pop_oldest(&mut self) -> Option<(K, V)> {
+        let idx = self.oldest;
+        let hash = self.hasher.hash_one(&self.node(idx)?.key);
+        if let Ok(entry) = self.index.find_entry(hash, |&i| i == idx) {
+            entry.remove();
+        }
+        self.release(idx)
+    }
+
+    fn find(&self, key: &K) -> Option<u32> {
+        let hash = self.hasher.hash_one(key);
+        self.index
+            .find(hash, |&i| self.node(i).is_some_and(|n| n.key == *key))
+            .copied()
+    }
+
+    /// Stores a key known to be absent, evicting first if full.
+    fn insert_new(&mut self, key: K, value: V) -> (u32, Option<(K, V)>) {
+        let evicted = if self.is_full() {
+            self.pop_oldest()
+        } else {
+            None
+        };
+        let hash = self.hasher.hash_one(&key);
+        let node = Node {
+            key,
+            value,
+            newer: NIL,
+            older: NIL,
+        };
+        let idx = match self.free.pop() {
+            Some(idx) => {
+                if let Some(slot) = self.nodes.slot(idx) {
+                    *slot = Some(node);
+                }
+                idx
+            }
+            None => self.nodes.push(node, self.cap),
+        };
+        let (nodes, hasher) = (&self.nodes, &self.hasher);
+        self.index.insert_unique(hash, idx, |&i| {
+            nodes.get(i).map_or(0, |n| hasher.hash_one(&n.key))
+        });
+        self.link_newest(idx);
+        (idx, evicted)
+    }
+
+    /// Unlinks and frees a slot already removed from the index.
+    fn release(&mut self, idx: u32) -> Option<(K, V)> {
+        self.unlink(idx);
+        let node = self.nodes.slot(idx)?.take()?;
+        self.free.push(idx);
+        Some((node.key, node.value))
+    }
+
+    fn node(&self, idx: u32) -> Option<&Node<K, V>> {
+        self.nodes.get(idx)
+    }
+
+    fn node_mut(&mut self, idx: u32) -> Option<&mut Node<K, V>> {
+        self.nodes.get_mut(idx)
+    }
+
+    fn touch(&mut self, idx: u32) {
+        if self.newest != idx {
+            self.unlink(idx);
+            self.link_newest(idx);
+        }
+    }
+
+    fn unlink(&mut self, idx: u32) {
+        let (newer, older) = match self.node(idx) {
+            Some(n) => (n.newer, n.older),
+            None => return,
+        };
+        match self.node_mut(newer) {
+            Some(n) => n.older = older,
+            None => self.newest = older,
+        }
+        match self.node_mut(older) {
+            Some(n) => n.newer = newer,
+            None => self.oldest = newer,
+        }
+        if let Some(n) = self.node_mut(idx) {
+            n.newer = NIL;
+            n.older = NIL;
+        }
+    }
+
+    fn link_newest(&mut self, idx: u32) {
+        let old_newest = self.newest;
+        if let Some(n) = self.node_mut(idx) {
+            n.older = old_newest;
+            n.newer = NIL;
+        }
+        match self.node_mut(old_newest) {
+            Some(n) => n.newer = idx,
+            None => self.oldest = idx,
+        }
+        self.newest = idx;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn evicts_least_recently_used() {
+        let mut t = Lru::new(2);
+        assert!(t.insert(1, "a").is_none());
+        assert!(t.insert(2, "b").is_none());
+        // Touch 1 so that 2 becomes the oldest.
+        assert_eq!(t.get_mut(&1).map(|v| *v), Some("a"));
+        assert_eq!(t.insert(3, "c"), Some((2, "b")));
+        assert!(t.contains(&1) && t.contains(&3) && !t.contains(&2));
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.peek_oldest(), Some((&1, &"a")));
+    }
+
+    #[test]
+    fn replace_does_not_evict() {
+        let mut t = Lru::new(2);
+        t.insert(1, 10);
+        t.insert(2, 20);
+        assert!(t.insert(1, 11).is_none());
+        assert_eq!(t.peek(&1), Some(&11));
+        // 2 is now the oldest.
+        assert_eq!(t.pop_oldest(), Some((2, 20)));
+        assert_eq!(t.pop_oldest(), Some((1, 11)));
+        assert_eq!(t.pop_oldest(), None);
+        assert!(t.peek_oldest().is_none());
+    }
+
+    #[test]
+    fn remove_and_reuse_slots() {
+        let mut t = Lru::new(3);
+        for i in 0..3 {
+            t.insert(i, i);
+        }
+        assert_eq!(t.remove(&1), Some(1));
+        assert_eq!(t.remove(&1), None);
+        t.insert(7, 7);
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.nodes.len, 3, "the freed slot is reused");
+        assert_eq!(t.pop_oldest(), Some((0, 0)));
+        assert_eq!(t.pop_oldest(), Some((2, 2)));
+        assert_eq!(t.pop_oldest(), Some((7, 7)));
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn get_or_insert_touches_or_evicts() {
+        let mut t = Lru::new(2);
+        let (v, ev) = t.get_or_insert_with(1, || 10);
+        assert_eq!((*v, ev), (10, None));
+        t.insert(2, 20);
+        // Present: no new value, 1 becomes the newest.
+        let (v, ev) = t.get_or_insert_with(1, || 99);
+        assert_eq!((*v, ev), (10, None));
+        let (v, ev) = t.get_or_insert_with(3, || 30);
+        assert_eq!((*v, ev), (30, Some((2, 20))));
+    }
+
+    #[test]
+    fn stays_bounded_under_churn() {
+        let mut t = Lru::new(100);
+        let mut evicted = 0;
+        for i in 0..10_000u32 {
+            if t.insert(i, ()).is_some() {
+                evicted += 1;
+            }
+            if i % 7 == 0 {
+                t.remove(&(i / 2));
+            }
+        }
+        assert!(t.len() <= 100);
+        assert!(t.nodes.len <= 100);
+        let slots: usize = t.nodes.chunks.iter().map(Vec::capacity).sum();
+        assert_eq!(slots, 100, "no chunk is larger than the cap needs");
+        assert!(evicted > 9_000);
+        // The survivors are among the newest.
+        assert!(t.contains(&9_999) && !t.contains(&9_000));
+        // Every indexed key is reachable through the recency list.
+        let mut n = 0;
+        while t.pop_oldest().is_some() {
+            n += 1;
+        }
+        assert!(n > 0 && t.is_empty() && t.index.is_empty());
+    }
+}
