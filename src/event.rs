@@ -177,6 +177,12 @@ impl Event {
     }
 
     fn slot(&mut self, name: &'static str, start: usize, free_text: bool) -> &mut Self {
+        // The outputs write names unescaped.
+        debug_assert!(
+            name.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+            "field name {name:?}"
+        );
         self.slots.push(Slot {
             name,
             start,
@@ -247,8 +253,23 @@ signed_field!(i32, i64);
 
 impl FieldValue for IpAddr {
     fn write_to(&self, out: &mut Vec<u8>) {
-        // Writing into a Vec cannot fail.
-        let _ = std::io::Write::write_fmt(out, format_args!("{self}"));
+        match self {
+            // Dotted quad without the formatting machinery: every event
+            // carries two addresses.
+            IpAddr::V4(v4) => {
+                for (i, octet) in v4.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b'.');
+                    }
+                    crate::util::decimal::push_u64(out, u64::from(octet));
+                }
+            }
+            // RFC 5952 compression is Display's job. Writing into a Vec
+            // cannot fail.
+            IpAddr::V6(_) => {
+                let _ = std::io::Write::write_fmt(out, format_args!("{self}"));
+            }
+        }
     }
 }
 
@@ -270,6 +291,15 @@ impl FieldValue for String {
 impl FieldValue for &String {
     fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.as_bytes());
+    }
+}
+
+/// An optional value: empty when absent (`wscale`, `mtu`).
+impl<T: FieldValue> FieldValue for Option<T> {
+    fn write_to(&self, out: &mut Vec<u8>) {
+        if let Some(v) = self {
+            v.write_to(out);
+        }
     }
 }
 
@@ -299,12 +329,16 @@ mod tests {
         assert_eq!(text(u32::MAX), u32::MAX.to_string());
         assert_eq!(text(u64::MAX), u64::MAX.to_string());
         assert_eq!(text(12usize), "12");
+        assert_eq!(text(Some(7u8)), "7");
+        assert_eq!(text(None::<u16>), "");
         assert_eq!(text(-7i32), "-7");
         assert_eq!(text(i64::MIN), i64::MIN.to_string());
         let v6: IpAddr = "2001:db8::7".parse().unwrap();
         assert_eq!(text(v6), "2001:db8::7");
-        let v4: IpAddr = "203.0.113.7".parse().unwrap();
-        assert_eq!(text(v4), "203.0.113.7");
+        for v4 in ["203.0.113.7", "0.0.0.0", "255.255.255.255", "10.0.10.100"] {
+            let ip: IpAddr = v4.parse().unwrap();
+            assert_eq!(text(ip), v4);
+        }
         assert_eq!(text(Fixed(1.23456, 2)), "1.23");
         assert_eq!(text(Fixed(0.0005, 3)), format!("{:.3}", 0.0005));
     }

@@ -115,7 +115,7 @@ fn push_p0f_fields(ev: &mut Event, p0f: Option<&P0fResult<'_>>, scanner: Option<
                 .push("p0f_os", r.label())
                 .push("p0f_match", r.match_kind().as_str())
                 .push("p0f_dist", r.dist_text())
-                .push("mtu", r.mtu().map(|m| m.to_string()).unwrap_or_default())
+                .push("mtu", r.mtu())
                 .push("link", r.link());
         }
         None => {
@@ -148,10 +148,7 @@ pub(super) fn push_stack_fields(
         .push("hop_distance", hops)
         .push("window", tcp.window())
         .push("mss", opts.mss.unwrap_or(0))
-        .push(
-            "wscale",
-            opts.wscale.map(|w| w.to_string()).unwrap_or_default(),
-        )
+        .push("wscale", opts.wscale)
         .push("options_sig", opts.options_sig)
         .push("has_sack", opts.has_sack)
         .push("has_timestamps", opts.has_timestamps)

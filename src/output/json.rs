@@ -21,8 +21,11 @@ pub fn write_record(ev: &Event, raw_line: &[u8], out: &mut Vec<u8>) {
         if i > 0 {
             out.push(b',');
         }
-        write_string(f.name.as_bytes(), out);
-        out.push(b':');
+        // Field names are static identifiers (checked in `Event::push`):
+        // nothing to escape.
+        out.push(b'"');
+        out.extend_from_slice(f.name.as_bytes());
+        out.extend_from_slice(b"\":");
         write_string(f.value, out);
     }
     out.extend_from_slice(b"},\"msg\":\"\",\"raw_line\":");
@@ -36,52 +39,64 @@ pub fn write_string(bytes: &[u8], out: &mut Vec<u8>) {
     // ASCII (every structured value, and the raw line of nearly every
     // event) needs neither the UTF-8 repair nor serde_json's escaper: write
     // it with the same escapes serde_json uses (checked in the tests).
-    if bytes.is_ascii() {
-        write_ascii(bytes, out);
-        return;
+    if !write_ascii(bytes, out) {
+        let text = String::from_utf8_lossy(bytes);
+        // Writing a &str into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, text.as_ref());
     }
-    let text = String::from_utf8_lossy(bytes);
-    // Writing a &str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, text.as_ref());
 }
 
-/// `bytes` (all ASCII) as a JSON string, escaped exactly as serde_json does:
-/// `"` and `\` with a backslash, the short forms for backspace, tab, line
-/// feed, form feed and carriage return, other control bytes as `\u00xx`.
-fn write_ascii(bytes: &[u8], out: &mut Vec<u8>) {
+/// What [`write_ascii`] does with each byte: copy it, escape it with a
+/// backslash and this letter, escape it as `\u00xx`, or give up (not ASCII).
+const COPY: u8 = 0;
+const UNICODE: u8 = b'u';
+const NOT_ASCII: u8 = 0xff;
+static JSON_ESCAPE: [u8; 256] = {
+    let mut t = [COPY; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = UNICODE;
+        b += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    let mut b = 0x80;
+    while b < 0x100 {
+        t[b] = NOT_ASCII;
+        b += 1;
+    }
+    t
+};
+
+/// `bytes` as a JSON string if they are all ASCII, escaped exactly as
+/// serde_json does: `"` and `\` with a backslash, the short forms for
+/// backspace, tab, line feed, form feed and carriage return, other control
+/// bytes as `\u00xx`. One pass, copying the runs between escapes; false
+/// (and nothing written) at the first byte that is not ASCII.
+fn write_ascii(bytes: &[u8], out: &mut Vec<u8>) -> bool {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mark = out.len();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    // Control bytes are rare: without any, the escapes are found by memchr.
-    if !bytes.iter().any(|&b| b < 0x20) {
-        let mut start = 0;
-        for i in memchr::memchr2_iter(b'"', b'\\', bytes) {
-            out.extend_from_slice(&bytes[start..i]);
-            out.push(b'\\');
-            out.push(bytes[i]);
-            start = i + 1;
-        }
-        out.extend_from_slice(&bytes[start..]);
-        out.push(b'"');
-        return;
-    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        let short = match b {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            0x08 => b'b',
-            0x09 => b't',
-            0x0a => b'n',
-            0x0c => b'f',
-            0x0d => b'r',
-            0..=0x1f => b'u',
-            _ => continue,
-        };
+        let action = JSON_ESCAPE[usize::from(b)];
+        if action == COPY {
+            continue;
+        }
+        if action == NOT_ASCII {
+            out.truncate(mark);
+            return false;
+        }
         out.extend_from_slice(&bytes[start..i]);
         out.push(b'\\');
-        out.push(short);
-        if short == b'u' {
+        out.push(action);
+        if action == UNICODE {
             out.extend_from_slice(&[
                 b'0',
                 b'0',
@@ -93,6 +108,7 @@ fn write_ascii(bytes: &[u8], out: &mut Vec<u8>) {
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
+    true
 }
 
 #[cfg(test)]

@@ -55,13 +55,12 @@ fn write_hostname(name: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// PARAM-VALUE escaping: `\`, `"` and `]` get a backslash (RFC 5424 6.3.3);
-/// control bytes, DEL and bytes of invalid UTF-8 become `\xNN`, so no value
+/// PARAM-VALUE escaping: `\\`, `"` and `]` get a backslash (RFC 5424 6.3.3);
+/// control bytes, DEL and bytes of invalid UTF-8 become `\\xNN`, so no value
 /// can end the line or the element early.
 pub fn escape_param_value(value: &[u8], out: &mut Vec<u8>) {
     // ASCII (nearly every value) is one valid chunk: skip the UTF-8 walk.
-    if value.is_ascii() {
-        escape_valid(value, out);
+    if escape_ascii(value, out) {
         return;
     }
     for chunk in value.utf8_chunks() {
@@ -72,37 +71,73 @@ pub fn escape_param_value(value: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// What the escaper does with each byte: copy it, put a backslash before
+/// it, write it as `\\xNN`, or (ASCII fast path only) give up.
+const COPY: u8 = 0;
+const BACKSLASH: u8 = 1;
+const HEX: u8 = 2;
+const NOT_ASCII: u8 = 3;
+static PARAM_ESCAPE: [u8; 256] = {
+    let mut t = [COPY; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = HEX;
+        b += 1;
+    }
+    t[0x7f] = HEX;
+    t[b'\\' as usize] = BACKSLASH;
+    t[b'"' as usize] = BACKSLASH;
+    t[b']' as usize] = BACKSLASH;
+    let mut b = 0x80;
+    while b < 0x100 {
+        t[b] = NOT_ASCII;
+        b += 1;
+    }
+    t
+};
+
+/// Escapes `value` if it is all ASCII; false (nothing written) otherwise.
+fn escape_ascii(value: &[u8], out: &mut Vec<u8>) -> bool {
+    let mark = out.len();
+    if escape_run(value, out) {
+        true
+    } else {
+        out.truncate(mark);
+        false
+    }
+}
+
 /// Escapes valid UTF-8, copying the runs between escapes in one go.
 fn escape_valid(valid: &[u8], out: &mut Vec<u8>) {
-    // Control bytes are rare: without any, the escapes are found by memchr.
-    if !valid.iter().any(|&b| b < 0x20 || b == 0x7f) {
-        let mut start = 0;
-        for i in memchr::memchr3_iter(b'\\', b'"', b']', valid) {
-            out.extend_from_slice(&valid[start..i]);
-            out.push(b'\\');
-            out.push(valid[i]);
-            start = i + 1;
-        }
-        out.extend_from_slice(&valid[start..]);
-        return;
-    }
+    escape_run(valid, out);
+}
+
+/// One pass over `bytes`; bytes above 0x7f are copied, but reported
+/// (false) so the ASCII fast path can fall back to the UTF-8 walk.
+fn escape_run(bytes: &[u8], out: &mut Vec<u8>) -> bool {
+    let mut ascii = true;
     let mut start = 0;
-    for (i, &b) in valid.iter().enumerate() {
-        match b {
-            b'\\' | b'"' | b']' => {
-                out.extend_from_slice(&valid[start..i]);
+    for (i, &b) in bytes.iter().enumerate() {
+        match PARAM_ESCAPE[usize::from(b)] {
+            COPY => continue,
+            NOT_ASCII => {
+                ascii = false;
+                continue;
+            }
+            BACKSLASH => {
+                out.extend_from_slice(&bytes[start..i]);
                 out.push(b'\\');
                 out.push(b);
             }
-            0..=0x1f | 0x7f => {
-                out.extend_from_slice(&valid[start..i]);
+            _ => {
+                out.extend_from_slice(&bytes[start..i]);
                 push_hex_escape(b, out);
             }
-            _ => continue,
         }
         start = i + 1;
     }
-    out.extend_from_slice(&valid[start..]);
+    out.extend_from_slice(&bytes[start..]);
+    ascii
 }
 
 fn push_hex_escape(b: u8, out: &mut Vec<u8>) {
