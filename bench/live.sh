@@ -108,7 +108,8 @@ cpu_of() {
 
 # run_once FILE OUT: one daemon, one replay; writes to OUT/line
 # "sent failed tcpreplay_s tcpreplay_pps kernel_received kernel_dropped
-#  if_dropped veth_dropped engine_packets events cpu_s"
+#  if_dropped veth_dropped engine_packets events cpu_s cpu_replay_s
+#  processed_at_replay_end"
 run_once() {
     local file=$1 out=$2
     rm -rf "$out" && mkdir -p "$out"
@@ -131,6 +132,12 @@ run_once() {
     # --preload-pcap: the file is read into memory first, so the disk does
     # not set the rate.
     nsx tcpreplay -i replay0 --preload-pcap "${rate_args[@]}" "$file" >"$out/tcpreplay.txt" 2>&1
+    # Where the daemon stood when the last packet was sent: its CPU time
+    # during the replay (its share of a core) and what it had processed
+    # (counters are published once a second: up to 1 s stale).
+    local cpu_replay done_at_end
+    cpu_replay=$(echo "$(cpu_of "$daemon") - $cpu0" | bc)
+    done_at_end=$(metrics | awk '$1 == "decnet_sniffer_packets_total" { print $2 }')
 
     # Wait until the engine has seen the last packet: the kernel hands over a
     # partly filled ring block after 100 ms and counters are published every
@@ -167,20 +174,20 @@ run_once() {
         "$((veth1 - veth0))" \
         "$(metric packets_total "$out/metrics.txt")" \
         "$(wc -l <"$out/decnet.log")" \
-        "$(echo "$cpu1 - $cpu0" | bc)" >"$out/line"
+        "$(echo "$cpu1 - $cpu0" | bc)" "$cpu_replay" "${done_at_end:-0}" >"$out/line"
     [ -n "${KEEP_OUTPUT:-}" ] || rm -f "$out/decnet.log" "$out/decnet.json"
 }
 
 results="$BENCH_DIR/live-results.md"
 {
-    echo "| workload | rate | sent | sent pps | veth drops | ring received | kernel drops | engine packets | events | daemon CPU s | packets/CPU-s |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| workload | rate | sent | sent pps | veth drops | ring received | kernel drops | engine packets | events | daemon CPU s | packets/CPU-s | daemon CPU during replay | processed by replay end |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 } >"$results.tmp"
 
 for w in $WORKLOADS; do
     file="$BENCH_DIR/$w.pcap"
     runs="$BENCH_DIR/live-runs-$w.txt"
-    echo "# sent failed tcpreplay_s tcpreplay_pps kernel_received kernel_dropped if_dropped veth_dropped engine_packets events cpu_s" >"$runs"
+    echo "# sent failed tcpreplay_s tcpreplay_pps kernel_received kernel_dropped if_dropped veth_dropped engine_packets events cpu_s cpu_replay_s processed_at_replay_end" >"$runs"
     for i in $(seq 1 "$RUNS"); do
         # Not in a subshell: the EXIT trap must know the daemon's PID.
         run_once "$file" "$BENCH_DIR/live-out-$w"
@@ -192,11 +199,13 @@ for w in $WORKLOADS; do
 import statistics, sys
 path, w, rate = sys.argv[1:]
 rows = [list(map(float, l.split())) for l in open(path) if l.strip() and not l.startswith("#")]
-sent, failed, secs, pps, recv, drop, ifdrop, veth, pkts, events, cpu = (
+sent, failed, secs, pps, recv, drop, ifdrop, veth, pkts, events, cpu, cpu_replay, done = (
     statistics.median(c) for c in zip(*rows))
+# The daemon's share of one core while tcpreplay was sending.
+share = f"{100 * cpu_replay / secs:.0f}%" if secs > 0 else "-"
 per_cpu = f"{pkts / cpu:,.0f}" if cpu > 0 else "-"
 print(f"| {w} | {rate} | {sent:,.0f} | {pps:,.0f} | {veth:,.0f} | {recv:,.0f} | {drop + ifdrop:,.0f} | "
-      f"{pkts:,.0f} | {events:,.0f} | {cpu:.2f} | {per_cpu} |")
+      f"{pkts:,.0f} | {events:,.0f} | {cpu:.2f} | {per_cpu} | {share} | {done:,.0f} |")
 PYEOF
 done
 mv "$results.tmp" "$results"

@@ -23,13 +23,13 @@ use decnet_sniffer::fingerprint::tls::{
 };
 use decnet_sniffer::util::time::Timestamp;
 
-/// One TLS capture: its frames and the first connection's two streams.
+/// One TLS capture: its frames and the first connection's hellos.
 struct Capture {
     name: &'static str,
     frames: Vec<(Timestamp, u32, Vec<u8>)>,
-    /// Client-to-server bytes of the first connection, in sequence order.
-    client_stream: Vec<u8>,
-    server_stream: Vec<u8>,
+    /// Client-to-server payloads of the first connection, one per segment,
+    /// in sequence order.
+    client_segments: Vec<Vec<u8>>,
     client_hello: Vec<u8>,
     server_hello: Vec<u8>,
 }
@@ -38,15 +38,15 @@ fn captures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/captures")
 }
 
-/// Appends `payload` at `seq` if it continues the stream (the captures
+/// Keeps `payload` at `seq` if it continues the stream (the captures
 /// chosen here are in order; a retransmission is skipped).
-fn append(stream: &mut Vec<u8>, next: &mut Option<u32>, seq: u32, payload: &[u8]) {
+fn append(segments: &mut Vec<Vec<u8>>, next: &mut Option<u32>, seq: u32, payload: &[u8]) {
     if payload.is_empty() {
         return;
     }
     let expected = *next.get_or_insert(seq);
     if seq == expected {
-        stream.extend_from_slice(payload);
+        segments.push(payload.to_vec());
         *next = Some(seq.wrapping_add(payload.len() as u32));
     }
 }
@@ -69,7 +69,7 @@ fn first_message(stream: &[u8], ty: u8) -> Vec<u8> {
 fn load(name: &'static str) -> Capture {
     let mut file = CaptureFile::open(&captures_dir().join(name)).expect("capture opens");
     let mut frames = Vec::new();
-    let (mut client_stream, mut server_stream) = (Vec::new(), Vec::new());
+    let (mut client_segments, mut server_segments) = (Vec::new(), Vec::new());
     let (mut client_next, mut server_next) = (None, None);
     let mut client_port = None;
     file.for_each(|pkt| {
@@ -80,19 +80,28 @@ fn load(name: &'static str) -> Capture {
         };
         // The first connection: the client port of the first packet to 443.
         if tcp.dst_port() == 443 && *client_port.get_or_insert(tcp.src_port()) == tcp.src_port() {
-            append(&mut client_stream, &mut client_next, tcp.seq(), tcp.payload);
+            append(
+                &mut client_segments,
+                &mut client_next,
+                tcp.seq(),
+                tcp.payload,
+            );
         } else if tcp.src_port() == 443 && client_port == Some(tcp.dst_port()) {
-            append(&mut server_stream, &mut server_next, tcp.seq(), tcp.payload);
+            append(
+                &mut server_segments,
+                &mut server_next,
+                tcp.seq(),
+                tcp.payload,
+            );
         }
     })
     .expect("capture reads");
-    let client_hello = first_message(&client_stream, handshake_type::CLIENT_HELLO);
-    let server_hello = first_message(&server_stream, handshake_type::SERVER_HELLO);
+    let client_hello = first_message(&client_segments.concat(), handshake_type::CLIENT_HELLO);
+    let server_hello = first_message(&server_segments.concat(), handshake_type::SERVER_HELLO);
     Capture {
         name,
         frames,
-        client_stream,
-        server_stream,
+        client_segments,
         client_hello,
         server_hello,
     }
@@ -124,6 +133,19 @@ fn check(cap: &Capture) {
         "{}",
         cap.name
     );
+    // Fed segment by segment, the reader delivers the same hello.
+    let mut reader = HandshakeReader::default();
+    let mut hello = None;
+    for segment in &cap.client_segments {
+        reader.feed(segment, |t, body| {
+            if t == handshake_type::CLIENT_HELLO {
+                hello = Some(body.to_vec());
+                return Next::Stop;
+            }
+            Next::Continue
+        });
+    }
+    assert_eq!(hello.as_ref(), Some(&cap.client_hello), "{}", cap.name);
     let sh = ServerHello::parse(&cap.server_hello).expect("ServerHello parses");
     assert_eq!(ja3s(&sh).hash, expected(cap.name, "ja3s"), "{}", cap.name);
 }
@@ -202,21 +224,27 @@ fn bench(c: &mut Criterion) {
                 (ja3(&ch), ja4(&ch, Ja4Transport::Tcp))
             })
         });
-        // Record layer: the client's bytes up to and including the hello.
-        let stream = cap.client_stream.as_slice();
+        // Record layer: the client's segments as they arrive, up to and
+        // including the hello (the post-quantum one is buffered across two).
+        let segments = cap.client_segments.as_slice();
         g.bench_function(format!("record_reader_client_hello_{name}"), |b| {
             b.iter(|| {
                 let mut reader = HandshakeReader::default();
                 let mut len = 0;
-                reader.feed(black_box(stream), |t, body| {
-                    len = body.len();
-                    black_box(body);
-                    if t == handshake_type::CLIENT_HELLO {
-                        Next::Stop
-                    } else {
-                        Next::Continue
+                for segment in segments {
+                    reader.feed(black_box(segment), |t, body| {
+                        len = body.len();
+                        black_box(body);
+                        if t == handshake_type::CLIENT_HELLO {
+                            Next::Stop
+                        } else {
+                            Next::Continue
+                        }
+                    });
+                    if !reader.is_reading() {
+                        break;
                     }
-                });
+                }
                 len
             })
         });
@@ -231,7 +259,6 @@ fn bench(c: &mut Criterion) {
                 (ja3s(&sh), s)
             })
         });
-        black_box(cap.server_stream.len());
     }
     g.finish();
 
