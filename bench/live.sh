@@ -145,6 +145,12 @@ run_once() {
     local last=-1 now stable=0
     for i in $(seq 1 120); do
         sleep 0.5
+        # A daemon that died (or was interrupted with the replay) ends the run.
+        kill -0 "$daemon" 2>/dev/null || {
+            echo "live.sh: the daemon exited during the run" >&2
+            tail -n 5 "$out/daemon.err" >&2
+            return 1
+        }
         metrics >"$out/metrics.txt" || continue
         now=$(metric packets_total "$out/metrics.txt")
         if [ "$now" = "$last" ]; then
