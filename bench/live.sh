@@ -3,7 +3,7 @@
 # pair inside a private network namespace while tcpreplay sends a workload
 # into the other end.
 #
-#   bench/live.sh                              # mixed and scan500k, 3 runs, --topspeed
+#   bench/live.sh                              # mixed, scan500k, bulk; 3 runs; --topspeed
 #   RUNS=5 LIVE_WORKLOADS=mixed bench/live.sh
 #   LIVE_RATE=300000 bench/live.sh             # tcpreplay --pps 300000 instead of --topspeed
 #   LIVE_ARGS="--buffer-size 268435456" bench/live.sh   # extra daemon flags
@@ -27,7 +27,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 BENCH_DIR=${BENCH_DIR:-/tmp/decnet-bench}
 RUNS=${RUNS:-3}
-WORKLOADS=${LIVE_WORKLOADS:-"mixed scan500k"}
+WORKLOADS=${LIVE_WORKLOADS:-"mixed scan500k bulk"}
 RATE=${LIVE_RATE:-topspeed}
 PORT=${LIVE_METRICS_PORT:-9109}
 PY=${PYTHON:-/usr/bin/python3}
