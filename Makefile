@@ -4,7 +4,7 @@
 CARGO ?= cargo
 BIN := target/release/decnet-sniffer
 
-.PHONY: deps build demo test lint bench conformance
+.PHONY: deps build demo test lint bench bench-process bench-micro bench-live conformance
 
 deps:
 	./scripts/install-deps.sh
@@ -28,6 +28,19 @@ lint:
 conformance: build
 	python3 scripts/conformance.py
 
-# Whole-process benchmarks (bench/README.md); micro-benchmarks are `cargo bench`.
+# Benchmarks (bench/README.md): whole-process runs against the other tools,
+# criterion micro-benchmarks, then live capture over a veth pair (root).
+# One after the other, even under `make -j`: they would skew each other.
 bench:
 	./bench/run.sh
+	$(CARGO) bench --locked
+	./bench/live.sh
+
+bench-process:
+	./bench/run.sh
+
+bench-micro:
+	$(CARGO) bench --locked
+
+bench-live:
+	./bench/live.sh

@@ -20,11 +20,17 @@ fn bench(c: &mut Criterion) {
         };
         let (ip_hdr, tcp_hdr) = (pkt.ip.header, tcp.header);
         g.bench_function(format!("sig_{name}"), |b| {
-            b.iter(|| RawSig::from_headers(black_box(ip_hdr), black_box(tcp_hdr), 0).is_ok())
+            b.iter(|| {
+                black_box(RawSig::from_headers(
+                    black_box(ip_hdr),
+                    black_box(tcp_hdr),
+                    0,
+                ))
+            })
         });
         let sig = RawSig::from_headers(ip_hdr, tcp_hdr, 0).expect("valid SYN");
         g.bench_function(format!("match_{name}"), |b| {
-            b.iter(|| P0fResult::analyze(db, black_box(sig)).matched())
+            b.iter(|| black_box(P0fResult::analyze(db, black_box(sig))))
         });
         g.bench_function(format!("match_and_text_{name}"), |b| {
             b.iter(|| {
