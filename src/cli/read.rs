@@ -13,7 +13,7 @@ use crate::capture::file::CaptureFile;
 use crate::decode::DecodeError;
 use crate::engine::Engine;
 use crate::event::EventKind;
-use crate::output::{Output, OutputStats};
+use crate::output::{Output, OutputStats, OutputThread};
 
 #[derive(Args, Debug)]
 pub struct ReadArgs {
@@ -75,6 +75,15 @@ pub fn run(args: ReadArgs) -> i32 {
     };
     let mut engine = Engine::new(args.limits.limits(), deckies);
     engine.set_p0f_db(p0f_db);
+    // Dedup, formatting and writing run on their own thread, beside
+    // reading and decoding.
+    let mut output = match OutputThread::spawn(output) {
+        Ok(t) => t,
+        Err(e) => {
+            error(format!("cannot start the output thread: {e}"));
+            return 1;
+        }
+    };
     let started = Instant::now();
     let mut failed = false;
     for path in &args.files {
@@ -114,6 +123,7 @@ pub fn run(args: ReadArgs) -> i32 {
         }
     }
     engine.finish(&mut |ev| output.handle(ev));
+    let mut output = output.finish();
     if let Err(e) = output.flush() {
         error(e);
         failed = true;

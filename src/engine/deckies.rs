@@ -1,7 +1,6 @@
 //! Who is observed: the decky map from DECNET's state file, `--decky`
 //! arguments, or observe-all mode (SPEC section 3).
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -64,7 +63,9 @@ struct StateDecky {
 /// Decky IPs to names. Empty and `observe_all` when no source was given.
 #[derive(Debug, Clone, Default)]
 pub struct DeckyMap {
-    by_ip: HashMap<IpAddr, Arc<str>>,
+    /// Probed for every packet: a fast hash (never iterated, so its seed
+    /// cannot reach the output).
+    by_ip: hashbrown::HashMap<IpAddr, Arc<str>, ahash::RandomState>,
     observe_all: bool,
     /// `config.interface` of the state file (the fleet's parent NIC).
     pub interface: Option<String>,

@@ -2,6 +2,7 @@
 //! the event itself so `fields` holds the exact values.
 
 use crate::event::Event;
+use crate::util::swar;
 
 use super::syslog::ordered_fields;
 
@@ -84,11 +85,11 @@ fn write_ascii(bytes: &[u8], out: &mut Vec<u8>) -> bool {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let special = |b: u8| JSON_ESCAPE[usize::from(b)] != COPY;
+    let mask = |w| swar::below(w, 0x20) | swar::eq(w, b'"') | swar::eq(w, b'\\') | swar::high(w);
+    while let Some(i) = swar::find(bytes, start, mask, special) {
+        let b = bytes[i];
         let action = JSON_ESCAPE[usize::from(b)];
-        if action == COPY {
-            continue;
-        }
         if action == NOT_ASCII {
             out.truncate(mark);
             return false;

@@ -10,7 +10,7 @@ use super::syslog::write_line;
 use crate::event::{Event, EventKind};
 
 /// Something that publishes events off the capture path (the bus).
-pub trait Publish {
+pub trait Publish: Send {
     /// Must not block: queue and return.
     fn publish(&self, ev: &Event);
 }

@@ -2,6 +2,7 @@
 //! `<PRI>1 TIMESTAMP HOSTNAME sniffer - EVENT_TYPE [relay@55555 k="v" ...]`.
 
 use crate::event::{Event, Field};
+use crate::util::swar;
 
 /// Syslog facility local0.
 const FACILITY: u8 = 16;
@@ -117,10 +118,22 @@ fn escape_valid(valid: &[u8], out: &mut Vec<u8>) {
 fn escape_run(bytes: &[u8], out: &mut Vec<u8>) -> bool {
     let mut ascii = true;
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut from = 0;
+    let special = |b: u8| PARAM_ESCAPE[usize::from(b)] != COPY;
+    let mask = |w| {
+        swar::below(w, 0x20)
+            | swar::eq(w, 0x7f)
+            | swar::eq(w, b'\\')
+            | swar::eq(w, b'"')
+            | swar::eq(w, b']')
+            | swar::high(w)
+    };
+    while let Some(i) = swar::find(bytes, from, mask, special) {
+        let b = bytes[i];
+        from = i + 1;
         match PARAM_ESCAPE[usize::from(b)] {
-            COPY => continue,
             NOT_ASCII => {
+                // Copied with the run; only reported.
                 ascii = false;
                 continue;
             }
