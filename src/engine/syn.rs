@@ -97,14 +97,26 @@ fn analyze<'a>(
     ))
 }
 
-#[cfg(feature = "ja4plus")]
-fn ja4t(tcp: &TcpView<'_>) -> String {
-    crate::fingerprint::ja4t::ja4t(tcp.header).unwrap_or_default()
+/// JA4T/JA4TS written straight into the event (empty without `ja4plus` or
+/// for a truncated header).
+#[cfg_attr(not(feature = "ja4plus"), allow(dead_code))]
+struct Ja4t<'a>(&'a [u8]);
+
+impl crate::event::FieldValue for Ja4t<'_> {
+    #[cfg(feature = "ja4plus")]
+    fn write_to(&self, out: &mut Vec<u8>) {
+        let mark = out.len();
+        if crate::fingerprint::ja4t::write_ja4t(self.0, out).is_none() {
+            out.truncate(mark);
+        }
+    }
+
+    #[cfg(not(feature = "ja4plus"))]
+    fn write_to(&self, _out: &mut Vec<u8>) {}
 }
 
-#[cfg(not(feature = "ja4plus"))]
-fn ja4t(_tcp: &TcpView<'_>) -> String {
-    String::new()
+fn ja4t<'a>(tcp: &TcpView<'a>) -> Ja4t<'a> {
+    Ja4t(tcp.header)
 }
 
 /// `p0f_sig p0f_os p0f_match p0f_dist mtu link scanner`.

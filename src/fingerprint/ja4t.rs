@@ -8,23 +8,32 @@
 //! own `0` (as FoxIO's tools, Wireshark's and Zeek's plugins do: macOS gives
 //! `2-1-3-1-1-8-4-0-0`). A part that is absent is `00`.
 
-use std::fmt::Write as _;
+use crate::util::decimal::push_u64;
 
 /// JA4T of a SYN, or JA4TS of a SYN-ACK, from the TCP header bytes (options
 /// included). `None` if the header is truncated.
 pub fn ja4t(tcp: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(32);
+    write_ja4t(tcp, &mut out)?;
+    String::from_utf8(out).ok()
+}
+
+/// Appends the JA4T of `tcp` to `out` (digits, `_` and `-` only), or
+/// nothing if the header is truncated: one pass, no formatting machinery.
+pub fn write_ja4t(tcp: &[u8], out: &mut Vec<u8>) -> Option<()> {
     let window = u16::from_be_bytes([*tcp.get(14)?, *tcp.get(15)?]);
     let doff = usize::from(*tcp.get(12)? >> 4) * 4;
     let opts = tcp.get(20..doff.max(20))?;
 
-    let mut kinds = String::new();
+    push_u64(out, u64::from(window));
+    out.push(b'_');
     let (mut mss, mut wscale) = (None, None);
     let mut i = 0;
     while let Some(&kind) = opts.get(i) {
-        if !kinds.is_empty() {
-            kinds.push('-');
+        if i > 0 {
+            out.push(b'-');
         }
-        let _ = write!(kinds, "{kind}");
+        push_u64(out, u64::from(kind));
         if kind <= 1 {
             i += 1;
             continue;
@@ -42,19 +51,17 @@ pub fn ja4t(tcp: &[u8]) -> Option<String> {
         }
         i += len;
     }
-
-    let placeholder = |v: Option<String>| v.unwrap_or_else(|| "00".to_string());
-    Some(format!(
-        "{}_{}_{}_{}",
-        window,
-        if kinds.is_empty() {
-            "00".to_string()
-        } else {
-            kinds
-        },
-        placeholder(mss.map(|m| m.to_string())),
-        placeholder(wscale.map(|w| w.to_string())),
-    ))
+    if opts.is_empty() {
+        out.extend_from_slice(b"00");
+    }
+    for part in [mss, wscale.map(u16::from)] {
+        out.push(b'_');
+        match part {
+            Some(v) => push_u64(out, u64::from(v)),
+            None => out.extend_from_slice(b"00"),
+        }
+    }
+    Some(())
 }
 
 #[cfg(test)]
