@@ -220,3 +220,71 @@ fn cut_torn_tail(f: &mut File) -> io::Result<()> {
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("decnet-sink-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// Makes the next flush check the link, as if a second had passed.
+    fn age(sink: &mut Sink) {
+        sink.link_checked = Instant::now()
+            .checked_sub(LINK_CHECK_INTERVAL)
+            .unwrap_or(sink.link_checked);
+    }
+
+    #[test]
+    fn a_removed_file_is_recreated_at_its_path() {
+        let dir = scratch("removed");
+        let path = dir.join("out.log");
+        let mut sink = Sink::open(&path).unwrap();
+        sink.push_line(b"one").unwrap();
+        sink.flush().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        age(&mut sink);
+        sink.push_line(b"two").unwrap();
+        sink.flush().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two\n");
+        assert_eq!(sink.recreated(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_moved_file_is_left_behind_and_the_path_reopened() {
+        let dir = scratch("moved");
+        let path = dir.join("out.log");
+        let moved = dir.join("out.log.1");
+        let mut sink = Sink::open(&path).unwrap();
+        sink.push_line(b"one").unwrap();
+        sink.flush().unwrap();
+        std::fs::rename(&path, &moved).unwrap();
+        age(&mut sink);
+        sink.push_line(b"two").unwrap();
+        sink.flush().unwrap();
+        assert_eq!(std::fs::read(&moved).unwrap(), b"one\n");
+        assert_eq!(std::fs::read(&path).unwrap(), b"two\n");
+        assert_eq!(sink.recreated(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_still_in_place_is_kept() {
+        let dir = scratch("kept");
+        let path = dir.join("out.log");
+        let mut sink = Sink::open(&path).unwrap();
+        for line in [&b"one"[..], b"two"] {
+            age(&mut sink);
+            sink.push_line(line).unwrap();
+            sink.flush().unwrap();
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), b"one\ntwo\n");
+        assert_eq!(sink.recreated(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
