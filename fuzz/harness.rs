@@ -371,3 +371,335 @@ pub fn quic_initial(data: &[u8]) {
         assert!(collector.held_bytes() <= 16 * 1024);
     }
 }
+
+/// One SSH reader report, owned, for comparing two feedings.
+#[derive(Debug, PartialEq, Eq)]
+enum SshGot {
+    Ident(Vec<u8>, bool),
+    Kex(Vec<u8>),
+    KexBad,
+    NewKeys,
+}
+
+/// Splits an `ssh`/`tcp_stream` input into segments: a control byte, then
+/// records of `[dir-and-len: u16 BE][bytes]` (bit 15: from the server; low
+/// 15 bits: length). A short last record takes what is left.
+pub fn segments(data: &[u8]) -> (u8, Vec<(usize, &[u8])>) {
+    let Some((&ctrl, mut rest)) = data.split_first() else {
+        return (0, Vec::new());
+    };
+    let mut out = Vec::new();
+    while rest.len() >= 2 {
+        let word = u16::from_be_bytes([rest[0], rest[1]]);
+        let dir = usize::from(word >> 15);
+        let len = usize::from(word & 0x7fff).min(rest.len() - 2);
+        out.push((dir, &rest[2..2 + len]));
+        rest = &rest[2 + len..];
+    }
+    (ctrl, out)
+}
+
+/// Both directions of an SSH connection through two `SshReader`s, wired as
+/// the engine wires them (the client's line sets the server's packet
+/// format), each segment fed `split` bytes at a time (0: whole). Returns
+/// every report tagged with its segment, and checks the per-report bounds.
+fn ssh_pass(segs: &[(usize, &[u8])], split: usize) -> Vec<(usize, usize, SshGot)> {
+    use decnet_sniffer::fingerprint::ssh::reader::MAX_KEXINIT_PACKET;
+    use decnet_sniffer::fingerprint::ssh::{
+        Hassh, Ident, KexInit, ProtoFamily, Role, SshItem, SshReader, MAX_IDENT_LEN,
+    };
+    let mut readers = [SshReader::new(Role::Client), SshReader::new(Role::Server)];
+    let mut log = Vec::new();
+    for (i, &(dir, seg)) in segs.iter().enumerate() {
+        let pieces: Vec<&[u8]> = if split == 0 || seg.is_empty() {
+            vec![seg]
+        } else {
+            seg.chunks(split).collect()
+        };
+        let mut client_line = None;
+        for piece in pieces {
+            let finished = readers[dir].is_finished();
+            readers[dir].feed(piece, |item| {
+                assert!(!finished, "a finished reader reported {item:?}");
+                let got = match item {
+                    SshItem::Ident { line, truncated } => {
+                        assert!(line.len() <= MAX_IDENT_LEN, "ident of {}", line.len());
+                        if let Some(id) = Ident::parse(line) {
+                            let _ = (id.family(), id.software, id.comments);
+                        }
+                        if dir == 0 {
+                            client_line = Some(line.to_vec());
+                        }
+                        SshGot::Ident(line.to_vec(), truncated)
+                    }
+                    SshItem::KexInit(p) => {
+                        assert!(p.len() <= MAX_KEXINIT_PACKET, "kexinit of {}", p.len());
+                        if let Ok(k) = KexInit::parse(p) {
+                            let h = if dir == 0 {
+                                Hassh::client(&k)
+                            } else {
+                                Hassh::server(&k)
+                            };
+                            assert_eq!(h.hash.len(), 32, "HASSH is an MD5 hex digest");
+                        }
+                        SshGot::Kex(p.to_vec())
+                    }
+                    SshItem::KexInitUnreadable => SshGot::KexBad,
+                    SshItem::NewKeys => SshGot::NewKeys,
+                };
+                log.push((i, dir, got));
+            });
+        }
+        if let Some(line) = client_line {
+            match Ident::parse(&line).map(|id| id.family()) {
+                Some(ProtoFamily::V1) => readers[1].set_family(ProtoFamily::V1),
+                Some(ProtoFamily::V2) => {}
+                None => readers[1].set_unframed(),
+            }
+        }
+    }
+    for dir in 0..2 {
+        let count =
+            |want: fn(&SshGot) -> bool| log.iter().filter(|(_, d, g)| *d == dir && want(g)).count();
+        assert!(count(|g| matches!(g, SshGot::Ident(..))) <= 1, "two idents");
+        assert!(
+            count(|g| matches!(g, SshGot::Kex(_) | SshGot::KexBad)) <= 1,
+            "two KEXINIT reports"
+        );
+        assert!(count(|g| matches!(g, SshGot::NewKeys)) <= 1, "two NEWKEYS");
+    }
+    log
+}
+
+/// `ssh` input (see [`segments`]; the control byte's low 7 bits are a
+/// re-split size): the reports must not depend on how the segments are cut.
+/// JA4SSH windows are counted over the same segments.
+pub fn ssh(data: &[u8]) {
+    let (ctrl, segs) = segments(data);
+    let whole = ssh_pass(&segs, 0);
+    let split = usize::from(ctrl & 0x7f).max(1);
+    let cut = ssh_pass(&segs, split);
+    assert_eq!(whole, cut, "reports depend on segmentation");
+    #[cfg(feature = "ja4plus")]
+    {
+        use decnet_sniffer::fingerprint::ssh::ja4ssh::{Ja4SshMeter, Side};
+        use decnet_sniffer::fingerprint::ssh::{Role, SshReader};
+        let window = u32::from(ctrl >> 7) * 3 + 2;
+        let mut meter = Ja4SshMeter::new(window);
+        let mut readers = [SshReader::new(Role::Client), SshReader::new(Role::Server)];
+        let check = |v: decnet_sniffer::fingerprint::ssh::ja4ssh::Ja4Ssh, full: bool| {
+            let total = v.packets[0] + v.packets[1];
+            assert!(total <= window && (!full || total == window), "window {v}");
+            let text = v.to_string();
+            assert_eq!(text.split('_').count(), 3, "JA4SSH shape {text}");
+        };
+        for &(dir, seg) in &segs {
+            let side = if dir == 0 { Side::Client } else { Side::Server };
+            if readers[dir].is_ssh_segment(seg.len()) {
+                if let Some(v) = meter.ssh_packet(side, seg.len()) {
+                    check(v, true);
+                }
+            } else {
+                meter.bare_ack(side);
+            }
+            readers[dir].feed(seg, |_| {});
+        }
+        if let Some(v) = meter.finish() {
+            check(v, false);
+        }
+    }
+}
+
+/// One HTTP reader report, owned.
+#[derive(Debug, PartialEq, Eq)]
+enum HttpGot {
+    Request {
+        method: Vec<u8>,
+        target: Vec<u8>,
+        version: (u8, u8),
+        headers: Vec<(Vec<u8>, Vec<u8>)>,
+    },
+    Oversized,
+}
+
+/// The client stream through a `RequestReader` fed `split` bytes at a time
+/// (0: whole); every head is turned into the event's fields as the engine
+/// does, and checked.
+fn http_pass(stream: &[u8], cap: usize, split: usize) -> (Vec<HttpGot>, u64) {
+    use decnet_sniffer::fingerprint::http::head::{is_tchar, MAX_METHOD_LEN};
+    use decnet_sniffer::fingerprint::http::{HttpItem, Progress, RequestReader};
+    let mut reader = RequestReader::new(cap);
+    let mut log = Vec::new();
+    let pieces: Vec<&[u8]> = if split == 0 {
+        vec![stream]
+    } else {
+        stream.chunks(split).collect()
+    };
+    for piece in pieces {
+        let progress = reader.feed(piece, |item| match item {
+            HttpItem::Request(head) => {
+                assert!(!head.method.is_empty() && head.method.len() <= MAX_METHOD_LEN);
+                assert!(
+                    head.method.iter().all(|&b| is_tchar(b)),
+                    "method not a token"
+                );
+                assert!(head.target.len() <= cap, "target longer than the cap");
+                let names: Vec<serde_json::Value> =
+                    serde_json::from_str(&head.headers_ordered_json()).expect("headers JSON");
+                assert_eq!(names.len(), head.headers().count());
+                let _ = (
+                    head.cookie(),
+                    head.header("host"),
+                    head.header("user-agent"),
+                );
+                #[cfg(feature = "ja4plus")]
+                {
+                    let j = decnet_sniffer::fingerprint::http::ja4h::Ja4h::compute(&head);
+                    // The prefix carries Accept-Language bytes as sent (as
+                    // FoxIO's reference does); the three hashes are fixed.
+                    let hashes: Vec<&str> = j.hash.rsplitn(4, '_').take(3).collect();
+                    assert!(
+                        hashes.len() == 3
+                            && hashes.iter().all(|h| {
+                                h.len() == 12 && h.bytes().all(|b| b.is_ascii_hexdigit())
+                            }),
+                        "JA4H shape {}",
+                        j.hash
+                    );
+                }
+                log.push(HttpGot::Request {
+                    method: head.method.to_vec(),
+                    target: head.target.to_vec(),
+                    version: head.version,
+                    headers: head
+                        .headers()
+                        .map(|h| (h.name.to_vec(), h.value.to_vec()))
+                        .collect(),
+                });
+            }
+            HttpItem::OversizedHead => log.push(HttpGot::Oversized),
+        });
+        if progress == Progress::Done {
+            assert!(reader.is_done());
+            break;
+        }
+    }
+    (log, reader.requests())
+}
+
+/// `http` input: a cap selector byte, a re-split size byte, then the
+/// client's byte stream. The heads reported must not depend on how the
+/// stream is cut, and every head fits the cap.
+pub fn http(data: &[u8]) {
+    if data.len() < 2 {
+        return;
+    }
+    let cap = [64usize, 512, 4096, 16 * 1024][usize::from(data[0] % 4)];
+    let split = usize::from(data[1]).max(1);
+    let stream = &data[2..];
+    let (whole, n) = http_pass(stream, cap, 0);
+    let (cut, m) = http_pass(stream, cap, split);
+    // A request line longer than the cap cannot be checked whole when it
+    // arrives in pieces (it is skipped as oversized, where in one piece it
+    // is found not to be HTTP): from the first oversized head on, the two
+    // feedings may differ. Before it they must agree.
+    let first_oversized = |v: &[HttpGot]| v.iter().position(|g| *g == HttpGot::Oversized);
+    match first_oversized(&whole)
+        .into_iter()
+        .chain(first_oversized(&cut))
+        .min()
+    {
+        None => {
+            assert_eq!(whole, cut, "heads depend on segmentation");
+            assert_eq!(n, m);
+        }
+        Some(k) => assert_eq!(
+            whole[..k.min(whole.len())],
+            cut[..k.min(cut.len())],
+            "heads before an oversized one depend on segmentation"
+        ),
+    }
+    let heads = whole
+        .iter()
+        .filter(|g| matches!(g, HttpGot::Request { .. }))
+        .count();
+    assert_eq!(n, heads as u64, "requests() disagrees with the heads seen");
+}
+
+/// `dtls` input: one UDP payload, as the engine's DTLS path reads it.
+pub fn dtls(data: &[u8]) {
+    use decnet_sniffer::fingerprint::tls::dtls::client_hello;
+    use decnet_sniffer::fingerprint::tls::ja4::{ja4, Transport};
+    use decnet_sniffer::fingerprint::tls::version::version_text;
+    if let Ok(ch) = client_hello(data) {
+        let j = ja4(&ch, Transport::Dtls);
+        assert!(j.ja4.starts_with('d'), "DTLS JA4 starts with d: {}", j.ja4);
+        let _ = decnet_sniffer::fingerprint::tls::ja3::ja3(&ch);
+        let _ = version_text(ch.highest_version());
+        let _ = (ch.sni(), ch.alpn().joined());
+    }
+}
+
+/// Polls a future that must finish at once (its reader is a byte slice).
+fn ready<F: std::future::Future>(fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match fut.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => panic!("a read from a byte slice pended"),
+    }
+}
+
+/// `bus` input: what DECNET's bus socket sends us. Frames are read until
+/// the stream ends or a frame is refused; each frame must be within the
+/// limits, re-encode to a frame that reads back the same, and a control
+/// event's body goes through the stop-request parser. The body also
+/// exercises the JSON string writer (its output must parse back to the
+/// lossy UTF-8 text) and the topic builder.
+pub fn bus(data: &[u8]) {
+    use decnet_sniffer::bus::control::{is_stop_request, CONTROL_TOPIC};
+    use decnet_sniffer::bus::decnet::{encode_frame, read_frame};
+    use decnet_sniffer::bus::envelope::{
+        traffic_topic, validate_topic, write_json_bytes, MAX_BODY_LEN, MAX_HEADER_LEN,
+    };
+    let mut r = data;
+    let mut frames = 0usize;
+    while let Ok(Some(f)) = ready(read_frame(&mut r)) {
+        frames += 1;
+        assert!(frames * 5 <= data.len(), "more frames than bytes allow");
+        assert!(f.body.len() <= MAX_BODY_LEN);
+        assert!(f.verb.len() + 1 + f.args.len() <= MAX_HEADER_LEN);
+        assert!(f.verb.is_ascii() && f.args.is_ascii());
+        assert!(!f.verb.contains(' ') && !f.args.contains('\n'));
+        // A frame with a printable verb (every frame we send) survives
+        // being written and read again.
+        if !f.verb.is_empty() && f.verb.bytes().all(|b| b.is_ascii_graphic()) {
+            let mut again = Vec::new();
+            encode_frame(&mut again, &f.verb, &f.args, &f.body);
+            let back = ready(read_frame(&mut &again[..]))
+                .expect("a re-encoded frame reads back")
+                .expect("a re-encoded frame is not end of stream");
+            assert_eq!(back, f, "frame does not survive re-encoding");
+        }
+        if f.verb == "EVT" && f.args == CONTROL_TOPIC {
+            let _ = is_stop_request(&f.body);
+        }
+        let mut json = Vec::new();
+        write_json_bytes(&mut json, &f.body);
+        let text: String = serde_json::from_slice(&json).expect("written JSON string parses");
+        assert_eq!(
+            text,
+            String::from_utf8_lossy(&f.body),
+            "JSON string differs"
+        );
+        if let Ok(topic) = traffic_topic(&f.args) {
+            assert!(validate_topic(&topic).is_ok());
+            assert_eq!(
+                topic.split('.').count(),
+                3,
+                "topic {topic:?} has extra levels"
+            );
+        }
+    }
+    let _ = is_stop_request(data);
+}

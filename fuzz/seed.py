@@ -108,6 +108,95 @@ def tcp_streams(lt, pkts):
     return [bytes(s) for s in streams.values()]
 
 
+def l4(lt, f):
+    """(proto, src, dst, sport, dport, payload) of an IPv4/IPv6 TCP or UDP
+    frame, or None."""
+    off = {1: 14, 101: 0, 228: 0, 229: 0, 113: 16, 276: 20}.get(lt)
+    if off is None:
+        return None
+    if lt == 1:
+        et = f[12:14]
+        while et in (b"\x81\x00", b"\x88\xa8") and len(f) >= off + 4:
+            et = f[off + 2:off + 4]
+            off += 4
+    if len(f) < off + 20:
+        return None
+    v = f[off] >> 4
+    if v == 4:
+        proto, src, dst, l4o = f[off + 9], f[off + 12:off + 16], f[off + 16:off + 20], off + (f[off] & 15) * 4
+    elif v == 6 and len(f) >= off + 40:
+        proto, src, dst, l4o = f[off + 6], f[off + 8:off + 24], f[off + 24:off + 40], off + 40
+    else:
+        return None
+    if proto == 6 and len(f) >= l4o + 20:
+        payload = f[l4o + (f[l4o + 12] >> 4) * 4:]
+    elif proto == 17 and len(f) >= l4o + 8:
+        payload = f[l4o + 8:]
+    else:
+        return None
+    sport, dport = struct.unpack(">HH", f[l4o:l4o + 4])
+    return proto, src, dst, sport, dport, payload
+
+
+def tcp_conversations(lt, pkts):
+    """Per TCP connection, [(dir, payload)] in capture order; dir 0 is the
+    side that sent first."""
+    convs = {}
+    for _, f in pkts:
+        d = l4(lt, f)
+        if not d or d[0] != 6:
+            continue
+        _, src, dst, sp, dpt, payload = d
+        a, b = (src, sp), (dst, dpt)
+        key = (min(a, b), max(a, b))
+        c = convs.setdefault(key, {"client": a, "segs": []})
+        if payload:
+            c["segs"].append((0 if a == c["client"] else 1, payload))
+    return [c["segs"] for c in convs.values() if c["segs"]]
+
+
+def ssh_seed(segs):
+    out = bytearray([7])
+    for d, p in segs:
+        p = p[:0x7FFF]
+        out += struct.pack(">H", (d << 15) | len(p)) + p
+        if len(out) > MAX_SEED:
+            break
+    return bytes(out)
+
+
+def udp_payloads(lt, pkts):
+    for _, f in pkts:
+        d = l4(lt, f)
+        if d and d[0] == 17 and d[5]:
+            yield d[5]
+
+
+def bus_seeds():
+    def frame(verb, args, body):
+        head = verb + (" " + args if args else "")
+        return head.encode() + b"\n" + struct.pack(">I", len(body)) + body
+    stop = b'{"v":1,"id":"x","topic":"system.sniffer.control","type":"control","ts":1.5,"payload":{"action":"stop"}}'
+    env = (b'{"v":1,"id":"0123456789abcdef0123456789abcdef","topic":"decky.web.traffic",'
+           b'"type":"tls_client_hello","ts":1700000000.25,"payload":{"sni":"a\\u0000b\xc3\xa9\xff"}}')
+    yield frame("EVT", "system.sniffer.control", stop)
+    yield frame("EVT", "system.sniffer.control", b'{"action":"stop"}') + frame("BYE", "", b"")
+    yield frame("HELLO", "sniffer[42]", b"") + frame("SUB", "system.sniffer.control", b"")
+    yield frame("PUB", "decky.web.traffic", env) + frame("EVT", "decky.10-0-0-5.traffic", env)
+    yield b"EVT system.sniffer.control\r\n\x00\x00\x00\x02{}" + frame("EVT", "10.0.0.5", b'{"payload":[]}')
+
+
+def dtls_seed(body):
+    """A TLS ClientHello body rewritten as one unfragmented DTLS 1.2
+    ClientHello record (empty cookie after the session id)."""
+    if len(body) < 35 or len(body) < 35 + body[34]:
+        return b""
+    cut = 35 + body[34]
+    b = b"\xfe\xfd" + body[2:cut] + b"\x00" + body[cut:]
+    hs = b"\x01" + len(b).to_bytes(3, "big") + b"\x00\x00" + b"\x00\x00\x00" + len(b).to_bytes(3, "big") + b
+    return b"\x16\xfe\xfd" + bytes(8) + len(hs).to_bytes(2, "big") + hs
+
+
 def der_certs(stream):
     """DER certificates (SEQUENCE with a 2-byte length) inside a stream."""
     out, i = [], 0
@@ -137,7 +226,7 @@ def main():
         for dirpath, _, files in os.walk(root):
             for fn in sorted(files):
                 p = os.path.join(dirpath, fn)
-                if fn.endswith((".pcap", ".pcapng")):
+                if fn.endswith((".pcap", ".pcapng", ".cap")):
                     raw = open(p, "rb").read()
                     if len(raw) <= 256 * 1024:
                         put("capture_file", raw)
@@ -151,9 +240,20 @@ def main():
                         if st[:1] == b"\x16":
                             put("tls_handshake", bytes([7]) + st[:MAX_SEED])
                             if st[5:6] == b"\x01":
+                                put("dtls", dtls_seed(st[9:9 + int.from_bytes(st[6:9], "big")]))
                                 put("quic_initial", quic_seed(st[5:5 + 5 + int.from_bytes(st[3:5], "big")]))
                             for der in der_certs(st):
                                 put("x509", der)
+                    for segs in tcp_conversations(lt, pkts):
+                        first = [p for d, p in segs[:4]]
+                        if any(p.startswith(b"SSH-") for p in first):
+                            put("ssh", ssh_seed(segs))
+                        client = b"".join(p for d, p in segs if d == 0)
+                        if client[:8].split(b" ")[0].isalpha() and b" HTTP/1." in client[:4096]:
+                            put("http", bytes([3, 13]) + client[:MAX_SEED])
+                    for payload in udp_payloads(lt, pkts):
+                        if payload[:1] == b"\x16" and payload[1:2] == b"\xfe":
+                            put("dtls", payload)
                     if lt in LINKTYPES:
                         for _, data in pkts[:40]:
                             put("decode", bytes([LINKTYPES.index(lt)]) + data)
@@ -171,6 +271,8 @@ def main():
             for fn in files:
                 if fn.endswith(".der"):
                     put("x509", open(os.path.join(dirpath, fn), "rb").read())
+    for b in bus_seeds():
+        put("bus", b)
     # The bundled p0f database and a minimal DECNET state file.
     fp = os.path.join(ROOT, "data", "p0f.fp")
     if os.path.exists(fp):

@@ -9,6 +9,10 @@
 //! - [`output`]: DECNET's RFC 5424 and JSON wire formats, dedup, file sinks.
 //! - [`bus`]: publication of traffic events.
 //! - [`cli`]: the `decnet-sniffer` command line.
+//!
+//! There is no `unsafe` code: live capture goes through the `pcap` crate and
+//! system calls through `nix` and `caps`. Keep it that way (issue 6).
+#![forbid(unsafe_code)]
 
 pub mod bus;
 pub mod capture;

@@ -165,3 +165,100 @@ fn sigkill_mid_write_leaves_whole_lines() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The output files are removed while `read` is writing them (a careless
+/// cleanup, a rotation without SIGHUP). The sensor notices within a second
+/// of wall-clock time, says so on stderr with the path, and recreates both
+/// files at their paths: every record is either in the removed inode
+/// (written before it noticed; the test keeps it open to count them) or in
+/// the new file, none is lost, and all are whole.
+#[test]
+fn removed_output_is_recreated() {
+    use std::io::Read;
+    let dir = scratch("removed");
+    let log = dir.join("out.log");
+    let json = dir.join("out.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_decnet-sniffer"))
+        .args(["read", "-", "--log"])
+        .arg(&log)
+        .arg("--json")
+        .arg(&json)
+        .args(["--no-progress", "--dedup-ttl", "0"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr_pipe = child.stderr.take().unwrap();
+    let stderr = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr_pipe.read_to_string(&mut s);
+        s
+    });
+    // Unbuffered: every packet is in the pipe when `round` returns.
+    let mut w = PcapWriter::new(child.stdin.take().unwrap());
+    let mut frame = tcp(Ipv4Addr::new(192, 0, 2, 1), 1024, DECKY, 22, 1, 0, SYN, &[]);
+    let mut sent: u32 = 0;
+    // Feeds a round of SYNs from new sources; the pipe paces us to the
+    // reader, so rounds go on for as long as the sensor needs.
+    let mut round = |w: &mut PcapWriter<std::process::ChildStdin>| {
+        for _ in 0..500 {
+            let src = sent.wrapping_mul(0x9e37_79b1) ^ 0x5bd1_e995;
+            frame[26..30].copy_from_slice(&src.to_be_bytes());
+            frame[38..42].copy_from_slice(&src.to_be_bytes());
+            w.packet(1_776_789_350_000_000 + i64::from(sent), &frame);
+            sent += 1;
+        }
+    };
+    let written = |p: &Path| std::fs::metadata(p).map(|m| m.len() > 0).unwrap_or(false);
+    // Until both files hold records.
+    let mut rounds = 0;
+    while !(written(&log) && written(&json)) {
+        round(&mut w);
+        rounds += 1;
+        assert!(rounds < 2000, "the outputs never received a record");
+    }
+    let mut old_log = File::open(&log).unwrap();
+    let mut old_json = File::open(&json).unwrap();
+    std::fs::remove_file(&log).unwrap();
+    std::fs::remove_file(&json).unwrap();
+    // The sensor checks at most once a second of wall-clock time: let a
+    // second pass (it waits on its input meanwhile), and the next write of
+    // each file must find it gone. A write comes at least every 64 KiB of
+    // records, a few hundred SYNs; 50 rounds are 25,000.
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut rounds = 0;
+    while !(log.exists() && json.exists()) {
+        round(&mut w);
+        rounds += 1;
+        assert!(rounds < 50, "the removed outputs were never recreated");
+    }
+    for _ in 0..4 {
+        round(&mut w);
+    }
+    drop(w);
+    let status = child.wait().unwrap();
+    let stderr = stderr.join().unwrap();
+    assert!(status.success(), "{stderr}");
+    for p in [&log, &json] {
+        assert!(
+            stderr.contains(&format!("{}: output file was removed", p.display())),
+            "no report for {}: {stderr}",
+            p.display()
+        );
+    }
+    assert!(stderr.contains("output files recreated: 2"), "{stderr}");
+    let mut before = (Vec::new(), Vec::new());
+    old_log.read_to_end(&mut before.0).unwrap();
+    old_json.read_to_end(&mut before.1).unwrap();
+    let after = (std::fs::read(&log).unwrap(), std::fs::read(&json).unwrap());
+    let (bl, bj) = check_whole_records(&before.0, &before.1);
+    let (al, aj) = check_whole_records(&after.0, &after.1);
+    eprintln!(
+        "FIGURES name=removed_output sent={sent} before_log={bl} before_json={bj} after_log={al} after_json={aj}"
+    );
+    assert!(al > 0 && aj > 0, "nothing reached the recreated files");
+    // One tcp_syn_fingerprint per SYN from a new source.
+    assert_eq!(bl + al, sent as usize, "log records lost");
+    assert_eq!(bj + aj, sent as usize, "JSON records lost");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -72,6 +72,26 @@ fn quic_initial() {
     replay("quic_initial", harness::quic_initial);
 }
 
+#[test]
+fn ssh() {
+    replay("ssh", harness::ssh);
+}
+
+#[test]
+fn http() {
+    replay("http", harness::http);
+}
+
+#[test]
+fn dtls() {
+    replay("dtls", harness::dtls);
+}
+
+#[test]
+fn bus() {
+    replay("bus", harness::bus);
+}
+
 /// A real Initial sealed by the harness decrypts in the collector: the
 /// fuzzer's plaintext does reach the frame parser (RFC 9001 A.2's DCID).
 #[test]
@@ -125,5 +145,9 @@ fn degenerate_inputs() {
         harness::tls_handshake(data);
         harness::x509(data);
         harness::quic_initial(data);
+        harness::ssh(data);
+        harness::http(data);
+        harness::dtls(data);
+        harness::bus(data);
     }
 }

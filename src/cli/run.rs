@@ -642,8 +642,21 @@ fn health_counters(
 /// switch to `--user` (its primary group, no supplementary groups), and drop
 /// every capability a non-root process was started with (systemd's ambient
 /// CAP_NET_RAW). Started as root without `--user`, stays root (SPEC: default stay).
+///
+/// When dropping, the bounding set is emptied first (while CAP_SETPCAP is
+/// still held) and no_new_privs is set, so nothing the process could exec
+/// later (a set-uid or file-capability program) hands privileges back.
+/// No thread exists yet: capability sets and no_new_privs are per thread,
+/// and every thread started later inherits these.
 fn drop_privileges(user: Option<&str>) -> Result<(), String> {
+    use caps::{CapSet, Capability};
     use nix::unistd::{setgid, setgroups, setuid, Uid, User};
+    let dropping = user.is_some() || !Uid::effective().is_root();
+    if dropping && caps::has_cap(None, CapSet::Effective, Capability::CAP_SETPCAP).unwrap_or(false)
+    {
+        caps::clear(None, CapSet::Bounding)
+            .map_err(|e| format!("clearing the bounding capability set: {e}"))?;
+    }
     if let Some(name) = user {
         let u = User::from_name(name).map_err(|e| format!("--user {name}: {e}"))?;
         let u = u.ok_or_else(|| format!("--user {name}: no such user"))?;
@@ -656,7 +669,6 @@ fn drop_privileges(user: Option<&str>) -> Result<(), String> {
         tracing::info!("running as {name} (uid {}, gid {})", u.uid, u.gid);
     }
     if !Uid::effective().is_root() {
-        use caps::CapSet;
         for set in [
             CapSet::Ambient,
             CapSet::Inheritable,
@@ -665,6 +677,9 @@ fn drop_privileges(user: Option<&str>) -> Result<(), String> {
         ] {
             caps::clear(None, set).map_err(|e| format!("clearing {set:?} capabilities: {e}"))?;
         }
+    }
+    if dropping {
+        nix::sys::prctl::set_no_new_privs().map_err(|e| format!("no_new_privs: {e}"))?;
     }
     Ok(())
 }

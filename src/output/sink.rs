@@ -1,13 +1,35 @@
 //! Append-only output files. Records are whole lines; each `write(2)`
 //! carries only whole lines, so a reader (or a crash) never sees half a
 //! record. Lines are batched up to [`BATCH`] bytes between flushes.
+//!
+//! A file removed (or moved away) while open would swallow every later
+//! record into an inode nobody can reach. Before writing, at most once per
+//! [`LINK_CHECK_INTERVAL`] of wall-clock time, a sink checks that its path
+//! still names the file it holds; if not, it says so on stderr, counts it
+//! and recreates the file at its path.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 /// Bytes buffered before a write is forced.
 const BATCH: usize = 64 * 1024;
+
+/// How often a sink checks that its file is still at its path (wall clock:
+/// this is I/O health, not packet time).
+pub const LINK_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Output files recreated in this process because the file at their path
+/// was removed or replaced (all sinks).
+static RECREATED: AtomicU64 = AtomicU64::new(0);
+
+/// Output files recreated so far by every sink of the process.
+pub fn files_recreated() -> u64 {
+    RECREATED.load(Ordering::Relaxed)
+}
 
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {source}")]
@@ -25,6 +47,10 @@ pub struct Sink {
     path: PathBuf,
     target: Target,
     buf: Vec<u8>,
+    /// When the file was last found at its path.
+    link_checked: Instant,
+    /// Times this sink recreated its file.
+    recreated: u64,
 }
 
 impl Sink {
@@ -34,6 +60,8 @@ impl Sink {
             path: path.to_owned(),
             target: Target::File(open_append(path)?),
             buf: Vec::with_capacity(BATCH),
+            link_checked: Instant::now(),
+            recreated: 0,
         })
     }
 
@@ -42,7 +70,14 @@ impl Sink {
             path: PathBuf::from("<stdout>"),
             target: Target::Stdout,
             buf: Vec::with_capacity(BATCH),
+            link_checked: Instant::now(),
+            recreated: 0,
         }
+    }
+
+    /// Times this sink found its file gone from its path and recreated it.
+    pub fn recreated(&self) -> u64 {
+        self.recreated
     }
 
     pub fn path(&self) -> &Path {
@@ -64,6 +99,10 @@ impl Sink {
     pub fn flush(&mut self) -> Result<(), SinkError> {
         if self.buf.is_empty() {
             return Ok(());
+        }
+        if self.link_checked.elapsed() >= LINK_CHECK_INTERVAL {
+            self.link_checked = Instant::now();
+            self.recreate_if_unlinked()?;
         }
         let res = match &mut self.target {
             Target::File(f) => append_whole(f, &self.buf),
@@ -87,6 +126,37 @@ impl Sink {
                 })
             }
         }
+    }
+
+    /// If the open file is no longer the one at its path (removed: no links
+    /// left; or moved, with another file or none at the path), reports it
+    /// and opens the path again, creating it. A failed check is left to the
+    /// write that follows.
+    fn recreate_if_unlinked(&mut self) -> Result<(), SinkError> {
+        let Target::File(f) = &self.target else {
+            return Ok(());
+        };
+        let Ok(held) = f.metadata() else {
+            return Ok(());
+        };
+        let at_path = std::fs::metadata(&self.path);
+        let same = match &at_path {
+            Ok(m) => held.nlink() > 0 && m.dev() == held.dev() && m.ino() == held.ino(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+            Err(_) => return Ok(()),
+        };
+        if same {
+            return Ok(());
+        }
+        self.recreated += 1;
+        let total = RECREATED.fetch_add(1, Ordering::Relaxed) + 1;
+        eprintln!(
+            "decnet-sniffer: {}: output file was removed or moved while open; \
+             recreating it (output files recreated: {total})",
+            self.path.display()
+        );
+        self.target = Target::File(open_append(&self.path)?);
+        Ok(())
     }
 
     /// Reopens the file at its path (after logrotate moved it).
@@ -148,5 +218,73 @@ fn cut_torn_tail(f: &mut File) -> io::Result<()> {
         Some(i) => f.set_len(len - window + i as u64 + 1),
         None if window == len => f.set_len(0),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("decnet-sink-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// Makes the next flush check the link, as if a second had passed.
+    fn age(sink: &mut Sink) {
+        sink.link_checked = Instant::now()
+            .checked_sub(LINK_CHECK_INTERVAL)
+            .unwrap_or(sink.link_checked);
+    }
+
+    #[test]
+    fn a_removed_file_is_recreated_at_its_path() {
+        let dir = scratch("removed");
+        let path = dir.join("out.log");
+        let mut sink = Sink::open(&path).unwrap();
+        sink.push_line(b"one").unwrap();
+        sink.flush().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        age(&mut sink);
+        sink.push_line(b"two").unwrap();
+        sink.flush().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two\n");
+        assert_eq!(sink.recreated(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_moved_file_is_left_behind_and_the_path_reopened() {
+        let dir = scratch("moved");
+        let path = dir.join("out.log");
+        let moved = dir.join("out.log.1");
+        let mut sink = Sink::open(&path).unwrap();
+        sink.push_line(b"one").unwrap();
+        sink.flush().unwrap();
+        std::fs::rename(&path, &moved).unwrap();
+        age(&mut sink);
+        sink.push_line(b"two").unwrap();
+        sink.flush().unwrap();
+        assert_eq!(std::fs::read(&moved).unwrap(), b"one\n");
+        assert_eq!(std::fs::read(&path).unwrap(), b"two\n");
+        assert_eq!(sink.recreated(), 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_still_in_place_is_kept() {
+        let dir = scratch("kept");
+        let path = dir.join("out.log");
+        let mut sink = Sink::open(&path).unwrap();
+        for line in [&b"one"[..], b"two"] {
+            age(&mut sink);
+            sink.push_line(line).unwrap();
+            sink.flush().unwrap();
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), b"one\ntwo\n");
+        assert_eq!(sink.recreated(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
