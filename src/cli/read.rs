@@ -247,6 +247,13 @@ fn print_summary(engine: &Engine, out: &OutputStats, secs: f64) {
         "  dedup: {}, {}\n",
         out.dedup_entries, out.dedup_evictions
     ));
+    let recreated = crate::output::sink::files_recreated();
+    if recreated > 0 {
+        text.push_str(&format!(
+            "output files recreated: {recreated}
+"
+        ));
+    }
     for (name, n) in &s.counters {
         text.push_str(&format!("{name}: {n}\n"));
     }

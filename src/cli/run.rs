@@ -570,6 +570,10 @@ fn snapshot(
         .map(|(k, v)| (k.to_string(), *v))
         .collect();
     counters.push(("output_write_errors".into(), out.write_errors));
+    counters.push((
+        "output_files_recreated".into(),
+        crate::output::sink::files_recreated(),
+    ));
     let mut snap = MetricsSnapshot {
         packets: s.packets,
         bytes: s.bytes,
@@ -635,6 +639,10 @@ fn health_counters(
         out.deduplicated.iter().sum::<u64>().into(),
     );
     m.insert("write_errors".into(), out.write_errors.into());
+    m.insert(
+        "files_recreated".into(),
+        crate::output::sink::files_recreated().into(),
+    );
     m
 }
 
