@@ -123,7 +123,7 @@ fn ja4t<'a>(tcp: &TcpView<'a>) -> Ja4t<'a> {
 fn push_p0f_fields(ev: &mut Event, p0f: Option<&P0fResult<'_>>, scanner: Option<Scanner>) {
     match p0f {
         Some(r) => {
-            ev.push("p0f_sig", r.raw_sig())
+            ev.push("p0f_sig", &r.sig)
                 .push("p0f_os", r.label())
                 .push("p0f_match", r.match_kind().as_str())
                 .push("p0f_dist", r.dist_text())

@@ -12,6 +12,8 @@
 
 use std::fmt;
 
+use crate::util::decimal::push_u64;
+
 /// p0f's limit on the TTL distance of a non-fuzzy match (config.h `MAX_DIST`).
 pub const MAX_DIST: u8 = 35;
 
@@ -127,22 +129,34 @@ impl OptLayout {
 
     /// Writes the layout as p0f does (`mss,nop,ws,sok,eol+1`).
     pub fn write(&self, eol_pad: u8, f: &mut impl fmt::Write) -> fmt::Result {
+        let mut out = Vec::with_capacity(64);
+        self.write_bytes(eol_pad, &mut out);
+        f.write_str(&String::from_utf8_lossy(&out))
+    }
+
+    /// [`OptLayout::write`] into a byte buffer (ASCII), without `fmt`.
+    pub fn write_bytes(&self, eol_pad: u8, out: &mut Vec<u8>) {
         for (i, &kind) in self.as_slice().iter().enumerate() {
             if i > 0 {
-                f.write_char(',')?;
+                out.push(b',');
             }
             match kind {
-                opt::EOL => write!(f, "eol+{eol_pad}")?,
-                opt::NOP => f.write_str("nop")?,
-                opt::MSS => f.write_str("mss")?,
-                opt::WS => f.write_str("ws")?,
-                opt::SACKOK => f.write_str("sok")?,
-                opt::SACK => f.write_str("sack")?,
-                opt::TS => f.write_str("ts")?,
-                other => write!(f, "?{other}")?,
+                opt::EOL => {
+                    out.extend_from_slice(b"eol+");
+                    push_u64(out, u64::from(eol_pad));
+                }
+                opt::NOP => out.extend_from_slice(b"nop"),
+                opt::MSS => out.extend_from_slice(b"mss"),
+                opt::WS => out.extend_from_slice(b"ws"),
+                opt::SACKOK => out.extend_from_slice(b"sok"),
+                opt::SACK => out.extend_from_slice(b"sack"),
+                opt::TS => out.extend_from_slice(b"ts"),
+                other => {
+                    out.push(b'?');
+                    push_u64(out, u64::from(other));
+                }
             }
         }
-        Ok(())
     }
 }
 
@@ -564,43 +578,70 @@ fn parse_options(opts: &[u8], pure_syn: bool) -> Options {
 impl fmt::Display for RawSig {
     /// `4:64+0:0:1460:mss*20,7:mss,sok,ts,nop,ws:df,id+:0`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = Vec::with_capacity(96);
+        self.write_bytes(&mut out);
+        f.write_str(&String::from_utf8_lossy(&out))
+    }
+}
+
+/// `p0f_sig` straight into an event's buffer.
+impl crate::event::FieldValue for &RawSig {
+    fn write_to(&self, out: &mut Vec<u8>) {
+        self.write_bytes(out);
+    }
+}
+
+impl RawSig {
+    /// The signature as p0f prints `raw_sig` (ASCII), appended to `out`
+    /// without `fmt`: every SYN event carries one.
+    pub fn write_bytes(&self, out: &mut Vec<u8>) {
+        push_u64(out, u64::from(self.ip_ver));
+        out.push(b':');
+        push_u64(out, u64::from(self.ttl));
+        out.push(b'+');
         let dist = guess_dist(self.ttl);
         if dist > MAX_DIST {
-            write!(f, "{}:{}+?:{}:", self.ip_ver, self.ttl, self.ip_opt_len)?;
+            out.push(b'?');
         } else {
-            write!(
-                f,
-                "{}:{}+{}:{}:",
-                self.ip_ver, self.ttl, dist, self.ip_opt_len
-            )?;
+            push_u64(out, u64::from(dist));
         }
+        out.push(b':');
+        push_u64(out, u64::from(self.ip_opt_len));
+        out.push(b':');
         // p0f suggests a wildcard for a SYN+ACK echoing p0f-sendsyn's MSS.
         if self.syn_ack && self.mss == SPECIAL_MSS {
-            f.write_str("*:")?;
+            out.push(b'*');
         } else {
-            write!(f, "{}:", self.mss)?;
+            push_u64(out, u64::from(self.mss));
         }
+        out.push(b':');
         match self.win_multiple() {
             Some((m, unit)) if m > 0 => {
-                let unit = if unit == WinUnit::Mtu { "mtu" } else { "mss" };
-                write!(f, "{unit}*{m}")?
+                out.extend_from_slice(if unit == WinUnit::Mtu {
+                    b"mtu*"
+                } else {
+                    b"mss*"
+                });
+                push_u64(out, m.unsigned_abs().into());
             }
-            _ => write!(f, "{}", self.win)?,
+            _ => push_u64(out, u64::from(self.win)),
         }
-        write!(f, ",{}:", self.wscale)?;
-        self.layout.write(self.eol_pad, f)?;
-        f.write_str(":")?;
+        out.push(b',');
+        push_u64(out, u64::from(self.wscale));
+        out.push(b':');
+        self.layout.write_bytes(self.eol_pad, out);
+        out.push(b':');
         let mut first = true;
         for (bit, name) in quirk::NAMES {
             if self.quirks & bit != 0 {
                 if !first {
-                    f.write_str(",")?;
+                    out.push(b',');
                 }
-                f.write_str(name)?;
+                out.extend_from_slice(name.as_bytes());
                 first = false;
             }
         }
-        f.write_str(if self.has_payload { ":+" } else { ":0" })
+        out.extend_from_slice(if self.has_payload { b":+" } else { b":0" });
     }
 }
 
