@@ -11,7 +11,7 @@ use super::{error, DeckyArgs, LimitArgs, OutputArgs};
 use crate::bus::{Bus, BusOptions, BusTarget};
 use crate::capture::file::CaptureFile;
 use crate::decode::DecodeError;
-use crate::engine::Engine;
+use crate::engine::{Engine, ShardedEngine};
 use crate::event::EventKind;
 use crate::output::{Output, OutputStats, OutputThread};
 
@@ -26,6 +26,14 @@ pub struct ReadArgs {
     pub output: OutputArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
+    /// Analyse on N worker threads, each holding the flows of a share of
+    /// the remote hosts (and that share of the table caps); 1 analyses on
+    /// the reading thread. The output does not depend on timing: the same
+    /// for every run with the same N, and the same as with 1 except for the
+    /// order of the flows still open at the end, and where tables overflow.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=crate::engine::sharded::MAX_WORKERS as i64))]
+    pub workers: u16,
     /// Print a summary to stderr at the end (packets, decode errors, events, flows, evictions).
     #[arg(long)]
     pub summary: bool,
@@ -73,8 +81,13 @@ pub fn run(args: ReadArgs) -> i32 {
             return 1;
         }
     };
-    let mut engine = Engine::new(args.limits.limits(), deckies);
-    engine.set_p0f_db(p0f_db);
+    let mut engine = match Analysis::start(&args, deckies, p0f_db) {
+        Ok(e) => e,
+        Err(e) => {
+            error(format!("cannot start the worker threads: {e}"));
+            return 1;
+        }
+    };
     // Dedup, formatting and writing run on their own thread, beside
     // reading and decoding.
     let mut output = match OutputThread::spawn(output) {
@@ -140,6 +153,68 @@ pub fn run(args: ReadArgs) -> i32 {
     i32::from(failed)
 }
 
+/// One engine on this thread, or several behind a router (`--workers`).
+enum Analysis {
+    Single(Box<Engine>),
+    Sharded(Box<ShardedEngine>),
+}
+
+impl Analysis {
+    fn start(
+        args: &ReadArgs,
+        deckies: crate::engine::DeckyMap,
+        p0f_db: &'static crate::fingerprint::p0f::Database,
+    ) -> std::io::Result<Self> {
+        let limits = args.limits.limits();
+        if args.workers <= 1 {
+            let mut engine = Engine::new(limits, deckies);
+            engine.set_p0f_db(p0f_db);
+            return Ok(Analysis::Single(Box::new(engine)));
+        }
+        ShardedEngine::new(limits, deckies, p0f_db, usize::from(args.workers))
+            .map(|e| Analysis::Sharded(Box::new(e)))
+    }
+
+    fn process(
+        &mut self,
+        raw: &crate::capture::RawPacket<'_>,
+        sink: &mut impl FnMut(crate::event::Event),
+    ) {
+        match self {
+            Analysis::Single(e) => e.process(raw, sink),
+            Analysis::Sharded(e) => e.process(raw, sink),
+        }
+    }
+
+    fn finish(&mut self, sink: &mut impl FnMut(crate::event::Event)) {
+        match self {
+            Analysis::Single(e) => e.finish(sink),
+            Analysis::Sharded(e) => e.finish(sink),
+        }
+    }
+
+    fn stats(&self) -> &crate::engine::Stats {
+        match self {
+            Analysis::Single(e) => e.stats(),
+            Analysis::Sharded(e) => e.stats(),
+        }
+    }
+
+    fn flow_count(&self) -> usize {
+        match self {
+            Analysis::Single(e) => e.flow_count(),
+            Analysis::Sharded(e) => e.flow_count(),
+        }
+    }
+
+    fn table_stats(&self) -> Vec<(&'static str, usize, u64)> {
+        match self {
+            Analysis::Single(e) => e.table_stats(),
+            Analysis::Sharded(e) => e.table_stats(),
+        }
+    }
+}
+
 /// `--bus`/`--bus-jetstream`, started; `None` without `--bus` or with `off`.
 fn start_bus(args: &ReadArgs) -> Result<Option<Bus>, String> {
     let Some(spec) = &args.bus else {
@@ -202,7 +277,7 @@ fn progress_bar(path: &std::path::Path, disabled: bool) -> Option<ProgressBar> {
     Some(bar)
 }
 
-fn print_summary(engine: &Engine, out: &OutputStats, secs: f64) {
+fn print_summary(engine: &Analysis, out: &OutputStats, secs: f64) {
     let s = engine.stats();
     let mut text = String::new();
     let rate = if secs > 0.0 {

@@ -9,6 +9,7 @@ pub mod dtls;
 pub mod http;
 pub mod ipv6_leak;
 pub mod quic;
+pub mod sharded;
 pub mod ssh;
 pub mod state_watch;
 pub mod stats;
@@ -30,6 +31,7 @@ use crate::flow::table::FlowTable;
 use crate::util::time::Timestamp;
 
 pub use deckies::DeckyMap;
+pub use sharded::ShardedEngine;
 pub use stats::Stats;
 
 /// Caps and timeouts (SPEC section 9 defaults).
@@ -130,6 +132,11 @@ pub struct Engine {
     now: Timestamp,
     /// p0f v3 signatures for SYN / SYN-ACK matching.
     p0f_db: &'static P0fDatabase,
+    /// Off in a shard: the link-local tables span every host, so the
+    /// [`ShardedEngine`]'s router keeps them.
+    track_leaks: bool,
+    /// In a shard: the router's IP-ID/ISN classes for the SYN at hand.
+    routed_seq: Option<crate::fingerprint::seqclass::SeqClasses>,
 }
 
 impl Engine {
@@ -147,7 +154,23 @@ impl Engine {
             deckies,
             now: Timestamp::default(),
             p0f_db: P0fDatabase::bundled(),
+            track_leaks: true,
+            routed_seq: None,
         }
+    }
+
+    /// An engine for one shard of a [`ShardedEngine`]: it sees only the
+    /// frames routed to it, already decoded and counted once by the router,
+    /// and leaves link-local leaks to the router.
+    fn for_shard(limits: Limits, deckies: DeckyMap, p0f_db: &'static P0fDatabase) -> Self {
+        let mut engine = Engine::new(limits, deckies);
+        engine.p0f_db = p0f_db;
+        engine.track_leaks = false;
+        engine
+    }
+
+    pub fn p0f_db(&self) -> &'static P0fDatabase {
+        self.p0f_db
     }
 
     /// Replaces the bundled p0f database (`--p0f-db`).
@@ -216,6 +239,23 @@ impl Engine {
         self.cx.out.drain(..).for_each(&mut *sink);
     }
 
+    /// A frame the router of a [`ShardedEngine`] decoded and counted
+    /// already, with its IP-ID/ISN classes when it is a fingerprinted SYN;
+    /// the clock was moved with [`Self::advance_time`].
+    fn process_routed(
+        &mut self,
+        raw: &RawPacket<'_>,
+        seq: Option<crate::fingerprint::seqclass::SeqClasses>,
+        sink: &mut impl FnMut(Event),
+    ) {
+        if let Ok(pkt) = decode::decode(raw) {
+            self.routed_seq = seq;
+            self.dispatch(&pkt, raw.ts);
+            self.routed_seq = None;
+        }
+        self.cx.out.drain(..).for_each(&mut *sink);
+    }
+
     /// Reports flows idle at `now` (the daemon calls this on a silent link).
     pub fn advance_time(&mut self, now: Timestamp, sink: &mut impl FnMut(Event)) {
         if now > self.now {
@@ -252,7 +292,9 @@ impl Engine {
     }
 
     fn dispatch(&mut self, pkt: &Packet<'_>, ts: Timestamp) {
-        self.leaks.observe(&mut self.cx, &self.deckies, pkt, ts);
+        if self.track_leaks {
+            self.leaks.observe(&mut self.cx, &self.deckies, pkt, ts);
+        }
         match pkt.transport {
             Transport::Tcp(tcp) => tcp::on_segment(self, pkt, &tcp, ts),
             Transport::Udp(udp) => udp::on_datagram(self, pkt, &udp, ts),

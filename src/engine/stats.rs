@@ -32,6 +32,22 @@ impl Stats {
         self.counters.get(name).copied().unwrap_or(0)
     }
 
+    /// Adds another engine's counters (the shards of a [`super::ShardedEngine`]).
+    pub fn merge(&mut self, other: &Stats) {
+        self.packets += other.packets;
+        self.bytes += other.bytes;
+        for (a, b) in self.decode_errors.iter_mut().zip(other.decode_errors) {
+            *a += b;
+        }
+        for (a, b) in self.events.iter_mut().zip(other.events) {
+            *a += b;
+        }
+        self.flows_created += other.flows_created;
+        for (name, n) in &other.counters {
+            self.add(name, *n);
+        }
+    }
+
     pub fn decode_error(&mut self, e: DecodeError) {
         self.decode_errors[e.index()] += 1;
     }

@@ -4,11 +4,12 @@
 
 use std::net::SocketAddr;
 
-use super::{Context, Engine};
+use super::{Context, DeckyMap, Engine};
 use crate::decode::{Packet, TcpView};
 use crate::event::{Event, EventKind};
 use crate::fingerprint::p0f::{self, Database, P0fResult, RawSig};
 use crate::fingerprint::scanner::{self, Scanner};
+use crate::fingerprint::seqclass::{SeqClassTable, SeqClasses};
 use crate::fingerprint::tcpip::{initial_ttl, summarize_options};
 use crate::flow::table::FlowKey;
 use crate::util::time::Timestamp;
@@ -16,20 +17,21 @@ use crate::util::time::Timestamp;
 pub(super) fn on_syn(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, ts: Timestamp) {
     let ip = &pkt.ip;
     // Only SYNs to a decky; an outbound SYN from a decky is not an attacker's stack.
+    if !is_fingerprinted_syn(&engine.deckies, pkt) {
+        return;
+    }
     let Some(decky) = engine.deckies.name_of(&ip.dst) else {
         return;
     };
-    if !engine.deckies.is_observe_all() && engine.deckies.get(&ip.src).is_some() {
-        return;
-    }
     let direction = match engine.attribute(&ip.src, &ip.dst) {
         Some(a) => a.direction,
         None => return,
     };
-    let ipid = (ip.version == 4).then_some(ip.ident);
-    let classes = engine
-        .seq_classes
-        .observe(ip.src, tcp.src_port(), ipid, tcp.seq());
+    // A shard is handed the router's sample: the router sees every source.
+    let classes = match engine.routed_seq.take() {
+        Some(classes) => classes,
+        None => sample_seq(&mut engine.seq_classes, pkt, tcp),
+    };
     let client = SocketAddr::new(ip.src, tcp.src_port());
     let server = SocketAddr::new(ip.dst, tcp.dst_port());
     let p0f = analyze(engine.p0f_db, pkt, tcp, None);
@@ -47,6 +49,22 @@ pub(super) fn on_syn(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, t
         .push("ja4t", ja4t(tcp));
     push_p0f_fields(&mut ev, p0f.as_ref(), scanner);
     engine.cx.emit(ev, direction);
+}
+
+/// Whether a SYN gets a fingerprint: sent to a decky, not from one.
+pub(super) fn is_fingerprinted_syn(deckies: &DeckyMap, pkt: &Packet<'_>) -> bool {
+    deckies.is_decky(&pkt.ip.dst)
+        && (deckies.is_observe_all() || deckies.get(&pkt.ip.src).is_none())
+}
+
+/// Adds the SYN's IP-ID and ISN to its source's samples and classifies them.
+pub(super) fn sample_seq(
+    table: &mut SeqClassTable,
+    pkt: &Packet<'_>,
+    tcp: &TcpView<'_>,
+) -> SeqClasses {
+    let ipid = (pkt.ip.version == 4).then_some(pkt.ip.ident);
+    table.observe(pkt.ip.src, tcp.src_port(), ipid, tcp.seq())
 }
 
 /// A SYN-ACK from a decky: its own stack, for checking its OS persona.

@@ -1,0 +1,374 @@
+//! The engine spread over worker threads, one shard of the hosts each.
+//!
+//! A router on the caller's thread decodes every frame once, keeps the
+//! link-local leak tables (they span all hosts), and sends the frame to
+//! the shard of its *remote host*: the side that is not a decky, or both
+//! sides together when that is ambiguous (observe-all mode, decky to
+//! decky). So a connection, and everything one attacker does to the
+//! deckies, stays on one shard. IP-ID/ISN samples, which follow a source
+//! across all its connections, are taken by the router.
+//!
+//! Frames travel in chunks. Each shard also gets the time of every frame
+//! in the chunk, so its idle flows expire at the same packet as in a single
+//! engine, and tags every event with the frame it came from. Merging the
+//! shards' lists by that tag gives the order one engine would have
+//! produced: deterministic for any number of workers, and the same as the
+//! single engine except where tables overflow (each shard holds its share
+//! of the caps) and for the order of the flows still open at exit. (The
+//! QUIC decryption budget per source is per shard, so a source that is
+//! split over shards, in observe-all mode, may get up to one per shard.)
+
+mod batch;
+mod merge;
+mod worker;
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use batch::PacketBatch;
+use merge::{merge_by, Phase, Tagged};
+use worker::{Done, Job};
+
+use super::ipv6_leak::LeakTracker;
+use super::syn::{is_fingerprinted_syn, sample_seq};
+use super::{Context, DeckyMap, Engine, Limits, Stats};
+use crate::capture::RawPacket;
+use crate::decode::{self, DecodeError, Packet, Transport};
+use crate::event::Event;
+use crate::fingerprint::p0f::Database as P0fDatabase;
+use crate::fingerprint::seqclass::SeqClassTable;
+use crate::util::time::Timestamp;
+
+/// Frames per chunk: one channel operation per shard per chunk.
+const CHUNK_PACKETS: usize = 4096;
+/// Bytes per chunk, so chunks of large frames stay small.
+const CHUNK_BYTES: usize = 4 << 20;
+/// Chunks a shard may be behind the router before the router waits: bounds
+/// the memory between threads to about this many chunks.
+const PIPELINE: usize = 4;
+/// More workers than this buys nothing and costs a thread each.
+pub const MAX_WORKERS: usize = 64;
+
+pub struct ShardedEngine {
+    router: Router,
+    shards: Vec<Shard>,
+    chunk: Chunk,
+    /// Chunks sent and not merged yet, with the router's own events.
+    in_flight: VecDeque<Vec<Tagged>>,
+    /// Complete after [`Self::finish`]: router and shards added up.
+    stats: Stats,
+    tables: Vec<(&'static str, usize, u64)>,
+    open_flows: usize,
+}
+
+struct Router {
+    deckies: DeckyMap,
+    leaks: LeakTracker,
+    /// IP-ID/ISN samples per source, here because a source's SYNs may
+    /// reach several shards (observe-all mode, decky to decky).
+    seq_classes: SeqClassTable,
+    cx: Context,
+}
+
+struct Shard {
+    jobs: SyncSender<Job>,
+    done: Receiver<Done>,
+    thread: Option<JoinHandle<Engine>>,
+    /// Emptied batches back from the worker, for reuse.
+    spare: Vec<PacketBatch>,
+}
+
+/// The chunk being filled.
+struct Chunk {
+    times: Vec<Timestamp>,
+    batches: Vec<PacketBatch>,
+    leak_events: Vec<Tagged>,
+    bytes: usize,
+}
+
+impl ShardedEngine {
+    /// Starts `workers` shard threads (1 to [`MAX_WORKERS`]); each holds
+    /// its share of the table caps, so the whole stays within `limits`.
+    pub fn new(
+        limits: Limits,
+        deckies: DeckyMap,
+        p0f_db: &'static P0fDatabase,
+        workers: usize,
+    ) -> std::io::Result<Self> {
+        let n = workers.clamp(1, MAX_WORKERS);
+        let per_shard = Limits {
+            flows: limits.flows.div_ceil(n),
+            pending_handshakes: limits.pending_handshakes.div_ceil(n),
+            ..limits.clone()
+        };
+        let mut shards = Vec::with_capacity(n);
+        for i in 0..n {
+            let engine = Engine::for_shard(per_shard.clone(), deckies.clone(), p0f_db);
+            let (jobs, job_rx) = sync_channel(PIPELINE + 1);
+            let (done_tx, done) = sync_channel(PIPELINE + 1);
+            let thread = std::thread::Builder::new()
+                .name(format!("shard-{i}"))
+                .spawn(move || worker::run(engine, job_rx, done_tx))?;
+            shards.push(Shard {
+                jobs,
+                done,
+                thread: Some(thread),
+                spare: Vec::new(),
+            });
+        }
+        Ok(ShardedEngine {
+            router: Router {
+                leaks: LeakTracker::new(&limits),
+                seq_classes: SeqClassTable::new(limits.seq_sources),
+                deckies,
+                cx: Context {
+                    limits,
+                    stats: Stats::default(),
+                    out: Vec::new(),
+                },
+            },
+            chunk: Chunk {
+                times: Vec::with_capacity(CHUNK_PACKETS),
+                batches: (0..n).map(|_| PacketBatch::default()).collect(),
+                leak_events: Vec::new(),
+                bytes: 0,
+            },
+            shards,
+            in_flight: VecDeque::new(),
+            stats: Stats::default(),
+            tables: Vec::new(),
+            open_flows: 0,
+        })
+    }
+
+    pub fn workers(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Routes one frame. Events come out later, in order, as the shards
+    /// finish their chunks.
+    pub fn process(&mut self, raw: &RawPacket<'_>, sink: &mut impl FnMut(Event)) {
+        let chunk = &mut self.chunk;
+        let index = chunk.times.len() as u32;
+        chunk.times.push(raw.ts);
+        let router = &mut self.router;
+        router.cx.stats.packets += 1;
+        router.cx.stats.bytes += u64::from(raw.orig_len);
+        match decode::decode(raw) {
+            Ok(pkt) => {
+                router
+                    .leaks
+                    .observe(&mut router.cx, &router.deckies, &pkt, raw.ts);
+                for ev in router.cx.out.drain(..) {
+                    chunk.leak_events.push(Tagged::new(index, Phase::Leak, ev));
+                }
+                let seq = match pkt.transport {
+                    Transport::Tcp(tcp)
+                        if tcp.is_syn() && is_fingerprinted_syn(&router.deckies, &pkt) =>
+                    {
+                        Some(sample_seq(&mut router.seq_classes, &pkt, &tcp))
+                    }
+                    _ => None,
+                };
+                let shard = router.shard_of(&pkt, chunk.batches.len());
+                chunk.batches[shard].push(index, raw, seq);
+                chunk.bytes += raw.data.len();
+            }
+            Err(e) => {
+                if e == DecodeError::NotIp {
+                    router.leaks.observe_non_ip(&mut router.cx, raw);
+                }
+                router.cx.stats.decode_error(e);
+            }
+        }
+        if chunk.times.len() >= CHUNK_PACKETS || chunk.bytes >= CHUNK_BYTES {
+            self.send_chunk();
+            self.merge_ready(PIPELINE, sink);
+        }
+    }
+
+    /// Ends every open flow, waits for the shards and adds up their
+    /// statistics.
+    pub fn finish(&mut self, sink: &mut impl FnMut(Event)) {
+        if !self.chunk.times.is_empty() {
+            self.send_chunk();
+        }
+        self.merge_ready(0, sink);
+        for i in 0..self.shards.len() {
+            if self.shards[i].jobs.send(Job::Finish).is_err() {
+                self.worker_failed(i);
+            }
+        }
+        let mut lists = Vec::with_capacity(self.shards.len());
+        for i in 0..self.shards.len() {
+            match self.shards[i].done.recv() {
+                Ok(done) => lists.push(done.events),
+                Err(_) => self.worker_failed(i),
+            }
+        }
+        // Flows still open at exit: by the time of their last packet.
+        merge_by(lists, |t| t.ev.ts, |t| sink(t.ev));
+
+        let mut stats = self.router.cx.stats.clone();
+        let mut tables: Vec<(&'static str, usize, u64)> = Vec::new();
+        let mut open = 0;
+        for i in 0..self.shards.len() {
+            let Some(thread) = self.shards[i].thread.take() else {
+                continue;
+            };
+            let engine = match thread.join() {
+                Ok(engine) => engine,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            stats.merge(engine.stats());
+            open += engine.flow_count();
+            add_tables(&mut tables, &engine.table_stats());
+        }
+        // The shards' leak and sequence tables are unused; the router's
+        // are the real ones.
+        add_tables(&mut tables, &self.router.leaks.table_stats());
+        add_tables(
+            &mut tables,
+            &[(
+                "seq_sources",
+                self.router.seq_classes.len(),
+                self.router.seq_classes.evictions,
+            )],
+        );
+        self.stats = stats;
+        self.tables = tables;
+        self.open_flows = open;
+    }
+
+    /// All counters; complete once [`Self::finish`] has run.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Table sizes and evictions summed over the shards, after `finish`.
+    pub fn table_stats(&self) -> Vec<(&'static str, usize, u64)> {
+        self.tables.clone()
+    }
+
+    /// Flows open, after `finish`.
+    pub fn flow_count(&self) -> usize {
+        self.open_flows
+    }
+
+    fn send_chunk(&mut self) {
+        let times: Arc<[Timestamp]> = Arc::from(self.chunk.times.as_slice());
+        self.chunk.times.clear();
+        self.chunk.bytes = 0;
+        for i in 0..self.shards.len() {
+            let shard = &mut self.shards[i];
+            let fresh = shard.spare.pop().unwrap_or_default();
+            let batch = std::mem::replace(&mut self.chunk.batches[i], fresh);
+            let job = Job::Chunk {
+                batch,
+                times: times.clone(),
+            };
+            if shard.jobs.send(job).is_err() {
+                self.worker_failed(i);
+            }
+        }
+        let leaks = std::mem::take(&mut self.chunk.leak_events);
+        self.in_flight.push_back(leaks);
+    }
+
+    /// Merges and hands over the oldest chunks until `keep` are in flight.
+    fn merge_ready(&mut self, keep: usize, sink: &mut impl FnMut(Event)) {
+        while self.in_flight.len() > keep {
+            let Some(leaks) = self.in_flight.pop_front() else {
+                return;
+            };
+            let mut lists = Vec::with_capacity(self.shards.len() + 1);
+            lists.push(leaks);
+            for i in 0..self.shards.len() {
+                match self.shards[i].done.recv() {
+                    Ok(done) => {
+                        self.shards[i].spare.push(done.batch);
+                        lists.push(done.events);
+                    }
+                    Err(_) => self.worker_failed(i),
+                }
+            }
+            // Flows expiring at the same packet on different shards: by
+            // the time they went idle, as one engine's table would.
+            merge_by(lists, |t| (t.key, t.ev.ts), |t| sink(t.ev));
+        }
+    }
+
+    /// A shard's channel closed: its thread panicked. Carry the panic on.
+    fn worker_failed(&mut self, i: usize) -> ! {
+        if let Some(thread) = self.shards[i].thread.take() {
+            if let Err(panic) = thread.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        panic!("shard {i} stopped before the end of input");
+    }
+}
+
+impl Router {
+    /// The shard for a frame: by its remote host (see the module docs).
+    fn shard_of(&self, pkt: &Packet<'_>, shards: usize) -> usize {
+        let (src, dst) = (&pkt.ip.src, &pkt.ip.dst);
+        let hash = match (self.deckies.is_decky(src), self.deckies.is_decky(dst)) {
+            (false, true) => host_hash(src),
+            (true, false) => host_hash(dst),
+            // XOR: the same shard for both directions.
+            _ => host_hash(src) ^ host_hash(dst),
+        };
+        shard_index(hash, shards)
+    }
+}
+
+/// Multiply-shift: maps a hash onto `0..shards` without a division.
+fn shard_index(hash: u64, shards: usize) -> usize {
+    (((hash >> 32) * shards as u64) >> 32) as usize
+}
+
+/// A fixed (seedless) hash of an address, so routing is the same every run.
+fn host_hash(ip: &IpAddr) -> u64 {
+    let bits = match ip {
+        IpAddr::V4(a) => u128::from(u32::from(*a)),
+        IpAddr::V6(a) => u128::from(*a),
+    };
+    let folded = (bits as u64) ^ ((bits >> 64) as u64).rotate_left(29);
+    // Fibonacci hashing; one more round mixes low bits into the top.
+    let h = folded.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h ^ (h >> 31)).wrapping_mul(0xBF58_476D_1CE4_E5B9)
+}
+
+/// Adds `rows` into `into` by table name.
+fn add_tables(into: &mut Vec<(&'static str, usize, u64)>, rows: &[(&'static str, usize, u64)]) {
+    for &(name, len, evictions) in rows {
+        match into.iter_mut().find(|r| r.0 == name) {
+            Some(r) => {
+                r.1 += len;
+                r.2 += evictions;
+            }
+            None => into.push((name, len, evictions)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_hash_spreads_neighbouring_addresses() {
+        let mut counts = [0usize; 4];
+        for i in 0..4096u32 {
+            let ip = IpAddr::V4(std::net::Ipv4Addr::from(0xC633_6400 + i));
+            counts[shard_index(host_hash(&ip), 4)] += 1;
+        }
+        for c in counts {
+            assert!((900..1150).contains(&c), "{counts:?}");
+        }
+    }
+}
