@@ -5,6 +5,7 @@
 #   bench/run.sh                      # all workloads, 3 runs each
 #   RUNS=5 WORKLOADS=mixed bench/run.sh
 #   TOOLS="decnet read_loop" bench/run.sh
+#   TOOLS="decnet decnet-w2 decnet-w4" bench/run.sh   # read --workers 2, 4
 #
 # Files live in ${BENCH_DIR:-/tmp/decnet-bench} (generated when missing).
 # Each tool runs $RUNS times under /usr/bin/time; the table reports medians
@@ -46,9 +47,12 @@ run_tool() {
     rm -rf "$out" && mkdir -p "$out"
     local t="$out/time"
     case $tool in
-    decnet)
+    decnet | decnet-w*)
+        local workers=1
+        [ "$tool" = decnet ] || workers=${tool#decnet-w}
         /usr/bin/time -f "%U %S %e %M" -o "$t" "$sniffer" read --state "$state" \
-            --log "$out/decnet.log" --json "$out/decnet.json" --no-progress "$file"
+            --log "$out/decnet.log" --json "$out/decnet.json" --no-progress \
+            --workers "$workers" "$file"
         events=$(wc -l <"$out/decnet.log") ;;
     read_loop)
         /usr/bin/time -f "%U %S %e %M" -o "$t" "$read_loop" "$file" 2>/dev/null
@@ -82,8 +86,8 @@ packets_of() {
 
 results="$BENCH_DIR/results.md"
 {
-    echo "| workload | tool | packets/CPU-s | events | CPU s | wall s | peak RSS MiB | CPU vs decnet-sniffer |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|"
+    echo "| workload | tool | packets/CPU-s | packets/s (wall) | events | CPU s | wall s | peak RSS MiB | CPU vs decnet-sniffer |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 } >"$results.tmp"
 
 for w in $WORKLOADS; do
@@ -92,7 +96,7 @@ for w in $WORKLOADS; do
     base_cpu=""
     for tool in $TOOLS; do
         n=$RUNS
-        case $tool in decnet | read_loop) ;; *) n=$OTHER_RUNS ;; esac
+        case $tool in decnet | decnet-w* | read_loop) ;; *) n=$OTHER_RUNS ;; esac
         : >"$BENCH_DIR/runs-$w-$tool.txt"
         for i in $(seq 1 "$n"); do
             run_tool "$tool" "$file" "$BENCH_DIR/out-$w-$tool"
@@ -113,8 +117,9 @@ import sys
 w, tool, packets, cpu, wall, rss, events, base = sys.argv[1:]
 packets, cpu, wall, rss, events, base = map(float, (packets, cpu, wall, rss, events, base))
 rate = packets / cpu if cpu > 0 else float("inf")
+wall_rate = packets / wall if wall > 0 else float("inf")
 ratio = f"{cpu / base:.2f}x" if base > 0 else "-"
-print(f"| {w} | {tool} | {rate:,.0f} | {events:,.0f} | {cpu:.2f} | {wall:.2f} | "
+print(f"| {w} | {tool} | {rate:,.0f} | {wall_rate:,.0f} | {events:,.0f} | {cpu:.2f} | {wall:.2f} | "
       f"{rss / 1024:.0f} | {ratio} |")
 PYEOF
     done

@@ -13,6 +13,7 @@ use decnet_sniffer::engine::{DeckyMap, Engine, Limits, ShardedEngine};
 use decnet_sniffer::event::Event;
 use decnet_sniffer::fingerprint::p0f::Database;
 use decnet_sniffer::output::syslog::write_line;
+use decnet_sniffer::output::Output;
 use decnet_sniffer::util::time::Timestamp;
 use support::{tcp, ACK, FIN_ACK, PSH_ACK, SYN, SYN_ACK};
 
@@ -51,15 +52,18 @@ fn run_packets<'a>(
         packets.for_each(|p| e.process(&p, &mut |ev| during.push(line(&ev))));
         e.finish(&mut |ev| at_end.push(line(&ev)));
     } else {
+        let formatter = Output::new(60, 1024).formatter();
         let mut e = ShardedEngine::new(
             limits.clone(),
             deckies.clone(),
             Database::bundled(),
             workers,
+            formatter,
         )
         .unwrap();
-        packets.for_each(|p| e.process(&p, &mut |ev| during.push(line(&ev))));
-        e.finish(&mut |ev| at_end.push(line(&ev)));
+        let text = |l: &[u8]| String::from_utf8_lossy(l).into_owned();
+        packets.for_each(|p| e.process(&p, &mut |c| during.extend(c.lines().map(text))));
+        e.finish(&mut |c| at_end.extend(c.lines().map(text)));
     }
     Lines { during, at_end }
 }

@@ -10,9 +10,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::{error, DeckyArgs, LimitArgs, OutputArgs};
 use crate::bus::{Bus, BusOptions, BusTarget};
 use crate::capture::file::CaptureFile;
+use crate::capture::RawPacket;
 use crate::decode::DecodeError;
 use crate::engine::{Engine, ShardedEngine};
 use crate::event::EventKind;
+use crate::output::formatted::Formatter;
 use crate::output::{Output, OutputStats, OutputThread};
 
 #[derive(Args, Debug)]
@@ -81,19 +83,20 @@ pub fn run(args: ReadArgs) -> i32 {
             return 1;
         }
     };
-    let mut engine = match Analysis::start(&args, deckies, p0f_db) {
-        Ok(e) => e,
-        Err(e) => {
-            error(format!("cannot start the worker threads: {e}"));
-            return 1;
-        }
-    };
+    let formatter = output.formatter();
     // Dedup, formatting and writing run on their own thread, beside
     // reading and decoding.
     let mut output = match OutputThread::spawn(output) {
         Ok(t) => t,
         Err(e) => {
             error(format!("cannot start the output thread: {e}"));
+            return 1;
+        }
+    };
+    let mut engine = match Analysis::start(&args, deckies, p0f_db, formatter) {
+        Ok(e) => e,
+        Err(e) => {
+            error(format!("cannot start the worker threads: {e}"));
             return 1;
         }
     };
@@ -111,7 +114,7 @@ pub fn run(args: ReadArgs) -> i32 {
         let progress = progress_bar(path, args.no_progress);
         let mut n: u64 = 0;
         let result = file.for_each(|pkt| {
-            engine.process(&pkt, &mut |ev| output.handle(ev));
+            engine.process(&pkt, &mut output);
             n += 1;
             if n % 8192 == 0 {
                 if let Some(p) = &progress {
@@ -135,7 +138,7 @@ pub fn run(args: ReadArgs) -> i32 {
             }
         }
     }
-    engine.finish(&mut |ev| output.handle(ev));
+    engine.finish(&mut output);
     let mut output = output.finish();
     if let Err(e) = output.flush() {
         error(e);
@@ -164,6 +167,7 @@ impl Analysis {
         args: &ReadArgs,
         deckies: crate::engine::DeckyMap,
         p0f_db: &'static crate::fingerprint::p0f::Database,
+        formatter: Formatter,
     ) -> std::io::Result<Self> {
         let limits = args.limits.limits();
         if args.workers <= 1 {
@@ -171,25 +175,22 @@ impl Analysis {
             engine.set_p0f_db(p0f_db);
             return Ok(Analysis::Single(Box::new(engine)));
         }
-        ShardedEngine::new(limits, deckies, p0f_db, usize::from(args.workers))
+        let workers = usize::from(args.workers);
+        ShardedEngine::new(limits, deckies, p0f_db, workers, formatter)
             .map(|e| Analysis::Sharded(Box::new(e)))
     }
 
-    fn process(
-        &mut self,
-        raw: &crate::capture::RawPacket<'_>,
-        sink: &mut impl FnMut(crate::event::Event),
-    ) {
+    fn process(&mut self, raw: &RawPacket<'_>, out: &mut OutputThread) {
         match self {
-            Analysis::Single(e) => e.process(raw, sink),
-            Analysis::Sharded(e) => e.process(raw, sink),
+            Analysis::Single(e) => e.process(raw, &mut |ev| out.handle(ev)),
+            Analysis::Sharded(e) => e.process(raw, &mut |chunk| out.handle_formatted(chunk)),
         }
     }
 
-    fn finish(&mut self, sink: &mut impl FnMut(crate::event::Event)) {
+    fn finish(&mut self, out: &mut OutputThread) {
         match self {
-            Analysis::Single(e) => e.finish(sink),
-            Analysis::Sharded(e) => e.finish(sink),
+            Analysis::Single(e) => e.finish(&mut |ev| out.handle(ev)),
+            Analysis::Sharded(e) => e.finish(&mut |chunk| out.handle_formatted(chunk)),
         }
     }
 

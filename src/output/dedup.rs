@@ -31,8 +31,26 @@ pub struct Dedup {
     front_seq: u32,
     /// Sequence numbers of the live emissions, hashed by key.
     index: HashTable<u32>,
-    hasher: RandomState,
+    keyer: DedupKeyer,
     pub evictions: u64,
+}
+
+/// Computes dedup keys; cloned to the threads that format events ahead
+/// of the output thread, so their keys match.
+#[derive(Clone)]
+pub struct DedupKeyer(RandomState);
+
+impl DedupKeyer {
+    /// The key's hash, also its hash in the index (already well mixed).
+    pub fn key(&self, ev: &Event) -> u64 {
+        let mut h = self.0.build_hasher();
+        ev.src_ip().hash(&mut h);
+        ev.kind.hash(&mut h);
+        for name in ev.kind.dedup_fields() {
+            ev.get(name).unwrap_or(b"").hash(&mut h);
+        }
+        h.finish()
+    }
 }
 
 impl Dedup {
@@ -45,7 +63,7 @@ impl Dedup {
             ring: VecDeque::new(),
             front_seq: 0,
             index: HashTable::new(),
-            hasher: RandomState::new(),
+            keyer: DedupKeyer(RandomState::new()),
             evictions: 0,
         }
     }
@@ -58,19 +76,32 @@ impl Dedup {
         self.index.is_empty()
     }
 
+    pub fn keyer(&self) -> &DedupKeyer {
+        &self.keyer
+    }
+
     /// True if `ev` should be written; records it if so.
     pub fn admit(&mut self, ev: &Event) -> bool {
         if self.ttl_us == 0 {
             return true;
         }
-        self.expire(ev.ts);
-        let key = self.key(ev);
+        let key = self.keyer.key(ev);
+        self.admit_key(key, ev.ts)
+    }
+
+    /// [`Self::admit`] for an event whose key was computed already (by
+    /// [`Self::keyer`]'s clone).
+    pub fn admit_key(&mut self, key: u64, ts: Timestamp) -> bool {
+        if self.ttl_us == 0 {
+            return true;
+        }
+        self.expire(ts);
         let (ring, front) = (&self.ring, self.front_seq);
         let live = |&seq: &u32| emission(ring, front, seq).is_some_and(|e| e.key == key);
         if let Ok(entry) = self.index.find_entry(key, live) {
             let seq = *entry.get();
-            let first = emission(&self.ring, self.front_seq, seq).map_or(ev.ts, |e| e.first);
-            if ev.ts.micros_since(first) < self.ttl_us {
+            let first = emission(&self.ring, self.front_seq, seq).map_or(ts, |e| e.first);
+            if ts.micros_since(first) < self.ttl_us {
                 return false;
             }
             // Emitted again: the old emission stays in the ring, dead.
@@ -84,7 +115,7 @@ impl Dedup {
             }
         }
         let seq = self.front_seq.wrapping_add(self.ring.len() as u32);
-        self.ring.push_back(Emission { key, first: ev.ts });
+        self.ring.push_back(Emission { key, first: ts });
         let (ring, front) = (&self.ring, self.front_seq);
         self.index
             .insert_unique(key, seq, |&s| emission(ring, front, s).map_or(0, |e| e.key));
@@ -114,17 +145,6 @@ impl Dedup {
             }
             Err(_) => false,
         }
-    }
-
-    /// The key's hash, also its hash in the index (already well mixed).
-    fn key(&self, ev: &Event) -> u64 {
-        let mut h = self.hasher.build_hasher();
-        ev.src_ip().hash(&mut h);
-        ev.kind.hash(&mut h);
-        for name in ev.kind.dedup_fields() {
-            ev.get(name).unwrap_or(b"").hash(&mut h);
-        }
-        h.finish()
     }
 }
 

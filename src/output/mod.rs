@@ -4,6 +4,7 @@
 //! beside the engine.
 
 pub mod dedup;
+pub mod formatted;
 pub mod json;
 pub mod metrics;
 pub mod pipeline;

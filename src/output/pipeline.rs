@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::dedup::Dedup;
+use super::formatted::{FormattedEvent, Formatter};
 use super::json::write_record;
 use super::sink::{Sink, SinkError};
 use super::syslog::write_line;
@@ -83,35 +84,63 @@ impl Output {
         s
     }
 
+    /// How to format events ahead of [`Self::handle_formatted`], on other
+    /// threads.
+    pub fn formatter(&self) -> Formatter {
+        Formatter::new(self.dedup.keyer().clone(), self.publisher.is_some())
+    }
+
     /// Dedups, formats and queues one event.
     pub fn handle(&mut self, ev: Event) {
-        let k = ev.kind.index();
         if !self.dedup.admit(&ev) {
-            self.stats.deduplicated[k] += 1;
+            self.stats.deduplicated[ev.kind.index()] += 1;
             return;
         }
-        self.line.clear();
-        write_line(&ev, &mut self.line);
+        let (mut line, mut record) = (
+            std::mem::take(&mut self.line),
+            std::mem::take(&mut self.record),
+        );
+        line.clear();
+        record.clear();
+        write_line(&ev, &mut line);
+        if self.json.is_some() {
+            write_record(&ev, &line, &mut record);
+        }
+        self.write(ev.kind, &line, &record, Some(ev));
+        (self.line, self.record) = (line, record);
+    }
+
+    /// Dedups and queues one event formatted by [`Self::formatter`].
+    pub fn handle_formatted(&mut self, f: FormattedEvent<'_>) {
+        if !self.dedup.admit_key(f.dedup_key, f.ts) {
+            self.stats.deduplicated[f.kind.index()] += 1;
+            return;
+        }
+        self.write(f.kind, f.line, f.record, f.event);
+    }
+
+    fn write(&mut self, kind: EventKind, line: &[u8], record: &[u8], ev: Option<Event>) {
         if let Some(log) = &mut self.log {
-            if let Err(e) = log.push_line(&self.line) {
+            if let Err(e) = log.push_line(line) {
                 self.stats.write_errors += 1;
                 self.last_error = Some(e);
             }
         }
         if let Some(json) = &mut self.json {
-            self.record.clear();
-            write_record(&ev, &self.line, &mut self.record);
-            if let Err(e) = json.push_line(&self.record) {
+            if let Err(e) = json.push_line(record) {
                 self.stats.write_errors += 1;
                 self.last_error = Some(e);
             }
         }
-        self.stats.written[k] += 1;
-        if ev.kind.on_bus() && self.publisher.is_some() {
-            self.pending_bus.push(ev);
-            if self.pending_bus.len() >= PENDING_BUS_MAX {
-                let _ = self.flush();
+        self.stats.written[kind.index()] += 1;
+        match ev {
+            Some(ev) if kind.on_bus() && self.publisher.is_some() => {
+                self.pending_bus.push(ev);
+                if self.pending_bus.len() >= PENDING_BUS_MAX {
+                    let _ = self.flush();
+                }
             }
+            _ => {}
         }
     }
 

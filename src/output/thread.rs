@@ -6,6 +6,7 @@
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::thread::JoinHandle;
 
+use super::formatted::MergedChunk;
 use super::Output;
 use crate::event::Event;
 
@@ -14,8 +15,15 @@ const BATCH: usize = 256;
 /// Batches in flight: bounds the memory between the threads (~4k events).
 const QUEUE: usize = 16;
 
+/// What crosses to the output thread.
+enum Work {
+    Events(Vec<Event>),
+    /// Formatted by the shards of a sharded engine.
+    Formatted(MergedChunk),
+}
+
 pub struct OutputThread {
-    tx: SyncSender<Vec<Event>>,
+    tx: SyncSender<Work>,
     batch: Vec<Event>,
     worker: JoinHandle<Output>,
 }
@@ -23,12 +31,15 @@ pub struct OutputThread {
 impl OutputThread {
     /// Moves `output` onto a new thread.
     pub fn spawn(mut output: Output) -> std::io::Result<Self> {
-        let (tx, rx) = sync_channel::<Vec<Event>>(QUEUE);
+        let (tx, rx) = sync_channel::<Work>(QUEUE);
         let worker = std::thread::Builder::new()
             .name("output".into())
             .spawn(move || {
-                for batch in rx {
-                    batch.into_iter().for_each(|ev| output.handle(ev));
+                for work in rx {
+                    match work {
+                        Work::Events(batch) => batch.into_iter().for_each(|ev| output.handle(ev)),
+                        Work::Formatted(chunk) => chunk.drain(|f| output.handle_formatted(f)),
+                    }
                 }
                 output
             })?;
@@ -48,11 +59,22 @@ impl OutputThread {
         }
     }
 
+    /// Queues a chunk of formatted events, after the events before it.
+    pub fn handle_formatted(&mut self, chunk: MergedChunk) {
+        if !self.batch.is_empty() {
+            self.send();
+        }
+        if !chunk.is_empty() {
+            // As in `send`: a failed send is reported by `finish`.
+            let _ = self.tx.send(Work::Formatted(chunk));
+        }
+    }
+
     fn send(&mut self) {
         let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
         // The receiver lives until every sender is gone; a failed send
         // means the thread panicked, which `finish` reports.
-        let _ = self.tx.send(batch);
+        let _ = self.tx.send(Work::Events(batch));
     }
 
     /// Hands over what is left, waits for the thread and returns the

@@ -5,7 +5,8 @@
 use std::iter::Peekable;
 use std::vec::IntoIter;
 
-use crate::event::Event;
+use crate::output::formatted::FormattedBatch;
+use crate::util::time::Timestamp;
 
 /// What happens at one packet, in the order a single engine does it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -18,20 +19,27 @@ pub enum Phase {
     Packet = 2,
 }
 
-/// An event with its place: the packet's position in its chunk and the phase.
-#[derive(Debug)]
-pub struct Tagged {
-    pub key: u32,
-    pub ev: Event,
+/// An event's place: the packet's position in its chunk, then the phase.
+pub fn tag(index: u32, phase: Phase) -> u32 {
+    index << 2 | phase as u32
 }
 
-impl Tagged {
-    pub fn new(index: u32, phase: Phase, ev: Event) -> Self {
-        Tagged {
-            key: index << 2 | phase as u32,
-            ev,
-        }
-    }
+/// The order to write the events of `parts` in: by tag, then by time
+/// (flows expiring at the same packet on different shards go by the time
+/// they went idle, as in one engine's table), earlier part first on ties.
+pub fn merge_order(parts: &[FormattedBatch]) -> Vec<(u16, u32)> {
+    let lists: Vec<Vec<(u32, Timestamp, u16, u32)>> = (0u16..)
+        .zip(parts)
+        .map(|(p, batch)| {
+            (0u32..)
+                .zip(batch.keys())
+                .map(|(i, (tag, ts))| (tag, ts, p, i))
+                .collect()
+        })
+        .collect();
+    let mut order = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+    merge_by(lists, |k| (k.0, k.1), |k| order.push((k.2, k.3)));
+    order
 }
 
 /// Merges `lists`, each sorted by `key`, into `out`. Stable: on equal keys
@@ -84,16 +92,7 @@ mod tests {
     #[test]
     fn phases_order_within_a_packet() {
         assert!(Phase::Expiry < Phase::Leak && Phase::Leak < Phase::Packet);
-        let ev = |d: &str| {
-            Event::new(
-                crate::event::EventKind::TcpFlowTiming,
-                Default::default(),
-                d.into(),
-            )
-        };
-        let a = Tagged::new(5, Phase::Packet, ev("a"));
-        let b = Tagged::new(6, Phase::Expiry, ev("b"));
-        let c = Tagged::new(5, Phase::Leak, ev("c"));
-        assert!(c.key < a.key && a.key < b.key);
+        assert!(tag(5, Phase::Leak) < tag(5, Phase::Packet));
+        assert!(tag(5, Phase::Packet) < tag(6, Phase::Expiry));
     }
 }

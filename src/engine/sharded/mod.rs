@@ -10,9 +10,10 @@
 //!
 //! Frames travel in chunks. Each shard also gets the time of every frame
 //! in the chunk, so its idle flows expire at the same packet as in a single
-//! engine, and tags every event with the frame it came from. Merging the
+//! engine. It formats its events (line, record, dedup key: the costly part
+//! of the output) and tags each with the frame it came from. Merging the
 //! shards' lists by that tag gives the order one engine would have
-//! produced: deterministic for any number of workers, and the same as the
+//! produced, and the output thread only dedups and writes: deterministic for any number of workers, and the same as the
 //! single engine except where tables overflow (each shard holds its share
 //! of the caps) and for the order of the flows still open at exit. (The
 //! QUIC decryption budget per source is per shard, so a source that is
@@ -29,7 +30,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use batch::PacketBatch;
-use merge::{merge_by, Phase, Tagged};
+use merge::{merge_order, tag, Phase};
 use worker::{Done, Job};
 
 use super::ipv6_leak::LeakTracker;
@@ -37,13 +38,13 @@ use super::syn::{is_fingerprinted_syn, sample_seq};
 use super::{Context, DeckyMap, Engine, Limits, Stats};
 use crate::capture::RawPacket;
 use crate::decode::{self, DecodeError, Packet, Transport};
-use crate::event::Event;
 use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::fingerprint::seqclass::SeqClassTable;
+use crate::output::formatted::{FormattedBatch, Formatter, MergedChunk};
 use crate::util::time::Timestamp;
 
 /// Frames per chunk: one channel operation per shard per chunk.
-const CHUNK_PACKETS: usize = 4096;
+const CHUNK_PACKETS: usize = 1024;
 /// Bytes per chunk, so chunks of large frames stay small.
 const CHUNK_BYTES: usize = 4 << 20;
 /// Chunks a shard may be behind the router before the router waits: bounds
@@ -57,7 +58,7 @@ pub struct ShardedEngine {
     shards: Vec<Shard>,
     chunk: Chunk,
     /// Chunks sent and not merged yet, with the router's own events.
-    in_flight: VecDeque<Vec<Tagged>>,
+    in_flight: VecDeque<FormattedBatch>,
     /// Complete after [`Self::finish`]: router and shards added up.
     stats: Stats,
     tables: Vec<(&'static str, usize, u64)>,
@@ -70,6 +71,7 @@ struct Router {
     /// IP-ID/ISN samples per source, here because a source's SYNs may
     /// reach several shards (observe-all mode, decky to decky).
     seq_classes: SeqClassTable,
+    formatter: Formatter,
     cx: Context,
 }
 
@@ -85,18 +87,20 @@ struct Shard {
 struct Chunk {
     times: Vec<Timestamp>,
     batches: Vec<PacketBatch>,
-    leak_events: Vec<Tagged>,
+    leak_events: FormattedBatch,
     bytes: usize,
 }
 
 impl ShardedEngine {
     /// Starts `workers` shard threads (1 to [`MAX_WORKERS`]); each holds
-    /// its share of the table caps, so the whole stays within `limits`.
+    /// its share of the table caps, so the whole stays within `limits`,
+    /// and formats its events with `formatter`.
     pub fn new(
         limits: Limits,
         deckies: DeckyMap,
         p0f_db: &'static P0fDatabase,
         workers: usize,
+        formatter: Formatter,
     ) -> std::io::Result<Self> {
         let n = workers.clamp(1, MAX_WORKERS);
         let per_shard = Limits {
@@ -107,11 +111,12 @@ impl ShardedEngine {
         let mut shards = Vec::with_capacity(n);
         for i in 0..n {
             let engine = Engine::for_shard(per_shard.clone(), deckies.clone(), p0f_db);
+            let formatter = formatter.clone();
             let (jobs, job_rx) = sync_channel(PIPELINE + 1);
             let (done_tx, done) = sync_channel(PIPELINE + 1);
             let thread = std::thread::Builder::new()
                 .name(format!("shard-{i}"))
-                .spawn(move || worker::run(engine, job_rx, done_tx))?;
+                .spawn(move || worker::run(engine, formatter, job_rx, done_tx))?;
             shards.push(Shard {
                 jobs,
                 done,
@@ -123,6 +128,7 @@ impl ShardedEngine {
             router: Router {
                 leaks: LeakTracker::new(&limits),
                 seq_classes: SeqClassTable::new(limits.seq_sources),
+                formatter,
                 deckies,
                 cx: Context {
                     limits,
@@ -133,7 +139,7 @@ impl ShardedEngine {
             chunk: Chunk {
                 times: Vec::with_capacity(CHUNK_PACKETS),
                 batches: (0..n).map(|_| PacketBatch::default()).collect(),
-                leak_events: Vec::new(),
+                leak_events: FormattedBatch::default(),
                 bytes: 0,
             },
             shards,
@@ -148,9 +154,9 @@ impl ShardedEngine {
         self.shards.len()
     }
 
-    /// Routes one frame. Events come out later, in order, as the shards
-    /// finish their chunks.
-    pub fn process(&mut self, raw: &RawPacket<'_>, sink: &mut impl FnMut(Event)) {
+    /// Routes one frame. Events come out later, formatted and in order,
+    /// as the shards finish their chunks.
+    pub fn process(&mut self, raw: &RawPacket<'_>, sink: &mut impl FnMut(MergedChunk)) {
         let chunk = &mut self.chunk;
         let index = chunk.times.len() as u32;
         chunk.times.push(raw.ts);
@@ -163,7 +169,8 @@ impl ShardedEngine {
                     .leaks
                     .observe(&mut router.cx, &router.deckies, &pkt, raw.ts);
                 for ev in router.cx.out.drain(..) {
-                    chunk.leak_events.push(Tagged::new(index, Phase::Leak, ev));
+                    let tag = tag(index, Phase::Leak);
+                    router.formatter.format(tag, ev, &mut chunk.leak_events);
                 }
                 let seq = match pkt.transport {
                     Transport::Tcp(tcp)
@@ -192,7 +199,7 @@ impl ShardedEngine {
 
     /// Ends every open flow, waits for the shards and adds up their
     /// statistics.
-    pub fn finish(&mut self, sink: &mut impl FnMut(Event)) {
+    pub fn finish(&mut self, sink: &mut impl FnMut(MergedChunk)) {
         if !self.chunk.times.is_empty() {
             self.send_chunk();
         }
@@ -209,8 +216,10 @@ impl ShardedEngine {
                 Err(_) => self.worker_failed(i),
             }
         }
-        // Flows still open at exit: by the time of their last packet.
-        merge_by(lists, |t| t.ev.ts, |t| sink(t.ev));
+        // Flows still open at exit (all tagged 0): by the time of their
+        // last packet.
+        let order = merge_order(&lists);
+        sink(MergedChunk::new(lists, order));
 
         let mut stats = self.router.cx.stats.clone();
         let mut tables: Vec<(&'static str, usize, u64)> = Vec::new();
@@ -279,7 +288,7 @@ impl ShardedEngine {
     }
 
     /// Merges and hands over the oldest chunks until `keep` are in flight.
-    fn merge_ready(&mut self, keep: usize, sink: &mut impl FnMut(Event)) {
+    fn merge_ready(&mut self, keep: usize, sink: &mut impl FnMut(MergedChunk)) {
         while self.in_flight.len() > keep {
             let Some(leaks) = self.in_flight.pop_front() else {
                 return;
@@ -295,9 +304,8 @@ impl ShardedEngine {
                     Err(_) => self.worker_failed(i),
                 }
             }
-            // Flows expiring at the same packet on different shards: by
-            // the time they went idle, as one engine's table would.
-            merge_by(lists, |t| (t.key, t.ev.ts), |t| sink(t.ev));
+            let order = merge_order(&lists);
+            sink(MergedChunk::new(lists, order));
         }
     }
 

@@ -4,8 +4,9 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 
 use super::batch::PacketBatch;
-use super::merge::{Phase, Tagged};
+use super::merge::{tag, Phase};
 use crate::engine::Engine;
+use crate::output::formatted::{FormattedBatch, Formatter};
 use crate::util::time::Timestamp;
 
 pub enum Job {
@@ -20,27 +21,33 @@ pub enum Job {
 }
 
 pub struct Done {
-    /// In chunk order ([`Tagged::key`]); for `Finish`, in table order.
-    pub events: Vec<Tagged>,
+    /// The events, formatted, in chunk order (by tag); for `Finish`, in
+    /// table order.
+    pub events: FormattedBatch,
     /// The emptied batch, for reuse.
     pub batch: PacketBatch,
 }
 
 /// The worker's loop; returns the engine (its statistics) when told to
 /// finish or when the router goes away.
-pub fn run(mut engine: Engine, jobs: Receiver<Job>, done: SyncSender<Done>) -> Engine {
+pub fn run(
+    mut engine: Engine,
+    mut formatter: Formatter,
+    jobs: Receiver<Job>,
+    done: SyncSender<Done>,
+) -> Engine {
     for job in jobs {
         match job {
             Job::Chunk { mut batch, times } => {
-                let events = process_chunk(&mut engine, &batch, &times);
+                let events = process_chunk(&mut engine, &mut formatter, &batch, &times);
                 batch.clear();
                 if done.send(Done { events, batch }).is_err() {
                     break;
                 }
             }
             Job::Finish => {
-                let mut events = Vec::new();
-                engine.finish(&mut |ev| events.push(Tagged::new(0, Phase::Packet, ev)));
+                let mut events = FormattedBatch::default();
+                engine.finish(&mut |ev| formatter.format(0, ev, &mut events));
                 let _ = done.send(Done {
                     events,
                     batch: PacketBatch::default(),
@@ -52,16 +59,21 @@ pub fn run(mut engine: Engine, jobs: Receiver<Job>, done: SyncSender<Done>) -> E
     engine
 }
 
-fn process_chunk(engine: &mut Engine, batch: &PacketBatch, times: &[Timestamp]) -> Vec<Tagged> {
-    let mut events = Vec::new();
+fn process_chunk(
+    engine: &mut Engine,
+    formatter: &mut Formatter,
+    batch: &PacketBatch,
+    times: &[Timestamp],
+) -> FormattedBatch {
+    let mut events = FormattedBatch::default();
     let mut own = batch.iter().peekable();
     for (index, &ts) in (0u32..).zip(times) {
-        engine.advance_time(ts, &mut |ev| {
-            events.push(Tagged::new(index, Phase::Expiry, ev))
-        });
+        let expiry = tag(index, Phase::Expiry);
+        engine.advance_time(ts, &mut |ev| formatter.format(expiry, ev, &mut events));
         while let Some((_, raw, seq)) = own.next_if(|(i, _, _)| *i == index) {
+            let packet = tag(index, Phase::Packet);
             engine.process_routed(&raw, seq, &mut |ev| {
-                events.push(Tagged::new(index, Phase::Packet, ev))
+                formatter.format(packet, ev, &mut events)
             });
         }
     }
