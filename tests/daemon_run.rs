@@ -509,6 +509,65 @@ fn state_file_rewrites_apply_without_restart() {
     drop(d);
 }
 
+/// `--workers 2`: events still arrive on a slow link (a few SYNs), the
+/// state file still applies, and SIGTERM still reports the open
+/// connection, now from the worker threads.
+#[test]
+fn workers_keep_events_reloads_and_the_exit_report() {
+    let Some(r) = Replica::up("dw") else { return };
+    r.write_state(&THREE[..2]);
+    r.background(
+        "d1",
+        "python3 -c \"import socket,time\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n\
+         s.bind(('0.0.0.0',9000));s.listen(1)\nc,_=s.accept();c.recv(100);c.sendall(b'ok');time.sleep(60)\"",
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let mut d = r.daemon(&["--workers", "2"]);
+    assert!(
+        d.log().contains("analysing on 2 worker threads"),
+        "{}",
+        d.log()
+    );
+    knock(&r, "atk", D3, 81);
+    knock(&r, "atk", D1, 81);
+    wait_for_events(&r, "decky-01's SYN", syn_to(D1, 81));
+    assert!(
+        !syn_to(D3, 81)(&r.events()),
+        "decky-03 is not in the state file yet"
+    );
+
+    r.write_state(&THREE);
+    d.wait_for_log("decky map now", Duration::from_secs(5));
+    knock(&r, "atk", D3, 82);
+    let evs = wait_for_events(&r, "decky-03's SYN", syn_to(D3, 82));
+    let e = of_type(&evs, "tcp_syn_fingerprint")
+        .into_iter()
+        .find(|e| field(e, "dst_port") == "82")
+        .unwrap()
+        .clone();
+    assert_eq!(e["decky"], "decky-03");
+
+    r.background(
+        "atk",
+        &format!(
+            "python3 -c \"import socket,time\nc=socket.create_connection(('{D1}',9000))\nc.sendall(b'hello');\
+             c.recv(10);time.sleep(60)\""
+        ),
+    );
+    wait_for_events(&r, "the SYN to 9000", syn_to(D1, 9000));
+    std::thread::sleep(Duration::from_millis(300));
+    let status = d.stop();
+    assert_eq!(status.code(), Some(0), "{}", d.log());
+    let evs = r.events();
+    let f = of_type(&evs, "tcp_flow_timing")
+        .into_iter()
+        .find(|e| field(e, "dst_port") == "9000")
+        .expect("the open connection's tcp_flow_timing")
+        .clone();
+    assert_eq!(f["decky"], "decky-01");
+    assert!(field(&f, "packets").parse::<u64>().unwrap() >= 5, "{f}");
+}
+
 #[test]
 fn sigterm_reports_the_open_connection_and_exits_zero() {
     let Some(r) = Replica::up("dt") else { return };

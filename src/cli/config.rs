@@ -52,6 +52,8 @@ pub struct Layer {
     pub max_pending_handshakes: Option<usize>,
     /// p0f v3 database replacing the bundled one.
     pub p0f_db: Option<PathBuf>,
+    /// Engine worker threads (1: the capture thread analyses).
+    pub workers: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +81,7 @@ impl Layer {
         merge_fields!(self, lower; iface, state, deckies, log, json, filter, buffer_size,
             snaplen, promisc, wait_iface, user, metrics, bus, bus_jetstream, dedup_ttl,
             max_dedup, flow_idle, max_flows, reassembly_bytes, max_seq_sources,
-            max_pending_handshakes, p0f_db)
+            max_pending_handshakes, p0f_db, workers)
     }
 
     /// The environment variables DECNET sets for its workers. Empty values
@@ -173,6 +175,7 @@ pub struct Settings {
     pub max_seq_sources: usize,
     pub max_pending_handshakes: usize,
     pub p0f_db: Option<PathBuf>,
+    pub workers: usize,
 }
 
 impl Settings {
@@ -203,6 +206,16 @@ impl Settings {
             }
             Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
             None => defaults.buffer_size,
+        };
+        let max_workers = crate::engine::sharded::MAX_WORKERS;
+        let workers = match l.workers {
+            Some(n) if !(1..=max_workers).contains(&n) => {
+                return Err(ConfigError::Invalid(format!(
+                    "workers {n} is outside 1..={max_workers}"
+                )));
+            }
+            Some(n) => n,
+            None => 1,
         };
         let bus = BusTarget::parse(
             l.bus
@@ -239,6 +252,7 @@ impl Settings {
                 .unwrap_or(limits.pending_handshakes)
                 .max(1),
             p0f_db: l.p0f_db,
+            workers,
         })
     }
 

@@ -10,11 +10,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::{error, DeckyArgs, LimitArgs, OutputArgs};
 use crate::bus::{Bus, BusOptions, BusTarget};
 use crate::capture::file::CaptureFile;
-use crate::capture::RawPacket;
 use crate::decode::DecodeError;
-use crate::engine::{Engine, ShardedEngine};
+use crate::engine::Analyzer;
 use crate::event::EventKind;
-use crate::output::formatted::Formatter;
 use crate::output::{Output, OutputStats, OutputThread};
 
 #[derive(Args, Debug)]
@@ -93,7 +91,9 @@ pub fn run(args: ReadArgs) -> i32 {
             return 1;
         }
     };
-    let mut engine = match Analysis::start(&args, deckies, p0f_db, formatter) {
+    let limits = args.limits.limits();
+    let workers = usize::from(args.workers);
+    let mut engine = match Analyzer::new(limits, deckies, p0f_db, workers, formatter) {
         Ok(e) => e,
         Err(e) => {
             error(format!("cannot start the worker threads: {e}"));
@@ -154,66 +154,6 @@ pub fn run(args: ReadArgs) -> i32 {
         print_summary(&engine, &output.stats(), started.elapsed().as_secs_f64());
     }
     i32::from(failed)
-}
-
-/// One engine on this thread, or several behind a router (`--workers`).
-enum Analysis {
-    Single(Box<Engine>),
-    Sharded(Box<ShardedEngine>),
-}
-
-impl Analysis {
-    fn start(
-        args: &ReadArgs,
-        deckies: crate::engine::DeckyMap,
-        p0f_db: &'static crate::fingerprint::p0f::Database,
-        formatter: Formatter,
-    ) -> std::io::Result<Self> {
-        let limits = args.limits.limits();
-        if args.workers <= 1 {
-            let mut engine = Engine::new(limits, deckies);
-            engine.set_p0f_db(p0f_db);
-            return Ok(Analysis::Single(Box::new(engine)));
-        }
-        let workers = usize::from(args.workers);
-        ShardedEngine::new(limits, deckies, p0f_db, workers, formatter)
-            .map(|e| Analysis::Sharded(Box::new(e)))
-    }
-
-    fn process(&mut self, raw: &RawPacket<'_>, out: &mut OutputThread) {
-        match self {
-            Analysis::Single(e) => e.process(raw, &mut |ev| out.handle(ev)),
-            Analysis::Sharded(e) => e.process(raw, &mut |chunk| out.handle_formatted(chunk)),
-        }
-    }
-
-    fn finish(&mut self, out: &mut OutputThread) {
-        match self {
-            Analysis::Single(e) => e.finish(&mut |ev| out.handle(ev)),
-            Analysis::Sharded(e) => e.finish(&mut |chunk| out.handle_formatted(chunk)),
-        }
-    }
-
-    fn stats(&self) -> &crate::engine::Stats {
-        match self {
-            Analysis::Single(e) => e.stats(),
-            Analysis::Sharded(e) => e.stats(),
-        }
-    }
-
-    fn flow_count(&self) -> usize {
-        match self {
-            Analysis::Single(e) => e.flow_count(),
-            Analysis::Sharded(e) => e.flow_count(),
-        }
-    }
-
-    fn table_stats(&self) -> Vec<(&'static str, usize, u64)> {
-        match self {
-            Analysis::Single(e) => e.table_stats(),
-            Analysis::Sharded(e) => e.table_stats(),
-        }
-    }
 }
 
 /// `--bus`/`--bus-jetstream`, started; `None` without `--bus` or with `off`.
@@ -278,7 +218,7 @@ fn progress_bar(path: &std::path::Path, disabled: bool) -> Option<ProgressBar> {
     Some(bar)
 }
 
-fn print_summary(engine: &Analysis, out: &OutputStats, secs: f64) {
+fn print_summary(engine: &Analyzer, out: &OutputStats, secs: f64) {
     let s = engine.stats();
     let mut text = String::new();
     let rate = if secs > 0.0 {

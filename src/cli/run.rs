@@ -1,7 +1,8 @@
 //! `decnet-sniffer run`: the daemon (SPEC section 8).
 //!
-//! One thread captures and runs the engine; helpers around it never block
-//! it: the state-file watcher parses on its own thread, the metrics endpoint
+//! One thread captures and runs the engine (with `--workers N`, it routes
+//! frames to N engine threads and writes what they format); helpers around
+//! it never block it: the state-file watcher parses on its own thread, the metrics endpoint
 //! reads snapshots the loop publishes once a second, signal handlers only
 //! set flags the loop checks after every batch (a batch waits at most
 //! [`POLL`] for packets, so a silent link still turns the loop).
@@ -30,7 +31,7 @@ use crate::capture::live::{
 };
 use crate::decode::DecodeError;
 use crate::engine::state_watch::{ReloadCounters, StateWatcher, WatchOptions};
-use crate::engine::{DeckyMap, Engine};
+use crate::engine::{Analyzer, DeckyMap};
 use crate::event::EventKind;
 use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::output::metrics::{MetricsHub, MetricsServer, MetricsSnapshot};
@@ -75,6 +76,11 @@ pub struct DaemonArgs {
     /// Kernel BPF filter replacing the default (TCP, QUIC/DTLS over UDP, ICMPv6).
     #[arg(long, value_name = "EXPR")]
     pub filter: Option<String>,
+    /// Analyse on N worker threads, each holding the flows of a share of
+    /// the remote hosts; the capture thread routes frames and writes the
+    /// events (default 1: the capture thread analyses).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
     /// Kernel ring size in bytes (default 64 MiB).
     #[arg(long, value_name = "BYTES")]
     pub buffer_size: Option<u64>,
@@ -152,6 +158,7 @@ fn settings_of(args: &RunArgs) -> Result<Settings, ConfigError> {
         max_pending_handshakes: typed("max_pending_handshakes")
             .then_some(args.limits.max_pending_handshakes),
         p0f_db: args.limits.p0f_db.clone(),
+        workers: args.daemon.workers,
     };
     let env = Layer::from_env(|k| std::env::var(k).ok());
     let file = match &args.daemon.config {
@@ -240,7 +247,7 @@ struct Daemon {
     settings: Settings,
     signals: Signals,
     cap: LiveCapture,
-    engine: Engine,
+    engine: Analyzer,
     output: Output,
     watcher: Option<StateWatcher<DeckyMap>>,
     reloads: Option<Arc<ReloadCounters>>,
@@ -269,6 +276,8 @@ enum StartError {
     Watcher(std::io::Error),
     #[error("--p0f-db {0}")]
     P0f(String),
+    #[error("cannot start the worker threads: {0}")]
+    Workers(std::io::Error),
 }
 
 impl Daemon {
@@ -360,8 +369,17 @@ impl Daemon {
         )
         .map_err(StartError::Watcher)?;
         let reloads = Some(watcher.counters());
-        let mut engine = Engine::new(settings.limits(), deckies);
-        engine.set_p0f_db(p0f_db);
+        let engine = Analyzer::new(
+            settings.limits(),
+            deckies,
+            p0f_db,
+            settings.workers,
+            output.formatter(),
+        )
+        .map_err(StartError::Workers)?;
+        if settings.workers > 1 {
+            tracing::info!("analysing on {} worker threads", settings.workers);
+        }
         Ok(Some(Daemon {
             settings,
             signals,
@@ -423,8 +441,9 @@ impl Daemon {
             let mut newest: Option<Timestamp> = None;
             let batch = self.cap.next_batch(POLL, |pkt| {
                 newest = Some(newest.map_or(pkt.ts, |n| n.max(pkt.ts)));
-                engine.process(&pkt, &mut |ev| output.handle(ev));
+                engine.process(&pkt, output);
             });
+            engine.flush(output);
             if let Some(ts) = newest {
                 if clock.is_none_or(|(t, _)| ts >= t) {
                     clock = Some((ts, Instant::now()));
@@ -442,14 +461,14 @@ impl Daemon {
 
             if last_tick.elapsed() >= TICK {
                 last_tick = Instant::now();
+                self.engine.sync(&mut self.output);
                 if let Some((ts, at)) = clock {
                     if let Some(quiet) = at.elapsed().checked_sub(RING_SLACK) {
                         let now =
                             Timestamp::from_micros(ts.as_micros().saturating_add(
                                 i64::try_from(quiet.as_micros()).unwrap_or(i64::MAX),
                             ));
-                        let output = &mut self.output;
-                        self.engine.advance_time(now, &mut |ev| output.handle(ev));
+                        self.engine.advance_time(now, &mut self.output);
                     }
                 }
                 self.publish_metrics();
@@ -464,9 +483,11 @@ impl Daemon {
         let deadline = Instant::now() + Duration::from_secs(1);
         while Instant::now() < deadline {
             let (engine, output) = (&mut self.engine, &mut self.output);
-            match self.cap.next_batch(wait, |pkt| {
-                engine.process(&pkt, &mut |ev| output.handle(ev))
-            }) {
+            let batch = self
+                .cap
+                .next_batch(wait, |pkt| engine.process(&pkt, output));
+            engine.flush(output);
+            match batch {
                 Ok(0) | Err(_) => break,
                 Ok(_) => {}
             }
@@ -483,8 +504,7 @@ impl Daemon {
 
     /// Reports every open flow, writes everything out, stops the helpers.
     fn shutdown(&mut self, status: i32) -> i32 {
-        let output = &mut self.output;
-        self.engine.finish(&mut |ev| output.handle(ev));
+        self.engine.finish(&mut self.output);
         let status = match self.flush_output() {
             Ok(()) => status,
             Err(e) => {
@@ -536,7 +556,7 @@ fn p0f_database(path: Option<&Path>) -> Result<&'static P0fDatabase, String> {
 
 /// Counters for the metrics endpoint.
 fn snapshot(
-    engine: &Engine,
+    engine: &Analyzer,
     out: &OutputStats,
     kernel: KernelStats,
     reloads: Option<&ReloadCounters>,
@@ -620,7 +640,7 @@ fn connect_bus(settings: &Settings) -> Result<Option<Bus>, String> {
 
 /// Engine counters carried by the bus health heartbeat (SPEC 7).
 fn health_counters(
-    engine: &Engine,
+    engine: &Analyzer,
     out: &OutputStats,
     kernel: KernelStats,
 ) -> serde_json::Map<String, serde_json::Value> {

@@ -4,6 +4,7 @@
 //! It is single-threaded and driven only by packet time, so the same input
 //! yields the same events in `read` and `run` alike.
 
+pub mod analyzer;
 pub mod deckies;
 pub mod dtls;
 pub mod http;
@@ -30,6 +31,7 @@ use crate::fingerprint::seqclass::SeqClassTable;
 use crate::flow::table::FlowTable;
 use crate::util::time::Timestamp;
 
+pub use analyzer::Analyzer;
 pub use deckies::DeckyMap;
 pub use sharded::ShardedEngine;
 pub use stats::Stats;

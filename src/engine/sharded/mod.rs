@@ -31,7 +31,7 @@ use std::thread::JoinHandle;
 
 use batch::PacketBatch;
 use merge::{merge_order, tag, Phase};
-use worker::{Done, Job};
+use worker::{Done, Job, Snapshot};
 
 use super::ipv6_leak::LeakTracker;
 use super::syn::{is_fingerprinted_syn, sample_seq};
@@ -59,7 +59,7 @@ pub struct ShardedEngine {
     chunk: Chunk,
     /// Chunks sent and not merged yet, with the router's own events.
     in_flight: VecDeque<FormattedBatch>,
-    /// Complete after [`Self::finish`]: router and shards added up.
+    /// Router and shards added up, as of the last chunk merged.
     stats: Stats,
     tables: Vec<(&'static str, usize, u64)>,
     open_flows: usize,
@@ -81,6 +81,8 @@ struct Shard {
     thread: Option<JoinHandle<Engine>>,
     /// Emptied batches back from the worker, for reuse.
     spare: Vec<PacketBatch>,
+    /// Its counters as of the last chunk merged.
+    snapshot: Snapshot,
 }
 
 /// The chunk being filled.
@@ -122,6 +124,7 @@ impl ShardedEngine {
                 done,
                 thread: Some(thread),
                 spare: Vec::new(),
+                snapshot: Snapshot::default(),
             });
         }
         Ok(ShardedEngine {
@@ -200,9 +203,7 @@ impl ShardedEngine {
     /// Ends every open flow, waits for the shards and adds up their
     /// statistics.
     pub fn finish(&mut self, sink: &mut impl FnMut(MergedChunk)) {
-        if !self.chunk.times.is_empty() {
-            self.send_chunk();
-        }
+        self.send_chunk();
         self.merge_ready(0, sink);
         for i in 0..self.shards.len() {
             if self.shards[i].jobs.send(Job::Finish).is_err() {
@@ -221,9 +222,6 @@ impl ShardedEngine {
         let order = merge_order(&lists);
         sink(MergedChunk::new(lists, order));
 
-        let mut stats = self.router.cx.stats.clone();
-        let mut tables: Vec<(&'static str, usize, u64)> = Vec::new();
-        let mut open = 0;
         for i in 0..self.shards.len() {
             let Some(thread) = self.shards[i].thread.take() else {
                 continue;
@@ -232,9 +230,76 @@ impl ShardedEngine {
                 Ok(engine) => engine,
                 Err(panic) => std::panic::resume_unwind(panic),
             };
-            stats.merge(engine.stats());
-            open += engine.flow_count();
-            add_tables(&mut tables, &engine.table_stats());
+            self.shards[i].snapshot = Snapshot {
+                stats: engine.stats().clone(),
+                tables: engine.table_stats(),
+                flows: engine.flow_count(),
+            };
+        }
+        self.add_up();
+    }
+
+    /// The decky map changes after the frames routed so far.
+    pub fn set_deckies(&mut self, deckies: DeckyMap) {
+        self.send_chunk();
+        for i in 0..self.shards.len() {
+            if self.shards[i]
+                .jobs
+                .send(Job::Deckies(deckies.clone()))
+                .is_err()
+            {
+                self.worker_failed(i);
+            }
+        }
+        self.router.deckies = deckies;
+    }
+
+    pub fn deckies(&self) -> &DeckyMap {
+        &self.router.deckies
+    }
+
+    /// Reports flows idle at `now` (a silent link) and hands over every
+    /// event so far.
+    pub fn advance_time(&mut self, now: Timestamp, sink: &mut impl FnMut(MergedChunk)) {
+        self.send_chunk();
+        // An empty chunk whose one frame time is `now`: every shard's clock moves.
+        let times: Arc<[Timestamp]> = Arc::from([now].as_slice());
+        for i in 0..self.shards.len() {
+            let job = Job::Chunk {
+                batch: self.shards[i].spare.pop().unwrap_or_default(),
+                times: times.clone(),
+            };
+            if self.shards[i].jobs.send(job).is_err() {
+                self.worker_failed(i);
+            }
+        }
+        self.in_flight.push_back(FormattedBatch::default());
+        self.merge_ready(0, sink);
+    }
+
+    /// Sends the frames routed so far and hands over the chunks the shards
+    /// have done, waiting only when too many are in flight (the daemon
+    /// calls this after each capture batch).
+    pub fn flush(&mut self, sink: &mut impl FnMut(MergedChunk)) {
+        self.send_chunk();
+        self.merge_ready(PIPELINE, sink);
+    }
+
+    /// Sends the frames routed so far and waits for every event of them.
+    pub fn sync(&mut self, sink: &mut impl FnMut(MergedChunk)) {
+        self.send_chunk();
+        self.merge_ready(0, sink);
+    }
+
+    /// Router and shard counters added up.
+    fn add_up(&mut self) {
+        let mut stats = self.router.cx.stats.clone();
+        let mut tables: Vec<(&'static str, usize, u64)> = Vec::new();
+        let mut open = 0;
+        for shard in &self.shards {
+            stats.merge(&shard.snapshot.stats);
+            open += shard.snapshot.flows;
+            add_tables(&mut tables, &shard.snapshot.tables);
         }
         // The shards' leak and sequence tables are unused; the router's
         // are the real ones.
@@ -252,22 +317,26 @@ impl ShardedEngine {
         self.open_flows = open;
     }
 
-    /// All counters; complete once [`Self::finish`] has run.
+    /// All counters, as of the last chunk handed over.
     pub fn stats(&self) -> &Stats {
         &self.stats
     }
 
-    /// Table sizes and evictions summed over the shards, after `finish`.
+    /// Table sizes and evictions summed over the shards, as of the last
+    /// chunk handed over.
     pub fn table_stats(&self) -> Vec<(&'static str, usize, u64)> {
         self.tables.clone()
     }
 
-    /// Flows open, after `finish`.
+    /// Flows open, as of the last chunk handed over.
     pub fn flow_count(&self) -> usize {
         self.open_flows
     }
 
     fn send_chunk(&mut self) {
+        if self.chunk.times.is_empty() {
+            return;
+        }
         let times: Arc<[Timestamp]> = Arc::from(self.chunk.times.as_slice());
         self.chunk.times.clear();
         self.chunk.bytes = 0;
@@ -298,7 +367,9 @@ impl ShardedEngine {
             for i in 0..self.shards.len() {
                 match self.shards[i].done.recv() {
                     Ok(done) => {
-                        self.shards[i].spare.push(done.batch);
+                        let shard = &mut self.shards[i];
+                        shard.spare.push(done.batch);
+                        shard.snapshot = done.snapshot;
                         lists.push(done.events);
                     }
                     Err(_) => self.worker_failed(i),
@@ -306,6 +377,7 @@ impl ShardedEngine {
             }
             let order = merge_order(&lists);
             sink(MergedChunk::new(lists, order));
+            self.add_up();
         }
     }
 

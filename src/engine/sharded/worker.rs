@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::batch::PacketBatch;
 use super::merge::{tag, Phase};
-use crate::engine::Engine;
+use crate::engine::{DeckyMap, Engine, Stats};
 use crate::output::formatted::{FormattedBatch, Formatter};
 use crate::util::time::Timestamp;
 
@@ -16,8 +16,19 @@ pub enum Job {
         batch: PacketBatch,
         times: Arc<[Timestamp]>,
     },
+    /// A new decky map, from the next chunk on.
+    Deckies(DeckyMap),
     /// End of input: report every open flow and stop.
     Finish,
+}
+
+/// A shard's counters, sent with every chunk so the daemon's metrics stay
+/// current.
+#[derive(Default)]
+pub struct Snapshot {
+    pub stats: Stats,
+    pub tables: Vec<(&'static str, usize, u64)>,
+    pub flows: usize,
 }
 
 pub struct Done {
@@ -26,6 +37,7 @@ pub struct Done {
     pub events: FormattedBatch,
     /// The emptied batch, for reuse.
     pub batch: PacketBatch,
+    pub snapshot: Snapshot,
 }
 
 /// The worker's loop; returns the engine (its statistics) when told to
@@ -41,22 +53,40 @@ pub fn run(
             Job::Chunk { mut batch, times } => {
                 let events = process_chunk(&mut engine, &mut formatter, &batch, &times);
                 batch.clear();
-                if done.send(Done { events, batch }).is_err() {
+                let snapshot = snapshot(&engine);
+                if done
+                    .send(Done {
+                        events,
+                        batch,
+                        snapshot,
+                    })
+                    .is_err()
+                {
                     break;
                 }
             }
+            Job::Deckies(map) => engine.set_deckies(map),
             Job::Finish => {
                 let mut events = FormattedBatch::default();
                 engine.finish(&mut |ev| formatter.format(0, ev, &mut events));
                 let _ = done.send(Done {
                     events,
                     batch: PacketBatch::default(),
+                    snapshot: snapshot(&engine),
                 });
                 break;
             }
         }
     }
     engine
+}
+
+fn snapshot(engine: &Engine) -> Snapshot {
+    Snapshot {
+        stats: engine.stats().clone(),
+        tables: engine.table_stats(),
+        flows: engine.flow_count(),
+    }
 }
 
 fn process_chunk(

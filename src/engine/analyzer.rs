@@ -1,0 +1,103 @@
+//! The engine as the commands drive it: one [`Engine`] on the calling
+//! thread, or a [`ShardedEngine`] over worker threads (`--workers`).
+
+use super::{DeckyMap, Engine, Limits, ShardedEngine, Stats};
+use crate::capture::RawPacket;
+use crate::fingerprint::p0f::Database as P0fDatabase;
+use crate::output::formatted::Formatter;
+use crate::output::EventSink;
+use crate::util::time::Timestamp;
+
+pub enum Analyzer {
+    Single(Box<Engine>),
+    Sharded(Box<ShardedEngine>),
+}
+
+impl Analyzer {
+    /// One engine for `workers` ≤ 1, else that many shards formatting
+    /// their events with `formatter`.
+    pub fn new(
+        limits: Limits,
+        deckies: DeckyMap,
+        p0f_db: &'static P0fDatabase,
+        workers: usize,
+        formatter: Formatter,
+    ) -> std::io::Result<Self> {
+        if workers <= 1 {
+            let mut engine = Engine::new(limits, deckies);
+            engine.set_p0f_db(p0f_db);
+            return Ok(Analyzer::Single(Box::new(engine)));
+        }
+        let sharded = ShardedEngine::new(limits, deckies, p0f_db, workers, formatter)?;
+        Ok(Analyzer::Sharded(Box::new(sharded)))
+    }
+
+    pub fn process(&mut self, raw: &RawPacket<'_>, out: &mut impl EventSink) {
+        match self {
+            Analyzer::Single(e) => e.process(raw, &mut |ev| out.event(ev)),
+            Analyzer::Sharded(e) => e.process(raw, &mut |c| out.chunk(c)),
+        }
+    }
+
+    /// Hands over what the shards have finished (nothing to do for one
+    /// engine, whose events are handed over at once).
+    pub fn flush(&mut self, out: &mut impl EventSink) {
+        if let Analyzer::Sharded(e) = self {
+            e.flush(&mut |c| out.chunk(c));
+        }
+    }
+
+    /// Hands over every event of the frames processed so far, waiting for
+    /// the shards (the daemon does this once a second, so events never
+    /// wait long on a slow link).
+    pub fn sync(&mut self, out: &mut impl EventSink) {
+        if let Analyzer::Sharded(e) = self {
+            e.sync(&mut |c| out.chunk(c));
+        }
+    }
+
+    /// Reports flows idle at `now`.
+    pub fn advance_time(&mut self, now: Timestamp, out: &mut impl EventSink) {
+        match self {
+            Analyzer::Single(e) => e.advance_time(now, &mut |ev| out.event(ev)),
+            Analyzer::Sharded(e) => e.advance_time(now, &mut |c| out.chunk(c)),
+        }
+    }
+
+    /// Ends every open flow.
+    pub fn finish(&mut self, out: &mut impl EventSink) {
+        match self {
+            Analyzer::Single(e) => e.finish(&mut |ev| out.event(ev)),
+            Analyzer::Sharded(e) => e.finish(&mut |c| out.chunk(c)),
+        }
+    }
+
+    pub fn set_deckies(&mut self, deckies: DeckyMap) {
+        match self {
+            Analyzer::Single(e) => e.set_deckies(deckies),
+            Analyzer::Sharded(e) => e.set_deckies(deckies),
+        }
+    }
+
+    /// Counters; with shards, as of the last chunk handed over.
+    pub fn stats(&self) -> &Stats {
+        match self {
+            Analyzer::Single(e) => e.stats(),
+            Analyzer::Sharded(e) => e.stats(),
+        }
+    }
+
+    pub fn table_stats(&self) -> Vec<(&'static str, usize, u64)> {
+        match self {
+            Analyzer::Single(e) => e.table_stats(),
+            Analyzer::Sharded(e) => e.table_stats(),
+        }
+    }
+
+    pub fn flow_count(&self) -> usize {
+        match self {
+            Analyzer::Single(e) => e.flow_count(),
+            Analyzer::Sharded(e) => e.flow_count(),
+        }
+    }
+}
