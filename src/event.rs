@@ -191,6 +191,14 @@ impl Event {
         self.slot(name, start, false)
     }
 
+    /// Appends a structured field whose text `write` appends to the buffer
+    /// it is given (fingerprints written in place, without a `String`).
+    pub fn push_with(&mut self, name: &'static str, write: impl FnOnce(&mut Vec<u8>)) -> &mut Self {
+        let start = self.values.len();
+        write(&mut self.values);
+        self.slot(name, start, false)
+    }
+
     /// Appends an attacker-controlled free-text field (raw bytes, any content).
     pub fn push_text(&mut self, name: &'static str, value: impl AsRef<[u8]>) -> &mut Self {
         let start = self.values.len();
@@ -328,6 +336,12 @@ impl FieldValue for &str {
 impl FieldValue for String {
     fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.as_bytes());
+    }
+}
+/// Text already built (by a fingerprint writer): ASCII, never free text.
+impl FieldValue for &[u8] {
+    fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self);
     }
 }
 impl FieldValue for &String {
