@@ -6,7 +6,7 @@
 //! be any byte sequence; escaping is the output layer's job, never the
 //! producer's.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use crate::util::time::Timestamp;
@@ -199,6 +199,18 @@ impl Event {
         self.slot(name, start, false)
     }
 
+    /// Appends a free-text field whose bytes `write` appends to the buffer
+    /// it is given.
+    pub fn push_text_with(
+        &mut self,
+        name: &'static str,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> &mut Self {
+        let start = self.values.len();
+        write(&mut self.values);
+        self.slot(name, start, true)
+    }
+
     /// Appends an attacker-controlled free-text field (raw bytes, any content).
     pub fn push_text(&mut self, name: &'static str, value: impl AsRef<[u8]>) -> &mut Self {
         let start = self.values.len();
@@ -317,6 +329,23 @@ impl FieldValue for IpAddr {
             // RFC 5952 compression is Display's job. Writing into a Vec
             // cannot fail.
             IpAddr::V6(_) => {
+                let _ = std::io::Write::write_fmt(out, format_args!("{self}"));
+            }
+        }
+    }
+}
+
+/// `address:port`, as `Display` writes it (`[v6]:port`).
+impl FieldValue for SocketAddr {
+    fn write_to(&self, out: &mut Vec<u8>) {
+        match self {
+            SocketAddr::V4(v4) => {
+                IpAddr::V4(*v4.ip()).write_to(out);
+                out.push(b':');
+                crate::util::decimal::push_u64(out, u64::from(v4.port()));
+            }
+            // Brackets and a scope id are Display's job.
+            SocketAddr::V6(_) => {
                 let _ = std::io::Write::write_fmt(out, format_args!("{self}"));
             }
         }
@@ -474,6 +503,15 @@ mod tests {
         for v4 in ["203.0.113.7", "0.0.0.0", "255.255.255.255", "10.0.10.100"] {
             let ip: IpAddr = v4.parse().unwrap();
             assert_eq!(text(ip), v4);
+        }
+        for sa in [
+            "203.0.113.7:443",
+            "0.0.0.0:0",
+            "[2001:db8::7]:65535",
+            "[fe80::1%3]:22",
+        ] {
+            let sa: SocketAddr = sa.parse().unwrap();
+            assert_eq!(text(sa), sa.to_string());
         }
         assert_eq!(text(Fixed(1.23456, 2)), "1.23");
         assert_eq!(text(Fixed(-0.0, 2)), "-0.00");
