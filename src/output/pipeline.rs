@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::dedup::Dedup;
-use super::json::write_record;
+use super::json::write_line_and_record;
 use super::sink::{Sink, SinkError};
 use super::syslog::write_line;
 use crate::event::{Event, EventKind};
@@ -39,6 +39,8 @@ pub struct Output {
     stats: OutputStats,
     line: Vec<u8>,
     record: Vec<u8>,
+    /// The line as JSON string text, while the record is built.
+    raw: Vec<u8>,
     /// The last write error, for the caller to report once.
     pub last_error: Option<SinkError>,
 }
@@ -54,6 +56,7 @@ impl Output {
             stats: OutputStats::default(),
             line: Vec::with_capacity(1024),
             record: Vec::with_capacity(2048),
+            raw: Vec::with_capacity(1024),
             last_error: None,
         }
     }
@@ -91,7 +94,12 @@ impl Output {
             return;
         }
         self.line.clear();
-        write_line(&ev, &mut self.line);
+        self.record.clear();
+        if self.json.is_some() {
+            write_line_and_record(&ev, &mut self.line, &mut self.record, &mut self.raw);
+        } else {
+            write_line(&ev, &mut self.line);
+        }
         if let Some(log) = &mut self.log {
             if let Err(e) = log.push_line(&self.line) {
                 self.stats.write_errors += 1;
@@ -99,8 +107,6 @@ impl Output {
             }
         }
         if let Some(json) = &mut self.json {
-            self.record.clear();
-            write_record(&ev, &self.line, &mut self.record);
             if let Err(e) = json.push_line(&self.record) {
                 self.stats.write_errors += 1;
                 self.last_error = Some(e);
