@@ -350,7 +350,9 @@ impl TlsConn {
             ev.push_text("sni", sni);
         }
         #[cfg(feature = "ja4plus")]
-        ev.push("ja4x", crate::fingerprint::tls::ja4x::ja4x(&leaf).ja4x);
+        ev.push_with("ja4x", |out| {
+            crate::fingerprint::tls::ja4x::write_ja4x(&leaf, out)
+        });
         ev.push("serial", &s.serial)
             .push("cert_sha256", &s.cert_sha256)
             .push("chain_len", chain_len);
