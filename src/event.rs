@@ -410,7 +410,8 @@ fn write_fixed_plainly(v: f64, digits: usize, out: &mut Vec<u8>) -> bool {
         return false;
     };
     let scaled = v * scale;
-    if v.is_sign_negative() || !(scaled < 4_294_967_296.0) {
+    // NaN fails `is_finite`.
+    if v.is_sign_negative() || !scaled.is_finite() || scaled >= 4_294_967_296.0 {
         return false;
     }
     let whole = scaled.floor();
