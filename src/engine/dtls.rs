@@ -3,9 +3,9 @@
 use super::udp::DatagramCx;
 use crate::event::EventKind;
 use crate::fingerprint::tls::dtls::{client_hello, DtlsError};
-use crate::fingerprint::tls::ja3::ja3;
-use crate::fingerprint::tls::ja4::{ja4, Transport};
-use crate::fingerprint::tls::version::version_text;
+use crate::fingerprint::tls::ja3::Ja3Text;
+use crate::fingerprint::tls::ja4::{Ja4Parts, Transport};
+use crate::fingerprint::tls::version::push_version_text;
 
 /// Returns true if the datagram was a DTLS ClientHello (reported or counted).
 pub fn on_datagram(cx: &mut DatagramCx<'_>, payload: &[u8]) -> bool {
@@ -22,9 +22,13 @@ pub fn on_datagram(cx: &mut DatagramCx<'_>, payload: &[u8]) -> bool {
         }
     };
     let mut ev = cx.event(EventKind::DtlsClientHello);
-    ev.push("ja4", ja4(&ch, Transport::Dtls).ja4)
-        .push("ja3", ja3(&ch).hash)
-        .push("tls_version", version_text(ch.highest_version()));
+    ev.push_with("ja4", |out| {
+        Ja4Parts::new(&ch, Transport::Dtls).write_ja4(out)
+    })
+    .push_with("ja3", |out| Ja3Text::new(&ch).write_hash(out))
+    .push_with("tls_version", |out| {
+        push_version_text(ch.highest_version(), out)
+    });
     ev.push_text("sni", ch.sni().unwrap_or_default());
     ev.push_text("alpn", ch.alpn().joined());
     cx.emit(ev);

@@ -66,17 +66,18 @@ fn request_event(cx: &StreamCx<'_>, head: &RequestHead<'_>) -> Event {
     let mut ev = cx.event(EventKind::HttpRequestFingerprint);
     // `cx.event` pushed the four address fields first; they go after the
     // bridge fields.
-    #[cfg(feature = "ja4plus")]
-    let ja4h = Ja4h::compute(head).hash;
-    #[cfg(not(feature = "ja4plus"))]
-    let ja4h = String::new();
-    ev.push("remote_addr", cx.client.to_string())
+    ev.push("remote_addr", cx.client)
         .push("proto", "h1")
         .push_text("method", head.method)
         .push_text("path", head.target)
-        .push("ja4h", ja4h)
-        .push_text("headers_ordered", head.headers_ordered_json())
-        .push_text("cookie", head.cookie())
+        .push_with("ja4h", |_out| {
+            #[cfg(feature = "ja4plus")]
+            Ja4h::write_hash(head, _out);
+        })
+        .push_text_with("headers_ordered", |out| {
+            head.write_headers_ordered_json(out)
+        })
+        .push_text_with("cookie", |out| head.write_cookie(out))
         .push_text(
             "accept_language",
             head.header("accept-language").unwrap_or_default(),

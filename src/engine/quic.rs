@@ -8,9 +8,8 @@ use super::Limits;
 use crate::event::EventKind;
 use crate::fingerprint::quic::crypto_stream::client_hello_body;
 use crate::fingerprint::quic::{ClientHello, CollectorConfig, Counters, InitialCollector, Outcome};
-use crate::fingerprint::tls::client_hello::dash_decimal;
-use crate::fingerprint::tls::ja3::ja3;
-use crate::fingerprint::tls::ja4::{ja4, Transport};
+use crate::fingerprint::tls::ja3::Ja3Text;
+use crate::fingerprint::tls::ja4::{Ja4Parts, Transport};
 
 impl Counters for Stats {
     fn count(&mut self, name: &'static str) {
@@ -76,20 +75,20 @@ fn emit(cx: &mut DatagramCx<'_>, hello: &ClientHello) {
         cx.stats.bump("quic_tls_parse_errors");
         return;
     };
+    let ja3 = Ja3Text::new(&ch);
     let mut ev = cx.bare_event(EventKind::QuicClientHello);
     ev.push("src_ip", cx.client.ip())
         .push("dst_ip", cx.server.ip())
         .push("dst_port", cx.server.port())
-        .push("ja4_quic", ja4(&ch, Transport::Quic).ja4);
+        .push_with("ja4_quic", |out| {
+            Ja4Parts::new(&ch, Transport::Quic).write_ja4(out)
+        });
     ev.push_text("sni", ch.sni().unwrap_or_default());
     ev.push_text("alpn", ch.alpn().joined());
-    ev.push("raw_ciphers", dash_decimal(ch.ciphers()))
+    ev.push("raw_ciphers", ja3.ciphers())
         .push("src_port", cx.client.port())
-        .push("ja3", ja3(&ch).hash)
-        .push(
-            "raw_extensions",
-            dash_decimal(ch.extensions().map(|e| e.ty)),
-        )
+        .push_with("ja3", |out| ja3.write_hash(out))
+        .push("raw_extensions", ja3.extensions())
         .push("quic_version", hello.version.name());
     cx.emit(ev);
 }

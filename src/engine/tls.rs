@@ -10,13 +10,12 @@
 use super::stream::{Dir, Interest, StreamCx};
 use crate::event::{Event, EventKind, Fixed};
 use crate::fingerprint::tls::certificate::{self, CertificateList};
-use crate::fingerprint::tls::client_hello::dash_decimal;
-use crate::fingerprint::tls::ja3::{ja3, ja3s, Ja3};
-use crate::fingerprint::tls::ja4::{ja4, Ja4, Transport};
+use crate::fingerprint::tls::ja3::{write_ja3s_hash, Ja3Text};
+use crate::fingerprint::tls::ja4::{Ja4Parts, Transport};
 use crate::fingerprint::tls::prelude::{find_hello, hello_at, Plausible, PRELUDE_LIMIT};
-use crate::fingerprint::tls::version::{version_text, TLS13};
+use crate::fingerprint::tls::version::{push_version_text, TLS13};
 use crate::fingerprint::tls::{
-    handshake_type, ClientHello, HandshakeReader, Next, ReaderStatus, ServerHello,
+    ext, handshake_type, push_hex, ClientHello, HandshakeReader, Next, ReaderStatus, ServerHello,
 };
 use crate::flow::table::Handshake;
 
@@ -26,7 +25,7 @@ pub struct TlsConn {
     client: DirState,
     server: DirState,
     /// The latest ClientHello's fields, for `tls_session` and `tls_certificate`.
-    hello: Option<Box<HelloFields>>,
+    hello: Option<HelloFields>,
     /// The version the ServerHello chose.
     negotiated: Option<u16>,
 }
@@ -39,45 +38,83 @@ enum DirState {
     Done,
 }
 
-/// What a ClientHello contributes to the events of its connection.
+/// What a ClientHello contributes to the later events of its connection.
+/// It lives as long as the connection, so its text is one buffer rather
+/// than a `String` per field: freeing a dozen long-cold allocations at
+/// every connection's end showed in profiles.
 #[derive(Debug)]
 struct HelloFields {
-    ja3: Ja3,
-    ja4: Ja4,
-    tls_version: String,
-    sni: Option<Vec<u8>>,
-    alpn: Vec<u8>,
-    raw_ciphers: String,
-    raw_extensions: String,
-    resumption: String,
+    /// The parts below, back to back.
+    text: Vec<u8>,
+    /// Where each part ends in `text`.
+    ends: [usize; PARTS],
+    has_sni: bool,
     offers_tls13: bool,
 }
 
+const JA3: usize = 0;
+const JA4: usize = 1;
+const SNI: usize = 2;
+const ALPN: usize = 3;
+const RAW_CIPHERS: usize = 4;
+const RAW_EXTENSIONS: usize = 5;
+const RESUMPTION: usize = 6;
+const PARTS: usize = 7;
+
 impl HelloFields {
-    fn new(ch: &ClientHello) -> Self {
+    fn new(ch: &ClientHello, ja3: &Ja3Text, ja4: &mut Ja4Parts) -> Self {
+        let sni = ch.sni();
+        let alpn_len = ch.extension(ext::ALPN).map_or(0, <[u8]>::len);
+        let size = 32 + 36 + sni.map_or(0, <[u8]>::len) + alpn_len + ja3.string.len() + 48;
+        let mut text = Vec::with_capacity(size);
+        let mut ends = [0; PARTS];
+        ja3.write_hash(&mut text);
+        ends[JA3] = text.len();
+        ja4.write_ja4(&mut text);
+        ends[JA4] = text.len();
+        text.extend_from_slice(sni.unwrap_or_default());
+        ends[SNI] = text.len();
+        ch.alpn().write_joined(&mut text);
+        ends[ALPN] = text.len();
+        text.extend_from_slice(ja3.ciphers());
+        ends[RAW_CIPHERS] = text.len();
+        text.extend_from_slice(ja3.extensions());
+        ends[RAW_EXTENSIONS] = text.len();
+        ch.resumption().write_to(&mut text);
+        ends[RESUMPTION] = text.len();
         HelloFields {
-            ja3: ja3(ch),
-            ja4: ja4(ch, Transport::Tcp),
-            tls_version: version_text(ch.highest_version()),
-            sni: ch.sni().map(<[u8]>::to_vec),
-            alpn: ch.alpn().joined(),
-            raw_ciphers: dash_decimal(ch.ciphers()),
-            raw_extensions: dash_decimal(ch.extensions().map(|e| e.ty)),
-            resumption: ch.resumption().text(),
+            text,
+            ends,
+            has_sni: sni.is_some(),
             offers_tls13: ch.offers_tls13(),
         }
+    }
+
+    fn part(&self, i: usize) -> &[u8] {
+        let start = i.checked_sub(1).map_or(0, |p| self.ends[p]);
+        &self.text[start..self.ends[i]]
+    }
+
+    fn sni(&self) -> Option<&[u8]> {
+        self.has_sni.then(|| self.part(SNI))
     }
 
     /// `ja3 ja4 sni alpn raw_ciphers raw_extensions [resumption]`, the
     /// client part of `tls_session`.
     fn push_client_part(&self, ev: &mut Event) {
-        ev.push("ja3", &self.ja3.hash).push("ja4", &self.ja4.ja4);
-        ev.push_text("sni", self.sni.as_deref().unwrap_or_default());
-        ev.push_text("alpn", &self.alpn);
-        ev.push("raw_ciphers", &self.raw_ciphers)
-            .push("raw_extensions", &self.raw_extensions);
-        if !self.resumption.is_empty() {
-            ev.push("resumption", &self.resumption);
+        ev.push("ja3", self.part(JA3)).push("ja4", self.part(JA4));
+        self.push_names_and_lists(ev);
+    }
+
+    /// `sni alpn raw_ciphers raw_extensions [resumption]`.
+    fn push_names_and_lists(&self, ev: &mut Event) {
+        ev.push_text("sni", self.part(SNI));
+        ev.push_text("alpn", self.part(ALPN));
+        ev.push("raw_ciphers", self.part(RAW_CIPHERS))
+            .push("raw_extensions", self.part(RAW_EXTENSIONS));
+        let resumption = self.part(RESUMPTION);
+        if !resumption.is_empty() {
+            ev.push("resumption", resumption);
         }
     }
 }
@@ -222,25 +259,23 @@ impl TlsConn {
                 return Next::Stop;
             }
         };
-        let h = HelloFields::new(&ch);
+        let ja3 = Ja3Text::new(&ch);
+        let mut ja4 = Ja4Parts::new(&ch, Transport::Tcp);
+        let h = HelloFields::new(&ch, &ja3, &mut ja4);
         let mut ev = cx.event(EventKind::TlsClientHello);
-        ev.push("ja3", &h.ja3.hash)
-            .push("ja4", &h.ja4.ja4)
-            .push("tls_version", &h.tls_version);
-        ev.push_text("sni", h.sni.as_deref().unwrap_or_default());
-        ev.push_text("alpn", &h.alpn);
-        ev.push("raw_ciphers", &h.raw_ciphers)
-            .push("raw_extensions", &h.raw_extensions);
-        if !h.resumption.is_empty() {
-            ev.push("resumption", &h.resumption);
-        }
+        ev.push("ja3", h.part(JA3))
+            .push("ja4", h.part(JA4))
+            .push_with("tls_version", |out| {
+                push_version_text(ch.highest_version(), out)
+            });
+        h.push_names_and_lists(&mut ev);
         push_rtt(&mut ev, cx.handshake);
-        ev.push("ja3_string", &h.ja3.string)
-            .push("ja4_r", &h.ja4.ja4_r)
-            .push("ja4_o", &h.ja4.ja4_o);
+        ev.push("ja3_string", &ja3.string[..])
+            .push_with("ja4_r", |out| ja4.write_ja4_r(out))
+            .push_with("ja4_o", |out| ja4.write_ja4_o(out));
         cx.emit(ev);
         let tls13_compat = h.offers_tls13 && self.negotiated.is_none_or(|v| v == TLS13);
-        self.hello = Some(Box::new(h));
+        self.hello = Some(h);
         if tls13_compat {
             Next::ContinueIgnoringChangeCipherSpec
         } else {
@@ -259,18 +294,17 @@ impl TlsConn {
         let version = sh.version();
         self.negotiated = Some(version);
         let mut ev = cx.event(EventKind::TlsSession);
-        ev.push("ja3s", ja3s(&sh).hash);
+        ev.push_with("ja3s", |out| write_ja3s_hash(&sh, out));
         #[cfg(feature = "ja4plus")]
-        ev.push(
-            "ja4s",
-            crate::fingerprint::tls::ja4s::ja4s(&sh, Transport::Tcp).ja4s,
-        );
-        ev.push("tls_version", version_text(version));
+        ev.push_with("ja4s", |out| {
+            crate::fingerprint::tls::ja4s::write_ja4s(&sh, Transport::Tcp, out)
+        });
+        ev.push_with("tls_version", |out| push_version_text(version, out));
         if let Some(h) = &self.hello {
             h.push_client_part(&mut ev);
         }
         push_rtt(&mut ev, cx.handshake);
-        ev.push("cipher", format!("{:04x}", sh.cipher));
+        ev.push_with("cipher", |out| push_hex(&sh.cipher.to_be_bytes(), out));
         ev.push_text("alpn_selected", sh.alpn_selected().unwrap_or_default());
         #[cfg(feature = "ja4plus")]
         push_ja4l(&mut ev, cx.handshake);
@@ -312,11 +346,13 @@ impl TlsConn {
         if !s.sans.is_empty() {
             ev.push_text("sans", &s.sans);
         }
-        if let Some(sni) = self.hello.as_ref().and_then(|h| h.sni.as_ref()) {
+        if let Some(sni) = self.hello.as_ref().and_then(HelloFields::sni) {
             ev.push_text("sni", sni);
         }
         #[cfg(feature = "ja4plus")]
-        ev.push("ja4x", crate::fingerprint::tls::ja4x::ja4x(&leaf).ja4x);
+        ev.push_with("ja4x", |out| {
+            crate::fingerprint::tls::ja4x::write_ja4x(&leaf, out)
+        });
         ev.push("serial", &s.serial)
             .push("cert_sha256", &s.cert_sha256)
             .push("chain_len", chain_len);

@@ -320,9 +320,20 @@ impl StreamBuffer {
 /// Appends delivered bytes to the history while it is shorter than `cap`.
 fn keep(history: &mut Vec<u8>, cap: usize, bytes: &[u8]) {
     let room = cap.saturating_sub(history.len());
-    if room > 0 {
-        history.extend_from_slice(&bytes[..room.min(bytes.len())]);
+    let take = room.min(bytes.len());
+    if take == 0 {
+        return;
     }
+    let needed = history.len() + take;
+    if needed > history.capacity() {
+        // Doubling (from twice the first segment) but never past `cap`:
+        // `Vec`'s own growth starts at the first segment's size, which
+        // cost a realloc more per connection, and overshot the cap (a
+        // 16 KiB history took 23 KiB).
+        let target = needed.max(2 * history.capacity()).max(2 * take).min(cap);
+        history.reserve_exact(target - history.len());
+    }
+    history.extend_from_slice(&bytes[..take]);
 }
 
 impl Drop for StreamBuffer {
@@ -475,6 +486,19 @@ mod tests {
         late[0] ^= 1;
         assert!(!h.push(2050, &late).conflicting_overlap);
         assert!(h.buf.history.len() <= 2048);
+    }
+
+    #[test]
+    fn history_memory_stays_within_the_cap() {
+        let data = stream(40_000);
+        for (cap, seg) in [(16384, 1460), (16384, 517), (2048, 1000), (100, 7)] {
+            let mut h = Harness::new(cap, 0);
+            for (i, c) in data.chunks(seg).enumerate() {
+                h.push((i * seg) as u32, c);
+                assert!(h.buf.history.capacity() <= cap, "cap {cap} seg {seg}");
+            }
+            assert_eq!(h.buf.history, &data[..cap]);
+        }
     }
 
     #[test]

@@ -5,8 +5,7 @@
 //! on as many threads as there are shards.
 
 use super::dedup::DedupKeyer;
-use super::json::write_record;
-use super::syslog::write_line;
+use super::json::write_line_and_record;
 use crate::event::{Event, EventKind};
 use crate::util::time::Timestamp;
 
@@ -17,6 +16,8 @@ pub struct Formatter {
     keyer: DedupKeyer,
     keep_bus_events: bool,
     line: Vec<u8>,
+    record: Vec<u8>,
+    raw: Vec<u8>,
 }
 
 impl Formatter {
@@ -25,17 +26,20 @@ impl Formatter {
             keyer,
             keep_bus_events,
             line: Vec::with_capacity(1024),
+            record: Vec::with_capacity(2048),
+            raw: Vec::with_capacity(1024),
         }
     }
 
     /// Formats `ev` into `batch` under the merge tag `tag`.
     pub fn format(&mut self, tag: u32, ev: Event, batch: &mut FormattedBatch) {
         self.line.clear();
-        write_line(&ev, &mut self.line);
+        self.record.clear();
+        write_line_and_record(&ev, &mut self.line, &mut self.record, &mut self.raw);
         let start = batch.bytes.len();
         batch.bytes.extend_from_slice(&self.line);
         let mid = batch.bytes.len();
-        write_record(&ev, &self.line, &mut batch.bytes);
+        batch.bytes.extend_from_slice(&self.record);
         batch.items.push(Item {
             tag,
             ts: ev.ts,
@@ -154,6 +158,8 @@ impl MergedChunk {
 mod tests {
     use super::*;
     use crate::output::dedup::Dedup;
+    use crate::output::json::write_record;
+    use crate::output::syslog::write_line;
 
     fn ev(kind: EventKind, src: &str) -> Event {
         let mut e = Event::new(kind, Timestamp::new(1_700_000_000, 5), "web".into());

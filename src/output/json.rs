@@ -4,11 +4,95 @@
 use crate::event::Event;
 use crate::util::swar;
 
-use super::syslog::ordered_fields;
+use super::syslog::{self, ordered_fields};
 
 /// Appends the record for `ev` (whose syslog line is `raw_line`) to `out`,
 /// without a trailing newline.
 pub fn write_record(ev: &Event, raw_line: &[u8], out: &mut Vec<u8>) {
+    write_record_head(ev, out);
+    for (i, f) in ordered_fields(ev).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_field_name(f.name, out);
+        write_string(f.value, out);
+    }
+    out.extend_from_slice(b"},\"msg\":\"\",\"raw_line\":");
+    write_string(raw_line, out);
+    out.push(b'}');
+}
+
+/// Appends the syslog line of `ev` to `line` and its record to `record`
+/// (both as [`super::syslog::write_line`] and [`write_record`] write
+/// them), looking at each value once: a value the line carries unchanged
+/// (nothing to escape, the usual case) has nothing to escape in JSON either,
+/// so it is copied into the record and its raw line as it is, where the
+/// two-step way scanned it three times. `raw` is scratch space.
+pub fn write_line_and_record(
+    ev: &Event,
+    line: &mut Vec<u8>,
+    record: &mut Vec<u8>,
+    raw: &mut Vec<u8>,
+) {
+    write_record_head(ev, record);
+    let start = line.len();
+    syslog::write_head(ev, line);
+    raw.clear();
+    escape_line_text(&line[start..], raw);
+    let mut first = true;
+    syslog::write_params(ev, line, |f, escaped| {
+        if !first {
+            record.push(b',');
+        }
+        first = false;
+        write_field_name(f.name, record);
+        raw.push(b' ');
+        raw.extend_from_slice(f.name.as_bytes());
+        raw.extend_from_slice(b"=\\\"");
+        if escaped.len() == f.value.len() {
+            // Escaping only ever adds bytes: the value is valid UTF-8
+            // without `"`, `\` or control bytes.
+            record.push(b'"');
+            record.extend_from_slice(f.value);
+            record.push(b'"');
+            raw.extend_from_slice(escaped);
+        } else {
+            write_string(f.value, record);
+            escape_line_text(escaped, raw);
+        }
+        raw.extend_from_slice(b"\\\"");
+    });
+    line.push(b']');
+    raw.push(b']');
+    record.extend_from_slice(b"},\"msg\":\"\",\"raw_line\":\"");
+    record.extend_from_slice(raw);
+    record.extend_from_slice(b"\"}");
+}
+
+/// `"name":` (field names are static identifiers, checked in
+/// `Event::push`: nothing to escape).
+fn write_field_name(name: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+/// Syslog line text as the inside of a JSON string. The line is valid
+/// UTF-8 without control bytes (its escaping sees to that), so only `"` and
+/// `\` need a backslash, as serde_json would write it.
+fn escape_line_text(text: &[u8], out: &mut Vec<u8>) {
+    let mut start = 0;
+    for i in memchr::memchr2_iter(b'"', b'\\', text) {
+        out.extend_from_slice(&text[start..i]);
+        out.push(b'\\');
+        out.push(text[i]);
+        start = i + 1;
+    }
+    out.extend_from_slice(&text[start..]);
+}
+
+/// The record up to the first field: `{"timestamp":...,"fields":{`.
+fn write_record_head(ev: &Event, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"timestamp\":\"");
     ev.ts.write_json_time(out);
     out.extend_from_slice(b"\",\"decky\":");
@@ -18,20 +102,6 @@ pub fn write_record(ev: &Event, raw_line: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(b"\",\"attacker_ip\":");
     write_string(ev.src_ip(), out);
     out.extend_from_slice(b",\"fields\":{");
-    for (i, f) in ordered_fields(ev).enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        // Field names are static identifiers (checked in `Event::push`):
-        // nothing to escape.
-        out.push(b'"');
-        out.extend_from_slice(f.name.as_bytes());
-        out.extend_from_slice(b"\":");
-        write_string(f.value, out);
-    }
-    out.extend_from_slice(b"},\"msg\":\"\",\"raw_line\":");
-    write_string(raw_line, out);
-    out.push(b'}');
 }
 
 /// A JSON string of arbitrary bytes: invalid UTF-8 becomes U+FFFD, control
@@ -137,6 +207,56 @@ mod tests {
             write_string(&v, &mut ours);
             let theirs = serde_json::to_vec(String::from_utf8_lossy(&v).as_ref()).unwrap();
             assert_eq!(ours, theirs, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn line_and_record_in_one_pass() {
+        // Values needing every kind of escape, valid and invalid UTF-8, in
+        // structured and free-text fields, and a decky name with quotes.
+        let mut values: Vec<Vec<u8>> = (0u8..=255).map(|b| vec![b'v', b, b'w']).collect();
+        values.push(b"plain".to_vec());
+        values.push("caf\u{e9} \u{2028}".as_bytes().to_vec());
+        values.push(b"\xc3".to_vec());
+        values.push(Vec::new());
+        for decky in ["decky-01", "d\"q\\x", "d\u{e9}"] {
+            for chunk in values.chunks(7) {
+                let mut ev = Event::new(
+                    EventKind::TlsClientHello,
+                    Timestamp::new(1_776_789_350, 5_000),
+                    decky.into(),
+                );
+                ev.push("src_ip", "203.0.113.7");
+                let names = ["sni", "ja3", "alpn", "ja4", "path", "ja4_r", "cookie"];
+                for (i, (v, name)) in chunk.iter().zip(names).enumerate() {
+                    if i % 2 == 0 {
+                        ev.push_text(name, v);
+                    } else {
+                        ev.push(name, &v[..]);
+                    }
+                }
+                let (mut line, mut record, mut raw) = (Vec::new(), Vec::new(), Vec::new());
+                write_line_and_record(&ev, &mut line, &mut record, &mut raw);
+                let mut two_step_line = Vec::new();
+                syslog::write_line(&ev, &mut two_step_line);
+                let mut two_step_record = Vec::new();
+                write_record(&ev, &two_step_line, &mut two_step_record);
+                assert_eq!(line, two_step_line);
+                assert_eq!(
+                    record,
+                    two_step_record,
+                    "{}",
+                    String::from_utf8_lossy(&record)
+                );
+                // And as a JSON reader sees it.
+                let v: serde_json::Value = serde_json::from_slice(&record).unwrap();
+                assert_eq!(v["raw_line"], String::from_utf8(line).unwrap());
+                let fields = v["fields"].as_object().unwrap();
+                assert_eq!(fields.len(), ev.field_count());
+                for f in ev.fields() {
+                    assert_eq!(fields[f.name], *String::from_utf8_lossy(f.value));
+                }
+            }
         }
     }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::dedup::Dedup;
 use super::formatted::{FormattedEvent, Formatter};
-use super::json::write_record;
+use super::json::write_line_and_record;
 use super::sink::{Sink, SinkError};
 use super::syslog::write_line;
 use crate::event::{Event, EventKind};
@@ -40,6 +40,8 @@ pub struct Output {
     stats: OutputStats,
     line: Vec<u8>,
     record: Vec<u8>,
+    /// The line as JSON string text, while the record is built.
+    raw: Vec<u8>,
     /// The last write error, for the caller to report once.
     pub last_error: Option<SinkError>,
 }
@@ -55,6 +57,7 @@ impl Output {
             stats: OutputStats::default(),
             line: Vec::with_capacity(1024),
             record: Vec::with_capacity(2048),
+            raw: Vec::with_capacity(1024),
             last_error: None,
         }
     }
@@ -102,9 +105,10 @@ impl Output {
         );
         line.clear();
         record.clear();
-        write_line(&ev, &mut line);
         if self.json.is_some() {
-            write_record(&ev, &line, &mut record);
+            write_line_and_record(&ev, &mut line, &mut record, &mut self.raw);
+        } else {
+            write_line(&ev, &mut line);
         }
         self.write(ev.kind, &line, &record, Some(ev));
         (self.line, self.record) = (line, record);

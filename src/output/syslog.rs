@@ -13,6 +13,14 @@ const MAX_HOSTNAME: usize = 255;
 
 /// Appends the line for `ev` to `out`, without a trailing newline.
 pub fn write_line(ev: &Event, out: &mut Vec<u8>) {
+    write_head(ev, out);
+    write_params(ev, out, |_, _| {});
+    out.push(b']');
+}
+
+/// The line up to its parameters: `<PRI>1 TIMESTAMP HOSTNAME sniffer -
+/// EVENT_TYPE [relay@55555`.
+pub(super) fn write_head(ev: &Event, out: &mut Vec<u8>) {
     let pri = FACILITY * 8 + ev.kind.severity() as u8;
     out.push(b'<');
     push_decimal(out, u64::from(pri));
@@ -26,14 +34,24 @@ pub fn write_line(ev: &Event, out: &mut Vec<u8>) {
     out.extend_from_slice(ev.kind.as_str().as_bytes());
     out.extend_from_slice(b" [");
     out.extend_from_slice(SD_ID.as_bytes());
+}
+
+/// The ` name="value"` parameters; `on_param(field, escaped)` sees each
+/// value as escaped into the line.
+pub(super) fn write_params(
+    ev: &Event,
+    out: &mut Vec<u8>,
+    mut on_param: impl FnMut(Field<'_>, &[u8]),
+) {
     for f in ordered_fields(ev) {
         out.push(b' ');
         out.extend_from_slice(f.name.as_bytes());
         out.extend_from_slice(b"=\"");
+        let start = out.len();
         escape_param_value(f.value, out);
+        on_param(f, &out[start..]);
         out.push(b'"');
     }
-    out.push(b']');
 }
 
 /// Structured fields in catalogue order, then free text in its relative

@@ -167,27 +167,53 @@ impl<'a> RequestHead<'a> {
     /// one; RFC 6265 section 5.4).
     pub fn cookie(&self) -> Vec<u8> {
         let mut out = Vec::new();
+        self.write_cookie(&mut out);
+        out
+    }
+
+    /// Appends [`RequestHead::cookie`].
+    pub fn write_cookie(&self, out: &mut Vec<u8>) {
+        let start = out.len();
         for h in self
             .headers()
             .filter(|h| h.name.eq_ignore_ascii_case(b"cookie"))
         {
-            if !out.is_empty() {
+            if out.len() > start {
                 out.extend_from_slice(b"; ");
             }
             out.extend_from_slice(h.value);
         }
-        out
     }
 
     /// DECNET's `headers_ordered`: a JSON list of the header names in
     /// order, lower-cased. Names that are not UTF-8 are written with
     /// U+FFFD for the bad bytes.
     pub fn headers_ordered_json(&self) -> String {
-        let names: Vec<String> = self
-            .headers()
-            .map(|h| String::from_utf8_lossy(h.name).to_ascii_lowercase())
-            .collect();
-        serde_json::to_string(&names).unwrap_or_else(|_| "[]".to_owned())
+        let mut out = Vec::new();
+        self.write_headers_ordered_json(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// Appends [`RequestHead::headers_ordered_json`]: plain ASCII names
+    /// (nearly all) copied lower-cased, any other through serde_json.
+    pub fn write_headers_ordered_json(&self, out: &mut Vec<u8>) {
+        let plain = |b: &u8| (0x20..0x7f).contains(b) && !matches!(b, b'"' | b'\\');
+        out.push(b'[');
+        for (i, h) in self.headers().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            if h.name.iter().all(plain) {
+                out.push(b'"');
+                out.extend(h.name.iter().map(u8::to_ascii_lowercase));
+                out.push(b'"');
+            } else {
+                let name = String::from_utf8_lossy(h.name).to_ascii_lowercase();
+                // Writing into a Vec cannot fail.
+                let _ = serde_json::to_writer(&mut *out, &name);
+            }
+        }
+        out.push(b']');
     }
 }
 
@@ -339,5 +365,25 @@ mod tests {
     fn json_escapes_hostile_names() {
         let r = RequestHead::parse(b"GET / HTTP/1.1\r\nX\"Q\\\x01\xff: v\r\n\r\n").unwrap();
         assert_eq!(r.headers_ordered_json(), "[\"x\\\"q\\\\\\u0001\u{fffd}\"]");
+    }
+
+    #[test]
+    fn headers_ordered_json_is_serde_json_of_the_lowercased_names() {
+        // Every byte value in a name, alone and amid ASCII letters.
+        let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+        for b in (0u8..=255).filter(|b| !matches!(b, b'\r' | b'\n' | b':' | b' ' | b'\t')) {
+            head.extend_from_slice(&[b, b':', b'\r', b'\n', b'A', b, b'z', b':', b'\r', b'\n']);
+        }
+        head.extend_from_slice(b"\r\n");
+        let r = RequestHead::parse(&head).unwrap();
+        let names: Vec<String> = r
+            .headers()
+            .map(|h| String::from_utf8_lossy(h.name).to_ascii_lowercase())
+            .collect();
+        assert_eq!(names.len(), 2 * 251);
+        assert_eq!(
+            r.headers_ordered_json(),
+            serde_json::to_string(&names).unwrap()
+        );
     }
 }

@@ -22,6 +22,7 @@
 use sha2::{Digest, Sha256};
 
 use super::head::RequestHead;
+use crate::fingerprint::tls::push_hex;
 
 /// A JA4H value and the string it was hashed from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,27 +34,41 @@ pub struct Ja4h {
 }
 
 /// First 12 hex digits of SHA-256, or twelve zeros for empty input.
+#[cfg(test)]
 fn hash12(s: &[u8]) -> String {
-    if s.is_empty() {
-        return "000000000000".to_owned();
-    }
-    let d = Sha256::digest(s);
-    let mut out = String::with_capacity(12);
-    for b in &d[..6] {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
+    let mut out = Vec::new();
+    push_joined_hash12(&[s], &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
-fn join(items: &[&[u8]]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(items.iter().map(|i| i.len() + 1).sum());
+/// Appends the first 12 hex digits of SHA-256 of `items` joined by `,`, or
+/// twelve zeros when that text is empty; hashed piece by piece, without
+/// building the text.
+fn push_joined_hash12(items: &[&[u8]], out: &mut Vec<u8>) {
+    let mut sha = Sha256::new();
+    let mut len = 0;
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            sha.update(b",");
+            len += 1;
+        }
+        sha.update(item);
+        len += item.len();
+    }
+    if len == 0 {
+        out.extend_from_slice(b"000000000000");
+    } else {
+        push_hex(&sha.finalize()[..6], out);
+    }
+}
+
+fn push_joined(items: &[&[u8]], out: &mut Vec<u8>) {
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
         out.extend_from_slice(item);
     }
-    out
 }
 
 /// The name part of a cookie pair (all of it when there is no `=`).
@@ -76,11 +91,21 @@ fn language(value: Option<&[u8]>) -> [u8; 4] {
     out
 }
 
-impl Ja4h {
-    pub fn compute(req: &RequestHead<'_>) -> Ja4h {
+/// What JA4H is made of, read from a request head once.
+struct Parts<'a> {
+    /// `ge11cr13enus`.
+    prefix: [u8; 12],
+    /// Header names other than Cookie and Referer, as sent, in order.
+    names: Vec<&'a [u8]>,
+    /// Cookie pairs ordered by name.
+    pairs: Vec<&'a [u8]>,
+}
+
+impl<'a> Parts<'a> {
+    fn new(req: &RequestHead<'a>) -> Self {
         let mut has_cookie = false;
         let mut has_referer = false;
-        let mut names: Vec<&[u8]> = Vec::new();
+        let mut names: Vec<&[u8]> = Vec::with_capacity(24);
         let mut pairs: Vec<&[u8]> = Vec::new();
         let mut lang = None;
         for h in req.headers() {
@@ -104,36 +129,75 @@ impl Ja4h {
         // Pairs are ordered by cookie name (stable for repeated names), as
         // FoxIO's tools do: `b=1` sorts before `b-c=2` although '-' < '='.
         pairs.sort_by_key(|p| cookie_name(p));
-        let cookie_names: Vec<&[u8]> = pairs.iter().map(|p| cookie_name(p)).collect();
 
         let m = req.method;
-        let method = [
+        let (major, minor) = req.version;
+        let count = names.len().min(99) as u8;
+        let lang = language(lang);
+        let prefix = [
             m.first().map_or(b'0', u8::to_ascii_lowercase),
             m.get(1).map_or(b'0', u8::to_ascii_lowercase),
+            b'0' + major.min(9),
+            b'0' + minor.min(9),
+            if has_cookie { b'c' } else { b'n' },
+            if has_referer { b'r' } else { b'n' },
+            b'0' + count / 10,
+            b'0' + count % 10,
+            lang[0],
+            lang[1],
+            lang[2],
+            lang[3],
         ];
-        let (major, minor) = req.version;
-        let mut prefix = Vec::with_capacity(12);
-        prefix.extend_from_slice(&method);
-        prefix.push(b'0' + major.min(9));
-        prefix.push(b'0' + minor.min(9));
-        prefix.push(if has_cookie { b'c' } else { b'n' });
-        prefix.push(if has_referer { b'r' } else { b'n' });
-        let count = names.len().min(99);
-        prefix.extend_from_slice(format!("{count:02}").as_bytes());
-        prefix.extend_from_slice(&language(lang));
+        Parts {
+            prefix,
+            names,
+            pairs,
+        }
+    }
 
-        let (headers, cookie_names, pairs) = (join(&names), join(&cookie_names), join(&pairs));
-        let mut hash = String::from_utf8_lossy(&prefix).into_owned();
-        for part in [&headers, &cookie_names, &pairs] {
-            hash.push('_');
-            hash.push_str(&hash12(part));
+    /// The three lists: header names, cookie names, cookie pairs.
+    fn lists(&self, mut each: impl FnMut(&[&[u8]])) {
+        each(&self.names);
+        let cookie_names: Vec<&[u8]> = self.pairs.iter().map(|p| cookie_name(p)).collect();
+        each(&cookie_names);
+        each(&self.pairs);
+    }
+
+    /// The hashed form is text: a language code that is not UTF-8 has its
+    /// bad bytes replaced (U+FFFD).
+    fn write_hash(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(String::from_utf8_lossy(&self.prefix).as_bytes());
+        self.lists(|list| {
+            out.push(b'_');
+            push_joined_hash12(list, out);
+        });
+    }
+
+    fn write_raw(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.prefix);
+        self.lists(|list| {
+            out.push(b'_');
+            push_joined(list, out);
+        });
+    }
+}
+
+impl Ja4h {
+    pub fn compute(req: &RequestHead<'_>) -> Ja4h {
+        let parts = Parts::new(req);
+        let mut hash = Vec::with_capacity(51);
+        parts.write_hash(&mut hash);
+        let mut raw = Vec::new();
+        parts.write_raw(&mut raw);
+        Ja4h {
+            hash: String::from_utf8_lossy(&hash).into_owned(),
+            raw,
         }
-        let mut raw = prefix;
-        for part in [headers, cookie_names, pairs] {
-            raw.push(b'_');
-            raw.extend_from_slice(&part);
-        }
-        Ja4h { hash, raw }
+    }
+
+    /// Appends the JA4H value (the hashed form) to `out`.
+    pub fn write_hash(req: &RequestHead<'_>, out: &mut Vec<u8>) {
+        Parts::new(req).write_hash(out);
     }
 }
 
@@ -215,6 +279,23 @@ Accept-Language: en-US,en;q=0.9\r\n\r\n";
         // cookie pair of this kind and orders it by name.
         let j = ja4h(b"GET / HTTP/1.1\r\nCookie: a-b=1;a=2 ;; c; a=1\r\n\r\n");
         assert_eq!(j.raw, b"ge11cn000000__a,a,a-b,c_a=2,a=1,a-b=1,c");
+    }
+
+    #[test]
+    fn language_that_is_not_utf8_is_replaced_in_the_hash_only() {
+        let j = ja4h(b"GET / HTTP/1.1\r\nAccept-Language: \xff\xfeab\r\n\r\n");
+        assert!(
+            j.hash.starts_with("ge11nn01\u{fffd}\u{fffd}ab_"),
+            "{}",
+            j.hash
+        );
+        assert!(j.raw.starts_with(b"ge11nn01\xff\xfeab_"));
+        let mut out = Vec::new();
+        Ja4h::write_hash(
+            &RequestHead::parse(b"GET / HTTP/1.1\r\nAccept-Language: \xff\xfeab\r\n\r\n").unwrap(),
+            &mut out,
+        );
+        assert_eq!(out, j.hash.as_bytes());
     }
 
     #[test]

@@ -167,7 +167,7 @@ fn sans_text(cert: &X509Certificate) -> Vec<u8> {
 /// as OpenSSL's `-nameopt RFC2253` prints them.
 pub fn dn_text(name: &X509Name) -> Vec<u8> {
     let rdns: Vec<_> = name.iter_rdn().collect();
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(name.as_raw().len());
     for (i, rdn) in rdns.iter().rev().enumerate() {
         if i > 0 {
             out.extend_from_slice(b", ");
@@ -177,13 +177,48 @@ pub fn dn_text(name: &X509Name) -> Vec<u8> {
             if j > 0 {
                 out.push(b'+');
             }
-            let oid = attr.attr_type().to_id_string();
-            out.extend_from_slice(short_name(&oid).unwrap_or(&oid).as_bytes());
+            match short_name_of_der(attr.attr_type().as_bytes()) {
+                Some(short) => out.extend_from_slice(short.as_bytes()),
+                None => {
+                    let oid = attr.attr_type().to_id_string();
+                    out.extend_from_slice(short_name(&oid).unwrap_or(&oid).as_bytes());
+                }
+            }
             out.push(b'=');
-            escape_rfc4514(&attr_text(attr), &mut out);
+            match plain_string(attr) {
+                Some(text) => escape_rfc4514(text, &mut out),
+                None => escape_rfc4514(&attr_text(attr), &mut out),
+            }
         }
     }
     out
+}
+
+/// The short names of the usual attribute types, by the DER contents of
+/// their OIDs (no dotted-text `String` per attribute; checked against the
+/// dotted forms in the tests).
+const SHORT_NAMES_DER: [(&[u8], &str); 14] = [
+    (&[0x55, 0x04, 0x03], "CN"),
+    (&[0x55, 0x04, 0x06], "C"),
+    (&[0x55, 0x04, 0x07], "L"),
+    (&[0x55, 0x04, 0x08], "ST"),
+    (&[0x55, 0x04, 0x09], "STREET"),
+    (&[0x55, 0x04, 0x0a], "O"),
+    (&[0x55, 0x04, 0x0b], "OU"),
+    (&[0x55, 0x04, 0x05], "serialNumber"),
+    (&[0x55, 0x04, 0x0c], "title"),
+    (&[0x55, 0x04, 0x04], "SN"),
+    (&[0x55, 0x04, 0x2a], "GN"),
+    (&[0x55, 0x04, 0x0f], "businessCategory"),
+    (&[0x55, 0x04, 0x11], "postalCode"),
+    (&[0x55, 0x04, 0x61], "organizationIdentifier"),
+];
+
+fn short_name_of_der(der: &[u8]) -> Option<&'static str> {
+    SHORT_NAMES_DER
+        .iter()
+        .find(|(oid, _)| *oid == der)
+        .map(|(_, name)| *name)
 }
 
 fn short_name(oid: &str) -> Option<&'static str> {
@@ -246,6 +281,23 @@ fn attr_text(attr: &AttributeTypeAndValue) -> Vec<u8> {
         | Tag::GeneralString
         | Tag::GraphicString => data.to_vec(),
         _ => format!("#{}", hex(data)).into_bytes(),
+    }
+}
+
+/// The value of an attribute whose string type is used as it is.
+fn plain_string<'a>(attr: &AttributeTypeAndValue<'a>) -> Option<&'a [u8]> {
+    let value = attr.attr_value();
+    match value.tag() {
+        Tag::Utf8String
+        | Tag::PrintableString
+        | Tag::Ia5String
+        | Tag::NumericString
+        | Tag::VisibleString
+        | Tag::TeletexString
+        | Tag::VideotexString
+        | Tag::GeneralString
+        | Tag::GraphicString => Some(value.data),
+        _ => None,
     }
 }
 
@@ -327,6 +379,17 @@ mod tests {
         // DNS names and IP addresses in order (IPv6 in RFC 5952 form); the
         // e-mail address is not a SAN the event reports.
         assert_eq!(s.sans, b"a.example,192.0.2.1,2001:db8::1,b.example");
+    }
+
+    #[test]
+    fn short_names_by_der_match_the_dotted_table() {
+        use std::str::FromStr;
+        use x509_parser::der_parser::asn1_rs::Oid;
+        for (der, name) in SHORT_NAMES_DER {
+            let dotted = Oid::new(der.into()).to_id_string();
+            assert_eq!(short_name(&dotted), Some(name), "{dotted}");
+            assert_eq!(Oid::from_str(&dotted).unwrap().as_bytes(), der);
+        }
     }
 
     #[test]

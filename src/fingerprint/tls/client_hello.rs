@@ -31,18 +31,31 @@ impl Resumption {
     /// `session_ticket,psk,early_data_0rtt,session_id` for those present,
     /// in that order; empty when none.
     pub fn text(&self) -> String {
+        let mut out = Vec::new();
+        self.write_to(&mut out);
+        super::ascii_string(out)
+    }
+
+    /// Appends [`Resumption::text`].
+    pub fn write_to(&self, out: &mut Vec<u8>) {
         let names = [
             (self.session_ticket, "session_ticket"),
             (self.psk, "psk"),
             (self.early_data, "early_data_0rtt"),
             (self.session_id, "session_id"),
         ];
-        let present: Vec<&str> = names
-            .iter()
-            .filter(|(on, _)| *on)
-            .map(|(_, n)| *n)
-            .collect();
-        present.join(",")
+        let mut first = true;
+        for (_, name) in names.iter().filter(|(on, _)| *on) {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(name.as_bytes());
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !(self.session_ticket || self.psk || self.early_data || self.session_id)
     }
 }
 
@@ -208,13 +221,18 @@ impl<'a> AlpnList<'a> {
     /// The offered names joined by `,` (SPEC `alpn`).
     pub fn joined(self) -> Vec<u8> {
         let mut out = Vec::new();
+        self.write_joined(&mut out);
+        out
+    }
+
+    /// Appends [`AlpnList::joined`].
+    pub fn write_joined(self, out: &mut Vec<u8>) {
         for (i, name) in self.enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             out.extend_from_slice(name);
         }
-        out
     }
 }
 
@@ -228,31 +246,19 @@ impl<'a> Iterator for AlpnList<'a> {
 
 /// Non-GREASE values as decimal joined by `-` (JA3 fields, `raw_ciphers`).
 pub fn dash_decimal(values: impl Iterator<Item = u16>) -> String {
-    let mut out = String::with_capacity(values.size_hint().0 * 6);
-    for v in values.filter(|&v| !is_grease(v)) {
-        if !out.is_empty() {
-            out.push('-');
-        }
-        push_decimal(&mut out, v);
-    }
-    out
+    let mut out = Vec::with_capacity(values.size_hint().0 * 6);
+    push_dash_decimal(values, &mut out);
+    super::ascii_string(out)
 }
 
-/// Appends `v` in decimal (cheaper than `to_string` per value).
-pub(crate) fn push_decimal(out: &mut String, v: u16) {
-    let mut digits = [0u8; 5];
-    let mut n = v;
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+/// Appends [`dash_decimal`] of `values`.
+pub fn push_dash_decimal(values: impl Iterator<Item = u16>, out: &mut Vec<u8>) {
+    out.reserve(values.size_hint().0 * 6);
+    for (i, v) in values.filter(|&v| !is_grease(v)).enumerate() {
+        if i > 0 {
+            out.push(b'-');
         }
-    }
-    for &d in &digits[i..] {
-        out.push(char::from(d));
+        crate::util::decimal::push_u64(out, u64::from(v));
     }
 }
 
@@ -360,11 +366,12 @@ pub(crate) mod tests {
 
     #[test]
     fn decimal_digits() {
-        for v in [0u16, 7, 10, 255, 4865, 65535] {
-            let mut s = String::new();
-            push_decimal(&mut s, v);
-            assert_eq!(s, v.to_string());
+        let values = [0u16, 7, 10, 255, 4865, 65535];
+        for v in values {
+            assert_eq!(dash_decimal([v].into_iter()), v.to_string());
         }
+        let joined: Vec<String> = values.iter().map(u16::to_string).collect();
+        assert_eq!(dash_decimal(values.into_iter()), joined.join("-"));
     }
 
     #[test]

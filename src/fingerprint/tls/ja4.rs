@@ -3,7 +3,7 @@
 //! the raw (`_r`) and original-order (`_o`) variants.
 
 use super::grease::non_grease;
-use super::{ext, hash12, version, ClientHello};
+use super::{ascii_string, ext, push_hash12, version, ClientHello};
 
 /// Where the hello travelled: JA4's first character.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,89 +37,177 @@ pub struct Ja4 {
 }
 
 pub fn ja4(ch: &ClientHello, transport: Transport) -> Ja4 {
-    let ciphers: Vec<u16> = non_grease(ch.ciphers()).collect();
-    let exts: Vec<u16> = non_grease(ch.extensions().map(|e| e.ty)).collect();
-    let sigalgs = hex_list(non_grease(ch.signature_algorithms()));
-
-    let version = version::highest(ch.supported_versions()).unwrap_or(ch.legacy_version);
-    let first_alpn = ch.alpn().next();
-    let prefix = format!(
-        "{}{}{}{:02}{:02}{}",
-        transport.letter(),
-        version::ja4_code(version),
-        if ch.has_sni_extension() { 'd' } else { 'i' },
-        ciphers.len().min(99),
-        exts.len().min(99),
-        alpn_chars(first_alpn),
-    );
-
-    let mut sorted_ciphers = ciphers.clone();
-    sorted_ciphers.sort_unstable();
-    let mut sorted_exts: Vec<u16> = exts
-        .iter()
-        .copied()
-        .filter(|&e| e != ext::SERVER_NAME && e != ext::ALPN)
-        .collect();
-    sorted_exts.sort_unstable();
-
-    let (c_sorted, e_sorted) = (
-        hex_list(sorted_ciphers.into_iter()),
-        hex_list(sorted_exts.into_iter()),
-    );
-    let (c_orig, e_orig) = (hex_list(ciphers.into_iter()), hex_list(exts.into_iter()));
-    let e_sorted = with_sigalgs(e_sorted, &sigalgs);
-    let e_orig = with_sigalgs(e_orig, &sigalgs);
-
+    let mut parts = Ja4Parts::new(ch, transport);
+    let mut variant = |sorted, hashed| {
+        let mut out = Vec::with_capacity(128);
+        parts.write(sorted, hashed, &mut out);
+        ascii_string(out)
+    };
     Ja4 {
-        ja4: format!("{prefix}_{}_{}", hash12(&c_sorted), hash12(&e_sorted)),
-        ja4_r: format!("{prefix}_{c_sorted}_{e_sorted}"),
-        ja4_o: format!("{prefix}_{}_{}", hash12(&c_orig), hash12(&e_orig)),
-        ja4_ro: format!("{prefix}_{c_orig}_{e_orig}"),
+        ja4: variant(true, true),
+        ja4_r: variant(true, false),
+        ja4_o: variant(false, true),
+        ja4_ro: variant(false, false),
     }
 }
 
-/// The extension list, then `_` and the signature algorithms when there are
-/// any (no trailing `_` otherwise).
-fn with_sigalgs(mut exts: String, sigalgs: &str) -> String {
-    if !sigalgs.is_empty() {
-        exts.push('_');
-        exts.push_str(sigalgs);
-    }
-    exts
+/// What JA4 is computed from, read from a ClientHello once; each variant is
+/// then written straight into the caller's buffer (the engine writes them
+/// into the event: no `String` per variant or list).
+#[derive(Debug)]
+pub struct Ja4Parts {
+    /// `t13d1516h2`.
+    prefix: [u8; 10],
+    /// Non-GREASE values in five runs, one allocation: ciphers in wire
+    /// order, ciphers sorted, extensions in wire order, extensions sorted
+    /// without SNI and ALPN, signature algorithms in wire order.
+    values: Vec<u16>,
+    ends: [usize; 5],
+    /// The text a hash is taken of.
+    scratch: Vec<u8>,
 }
 
-/// Four-digit lower-case hex values joined by `,` (written digit by digit:
-/// `format!` per value made JA4 several times slower).
-pub(crate) fn hex_list(values: impl Iterator<Item = u16>) -> String {
+const CIPHERS: usize = 0;
+const CIPHERS_SORTED: usize = 1;
+const EXTS: usize = 2;
+const EXTS_SORTED: usize = 3;
+const SIGALGS: usize = 4;
+
+impl Ja4Parts {
+    pub fn new(ch: &ClientHello, transport: Transport) -> Self {
+        // Room for typical hellos; hostile ones grow it, bounded by the message.
+        let mut values = Vec::with_capacity(2 * ch.ciphers().len() + 64);
+        let mut ends = [0; 5];
+        values.extend(non_grease(ch.ciphers()));
+        ends[CIPHERS] = values.len();
+        values.extend(non_grease(ch.ciphers()));
+        values[ends[CIPHERS]..].sort_unstable();
+        ends[CIPHERS_SORTED] = values.len();
+        values.extend(non_grease(ch.extensions().map(|e| e.ty)));
+        ends[EXTS] = values.len();
+        let sorted = non_grease(ch.extensions().map(|e| e.ty));
+        values.extend(sorted.filter(|&e| e != ext::SERVER_NAME && e != ext::ALPN));
+        values[ends[EXTS]..].sort_unstable();
+        ends[EXTS_SORTED] = values.len();
+        values.extend(non_grease(ch.signature_algorithms()));
+        ends[SIGALGS] = values.len();
+
+        let version = version::highest(ch.supported_versions()).unwrap_or(ch.legacy_version);
+        let code = version::ja4_code(version).as_bytes();
+        let ciphers = ends[CIPHERS].min(99);
+        let exts = (ends[EXTS] - ends[CIPHERS_SORTED]).min(99);
+        let alpn = alpn_pair(ch.alpn().next());
+        let prefix = [
+            transport.letter() as u8,
+            code[0],
+            code[1],
+            if ch.has_sni_extension() { b'd' } else { b'i' },
+            b'0' + (ciphers / 10) as u8,
+            b'0' + (ciphers % 10) as u8,
+            b'0' + (exts / 10) as u8,
+            b'0' + (exts % 10) as u8,
+            alpn[0],
+            alpn[1],
+        ];
+        Ja4Parts {
+            prefix,
+            values,
+            ends,
+            scratch: Vec::new(),
+        }
+    }
+
+    fn run(&self, which: usize) -> &[u16] {
+        let start = which.checked_sub(1).map_or(0, |i| self.ends[i]);
+        &self.values[start..self.ends[which]]
+    }
+
+    /// `ja4`: sorted lists, hashed.
+    pub fn write_ja4(&mut self, out: &mut Vec<u8>) {
+        self.write(true, true, out);
+    }
+
+    /// `ja4_r`: sorted lists, raw.
+    pub fn write_ja4_r(&mut self, out: &mut Vec<u8>) {
+        self.write(true, false, out);
+    }
+
+    /// `ja4_o`: wire order, hashed.
+    pub fn write_ja4_o(&mut self, out: &mut Vec<u8>) {
+        self.write(false, true, out);
+    }
+
+    fn write(&mut self, sorted: bool, hashed: bool, out: &mut Vec<u8>) {
+        let (ciphers, exts) = if sorted {
+            (CIPHERS_SORTED, EXTS_SORTED)
+        } else {
+            (CIPHERS, EXTS)
+        };
+        let mut scratch = std::mem::take(&mut self.scratch);
+        out.extend_from_slice(&self.prefix);
+        out.push(b'_');
+        self.section(&[ciphers], hashed, &mut scratch, out);
+        out.push(b'_');
+        self.section(&[exts, SIGALGS], hashed, &mut scratch, out);
+        self.scratch = scratch;
+    }
+
+    /// The hex lists of `runs` joined by `_`, a run after the first only
+    /// when it is not empty (the signature algorithms: no trailing `_`),
+    /// raw or hashed.
+    fn section(&self, runs: &[usize], hashed: bool, scratch: &mut Vec<u8>, out: &mut Vec<u8>) {
+        let text = if hashed {
+            scratch.clear();
+            &mut *scratch
+        } else {
+            &mut *out
+        };
+        for (i, &run) in runs.iter().enumerate() {
+            let values = self.run(run);
+            if i > 0 {
+                if values.is_empty() {
+                    continue;
+                }
+                text.push(b'_');
+            }
+            push_hex_list(values, text);
+        }
+        if hashed {
+            push_hash12(scratch, out);
+        }
+    }
+}
+
+/// Appends four-digit lower-case hex values joined by `,`, written digit
+/// by digit (`format!` per value made JA4 several times slower).
+pub(crate) fn push_hex_list(values: &[u16], out: &mut Vec<u8>) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(values.size_hint().0 * 5);
-    for v in values {
-        if !s.is_empty() {
-            s.push(',');
+    out.reserve(values.len() * 5);
+    for (i, &v) in values.iter().enumerate() {
+        let digit = |shift: u16| DIGITS[usize::from((v >> shift) & 0xf)];
+        if i > 0 {
+            out.push(b',');
         }
-        for shift in [12, 8, 4, 0] {
-            s.push(char::from(DIGITS[usize::from((v >> shift) & 0xf)]));
-        }
+        out.extend_from_slice(&[digit(12), digit(8), digit(4), digit(0)]);
     }
-    s
 }
 
 /// The two ALPN characters of JA4/JA4S: first and last byte of the value
 /// when both are ASCII alphanumeric; otherwise the first and last digit of
 /// its hex form; `00` when there is no value or it is empty.
-pub(crate) fn alpn_chars(value: Option<&[u8]>) -> String {
+pub(crate) fn alpn_pair(value: Option<&[u8]>) -> [u8; 2] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let Some(v) = value.filter(|v| !v.is_empty()) else {
-        return "00".to_owned();
+        return *b"00";
     };
     let (first, last) = (v[0], v[v.len() - 1]);
     if first.is_ascii_alphanumeric() && last.is_ascii_alphanumeric() {
-        [char::from(first), char::from(last)].iter().collect()
+        [first, last]
     } else {
-        let h = super::hex(&[first, last]);
-        [h.as_bytes()[0], h.as_bytes()[3]]
-            .iter()
-            .map(|&b| char::from(b))
-            .collect()
+        [
+            DIGITS[usize::from(first >> 4)],
+            DIGITS[usize::from(last & 0xf)],
+        ]
     }
 }
 
@@ -174,6 +262,26 @@ mod tests {
     }
 
     #[test]
+    fn writers_append_the_spec_values() {
+        let body = spec_example();
+        let ch = ClientHello::parse(&body).unwrap();
+        let mut parts = Ja4Parts::new(&ch, Transport::Tcp);
+        let mut out = b"x=".to_vec();
+        parts.write_ja4(&mut out);
+        assert_eq!(out, b"x=t13d1516h2_8daaf6152771_e5627efa2ab1");
+        let mut out = Vec::new();
+        parts.write_ja4_o(&mut out);
+        assert_eq!(out, b"t13d1516h2_acb858a92679_18f69afefd3d");
+        let mut out = Vec::new();
+        parts.write_ja4_r(&mut out);
+        assert_eq!(out, ja4(&ch, Transport::Tcp).ja4_r.as_bytes());
+        // The lists come from the hello again for every variant.
+        let mut again = Vec::new();
+        parts.write_ja4(&mut again);
+        assert_eq!(again, b"t13d1516h2_8daaf6152771_e5627efa2ab1");
+    }
+
+    #[test]
     fn no_sigalgs_means_no_trailing_underscore() {
         let exts: Vec<(u16, Vec<u8>)> = [
             0x0005, 0x000a, 0x000b, 0x0012, 0x0015, 0x0017, 0x001b, 0x0023, 0x002b, 0x002d, 0x0033,
@@ -213,17 +321,17 @@ mod tests {
 
     #[test]
     fn alpn_rules_from_spec() {
-        assert_eq!(alpn_chars(None), "00");
-        assert_eq!(alpn_chars(Some(b"")), "00");
-        assert_eq!(alpn_chars(Some(b"h2")), "h2");
-        assert_eq!(alpn_chars(Some(b"http/1.1")), "h1");
-        assert_eq!(alpn_chars(Some(b"h")), "hh");
-        assert_eq!(alpn_chars(Some(&[0xab])), "ab");
-        assert_eq!(alpn_chars(Some(&[0xab, 0xcd])), "ad");
-        assert_eq!(alpn_chars(Some(&[0x30, 0xab])), "3b");
-        assert_eq!(alpn_chars(Some(&[0x30, 0x31, 0xab, 0xcd])), "3d");
-        assert_eq!(alpn_chars(Some(&[0x30, 0xab, 0xcd, 0x31])), "01");
-        assert_eq!(alpn_chars(Some(&[0xba, 0xad])), "bd");
+        assert_eq!(&alpn_pair(None), b"00");
+        assert_eq!(&alpn_pair(Some(b"")), b"00");
+        assert_eq!(&alpn_pair(Some(b"h2")), b"h2");
+        assert_eq!(&alpn_pair(Some(b"http/1.1")), b"h1");
+        assert_eq!(&alpn_pair(Some(b"h")), b"hh");
+        assert_eq!(&alpn_pair(Some(&[0xab])), b"ab");
+        assert_eq!(&alpn_pair(Some(&[0xab, 0xcd])), b"ad");
+        assert_eq!(&alpn_pair(Some(&[0x30, 0xab])), b"3b");
+        assert_eq!(&alpn_pair(Some(&[0x30, 0x31, 0xab, 0xcd])), b"3d");
+        assert_eq!(&alpn_pair(Some(&[0x30, 0xab, 0xcd, 0x31])), b"01");
+        assert_eq!(&alpn_pair(Some(&[0xba, 0xad])), b"bd");
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! `_{hash of extensions in wire order}`.
 
 use super::grease::non_grease;
-use super::ja4::{alpn_chars, hex_list, Transport};
-use super::{hash12, version, ServerHello};
+use super::ja4::{alpn_pair, push_hex_list, Transport};
+use super::{ascii_string, push_hash12, push_hex, version, ServerHello};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ja4s {
@@ -12,19 +12,38 @@ pub struct Ja4s {
 }
 
 pub fn ja4s(sh: &ServerHello, transport: Transport) -> Ja4s {
-    let exts: Vec<u16> = non_grease(sh.extensions().map(|e| e.ty)).collect();
-    let head = format!(
-        "{}{}{:02}{}_{:04x}",
-        transport.letter(),
-        version::ja4_code(sh.version()),
-        exts.len().min(99),
-        alpn_chars(sh.alpn_selected()),
-        sh.cipher,
-    );
-    let list = hex_list(exts.into_iter());
+    let mut ja4s = Vec::with_capacity(25);
+    let mut ja4s_r = Vec::new();
+    write(sh, transport, Some(&mut ja4s), &mut ja4s_r);
     Ja4s {
-        ja4s: format!("{head}_{}", hash12(&list)),
-        ja4s_r: format!("{head}_{list}"),
+        ja4s: ascii_string(ja4s),
+        ja4s_r: ascii_string(ja4s_r),
+    }
+}
+
+/// Appends JA4S (the hashed form) to `out`.
+pub fn write_ja4s(sh: &ServerHello, transport: Transport, out: &mut Vec<u8>) {
+    let mut raw = Vec::with_capacity(64);
+    write(sh, transport, Some(out), &mut raw);
+}
+
+/// Appends the raw form to `raw` and, when given, the hashed form to `hashed`.
+fn write(sh: &ServerHello, transport: Transport, hashed: Option<&mut Vec<u8>>, raw: &mut Vec<u8>) {
+    let exts: Vec<u16> = non_grease(sh.extensions().map(|e| e.ty)).collect();
+    let count = exts.len().min(99);
+    let head_start = raw.len();
+    raw.push(transport.letter() as u8);
+    raw.extend_from_slice(version::ja4_code(sh.version()).as_bytes());
+    raw.extend_from_slice(&[b'0' + (count / 10) as u8, b'0' + (count % 10) as u8]);
+    raw.extend_from_slice(&alpn_pair(sh.alpn_selected()));
+    raw.push(b'_');
+    push_hex(&sh.cipher.to_be_bytes(), raw);
+    raw.push(b'_');
+    let list_start = raw.len();
+    push_hex_list(&exts, raw);
+    if let Some(out) = hashed {
+        out.extend_from_slice(&raw[head_start..list_start]);
+        push_hash12(&raw[list_start..], out);
     }
 }
 

@@ -75,35 +75,61 @@ pub mod ext {
 
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    push_hex(bytes, &mut out);
+    ascii_string(out)
+}
+
+/// Appends the lower-case hex of `bytes`.
+pub fn push_hex(bytes: &[u8], out: &mut Vec<u8>) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    out.reserve(bytes.len() * 2);
+    for &b in bytes {
+        out.extend_from_slice(&[DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 0x0f)]]);
     }
-    s
 }
 
 /// The first 12 hex digits of SHA-256(`s`), or `000000000000` for an empty
 /// string (JA4+: an empty list is shown as zeros, not as a hash).
 pub fn hash12(s: &str) -> String {
+    let mut out = Vec::with_capacity(12);
+    push_hash12(s.as_bytes(), &mut out);
+    ascii_string(out)
+}
+
+/// Appends [`hash12`] of `text`.
+pub fn push_hash12(text: &[u8], out: &mut Vec<u8>) {
     use sha2::{Digest, Sha256};
-    if s.is_empty() {
-        return "000000000000".to_owned();
+    if text.is_empty() {
+        out.extend_from_slice(b"000000000000");
+    } else {
+        push_hex(&Sha256::digest(text)[..6], out);
     }
-    hex(&Sha256::digest(s.as_bytes())[..6])
 }
 
 /// Lower-case hex MD5 of `s` (JA3).
 pub fn md5_hex(s: &str) -> String {
+    let mut out = Vec::with_capacity(32);
+    push_md5_hex(s.as_bytes(), &mut out);
+    ascii_string(out)
+}
+
+/// Appends [`md5_hex`] of `text`.
+pub fn push_md5_hex(text: &[u8], out: &mut Vec<u8>) {
     use md5::{Digest, Md5};
-    hex(&Md5::digest(s.as_bytes()))
+    push_hex(&Md5::digest(text), out);
 }
 
 /// SHA-256 of `bytes` in lower-case hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     hex(&Sha256::digest(bytes))
+}
+
+/// Text the fingerprint writers produced (ASCII by construction) as a
+/// `String`, without a panic path.
+pub(crate) fn ascii_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 #[cfg(test)]

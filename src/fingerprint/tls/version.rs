@@ -15,6 +15,13 @@ pub const DTLS13: u16 = 0xfefc;
 /// `tls_version` as SPEC section 5 writes it: `TLS 1.3` ... `SSL 3.0`,
 /// `DTLS 1.0/1.2/1.3` for DTLS, else `0xNNNN`.
 pub fn version_text(v: u16) -> String {
+    let mut out = Vec::with_capacity(8);
+    push_version_text(v, &mut out);
+    super::ascii_string(out)
+}
+
+/// Appends [`version_text`].
+pub fn push_version_text(v: u16, out: &mut Vec<u8>) {
     let name = match v {
         TLS13 => "TLS 1.3",
         TLS12 => "TLS 1.2",
@@ -24,9 +31,13 @@ pub fn version_text(v: u16) -> String {
         DTLS13 => "DTLS 1.3",
         DTLS12 => "DTLS 1.2",
         DTLS10 => "DTLS 1.0",
-        _ => return format!("0x{v:04x}"),
+        _ => {
+            out.extend_from_slice(b"0x");
+            super::push_hex(&v.to_be_bytes(), out);
+            return;
+        }
     };
-    name.to_owned()
+    out.extend_from_slice(name.as_bytes());
 }
 
 /// The two-character JA4/JA4S version code; `00` when unknown.
