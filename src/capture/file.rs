@@ -125,7 +125,8 @@ impl CaptureFile {
                         end.packets += 1;
                         f(pkt);
                     }
-                    self.reader.consume(offset);
+                    // No shift per record: `refill` moves the unread tail once per buffer.
+                    self.reader.consume_noshift(offset);
                 }
                 Err(PcapError::Eof) => return Ok(end),
                 Err(PcapError::Incomplete(_)) => {
