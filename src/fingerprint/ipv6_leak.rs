@@ -101,6 +101,10 @@ pub enum Provenance {
 /// `attacker_v4`.
 pub struct MacIpv4Table {
     map: Lru<Mac, (Ipv4Addr, Provenance)>,
+    /// The last record: already the most recent entry with this value, so
+    /// the same record again (every frame of a bulk transfer) changes
+    /// nothing and needs no lookup.
+    last: Option<(Mac, Ipv4Addr, Provenance)>,
     /// Entries dropped to make room.
     pub evictions: u64,
 }
@@ -109,6 +113,7 @@ impl MacIpv4Table {
     pub fn new(cap: usize) -> Self {
         MacIpv4Table {
             map: Lru::new(cap),
+            last: None,
             evictions: 0,
         }
     }
@@ -118,9 +123,13 @@ impl MacIpv4Table {
     /// address is not replaced by one learned from an IPv4 frame. Returns
     /// whether another entry was evicted to make room.
     pub fn record(&mut self, mac: Mac, ip: Ipv4Addr, how: Provenance) -> bool {
+        if self.last == Some((mac, ip, how)) {
+            return false;
+        }
         if !is_unicast_mac(&mac) || ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() {
             return false;
         }
+        self.last = Some((mac, ip, how));
         if let Some(entry) = self.map.get_mut(&mac) {
             if how >= entry.1 {
                 *entry = (ip, how);
