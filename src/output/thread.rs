@@ -11,9 +11,10 @@ use super::Output;
 use crate::event::Event;
 
 /// Events handed over at a time: one queue operation per batch.
-const BATCH: usize = 256;
-/// Batches in flight: bounds the memory between the threads (~4k events).
-const QUEUE: usize = 16;
+const BATCH: usize = 1024;
+/// Batches (or formatted chunks of a sharded engine, ~2 MB each in a scan
+/// storm) in flight: bounds the memory between the threads.
+const QUEUE: usize = 4;
 
 /// What crosses to the output thread.
 enum Work {

@@ -44,7 +44,7 @@ use crate::output::formatted::{FormattedBatch, Formatter, MergedChunk};
 use crate::util::time::Timestamp;
 
 /// Frames per chunk: one channel operation per shard per chunk.
-const CHUNK_PACKETS: usize = 1024;
+const CHUNK_PACKETS: usize = 512;
 /// Bytes per chunk, so chunks of large frames stay small.
 const CHUNK_BYTES: usize = 4 << 20;
 /// Chunks a shard may be behind the router before the router waits: bounds
