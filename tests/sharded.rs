@@ -4,6 +4,9 @@
 
 mod support;
 
+#[path = "../fuzz/harness.rs"]
+mod harness;
+
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
@@ -264,4 +267,49 @@ fn the_same_input_gives_the_same_bytes_every_run() {
         assert_same(&first.during, &again.during, "while reading");
         assert_same(&first.at_end, &again.at_end, "at the end");
     }
+}
+
+/// The fuzzers' engine inputs (hostile frames that reached rare paths):
+/// the same events sharded as from one engine.
+#[test]
+fn fuzz_regression_inputs_give_the_same_events_on_three_workers() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions/engine");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 50, "{} inputs", paths.len());
+    let mut events = 0;
+    for path in &paths {
+        let data = std::fs::read(path).unwrap();
+        let (linktype, frames) = harness::frames(&data);
+        let packets = || {
+            frames.iter().map(move |(ts, f)| RawPacket {
+                ts: *ts,
+                linktype,
+                data: f,
+                orig_len: f.len() as u32,
+            })
+        };
+        let deckies = DeckyMap::observe_all();
+        let single = run_packets(packets(), &Limits::default(), &deckies, 1);
+        let sharded = run_packets(packets(), &Limits::default(), &deckies, 3);
+        let what = path.display().to_string();
+        let mut expected = single.during;
+        let open_at_end = single.at_end.len();
+        expected.extend(single.at_end);
+        let mut got = sharded.during;
+        got.extend(sharded.at_end);
+        assert_eq!(got.len(), expected.len(), "{what}");
+        let split = expected.len() - open_at_end;
+        assert_same(&expected[..split], &got[..split], &what);
+        let (mut a, mut b) = (expected[split..].to_vec(), got[split..].to_vec());
+        a.sort();
+        b.sort();
+        assert_same(&a, &b, &what);
+        events += expected.len();
+    }
+    assert!(events > 0);
 }
