@@ -128,8 +128,25 @@ impl NatsServer {
             store: store.map(Path::to_path_buf),
             extra: extra.iter().map(|a| a.to_string()).collect(),
         };
-        s.spawn();
-        s
+        // Tests run in parallel threads and a free port is only free when
+        // asked: another test's server may take it first. Ours then fails
+        // to bind and exits, while the port answers for the other one.
+        for _ in 0..5 {
+            s.spawn();
+            if s.still_running_after(Duration::from_millis(300)) {
+                return s;
+            }
+            s.port = free_port();
+        }
+        panic!("nats-server kept exiting at start (port taken?)");
+    }
+
+    /// True if our server process has not exited within `grace`.
+    fn still_running_after(&mut self, grace: Duration) -> bool {
+        std::thread::sleep(grace);
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
     fn spawn(&mut self) {
