@@ -57,9 +57,11 @@ pub(super) fn write_params(
 /// Structured fields in catalogue order, then free text in its relative
 /// order: a consumer that stops at the first `]` loses as little as possible.
 pub fn ordered_fields(ev: &Event) -> impl Iterator<Item = Field<'_>> {
+    // Without free text (most events) the second pass is skipped at once.
+    let second_pass = if ev.has_free_text() { usize::MAX } else { 0 };
     ev.fields()
         .filter(|f| !f.free_text)
-        .chain(ev.fields().filter(|f| f.free_text))
+        .chain(ev.fields().take(second_pass).filter(|f| f.free_text))
 }
 
 /// HOSTNAME is printable ASCII without spaces (RFC 5424 6.2.4); decky names

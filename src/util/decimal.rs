@@ -2,19 +2,20 @@
 //! for every event, and the formatting machinery (plus the `String` it
 //! needs) cost more than the rest of the line.
 
-/// Appends `v` in decimal.
-pub fn push_u64(out: &mut Vec<u8>, mut v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
+/// Appends `v` in decimal (itoa: two digits per step, no `fmt`).
+pub fn push_u64(out: &mut Vec<u8>, v: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Appends `v` as exactly two digits (`v` below 100).
+pub fn push_2(out: &mut Vec<u8>, v: u32) {
+    out.extend_from_slice(&two_digits(v));
+}
+
+/// `v % 100` as two ASCII digits.
+pub fn two_digits(v: u32) -> [u8; 2] {
+    let v = v % 100;
+    [b'0' + (v / 10) as u8, b'0' + (v % 10) as u8]
 }
 
 /// Appends `v` in decimal, with a leading `-` when negative.

@@ -1,7 +1,7 @@
 //! Packet timestamps and their textual forms. All time in the program is
 //! packet time, so output is a pure function of the input.
 
-use super::decimal::push_padded;
+use super::decimal::{push_2, two_digits};
 
 /// A packet timestamp: seconds and nanoseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -52,9 +52,12 @@ impl Timestamp {
     /// RFC 5424 TIMESTAMP: `2026-04-21T16:35:50.123456+00:00`.
     pub fn write_rfc5424(self, out: &mut Vec<u8>) {
         self.write_date_time(out, b'T');
-        out.push(b'.');
-        push_padded(out, u64::from(self.nanos / 1000), 6);
-        out.extend_from_slice(b"+00:00");
+        let us = self.nanos / 1000;
+        let mut tail = *b".000000+00:00";
+        for (i, pair) in [us / 10_000, us / 100, us].into_iter().enumerate() {
+            tail[1 + 2 * i..3 + 2 * i].copy_from_slice(&two_digits(pair));
+        }
+        out.extend_from_slice(&tail);
     }
 
     /// DECNET's JSON `timestamp`: `2026-04-21 16:35:50`.
@@ -62,19 +65,27 @@ impl Timestamp {
         self.write_date_time(out, b' ');
     }
 
-    /// `YYYY-MM-DD<sep>hh:mm:ss`, written digit by digit: this runs twice
-    /// per event, and `format!` here was a visible share of output time.
+    /// `YYYY-MM-DD<sep>hh:mm:ss`, filled into one fixed buffer: this runs
+    /// twice per event, and `format!` here was a visible share of output time.
     fn write_date_time(self, out: &mut Vec<u8>, sep: u8) {
         let (y, mo, d, h, mi, s) = self.civil();
-        match u64::try_from(y) {
-            Ok(y) => push_padded(out, y, 4),
-            // Before year 0: keep std's rendering (`-001`) exactly.
-            Err(_) => out.extend_from_slice(format!("{y:04}").as_bytes()),
+        let Ok(year @ 0..=9999) = u32::try_from(y) else {
+            // Outside four digits: keep std's rendering (`-001`, `10000`).
+            out.extend_from_slice(format!("{y:04}").as_bytes());
+            for (sep, v) in [(b'-', mo), (b'-', d), (sep, h), (b':', mi), (b':', s)] {
+                out.push(sep);
+                push_2(out, v);
+            }
+            return;
+        };
+        let mut text = *b"0000-00-00T00:00:00";
+        text[..2].copy_from_slice(&two_digits(year / 100));
+        text[2..4].copy_from_slice(&two_digits(year));
+        text[10] = sep;
+        for (i, v) in [mo, d, h, mi, s].into_iter().enumerate() {
+            text[5 + 3 * i..7 + 3 * i].copy_from_slice(&two_digits(v));
         }
-        for (sep, v) in [(b'-', mo), (b'-', d), (sep, h), (b':', mi), (b':', s)] {
-            out.push(sep);
-            push_padded(out, u64::from(v), 2);
-        }
+        out.extend_from_slice(&text);
     }
 
     /// RFC 3339 UTC with microseconds: `2026-04-21T16:35:50.123456Z`.

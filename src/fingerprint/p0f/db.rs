@@ -58,6 +58,9 @@ pub struct SigRecord {
     pub class: Option<u16>,
     pub name: u32,
     pub flavor: Option<Box<str>>,
+    /// The label as p0f prints it (name, and the flavor after a space),
+    /// built once here rather than for every matching SYN.
+    pub label: Box<str>,
     pub label_id: u32,
     /// Line of the `sig` in the file (1-based).
     pub line: u32,
@@ -244,11 +247,8 @@ impl Database {
     }
 
     /// The label as p0f prints it: name, and the flavor after a space.
-    pub fn label(&self, rec: &SigRecord) -> String {
-        match &rec.flavor {
-            Some(fl) => format!("{} {}", self.name(rec.name), fl),
-            None => self.name(rec.name).to_string(),
-        }
+    pub fn label<'a>(&self, rec: &'a SigRecord) -> &'a str {
+        &rec.label
     }
 
     /// The `[mtu]` label of an MTU, first entry in file order.
@@ -531,12 +531,18 @@ impl Parser<'_> {
             let msg = format!("signature is already covered by line {}", prev.line);
             return self.err(msg);
         }
+        let name = self.db.name(self.name);
+        let label = match &self.flavor {
+            Some(fl) => format!("{name} {fl}").into(),
+            None => name.into(),
+        };
         let rec = SigRecord {
             sig,
             generic: self.generic,
             class: self.class,
             name: self.name,
             flavor: self.flavor.clone(),
+            label,
             label_id: self.label_id,
             line: self.line,
         };

@@ -46,10 +46,8 @@ impl<'a> P0fResult<'a> {
     }
 
     /// `p0f_os`: the label printed under `os=` or `app=`, `???` if none.
-    pub fn label(&self) -> String {
-        self.verdict
-            .record
-            .map_or_else(|| "???".to_string(), |r| self.db.label(r))
+    pub fn label(&self) -> &'a str {
+        self.verdict.record.map_or("???", |r| self.db.label(r))
     }
 
     /// The matched OS or tool name without its flavor (`Linux`, `NMap`).
