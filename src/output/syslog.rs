@@ -80,6 +80,12 @@ fn write_hostname(name: &[u8], out: &mut Vec<u8>) {
 /// control bytes, DEL and bytes of invalid UTF-8 become `\\xNN`, so no value
 /// can end the line or the element early.
 pub fn escape_param_value(value: &[u8], out: &mut Vec<u8>) {
+    // Short clean values (numbers, flags, addresses: most fields) are
+    // checked byte by byte and copied whole, cheaper than the word scan.
+    if value.len() <= SHORT && value.iter().all(|&b| PARAM_ESCAPE[usize::from(b)] == COPY) {
+        out.extend_from_slice(value);
+        return;
+    }
     // ASCII (nearly every value) is one valid chunk: skip the UTF-8 walk.
     if escape_ascii(value, out) {
         return;
@@ -91,6 +97,9 @@ pub fn escape_param_value(value: &[u8], out: &mut Vec<u8>) {
         }
     }
 }
+
+/// Values up to this long take the byte-by-byte shortcut.
+const SHORT: usize = 16;
 
 /// What the escaper does with each byte: copy it, put a backslash before
 /// it, write it as `\\xNN`, or (ASCII fast path only) give up.
@@ -210,6 +219,21 @@ mod tests {
             "<132>1 2026-04-21T16:35:50.123456+00:00 decky-01 sniffer - tls_session \
              [relay@55555 src_ip=\"203.0.113.7\" ja3s=\"abc\" sni=\"a.example\"]"
         );
+    }
+
+    #[test]
+    fn short_values_escape_like_long_ones() {
+        let pad = [b'x'; SHORT];
+        for b in 0..=255u8 {
+            for value in [vec![b], vec![b'a', b, b'z'], vec![b; SHORT]] {
+                let mut short = Vec::new();
+                escape_param_value(&value, &mut short);
+                let mut long = Vec::new();
+                escape_param_value(&[&pad[..], &value].concat(), &mut long);
+                assert_eq!(long[..SHORT], pad);
+                assert_eq!(short, long[SHORT..], "{value:?}");
+            }
+        }
     }
 
     #[test]
