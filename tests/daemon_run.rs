@@ -96,12 +96,17 @@ impl Replica {
     }
 
     fn write_state(&self, deckies: &[(&str, &str)]) {
+        self.write_state_on("eth0", deckies);
+    }
+
+    /// A state file whose `config.interface` is `iface`.
+    fn write_state_on(&self, iface: &str, deckies: &[(&str, &str)]) {
         let list: Vec<String> = deckies
             .iter()
             .map(|(n, ip)| format!(r#"{{"name": "{n}", "ip": "{ip}", "services": ["ssh"]}}"#))
             .collect();
         let text = format!(
-            r#"{{"config": {{"interface": "eth0", "deckies": [{}], "log_target": "x"}}, "compose_path": "/x"}}"#,
+            r#"{{"config": {{"interface": "{iface}", "deckies": [{}], "log_target": "x"}}, "compose_path": "/x"}}"#,
             list.join(", ")
         );
         // Atomic replace, as DECNET's writer does.
@@ -512,6 +517,35 @@ fn state_file_rewrites_apply_without_restart() {
 /// `--workers 2`: events still arrive on a slow link (a few SYNs), the
 /// state file still applies, and SIGTERM still reports the open
 /// connection, now from the worker threads.
+/// `on_iface` names the interface the daemon captures on (here `--iface
+/// eth0`), not the state file's `config.interface`; with and without workers
+/// (the router keeps the leak tables then).
+#[test]
+fn link_local_leaks_name_the_capture_interface() {
+    let Some(r) = Replica::up("ll") else { return };
+    r.write_state_on("eth9", &THREE);
+    for workers in ["1", "2"] {
+        let _ = fs::remove_file(r.path("decnet.json"));
+        let mut d = r.daemon(&["--iface", "eth0", "--workers", workers]);
+        // decky-01 answers over IPv4 (its MAC is learnt), then speaks from
+        // its link-local address.
+        knock(&r, "atk", D1, 81);
+        wait_for_events(&r, "decky-01's SYN", syn_to(D1, 81));
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let leak = loop {
+            r.exec("d1", "ping -6 -c 1 -W 1 ff02::1%eth0 >/dev/null 2>&1");
+            let evs = r.events();
+            if let Some(e) = of_type(&evs, "ipv6_link_local_leak").first() {
+                break (*e).clone();
+            }
+            assert!(Instant::now() < deadline, "no link-local leak: {evs:#?}");
+        };
+        assert_eq!(leak["decky"], "decky-01", "{leak}");
+        assert_eq!(field(&leak, "on_iface"), "eth0", "{leak}");
+        assert_eq!(d.stop().code(), Some(0), "{}", d.log());
+    }
+}
+
 #[test]
 fn workers_keep_events_reloads_and_the_exit_report() {
     let Some(r) = Replica::up("dw") else { return };

@@ -369,7 +369,7 @@ impl Daemon {
         )
         .map_err(StartError::Watcher)?;
         let reloads = Some(watcher.counters());
-        let engine = Analyzer::new(
+        let mut engine = Analyzer::new(
             settings.limits(),
             deckies,
             p0f_db,
@@ -377,6 +377,7 @@ impl Daemon {
             output.formatter(),
         )
         .map_err(StartError::Workers)?;
+        engine.set_interface(&choice.iface);
         if settings.workers > 1 {
             tracing::info!("analysing on {} worker threads", settings.workers);
         }

@@ -72,6 +72,14 @@ impl Analyzer {
         }
     }
 
+    /// Names the capture interface (`run`), reported as `on_iface`.
+    pub fn set_interface(&mut self, name: &str) {
+        match self {
+            Analyzer::Single(e) => e.set_interface(name),
+            Analyzer::Sharded(e) => e.set_interface(name),
+        }
+    }
+
     pub fn set_deckies(&mut self, deckies: DeckyMap) {
         match self {
             Analyzer::Single(e) => e.set_deckies(deckies),

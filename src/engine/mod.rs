@@ -197,6 +197,11 @@ impl Engine {
         self.deckies = deckies;
     }
 
+    /// Names the capture interface (`on_iface` of link-local leaks).
+    pub fn set_interface(&mut self, name: &str) {
+        self.leaks.set_interface(name);
+    }
+
     pub fn flow_count(&self) -> usize {
         self.flows.len()
     }

@@ -239,6 +239,11 @@ impl ShardedEngine {
         self.add_up();
     }
 
+    /// Names the capture interface; the router keeps the leak tables.
+    pub fn set_interface(&mut self, name: &str) {
+        self.router.leaks.set_interface(name);
+    }
+
     /// The decky map changes after the frames routed so far.
     pub fn set_deckies(&mut self, deckies: DeckyMap) {
         self.send_chunk();
