@@ -6,26 +6,28 @@
 
 use super::dedup::DedupKeyer;
 use super::json::write_line_and_record;
+use super::syslog::write_line;
 use crate::event::{Event, EventKind};
 use crate::util::time::Timestamp;
 
-/// What the formatting threads need from the output: its dedup keys, and
-/// whether a bus wants the events themselves.
+/// What the formatting threads need from the output: its dedup keys,
+/// whether there is a JSON file to write records for, and whether a bus
+/// wants the events themselves.
 #[derive(Clone)]
 pub struct Formatter {
     keyer: DedupKeyer,
+    records: bool,
     keep_bus_events: bool,
-    line: Vec<u8>,
     record: Vec<u8>,
     raw: Vec<u8>,
 }
 
 impl Formatter {
-    pub fn new(keyer: DedupKeyer, keep_bus_events: bool) -> Self {
+    pub fn new(keyer: DedupKeyer, records: bool, keep_bus_events: bool) -> Self {
         Formatter {
             keyer,
+            records,
             keep_bus_events,
-            line: Vec::with_capacity(1024),
             record: Vec::with_capacity(2048),
             raw: Vec::with_capacity(1024),
         }
@@ -33,11 +35,14 @@ impl Formatter {
 
     /// Formats `ev` into `batch` under the merge tag `tag`.
     pub fn format(&mut self, tag: u32, ev: Event, batch: &mut FormattedBatch) {
-        self.line.clear();
-        self.record.clear();
-        write_line_and_record(&ev, &mut self.line, &mut self.record, &mut self.raw);
+        // The line goes straight into the batch; the record after it.
         let start = batch.bytes.len();
-        batch.bytes.extend_from_slice(&self.line);
+        if self.records {
+            self.record.clear();
+            write_line_and_record(&ev, &mut batch.bytes, &mut self.record, &mut self.raw);
+        } else {
+            write_line(&ev, &mut batch.bytes);
+        }
         let mid = batch.bytes.len();
         batch.bytes.extend_from_slice(&self.record);
         batch.items.push(Item {
@@ -168,9 +173,27 @@ mod tests {
     }
 
     #[test]
+    fn without_a_json_file_only_lines_are_formatted() {
+        let dedup = Dedup::new(60, 16);
+        let mut f = Formatter::new(dedup.keyer().clone(), false, false);
+        let mut a = FormattedBatch::default();
+        f.format(0, ev(EventKind::TlsClientHello, "192.0.2.1"), &mut a);
+        f.format(1, ev(EventKind::TlsClientHello, "192.0.2.2"), &mut a);
+        let mut got = Vec::new();
+        MergedChunk::new(vec![a], vec![(0, 1), (0, 0)])
+            .drain(|e| got.push((e.line.to_vec(), e.record.is_empty())));
+        for ((line, no_record), src) in got.into_iter().zip(["192.0.2.2", "192.0.2.1"]) {
+            let mut want = Vec::new();
+            write_line(&ev(EventKind::TlsClientHello, src), &mut want);
+            assert_eq!(line, want);
+            assert!(no_record);
+        }
+    }
+
+    #[test]
     fn formats_as_the_output_does_in_the_given_order() {
         let dedup = Dedup::new(60, 16);
-        let mut f = Formatter::new(dedup.keyer().clone(), true);
+        let mut f = Formatter::new(dedup.keyer().clone(), true, true);
         let (mut a, mut b) = (FormattedBatch::default(), FormattedBatch::default());
         f.format(0, ev(EventKind::TlsClientHello, "192.0.2.1"), &mut a);
         f.format(7, ev(EventKind::TcpSynFingerprint, "192.0.2.2"), &mut a);

@@ -90,7 +90,11 @@ impl Output {
     /// How to format events ahead of [`Self::handle_formatted`], on other
     /// threads.
     pub fn formatter(&self) -> Formatter {
-        Formatter::new(self.dedup.keyer().clone(), self.publisher.is_some())
+        Formatter::new(
+            self.dedup.keyer().clone(),
+            self.json.is_some(),
+            self.publisher.is_some(),
+        )
     }
 
     /// Dedups, formats and queues one event.
