@@ -244,3 +244,83 @@ fn syn_fingerprint_fields_from_a_real_windows_syn() {
     assert_eq!(field(syn, "df"), "true");
     assert_eq!(field(syn, "direction"), "inbound");
 }
+
+/// `--summary`'s top fingerprints per decky agree with the events written
+/// (every event written: `--dedup-ttl 0`), with and without workers.
+#[test]
+fn summary_top_fingerprints_count_the_written_events() {
+    let bin = env!("CARGO_BIN_EXE_decnet-sniffer");
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo");
+    let headline = |kind: &str| match kind {
+        "tcp_syn_fingerprint" => Some("ja4t"),
+        "tcp_synack_fingerprint" => Some("ja4ts"),
+        "tls_client_hello" | "dtls_client_hello" => Some("ja4"),
+        "tls_session" => Some("ja4s"),
+        "tls_certificate" => Some("ja4x"),
+        "quic_client_hello" => Some("ja4_quic"),
+        "ssh_client_banner" => Some("ssh_version"),
+        "ssh_kex_fingerprint" => Some("hassh"),
+        "ssh_session_fingerprint" => Some("ja4ssh"),
+        "http_request_fingerprint" => Some("ja4h"),
+        _ => None,
+    };
+    for workers in ["1", "3"] {
+        let out = Command::new(bin)
+            .arg("read")
+            .arg(demo.join("demo.pcap"))
+            .arg("--state")
+            .arg(demo.join("decnet-state.json"))
+            .args(["--dedup-ttl", "0", "--no-progress", "--summary"])
+            .args(["--workers", workers])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let mut want = std::collections::BTreeMap::new();
+        for line in String::from_utf8(out.stdout).unwrap().lines() {
+            let ev: serde_json::Value = serde_json::from_str(line).unwrap();
+            let Some(name) = headline(ev["event_type"].as_str().unwrap()) else {
+                continue;
+            };
+            let value = ev["fields"][name].as_str().unwrap().to_string();
+            let decky = ev["decky"].as_str().unwrap().to_string();
+            *want.entry((decky, name.to_string(), value)).or_insert(0u64) += 1;
+        }
+        let err = String::from_utf8(out.stderr).unwrap();
+        let section = err
+            .split("top fingerprints per decky")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no top fingerprints in {err}"));
+        let (mut decky, mut shown, mut last) = (String::new(), 0, None);
+        for line in section.lines().skip(1) {
+            if let Some(d) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':')) {
+                decky = d.to_string();
+                continue;
+            }
+            let (rest, count) = line.trim().rsplit_once(' ').unwrap();
+            let (name, value) = rest.split_once(' ').unwrap();
+            let count: u64 = count.parse().unwrap();
+            let key = (decky.clone(), name.to_string(), value.to_string());
+            assert_eq!(want.get(&key), Some(&count), "{line}");
+            // Most frequent first within a field, and nothing more
+            // frequent left out.
+            if last
+                .as_ref()
+                .is_some_and(|(d, n, _)| *d == decky && n == name)
+            {
+                assert!(last.as_ref().unwrap().2 >= count, "{line}");
+            }
+            let best = want
+                .iter()
+                .filter(|((d, n, _), _)| *d == decky && n == name)
+                .map(|(_, &c)| c)
+                .max()
+                .unwrap();
+            assert!(count <= best);
+            last = Some((decky.clone(), name.to_string(), count));
+            shown += 1;
+        }
+        assert!(shown >= 20, "{section}");
+        let fields: std::collections::BTreeSet<_> = want.keys().map(|k| &k.1).collect();
+        assert!(fields.len() >= 7, "{fields:?}");
+    }
+}

@@ -109,6 +109,7 @@ impl LimitArgs {
             seq_sources: self.max_seq_sources.max(1),
             flow_idle_secs: self.flow_idle,
             quic_ports: quic_ports(&self.quic_ports),
+            tally_fingerprints: 0,
         }
     }
 

@@ -11,7 +11,7 @@ use super::{error, DeckyArgs, LimitArgs, OutputArgs};
 use crate::bus::{Bus, BusOptions, BusTarget};
 use crate::capture::file::CaptureFile;
 use crate::decode::DecodeError;
-use crate::engine::Analyzer;
+use crate::engine::{Analyzer, FingerprintTally};
 use crate::event::EventKind;
 use crate::output::{Output, OutputStats, OutputThread};
 
@@ -34,7 +34,8 @@ pub struct ReadArgs {
     #[arg(long, value_name = "N", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=crate::engine::sharded::MAX_WORKERS as i64))]
     pub workers: u16,
-    /// Print a summary to stderr at the end (packets, decode errors, events, flows, evictions).
+    /// Print a summary to stderr at the end (packets, decode errors, events,
+    /// flows, evictions, and the most frequent fingerprints per decky).
     #[arg(long)]
     pub summary: bool,
     /// Never show the progress bar (it is shown only when stderr is a terminal).
@@ -91,7 +92,10 @@ pub fn run(args: ReadArgs) -> i32 {
             return 1;
         }
     };
-    let limits = args.limits.limits();
+    let mut limits = args.limits.limits();
+    if args.summary {
+        limits.tally_fingerprints = TALLY_ENTRIES;
+    }
     let workers = usize::from(args.workers);
     let mut engine = match Analyzer::new(limits, deckies, p0f_db, workers, formatter) {
         Ok(e) => e,
@@ -218,6 +222,11 @@ fn progress_bar(path: &std::path::Path, disabled: bool) -> Option<ProgressBar> {
     Some(bar)
 }
 
+/// Distinct (decky, fingerprint) pairs counted for `--summary`.
+const TALLY_ENTRIES: usize = 65_536;
+/// Values shown per decky and fingerprint field.
+const TOP_SHOWN: usize = 5;
+
 fn print_summary(engine: &Analyzer, out: &OutputStats, secs: f64) {
     let s = engine.stats();
     let mut text = String::new();
@@ -276,5 +285,53 @@ fn print_summary(engine: &Analyzer, out: &OutputStats, secs: f64) {
     if out.write_errors > 0 {
         text.push_str(&format!("write errors: {}\n", out.write_errors));
     }
+    if let Some(tally) = engine.fingerprint_tally() {
+        push_top_fingerprints(&mut text, tally);
+    }
     eprint!("{text}");
+}
+
+/// `top fingerprints per decky`: each decky's most frequent values of each
+/// kind's headline fingerprint, with how many events carried them.
+fn push_top_fingerprints(text: &mut String, tally: &FingerprintTally) {
+    let top = tally.top(TOP_SHOWN);
+    if top.is_empty() {
+        return;
+    }
+    text.push_str(&format!(
+        "top fingerprints per decky (events, {TOP_SHOWN} most frequent per field):\n"
+    ));
+    for (decky, entries) in top {
+        text.push_str(&format!("  {}:\n", printable(decky.as_bytes())));
+        for e in entries {
+            text.push_str(&format!(
+                "    {} {} {}\n",
+                e.field,
+                printable(e.value),
+                e.count
+            ));
+        }
+    }
+    if tally.overflow > 0 {
+        text.push_str(&format!(
+            "  (table full: {} more events not counted)\n",
+            tally.overflow
+        ));
+    }
+}
+
+/// Attacker text (an SSH banner) made safe for a terminal: control
+/// characters and invalid UTF-8 escaped.
+fn printable(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }

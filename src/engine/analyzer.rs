@@ -1,7 +1,7 @@
 //! The engine as the commands drive it: one [`Engine`] on the calling
 //! thread, or a [`ShardedEngine`] over worker threads (`--workers`).
 
-use super::{DeckyMap, Engine, Limits, ShardedEngine, Stats};
+use super::{DeckyMap, Engine, FingerprintTally, Limits, ShardedEngine, Stats};
 use crate::capture::RawPacket;
 use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::output::formatted::Formatter;
@@ -77,6 +77,15 @@ impl Analyzer {
         match self {
             Analyzer::Single(e) => e.set_interface(name),
             Analyzer::Sharded(e) => e.set_interface(name),
+        }
+    }
+
+    /// Headline fingerprints per decky, with `tally_fingerprints` set; with
+    /// workers, complete once [`Self::finish`] has run.
+    pub fn fingerprint_tally(&self) -> Option<&FingerprintTally> {
+        match self {
+            Analyzer::Single(e) => e.fingerprint_tally(),
+            Analyzer::Sharded(e) => e.fingerprint_tally(),
         }
     }
 

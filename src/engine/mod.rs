@@ -16,6 +16,7 @@ pub mod state_watch;
 pub mod stats;
 pub mod stream;
 pub mod syn;
+pub mod tally;
 pub mod tcp;
 pub mod tls;
 pub mod udp;
@@ -30,6 +31,7 @@ use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::fingerprint::seqclass::SeqClassTable;
 use crate::flow::table::FlowTable;
 use crate::util::time::Timestamp;
+pub use tally::FingerprintTally;
 
 pub use analyzer::Analyzer;
 pub use deckies::DeckyMap;
@@ -48,6 +50,8 @@ pub struct Limits {
     pub flow_idle_secs: u64,
     /// UDP ports treated as QUIC.
     pub quic_ports: Vec<u16>,
+    /// Distinct fingerprints counted for `read --summary` (0: none).
+    pub tally_fingerprints: usize,
 }
 
 impl Default for Limits {
@@ -59,6 +63,7 @@ impl Default for Limits {
             seq_sources: 262_144,
             flow_idle_secs: 120,
             quic_ports: vec![443],
+            tally_fingerprints: 0,
         }
     }
 }
@@ -139,10 +144,13 @@ pub struct Engine {
     track_leaks: bool,
     /// In a shard: the router's IP-ID/ISN classes for the SYN at hand.
     routed_seq: Option<crate::fingerprint::seqclass::SeqClasses>,
+    /// Headline fingerprints per decky, when asked for (`tally_fingerprints`).
+    tally: Option<FingerprintTally>,
 }
 
 impl Engine {
     pub fn new(limits: Limits, deckies: DeckyMap) -> Self {
+        let limits_tally = limits.tally_fingerprints;
         Engine {
             flows: FlowTable::with_half_open_cap(limits.flows, limits.pending_handshakes),
             seq_classes: SeqClassTable::new(limits.seq_sources),
@@ -158,6 +166,7 @@ impl Engine {
             p0f_db: P0fDatabase::bundled(),
             track_leaks: true,
             routed_seq: None,
+            tally: (limits_tally > 0).then(|| FingerprintTally::new(limits_tally)),
         }
     }
 
@@ -243,7 +252,7 @@ impl Engine {
                 self.cx.stats.decode_error(e)
             }
         }
-        self.cx.out.drain(..).for_each(&mut *sink);
+        self.hand_over(sink);
     }
 
     /// A frame the router of a [`ShardedEngine`] decoded and counted
@@ -260,7 +269,7 @@ impl Engine {
             self.dispatch(&pkt, raw.ts);
             self.routed_seq = None;
         }
-        self.cx.out.drain(..).for_each(&mut *sink);
+        self.hand_over(sink);
     }
 
     /// Reports flows idle at `now` (the daemon calls this on a silent link).
@@ -269,7 +278,7 @@ impl Engine {
             self.now = now;
             self.expire_idle();
         }
-        self.cx.out.drain(..).for_each(&mut *sink);
+        self.hand_over(sink);
     }
 
     /// Ends every open flow (end of input, shutdown).
@@ -285,7 +294,21 @@ impl Engine {
                 ts,
             );
         }
+        self.hand_over(sink);
+    }
+
+    /// Passes the queued events to `sink`, counting their fingerprints
+    /// first when a tally is kept.
+    fn hand_over(&mut self, sink: &mut impl FnMut(Event)) {
+        if let Some(tally) = &mut self.tally {
+            self.cx.out.iter().for_each(|ev| tally.add(ev));
+        }
         self.cx.out.drain(..).for_each(&mut *sink);
+    }
+
+    /// The fingerprint tally, when `tally_fingerprints` asked for one.
+    pub fn fingerprint_tally(&self) -> Option<&FingerprintTally> {
+        self.tally.as_ref()
     }
 
     fn expire_idle(&mut self) {

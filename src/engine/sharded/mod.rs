@@ -35,7 +35,7 @@ use worker::{Done, Job, Snapshot};
 
 use super::ipv6_leak::LeakTracker;
 use super::syn::{is_fingerprinted_syn, sample_seq};
-use super::{Context, DeckyMap, Engine, Limits, Stats};
+use super::{Context, DeckyMap, Engine, FingerprintTally, Limits, Stats};
 use crate::capture::RawPacket;
 use crate::decode::{self, DecodeError, Packet, Transport};
 use crate::fingerprint::p0f::Database as P0fDatabase;
@@ -63,6 +63,9 @@ pub struct ShardedEngine {
     stats: Stats,
     tables: Vec<(&'static str, usize, u64)>,
     open_flows: usize,
+    /// The shards' fingerprint tallies, merged at the end.
+    tally: Option<FingerprintTally>,
+    tally_cap: usize,
 }
 
 struct Router {
@@ -127,6 +130,7 @@ impl ShardedEngine {
                 snapshot: Snapshot::default(),
             });
         }
+        let tally_cap = limits.tally_fingerprints;
         Ok(ShardedEngine {
             router: Router {
                 leaks: LeakTracker::new(&limits),
@@ -150,6 +154,8 @@ impl ShardedEngine {
             stats: Stats::default(),
             tables: Vec::new(),
             open_flows: 0,
+            tally: None,
+            tally_cap,
         })
     }
 
@@ -235,6 +241,11 @@ impl ShardedEngine {
                 tables: engine.table_stats(),
                 flows: engine.flow_count(),
             };
+            if let Some(shard_tally) = engine.fingerprint_tally() {
+                self.tally
+                    .get_or_insert_with(|| FingerprintTally::new(self.tally_cap))
+                    .merge(shard_tally);
+            }
         }
         self.add_up();
     }
@@ -331,6 +342,11 @@ impl ShardedEngine {
     /// chunk handed over.
     pub fn table_stats(&self) -> Vec<(&'static str, usize, u64)> {
         self.tables.clone()
+    }
+
+    /// The shards' fingerprint tallies, merged once they have finished.
+    pub fn fingerprint_tally(&self) -> Option<&FingerprintTally> {
+        self.tally.as_ref()
     }
 
     /// Flows open, as of the last chunk handed over.
