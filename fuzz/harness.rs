@@ -653,7 +653,10 @@ fn dtls_fragments(data: &[u8]) {
     use decnet_sniffer::fingerprint::tls::ClientHello;
     let frags: Vec<HelloFragment<'_>> = hello_fragments(data).take(64).collect();
     for f in &frags {
-        assert!(f.offset + f.bytes.len() <= f.length, "fragment beyond its message");
+        assert!(
+            f.offset + f.bytes.len() <= f.length,
+            "fragment beyond its message"
+        );
     }
     let client = "192.0.2.1:5000".parse().unwrap();
     let server = "198.51.100.2:4433".parse().unwrap();
