@@ -24,7 +24,7 @@
 use std::net::SocketAddr;
 
 use super::stats::Stats;
-use crate::fingerprint::quic::crypto_stream::{AssembleError, ClientHelloAssembler, Progress};
+use crate::fingerprint::quic::crypto_stream::{ClientHelloAssembler, Progress};
 use crate::fingerprint::tls::dtls::HelloFragment;
 use crate::fingerprint::tls::handshake_type;
 use crate::util::lru::Lru;
@@ -208,8 +208,8 @@ impl DtlsHelloTable {
                 hello.into_message()
             }
             // The length was checked against the cap and each fragment
-            // against the length: only too many pieces is left.
-            Err(AssembleError::TooFragmented) | Err(_) => {
+            // against the length: the error left is too many pieces.
+            Err(_) => {
                 stats.bump("dtls_hellos_too_fragmented");
                 entry.state = State::Refused;
                 self.held = self.held.saturating_sub(entry.held);
