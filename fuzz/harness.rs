@@ -638,6 +638,50 @@ pub fn dtls(data: &[u8]) {
         let _ = version_text(ch.highest_version());
         let _ = (ch.sni(), ch.alpn().joined());
     }
+    dtls_fragments(data);
+}
+
+/// The fragment walker and the reassembly table over the same payload: its
+/// ClientHello fragments fed in order, then in reverse order to a second
+/// table (several records, or several fragments in a record, make the
+/// reassembly reachable from one datagram).
+fn dtls_fragments(data: &[u8]) {
+    use decnet_sniffer::engine::dtls_hellos::DtlsHelloTable;
+    use decnet_sniffer::engine::Stats;
+    use decnet_sniffer::fingerprint::tls::dtls::{hello_fragments, HelloFragment};
+    use decnet_sniffer::fingerprint::tls::ja4::{ja4, Transport};
+    use decnet_sniffer::fingerprint::tls::ClientHello;
+    let frags: Vec<HelloFragment<'_>> = hello_fragments(data).take(64).collect();
+    for f in &frags {
+        assert!(
+            f.offset + f.bytes.len() <= f.length,
+            "fragment beyond its message"
+        );
+    }
+    let client = "192.0.2.1:5000".parse().unwrap();
+    let server = "198.51.100.2:4433".parse().unwrap();
+    let mut stats = Stats::default();
+    for reverse in [false, true] {
+        let mut table = DtlsHelloTable::new(4, 16 * 1024);
+        let order: Vec<&HelloFragment<'_>> = if reverse {
+            frags.iter().rev().collect()
+        } else {
+            frags.iter().collect()
+        };
+        for (i, f) in order.into_iter().enumerate() {
+            let ts = Timestamp::new(i as i64, 0);
+            table.expire(ts, &mut stats);
+            if let Some(message) = table.insert(client, server, ts, f, &mut stats) {
+                assert_eq!(message.len(), 4 + f.length, "reassembled length");
+                if let Ok(ch) = ClientHello::parse_dtls(&message[4..]) {
+                    let _ = ja4(&ch, Transport::Dtls);
+                }
+            }
+            assert!(table.held_bytes() <= decnet_sniffer::engine::dtls_hellos::MAX_HELD_BYTES);
+        }
+        table.finish(&mut stats);
+        assert!(table.is_empty());
+    }
 }
 
 /// Polls a future that must finish at once (its reader is a byte slice).

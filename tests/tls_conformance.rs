@@ -712,3 +712,172 @@ fn session_and_hello_fields_in_catalogue_order() {
     session.push("direction");
     assert_eq!(names(EventKind::TlsSession), session);
 }
+
+/// One ClientHello of dtls-expected.tsv: where tshark completed it and
+/// its values (`ja3`, `sni`, and the `ja4` computed from tshark's fields).
+#[derive(Debug, Clone)]
+struct DtlsExpected {
+    conn: Conn,
+    message_seq: String,
+    values: BTreeMap<String, String>,
+}
+
+/// dtls-expected.tsv, per file, ClientHellos in frame order.
+fn dtls_expected() -> BTreeMap<String, Vec<DtlsExpected>> {
+    let text = std::fs::read_to_string(captures().join("dtls-expected.tsv")).unwrap();
+    let mut out: BTreeMap<String, Vec<DtlsExpected>> = BTreeMap::new();
+    let mut last: Option<(String, String)> = None;
+    for line in text.lines().skip(1) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let [file, frame, client, server, seq, _tool, field, value] = cols[..] else {
+            panic!("bad line {line}")
+        };
+        let split = |ep: &str| {
+            let (a, p) = ep.rsplit_once(':').unwrap();
+            (
+                a.trim_start_matches('[').trim_end_matches(']').to_owned(),
+                p.to_owned(),
+            )
+        };
+        let ((ca, cp), (sa, sp)) = (split(client), split(server));
+        let hellos = out.entry(file.to_owned()).or_default();
+        let here = (file.to_owned(), frame.to_owned());
+        if last.as_ref() != Some(&here) {
+            hellos.push(DtlsExpected {
+                conn: conn(&ca, &cp, &sa, &sp),
+                message_seq: seq.to_owned(),
+                values: BTreeMap::new(),
+            });
+            last = Some(here);
+        }
+        let hello = hellos.last_mut().unwrap();
+        hello.values.insert(field.to_owned(), value.to_owned());
+    }
+    out
+}
+
+/// Our `dtls_client_hello` events of `file` compared, in order, with the
+/// expected ClientHellos: the same number, on the same addresses, with the
+/// same JA3, SNI and JA4.
+fn check_dtls(t: &mut Tally, file: &str, events: &[Event], want: &[DtlsExpected]) {
+    let got: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::DtlsClientHello)
+        .collect();
+    assert_eq!(got.len(), want.len(), "{file}: dtls_client_hello events");
+    for (i, (ev, w)) in got.iter().zip(want).enumerate() {
+        let f = |n| get(ev, n).unwrap_or_default();
+        let k = conn(&f("src_ip"), &f("src_port"), &f("dst_ip"), &f("dst_port"));
+        assert_eq!(k, w.conn, "{file} hello {i}");
+        for (field, value) in &w.values {
+            let name = match field.as_str() {
+                "ja3" => "ja3",
+                "sni" => "sni",
+                "ja4" => "ja4",
+                _ => continue, // our DTLS event carries no JA3 string
+            };
+            let where_ = format!("{file} hello {i} (message_seq {})", w.message_seq);
+            t.check(name, &where_, value, get(ev, name));
+        }
+    }
+}
+
+/// Real OpenSSL DTLS 1.2 handshakes with `-mtu 256` (ClientHellos in 2 or
+/// 3 fragments, twice per handshake because of the HelloVerifyRequest),
+/// over IPv4 and IPv6, and the scapy variants tshark still reassembles
+/// (overlapping pieces with a conflicting copy; a forged huge fragment
+/// first): JA3 and SNI as tshark computes them, JA4 as computed from
+/// tshark's fields by scripts/captures/dtls_expected.py.
+#[test]
+fn fragmented_dtls_hellos_match_tshark() {
+    let expected = dtls_expected();
+    let mut t = Tally::default();
+    for file in [
+        "dtls-openssl-mtu256.pcap",
+        "dtls-openssl-ipv6.pcap",
+        "dtls-openssl-big.pcap",
+        "dtls-overlap.pcap",
+        "dtls-huge-length.pcap",
+    ] {
+        let want = &expected[file];
+        assert_eq!(want.len(), 2, "{file}: two ClientHellos in tshark's view");
+        let (events, stats) = run(&captures().join(file));
+        check_dtls(&mut t, file, &events, want);
+        assert_eq!(stats.get("dtls_fragmented_hellos"), 2, "{file}");
+        assert_eq!(stats.get("dtls_hellos_reassembled"), 2, "{file}");
+        assert_eq!(stats.get("dtls_parse_errors"), 0, "{file}");
+    }
+    t.assert_ok(&[("ja3", 10), ("sni", 10), ("ja4", 10)]);
+    let (_, stats) = run(&captures().join("dtls-huge-length.pcap"));
+    assert_eq!(stats.get("dtls_hello_fragments_too_large"), 1);
+}
+
+/// Fragments reordered and duplicated (F3 F1 F3 F2), and whole
+/// ClientHellos in one datagram (two fragments in one record; three
+/// records in reverse order): tshark 4.0 reassembles neither the reordered
+/// ones nor the reversed records, so the expected values are tshark's for
+/// the in-order capture they come from.
+#[test]
+fn reordered_and_packed_dtls_fragments_match_the_in_order_capture() {
+    let expected = dtls_expected();
+    let in_order = &expected["dtls-openssl-big.pcap"];
+    // Where tshark does reassemble (the first hello of one-datagram), it
+    // agrees with the in-order capture.
+    let packed = &expected["dtls-one-datagram.pcap"];
+    assert_eq!(packed.len(), 1);
+    assert_eq!(packed[0].values, in_order[0].values);
+    assert!(!expected.contains_key("dtls-reordered-dup.pcap"));
+    let mut t = Tally::default();
+    for file in ["dtls-reordered-dup.pcap", "dtls-one-datagram.pcap"] {
+        let (events, stats) = run(&captures().join(file));
+        check_dtls(&mut t, file, &events, in_order);
+        assert_eq!(stats.get("dtls_hellos_reassembled"), 2, "{file}");
+    }
+    t.assert_ok(&[("ja3", 4), ("sni", 4), ("ja4", 4)]);
+}
+
+/// A ClientHello missing a fragment is never reported (tshark agrees: no
+/// JA3): the first is superseded by the client's next ClientHello, the
+/// second expires when packet time moves 30 s on.
+#[test]
+fn dtls_hello_missing_a_fragment_is_dropped_and_counted() {
+    assert!(!dtls_expected().contains_key("dtls-missing.pcap"));
+    let (events, stats) = run(&captures().join("dtls-missing.pcap"));
+    assert!(events.iter().all(|e| e.kind != EventKind::DtlsClientHello));
+    assert_eq!(stats.get("dtls_fragmented_hellos"), 2);
+    assert_eq!(stats.get("dtls_hellos_superseded"), 1);
+    assert_eq!(stats.get("dtls_hellos_expired"), 1);
+    assert_eq!(stats.get("dtls_hellos_unfinished"), 0);
+    assert_eq!(stats.get("dtls_hellos_reassembled"), 0);
+}
+
+/// 300 clients each sending only a first fragment, with room for 100
+/// partial ClientHellos: the table holds its cap and counts what it drops.
+#[test]
+fn many_half_dtls_hellos_hold_the_cap() {
+    assert!(!dtls_expected().contains_key("dtls-many-half.pcap"));
+    let limits = Limits {
+        pending_handshakes: 100,
+        ..Limits::default()
+    };
+    let mut engine = Engine::new(limits, DeckyMap::observe_all());
+    let mut events = Vec::new();
+    let mut file = CaptureFile::open(&captures().join("dtls-many-half.pcap")).unwrap();
+    file.for_each(|p| engine.process(&p, &mut |e| events.push(e)))
+        .unwrap();
+    let table = |engine: &Engine| {
+        engine
+            .table_stats()
+            .into_iter()
+            .find(|(name, _, _)| *name == "dtls_hellos")
+            .map(|(_, len, evictions)| (len, evictions))
+    };
+    assert_eq!(table(&engine), Some((100, 200)));
+    engine.finish(&mut |e| events.push(e));
+    let stats = engine.stats();
+    assert!(events.is_empty());
+    assert_eq!(stats.get("dtls_fragmented_hellos"), 300);
+    assert_eq!(stats.get("dtls_hellos_evicted"), 200);
+    assert_eq!(stats.get("dtls_hellos_unfinished"), 100);
+    assert_eq!(table(&engine), Some((0, 200)));
+}

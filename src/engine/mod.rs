@@ -7,6 +7,7 @@
 pub mod analyzer;
 pub mod deckies;
 pub mod dtls;
+pub mod dtls_hellos;
 pub mod http;
 pub mod ipv6_leak;
 pub mod quic;
@@ -134,6 +135,8 @@ pub struct Engine {
     flows: FlowTable<tcp::FlowApp>,
     seq_classes: SeqClassTable,
     quic: quic::QuicTracker,
+    /// Fragmented DTLS ClientHellos being reassembled.
+    dtls_hellos: dtls_hellos::DtlsHelloTable,
     leaks: ipv6_leak::LeakTracker,
     /// Latest packet time seen, the engine's clock.
     now: Timestamp,
@@ -155,6 +158,10 @@ impl Engine {
             flows: FlowTable::with_half_open_cap(limits.flows, limits.pending_handshakes),
             seq_classes: SeqClassTable::new(limits.seq_sources),
             quic: quic::QuicTracker::new(&limits),
+            dtls_hellos: dtls_hellos::DtlsHelloTable::new(
+                limits.pending_handshakes,
+                limits.reassembly_bytes,
+            ),
             leaks: ipv6_leak::LeakTracker::new(&limits),
             cx: Context {
                 limits,
@@ -229,6 +236,11 @@ impl Engine {
                 self.seq_classes.len(),
                 self.seq_classes.evictions,
             ),
+            (
+                "dtls_hellos",
+                self.dtls_hellos.len(),
+                self.dtls_hellos.evictions,
+            ),
         ];
         tables.extend(self.leaks.table_stats());
         tables
@@ -294,6 +306,7 @@ impl Engine {
                 ts,
             );
         }
+        self.dtls_hellos.finish(&mut self.cx.stats);
         self.hand_over(sink);
     }
 
@@ -312,6 +325,7 @@ impl Engine {
     }
 
     fn expire_idle(&mut self) {
+        self.dtls_hellos.expire(self.now, &mut self.cx.stats);
         let idle_us = i64::try_from(self.cx.limits.flow_idle_secs.saturating_mul(1_000_000))
             .unwrap_or(i64::MAX);
         while let Some(flow) = self.flows.pop_idle(self.now, idle_us) {

@@ -63,5 +63,5 @@ pub(super) fn on_datagram(engine: &mut Engine, pkt: &Packet<'_>, udp: &UdpView<'
     if engine.quic.on_datagram(&mut cx, payload) {
         return;
     }
-    dtls::on_datagram(&mut cx, payload);
+    dtls::on_datagram(&mut cx, &mut engine.dtls_hellos, payload);
 }
