@@ -367,6 +367,29 @@ def tls_section(corpus):
             got = got[i].get(name) if i < len(got) else None
             source = tool.split("-")[0].capitalize().replace("Tshark", "tshark") + " (own captures)"
             s.check(names[field], source, "%s %s" % (file, client), value, got)
+
+    # Fragmented DTLS ClientHellos (tests/data/captures/dtls-*.pcap): tshark's
+    # reassembly, and JA4 computed from tshark's fields by the FoxIO rules.
+    expected = os.path.join(cap_dir, "dtls-expected.tsv")
+    if os.path.exists(expected):
+        names = {"ja3": "JA3 (DTLS, fragmented)", "sni": "SNI (DTLS, fragmented)",
+                 "ja4": "JA4 (DTLS, fragmented)"}
+        with open(expected, encoding="utf-8") as f:
+            rows = [l.rstrip("\n").split("\t") for l in f][1:]
+        seqs = defaultdict(set)
+        for file, _frame, client, server, mseq, _tool, _field, _value in rows:
+            seqs[(file, client, server)].add(int(mseq))
+        for file, _frame, client, server, mseq, tool, field, value in rows:
+            if field not in names:
+                continue
+            events = corpus.events(os.path.join(cap_dir, file))
+            (ca, cp), (sa, sp) = [ep.rsplit(":", 1) for ep in (client, server)]
+            k = conn(ca.strip("[]"), cp, sa.strip("[]"), sp)
+            i = sorted(seqs[(file, client, server)]).index(int(mseq))
+            got = by_connection(events, "dtls_client_hello").get(k, [])
+            got = got[i].get(field) if i < len(got) else None
+            source = "tshark" if tool.startswith("tshark") and "ja4spec" not in tool else "tshark fields + JA4 rules"
+            s.check(names[field], source + " (own captures)", "%s %s seq %s" % (file, client, mseq), value, got)
     return s
 
 
