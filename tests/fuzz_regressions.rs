@@ -37,6 +37,13 @@ fn engine() {
     replay("engine", harness::engine);
 }
 
+/// The differential target: one engine against three shards (its engine
+/// inputs are replayed by `tests/sharded.rs` too).
+#[test]
+fn sharded() {
+    replay("sharded", harness::sharded);
+}
+
 #[test]
 fn capture_file() {
     replay("capture_file", harness::capture_file);
@@ -149,5 +156,6 @@ fn degenerate_inputs() {
         harness::http(data);
         harness::dtls(data);
         harness::bus(data);
+        harness::sharded(data);
     }
 }
