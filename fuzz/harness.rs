@@ -180,7 +180,12 @@ pub fn sharded(data: &[u8]) {
     want.extend(want_end);
     got.extend(got_end);
     assert_eq!(want.len(), got.len(), "event counts differ");
-    assert_eq!(want[..split], got[..split], "events while reading differ");
+    if let Some(i) = (0..split).find(|&i| want[i] != got[i]) {
+        panic!(
+            "event {i} of {split} differs:\n  one engine: {}\n  shards:     {}",
+            want[i], got[i]
+        );
+    }
     want[split..].sort();
     got[split..].sort();
     assert_eq!(want[split..], got[split..], "flows open at the end differ");

@@ -151,6 +151,9 @@ pub struct Event {
     values: Vec<u8>,
     /// Whether any field is free text (most events have none).
     has_free_text: bool,
+    /// Place among the events of the same packet and time when they come
+    /// from several engines (flows gone idle together); not written.
+    pub order: u64,
 }
 
 /// Buffers of dropped events, handed to new ones. Events are built on the
@@ -187,6 +190,7 @@ impl Event {
             slots,
             values,
             has_free_text: false,
+            order: 0,
         }
     }
 

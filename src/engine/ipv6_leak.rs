@@ -282,6 +282,7 @@ mod tests {
             limits: Limits::default(),
             stats: Default::default(),
             out: Vec::new(),
+            frame: 0,
         };
         t.observe_non_ip(&mut cx, &raw(linktype::LINUX_SLL, &sll));
         assert_eq!(

@@ -100,6 +100,8 @@ pub struct Context {
     pub stats: Stats,
     /// Events produced while processing the current packet.
     pub out: Vec<Event>,
+    /// Number of the frame being processed (the router's count with workers).
+    pub frame: u64,
 }
 
 impl Context {
@@ -167,6 +169,7 @@ impl Engine {
                 limits,
                 stats: Stats::default(),
                 out: Vec::new(),
+                frame: 0,
             },
             deckies,
             now: Timestamp::default(),
@@ -248,6 +251,7 @@ impl Engine {
 
     /// Processes one captured frame; the events it completes are passed to `sink`.
     pub fn process(&mut self, raw: &RawPacket<'_>, sink: &mut impl FnMut(Event)) {
+        self.cx.frame += 1;
         self.cx.stats.packets += 1;
         self.cx.stats.bytes += u64::from(raw.orig_len);
         if raw.ts > self.now {
@@ -273,9 +277,11 @@ impl Engine {
     fn process_routed(
         &mut self,
         raw: &RawPacket<'_>,
+        frame: u64,
         seq: Option<crate::fingerprint::seqclass::SeqClasses>,
         sink: &mut impl FnMut(Event),
     ) {
+        self.cx.frame = frame;
         if let Ok(pkt) = decode::decode(raw) {
             self.routed_seq = seq;
             self.dispatch(&pkt, raw.ts);
@@ -328,10 +334,18 @@ impl Engine {
         self.dtls_hellos.expire(self.now, &mut self.cx.stats);
         let idle_us = i64::try_from(self.cx.limits.flow_idle_secs.saturating_mul(1_000_000))
             .unwrap_or(i64::MAX);
-        while let Some(flow) = self.flows.pop_idle(self.now, idle_us) {
+        while let Some((flow, half_open)) = self.flows.pop_idle(self.now, idle_us) {
             self.cx.stats.bump("flows_idle_expired");
             let ts = Timestamp::from_micros(flow.stats.last.as_micros().saturating_add(idle_us));
+            // Flows idle at the same packet and time leave one engine's
+            // tables established first, then by recency: the shards' events
+            // carry that order for the merge.
+            let order = u64::from(half_open) << 63 | flow.last_frame;
+            let first = self.cx.out.len();
             tcp::end_flow(&mut self.cx, flow, crate::flow::table::FlowEnd::Idle, ts);
+            self.cx.out[first..]
+                .iter_mut()
+                .for_each(|ev| ev.order = order);
         }
     }
 

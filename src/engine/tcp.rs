@@ -150,6 +150,7 @@ fn track(
     let flags = tcp.flags();
     let payload = tcp.payload;
     flow.stats.record(ts, payload.len());
+    flow.last_frame = cx.frame;
 
     let ttl = pkt.ip.ttl;
     let hs = &mut flow.handshake;

@@ -157,6 +157,10 @@ pub struct Flow<S> {
     pub isn: [Option<u32>; 2],
     /// The engine's per-flow state (attribution, stream analyzers).
     pub app: S,
+    /// Number of the frame that last touched the flow: with workers, flows
+    /// idle at the same packet and time are reported in this order, as one
+    /// engine's recency list would.
+    pub last_frame: u64,
 }
 
 impl<S> Flow<S> {
@@ -307,11 +311,17 @@ impl<S> FlowTable<S> {
 
     /// Removes the least recently used flow if it has been idle for longer
     /// than `idle_us` at time `now` (of the two tables, the one idle longer).
-    pub fn pop_idle(&mut self, now: Timestamp, idle_us: i64) -> Option<Flow<S>> {
-        let oldest = self.older_table()?;
-        let last = oldest.peek_oldest()?.1.stats.last;
+    /// With it, whether it came from the half-open table.
+    pub fn pop_idle(&mut self, now: Timestamp, idle_us: i64) -> Option<(Flow<S>, bool)> {
+        let half_open = self.older_is_half_open()?;
+        let table = if half_open {
+            &mut self.half_open
+        } else {
+            &mut self.established
+        };
+        let last = table.peek_oldest()?.1.stats.last;
         if now.micros_since(last) > idle_us {
-            self.pop_oldest()
+            table.pop_oldest().map(|(_, f)| (f, half_open))
         } else {
             None
         }
@@ -323,12 +333,7 @@ impl<S> FlowTable<S> {
     }
 
     fn pop_oldest(&mut self) -> Option<Flow<S>> {
-        let from_half_open = match (self.established.peek_oldest(), self.half_open.peek_oldest()) {
-            (Some((_, e)), Some((_, h))) => h.stats.last < e.stats.last,
-            (None, Some(_)) => true,
-            _ => false,
-        };
-        let table = if from_half_open {
+        let table = if self.older_is_half_open()? {
             &mut self.half_open
         } else {
             &mut self.established
@@ -336,11 +341,13 @@ impl<S> FlowTable<S> {
         table.pop_oldest().map(|(_, f)| f)
     }
 
-    fn older_table(&self) -> Option<&Lru<FlowKey, Flow<S>>> {
+    /// Which table's least recently used flow was active longer ago (the
+    /// established one on a tie); `None` when both are empty.
+    fn older_is_half_open(&self) -> Option<bool> {
         match (self.established.peek_oldest(), self.half_open.peek_oldest()) {
-            (Some((_, e)), Some((_, h))) if h.stats.last < e.stats.last => Some(&self.half_open),
-            (Some(_), _) => Some(&self.established),
-            (None, Some(_)) => Some(&self.half_open),
+            (Some((_, e)), Some((_, h))) => Some(h.stats.last < e.stats.last),
+            (Some(_), None) => Some(false),
+            (None, Some(_)) => Some(true),
             (None, None) => None,
         }
     }
@@ -356,6 +363,7 @@ fn new_flow<S>(client: SocketAddr, server: SocketAddr, ts: Timestamp, app: S) ->
         saw_syn: false,
         isn: [None; 2],
         app,
+        last_frame: 0,
     }
 }
 

@@ -48,6 +48,7 @@ impl Formatter {
         batch.items.push(Item {
             tag,
             ts: ev.ts,
+            order: ev.order,
             kind: ev.kind,
             dedup_key: self.keyer.key(&ev),
             start,
@@ -61,6 +62,7 @@ impl Formatter {
 struct Item {
     tag: u32,
     ts: Timestamp,
+    order: u64,
     kind: EventKind,
     dedup_key: u64,
     /// `bytes[start..mid]` is the line, `bytes[mid..end]` the record.
@@ -86,9 +88,9 @@ impl FormattedBatch {
         self.items.is_empty()
     }
 
-    /// (tag, time) of each event, for merging.
-    pub fn keys(&self) -> impl Iterator<Item = (u32, Timestamp)> + '_ {
-        self.items.iter().map(|i| (i.tag, i.ts))
+    /// (tag, time, order) of each event, for merging.
+    pub fn keys(&self) -> impl Iterator<Item = (u32, Timestamp, u64)> + '_ {
+        self.items.iter().map(|i| (i.tag, i.ts, i.order))
     }
 }
 

@@ -26,19 +26,24 @@ pub fn tag(index: u32, phase: Phase) -> u32 {
 
 /// The order to write the events of `parts` in: by tag, then by time
 /// (flows expiring at the same packet on different shards go by the time
-/// they went idle, as in one engine's table), earlier part first on ties.
+/// they went idle, as in one engine's table), then by the events' `order`
+/// (for flows idle since the same time: established before half-open,
+/// then by their last frame, as one engine's tables give them up),
+/// earlier part first on ties.
 pub fn merge_order(parts: &[FormattedBatch]) -> Vec<(u16, u32)> {
-    let lists: Vec<Vec<(u32, Timestamp, u16, u32)>> = (0u16..)
+    // (tag, time, order, part, item)
+    type Entry = (u32, Timestamp, u64, u16, u32);
+    let lists: Vec<Vec<Entry>> = (0u16..)
         .zip(parts)
         .map(|(p, batch)| {
             (0u32..)
                 .zip(batch.keys())
-                .map(|(i, (tag, ts))| (tag, ts, p, i))
+                .map(|(i, (tag, ts, order))| (tag, ts, order, p, i))
                 .collect()
         })
         .collect();
     let mut order = Vec::with_capacity(lists.iter().map(Vec::len).sum());
-    merge_by(lists, |k| (k.0, k.1), |k| order.push((k.2, k.3)));
+    merge_by(lists, |k| (k.0, k.1, k.2), |k| order.push((k.3, k.4)));
     order
 }
 

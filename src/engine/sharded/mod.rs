@@ -141,6 +141,7 @@ impl ShardedEngine {
                     limits,
                     stats: Stats::default(),
                     out: Vec::new(),
+                    frame: 0,
                 },
             },
             chunk: Chunk {

@@ -48,10 +48,15 @@ pub fn run(
     jobs: Receiver<Job>,
     done: SyncSender<Done>,
 ) -> Engine {
+    // Every shard sees every chunk's frame times: this counts frames as
+    // the router does.
+    let mut frames_before = 0u64;
     for job in jobs {
         match job {
             Job::Chunk { mut batch, times } => {
-                let events = process_chunk(&mut engine, &mut formatter, &batch, &times);
+                let first = frames_before;
+                frames_before += times.len() as u64;
+                let events = process_chunk(&mut engine, &mut formatter, &batch, &times, first);
                 batch.clear();
                 let snapshot = snapshot(&engine);
                 if done
@@ -94,6 +99,7 @@ fn process_chunk(
     formatter: &mut Formatter,
     batch: &PacketBatch,
     times: &[Timestamp],
+    first_frame: u64,
 ) -> FormattedBatch {
     let mut events = FormattedBatch::default();
     let mut own = batch.iter().peekable();
@@ -102,7 +108,8 @@ fn process_chunk(
         engine.advance_time(ts, &mut |ev| formatter.format(expiry, ev, &mut events));
         while let Some((_, raw, seq)) = own.next_if(|(i, _, _)| *i == index) {
             let packet = tag(index, Phase::Packet);
-            engine.process_routed(&raw, seq, &mut |ev| {
+            let frame = first_frame + u64::from(index) + 1;
+            engine.process_routed(&raw, frame, seq, &mut |ev| {
                 formatter.format(packet, ev, &mut events)
             });
         }
