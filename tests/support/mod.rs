@@ -408,3 +408,23 @@ pub fn lines(data: &[u8]) -> Vec<&[u8]> {
     assert_eq!(data.last(), Some(&b'\n'), "file ends inside a line");
     data[..data.len() - 1].split(|&b| b == b'\n').collect()
 }
+
+/// The conformance corpus (`tests/corpus`: FoxIO's captures and the
+/// expected outputs of independent tools, the JA3 vectors), or the folder
+/// `DECNET_CORPUS` names. Every integration test finds it here.
+pub fn corpus() -> PathBuf {
+    match std::env::var_os("DECNET_CORPUS") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus"),
+    }
+}
+
+/// A capture of the FoxIO set: `tests/corpus/foxio/pcap/NAME`.
+pub fn foxio_pcap(name: &str) -> PathBuf {
+    corpus().join("foxio/pcap").join(name)
+}
+
+/// Our own captures and test inputs: `tests/data/REL`.
+pub fn test_data(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
+}
