@@ -6,41 +6,13 @@
 //! Wireshark and Zeek plugins, up to their documented divergences.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use decnet_sniffer::capture::file::CaptureFile;
-use decnet_sniffer::engine::{DeckyMap, Engine, Limits};
 use decnet_sniffer::event::{Event, EventKind};
 
-fn manifest() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod support;
 
-/// The shared corpus: `$DECNET_CORPUS`, else `../shared/corpus` beside the
-/// checkout (CI), else `/work/shared/corpus`.
-fn corpus() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var("DECNET_CORPUS").ok().map(PathBuf::from),
-        Some(manifest().join("../shared/corpus")),
-        Some(PathBuf::from("/work/shared/corpus")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("foxio/pcap").is_dir())
-}
-
-/// Every event of a capture, read as `decnet-sniffer read` does, every host
-/// observed, no dedup.
-fn events_of(path: &Path) -> Vec<Event> {
-    let mut engine = Engine::new(Limits::default(), DeckyMap::observe_all());
-    let mut events = Vec::new();
-    let mut file = CaptureFile::open(path).unwrap_or_else(|e| panic!("{e}"));
-    file.for_each(|p| engine.process(&p, &mut |e| events.push(e)))
-        .unwrap_or_else(|e| panic!("{e}"));
-    engine.finish(&mut |e| events.push(e));
-    events
-}
+use support::{corpus, events_of};
 
 fn text(ev: &Event, name: &str) -> String {
     String::from_utf8_lossy(ev.get(name).unwrap_or_else(|| panic!("{name} missing"))).into_owned()
@@ -286,7 +258,7 @@ fn check_dir(dir: &Path, logs: &Path, log_name: impl Fn(&str) -> String) -> (usi
 
 #[test]
 fn crafted_quirks_match_p0f() {
-    let dir = manifest().join("tests/data/p0f");
+    let dir = support::test_data("p0f");
     let (n, failures) = check(&dir.join("quirks.pcap"), &dir.join("quirks.p0f.log"));
     assert!(n > 1200, "only {n} lines");
     report("quirks.pcap", n, &failures);
@@ -294,7 +266,7 @@ fn crafted_quirks_match_p0f() {
 
 #[test]
 fn own_captures_match_p0f() {
-    let dir = manifest().join("tests/data/scanners");
+    let dir = support::test_data("scanners");
     let (n, failures) = check_dir(&dir, &dir, |p| p.replace(".pcap", ".p0f.log"));
     assert!(n > 1000, "only {n} lines");
     report("own captures", n, &failures);
@@ -302,10 +274,7 @@ fn own_captures_match_p0f() {
 
 #[test]
 fn foxio_corpus_matches_p0f() {
-    let Some(corpus) = corpus() else {
-        eprintln!("corpus not found; skipped");
-        return;
-    };
+    let corpus = corpus();
     let logs = corpus.join("foxio/p0f-3.09b");
     let (n, failures) = check_dir(&corpus.join("foxio/pcap"), &logs, |p| format!("{p}.log"));
     assert!(n >= 111, "only {n} lines");
@@ -316,11 +285,8 @@ fn foxio_corpus_matches_p0f() {
 /// decapsulated copy (tests/data/p0f/tunnels/decap.py).
 #[test]
 fn tunnels_match_p0f_on_decapsulated_copies() {
-    let Some(corpus) = corpus() else {
-        eprintln!("corpus not found; skipped");
-        return;
-    };
-    let logs = manifest().join("tests/data/p0f/tunnels");
+    let corpus = corpus();
+    let logs = support::test_data("p0f/tunnels");
     let mut total = 0;
     let mut failures = Vec::new();
     for name in ["gre-sample.pcap", "tcpdump-geneve.pcap"] {
@@ -341,8 +307,8 @@ fn tunnels_match_p0f_on_decapsulated_copies() {
 /// decapsulated copy see the inner SYN).
 #[test]
 fn vxlan_from_source_port_matches_p0f() {
-    let corpus = corpus().expect("corpus");
-    let logs = manifest().join("tests/data/p0f/tunnels");
+    let corpus = corpus();
+    let logs = support::test_data("p0f/tunnels");
     let name = "gre-erspan-vxlan.pcap";
     let (n, failures) = check(
         &corpus.join("foxio/pcap").join(name),
@@ -379,7 +345,7 @@ mod ja4t_conformance {
     /// FoxIO's ja4 tool (snapshots): per connection, every SYN's JA4T.
     #[test]
     fn ja4t_matches_foxio_snapshots() {
-        let Some(corpus) = corpus() else { return };
+        let corpus = corpus();
         let snaps = corpus.join("foxio/snapshots");
         let (mut checked, mut failures) = (0, Vec::new());
         let mut entries: Vec<_> = std::fs::read_dir(&snaps)
@@ -484,7 +450,7 @@ mod ja4t_conformance {
     /// ECN flags are skipped by the plugin (we fingerprint every SYN).
     #[test]
     fn ja4t_matches_wireshark() {
-        let Some(corpus) = corpus() else { return };
+        let corpus = corpus();
         let dir = corpus.join("foxio/wireshark-expected");
         let (mut checked, mut failures) = (0, Vec::new());
         let mut entries: Vec<_> = std::fs::read_dir(&dir)
@@ -562,7 +528,7 @@ mod ja4t_conformance {
     /// at all (`65535_00_00_00`), so IPv6 connections are not compared.
     #[test]
     fn ja4t_matches_zeek() {
-        let Some(corpus) = corpus() else { return };
+        let corpus = corpus();
         let cases = [
             (
                 "Scripts.ja4-conn-quic",

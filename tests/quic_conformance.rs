@@ -13,35 +13,17 @@ use decnet_sniffer::engine::{DeckyMap, Engine, Limits};
 use decnet_sniffer::event::{Event, EventKind};
 use decnet_sniffer::util::time::Timestamp;
 
-/// The shared corpus beside the checkout (`/work/shared` from `/work/main`
-/// or from a worktree under `/work/wt`), or `DECNET_CORPUS`.
+mod support;
+
 fn foxio() -> PathBuf {
-    if let Some(dir) = std::env::var_os("DECNET_CORPUS") {
-        return PathBuf::from(dir).join("foxio");
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    ["../shared/corpus", "../../shared/corpus"]
-        .iter()
-        .map(|rel| root.join(rel).join("foxio"))
-        .find(|p| p.is_dir())
-        .expect("the conformance corpus (set DECNET_CORPUS)")
+    support::corpus().join("foxio")
 }
 
 fn own(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/quic")
-        .join(name)
+    support::test_data("quic").join(name)
 }
 
-fn run(path: &Path, limits: Limits, deckies: DeckyMap) -> (Vec<Event>, Engine) {
-    let mut engine = Engine::new(limits, deckies);
-    let mut events = Vec::new();
-    let mut file = CaptureFile::open(path).unwrap_or_else(|e| panic!("{e}"));
-    file.for_each(|p| engine.process(&p, &mut |e| events.push(e)))
-        .unwrap();
-    engine.finish(&mut |e| events.push(e));
-    (events, engine)
-}
+use support::replay as run;
 
 fn field(ev: &Event, name: &str) -> String {
     String::from_utf8_lossy(ev.get(name).unwrap_or_else(|| panic!("{name} missing"))).into_owned()

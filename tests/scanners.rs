@@ -2,22 +2,17 @@
 //! stacks (tests/data/scanners/README.md): every SYN a tool sent carries the
 //! tool's label, and no SYN of a normal stack carries any.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use decnet_sniffer::capture::file::CaptureFile;
-use decnet_sniffer::engine::{DeckyMap, Engine, Limits};
 use decnet_sniffer::event::{Event, EventKind};
 use decnet_sniffer::fingerprint::scanner::Scanner;
+
+mod support;
 
 /// `tcp_syn_fingerprint` and `tcp_synack_fingerprint` events of a capture,
 /// every host observed.
 fn syn_events(path: &Path) -> Vec<Event> {
-    let mut engine = Engine::new(Limits::default(), DeckyMap::observe_all());
-    let mut events = Vec::new();
-    let mut file = CaptureFile::open(path).unwrap_or_else(|e| panic!("{e}"));
-    file.for_each(|p| engine.process(&p, &mut |e| events.push(e)))
-        .unwrap_or_else(|e| panic!("{e}"));
-    engine.finish(&mut |e| events.push(e));
+    let mut events = support::events_of(path);
     events.retain(|e| {
         matches!(
             e.kind,
@@ -90,25 +85,12 @@ fn every_tool_syn_labelled_and_no_client_syn() {
     assert!(failures.is_empty(), "{} mislabelled events", failures.len());
 }
 
-fn corpus() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var("DECNET_CORPUS").ok().map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")),
-        Some(PathBuf::from("/work/shared/corpus")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|p| p.join("foxio/pcap").is_dir())
-}
+use support::corpus;
 
 /// The FoxIO corpus holds only real browsers, clients and servers.
 #[test]
 fn corpus_clients_are_not_scanners() {
-    let Some(root) = corpus() else {
-        eprintln!("corpus not found; skipped");
-        return;
-    };
+    let root = corpus();
     let mut syns = 0;
     for e in std::fs::read_dir(root.join("foxio/pcap"))
         .expect("corpus")

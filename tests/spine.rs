@@ -13,8 +13,10 @@ use decnet_sniffer::output::json::write_record;
 use decnet_sniffer::output::syslog::write_line;
 use decnet_sniffer::util::time::Timestamp;
 
+mod support;
+
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/foxio/pcap")
+    support::corpus().join("foxio/pcap")
 }
 
 fn corpus_files() -> Vec<PathBuf> {
@@ -26,15 +28,7 @@ fn corpus_files() -> Vec<PathBuf> {
     files
 }
 
-fn events_of(path: &Path) -> Vec<Event> {
-    let mut engine = Engine::new(Limits::default(), DeckyMap::observe_all());
-    let mut events = Vec::new();
-    let mut file = CaptureFile::open(path).unwrap();
-    file.for_each(|p| engine.process(&p, &mut |e| events.push(e)))
-        .unwrap();
-    engine.finish(&mut |e| events.push(e));
-    events
-}
+use support::events_of;
 
 fn field(ev: &Event, name: &str) -> String {
     String::from_utf8_lossy(ev.get(name).unwrap_or_else(|| panic!("{name} missing"))).into_owned()

@@ -14,21 +14,10 @@ use decnet_sniffer::decode::{decode, Transport};
 use decnet_sniffer::engine::{DeckyMap, Engine, Limits};
 use decnet_sniffer::event::{Event, EventKind};
 
-/// The shared corpus: `$DECNET_CORPUS`, else `shared/corpus` beside the
-/// checkout or beside the directory holding worktrees.
+mod support;
+
 fn foxio() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        std::env::var_os("DECNET_CORPUS").map(PathBuf::from),
-        Some(root.join("../shared/corpus")),
-        Some(root.join("../../shared/corpus")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .map(|c| c.join("foxio"))
-        .find(|c| c.is_dir())
-        .expect("corpus not found: set DECNET_CORPUS")
+    support::corpus().join("foxio")
 }
 
 /// Every event of a capture; flows never time out (FoxIO's tools see a
@@ -39,13 +28,7 @@ fn events_of(path: &Path) -> Vec<Event> {
         flow_idle_secs: 1 << 30,
         ..Limits::default()
     };
-    let mut engine = Engine::new(limits, DeckyMap::observe_all());
-    let mut events = Vec::new();
-    let mut file = CaptureFile::open(path).unwrap();
-    file.for_each(|p| engine.process(&p, &mut |e| events.push(e)))
-        .unwrap();
-    engine.finish(&mut |e| events.push(e));
-    events
+    support::replay(path, limits, DeckyMap::observe_all()).0
 }
 
 fn field(ev: &Event, name: &str) -> String {

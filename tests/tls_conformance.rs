@@ -4,7 +4,7 @@
 //! tests/data/captures against tshark and Suricata (expected.tsv).
 //!
 //! Known disagreements between the tools are corrected as
-//! shared/corpus/README.md says; each correction is named where it applies.
+//! tests/corpus/README.md says; each correction is named where it applies.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -14,21 +14,18 @@ use decnet_sniffer::capture::file::CaptureFile;
 use decnet_sniffer::engine::{DeckyMap, Engine, Limits, Stats};
 use decnet_sniffer::event::{Event, EventKind};
 
+mod support;
+
 fn foxio() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/foxio")
+    support::corpus().join("foxio")
 }
 
 fn captures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/captures")
+    support::test_data("captures")
 }
 
 fn run(path: &Path) -> (Vec<Event>, Stats) {
-    let mut engine = Engine::new(Limits::default(), DeckyMap::observe_all());
-    let mut events = Vec::new();
-    let mut file = CaptureFile::open(path).unwrap();
-    file.for_each(|p| engine.process(&p, &mut |e| events.push(e)))
-        .unwrap();
-    engine.finish(&mut |e| events.push(e));
+    let (events, engine) = support::replay(path, Limits::default(), DeckyMap::observe_all());
     (events, engine.stats().clone())
 }
 
@@ -166,7 +163,7 @@ fn snapshot(pcap: &str) -> Option<Vec<SnapRecord>> {
 
 fn corpus_pcaps() -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(foxio().join("pcap"))
-        .expect("corpus present at ../shared/corpus")
+        .expect("the corpus (tests/corpus or DECNET_CORPUS)")
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();

@@ -428,3 +428,28 @@ pub fn foxio_pcap(name: &str) -> PathBuf {
 pub fn test_data(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
 }
+
+/// Every event of a capture, read as `decnet-sniffer read` reads it (capture
+/// reader, decoder, engine, flows flushed at the end), before dedup; and the
+/// engine, for its counters.
+pub fn replay(
+    path: &Path,
+    limits: decnet_sniffer::engine::Limits,
+    deckies: decnet_sniffer::engine::DeckyMap,
+) -> (Vec<decnet_sniffer::event::Event>, decnet_sniffer::engine::Engine) {
+    use decnet_sniffer::capture::file::CaptureFile;
+    let mut engine = decnet_sniffer::engine::Engine::new(limits, deckies);
+    let mut events = Vec::new();
+    let mut file =
+        CaptureFile::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    file.for_each(|p| engine.process(&p, &mut |e| events.push(e)))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    engine.finish(&mut |e| events.push(e));
+    (events, engine)
+}
+
+/// [`replay`] at the default limits with every server observed.
+pub fn events_of(path: &Path) -> Vec<decnet_sniffer::event::Event> {
+    use decnet_sniffer::engine::{DeckyMap, Limits};
+    replay(path, Limits::default(), DeckyMap::observe_all()).0
+}

@@ -111,7 +111,7 @@ mod tests {
     use crate::fingerprint::tls::client_hello::tests::{build, sni_ext, u16_ext};
     use crate::fingerprint::tls::server_hello::tests::build as build_sh;
 
-    /// /work/shared/corpus/ja3/vectors.tsv (the original JA3 repository).
+    /// tests/corpus/ja3/vectors.tsv (the original JA3 repository).
     #[test]
     fn ja3_repository_vectors() {
         let cases = [

@@ -136,7 +136,7 @@ pub(crate) fn ascii_string(bytes: Vec<u8>) -> String {
 mod tests {
     use super::*;
 
-    /// Vectors from /work/shared/corpus/foxio/spec-vectors.tsv (the JA4
+    /// Vectors from tests/corpus/foxio/spec-vectors.tsv (the JA4
     /// specification's worked examples and FoxIO's unit tests).
     #[test]
     fn hash12_spec_vectors() {
