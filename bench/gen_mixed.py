@@ -18,9 +18,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pcapw  # noqa: E402
 import state  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts"))
+from testdata import corpus_dir  # noqa: E402
+
 from scapy.all import rdpcap  # noqa: E402
 
-CORPUS = "/work/shared/corpus/foxio/pcap"
+CORPUS = os.path.join(corpus_dir(), "foxio", "pcap")
 # Tunnel and DHCP captures are left out: their inner addresses would need
 # their own rewriting and they say nothing about the application analyzers.
 SKIP = {"dhcp.pcapng", "dhcpv6.pcap", "gre-erspan-vxlan.pcap", "gre-sample.pcap",

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds the fuzz seed corpora from the conformance corpus and the test
-captures. Usage: fuzz/seed.py [CORPUS_DIR ...] (default /work/shared/corpus
-and tests/data). Writes fuzz/corpus/<target>/."""
+captures. Usage: fuzz/seed.py [CORPUS_DIR ...] (default tests/corpus,
+or $DECNET_CORPUS, and tests/data). Writes fuzz/corpus/<target>/."""
 import hashlib
 import os
 import struct
@@ -10,6 +10,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from testdata import corpus_dir, test_data  # noqa: E402
 LINKTYPES = [1, 101, 0, 108, 113, 276, 228, 229]  # harness.rs LINKTYPES order
 MAX_SEED = 64 * 1024
 
@@ -221,7 +223,7 @@ def quic_seed(hello):
 
 
 def main():
-    roots = sys.argv[1:] or ["/work/shared/corpus", os.path.join(ROOT, "tests", "data")]
+    roots = sys.argv[1:] or [corpus_dir(), test_data()]
     for root in roots:
         for dirpath, _, files in os.walk(root):
             for fn in sorted(files):

@@ -2,7 +2,7 @@
 """Conformance of decnet-sniffer against the corpus of independent tools.
 
 Runs `decnet-sniffer read --dedup-ttl 0 FILE` (JSON lines on stdout) over
-every capture of the corpus (shared/corpus/foxio/pcap) and compares the
+every capture of the corpus (tests/corpus/foxio/pcap) and compares the
 events with what other tools computed on the same captures: FoxIO's Rust
 `ja4` snapshots, FoxIO's Python ja4, tshark 4.0.17 and Suricata 7.0.10.
 Writes CONFORMANCE.md with match counts per fingerprint and per source, and
@@ -19,7 +19,7 @@ differences: every such script is run and its section included.
 Python 3 stdlib only.
 
     python3 scripts/conformance.py [--bin target/release/decnet-sniffer]
-        [--corpus ../shared/corpus] [--out CONFORMANCE.md]
+        [--corpus tests/corpus] [--out CONFORMANCE.md]
 """
 
 import argparse
@@ -28,6 +28,9 @@ import json
 import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testdata import corpus_dir  # noqa: E402
 from collections import defaultdict
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -454,12 +457,10 @@ def write_report(sections, external, path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "decnet-sniffer"))
-    ap.add_argument(
-        "--corpus",
-        default=os.environ.get("DECNET_CORPUS", os.path.join(ROOT, "..", "shared", "corpus")),
-    )
+    ap.add_argument("--corpus", help="default: $DECNET_CORPUS, else tests/corpus")
     ap.add_argument("--out", default=os.path.join(ROOT, "CONFORMANCE.md"))
     args = ap.parse_args()
+    args.corpus = corpus_dir(args.corpus)
     corpus = Corpus(args.corpus, args.bin)
     sections = [f(corpus) for f in SECTIONS]
     external = external_sections(args.bin, args.corpus)

@@ -7,7 +7,7 @@ Wireshark's plugin. Writes a Markdown section (default
 target/conformance/p0f.md) for scripts/conformance.py to include.
 
     python3 scripts/conformance_p0f.py [--bin target/release/decnet-sniffer]
-        [--corpus ../shared/corpus] [--out target/conformance/p0f.md]
+        [--corpus tests/corpus] [--out target/conformance/p0f.md]
 """
 import argparse
 import ipaddress
@@ -16,15 +16,10 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testdata import corpus_dir  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def find_corpus(arg):
-    for c in (arg, os.environ.get("DECNET_CORPUS"), os.path.join(ROOT, "../shared/corpus"),
-              "/work/shared/corpus"):
-        if c and os.path.isdir(os.path.join(c, "foxio/pcap")):
-            return c
-    sys.exit("corpus not found")
 
 
 def events(binary, pcap):
@@ -105,7 +100,7 @@ def main():
     ap.add_argument("--corpus")
     ap.add_argument("--out", default=os.path.join(ROOT, "target/conformance/p0f.md"))
     a = ap.parse_args()
-    corpus = find_corpus(a.corpus)
+    corpus = corpus_dir(a.corpus)
     fox = os.path.join(corpus, "foxio")
     rows, problems = [], []
 

@@ -11,7 +11,7 @@ Writes a Markdown section for scripts/conformance.py (`--out`, default
 target/conformance/quic.md) and prints the counts.
 
 usage: scripts/conformance_quic.py [--bin target/release/decnet-sniffer]
-           [--corpus ../shared/corpus] [--out target/conformance/quic.md]
+           [--corpus tests/corpus] [--out target/conformance/quic.md]
 Exit status 1 when any value differs.
 """
 import argparse
@@ -19,6 +19,9 @@ import json
 import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testdata import corpus_dir  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS_CAPTURES = [
@@ -30,17 +33,6 @@ CORPUS_CAPTURES = [
     "tls-sni.pcapng",
 ]
 OWN_CAPTURES = ["quic-v1-ipv4", "quic-v1-ipv6", "quic-v2-ipv4", "quic-split-hello"]
-
-
-def find_corpus(given):
-    candidates = [given] if given else []
-    candidates += [os.environ.get("DECNET_CORPUS")]
-    candidates += [os.path.join(ROOT, "../shared/corpus"), os.path.join(ROOT, "../../shared/corpus"),
-                   "/work/shared/corpus"]
-    for c in candidates:
-        if c and os.path.isdir(os.path.join(c, "foxio")):
-            return os.path.abspath(c)
-    sys.exit("conformance corpus not found (--corpus or DECNET_CORPUS)")
 
 
 def hellos(binary, pcap, extra=()):
@@ -101,7 +93,7 @@ def main():
     ap.add_argument("--corpus")
     ap.add_argument("--out", default=os.path.join(ROOT, "target/conformance/quic.md"))
     args = ap.parse_args()
-    corpus = find_corpus(args.corpus)
+    corpus = corpus_dir(args.corpus)
     t = Tally()
     for capture in CORPUS_CAPTURES:
         ours = hellos(args.bin, os.path.join(corpus, "foxio/pcap", capture))

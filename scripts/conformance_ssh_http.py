@@ -8,7 +8,7 @@ Writes a Markdown section (default target/conformance/ssh_http.md) for
 scripts/conformance.py to include.
 
     python3 scripts/conformance_ssh_http.py [--bin target/release/decnet-sniffer]
-        [--corpus ../shared/corpus] [--out target/conformance/ssh_http.md]
+        [--corpus tests/corpus] [--out target/conformance/ssh_http.md]
 
 Known corrections (documented in tests/ssh_http_conformance.rs) are applied
 to the expected values before comparing.
@@ -19,6 +19,9 @@ import json
 import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from testdata import corpus_dir  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOCAL = os.path.join(ROOT, "tests/data/ssh_http")
@@ -34,14 +37,6 @@ JA4SSH_CORRECTIONS = {
     ("ssh2-malformed.pcap", "61672"): ("c16s23_c7s5_c3s4", "c16s23_c7s6_c3s4"),
     ("ssh2-moloch-crash.pcap", "61672"): ("c16s23_c7s5_c3s4", "c16s23_c7s6_c3s4"),
 }
-
-
-def find_corpus(arg):
-    for c in (arg, os.environ.get("DECNET_CORPUS"), os.path.join(ROOT, "../shared/corpus"),
-              os.path.join(ROOT, "../../shared/corpus"), "/work/shared/corpus"):
-        if c and os.path.isdir(os.path.join(c, "foxio/pcap")):
-            return c
-    sys.exit("corpus not found")
 
 
 def events(binary, pcap):
@@ -90,7 +85,7 @@ def main():
     ap.add_argument("--corpus")
     ap.add_argument("--out", default=os.path.join(ROOT, "target/conformance/ssh_http.md"))
     a = ap.parse_args()
-    corpus = find_corpus(a.corpus)
+    corpus = corpus_dir(a.corpus)
     rows, problems = [], []
 
     def add(name, ok, bad):

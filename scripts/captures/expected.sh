@@ -5,7 +5,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 dir="$1"
-yaml="${2:-$here/suricata.yaml}"   # copy of shared/corpus/oracles/suricata.yaml
+yaml="${2:-$here/suricata.yaml}"   # copy of tests/corpus/oracles/suricata.yaml
 
 if ! command -v tshark >/dev/null 2>&1; then
     apt-get update -q >/dev/null
