@@ -1,6 +1,6 @@
 //! SSH and HTTP events against independent tools: FoxIO's `ja4` snapshots
 //! (JA4SSH, HASSH, JA4H), FoxIO's Python implementation and Wireshark's JA4+
-//! plugin (JA4H), read from the shared corpus at test time. Where a tool is
+//! plugin (JA4H), read from the corpus (tests/corpus) at test time. Where a tool is
 //! known to be wrong, the correction is listed here with its reason.
 //!
 //! Without `ja4plus` only HASSH, banners and the bridge fields are checked.

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Expected p0f values for the corpus' tunnel captures (see decap.py).
 set -e
-CORPUS=${1:-/work/shared/corpus}
+CORPUS=${1:-$(dirname "$0")/../../../corpus}
 /usr/bin/python3 decap.py "$CORPUS/foxio/pcap"
 for f in *.decap.pcap; do
   n=${f%.decap.pcap}
