@@ -28,13 +28,16 @@ pub enum CaptureFileError {
     NotACapture { path: PathBuf },
     #[error("{path}: empty file")]
     Empty { path: PathBuf },
-    #[error("{path}: read error after {offset} bytes")]
+    #[error("{path}: read error at byte {offset}")]
     Read { path: PathBuf, offset: usize },
-    #[error("{path}: malformed capture at byte {offset}: {reason}")]
+    /// `block` counts from 1, the file header being block 1; `reason` is
+    /// our own words, never the parser's copy of the input.
+    #[error("{path}: malformed capture at byte {offset} (block {block}): {reason}")]
     Malformed {
         path: PathBuf,
         offset: usize,
-        reason: String,
+        block: u64,
+        reason: &'static str,
     },
 }
 
@@ -43,6 +46,9 @@ pub enum CaptureFileError {
 pub struct FileEnd {
     /// The last record was cut short (the file was still being written).
     pub truncated: bool,
+    /// Bytes left unparsed after a truncated record (its part, and
+    /// anything after a block the parser could not finish).
+    pub unread: usize,
     pub packets: u64,
 }
 
@@ -59,6 +65,8 @@ pub struct CaptureFile {
     path: PathBuf,
     reader: Box<dyn PcapReaderIterator + Send>,
     layout: Layout,
+    /// Blocks (headers and records) read so far.
+    blocks: u64,
 }
 
 /// What the headers read so far say about the records that follow.
@@ -94,6 +102,7 @@ impl CaptureFile {
         Ok(CaptureFile {
             path,
             reader,
+            blocks: 0,
             layout: Layout {
                 legacy_linktype: 1,
                 ..Layout::default()
@@ -121,6 +130,7 @@ impl CaptureFile {
         loop {
             match self.reader.next() {
                 Ok((offset, block)) => {
+                    self.blocks += 1;
                     if let Some(pkt) = self.layout.packet_of(block) {
                         end.packets += 1;
                         f(pkt);
@@ -134,6 +144,7 @@ impl CaptureFile {
                 }
                 Err(PcapError::UnexpectedEof) => {
                     end.truncated = true;
+                    end.unread = self.reader.data().len();
                     return Ok(end);
                 }
                 Err(PcapError::BufferTooSmall) => {
@@ -149,9 +160,13 @@ impl CaptureFile {
                         offset: self.reader.consumed(),
                     })
                 }
-                Err(e) => {
-                    let reason = format!("{e:?}");
-                    return Err(self.malformed(&reason));
+                // The parser's errors carry the input bytes: never print
+                // them, say what is wrong in words.
+                Err(PcapError::NomError(_, kind)) | Err(PcapError::OwnedNomError(_, kind)) => {
+                    return Err(self.malformed(parse_failure(kind)));
+                }
+                Err(PcapError::HeaderNotRecognized) => {
+                    return Err(self.malformed("block not recognised"));
                 }
             }
         }
@@ -166,12 +181,27 @@ impl CaptureFile {
         })
     }
 
-    fn malformed(&self, reason: &str) -> CaptureFileError {
+    fn malformed(&self, reason: &'static str) -> CaptureFileError {
         CaptureFileError::Malformed {
             path: self.path.clone(),
             offset: self.reader.consumed(),
-            reason: reason.to_owned(),
+            block: self.blocks + 1,
+            reason,
         }
+    }
+}
+
+/// What a parser failure means, in words.
+fn parse_failure(kind: pcap_parser::nom::error::ErrorKind) -> &'static str {
+    use pcap_parser::nom::error::ErrorKind;
+    match kind {
+        ErrorKind::Verify => {
+            "block length invalid (smaller than the block's fields, not a multiple of 4, \
+             or not repeated at its end)"
+        }
+        ErrorKind::Tag => "unexpected block type here",
+        ErrorKind::Eof | ErrorKind::Complete => "block shorter than its fields",
+        _ => "block fields do not parse",
     }
 }
 

@@ -215,14 +215,16 @@ where
 
     /// Loads the file if it changed (always, for a request).
     fn check(&mut self, trigger: Trigger) {
-        let seen = match std::fs::read(&self.path) {
+        // The same regular-file check and size cap as `load`: a state file
+        // replaced by a device or a runaway file is never read whole here.
+        let seen = match crate::util::load::load_file(&self.path) {
             Ok(bytes) => {
                 let mut h = DefaultHasher::new();
                 bytes.hash(&mut h);
                 Some((h.finish(), bytes.len()))
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            // Unreadable: let `load` report it.
+            Err(e) if e.is_not_found() => None,
+            // Unreadable, special or too big: let `load` report it.
             Err(_) => Some((0, usize::MAX)),
         };
         if trigger != Trigger::Request && self.last_seen == Some(seen) {

@@ -3,3 +3,5 @@ pub mod decimal;
 pub mod lru;
 pub mod swar;
 pub mod time;
+pub mod load;
+pub mod message;
