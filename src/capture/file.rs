@@ -17,6 +17,14 @@ use crate::util::time::Timestamp;
 const BUFFER: usize = 1 << 20;
 /// The largest single record accepted (pcapng blocks, 64 KiB snaplen frames).
 const MAX_RECORD: usize = 16 << 20;
+/// pcapng section header, classic pcap (µs and ns), in either byte order.
+const KNOWN_MAGICS: [[u8; 4]; 5] = [
+    [0x0a, 0x0d, 0x0d, 0x0a],
+    [0xd4, 0xc3, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0xc3, 0xd4],
+    [0x4d, 0x3c, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0x3c, 0x4d],
+];
 /// Interfaces per pcapng section we keep; more is hostile or broken.
 const MAX_INTERFACES: usize = 4096;
 
@@ -24,8 +32,10 @@ const MAX_INTERFACES: usize = 4096;
 pub enum CaptureFileError {
     #[error("{path}: {source}")]
     Open { path: PathBuf, source: io::Error },
-    #[error("{path}: not a pcap or pcapng capture (unrecognised magic number)")]
-    NotACapture { path: PathBuf },
+    #[error("{path}: not a pcap or pcapng capture (unrecognised magic number {magic} at byte 0)")]
+    NotACapture { path: PathBuf, magic: String },
+    #[error("{path}: pcap or pcapng file header truncated or invalid ({len} bytes read)")]
+    BadHeader { path: PathBuf, len: usize },
     #[error("{path}: empty file")]
     Empty { path: PathBuf },
     #[error("{path}: read error at byte {offset}")]
@@ -91,13 +101,36 @@ impl CaptureFile {
         Self::from_reader(path, input)
     }
 
-    pub fn from_reader(path: &Path, input: Box<dyn Read + Send>) -> Result<Self, CaptureFileError> {
+    pub fn from_reader(
+        path: &Path,
+        mut input: Box<dyn Read + Send>,
+    ) -> Result<Self, CaptureFileError> {
         let path = path.to_owned();
+        // The format is told from the first read; a pipe may hand out a few
+        // bytes at a time, so that read is filled first.
+        let mut head = Vec::with_capacity(BUFFER);
+        if let Err(e) = (&mut input).take(BUFFER as u64).read_to_end(&mut head) {
+            return Err(CaptureFileError::Open { path, source: e });
+        }
+        let first = head.get(..4).map(|m| [m[0], m[1], m[2], m[3]]);
+        let head_len = head.len();
+        let input = io::Cursor::new(head).chain(input);
         let reader = match create_reader(BUFFER, input) {
             Ok(r) => r,
             Err(PcapError::Eof) => return Err(CaptureFileError::Empty { path }),
             Err(PcapError::ReadError) => return Err(CaptureFileError::Read { path, offset: 0 }),
-            Err(_) => return Err(CaptureFileError::NotACapture { path }),
+            Err(_) => {
+                return Err(match first {
+                    Some(m) if !KNOWN_MAGICS.contains(&m) => CaptureFileError::NotACapture {
+                        path,
+                        magic: format!("{:02x}{:02x}{:02x}{:02x}", m[0], m[1], m[2], m[3]),
+                    },
+                    _ => CaptureFileError::BadHeader {
+                        path,
+                        len: head_len,
+                    },
+                })
+            }
         };
         Ok(CaptureFile {
             path,
