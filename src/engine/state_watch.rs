@@ -382,6 +382,36 @@ mod tests {
         fs::remove_dir_all(dir).unwrap();
     }
 
+    /// The daemon's own loader: a state file replaced by a FIFO with no
+    /// writer or by a link to /dev/zero is refused at once (no hang, no
+    /// unbounded read), and the last good map stays in force.
+    #[test]
+    fn endless_or_special_state_files_keep_the_last_good_map() {
+        use crate::engine::DeckyMap;
+        let dir = tempdir("special");
+        let path = dir.join("state.json");
+        let good = r#"{"config": {"deckies": [{"name": "d1", "ip": "10.0.0.1"}]}}"#;
+        fs::write(&path, good).unwrap();
+        let w = StateWatcher::spawn(path.clone(), fast(), |p: &Path| DeckyMap::load(p)).unwrap();
+        assert_eq!(w.recv_timeout(WAIT).unwrap().len(), 1);
+        let fifo = dir.join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        fs::rename(&fifo, &path).unwrap();
+        w.request_reload();
+        assert!(w.recv_timeout(Duration::from_millis(500)).is_none());
+        fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        w.request_reload();
+        assert!(w.recv_timeout(Duration::from_millis(500)).is_none());
+        assert_eq!(w.counters().failed.load(Ordering::Relaxed), 2);
+        fs::remove_file(&path).unwrap();
+        fs::write(&path, good.replace("d1", "d2")).unwrap();
+        let map = w.recv_timeout(WAIT).unwrap();
+        assert_eq!(map.name_of(&"10.0.0.1".parse().unwrap()).as_deref(), Some("d2"));
+        drop(w);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
     #[test]
     fn periodic_check_finds_a_file_in_a_directory_created_late() {
         let dir = tempdir("late");

@@ -370,4 +370,23 @@ mod tests {
         assert_eq!(tail_of(&big), Some(Torn::MoreThan(TAIL_WINDOW)));
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    /// After logrotate (SIGHUP), the file found at the path is reopened the
+    /// same way: a torn tail there is kept and ended with a newline.
+    #[test]
+    fn reopen_keeps_a_torn_tail_at_the_path() {
+        let dir = scratch("reopen");
+        let path = dir.join("out.log");
+        let mut sink = Sink::open(&path).unwrap();
+        sink.push_line(b"one").unwrap();
+        sink.flush().unwrap();
+        std::fs::rename(&path, dir.join("out.log.1")).unwrap();
+        std::fs::write(&path, b"left by someone").unwrap();
+        sink.reopen().unwrap();
+        sink.push_line(b"two").unwrap();
+        sink.flush().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"left by someone\ntwo\n");
+        assert_eq!(std::fs::read(dir.join("out.log.1")).unwrap(), b"one\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
