@@ -69,8 +69,15 @@ fn check_lines<'a>(what: &str, o: &'a Outcome, names: &str) -> Vec<&'a str> {
     );
     let lines: Vec<&str> = o.stderr.lines().collect();
     for l in &lines {
-        assert!(l.chars().count() <= MAX_LINE, "{what}: line of {} chars: {l}", l.len());
-        assert!(!l.chars().any(char::is_control), "{what}: control character in {l:?}");
+        assert!(
+            l.chars().count() <= MAX_LINE,
+            "{what}: line of {} chars: {l}",
+            l.len()
+        );
+        assert!(
+            !l.chars().any(char::is_control),
+            "{what}: control character in {l:?}"
+        );
         assert!(l.contains(names), "{what}: {names:?} not named in {l:?}");
     }
     lines
@@ -144,9 +151,10 @@ fn captures_truncated_at_every_offset() {
                     })
                 })
                 .collect();
-            halves.into_iter().map(|h| h.join().unwrap()).fold([0; 3], |a, b| {
-                [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
-            })
+            halves
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .fold([0; 3], |a, b| [a[0] + b[0], a[1] + b[1], a[2] + b[2]])
         });
         eprintln!(
             "FIGURES name=truncation file={name} bytes={} clean={} warned={} failed={}",
@@ -193,13 +201,48 @@ fn damaged_captures_give_one_line_in_words() {
     text.resize(4096, b'\n');
     // (file, contents, failure expected, words the line must hold)
     let cases: Vec<(&str, Vec<u8>, bool, Vec<&str>)> = vec![
-        ("zero-len.pcapng", block(6, 0, 1 << 20), true, vec!["byte 28", "block 2", "length"]),
-        ("eight-len.pcapng", block(6, 8, 1 << 20), true, vec!["byte 28", "block 2"]),
-        ("huge-len.pcapng", block(6, 0xffff_fff0, 17 << 20), true, vec!["byte 28", "16 MiB"]),
-        ("odd-len.pcapng", block(6, 33, 1 << 20), false, vec!["byte 28", "not read"]),
-        ("huge-caplen.pcap", record(0xffff_fff0, 17 << 20), true, vec!["byte 24", "16 MiB"]),
-        ("bad-order.pcapng", bad_order, true, vec!["header truncated or invalid"]),
-        ("text.pcap", text, true, vec!["unrecognised magic number 47455420"]),
+        (
+            "zero-len.pcapng",
+            block(6, 0, 1 << 20),
+            true,
+            vec!["byte 28", "block 2", "length"],
+        ),
+        (
+            "eight-len.pcapng",
+            block(6, 8, 1 << 20),
+            true,
+            vec!["byte 28", "block 2"],
+        ),
+        (
+            "huge-len.pcapng",
+            block(6, 0xffff_fff0, 17 << 20),
+            true,
+            vec!["byte 28", "16 MiB"],
+        ),
+        (
+            "odd-len.pcapng",
+            block(6, 33, 1 << 20),
+            false,
+            vec!["byte 28", "not read"],
+        ),
+        (
+            "huge-caplen.pcap",
+            record(0xffff_fff0, 17 << 20),
+            true,
+            vec!["byte 24", "16 MiB"],
+        ),
+        (
+            "bad-order.pcapng",
+            bad_order,
+            true,
+            vec!["header truncated or invalid"],
+        ),
+        (
+            "text.pcap",
+            text,
+            true,
+            vec!["unrecognised magic number 47455420"],
+        ),
         ("empty.pcap", Vec::new(), true, vec!["empty file"]),
     ];
     for (name, data, fails, words) in cases {
@@ -211,9 +254,16 @@ fn damaged_captures_give_one_line_in_words() {
             let lines = check_lines(name, &o, name);
             assert_eq!(o.status, 0, "{name}: {:?}", o.stderr);
             assert_eq!(lines.len(), 1, "{name}: {:?}", o.stderr);
-            assert!(words.iter().all(|w| lines[0].contains(w)), "{name}: {}", lines[0]);
+            assert!(
+                words.iter().all(|w| lines[0].contains(w)),
+                "{name}: {}",
+                lines[0]
+            );
         }
-        eprintln!("FIGURES name=damaged file={name} status={} rss_kib={}", o.status, o.rss_kib);
+        eprintln!(
+            "FIGURES name=damaged file={name} status={} rss_kib={}",
+            o.status, o.rss_kib
+        );
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -224,7 +274,11 @@ fn damaged_captures_give_one_line_in_words() {
 fn special_inputs(dir: &Path) -> Vec<(PathBuf, &'static str)> {
     let fifo = dir.join("fifo");
     let _ = std::fs::remove_file(&fifo);
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
     let big = dir.join("big");
     // Sparse: 65 MiB long, nothing stored, nothing read.
     File::create(&big).unwrap().set_len(65 << 20).unwrap();
@@ -255,11 +309,31 @@ fn state_file_damaged_or_endless() {
     );
     let huge_value = format!(r#"{{"config": "{}"}}"#, "\\u001b".repeat(1 << 18));
     let cases: Vec<(&str, Vec<u8>, Vec<&str>)> = vec![
-        ("syntax.json", b"{\"config\": {\n  \"deckies\": [,]}}".to_vec(), vec!["line 2, column"]),
-        ("name.json", huge_name.into_bytes(), vec!["decky #0", "more bytes"]),
-        ("ip.json", huge_ip.into_bytes(), vec!["decky #0", "not an IP address"]),
-        ("value.json", huge_value.into_bytes(), vec!["line 1, column"]),
-        ("binary.json", vec![0xff, 0xfe, 0, 1, 2, b'\n', 0x1b], vec!["line 1, column"]),
+        (
+            "syntax.json",
+            b"{\"config\": {\n  \"deckies\": [,]}}".to_vec(),
+            vec!["line 2, column"],
+        ),
+        (
+            "name.json",
+            huge_name.into_bytes(),
+            vec!["decky #0", "more bytes"],
+        ),
+        (
+            "ip.json",
+            huge_ip.into_bytes(),
+            vec!["decky #0", "not an IP address"],
+        ),
+        (
+            "value.json",
+            huge_value.into_bytes(),
+            vec!["line 1, column"],
+        ),
+        (
+            "binary.json",
+            vec![0xff, 0xfe, 0, 1, 2, b'\n', 0x1b],
+            vec!["line 1, column"],
+        ),
     ];
     for (name, data, words) in cases {
         std::fs::write(dir.join(name), &data).unwrap();
@@ -283,7 +357,8 @@ fn p0f_database_damaged_or_endless() {
         "x".repeat(1 << 20)
     );
     let section = format!("\n\n[\x1b[2J\n\r{}:request]\n", "m".repeat(1 << 20));
-    let cases: Vec<(&str, Vec<u8>, Vec<&str>)> = vec![
+    let cases: Vec<(&str, Vec<u8>, Vec<&str>)> =
+        vec![
         ("class.fp", long_class.into_bytes(), vec!["line 3", "more bytes"]),
         (
             "sig.fp",
@@ -317,10 +392,26 @@ fn config_file_damaged_or_endless() {
     }
     let long_key = format!("{} = 1\n", "k".repeat(1 << 20));
     let cases: Vec<(&str, Vec<u8>, Vec<&str>)> = vec![
-        ("syntax.toml", b"iface = \"x\"\nfoo = [1,\n".to_vec(), vec!["line 2, column"]),
-        ("unknown.toml", long_key.into_bytes(), vec!["line 1, column 1", "more bytes"]),
-        ("utf8.toml", b"iface = \"eth0\"\nuser = \"\xff\x1b\"\n".to_vec(), vec!["line 2, column"]),
-        ("type.toml", b"\n\nsnaplen = \"\x1b[2J\"\n".to_vec(), vec!["line 3, column"]),
+        (
+            "syntax.toml",
+            b"iface = \"x\"\nfoo = [1,\n".to_vec(),
+            vec!["line 2, column"],
+        ),
+        (
+            "unknown.toml",
+            long_key.into_bytes(),
+            vec!["line 1, column 1", "more bytes"],
+        ),
+        (
+            "utf8.toml",
+            b"iface = \"eth0\"\nuser = \"\xff\x1b\"\n".to_vec(),
+            vec!["line 2, column"],
+        ),
+        (
+            "type.toml",
+            b"\n\nsnaplen = \"\x1b[2J\"\n".to_vec(),
+            vec!["line 3, column"],
+        ),
     ];
     for (name, data, words) in cases {
         std::fs::write(dir.join(name), &data).unwrap();
@@ -346,22 +437,55 @@ fn outputs_naming_inputs_are_refused() {
     std::os::unix::fs::symlink("x.pcap", dir.join("soft.log")).unwrap();
     std::fs::write(dir.join("state.json"), b"{\"config\": {\"deckies\": []}}").unwrap();
     let cases: &[(&[&str], &str)] = &[
-        (&["read", "x.pcap", "--log", "x.pcap"], "--log x.pcap: is the same file as capture x.pcap"),
-        (&["read", "x.pcap", "--json", "hard.log"], "same file as capture"),
-        (&["read", "x.pcap", "--log", "soft.log"], "same file as capture"),
-        (&["read", "x.pcap", "--log", "o.log", "--json", "./o.log"], "same file as --log o.log"),
         (
-            &["read", "x.pcap", "--log", "state.json", "--state", "state.json"],
+            &["read", "x.pcap", "--log", "x.pcap"],
+            "--log x.pcap: is the same file as capture x.pcap",
+        ),
+        (
+            &["read", "x.pcap", "--json", "hard.log"],
+            "same file as capture",
+        ),
+        (
+            &["read", "x.pcap", "--log", "soft.log"],
+            "same file as capture",
+        ),
+        (
+            &["read", "x.pcap", "--log", "o.log", "--json", "./o.log"],
+            "same file as --log o.log",
+        ),
+        (
+            &[
+                "read",
+                "x.pcap",
+                "--log",
+                "state.json",
+                "--state",
+                "state.json",
+            ],
             "same file as --state",
         ),
-        (&["run", "--iface", "lo", "--log", "x.pcap", "--json", "soft.log"], "same file"),
-        (&["run", "--iface", "lo", "--log", "a.log", "--state", "a.json"], "same file as --state"),
+        (
+            &[
+                "run", "--iface", "lo", "--log", "x.pcap", "--json", "soft.log",
+            ],
+            "same file",
+        ),
+        (
+            &[
+                "run", "--iface", "lo", "--log", "a.log", "--state", "a.json",
+            ],
+            "same file as --state",
+        ),
     ];
     for (args, words) in cases {
         let args: Vec<_> = args.iter().map(|a| os(a)).collect();
         let o = sniffer(&dir, &args);
         check_error(&format!("{args:?}"), &o, "refusing", &[words]);
-        assert_eq!(std::fs::read(&pcap).unwrap(), original, "{args:?} changed the capture");
+        assert_eq!(
+            std::fs::read(&pcap).unwrap(),
+            original,
+            "{args:?} changed the capture"
+        );
         assert!(!dir.join("o.log").exists() && !dir.join("a.log").exists());
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -377,7 +501,14 @@ fn torn_output_tail_is_kept() {
     std::fs::write(dir.join("f.json"), b"no newline at all").unwrap();
     let o = sniffer(
         &dir,
-        &[os("read"), pcap.as_os_str(), os("--log"), os("f.log"), os("--json"), os("f.json")],
+        &[
+            os("read"),
+            pcap.as_os_str(),
+            os("--log"),
+            os("f.log"),
+            os("--json"),
+            os("f.json"),
+        ],
     );
     assert_eq!(o.status, 0, "{}", o.stderr);
     let lines = check_lines("torn", &o, "decnet-sniffer: warning: f.");
@@ -386,12 +517,23 @@ fn torn_output_tail_is_kept() {
     assert!(lines[1].contains("f.json: the file ends inside a line (17 bytes"));
     let log = std::fs::read(dir.join("f.log")).unwrap();
     let json = std::fs::read(dir.join("f.json")).unwrap();
-    assert!(log.starts_with(b"a\nb-partial\n<134>1 "), "{}", String::from_utf8_lossy(&log));
+    assert!(
+        log.starts_with(b"a\nb-partial\n<134>1 "),
+        "{}",
+        String::from_utf8_lossy(&log)
+    );
     assert!(json.starts_with(b"no newline at all\n{"));
     // A second run appends without a word: the files now end with a newline.
     let o = sniffer(
         &dir,
-        &[os("read"), pcap.as_os_str(), os("--log"), os("f.log"), os("--json"), os("f.json")],
+        &[
+            os("read"),
+            pcap.as_os_str(),
+            os("--log"),
+            os("f.log"),
+            os("--json"),
+            os("f.json"),
+        ],
     );
     assert_eq!((o.status, o.stderr.as_str()), (0, ""));
     let again = std::fs::read(dir.join("f.log")).unwrap();

@@ -207,8 +207,15 @@ fn sigkill_mid_write_leaves_whole_lines() {
                 continue;
             }
             assert_eq!(&after[before.len()..], b"\n");
-            let said = format!("{}: the file ends inside a line ({} bytes", path.display(), tail.len());
-            assert!(warnings.contains(&said), "no warning {said:?} in {warnings}");
+            let said = format!(
+                "{}: the file ends inside a line ({} bytes",
+                path.display(),
+                tail.len()
+            );
+            assert!(
+                warnings.contains(&said),
+                "no warning {said:?} in {warnings}"
+            );
             torn[k].push(lines(whole).len());
         }
         let (nl, nj) = check_records(&l, &j, &torn[0], &torn[1]);

@@ -206,8 +206,11 @@ fn refuse_clashes(args: &ReadArgs) -> Result<(), String> {
     let mut outputs = Vec::new();
     outputs.extend(args.output.log.as_deref().map(|p| ("--log", p)));
     outputs.extend(args.output.json.as_deref().map(|p| ("--json", p)));
-    let mut inputs: Vec<(&str, &std::path::Path)> =
-        args.files.iter().map(|p| ("capture", p.as_path())).collect();
+    let mut inputs: Vec<(&str, &std::path::Path)> = args
+        .files
+        .iter()
+        .map(|p| ("capture", p.as_path()))
+        .collect();
     inputs.extend(args.deckies.state.as_deref().map(|p| ("--state", p)));
     inputs.extend(args.limits.p0f_db.as_deref().map(|p| ("--p0f-db", p)));
     crate::output::clash::refuse_clashes(&outputs, &inputs)

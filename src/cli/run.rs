@@ -114,7 +114,10 @@ pub fn run(args: RunArgs) -> i32 {
             return 2;
         }
     };
-    let outputs = [("--log", settings.log.as_path()), ("--json", settings.json.as_path())];
+    let outputs = [
+        ("--log", settings.log.as_path()),
+        ("--json", settings.json.as_path()),
+    ];
     let mut inputs = vec![("--state", settings.state.as_path())];
     inputs.extend(settings.p0f_db.as_deref().map(|p| ("--p0f-db", p)));
     inputs.extend(args.daemon.config.as_deref().map(|p| ("--config", p)));
@@ -291,7 +294,8 @@ impl Daemon {
     /// Opens everything; `None` when a signal ended the start-up.
     fn start(settings: Settings) -> Result<Option<Daemon>, StartError> {
         let signals = Signals::install().map_err(StartError::Signals)?;
-        let p0f_db = super::load_p0f_database(settings.p0f_db.as_deref()).map_err(StartError::P0f)?;
+        let p0f_db =
+            super::load_p0f_database(settings.p0f_db.as_deref()).map_err(StartError::P0f)?;
         let mut source = DeckySource {
             manual: settings.deckies.clone(),
             seen_file: false,

@@ -177,26 +177,20 @@ impl DeckyMap {
             };
             validate_name(&name).map_err(fail)?;
             let ip = d.ip.as_deref().ok_or_else(|| fail("no \"ip\"".into()))?;
-            let ip: IpAddr = ip
-                .trim()
-                .parse()
-                .map_err(|_| {
-                    fail(format!(
-                        "ip \"{}\" is not an IP address",
-                        excerpt_str(ip, MAX_EXCERPT)
-                    ))
-                })?;
+            let ip: IpAddr = ip.trim().parse().map_err(|_| {
+                fail(format!(
+                    "ip \"{}\" is not an IP address",
+                    excerpt_str(ip, MAX_EXCERPT)
+                ))
+            })?;
             map.by_ip.insert(ip, Arc::from(name.as_str()));
             if let Some(v6) = d.ipv6.as_deref().filter(|s| !s.is_empty()) {
-                let v6: IpAddr = v6
-                    .trim()
-                    .parse()
-                    .map_err(|_| {
-                        fail(format!(
-                            "ipv6 \"{}\" is not an IP address",
-                            excerpt_str(v6, MAX_EXCERPT)
-                        ))
-                    })?;
+                let v6: IpAddr = v6.trim().parse().map_err(|_| {
+                    fail(format!(
+                        "ipv6 \"{}\" is not an IP address",
+                        excerpt_str(v6, MAX_EXCERPT)
+                    ))
+                })?;
                 map.by_ip.insert(v6, Arc::from(name.as_str()));
             }
         }

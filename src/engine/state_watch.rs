@@ -407,7 +407,10 @@ mod tests {
         fs::remove_file(&path).unwrap();
         fs::write(&path, good.replace("d1", "d2")).unwrap();
         let map = w.recv_timeout(WAIT).unwrap();
-        assert_eq!(map.name_of(&"10.0.0.1".parse().unwrap()).as_deref(), Some("d2"));
+        assert_eq!(
+            map.name_of(&"10.0.0.1".parse().unwrap()).as_deref(),
+            Some("d2")
+        );
         drop(w);
         fs::remove_dir_all(dir).unwrap();
     }

@@ -105,10 +105,12 @@ pub fn load_file_capped(path: &Path, cap: u64) -> Result<Vec<u8>, LoadError> {
             len: meta.len(),
         });
     }
-    read_at_most(f, cap).map_err(io_err)?.ok_or(LoadError::TooLarge {
-        path: path.to_owned(),
-        len: cap + 1,
-    })
+    read_at_most(f, cap)
+        .map_err(io_err)?
+        .ok_or(LoadError::TooLarge {
+            path: path.to_owned(),
+            len: cap + 1,
+        })
 }
 
 /// All of `f` if it holds at most `cap` bytes (it may have grown since it

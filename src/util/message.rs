@@ -85,7 +85,11 @@ mod tests {
         let long = "é\n".repeat(1000);
         let out = one_line(&long);
         assert!(!out.contains('\n'));
-        assert!(out.chars().count() <= MAX_MESSAGE, "{}", out.chars().count());
+        assert!(
+            out.chars().count() <= MAX_MESSAGE,
+            "{}",
+            out.chars().count()
+        );
         assert!(out.ends_with("...(cut)"));
         let exact = "x".repeat(MAX_MESSAGE);
         assert_eq!(one_line(&exact), exact);
