@@ -84,6 +84,11 @@ pub struct CaptureFile {
 struct Layout {
     legacy_linktype: u32,
     legacy_nanos: bool,
+    /// Byte order of the classic header or of the current pcapng section.
+    big_endian: bool,
+    /// pcapng (blocks carry their length at 4..8) or classic (records
+    /// carry their captured length at 8..12 after a 16-byte header).
+    pcapng: bool,
     interfaces: Vec<Interface>,
 }
 
@@ -176,8 +181,15 @@ impl CaptureFile {
                     self.refill()?;
                 }
                 Err(PcapError::UnexpectedEof) => {
+                    let rest = self.reader.data();
+                    // The parser also says "more data needed" for a block
+                    // whose declared length is all there but whose fields
+                    // overrun it: that is damage, not a cut file.
+                    if self.layout.whole_record_in(rest) {
+                        return Err(self.malformed("record fields overrun its declared length"));
+                    }
                     end.truncated = true;
-                    end.unread = self.reader.data().len();
+                    end.unread = rest.len();
                     return Ok(end);
                 }
                 Err(PcapError::BufferTooSmall) => {
@@ -239,10 +251,27 @@ fn parse_failure(kind: pcap_parser::nom::error::ErrorKind) -> &'static str {
 }
 
 impl Layout {
+    /// Whether `rest` (unparsed bytes at the end of the file) holds the
+    /// whole next record as its own length field declares it.
+    fn whole_record_in(&self, rest: &[u8]) -> bool {
+        let (at, fixed) = if self.pcapng { (4, 0) } else { (8, 16) };
+        let Some(field) = rest.get(at..at + 4) else {
+            return false;
+        };
+        let field = [field[0], field[1], field[2], field[3]];
+        let len = if self.big_endian {
+            u32::from_be_bytes(field)
+        } else {
+            u32::from_le_bytes(field)
+        };
+        (len as usize).saturating_add(fixed) <= rest.len()
+    }
+
     /// Turns a block into a packet, updating the layout from headers.
     fn packet_of<'a>(&mut self, block: PcapBlockOwned<'a>) -> Option<RawPacket<'a>> {
         match block {
             PcapBlockOwned::LegacyHeader(h) => {
+                self.big_endian = h.is_bigendian();
                 self.legacy_linktype = h.network.0 as u32;
                 self.legacy_nanos = h.is_nanosecond_precision();
                 None
@@ -261,7 +290,9 @@ impl Layout {
                     orig_len: b.origlen,
                 })
             }
-            PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+            PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
+                self.pcapng = true;
+                self.big_endian = shb.big_endian();
                 self.interfaces.clear();
                 None
             }
