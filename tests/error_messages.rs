@@ -215,7 +215,8 @@ fn damaged_captures_give_one_line_in_words() {
     // Contents are a head and a length of junk written in chunks, so this
     // process stays small: a spawned child's peak RSS counts its parent's
     // pages until exec.
-    let cases: Vec<(&str, (Vec<u8>, usize), bool, Vec<&str>)> = vec![
+    type Case<'a> = (&'a str, (Vec<u8>, usize), bool, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             "zero-len.pcapng",
             block(6, 0, 1 << 20),
