@@ -31,21 +31,44 @@ fn syn_pcap(path: &Path, n: u32) {
 /// Every line is one whole record: a log line parses to its closing `]`,
 /// a JSON line is one object.
 fn check_whole_records(log: &[u8], json: &[u8]) -> (usize, usize) {
+    check_records(log, json, &[], &[])
+}
+
+/// As [`check_whole_records`], except that the lines listed in `torn_log`
+/// and `torn_json` (indexes) are the start of a record cut short.
+fn check_records(
+    log: &[u8],
+    json: &[u8],
+    torn_log: &[usize],
+    torn_json: &[usize],
+) -> (usize, usize) {
     let log = lines(log);
     let json = lines(json);
-    for l in &log {
-        assert!(
-            l.starts_with(b"<134>1 ") && l.ends_with(b"\"]"),
-            "torn log line {:?}",
-            String::from_utf8_lossy(l)
-        );
+    for (i, l) in log.iter().enumerate() {
+        let whole = l.starts_with(b"<134>1 ") && l.ends_with(b"\"]");
+        if torn_log.contains(&i) {
+            assert!(!whole && b"<134>1 ".starts_with(&l[..l.len().min(7)]));
+        } else {
+            assert!(whole, "torn log line {:?}", String::from_utf8_lossy(l));
+        }
     }
-    for j in &json {
-        let v: serde_json::Value = serde_json::from_slice(j)
+    for (i, j) in json.iter().enumerate() {
+        let parsed = serde_json::from_slice::<serde_json::Value>(j);
+        if torn_json.contains(&i) {
+            assert!(parsed.is_err() && j.first().is_none_or(|&b| b == b'{'));
+            continue;
+        }
+        let v = parsed
             .unwrap_or_else(|e| panic!("torn JSON line ({e}): {:?}", String::from_utf8_lossy(j)));
         assert_eq!(v["event_type"], "tcp_syn_fingerprint");
     }
     (log.len(), json.len())
+}
+
+/// Splits off an unterminated last line: (whole lines, torn tail).
+fn split_tail(data: &[u8]) -> (&[u8], &[u8]) {
+    let cut = data.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    data.split_at(cut)
 }
 
 /// The disk fills in the middle of the run (a 256 KiB tmpfs): the error is
@@ -86,7 +109,16 @@ fn disk_fills_while_running() {
     assert_ne!(out.status.code(), Some(0), "a full disk must fail the run");
     assert!(stderr.contains("No space left"), "{stderr}");
     assert!(stderr.contains("write errors:"), "not counted: {stderr}");
-    let (l, j) = check_whole_records(&log, &json);
+    // The write that found the disk full may have put part of a record in
+    // (files are never cut back); only the very end may be torn, and the
+    // retries never wrote anything twice (every whole line is distinct).
+    let (log, log_tail) = split_tail(&log);
+    let (json, json_tail) = split_tail(&json);
+    assert!(b"<134>1 ".starts_with(&log_tail[..log_tail.len().min(7)]));
+    assert!(json_tail.first().is_none_or(|&b| b == b'{'));
+    let (l, j) = check_whole_records(log, json);
+    let distinct: std::collections::HashSet<&[u8]> = lines(log).into_iter().collect();
+    assert_eq!(distinct.len(), l, "a record was written twice");
     eprintln!("FIGURES name=disk_full log_lines={l} json_lines={j} of 20000");
     assert!(l > 0 && l < 20_000);
 }
@@ -143,8 +175,11 @@ fn sigkill_mid_write_leaves_whole_lines() {
         let _ = child.kill();
         let _ = child.wait();
         // The kernel may stop a write between pages when the process is
-        // killed, so a torn last record is possible; the next start must
-        // cut it off before appending. Restart on an empty capture.
+        // killed, so a torn last record is possible; the next start keeps
+        // it, ends it with a newline and says so. Restart on an empty
+        // capture.
+        let before_log = std::fs::read(&log).unwrap_or_default();
+        let before_json = std::fs::read(&json).unwrap_or_default();
         let restart = Command::new(env!("CARGO_BIN_EXE_decnet-sniffer"))
             .arg("read")
             .arg(&empty)
@@ -153,12 +188,37 @@ fn sigkill_mid_write_leaves_whole_lines() {
             .arg("--json")
             .arg(&json)
             .arg("--no-progress")
-            .status()
+            .output()
             .unwrap();
-        assert!(restart.success());
+        assert!(restart.status.success());
+        let warnings = String::from_utf8_lossy(&restart.stderr);
         let l = std::fs::read(&log).unwrap_or_default();
         let j = std::fs::read(&json).unwrap_or_default();
-        let (nl, nj) = check_whole_records(&l, &j);
+        let mut torn = [Vec::new(), Vec::new()];
+        for (k, (path, before, after)) in [(&log, &before_log, &l), (&json, &before_json, &j)]
+            .into_iter()
+            .enumerate()
+        {
+            // Never shortened: the file before the restart is a prefix.
+            assert!(after.starts_with(before), "{} was cut", path.display());
+            let (whole, tail) = split_tail(before);
+            if tail.is_empty() {
+                assert_eq!(after, before);
+                continue;
+            }
+            assert_eq!(&after[before.len()..], b"\n");
+            let said = format!(
+                "{}: the file ends inside a line ({} bytes",
+                path.display(),
+                tail.len()
+            );
+            assert!(
+                warnings.contains(&said),
+                "no warning {said:?} in {warnings}"
+            );
+            torn[k].push(lines(whole).len());
+        }
+        let (nl, nj) = check_records(&l, &j, &torn[0], &torn[1]);
         eprintln!(
             "FIGURES name=sigkill round={round} after_ms={delay} log_lines={nl} json_lines={nj}"
         );

@@ -17,6 +17,14 @@ use crate::util::time::Timestamp;
 const BUFFER: usize = 1 << 20;
 /// The largest single record accepted (pcapng blocks, 64 KiB snaplen frames).
 const MAX_RECORD: usize = 16 << 20;
+/// pcapng section header, classic pcap (µs and ns), in either byte order.
+const KNOWN_MAGICS: [[u8; 4]; 5] = [
+    [0x0a, 0x0d, 0x0d, 0x0a],
+    [0xd4, 0xc3, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0xc3, 0xd4],
+    [0x4d, 0x3c, 0xb2, 0xa1],
+    [0xa1, 0xb2, 0x3c, 0x4d],
+];
 /// Interfaces per pcapng section we keep; more is hostile or broken.
 const MAX_INTERFACES: usize = 4096;
 
@@ -24,17 +32,22 @@ const MAX_INTERFACES: usize = 4096;
 pub enum CaptureFileError {
     #[error("{path}: {source}")]
     Open { path: PathBuf, source: io::Error },
-    #[error("{path}: not a pcap or pcapng capture (unrecognised magic number)")]
-    NotACapture { path: PathBuf },
+    #[error("{path}: not a pcap or pcapng capture (unrecognised magic number {magic} at byte 0)")]
+    NotACapture { path: PathBuf, magic: String },
+    #[error("{path}: pcap or pcapng file header truncated or invalid ({len} bytes read)")]
+    BadHeader { path: PathBuf, len: usize },
     #[error("{path}: empty file")]
     Empty { path: PathBuf },
-    #[error("{path}: read error after {offset} bytes")]
+    #[error("{path}: read error at byte {offset}")]
     Read { path: PathBuf, offset: usize },
-    #[error("{path}: malformed capture at byte {offset}: {reason}")]
+    /// `block` counts from 1, the file header being block 1; `reason` is
+    /// our own words, never the parser's copy of the input.
+    #[error("{path}: malformed capture at byte {offset} (block {block}): {reason}")]
     Malformed {
         path: PathBuf,
         offset: usize,
-        reason: String,
+        block: u64,
+        reason: &'static str,
     },
 }
 
@@ -43,6 +56,9 @@ pub enum CaptureFileError {
 pub struct FileEnd {
     /// The last record was cut short (the file was still being written).
     pub truncated: bool,
+    /// Bytes left unparsed after a truncated record (its part, and
+    /// anything after a block the parser could not finish).
+    pub unread: usize,
     pub packets: u64,
 }
 
@@ -59,6 +75,8 @@ pub struct CaptureFile {
     path: PathBuf,
     reader: Box<dyn PcapReaderIterator + Send>,
     layout: Layout,
+    /// Blocks (headers and records) read so far.
+    blocks: u64,
 }
 
 /// What the headers read so far say about the records that follow.
@@ -66,6 +84,11 @@ pub struct CaptureFile {
 struct Layout {
     legacy_linktype: u32,
     legacy_nanos: bool,
+    /// Byte order of the classic header or of the current pcapng section.
+    big_endian: bool,
+    /// pcapng (blocks carry their length at 4..8) or classic (records
+    /// carry their captured length at 8..12 after a 16-byte header).
+    pcapng: bool,
     interfaces: Vec<Interface>,
 }
 
@@ -83,17 +106,41 @@ impl CaptureFile {
         Self::from_reader(path, input)
     }
 
-    pub fn from_reader(path: &Path, input: Box<dyn Read + Send>) -> Result<Self, CaptureFileError> {
+    pub fn from_reader(
+        path: &Path,
+        mut input: Box<dyn Read + Send>,
+    ) -> Result<Self, CaptureFileError> {
         let path = path.to_owned();
+        // The format is told from the first read; a pipe may hand out a few
+        // bytes at a time, so that read is filled first.
+        let mut head = Vec::with_capacity(BUFFER);
+        if let Err(e) = (&mut input).take(BUFFER as u64).read_to_end(&mut head) {
+            return Err(CaptureFileError::Open { path, source: e });
+        }
+        let first = head.get(..4).map(|m| [m[0], m[1], m[2], m[3]]);
+        let head_len = head.len();
+        let input = io::Cursor::new(head).chain(input);
         let reader = match create_reader(BUFFER, input) {
             Ok(r) => r,
             Err(PcapError::Eof) => return Err(CaptureFileError::Empty { path }),
             Err(PcapError::ReadError) => return Err(CaptureFileError::Read { path, offset: 0 }),
-            Err(_) => return Err(CaptureFileError::NotACapture { path }),
+            Err(_) => {
+                return Err(match first {
+                    Some(m) if !KNOWN_MAGICS.contains(&m) => CaptureFileError::NotACapture {
+                        path,
+                        magic: format!("{:02x}{:02x}{:02x}{:02x}", m[0], m[1], m[2], m[3]),
+                    },
+                    _ => CaptureFileError::BadHeader {
+                        path,
+                        len: head_len,
+                    },
+                })
+            }
         };
         Ok(CaptureFile {
             path,
             reader,
+            blocks: 0,
             layout: Layout {
                 legacy_linktype: 1,
                 ..Layout::default()
@@ -121,6 +168,7 @@ impl CaptureFile {
         loop {
             match self.reader.next() {
                 Ok((offset, block)) => {
+                    self.blocks += 1;
                     if let Some(pkt) = self.layout.packet_of(block) {
                         end.packets += 1;
                         f(pkt);
@@ -133,7 +181,15 @@ impl CaptureFile {
                     self.refill()?;
                 }
                 Err(PcapError::UnexpectedEof) => {
+                    let rest = self.reader.data();
+                    // The parser also says "more data needed" for a block
+                    // whose declared length is all there but whose fields
+                    // overrun it: that is damage, not a cut file.
+                    if self.layout.whole_record_in(rest) {
+                        return Err(self.malformed("record fields overrun its declared length"));
+                    }
                     end.truncated = true;
+                    end.unread = rest.len();
                     return Ok(end);
                 }
                 Err(PcapError::BufferTooSmall) => {
@@ -149,9 +205,13 @@ impl CaptureFile {
                         offset: self.reader.consumed(),
                     })
                 }
-                Err(e) => {
-                    let reason = format!("{e:?}");
-                    return Err(self.malformed(&reason));
+                // The parser's errors carry the input bytes: never print
+                // them, say what is wrong in words.
+                Err(PcapError::NomError(_, kind)) | Err(PcapError::OwnedNomError(_, kind)) => {
+                    return Err(self.malformed(parse_failure(kind)));
+                }
+                Err(PcapError::HeaderNotRecognized) => {
+                    return Err(self.malformed("block not recognised"));
                 }
             }
         }
@@ -166,20 +226,52 @@ impl CaptureFile {
         })
     }
 
-    fn malformed(&self, reason: &str) -> CaptureFileError {
+    fn malformed(&self, reason: &'static str) -> CaptureFileError {
         CaptureFileError::Malformed {
             path: self.path.clone(),
             offset: self.reader.consumed(),
-            reason: reason.to_owned(),
+            block: self.blocks + 1,
+            reason,
         }
     }
 }
 
+/// What a parser failure means, in words.
+fn parse_failure(kind: pcap_parser::nom::error::ErrorKind) -> &'static str {
+    use pcap_parser::nom::error::ErrorKind;
+    match kind {
+        ErrorKind::Verify => {
+            "block length invalid (smaller than the block's fields, not a multiple of 4, \
+             or not repeated at its end)"
+        }
+        ErrorKind::Tag => "unexpected block type here",
+        ErrorKind::Eof | ErrorKind::Complete => "block shorter than its fields",
+        _ => "block fields do not parse",
+    }
+}
+
 impl Layout {
+    /// Whether `rest` (unparsed bytes at the end of the file) holds the
+    /// whole next record as its own length field declares it.
+    fn whole_record_in(&self, rest: &[u8]) -> bool {
+        let (at, fixed) = if self.pcapng { (4, 0) } else { (8, 16) };
+        let Some(field) = rest.get(at..at + 4) else {
+            return false;
+        };
+        let field = [field[0], field[1], field[2], field[3]];
+        let len = if self.big_endian {
+            u32::from_be_bytes(field)
+        } else {
+            u32::from_le_bytes(field)
+        };
+        (len as usize).saturating_add(fixed) <= rest.len()
+    }
+
     /// Turns a block into a packet, updating the layout from headers.
     fn packet_of<'a>(&mut self, block: PcapBlockOwned<'a>) -> Option<RawPacket<'a>> {
         match block {
             PcapBlockOwned::LegacyHeader(h) => {
+                self.big_endian = h.is_bigendian();
                 self.legacy_linktype = h.network.0 as u32;
                 self.legacy_nanos = h.is_nanosecond_precision();
                 None
@@ -198,7 +290,9 @@ impl Layout {
                     orig_len: b.origlen,
                 })
             }
-            PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+            PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
+                self.pcapng = true;
+                self.big_endian = shb.big_endian();
                 self.interfaces.clear();
                 None
             }

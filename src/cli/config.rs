@@ -58,11 +58,9 @@ pub struct Layer {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// Not readable, not a regular file, or over the size cap.
+    #[error("{0}")]
+    Read(crate::util::load::LoadError),
     #[error("{path}: {reason}")]
     Parse { path: PathBuf, reason: String },
     #[error("{0}")]
@@ -105,19 +103,50 @@ impl Layer {
     }
 
     pub fn from_toml(path: &Path, text: &str) -> Result<Layer, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError::Parse {
+        toml::from_str(text).map_err(|e: toml::de::Error| ConfigError::Parse {
             path: path.to_owned(),
-            reason: e.to_string().trim_end().to_owned(),
+            reason: toml_reason(text, &e),
         })
     }
 
     pub fn from_toml_file(path: &Path) -> Result<Layer, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
+        let bytes = crate::util::load::load_file(path).map_err(ConfigError::Read)?;
+        let text = std::str::from_utf8(&bytes).map_err(|e| {
+            let at = e.valid_up_to();
+            let (line, column) = line_column(&bytes, at);
+            ConfigError::Parse {
+                path: path.to_owned(),
+                reason: format!("line {line}, column {column} (byte {at}): not UTF-8"),
+            }
         })?;
-        Self::from_toml(path, &text)
+        Self::from_toml(path, text)
     }
+}
+
+/// A TOML error as one line: where (line, column) and the parser's own
+/// message (its first line; the rest is a quote of the file).
+fn toml_reason(text: &str, e: &toml::de::Error) -> String {
+    let message = crate::util::message::excerpt_str(e.message().trim(), 160);
+    match e.span() {
+        Some(span) => {
+            let (line, column) = line_column(text.as_bytes(), span.start);
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message,
+    }
+}
+
+/// 1-based line and column (in bytes) of byte `at` of `text`.
+fn line_column(text: &[u8], at: usize) -> (usize, usize) {
+    let before = &text[..at.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = before.len()
+        - before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1)
+        + 1;
+    (line, column)
 }
 
 /// Where traffic events are published.

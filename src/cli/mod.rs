@@ -5,7 +5,7 @@ pub mod config;
 pub mod read;
 pub mod run;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -116,14 +116,27 @@ impl LimitArgs {
     /// The p0f database to match with: `--p0f-db` loaded once for the life
     /// of the process, else the bundled one. Errors name the file and line.
     pub fn p0f_database(&self) -> Result<&'static P0fDatabase, String> {
-        let Some(path) = &self.p0f_db else {
-            return Ok(P0fDatabase::bundled());
-        };
-        let text = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let db = P0fDatabase::parse(&String::from_utf8_lossy(&text))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(Box::leak(Box::new(db)))
+        load_p0f_database(self.p0f_db.as_deref())
     }
+}
+
+/// `--p0f-db PATH` read whole (a regular file under the size cap) and
+/// parsed, kept for the life of the process; the bundled database without
+/// a path. The error is one line naming the file, the line and the reason.
+pub fn load_p0f_database(path: Option<&Path>) -> Result<&'static P0fDatabase, String> {
+    let Some(path) = path else {
+        return Ok(P0fDatabase::bundled());
+    };
+    let text = crate::util::load::load_file(path).map_err(|e| e.to_string())?;
+    let db = P0fDatabase::parse(&String::from_utf8_lossy(&text)).map_err(|e| {
+        format!(
+            "{}: p0f database line {}: {}",
+            path.display(),
+            e.line,
+            crate::util::message::excerpt_str(&e.reason, 160)
+        )
+    })?;
+    Ok(Box::leak(Box::new(db)))
 }
 
 /// 443 plus the given ports, sorted, without repeats.
@@ -170,14 +183,48 @@ pub fn main() -> i32 {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("DECNET_SNIFFER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // No colours: every line passes through `one_line`, which would
+    // escape them.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| OneLineStderr(Vec::new()))
+        .with_ansi(false)
         .with_target(false)
         .try_init();
 }
 
-/// Prints `decnet-sniffer: MESSAGE` to stderr.
+/// Prints `decnet-sniffer: MESSAGE` to stderr as one bounded line.
 pub fn error(msg: impl std::fmt::Display) {
-    eprintln!("decnet-sniffer: {msg}");
+    eprintln!(
+        "{}",
+        crate::util::message::one_line(&format!("decnet-sniffer: {msg}"))
+    );
+}
+
+/// A log record collected whole, then written to stderr as one line of at
+/// most [`MAX_MESSAGE`](crate::util::message::MAX_MESSAGE) characters.
+struct OneLineStderr(Vec<u8>);
+
+impl std::io::Write for OneLineStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // A record is a line; anything past a bound is cut anyway.
+        let room = (64 * 1024usize).saturating_sub(self.0.len());
+        self.0.extend_from_slice(&buf[..buf.len().min(room)]);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for OneLineStderr {
+    fn drop(&mut self) {
+        if self.0.is_empty() {
+            return;
+        }
+        let text = String::from_utf8_lossy(&self.0);
+        let line = crate::util::message::one_line(text.trim_end_matches('\n'));
+        eprintln!("{line}");
+    }
 }

@@ -60,6 +60,10 @@ pub fn run(args: ReadArgs) -> i32 {
             return 1;
         }
     };
+    if let Err(e) = refuse_clashes(&args) {
+        error(e);
+        return 1;
+    }
     let mut output = Output::new(args.output.dedup_ttl, args.output.max_dedup);
     if let Err(e) = open_outputs(&args.output, &mut output) {
         error(e);
@@ -131,8 +135,11 @@ pub fn run(args: ReadArgs) -> i32 {
         }
         match result {
             Ok(end) if end.truncated => error(format!(
-                "warning: {}: last record truncated; read {} packets",
+                "warning: {}: last record truncated at byte {} ({} bytes not read); \
+                 read {} packets",
                 path.display(),
+                file.position(),
+                end.unread,
                 end.packets
             )),
             Ok(_) => {}
@@ -192,6 +199,21 @@ fn stop_bus(bus: Bus) {
             s.rejected_topics + s.oversize
         ));
     }
+}
+
+/// Refuses `--log`/`--json` naming a file `read` reads, or each other.
+fn refuse_clashes(args: &ReadArgs) -> Result<(), String> {
+    let mut outputs = Vec::new();
+    outputs.extend(args.output.log.as_deref().map(|p| ("--log", p)));
+    outputs.extend(args.output.json.as_deref().map(|p| ("--json", p)));
+    let mut inputs: Vec<(&str, &std::path::Path)> = args
+        .files
+        .iter()
+        .map(|p| ("capture", p.as_path()))
+        .collect();
+    inputs.extend(args.deckies.state.as_deref().map(|p| ("--state", p)));
+    inputs.extend(args.limits.p0f_db.as_deref().map(|p| ("--p0f-db", p)));
+    crate::output::clash::refuse_clashes(&outputs, &inputs)
 }
 
 fn open_outputs(

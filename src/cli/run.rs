@@ -33,7 +33,6 @@ use crate::decode::DecodeError;
 use crate::engine::state_watch::{ReloadCounters, StateWatcher, WatchOptions};
 use crate::engine::{Analyzer, DeckyMap};
 use crate::event::EventKind;
-use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::output::metrics::{MetricsHub, MetricsServer, MetricsSnapshot};
 use crate::output::{Output, OutputStats};
 use crate::util::time::Timestamp;
@@ -115,6 +114,17 @@ pub fn run(args: RunArgs) -> i32 {
             return 2;
         }
     };
+    let outputs = [
+        ("--log", settings.log.as_path()),
+        ("--json", settings.json.as_path()),
+    ];
+    let mut inputs = vec![("--state", settings.state.as_path())];
+    inputs.extend(settings.p0f_db.as_deref().map(|p| ("--p0f-db", p)));
+    inputs.extend(args.daemon.config.as_deref().map(|p| ("--config", p)));
+    if let Err(e) = crate::output::clash::refuse_clashes(&outputs, &inputs) {
+        super::error(e);
+        return 2;
+    }
     match Daemon::start(settings) {
         Ok(Some(daemon)) => daemon.run(),
         Ok(None) => 0,
@@ -284,7 +294,8 @@ impl Daemon {
     /// Opens everything; `None` when a signal ended the start-up.
     fn start(settings: Settings) -> Result<Option<Daemon>, StartError> {
         let signals = Signals::install().map_err(StartError::Signals)?;
-        let p0f_db = p0f_database(settings.p0f_db.as_deref()).map_err(StartError::P0f)?;
+        let p0f_db =
+            super::load_p0f_database(settings.p0f_db.as_deref()).map_err(StartError::P0f)?;
         let mut source = DeckySource {
             manual: settings.deckies.clone(),
             seen_file: false,
@@ -542,17 +553,6 @@ impl Daemon {
         }
         hub.publish(snap);
     }
-}
-
-/// `--p0f-db`, read once for the life of the process, else the bundled database.
-fn p0f_database(path: Option<&Path>) -> Result<&'static P0fDatabase, String> {
-    let Some(path) = path else {
-        return Ok(P0fDatabase::bundled());
-    };
-    let text = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let db = P0fDatabase::parse(&String::from_utf8_lossy(&text))
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(Box::leak(Box::new(db)))
 }
 
 /// Counters for the metrics endpoint.

@@ -7,13 +7,16 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use crate::util::message::{excerpt_str, MAX_EXCERPT};
+
+/// Characters of a JSON parser's reason kept (it quotes the file's values).
+const MAX_REASON: usize = 120;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("{path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    /// Not readable, not a regular file, or over the size cap.
+    #[error("{0}")]
+    Read(crate::util::load::LoadError),
     #[error("{path}: line {line}, column {column}: {reason}")]
     Json {
         path: PathBuf,
@@ -21,7 +24,8 @@ pub enum StateError {
         column: usize,
         reason: String,
     },
-    #[error("{path}: decky #{index} ({name:?}): {reason}")]
+    /// `name` and `reason` are already escaped and cut (they quote the file).
+    #[error("{path}: decky #{index} (\"{name}\"): {reason}")]
     Decky {
         path: PathBuf,
         index: usize,
@@ -135,20 +139,15 @@ impl DeckyMap {
     /// Loads DECNET's `decnet-state.json`. A missing file is an empty map
     /// (no deckies deployed yet). Deckies with invalid names are errors.
     pub fn load(path: &Path) -> Result<DeckyMap, StateError> {
-        let text = match std::fs::read(path) {
+        let text = match crate::util::load::load_file(path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(e) if e.is_not_found() => {
                 return Ok(DeckyMap {
                     observe_all: false,
                     ..DeckyMap::default()
                 })
             }
-            Err(source) => {
-                return Err(StateError::Read {
-                    path: path.to_owned(),
-                    source,
-                })
-            }
+            Err(e) => return Err(StateError::Read(e)),
         };
         Self::parse(path, &text)
     }
@@ -158,12 +157,11 @@ impl DeckyMap {
             path: path.to_owned(),
             line: e.line(),
             column: e.column(),
-            reason: e
-                .to_string()
-                .split(" at line ")
-                .next()
-                .unwrap_or_default()
-                .to_owned(),
+            // serde quotes the offending value: escaped and cut.
+            reason: excerpt_str(
+                e.to_string().split(" at line ").next().unwrap_or_default(),
+                MAX_REASON,
+            ),
         })?;
         let mut map = DeckyMap {
             interface: state.config.interface,
@@ -174,21 +172,25 @@ impl DeckyMap {
             let fail = |reason: String| StateError::Decky {
                 path: path.to_owned(),
                 index,
-                name: name.clone(),
+                name: excerpt_str(&name, MAX_EXCERPT),
                 reason,
             };
             validate_name(&name).map_err(fail)?;
             let ip = d.ip.as_deref().ok_or_else(|| fail("no \"ip\"".into()))?;
-            let ip: IpAddr = ip
-                .trim()
-                .parse()
-                .map_err(|_| fail(format!("ip {ip:?} is not an IP address")))?;
+            let ip: IpAddr = ip.trim().parse().map_err(|_| {
+                fail(format!(
+                    "ip \"{}\" is not an IP address",
+                    excerpt_str(ip, MAX_EXCERPT)
+                ))
+            })?;
             map.by_ip.insert(ip, Arc::from(name.as_str()));
             if let Some(v6) = d.ipv6.as_deref().filter(|s| !s.is_empty()) {
-                let v6: IpAddr = v6
-                    .trim()
-                    .parse()
-                    .map_err(|_| fail(format!("ipv6 {v6:?} is not an IP address")))?;
+                let v6: IpAddr = v6.trim().parse().map_err(|_| {
+                    fail(format!(
+                        "ipv6 \"{}\" is not an IP address",
+                        excerpt_str(v6, MAX_EXCERPT)
+                    ))
+                })?;
                 map.by_ip.insert(v6, Arc::from(name.as_str()));
             }
         }

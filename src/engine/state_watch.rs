@@ -215,14 +215,16 @@ where
 
     /// Loads the file if it changed (always, for a request).
     fn check(&mut self, trigger: Trigger) {
-        let seen = match std::fs::read(&self.path) {
+        // The same regular-file check and size cap as `load`: a state file
+        // replaced by a device or a runaway file is never read whole here.
+        let seen = match crate::util::load::load_file(&self.path) {
             Ok(bytes) => {
                 let mut h = DefaultHasher::new();
                 bytes.hash(&mut h);
                 Some((h.finish(), bytes.len()))
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            // Unreadable: let `load` report it.
+            Err(e) if e.is_not_found() => None,
+            // Unreadable, special or too big: let `load` report it.
             Err(_) => Some((0, usize::MAX)),
         };
         if trigger != Trigger::Request && self.last_seen == Some(seen) {
@@ -376,6 +378,39 @@ mod tests {
         assert_eq!(w.counters().failed.load(Ordering::Relaxed), 2);
         fs::write(&path, "decky-02\n").unwrap();
         assert_eq!(w.recv_timeout(WAIT).unwrap(), ["decky-02"]);
+        drop(w);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// The daemon's own loader: a state file replaced by a FIFO with no
+    /// writer or by a link to /dev/zero is refused at once (no hang, no
+    /// unbounded read), and the last good map stays in force.
+    #[test]
+    fn endless_or_special_state_files_keep_the_last_good_map() {
+        use crate::engine::DeckyMap;
+        let dir = tempdir("special");
+        let path = dir.join("state.json");
+        let good = r#"{"config": {"deckies": [{"name": "d1", "ip": "10.0.0.1"}]}}"#;
+        fs::write(&path, good).unwrap();
+        let w = StateWatcher::spawn(path.clone(), fast(), |p: &Path| DeckyMap::load(p)).unwrap();
+        assert_eq!(w.recv_timeout(WAIT).unwrap().len(), 1);
+        let fifo = dir.join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        fs::rename(&fifo, &path).unwrap();
+        w.request_reload();
+        assert!(w.recv_timeout(Duration::from_millis(500)).is_none());
+        fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        w.request_reload();
+        assert!(w.recv_timeout(Duration::from_millis(500)).is_none());
+        assert_eq!(w.counters().failed.load(Ordering::Relaxed), 2);
+        fs::remove_file(&path).unwrap();
+        fs::write(&path, good.replace("d1", "d2")).unwrap();
+        let map = w.recv_timeout(WAIT).unwrap();
+        assert_eq!(
+            map.name_of(&"10.0.0.1".parse().unwrap()).as_deref(),
+            Some("d2")
+        );
         drop(w);
         fs::remove_dir_all(dir).unwrap();
     }

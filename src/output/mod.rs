@@ -3,6 +3,7 @@
 //! event → dedup → RFC 5424 line → JSON record → bus; [`thread`] runs it
 //! beside the engine.
 
+pub mod clash;
 pub mod dedup;
 pub mod formatted;
 pub mod json;

@@ -1,6 +1,11 @@
 //! Append-only output files. Records are whole lines; each `write(2)`
-//! carries only whole lines, so a reader (or a crash) never sees half a
-//! record. Lines are batched up to [`BATCH`] bytes between flushes.
+//! carries only whole lines. Lines are batched up to [`BATCH`] bytes
+//! between flushes.
+//!
+//! An output file is never shortened: what an operator (or an earlier run)
+//! left in it stays. A file that does not end with a newline (a write torn
+//! by a crash, or a foreign file) gets one newline before our first record,
+//! with a warning naming the file and the length of the torn tail.
 //!
 //! A file removed (or moved away) while open would swallow every later
 //! record into an inode nobody can reach. Before writing, at most once per
@@ -51,6 +56,8 @@ pub struct Sink {
     link_checked: Instant,
     /// Times this sink recreated its file.
     recreated: u64,
+    /// The file ends inside a record (a write stopped part-way).
+    mid_line: bool,
 }
 
 impl Sink {
@@ -62,6 +69,7 @@ impl Sink {
             buf: Vec::with_capacity(BATCH),
             link_checked: Instant::now(),
             recreated: 0,
+            mid_line: false,
         })
     }
 
@@ -72,6 +80,7 @@ impl Sink {
             buf: Vec::with_capacity(BATCH),
             link_checked: Instant::now(),
             recreated: 0,
+            mid_line: false,
         }
     }
 
@@ -94,8 +103,10 @@ impl Sink {
         Ok(())
     }
 
-    /// Writes what is queued. On failure the queued lines are kept for the
-    /// next attempt (bounded: past 16 batches the oldest are dropped).
+    /// Writes what is queued. On failure what was not written is kept for
+    /// the next attempt, which continues exactly where the file stopped
+    /// (bounded: past 16 batches the queue is dropped, ending a line cut
+    /// by the failure with a newline so the next record starts on its own).
     pub fn flush(&mut self) -> Result<(), SinkError> {
         if self.buf.is_empty() {
             return Ok(());
@@ -105,7 +116,7 @@ impl Sink {
             self.recreate_if_unlinked()?;
         }
         let res = match &mut self.target {
-            Target::File(f) => append_whole(f, &self.buf),
+            Target::File(f) => append_all(f, &mut self.buf, &mut self.mid_line),
             Target::Stdout => {
                 let mut out = io::stdout().lock();
                 out.write_all(&self.buf).and_then(|_| out.flush())
@@ -119,6 +130,9 @@ impl Sink {
             Err(source) => {
                 if self.buf.len() > 16 * BATCH {
                     self.buf.clear();
+                    if self.mid_line {
+                        self.buf.push(b'\n');
+                    }
                 }
                 Err(SinkError {
                     path: self.path.clone(),
@@ -169,16 +183,35 @@ impl Sink {
     }
 }
 
-/// Appends `buf` in full or not at all: after a short write (disk full,
-/// quota) the file is cut back to where it was, so it never ends inside a
-/// line and the retry of the kept batch cannot duplicate a prefix.
-fn append_whole(f: &mut File, buf: &[u8]) -> io::Result<()> {
-    let before = f.metadata()?.len();
-    f.write_all(buf).inspect_err(|_| {
-        let _ = f.set_len(before);
-    })
+/// Appends `buf`, removing from its front what was written: after a short
+/// write (disk full, quota) the rest stays queued, and the retry continues
+/// the line where the file stopped, so nothing is written twice and the
+/// file is never cut back.
+/// `mid_line` tells afterwards whether the file ends inside a record.
+fn append_all(f: &mut File, buf: &mut Vec<u8>, mid_line: &mut bool) -> io::Result<()> {
+    let mut done = 0;
+    let res = loop {
+        if done == buf.len() {
+            break Ok(());
+        }
+        match f.write(&buf[done..]) {
+            Ok(0) => break Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e),
+        }
+    };
+    if done > 0 {
+        *mid_line = buf[done - 1] != b'\n';
+    }
+    if res.is_err() {
+        buf.drain(..done);
+    }
+    res
 }
 
+/// Opens `path` for appending, creating it, and ends a torn last line (see
+/// the module comment).
 fn open_append(path: &Path) -> Result<File, SinkError> {
     let err = |source| SinkError {
         path: path.to_owned(),
@@ -190,35 +223,56 @@ fn open_append(path: &Path) -> Result<File, SinkError> {
         .append(true)
         .open(path)
         .map_err(err)?;
-    cut_torn_tail(&mut f).map_err(err)?;
+    if let Some(torn) = torn_tail(&f).map_err(err)? {
+        f.write_all(b"\n").map_err(err)?;
+        let len = match torn {
+            Torn::Bytes(n) => format!("{n} bytes"),
+            Torn::MoreThan(n) => format!("more than {n} bytes"),
+        };
+        eprintln!(
+            "{}",
+            crate::util::message::one_line(&format!(
+                "decnet-sniffer: warning: {}: the file ends inside a line ({len} after the \
+                 last newline, kept); a newline was added before the new records",
+                path.display()
+            ))
+        );
+    }
     Ok(f)
 }
 
-/// A writer killed inside `write(2)` (SIGKILL, power loss) can leave part of
-/// a batch: the kernel may stop a regular-file write between pages. Before
-/// appending, a file that does not end with a newline is cut back to its
-/// last one, so the torn record is not glued to the next. Only the last
-/// batch can be torn, so a file with no newline in that window is left
-/// alone (it is not ours).
-fn cut_torn_tail(f: &mut File) -> io::Result<()> {
-    use std::io::{Read, Seek, SeekFrom};
+/// How long the unterminated last line of a file is.
+#[derive(Debug, PartialEq, Eq)]
+enum Torn {
+    Bytes(u64),
+    /// No newline in the last [`TAIL_WINDOW`] bytes.
+    MoreThan(u64),
+}
+
+/// Bytes of a file's end searched for its last newline.
+const TAIL_WINDOW: u64 = 2 * BATCH as u64;
+
+/// The torn tail of a regular file that does not end with a newline; `None`
+/// for an empty file, one ending with a newline, or a device or FIFO.
+fn torn_tail(f: &File) -> io::Result<Option<Torn>> {
+    use std::os::unix::fs::FileExt;
     let meta = f.metadata()?;
     let len = meta.len();
     if !meta.is_file() || len == 0 {
-        return Ok(());
+        return Ok(None);
     }
-    let window = len.min(2 * BATCH as u64);
+    let window = len.min(TAIL_WINDOW);
     let mut tail = vec![0u8; window as usize];
-    f.seek(SeekFrom::Start(len - window))?;
-    f.read_exact(&mut tail)?;
+    // Positioned reads: the append offset is not disturbed.
+    f.read_exact_at(&mut tail, len - window)?;
     if tail.last() == Some(&b'\n') {
-        return Ok(());
+        return Ok(None);
     }
-    match tail.iter().rposition(|&b| b == b'\n') {
-        Some(i) => f.set_len(len - window + i as u64 + 1),
-        None if window == len => f.set_len(0),
-        None => Ok(()),
-    }
+    Ok(Some(match tail.iter().rposition(|&b| b == b'\n') {
+        Some(i) => Torn::Bytes(window - i as u64 - 1),
+        None if window == len => Torn::Bytes(len),
+        None => Torn::MoreThan(window),
+    }))
 }
 
 #[cfg(test)]
@@ -285,6 +339,54 @@ mod tests {
         }
         assert_eq!(std::fs::read(&path).unwrap(), b"one\ntwo\n");
         assert_eq!(sink.recreated(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_torn_tail_is_kept_and_ended_with_a_newline() {
+        let dir = scratch("torn");
+        let path = dir.join("out.log");
+        std::fs::write(&path, b"a\nb-partial").unwrap();
+        let mut sink = Sink::open(&path).unwrap();
+        sink.push_line(b"ours").unwrap();
+        sink.flush().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"a\nb-partial\nours\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn torn_tail_lengths() {
+        let dir = scratch("tails");
+        let path = dir.join("f");
+        let tail_of = |bytes: &[u8]| {
+            std::fs::write(&path, bytes).unwrap();
+            torn_tail(&File::open(&path).unwrap()).unwrap()
+        };
+        assert_eq!(tail_of(b""), None);
+        assert_eq!(tail_of(b"a\n"), None);
+        assert_eq!(tail_of(b"abc"), Some(Torn::Bytes(3)));
+        assert_eq!(tail_of(b"a\nbc"), Some(Torn::Bytes(2)));
+        let big = vec![b'x'; TAIL_WINDOW as usize + 10];
+        assert_eq!(tail_of(&big), Some(Torn::MoreThan(TAIL_WINDOW)));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// After logrotate (SIGHUP), the file found at the path is reopened the
+    /// same way: a torn tail there is kept and ended with a newline.
+    #[test]
+    fn reopen_keeps_a_torn_tail_at_the_path() {
+        let dir = scratch("reopen");
+        let path = dir.join("out.log");
+        let mut sink = Sink::open(&path).unwrap();
+        sink.push_line(b"one").unwrap();
+        sink.flush().unwrap();
+        std::fs::rename(&path, dir.join("out.log.1")).unwrap();
+        std::fs::write(&path, b"left by someone").unwrap();
+        sink.reopen().unwrap();
+        sink.push_line(b"two").unwrap();
+        sink.flush().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"left by someone\ntwo\n");
+        assert_eq!(std::fs::read(dir.join("out.log.1")).unwrap(), b"one\n");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

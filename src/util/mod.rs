@@ -1,5 +1,7 @@
 //! Small shared helpers.
 pub mod decimal;
+pub mod load;
 pub mod lru;
+pub mod message;
 pub mod swar;
 pub mod time;
