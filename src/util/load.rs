@@ -75,7 +75,7 @@ pub fn load_file_capped(path: &Path, cap: u64) -> Result<Vec<u8>, LoadError> {
     // for a regular file it changes nothing.
     let f = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
         .open(path)
         .map_err(io_err)?;
     let meta = f.metadata().map_err(io_err)?;
