@@ -113,7 +113,7 @@ fn corpus_captures_give_the_same_events_on_three_workers() {
     let mut files = Vec::new();
     // The shared corpus, and our own real-client and scanner captures
     // (split and fragmented handshakes among them).
-    captures(&manifest.join("../shared/corpus"), &mut files);
+    captures(&support::corpus(), &mut files);
     captures(&manifest.join("tests/data"), &mut files);
     files.sort();
     let mut compared = 0;

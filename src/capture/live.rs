@@ -28,6 +28,7 @@ const FILTER_BODY: &str = concat!(
     " or (udp and (port 443 or port 784 or port 853 or port 4433 or port 4434",
     " or port 5061 or port 5349 or port 5684 or port 6514 or port 8443",
     " or port 10161 or port 10162",
+    " or port 67 or port 68 or port 546 or port 547",
     " or (udp[8] = 22 and udp[9] = 254)",
     " or (udp[8] & 0x80 = 0x80 and (udp[9:4] = 1 or udp[9:4] = 0x6b3343cf",
     " or udp[9:2] = 0xff00))))",
@@ -37,7 +38,7 @@ const FILTER_BODY: &str = concat!(
 );
 
 /// The kernel filter when `--filter` is not given (SPEC section 2): TCP;
-/// UDP on the ports that carry QUIC or DTLS, plus any UDP datagram that
+/// UDP on the ports that carry QUIC, DTLS, DHCP or DHCPv6, plus any UDP datagram that
 /// starts like a DTLS handshake record or a QUIC long-header packet of a
 /// known version (attackers use odd ports); ICMPv6 (NDP); and IP fragments
 /// and IPv6 packets with extension headers, whose transport header the
@@ -573,6 +574,24 @@ mod tests {
         );
         let syn = tcp_syn_frame();
         assert!(prog.filter(&syn));
+        // DHCP, both ways.
+        for (sport, dport) in [(68, 67), (67, 68)] {
+            assert!(prog.filter(&udp_frame(sport, dport)));
+        }
+        assert!(!prog.filter(&udp_frame(5000, 5001)));
+    }
+
+    /// An Ethernet + IPv4 + UDP frame with an empty payload.
+    fn udp_frame(sport: u16, dport: u16) -> Vec<u8> {
+        let mut f = tcp_syn_frame();
+        f.truncate(14 + 20 + 8);
+        f[16..18].copy_from_slice(&28u16.to_be_bytes());
+        f[23] = 17; // UDP
+        f[34..36].copy_from_slice(&sport.to_be_bytes());
+        f[36..38].copy_from_slice(&dport.to_be_bytes());
+        f[38..40].copy_from_slice(&8u16.to_be_bytes());
+        f[40..42].copy_from_slice(&[0, 0]);
+        f
     }
 
     /// An Ethernet + IPv4 + TCP SYN frame (10.0.0.1:1234 -> 10.0.0.2:80).

@@ -33,6 +33,7 @@ use batch::PacketBatch;
 use merge::{merge_order, tag, Phase};
 use worker::{Done, Job, Snapshot};
 
+use super::dhcp::DhcpTracker;
 use super::ipv6_leak::LeakTracker;
 use super::syn::{is_fingerprinted_syn, sample_seq};
 use super::{Context, DeckyMap, Engine, FingerprintTally, Limits, Stats};
@@ -71,6 +72,7 @@ pub struct ShardedEngine {
 struct Router {
     deckies: DeckyMap,
     leaks: LeakTracker,
+    dhcp: DhcpTracker,
     /// IP-ID/ISN samples per source, here because a source's SYNs may
     /// reach several shards (observe-all mode, decky to decky).
     seq_classes: SeqClassTable,
@@ -134,6 +136,7 @@ impl ShardedEngine {
         Ok(ShardedEngine {
             router: Router {
                 leaks: LeakTracker::new(&limits),
+                dhcp: DhcpTracker::new(crate::engine::dhcp::DEFAULT_MACS),
                 seq_classes: SeqClassTable::new(limits.seq_sources),
                 formatter,
                 deckies,
@@ -177,6 +180,9 @@ impl ShardedEngine {
             Ok(pkt) => {
                 router
                     .leaks
+                    .observe(&mut router.cx, &router.deckies, &pkt, raw.ts);
+                router
+                    .dhcp
                     .observe(&mut router.cx, &router.deckies, &pkt, raw.ts);
                 for ev in router.cx.out.drain(..) {
                     let tag = tag(index, Phase::Leak);
@@ -321,6 +327,7 @@ impl ShardedEngine {
         // The shards' leak and sequence tables are unused; the router's
         // are the real ones.
         add_tables(&mut tables, &self.router.leaks.table_stats());
+        add_tables(&mut tables, &self.router.dhcp.table_stats());
         add_tables(
             &mut tables,
             &[(
