@@ -357,11 +357,15 @@ impl Engine {
     fn dispatch(&mut self, pkt: &Packet<'_>, ts: Timestamp) {
         if self.track_leaks {
             self.leaks.observe(&mut self.cx, &self.deckies, pkt, ts);
-            self.dhcp.observe(&mut self.cx, &self.deckies, pkt, ts);
         }
         match pkt.transport {
             Transport::Tcp(tcp) => tcp::on_segment(self, pkt, &tcp, ts),
-            Transport::Udp(udp) => udp::on_datagram(self, pkt, &udp, ts),
+            Transport::Udp(udp) => {
+                if self.track_leaks {
+                    self.dhcp.observe(&mut self.cx, &self.deckies, pkt, ts);
+                }
+                udp::on_datagram(self, pkt, &udp, ts)
+            }
             _ => {}
         }
     }

@@ -181,9 +181,11 @@ impl ShardedEngine {
                 router
                     .leaks
                     .observe(&mut router.cx, &router.deckies, &pkt, raw.ts);
-                router
-                    .dhcp
-                    .observe(&mut router.cx, &router.deckies, &pkt, raw.ts);
+                if let Transport::Udp(_) = pkt.transport {
+                    router
+                        .dhcp
+                        .observe(&mut router.cx, &router.deckies, &pkt, raw.ts);
+                }
                 for ev in router.cx.out.drain(..) {
                     let tag = tag(index, Phase::Leak);
                     router.formatter.format(tag, ev, &mut chunk.leak_events);
