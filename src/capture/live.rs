@@ -30,6 +30,7 @@ const FILTER_BODY: &str = concat!(
     " or port 10161 or port 10162",
     " or port 67 or port 68 or port 546 or port 547",
     " or (udp[8] = 22 and udp[9] = 254)",
+    " or (udp[8] = 22 and udp[9:2] = 0x0100)",
     " or (udp[8] & 0x80 = 0x80 and (udp[9:4] = 1 or udp[9:4] = 0x6b3343cf",
     " or udp[9:2] = 0xff00))))",
     " or (ip and ip[6:2] & 0x3fff != 0)",
@@ -39,7 +40,7 @@ const FILTER_BODY: &str = concat!(
 
 /// The kernel filter when `--filter` is not given (SPEC section 2): TCP;
 /// UDP on the ports that carry QUIC, DTLS, DHCP or DHCPv6, plus any UDP datagram that
-/// starts like a DTLS handshake record or a QUIC long-header packet of a
+/// starts like a DTLS handshake record (0x0100 included) or a QUIC long-header packet of a
 /// known version (attackers use odd ports); ICMPv6 (NDP); and IP fragments
 /// and IPv6 packets with extension headers, whose transport header the
 /// kernel filter cannot reach but the decoder can. The same again behind one
@@ -579,6 +580,11 @@ mod tests {
             assert!(prog.filter(&udp_frame(sport, dport)));
         }
         assert!(!prog.filter(&udp_frame(5000, 5001)));
+        // A DTLS handshake record of OpenSSL before 0.9.8f, any port.
+        let mut old_dtls = udp_frame(5000, 5001);
+        old_dtls.extend([22, 1, 0]);
+        old_dtls[17] += 3;
+        assert!(prog.filter(&old_dtls));
     }
 
     /// An Ethernet + IPv4 + UDP frame with an empty payload.
