@@ -885,7 +885,7 @@ fn many_half_dtls_hellos_hold_the_cap() {
 /// DTLS of OpenSSL before 0.9.8f (record and client_version 0x0100, which
 /// tshark names "DTLS 1.0 (OpenSSL pre 0.9.8f)"): JA3 and SNI as tshark
 /// computes them, JA4 `d00…` from tshark's fields (0x0100 has no JA4
-/// version code, in Wireshark's JA4 as in FoxIO's plugin table), made by
+/// version code, in the specification as in FoxIO's plugin table), made by
 /// scripts/make-dtls-0100-capture.py.
 #[test]
 fn openssl_pre_098f_dtls_hellos_match_tshark() {
