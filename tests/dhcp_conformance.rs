@@ -232,3 +232,95 @@ fn repeats_are_reported_once_per_mac_and_fingerprint() {
         .unwrap();
     assert_eq!((table.1, table.2), (1, 0));
 }
+
+/// A DHCP discover from `mac` with the given host name and vendor class,
+/// as an Ethernet frame.
+fn discover(mac: [u8; 6], hostname: &[u8], vendor: &[u8]) -> Vec<u8> {
+    let mut dhcp = vec![0u8; 236];
+    dhcp[..3].copy_from_slice(&[1, 1, 6]);
+    dhcp[28..34].copy_from_slice(&mac);
+    dhcp.extend([99, 130, 83, 99, 53, 1, 1]);
+    for (code, value) in [(12u8, hostname), (60, vendor)] {
+        dhcp.extend([code, value.len() as u8]);
+        dhcp.extend(value);
+    }
+    dhcp.push(255);
+    let udp_len = 8 + dhcp.len();
+    let mut f = vec![0xff; 6];
+    f.extend(mac);
+    f.extend([0x08, 0x00, 0x45, 0]);
+    f.extend(((20 + udp_len) as u16).to_be_bytes());
+    f.extend([
+        0, 0, 0, 0, 64, 17, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 68, 0, 67,
+    ]);
+    f.extend((udp_len as u16).to_be_bytes());
+    f.extend([0, 0]);
+    f.extend(dhcp);
+    f
+}
+
+/// Host names and vendor classes are the client's own text: whatever they
+/// hold, the line keeps its structure (escaped by the output layer).
+#[test]
+fn hostile_host_names_stay_inside_their_field() {
+    use decnet_sniffer::capture::{linktype, RawPacket};
+    use decnet_sniffer::output::syslog::write_line;
+    use decnet_sniffer::util::time::Timestamp;
+    let evil: &[u8] = b"x\"] <13>1 2026-01-01T00:00:00Z forged - - - [a b=\"c\n\x00\xff";
+    let frame = discover([2, 0, 0, 0, 0, 1], evil, b"\\\"]\r\n");
+    let mut engine = Engine::new(Limits::default(), DeckyMap::default());
+    let mut events = Vec::new();
+    let raw = RawPacket {
+        ts: Timestamp::new(1_800_000_000, 0),
+        linktype: linktype::ETHERNET,
+        data: &frame,
+        orig_len: frame.len() as u32,
+    };
+    engine.process(&raw, &mut |e| events.push(e));
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].get("hostname"), Some(evil));
+    let mut line = Vec::new();
+    write_line(&events[0], &mut line);
+    assert!(!line.contains(&b'\n') && !line.contains(&b'\r') && !line.contains(&0));
+    // One structured-data element: every `]` and `"` inside is escaped.
+    let unescaped_close = line
+        .windows(2)
+        .filter(|w| w[1] == b']' && w[0] != b'\\')
+        .count();
+    assert_eq!(unescaped_close, 1, "{}", String::from_utf8_lossy(&line));
+}
+
+/// Random bytes on the DHCP ports never panic the engine and are counted.
+#[test]
+fn random_datagrams_on_the_dhcp_ports() {
+    use decnet_sniffer::capture::{linktype, RawPacket};
+    use decnet_sniffer::util::time::Timestamp;
+    let mut engine = Engine::new(Limits::default(), DeckyMap::observe_all());
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let base = discover([2, 0, 0, 0, 0, 2], b"host", b"vendor");
+    for i in 0..2000 {
+        let mut f = base.clone();
+        // Keep the headers, scramble the DHCP message (from the cookie on
+        // for half of them), and cut it anywhere.
+        let from = if i % 2 == 0 { 42 + 236 } else { 42 + 240 };
+        for b in f[from..].iter_mut() {
+            *b = next() as u8;
+        }
+        f.truncate(from + (next() as usize % (base.len() - from + 1)));
+        let raw = RawPacket {
+            ts: Timestamp::new(1_800_000_000, i),
+            linktype: linktype::ETHERNET,
+            data: &f,
+            orig_len: f.len() as u32,
+        };
+        engine.process(&raw, &mut |_| {});
+    }
+    let s = engine.stats();
+    assert!(s.get("dhcp_parse_errors") > 0);
+}
