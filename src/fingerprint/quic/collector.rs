@@ -6,8 +6,12 @@
 //! entry keeps the 44 bytes of Initial keying material rather than ciphers,
 //! and a partial ClientHello capped at `max_hello_bytes`; all partial
 //! ClientHellos together are capped at `max_held_bytes`. Once the
-//! ClientHello is complete (or refused) the entry shrinks to a tombstone so
-//! that the connection's later Initials are not decrypted again.
+//! ClientHello is complete the entry keeps only the keys: the client's next
+//! few Initials are decrypted in case a HelloRetryRequest brings a second
+//! ClientHello (CRYPTO offsets continuing the stream). After that, or once
+//! a ClientHello is refused, the entry is a tombstone and the connection's
+//! later Initials are not decrypted again. A Retry changes the keys: the
+//! client's next Initial opens a new entry.
 //!
 //! After the server answers, the client addresses its Initials to the
 //! connection ID the server chose, still protected with the keys of the
