@@ -117,7 +117,9 @@ EOF
 
 networkd_run() {
     # systemd-networkd outside systemd: in a private mount namespace with
-    # its own configuration and state directories, for 15 seconds.
+    # its own configuration and state directories, for 15 seconds. With no
+    # udev here it would wait for udev to initialise the link forever; a
+    # read-only /sys tells it (as in a container) that there is no udev.
     mkdir -p "$work/network"
     printf '[Match]\nName=veth-c\n\n[Network]\nDHCP=yes\n\n[DHCPv4]\nSendHostname=yes\nHostname=networkd-box\n' \
         >"$work/network/10-veth.network"
