@@ -878,3 +878,31 @@ fn many_half_dtls_hellos_hold_the_cap() {
     assert_eq!(stats.get("dtls_hellos_unfinished"), 100);
     assert_eq!(table(&engine), Some((0, 200)));
 }
+
+/// DTLS of OpenSSL before 0.9.8f (record and client_version 0x0100, which
+/// tshark names "DTLS 1.0 (OpenSSL pre 0.9.8f)"): JA3 and SNI as tshark
+/// computes them, JA4 `d00…` from tshark's fields (0x0100 has no JA4
+/// version code, in the specification as in FoxIO's plugin table), made by
+/// scripts/make-dtls-0100-capture.py.
+#[test]
+fn openssl_pre_098f_dtls_hellos_match_tshark() {
+    let file = "dtls-0100.pcap";
+    let want = &dtls_expected()[file];
+    assert_eq!(want.len(), 3, "tshark decodes three ClientHellos");
+    let (events, stats) = run(&captures().join(file));
+    let mut t = Tally::default();
+    check_dtls(&mut t, file, &events, want);
+    t.assert_ok(&[("ja3", 3), ("sni", 3), ("ja4", 3)]);
+    assert_eq!(stats.get("dtls_parse_errors"), 0);
+    let hellos: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::DtlsClientHello)
+        .collect();
+    for ev in &hellos {
+        assert!(get(ev, "ja4").unwrap().starts_with("d00"));
+        assert_eq!(
+            get(ev, "tls_version").unwrap(),
+            "DTLS 1.0 (OpenSSL pre 0.9.8f)"
+        );
+    }
+}

@@ -27,6 +27,8 @@ FIELDS = [
     "dtls.handshake.ciphersuite", "dtls.handshake.extension.type",
     "dtls.handshake.extensions_alpn_str", "dtls.handshake.sig_hash_alg",
 ]
+# 0x0100 (OpenSSL's DTLS before 0.9.8f) has no code in the JA4 specification
+# or in FoxIO's Wireshark plugin table (ssl_versions): "00".
 VERSIONS = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300: "s3",
             0x0002: "s2", 0xFEFF: "d1", 0xFEFD: "d2", 0xFEFC: "d3"}
 

@@ -28,7 +28,9 @@ const FILTER_BODY: &str = concat!(
     " or (udp and (port 443 or port 784 or port 853 or port 4433 or port 4434",
     " or port 5061 or port 5349 or port 5684 or port 6514 or port 8443",
     " or port 10161 or port 10162",
+    " or port 67 or port 68 or port 546 or port 547",
     " or (udp[8] = 22 and udp[9] = 254)",
+    " or (udp[8] = 22 and udp[9:2] = 0x0100)",
     " or (udp[8] & 0x80 = 0x80 and (udp[9:4] = 1 or udp[9:4] = 0x6b3343cf",
     " or udp[9:2] = 0xff00))))",
     " or (ip and ip[6:2] & 0x3fff != 0)",
@@ -37,8 +39,8 @@ const FILTER_BODY: &str = concat!(
 );
 
 /// The kernel filter when `--filter` is not given (SPEC section 2): TCP;
-/// UDP on the ports that carry QUIC or DTLS, plus any UDP datagram that
-/// starts like a DTLS handshake record or a QUIC long-header packet of a
+/// UDP on the ports that carry QUIC, DTLS, DHCP or DHCPv6, plus any UDP datagram that
+/// starts like a DTLS handshake record (0x0100 included) or a QUIC long-header packet of a
 /// known version (attackers use odd ports); ICMPv6 (NDP); and IP fragments
 /// and IPv6 packets with extension headers, whose transport header the
 /// kernel filter cannot reach but the decoder can. The same again behind one
@@ -573,6 +575,29 @@ mod tests {
         );
         let syn = tcp_syn_frame();
         assert!(prog.filter(&syn));
+        // DHCP, both ways.
+        for (sport, dport) in [(68, 67), (67, 68)] {
+            assert!(prog.filter(&udp_frame(sport, dport)));
+        }
+        assert!(!prog.filter(&udp_frame(5000, 5001)));
+        // A DTLS handshake record of OpenSSL before 0.9.8f, any port.
+        let mut old_dtls = udp_frame(5000, 5001);
+        old_dtls.extend([22, 1, 0]);
+        old_dtls[17] += 3;
+        assert!(prog.filter(&old_dtls));
+    }
+
+    /// An Ethernet + IPv4 + UDP frame with an empty payload.
+    fn udp_frame(sport: u16, dport: u16) -> Vec<u8> {
+        let mut f = tcp_syn_frame();
+        f.truncate(14 + 20 + 8);
+        f[16..18].copy_from_slice(&28u16.to_be_bytes());
+        f[23] = 17; // UDP
+        f[34..36].copy_from_slice(&sport.to_be_bytes());
+        f[36..38].copy_from_slice(&dport.to_be_bytes());
+        f[38..40].copy_from_slice(&8u16.to_be_bytes());
+        f[40..42].copy_from_slice(&[0, 0]);
+        f
     }
 
     /// An Ethernet + IPv4 + TCP SYN frame (10.0.0.1:1234 -> 10.0.0.2:80).

@@ -6,6 +6,7 @@
 
 pub mod analyzer;
 pub mod deckies;
+pub mod dhcp;
 pub mod dtls;
 pub mod dtls_hellos;
 pub mod http;
@@ -140,11 +141,13 @@ pub struct Engine {
     /// Fragmented DTLS ClientHellos being reassembled.
     dtls_hellos: dtls_hellos::DtlsHelloTable,
     leaks: ipv6_leak::LeakTracker,
+    /// DHCP/DHCPv6 clients already reported, by MAC.
+    dhcp: dhcp::DhcpTracker,
     /// Latest packet time seen, the engine's clock.
     now: Timestamp,
     /// p0f v3 signatures for SYN / SYN-ACK matching.
     p0f_db: &'static P0fDatabase,
-    /// Off in a shard: the link-local tables span every host, so the
+    /// Off in a shard: the link-local and DHCP tables span every host, so the
     /// [`ShardedEngine`]'s router keeps them.
     track_leaks: bool,
     /// In a shard: the router's IP-ID/ISN classes for the SYN at hand.
@@ -165,6 +168,7 @@ impl Engine {
                 limits.reassembly_bytes,
             ),
             leaks: ipv6_leak::LeakTracker::new(&limits),
+            dhcp: dhcp::DhcpTracker::new(dhcp::DEFAULT_MACS),
             cx: Context {
                 limits,
                 stats: Stats::default(),
@@ -246,6 +250,7 @@ impl Engine {
             ),
         ];
         tables.extend(self.leaks.table_stats());
+        tables.extend(self.dhcp.table_stats());
         tables
     }
 
@@ -355,7 +360,12 @@ impl Engine {
         }
         match pkt.transport {
             Transport::Tcp(tcp) => tcp::on_segment(self, pkt, &tcp, ts),
-            Transport::Udp(udp) => udp::on_datagram(self, pkt, &udp, ts),
+            Transport::Udp(udp) => {
+                if self.track_leaks {
+                    self.dhcp.observe(&mut self.cx, &self.deckies, pkt, ts);
+                }
+                udp::on_datagram(self, pkt, &udp, ts)
+            }
             _ => {}
         }
     }

@@ -29,6 +29,7 @@ fn headline(kind: EventKind) -> Option<(&'static str, &'static str)> {
         EventKind::SshKexFingerprint => ("hassh", "hassh_server"),
         EventKind::SshSessionFingerprint => ("ja4ssh", "ja4ssh"),
         EventKind::HttpRequestFingerprint => ("ja4h", "ja4h"),
+        EventKind::DhcpClientFingerprint => ("ja4d", "message_type"),
         EventKind::TcpFlowTiming | EventKind::Ipv6LinkLocalLeak => return None,
     })
 }

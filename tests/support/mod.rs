@@ -438,12 +438,14 @@ pub fn replay(
     path: &Path,
     limits: decnet_sniffer::engine::Limits,
     deckies: decnet_sniffer::engine::DeckyMap,
-) -> (Vec<decnet_sniffer::event::Event>, decnet_sniffer::engine::Engine) {
+) -> (
+    Vec<decnet_sniffer::event::Event>,
+    decnet_sniffer::engine::Engine,
+) {
     use decnet_sniffer::capture::file::CaptureFile;
     let mut engine = decnet_sniffer::engine::Engine::new(limits, deckies);
     let mut events = Vec::new();
-    let mut file =
-        CaptureFile::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut file = CaptureFile::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     file.for_each(|p| engine.process(&p, &mut |e| events.push(e)))
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     engine.finish(&mut |e| events.push(e));

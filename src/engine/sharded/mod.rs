@@ -33,6 +33,7 @@ use batch::PacketBatch;
 use merge::{merge_order, tag, Phase};
 use worker::{Done, Job, Snapshot};
 
+use super::dhcp::DhcpTracker;
 use super::ipv6_leak::LeakTracker;
 use super::syn::{is_fingerprinted_syn, sample_seq};
 use super::{Context, DeckyMap, Engine, FingerprintTally, Limits, Stats};
@@ -71,6 +72,7 @@ pub struct ShardedEngine {
 struct Router {
     deckies: DeckyMap,
     leaks: LeakTracker,
+    dhcp: DhcpTracker,
     /// IP-ID/ISN samples per source, here because a source's SYNs may
     /// reach several shards (observe-all mode, decky to decky).
     seq_classes: SeqClassTable,
@@ -134,6 +136,7 @@ impl ShardedEngine {
         Ok(ShardedEngine {
             router: Router {
                 leaks: LeakTracker::new(&limits),
+                dhcp: DhcpTracker::new(crate::engine::dhcp::DEFAULT_MACS),
                 seq_classes: SeqClassTable::new(limits.seq_sources),
                 formatter,
                 deckies,
@@ -178,6 +181,11 @@ impl ShardedEngine {
                 router
                     .leaks
                     .observe(&mut router.cx, &router.deckies, &pkt, raw.ts);
+                if let Transport::Udp(_) = pkt.transport {
+                    router
+                        .dhcp
+                        .observe(&mut router.cx, &router.deckies, &pkt, raw.ts);
+                }
                 for ev in router.cx.out.drain(..) {
                     let tag = tag(index, Phase::Leak);
                     router.formatter.format(tag, ev, &mut chunk.leak_events);
@@ -321,6 +329,7 @@ impl ShardedEngine {
         // The shards' leak and sequence tables are unused; the router's
         // are the real ones.
         add_tables(&mut tables, &self.router.leaks.table_stats());
+        add_tables(&mut tables, &self.router.dhcp.table_stats());
         add_tables(
             &mut tables,
             &[(

@@ -6,8 +6,12 @@
 //! entry keeps the 44 bytes of Initial keying material rather than ciphers,
 //! and a partial ClientHello capped at `max_hello_bytes`; all partial
 //! ClientHellos together are capped at `max_held_bytes`. Once the
-//! ClientHello is complete (or refused) the entry shrinks to a tombstone so
-//! that the connection's later Initials are not decrypted again.
+//! ClientHello is complete the entry keeps only the keys: the client's next
+//! few Initials are decrypted in case a HelloRetryRequest brings a second
+//! ClientHello (CRYPTO offsets continuing the stream). After that, or once
+//! a ClientHello is refused, the entry is a tombstone and the connection's
+//! later Initials are not decrypted again. A Retry changes the keys: the
+//! client's next Initial opens a new entry.
 //!
 //! After the server answers, the client addresses its Initials to the
 //! connection ID the server chose, still protected with the keys of the
@@ -109,7 +113,7 @@ impl Conn {
     fn held(&self) -> usize {
         match &self.phase {
             Phase::Pending { held, .. } => *held,
-            Phase::Finished => 0,
+            Phase::Reported { .. } | Phase::Finished => 0,
         }
     }
 }
@@ -120,10 +124,28 @@ enum Phase {
         largest_pn: Option<u64>,
         hello: ClientHelloAssembler,
         held: usize,
+        /// Where this ClientHello starts in the Initial CRYPTO stream: 0,
+        /// or the end of the first one when the server answered it with a
+        /// HelloRetryRequest.
+        base: u64,
     },
-    /// The ClientHello was reported or refused.
+    /// The first ClientHello was reported. After a HelloRetryRequest the
+    /// client sends a second one on the same keys, in CRYPTO frames from
+    /// `next_offset` on (RFC 9001 4.1.3); the first few Initials are
+    /// decrypted to look for it.
+    Reported {
+        secrets: InitialSecrets,
+        largest_pn: Option<u64>,
+        next_offset: u64,
+        tries: u8,
+    },
+    /// The ClientHello(s) were reported or refused.
     Finished,
 }
+
+/// Client Initials decrypted after the first ClientHello in search of a
+/// second one (acknowledgements of the server's Initials come first).
+const INITIALS_AFTER_HELLO: u8 = 4;
 
 /// A complete ClientHello from a client's Initial packets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,7 +270,16 @@ impl InitialCollector {
                     counters.count("quic_initials_after_hello");
                     return None;
                 }
+                Phase::Reported { tries, .. } if *tries >= INITIALS_AFTER_HELLO => {
+                    counters.count("quic_initials_after_hello");
+                    return None;
+                }
                 Phase::Pending {
+                    secrets,
+                    largest_pn,
+                    ..
+                }
+                | Phase::Reported {
                     secrets,
                     largest_pn,
                     ..
@@ -323,6 +354,7 @@ impl InitialCollector {
                 largest_pn: None,
                 hello: ClientHelloAssembler::new(self.cfg.max_hello_bytes),
                 held: 0,
+                base: 0,
             },
         };
         if let Some(old) = self.conns.remove(&key) {
@@ -346,10 +378,35 @@ impl InitialCollector {
     ) -> Option<ClientHello> {
         let conn = self.conns.get_mut(&key)?;
         let version = conn.version;
+        let payload = self.scratch.get(start..end).unwrap_or(&[]);
+        if let Phase::Reported {
+            secrets,
+            largest_pn,
+            next_offset,
+            tries,
+        } = &mut conn.phase
+        {
+            *largest_pn = Some(largest_pn.map_or(pn, |l| l.max(pn)));
+            let second = Frames::new(payload)
+                .any(|f| matches!(f, Ok(Frame::Crypto { offset, .. }) if offset >= *next_offset));
+            if !second {
+                *tries += 1;
+                return None;
+            }
+            counters.count("quic_hellos_after_retry_request");
+            conn.phase = Phase::Pending {
+                secrets: *secrets,
+                largest_pn: *largest_pn,
+                hello: ClientHelloAssembler::new(self.cfg.max_hello_bytes),
+                held: 0,
+                base: *next_offset,
+            };
+        }
         let Phase::Pending {
             largest_pn,
             hello,
             held,
+            base,
             ..
         } = &mut conn.phase
         else {
@@ -357,11 +414,12 @@ impl InitialCollector {
         };
         *largest_pn = Some(largest_pn.map_or(pn, |l| l.max(pn)));
         let mut outcome: Result<Progress, AssembleError> = Ok(Progress::NeedMore);
-        let payload = self.scratch.get(start..end).unwrap_or(&[]);
         for frame in Frames::new(payload) {
             match frame {
+                // Before `base`: the first ClientHello again (a retransmission).
+                Ok(Frame::Crypto { offset, .. }) if offset < *base => {}
                 Ok(Frame::Crypto { offset, data }) => {
-                    outcome = hello.insert(offset, data);
+                    outcome = hello.insert(offset - *base, data);
                     if !matches!(outcome, Ok(Progress::NeedMore)) {
                         break;
                     }
@@ -383,13 +441,30 @@ impl InitialCollector {
         match outcome {
             Ok(Progress::NeedMore) => None,
             Ok(Progress::Complete) => {
-                let Phase::Pending { hello, .. } = self.finish(key)? else {
+                let Phase::Pending {
+                    hello,
+                    secrets,
+                    largest_pn,
+                    base,
+                    ..
+                } = self.finish(key)?
+                else {
                     return None;
                 };
                 counters.count("quic_client_hellos");
-                hello
-                    .into_message()
-                    .map(|message| ClientHello { version, message })
+                let message = hello.into_message()?;
+                if base == 0 {
+                    // Keep the keys: a HelloRetryRequest brings a second one.
+                    if let Some(conn) = self.conns.get_mut(&key) {
+                        conn.phase = Phase::Reported {
+                            secrets,
+                            largest_pn,
+                            next_offset: message.len() as u64,
+                            tries: 0,
+                        };
+                    }
+                }
+                Some(ClientHello { version, message })
             }
             Err(e) => {
                 counters.count(match e {
@@ -464,17 +539,22 @@ mod tests {
                 }))
             );
             assert_eq!(n.get("quic_client_hellos"), Some(&1));
-            // A retransmission of the same packet is not decrypted again.
-            let out = c.on_datagram(
-                cl,
-                sv,
-                Timestamp::new(1, 1),
-                &hex(rfc.client_packet),
-                &mut n,
-            );
-            assert_eq!(out, Outcome::Quic(None));
-            assert_eq!(n.get("quic_initials_decrypted"), Some(&1));
+            // Retransmissions of the same packet: decrypted a few times
+            // (a second ClientHello could follow), never reported again.
+            for _ in 0..=INITIALS_AFTER_HELLO {
+                let out = c.on_datagram(
+                    cl,
+                    sv,
+                    Timestamp::new(1, 1),
+                    &hex(rfc.client_packet),
+                    &mut n,
+                );
+                assert_eq!(out, Outcome::Quic(None));
+            }
+            let tries = u64::from(INITIALS_AFTER_HELLO);
+            assert_eq!(n.get("quic_initials_decrypted"), Some(&(1 + tries)));
             assert_eq!(n.get("quic_initials_after_hello"), Some(&1));
+            assert_eq!(n.get("quic_client_hellos"), Some(&1));
             assert_eq!(c.held_bytes(), 0);
         }
     }
@@ -788,11 +868,58 @@ mod tests {
                 message: m
             }))
         );
-        // Later Initials (ACKs) to that ID cost nothing.
+        // Later Initials (ACKs) to that ID are decrypted, looking for a
+        // second ClientHello, and give nothing.
         let p2 = seal_client_initial_keyed(Version::V1, &chosen, &first, 2, &[0x01; 30]);
         assert_eq!(c.on_datagram(cl, sv, t, &p2, &mut n), Outcome::Quic(None));
-        assert_eq!(count(&n, "quic_initials_decrypted"), 2);
-        assert_eq!(count(&n, "quic_initials_after_hello"), 1);
+        assert_eq!(count(&n, "quic_initials_decrypted"), 3);
+        assert_eq!(count(&n, "quic_initials_after_hello"), 0);
         assert_eq!(count(&n, "quic_decrypt_failed"), 0);
+    }
+
+    /// After a HelloRetryRequest the client sends a second ClientHello on
+    /// the same keys, its CRYPTO frames continuing the stream (RFC 9001
+    /// 4.1.3): it is reported too, even in pieces and after ACK-only
+    /// Initials; a third is not looked for.
+    #[test]
+    fn second_hello_after_a_hello_retry_request() {
+        let mut c = InitialCollector::new(CollectorConfig::default());
+        let mut n = BTreeMap::new();
+        let (cl, sv) = (addr("192.0.2.1:5000"), addr("198.51.100.1:443"));
+        let t = Timestamp::new(1, 0);
+        let dcid = [0x33; 8];
+        let first = big_hello(300);
+        let second = big_hello(1500);
+        let p0 = seal_client_initial(Version::V1, &dcid, 0, &padded(crypto_frame(0, &first)));
+        let want = |message: &[u8]| {
+            Outcome::Quic(Some(ClientHello {
+                version: Version::V1,
+                message: message.to_vec(),
+            }))
+        };
+        assert_eq!(c.on_datagram(cl, sv, t, &p0, &mut n), want(&first));
+        // An ACK-only Initial, then the second hello in two packets, the
+        // first of which also repeats the old hello's bytes.
+        let ack = seal_client_initial(Version::V1, &dcid, 1, &padded(vec![0x01; 8]));
+        assert_eq!(c.on_datagram(cl, sv, t, &ack, &mut n), Outcome::Quic(None));
+        let base = first.len();
+        let mut f2 = crypto_frame(0, &first[..50]);
+        f2.extend(crypto_frame(base, &second[..900]));
+        let p2 = seal_client_initial(Version::V1, &dcid, 2, &padded(f2));
+        assert_eq!(c.on_datagram(cl, sv, t, &p2, &mut n), Outcome::Quic(None));
+        let p3 = seal_client_initial(
+            Version::V1,
+            &dcid,
+            3,
+            &padded(crypto_frame(base + 900, &second[900..])),
+        );
+        assert_eq!(c.on_datagram(cl, sv, t, &p3, &mut n), want(&second));
+        assert_eq!(count(&n, "quic_hellos_after_retry_request"), 1);
+        assert_eq!(count(&n, "quic_client_hellos"), 2);
+        // Nothing more is decrypted on this connection.
+        let p4 = seal_client_initial(Version::V1, &dcid, 4, &padded(vec![0x01; 8]));
+        assert_eq!(c.on_datagram(cl, sv, t, &p4, &mut n), Outcome::Quic(None));
+        assert_eq!(count(&n, "quic_initials_after_hello"), 1);
+        assert_eq!(c.held_bytes(), 0);
     }
 }

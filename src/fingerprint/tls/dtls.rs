@@ -11,6 +11,9 @@ use super::wire::Reader;
 use super::{handshake_type, ClientHello, TlsError};
 
 const RECORD_HEADER_LEN: usize = 13;
+/// The record version of OpenSSL's DTLS before 0.9.8f (RFC 4347 draft era),
+/// still spoken by some embedded devices; the framing is DTLS 1.0's.
+pub const DTLS_OPENSSL_PRE_0_9_8F: u16 = 0x0100;
 const CONTENT_HANDSHAKE: u8 = 22;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,7 +95,7 @@ impl<'a> HelloFragments<'a> {
             let epoch = u16::from_be_bytes([header[3], header[4]]);
             let len = usize::from(u16::from_be_bytes([header[11], header[12]]));
             // DTLS record versions are 0xfeff (1.0) and below; 1.3 keeps 0xfefd.
-            if !(0xfe00..=0xfeff).contains(&version) {
+            if !(0xfe00..=0xfeff).contains(&version) && version != DTLS_OPENSSL_PRE_0_9_8F {
                 self.malformed = true;
                 break;
             }

@@ -11,9 +11,12 @@ pub const TLS13: u16 = 0x0304;
 pub const DTLS10: u16 = 0xfeff;
 pub const DTLS12: u16 = 0xfefd;
 pub const DTLS13: u16 = 0xfefc;
+/// OpenSSL's DTLS before 0.9.8f; JA4 has no code for it (`00`).
+pub const DTLS_OPENSSL_OLD: u16 = 0x0100;
 
 /// `tls_version` as SPEC section 5 writes it: `TLS 1.3` ... `SSL 3.0`,
-/// `DTLS 1.0/1.2/1.3` for DTLS, else `0xNNNN`.
+/// `DTLS 1.0/1.2/1.3` for DTLS (0x0100 as Wireshark names it), else
+/// `0xNNNN`.
 pub fn version_text(v: u16) -> String {
     let mut out = Vec::with_capacity(8);
     push_version_text(v, &mut out);
@@ -31,6 +34,7 @@ pub fn push_version_text(v: u16, out: &mut Vec<u8>) {
         DTLS13 => "DTLS 1.3",
         DTLS12 => "DTLS 1.2",
         DTLS10 => "DTLS 1.0",
+        DTLS_OPENSSL_OLD => "DTLS 1.0 (OpenSSL pre 0.9.8f)",
         _ => {
             out.extend_from_slice(b"0x");
             super::push_hex(&v.to_be_bytes(), out);
