@@ -10,6 +10,7 @@ pub mod dtls;
 pub mod dtls_hellos;
 pub mod http;
 pub mod ipv6_leak;
+pub mod p0f_http;
 pub mod quic;
 pub mod sharded;
 pub mod ssh;
@@ -102,6 +103,8 @@ pub struct Context {
     pub out: Vec<Event>,
     /// Number of the frame being processed (the router's count with workers).
     pub frame: u64,
+    /// p0f v3 signatures (TCP and HTTP).
+    pub p0f_db: &'static P0fDatabase,
 }
 
 impl Context {
@@ -142,8 +145,6 @@ pub struct Engine {
     leaks: ipv6_leak::LeakTracker,
     /// Latest packet time seen, the engine's clock.
     now: Timestamp,
-    /// p0f v3 signatures for SYN / SYN-ACK matching.
-    p0f_db: &'static P0fDatabase,
     /// Off in a shard: the link-local tables span every host, so the
     /// [`ShardedEngine`]'s router keeps them.
     track_leaks: bool,
@@ -170,10 +171,10 @@ impl Engine {
                 stats: Stats::default(),
                 out: Vec::new(),
                 frame: 0,
+                p0f_db: P0fDatabase::bundled(),
             },
             deckies,
             now: Timestamp::default(),
-            p0f_db: P0fDatabase::bundled(),
             track_leaks: true,
             routed_seq: None,
             tally: (limits_tally > 0).then(|| FingerprintTally::new(limits_tally)),
@@ -185,18 +186,18 @@ impl Engine {
     /// and leaves link-local leaks to the router.
     fn for_shard(limits: Limits, deckies: DeckyMap, p0f_db: &'static P0fDatabase) -> Self {
         let mut engine = Engine::new(limits, deckies);
-        engine.p0f_db = p0f_db;
+        engine.cx.p0f_db = p0f_db;
         engine.track_leaks = false;
         engine
     }
 
     pub fn p0f_db(&self) -> &'static P0fDatabase {
-        self.p0f_db
+        self.cx.p0f_db
     }
 
     /// Replaces the bundled p0f database (`--p0f-db`).
     pub fn set_p0f_db(&mut self, db: &'static P0fDatabase) {
-        self.p0f_db = db;
+        self.cx.p0f_db = db;
     }
 
     pub fn stats(&self) -> &Stats {

@@ -14,19 +14,21 @@ use crate::fingerprint::tcpip::{initial_ttl, summarize_options};
 use crate::flow::table::FlowKey;
 use crate::util::time::Timestamp;
 
-pub(super) fn on_syn(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, ts: Timestamp) {
+/// Returns the p0f OS name id the SYN matched, for the connection's HTTP
+/// `ua_mismatch`.
+pub(super) fn on_syn(
+    engine: &mut Engine,
+    pkt: &Packet<'_>,
+    tcp: &TcpView<'_>,
+    ts: Timestamp,
+) -> Option<u32> {
     let ip = &pkt.ip;
     // Only SYNs to a decky; an outbound SYN from a decky is not an attacker's stack.
     if !is_fingerprinted_syn(&engine.deckies, pkt) {
-        return;
+        return None;
     }
-    let Some(decky) = engine.deckies.name_of(&ip.dst) else {
-        return;
-    };
-    let direction = match engine.attribute(&ip.src, &ip.dst) {
-        Some(a) => a.direction,
-        None => return,
-    };
+    let decky = engine.deckies.name_of(&ip.dst)?;
+    let direction = engine.attribute(&ip.src, &ip.dst)?.direction;
     // A shard is handed the router's sample: the router sees every source.
     let classes = match engine.routed_seq.take() {
         Some(classes) => classes,
@@ -34,7 +36,7 @@ pub(super) fn on_syn(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, t
     };
     let client = SocketAddr::new(ip.src, tcp.src_port());
     let server = SocketAddr::new(ip.dst, tcp.dst_port());
-    let p0f = analyze(engine.p0f_db, pkt, tcp, None);
+    let p0f = analyze(engine.cx.p0f_db, pkt, tcp, None);
     let scanner = scanner::identify(ip.header, tcp.header);
 
     let mut ev = Context::conn_event(EventKind::TcpSynFingerprint, ts, &decky, client, server);
@@ -49,6 +51,7 @@ pub(super) fn on_syn(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, t
         .push("ja4t", ja4t(tcp));
     push_p0f_fields(&mut ev, p0f.as_ref(), scanner);
     engine.cx.emit(ev, direction);
+    p0f.and_then(|p| p.os_name_id())
 }
 
 /// Whether a SYN gets a fingerprint: sent to a decky, not from one.
@@ -84,7 +87,7 @@ pub(super) fn on_synack(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>
         .flows
         .peek(&FlowKey::new(client, server))
         .and_then(|f| f.app.syn_mss);
-    let p0f = analyze(engine.p0f_db, pkt, tcp, peer_mss);
+    let p0f = analyze(engine.cx.p0f_db, pkt, tcp, peer_mss);
 
     let mut ev = Context::conn_event(EventKind::TcpSynackFingerprint, ts, &decky, client, server);
     push_stack_fields(&mut ev, pkt, tcp, p0f.as_ref());

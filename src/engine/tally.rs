@@ -29,6 +29,7 @@ fn headline(kind: EventKind) -> Option<(&'static str, &'static str)> {
         EventKind::SshKexFingerprint => ("hassh", "hassh_server"),
         EventKind::SshSessionFingerprint => ("ja4ssh", "ja4ssh"),
         EventKind::HttpRequestFingerprint => ("ja4h", "ja4h"),
+        EventKind::HttpResponseFingerprint => ("p0f_http_app", "p0f_http_app"),
         EventKind::TcpFlowTiming | EventKind::Ipv6LinkLocalLeak => return None,
     })
 }

@@ -18,6 +18,8 @@ pub struct FlowApp {
     pub stream: Option<Box<stream::StreamState>>,
     /// MSS of the client's last SYN (p0f reads the SYN-ACK's window with it).
     pub syn_mss: Option<u16>,
+    /// p0f OS name id of the client's last SYN, if it matched an OS.
+    pub syn_os: Option<u32>,
     /// Segments without payload whose only flag is ACK, per side (client,
     /// server), from the flow's start: JA4SSH counts them.
     pub bare_acks: [u32; 2],
@@ -35,8 +37,9 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
     let dst = SocketAddr::new(pkt.ip.dst, tcp.dst_port());
     let flags = tcp.flags();
 
+    let mut syn_os = None;
     if tcp.is_syn() {
-        syn::on_syn(engine, pkt, tcp, ts);
+        syn_os = syn::on_syn(engine, pkt, tcp, ts);
     } else if tcp.is_synack() {
         syn::on_synack(engine, pkt, tcp, ts);
     }
@@ -58,6 +61,9 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
             let at = old.stats.last;
             end_flow(&mut engine.cx, old, FlowEnd::Evicted, at);
         }
+        if pure_syn {
+            flow.app.syn_os = syn_os;
+        }
         let side = flow.side_of(src);
         let ended = track(&mut engine.cx, flow, side, pkt, tcp, ts);
         finish_segment(engine, &key, ended, ts);
@@ -77,6 +83,7 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
         attribution,
         stream: None,
         syn_mss: None,
+        syn_os,
         bare_acks: [0; 2],
         fin_acked: [false; 2],
     };

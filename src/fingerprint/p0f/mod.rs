@@ -8,6 +8,8 @@
 //! ```
 
 pub mod db;
+pub mod http;
+pub mod lang;
 pub mod matcher;
 pub mod mtu;
 pub mod sig;
@@ -61,6 +63,15 @@ impl<'a> P0fResult<'a> {
             .record
             .and_then(|r| r.class)
             .map(|c| self.db.class_name(c))
+    }
+
+    /// The matched OS's name id (`None` for no match or a tool), to
+    /// compare with the OS an HTTP `User-Agent` claims.
+    pub fn os_name_id(&self) -> Option<u32> {
+        self.verdict
+            .record
+            .filter(|r| r.class.is_some())
+            .map(|r| r.name)
     }
 
     pub fn match_kind(&self) -> MatchKind {
