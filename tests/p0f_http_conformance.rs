@@ -215,3 +215,29 @@ fn own_captures_http_match_p0f() {
     assert!(dishonest > 0, "no capture where p0f says dishonest");
     report("own captures", total, &failures);
 }
+
+/// Beyond p0f: a browser User-Agent claiming Windows over a Linux SYN is
+/// named in `ua_mismatch`; a client's own User-Agent names no OS or the
+/// right one.
+#[test]
+fn forged_user_agents_disagree_with_the_syn() {
+    let dir = support::test_data("p0f_http");
+    let mut seen = 0;
+    for e in std::fs::read_dir(&dir).expect("tests/data/p0f_http") {
+        let path = e.expect("entry").path();
+        if path.extension().is_none_or(|x| x != "pcap") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        let forged = name.ends_with("-forged");
+        for ev in events_of(&path) {
+            if ev.kind != EventKind::HttpRequestFingerprint {
+                continue;
+            }
+            let want = if forged { "ua:Windows syn:Linux" } else { "" };
+            assert_eq!(text(&ev, "ua_mismatch"), want, "{name}");
+            seen += 1;
+        }
+    }
+    assert!(seen >= 13, "only {seen} requests");
+}
