@@ -114,7 +114,7 @@ impl EventKind {
             EventKind::SshClientBanner => &["ssh_version"],
             EventKind::SshKexFingerprint => &["hassh", "hassh_server"],
             EventKind::SshSessionFingerprint => &["ja4ssh"],
-            EventKind::HttpRequestFingerprint => &["ja4h"],
+            EventKind::HttpRequestFingerprint => &["ja4h", "p0f_http_app", "dishonest", "ua_mismatch"],
             EventKind::Ipv6LinkLocalLeak => &["src_ip"],
             EventKind::HttpResponseFingerprint => &["p0f_http_sig"],
         }

@@ -178,7 +178,8 @@ mod tests {
     #[test]
     fn request_then_response_split_anywhere() {
         let db = Database::bundled();
-        for cut in 1..REQ.len() {
+        // p0f ends a head at the CR of the empty line: the last LF is not needed.
+        for cut in 1..REQ.len() - 1 {
             let mut p = P0fHttp::default();
             p.on_client(db, &REQ[..cut]);
             assert!(p.take_request().is_none(), "cut {cut}");
