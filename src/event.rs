@@ -28,6 +28,7 @@ pub enum EventKind {
     HttpRequestFingerprint,
     Ipv6LinkLocalLeak,
     HttpResponseFingerprint,
+    HostUptime,
 }
 
 /// Syslog severity (RFC 5424 section 6.2.1).
@@ -38,7 +39,7 @@ pub enum Severity {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::TcpSynFingerprint,
         EventKind::TcpSynackFingerprint,
         EventKind::TcpFlowTiming,
@@ -53,6 +54,7 @@ impl EventKind {
         EventKind::HttpRequestFingerprint,
         EventKind::Ipv6LinkLocalLeak,
         EventKind::HttpResponseFingerprint,
+        EventKind::HostUptime,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,6 +73,7 @@ impl EventKind {
             EventKind::HttpRequestFingerprint => "http_request_fingerprint",
             EventKind::Ipv6LinkLocalLeak => "ipv6_link_local_leak",
             EventKind::HttpResponseFingerprint => "http_response_fingerprint",
+            EventKind::HostUptime => "host_uptime",
         }
     }
 
@@ -117,6 +120,7 @@ impl EventKind {
             EventKind::HttpRequestFingerprint => &["ja4h", "p0f_http_app", "dishonest", "ua_mismatch"],
             EventKind::Ipv6LinkLocalLeak => &["src_ip"],
             EventKind::HttpResponseFingerprint => &["p0f_http_sig"],
+            EventKind::HostUptime => &["subj", "dst_ip", "uptime_text"],
         }
     }
 }

@@ -6,7 +6,7 @@
 //! the server's first response head: its fields on the first request and
 //! one `http_response_fingerprint`.
 
-use super::p0f_http::{ua_mismatch, P0fHttp, P0fHttpResult};
+use super::p0f_http::{ua_mismatch, P0fHttp, P0fHttpResult, P0fNeeds};
 use super::stream::{Dir, Interest, StreamCx};
 use crate::event::{Event, EventKind};
 #[cfg(feature = "ja4plus")]
@@ -75,6 +75,15 @@ impl HttpConn {
             return Interest::Done;
         }
         Interest::More
+    }
+
+    /// What p0f's HTTP module still wants of this connection.
+    pub fn p0f_needs(&self) -> P0fNeeds {
+        match &self.p0f {
+            Some(p) => p.needs(),
+            None if self.p0f_off => P0fNeeds::Nothing,
+            None => P0fNeeds::Request,
+        }
     }
 
     /// The server's bytes: only p0f's response head is read.

@@ -11,6 +11,7 @@ pub mod dtls_hellos;
 pub mod http;
 pub mod ipv6_leak;
 pub mod p0f_http;
+pub mod p0f_uptime;
 pub mod quic;
 pub mod sharded;
 pub mod ssh;
@@ -143,6 +144,8 @@ pub struct Engine {
     /// Fragmented DTLS ClientHellos being reassembled.
     dtls_hellos: dtls_hellos::DtlsHelloTable,
     leaks: ipv6_leak::LeakTracker,
+    /// Per-host TCP timestamp samples for p0f's uptime.
+    p0f_hosts: crate::fingerprint::p0f::uptime::HostTsTable,
     /// Latest packet time seen, the engine's clock.
     now: Timestamp,
     /// Off in a shard: the link-local tables span every host, so the
@@ -166,6 +169,9 @@ impl Engine {
                 limits.reassembly_bytes,
             ),
             leaks: ipv6_leak::LeakTracker::new(&limits),
+            p0f_hosts: crate::fingerprint::p0f::uptime::HostTsTable::with_memcap(
+                limits.seq_sources * crate::fingerprint::p0f::uptime::HOST_ENTRY_BYTES,
+            ),
             cx: Context {
                 limits,
                 stats: Stats::default(),
@@ -245,6 +251,7 @@ impl Engine {
                 self.dtls_hellos.len(),
                 self.dtls_hellos.evictions,
             ),
+            ("p0f_hosts", self.p0f_hosts.len(), self.p0f_hosts.evictions),
         ];
         tables.extend(self.leaks.table_stats());
         tables

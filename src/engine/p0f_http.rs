@@ -15,6 +15,16 @@ enum Phase {
     Off,
 }
 
+/// What p0f's HTTP module still wants of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum P0fNeeds {
+    /// The rest of the first request head.
+    Request,
+    /// The response head.
+    Response,
+    Nothing,
+}
+
 /// p0f's view of a request or response head.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct P0fHttpResult {
@@ -65,6 +75,14 @@ impl Default for P0fHttp {
 }
 
 impl P0fHttp {
+    pub fn needs(&self) -> P0fNeeds {
+        match self.phase {
+            Phase::Request => P0fNeeds::Request,
+            Phase::Response => P0fNeeds::Response,
+            Phase::Off => P0fNeeds::Nothing,
+        }
+    }
+
     /// Whether the server's bytes are still wanted.
     pub fn wants_response(&self) -> bool {
         self.phase == Phase::Response

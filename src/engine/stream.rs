@@ -119,6 +119,13 @@ impl StreamState {
     }
 }
 
+impl StreamState {
+    /// What p0f's HTTP module still wants of the connection.
+    pub fn p0f_http_needs(&self) -> super::p0f_http::P0fNeeds {
+        self.http.p0f_needs()
+    }
+}
+
 fn cx_for<'a>(
     cx: &'a mut Context,
     flow_parts: (&'a FlowApp, SocketAddr, SocketAddr, &'a Handshake),

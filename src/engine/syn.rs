@@ -14,14 +14,14 @@ use crate::fingerprint::tcpip::{initial_ttl, summarize_options};
 use crate::flow::table::FlowKey;
 use crate::util::time::Timestamp;
 
-/// Returns the p0f OS name id the SYN matched, for the connection's HTTP
-/// `ua_mismatch`.
+/// For a fingerprinted SYN: the p0f OS name id it matched (for the
+/// connection's HTTP `ua_mismatch`) and whether a tool signature matched.
 pub(super) fn on_syn(
     engine: &mut Engine,
     pkt: &Packet<'_>,
     tcp: &TcpView<'_>,
     ts: Timestamp,
-) -> Option<u32> {
+) -> Option<(Option<u32>, bool)> {
     let ip = &pkt.ip;
     // Only SYNs to a decky; an outbound SYN from a decky is not an attacker's stack.
     if !is_fingerprinted_syn(&engine.deckies, pkt) {
@@ -51,7 +51,10 @@ pub(super) fn on_syn(
         .push("ja4t", ja4t(tcp));
     push_p0f_fields(&mut ev, p0f.as_ref(), scanner);
     engine.cx.emit(ev, direction);
-    p0f.and_then(|p| p.os_name_id())
+    Some((
+        p0f.as_ref().and_then(|p| p.os_name_id()),
+        p0f.as_ref().is_some_and(|p| p.is_tool()),
+    ))
 }
 
 /// Whether a SYN gets a fingerprint: sent to a decky, not from one.
@@ -71,17 +74,18 @@ pub(super) fn sample_seq(
 }
 
 /// A SYN-ACK from a decky: its own stack, for checking its OS persona.
-pub(super) fn on_synack(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, ts: Timestamp) {
+/// Returns whether a tool signature matched, when fingerprinted.
+pub(super) fn on_synack(
+    engine: &mut Engine,
+    pkt: &Packet<'_>,
+    tcp: &TcpView<'_>,
+    ts: Timestamp,
+) -> Option<bool> {
     let ip = &pkt.ip;
-    let Some(decky) = engine.deckies.name_of(&ip.src) else {
-        return;
-    };
+    let decky = engine.deckies.name_of(&ip.src)?;
     let client = SocketAddr::new(ip.dst, tcp.dst_port());
     let server = SocketAddr::new(ip.src, tcp.src_port());
-    let direction = match engine.attribute(&client.ip(), &server.ip()) {
-        Some(a) => a.direction,
-        None => return,
-    };
+    let direction = engine.attribute(&client.ip(), &server.ip())?.direction;
     // p0f reads a SYN-ACK's window against the MSS of the SYN it answers.
     let peer_mss = engine
         .flows
@@ -97,6 +101,7 @@ pub(super) fn on_synack(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>
         .push("ja4ts", ja4t(tcp));
     push_p0f_fields(&mut ev, p0f.as_ref(), None);
     engine.cx.emit(ev, direction);
+    Some(p0f.as_ref().is_some_and(|p| p.is_tool()))
 }
 
 /// The MSS of a SYN as p0f reads it (0 without one), kept on the flow for

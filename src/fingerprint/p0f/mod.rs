@@ -13,6 +13,7 @@ pub mod lang;
 pub mod matcher;
 pub mod mtu;
 pub mod sig;
+pub mod uptime;
 
 pub use db::{Database, DbError, SigRecord};
 pub use matcher::{MatchKind, Verdict};
@@ -72,6 +73,12 @@ impl<'a> P0fResult<'a> {
             .record
             .filter(|r| r.class.is_some())
             .map(|r| r.name)
+    }
+
+    /// Whether a tool signature (`!`) matched: p0f stops following such a
+    /// connection.
+    pub fn is_tool(&self) -> bool {
+        self.verdict.record.is_some_and(|r| r.class.is_none())
     }
 
     pub fn match_kind(&self) -> MatchKind {
