@@ -204,6 +204,34 @@ def main():
                 ok, bad = ok + o, bad + b
         add(f"p0f http request/response: {title}", ok, bad)
 
+    # p0f's uptime module: the same records, in order, per capture.
+    ok, bad = 0, []
+    for p in sorted(os.listdir(os.path.join(fox, "pcap"))):
+        log = os.path.join(fox, "p0f-3.09b", p + ".log")
+        if not os.path.isfile(log):
+            continue
+        want = []
+        for line in open(log, errors="replace"):
+            rest = line.split("] ", 1)[-1].rstrip("\n")
+            f = dict(kv.split("=", 1) for kv in rest.split("|") if "=" in kv)
+            if f.get("mod") == "uptime":
+                want.append((endpoint(f["cli"]), endpoint(f["srv"]),
+                             "client" if f["subj"] == "cli" else "server",
+                             f["uptime"], f["raw_freq"].removesuffix(" Hz")))
+        got = []
+        for e in events(a.bin, os.path.join(fox, "pcap", p), ("host_uptime",)):
+            x = e["fields"]
+            got.append(((ipaddress.ip_address(x["src_ip"]), int(x["src_port"])),
+                        (ipaddress.ip_address(x["dst_ip"]), int(x["dst_port"])),
+                        x["subj"], x["uptime_text"], x["raw_freq_hz"]))
+        for w in want:
+            if w in got:
+                ok += 1
+            else:
+                bad.append(f"{p}: uptime {w} not produced")
+        bad += [f"{p}: extra uptime {g}" for g in got if g not in want]
+    add("p0f uptime: FoxIO corpus (p0f-3.09b logs)", ok, bad)
+
     # JA4T vs FoxIO's ja4 tool (per connection) and Wireshark (distinct values).
     ok, bad = 0, []
     ws_ok, ws_bad = 0, []

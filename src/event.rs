@@ -117,7 +117,9 @@ impl EventKind {
             EventKind::SshClientBanner => &["ssh_version"],
             EventKind::SshKexFingerprint => &["hassh", "hassh_server"],
             EventKind::SshSessionFingerprint => &["ja4ssh"],
-            EventKind::HttpRequestFingerprint => &["ja4h", "p0f_http_app", "dishonest", "ua_mismatch"],
+            EventKind::HttpRequestFingerprint => {
+                &["ja4h", "p0f_http_app", "dishonest", "ua_mismatch"]
+            }
             EventKind::Ipv6LinkLocalLeak => &["src_ip"],
             EventKind::HttpResponseFingerprint => &["p0f_http_sig"],
             EventKind::HostUptime => &["subj", "dst_ip", "uptime_text"],

@@ -38,7 +38,10 @@ fn endpoint(ev: &Event, ip: &str, port: &str) -> SocketAddr {
 
 fn p0f_endpoint(s: &str) -> Option<SocketAddr> {
     let (ip, port) = s.rsplit_once('/')?;
-    Some(SocketAddr::new(ip.parse::<IpAddr>().ok()?, port.parse().ok()?))
+    Some(SocketAddr::new(
+        ip.parse::<IpAddr>().ok()?,
+        port.parse().ok()?,
+    ))
 }
 
 /// One `mod=http request|...` or `mod=http response|...` record.
@@ -117,7 +120,10 @@ fn check(pcap: &Path, log: &Path) -> (usize, Vec<String>) {
                 && !text(e, "p0f_http_sig").is_empty()
         });
         let Some(pos) = pos else {
-            failures.push(format!("{name}: {kind:?} {} -> {} not produced", l.cli, l.srv));
+            failures.push(format!(
+                "{name}: {kind:?} {} -> {} not produced",
+                l.cli, l.srv
+            ));
             continue;
         };
         used[pos] = true;
@@ -138,7 +144,12 @@ fn check(pcap: &Path, log: &Path) -> (usize, Vec<String>) {
             want("dishonest", if dishonest { "true" } else { "false" });
         }
         if !diff.is_empty() {
-            failures.push(format!("{name}: {} -> {}: {}", l.cli, l.srv, diff.join("; ")));
+            failures.push(format!(
+                "{name}: {} -> {}: {}",
+                l.cli,
+                l.srv,
+                diff.join("; ")
+            ));
         }
     }
     // Nothing p0f did not log: every event with a signature was matched.
@@ -163,7 +174,10 @@ fn report(what: &str, checked: usize, failures: &[String]) {
     for f in failures.iter().take(30) {
         eprintln!("{f}");
     }
-    eprintln!("{what}: {checked} p0f http lines checked, {} differ", failures.len());
+    eprintln!(
+        "{what}: {checked} p0f http lines checked, {} differ",
+        failures.len()
+    );
     assert!(failures.is_empty(), "{what}: {} differ", failures.len());
 }
 

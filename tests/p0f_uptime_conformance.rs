@@ -28,7 +28,10 @@ fn text(ev: &Event, name: &str) -> String {
 
 fn p0f_endpoint(s: &str) -> Option<SocketAddr> {
     let (ip, port) = s.rsplit_once('/')?;
-    Some(SocketAddr::new(ip.parse::<IpAddr>().ok()?, port.parse().ok()?))
+    Some(SocketAddr::new(
+        ip.parse::<IpAddr>().ok()?,
+        port.parse().ok()?,
+    ))
 }
 
 /// (cli, srv, subj, uptime text, raw_freq number) of each `mod=uptime`.
@@ -47,7 +50,11 @@ fn uptime_lines(log: &str) -> Vec<(SocketAddr, SocketAddr, String, String, Strin
         if f("mod") != "uptime" {
             continue;
         }
-        let subj = if f("subj") == "cli" { "client" } else { "server" };
+        let subj = if f("subj") == "cli" {
+            "client"
+        } else {
+            "server"
+        };
         let freq = f("raw_freq").trim_end_matches(" Hz").to_string();
         let (Some(cli), Some(srv)) = (p0f_endpoint(&f("cli")), p0f_endpoint(&f("srv"))) else {
             continue;
@@ -59,7 +66,10 @@ fn uptime_lines(log: &str) -> Vec<(SocketAddr, SocketAddr, String, String, Strin
 
 fn ours(ev: &Event) -> (SocketAddr, SocketAddr, String, String, String) {
     let ep = |ip: &str, port: &str| {
-        SocketAddr::new(text(ev, ip).parse().unwrap(), text(ev, port).parse().unwrap())
+        SocketAddr::new(
+            text(ev, ip).parse().unwrap(),
+            text(ev, port).parse().unwrap(),
+        )
     };
     (
         ep("src_ip", "src_port"),

@@ -145,7 +145,13 @@ fn request_event(cx: &StreamCx<'_>, head: &RequestHead<'_>, p0f: Option<&P0fHttp
 /// read. The signature carries header values, so it is free text.
 fn push_p0f_request_fields(ev: &mut Event, p0f: Option<&P0fHttpResult>, mismatch: &str) {
     let (app, lang, params, dishonest, sig) = match p0f {
-        Some(r) => (&*r.app, r.lang, r.params.as_str(), r.dishonest, r.sig.as_str()),
+        Some(r) => (
+            &*r.app,
+            r.lang,
+            r.params.as_str(),
+            r.dishonest,
+            r.sig.as_str(),
+        ),
         None => ("", "", "", false, ""),
     };
     ev.push("p0f_http_app", app)

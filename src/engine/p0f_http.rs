@@ -139,7 +139,8 @@ impl P0fHttp {
                 HeadRead::Done(sig) => Ok(P0fHttpResult::of(&db.http, &sig)),
                 HeadRead::Rejected => Err(true),
                 HeadRead::Incomplete => {
-                    self.buf.extend_from_slice(&data[..data.len().min(MAX_FLOW_DATA)]);
+                    self.buf
+                        .extend_from_slice(&data[..data.len().min(MAX_FLOW_DATA)]);
                     Err(false)
                 }
             }
@@ -208,7 +209,10 @@ mod tests {
             let (a, b) = RESP.split_at(cut.min(RESP.len() - 1));
             let first = p.on_server(db, a);
             let r = first.or_else(|| p.on_server(db, b)).expect("response");
-            assert_eq!(r.sig, "0:Server:Content-Type,Connection,Keep-Alive,Accept-Ranges,Date:x/1");
+            assert_eq!(
+                r.sig,
+                "0:Server:Content-Type,Connection,Keep-Alive,Accept-Ranges,Date:x/1"
+            );
             assert_eq!(&*r.software, b"x/1");
             assert!(!p.wants_response());
         }
@@ -229,7 +233,10 @@ mod tests {
         let linux = db.http.ua_os(b"X11; Linux x86_64");
         let win = db.http.ua_os(b"Windows NT 10.0");
         assert!(linux.is_some() && win.is_some());
-        assert_eq!(ua_mismatch(db, b"(Windows NT 10.0; Win64)", linux), "ua:Windows syn:Linux");
+        assert_eq!(
+            ua_mismatch(db, b"(Windows NT 10.0; Win64)", linux),
+            "ua:Windows syn:Linux"
+        );
         assert_eq!(ua_mismatch(db, b"(X11; Linux x86_64)", linux), "");
         assert_eq!(ua_mismatch(db, b"curl/8", linux), "");
         assert_eq!(ua_mismatch(db, b"Windows", None), "");

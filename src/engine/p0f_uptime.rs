@@ -122,7 +122,13 @@ pub(super) fn on_packet(
             if p.next_seq[d] != seq {
                 return;
             }
-            let up = check(&mut p.tps[d], ts1_of(tcp.header), now, base(hosts, ip, side), false);
+            let up = check(
+                &mut p.tps[d],
+                ts1_of(tcp.header),
+                now,
+                base(hosts, ip, side),
+                false,
+            );
             p.next_seq[d] = seq.wrapping_add(tcp.payload.len() as u32);
             p.data_pending = !tcp.payload.is_empty();
             up
@@ -132,7 +138,13 @@ pub(super) fn on_packet(
                 return;
             }
             p.alive = false;
-            check(&mut p.tps[d], ts1_of(tcp.header), now, base(hosts, ip, side), false)
+            check(
+                &mut p.tps[d],
+                ts1_of(tcp.header),
+                now,
+                base(hosts, ip, side),
+                false,
+            )
         }
         _ => None,
     };
@@ -154,11 +166,10 @@ pub(super) fn after_payload(flow: &mut Flow<FlowApp>, side: Side) {
         .stream
         .as_ref()
         .map_or(P0fNeeds::Nothing, |s| s.p0f_http_needs());
-    let more = match (side, needs) {
-        (Side::Client, P0fNeeds::Request | P0fNeeds::Response) => true,
-        (Side::Server, P0fNeeds::Response) => true,
-        _ => false,
-    };
+    let more = matches!(
+        (side, needs),
+        (Side::Client, P0fNeeds::Request | P0fNeeds::Response) | (Side::Server, P0fNeeds::Response)
+    );
     if !more {
         p.alive = false;
     }

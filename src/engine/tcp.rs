@@ -74,7 +74,15 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
             flow.app.syn_os = syn_os;
         }
         let side = flow.side_of(src);
-        p0f_uptime::on_packet(&mut engine.p0f_hosts, &mut engine.cx, flow, side, tcp, ts, hs);
+        p0f_uptime::on_packet(
+            &mut engine.p0f_hosts,
+            &mut engine.cx,
+            flow,
+            side,
+            tcp,
+            ts,
+            hs,
+        );
         let ended = track(&mut engine.cx, flow, side, pkt, tcp, ts);
         p0f_uptime::after_payload(flow, side);
         finish_segment(engine, &key, ended, ts);
@@ -111,7 +119,15 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
         end_flow(&mut engine.cx, old, FlowEnd::Evicted, at);
     }
     let side = flow.side_of(src);
-    p0f_uptime::on_packet(&mut engine.p0f_hosts, &mut engine.cx, flow, side, tcp, ts, hs);
+    p0f_uptime::on_packet(
+        &mut engine.p0f_hosts,
+        &mut engine.cx,
+        flow,
+        side,
+        tcp,
+        ts,
+        hs,
+    );
     let ended = track(&mut engine.cx, flow, side, pkt, tcp, ts);
     p0f_uptime::after_payload(flow, side);
     finish_segment(engine, &key, ended, ts);

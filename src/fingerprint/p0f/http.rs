@@ -545,8 +545,7 @@ fn sig_matches(r: &HttpRecord, t: &Probe<'_>) -> bool {
         }
         ti += 1;
     }
-    if r
-        .miss
+    if r.miss
         .iter()
         .any(|m| seen(*m) && t.hdrs.iter().any(|h| h.0 == Some(*m)))
     {

@@ -108,7 +108,8 @@ pub fn check(
     // At least 5 ticks; a timestamp slightly behind within a short window
     // is reordering, not a reading.
     if ts_diff < 5
-        || (ms_diff < TSTAMP_GRACE && u64::from(!ts_diff / 1000) < (MAX_TSCALE as u64) / TSTAMP_GRACE)
+        || (ms_diff < TSTAMP_GRACE
+            && u64::from(!ts_diff / 1000) < (MAX_TSCALE as u64) / TSTAMP_GRACE)
     {
         return None;
     }
