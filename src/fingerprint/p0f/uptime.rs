@@ -218,10 +218,11 @@ mod tests {
     fn bounds_and_rounding() {
         assert_eq!(round_freq(0), 1);
         assert_eq!(round_freq(994), 1000);
-        assert_eq!(round_freq(942), 900);
+        assert_eq!(round_freq(942), 1000);
+        assert_eq!(round_freq(932), 900);
         assert_eq!(round_freq(250), 250);
         assert_eq!(round_freq(97), 100);
-        assert_eq!(round_freq(12), 10);
+        assert_eq!(round_freq(12), 15);
         let mut st = TpsState::Pending;
         // Too soon, too few ticks, too late.
         assert!(check(&mut st, 1010, 1010, base(1000, 1000), false).is_none());
