@@ -78,6 +78,7 @@ one() {
     capture_start "$S" p0fs0 "$OUT/$name.pcap" tcp port $PORT
     nsx "$C" "$@" >/dev/null 2>&1 || log "$name: client exited non-zero"
     capture_stop
+    rm -f "$OUT/$name.p0f.log" # p0f appends to an existing log
     p0f -r "$OUT/$name.pcap" -o "$OUT/$name.p0f.log" >/dev/null 2>&1
 }
 
@@ -96,6 +97,13 @@ one nmap-http-title-forged nmap -n -Pn -sT -p $PORT --script http-title --script
 one curl-order-forged python3 "$WORK/ordered.py" $SRV $PORT "$FORGED" User-Agent,Host,Accept
 one wget-order-forged python3 "$WORK/ordered.py" $SRV $PORT "$FORGED" User-Agent,Accept,Host,Connection
 one wget-order-own python3 "$WORK/ordered.py" $SRV $PORT "Wget/1.21.3" User-Agent,Accept,Host,Connection
+# Two connections a second apart from one host: p0f reads the client's
+# uptime from the second SYN against the first. Linux randomises each
+# connection's timestamp offset unless tcp_timestamps is 2 (this namespace's
+# own setting).
+nsx "$C" sysctl -qw net.ipv4.tcp_timestamps=2
+nsx "$S" sysctl -qw net.ipv4.tcp_timestamps=2
+one uptime-curl-twice sh -c "curl -s $URL; sleep 1; curl -s $URL"
 rm -rf "$WORK"
 # Logs name the capture's own times; keep them as p0f wrote them.
 ls -l "$OUT"

@@ -204,10 +204,15 @@ def main():
                 ok, bad = ok + o, bad + b
         add(f"p0f http request/response: {title}", ok, bad)
 
-    # p0f's uptime module: the same records, in order, per capture.
+    # p0f's uptime module: the same records per capture.
     ok, bad = 0, []
-    for p in sorted(os.listdir(os.path.join(fox, "pcap"))):
-        log = os.path.join(fox, "p0f-3.09b", p + ".log")
+    own = os.path.join(ROOT, "tests/data/p0f_http")
+    pairs = [(os.path.join(fox, "pcap", p), os.path.join(fox, "p0f-3.09b", p + ".log"))
+             for p in sorted(os.listdir(os.path.join(fox, "pcap")))]
+    pairs += [(os.path.join(own, p), os.path.join(own, p.rsplit(".", 1)[0] + ".p0f.log"))
+              for p in sorted(os.listdir(own)) if p.endswith(".pcap")]
+    for pcap, log in pairs:
+        p = os.path.basename(pcap)
         if not os.path.isfile(log):
             continue
         want = []
@@ -219,7 +224,7 @@ def main():
                              "client" if f["subj"] == "cli" else "server",
                              f["uptime"], f["raw_freq"].removesuffix(" Hz")))
         got = []
-        for e in events(a.bin, os.path.join(fox, "pcap", p), ("host_uptime",)):
+        for e in events(a.bin, pcap, ("host_uptime",)):
             x = e["fields"]
             got.append(((ipaddress.ip_address(x["src_ip"]), int(x["src_port"])),
                         (ipaddress.ip_address(x["dst_ip"]), int(x["dst_port"])),
@@ -230,7 +235,7 @@ def main():
             else:
                 bad.append(f"{p}: uptime {w} not produced")
         bad += [f"{p}: extra uptime {g}" for g in got if g not in want]
-    add("p0f uptime: FoxIO corpus (p0f-3.09b logs)", ok, bad)
+    add("p0f uptime: FoxIO corpus and tests/data/p0f_http", ok, bad)
 
     # JA4T vs FoxIO's ja4 tool (per connection) and Wireshark (distinct values).
     ok, bad = 0, []

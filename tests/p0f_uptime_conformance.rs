@@ -115,11 +115,12 @@ fn foxio_corpus_uptime_matches_p0f() {
     assert!(failures.is_empty(), "{} captures differ", failures.len());
 }
 
-/// Our own captures of real clients and scanners: p0f logged no uptime on
-/// any of them (one connection per host, or no timestamps), nor may we.
+/// Our own captures of real clients and scanners: exactly p0f's uptime
+/// records (two on tests/data/p0f_http/uptime-curl-twice, none elsewhere:
+/// one connection per host, or randomised timestamp offsets).
 #[test]
 fn own_captures_uptime_match_p0f() {
-    let mut checked = 0;
+    let (mut checked, mut seen) = (0, 0);
     for dir in ["scanners", "p0f_http"] {
         let dir = support::test_data(dir);
         for e in std::fs::read_dir(&dir).expect("capture directory") {
@@ -138,8 +139,10 @@ fn own_captures_uptime_match_p0f() {
                 .map(ours)
                 .collect();
             assert_eq!(got, want, "{}", path.display());
+            seen += want.len();
             checked += 1;
         }
     }
     assert!(checked >= 20, "only {checked} captures");
+    assert!(seen >= 2, "no uptime record in our captures");
 }
