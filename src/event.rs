@@ -29,6 +29,8 @@ pub enum EventKind {
     Ipv6LinkLocalLeak,
     HttpResponseFingerprint,
     HostUptime,
+    HostChange,
+    IpSharing,
 }
 
 /// Syslog severity (RFC 5424 section 6.2.1).
@@ -39,7 +41,7 @@ pub enum Severity {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 17] = [
         EventKind::TcpSynFingerprint,
         EventKind::TcpSynackFingerprint,
         EventKind::TcpFlowTiming,
@@ -55,6 +57,8 @@ impl EventKind {
         EventKind::Ipv6LinkLocalLeak,
         EventKind::HttpResponseFingerprint,
         EventKind::HostUptime,
+        EventKind::HostChange,
+        EventKind::IpSharing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -74,6 +78,8 @@ impl EventKind {
             EventKind::Ipv6LinkLocalLeak => "ipv6_link_local_leak",
             EventKind::HttpResponseFingerprint => "http_response_fingerprint",
             EventKind::HostUptime => "host_uptime",
+            EventKind::HostChange => "host_change",
+            EventKind::IpSharing => "ip_sharing",
         }
     }
 
@@ -123,6 +129,7 @@ impl EventKind {
             EventKind::Ipv6LinkLocalLeak => &["src_ip"],
             EventKind::HttpResponseFingerprint => &["p0f_http_sig"],
             EventKind::HostUptime => &["subj", "dst_ip", "uptime_text"],
+            EventKind::HostChange | EventKind::IpSharing => &["subj", "dst_ip", "reason"],
         }
     }
 }

@@ -13,6 +13,7 @@ use super::tcp::FlowApp;
 use super::Context;
 use crate::decode::{TcpFlags, TcpView};
 use crate::event::{Event, EventKind};
+use crate::fingerprint::p0f::nat::{NatVerdict, SigSnap};
 use crate::fingerprint::p0f::sig::ts1_of;
 use crate::fingerprint::p0f::uptime::{check, HostTsTable, TpsState, TsSample, Uptime};
 use crate::flow::table::{Flow, Side};
@@ -36,17 +37,16 @@ pub struct P0fFlow {
 /// What the SYN / SYN+ACK fingerprint said of this packet.
 #[derive(Debug, Clone, Copy)]
 pub enum Handshake {
-    /// A fingerprinted SYN; `tool`: it matched a tool signature.
-    Syn { tool: bool },
+    /// A fingerprinted SYN; `tool`: it matched a tool signature; `snap`:
+    /// what host change scoring compares.
+    Syn { tool: bool, snap: Option<SigSnap> },
     /// A fingerprinted SYN+ACK.
-    SynAck { tool: bool },
+    SynAck { tool: bool, snap: Option<SigSnap> },
     /// Anything else (or a SYN p0f would not see).
     Other,
 }
 
-fn millis(ts: Timestamp) -> u64 {
-    u64::try_from(ts.as_micros() / 1000).unwrap_or(0)
-}
+use super::syn::millis;
 
 /// p0f's processing of one packet, before its payload reaches the
 /// analyzers: the `host_uptime` it yields, if any.
@@ -70,9 +70,11 @@ pub(super) fn on_packet(
     };
     let p = &mut flow.app.p0f;
     let seq = tcp.seq();
+    let cli_port = flow.client.port();
+    let mut nat = None;
     let up = match kind {
         k if k == TcpFlags::SYN => {
-            let Handshake::Syn { tool } = hs else {
+            let Handshake::Syn { tool, snap } = hs else {
                 return;
             };
             if side != Side::Client {
@@ -90,6 +92,10 @@ pub(super) fn on_packet(
             p.next_seq[0] = seq.wrapping_add(1);
             let ts1 = ts1_of(tcp.header);
             let host = hosts.entry(ip);
+            if let Some(snap) = snap {
+                nat = host.nat.score_tcp(true, &snap, cli_port);
+                host.nat.last_syn = Some(snap);
+            }
             let up = check(&mut p.tps[0], ts1, now, host.last_syn, true);
             host.last_syn = Some(TsSample { ts1, recv_ms: now });
             up
@@ -99,13 +105,17 @@ pub(super) fn on_packet(
                 return;
             }
             p.acked = true;
-            let Handshake::SynAck { tool: false } = hs else {
+            let Handshake::SynAck { tool: false, snap } = hs else {
                 p.alive = false;
                 return;
             };
             p.next_seq[1] = seq.wrapping_add(1);
             let ts1 = ts1_of(tcp.header);
             let host = hosts.entry(ip);
+            if let Some(snap) = snap {
+                nat = host.nat.score_tcp(false, &snap, cli_port);
+                host.nat.last_synack = Some(snap);
+            }
             let up = check(&mut p.tps[1], ts1, now, host.last_synack, true);
             host.last_synack = Some(TsSample { ts1, recv_ms: now });
             up
@@ -148,10 +158,34 @@ pub(super) fn on_packet(
         }
         _ => None,
     };
+    if let Some(v) = nat {
+        let ev = nat_event(ts, flow, side, &v);
+        cx.emit(ev, flow.app.attribution.direction);
+    }
     if let Some(up) = up {
         let ev = uptime_event(ts, flow, side, &up);
         cx.emit(ev, flow.app.attribution.direction);
     }
+}
+
+/// `host_change` or `ip_sharing`: `src_ip src_port dst_ip dst_port subj
+/// reason raw_hits`.
+fn nat_event(ts: Timestamp, flow: &Flow<FlowApp>, side: Side, v: &NatVerdict) -> Event {
+    let kind = match v {
+        NatVerdict::HostChange { .. } => EventKind::HostChange,
+        NatVerdict::IpSharing { .. } => EventKind::IpSharing,
+    };
+    let a = &flow.app.attribution;
+    let mut ev = Context::conn_event(kind, ts, &a.decky, flow.client, flow.server);
+    let subj = if side == Side::Client {
+        "client"
+    } else {
+        "server"
+    };
+    ev.push("subj", subj)
+        .push("reason", v.reason())
+        .push("raw_hits", v.raw_hits().as_str());
+    ev
 }
 
 /// After the analyzers saw a packet's payload: p0f stops following the

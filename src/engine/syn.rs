@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use super::{Context, DeckyMap, Engine};
 use crate::decode::{Packet, TcpView};
 use crate::event::{Event, EventKind};
+use crate::fingerprint::p0f::nat::SigSnap;
 use crate::fingerprint::p0f::{self, Database, P0fResult, RawSig};
 use crate::fingerprint::scanner::{self, Scanner};
 use crate::fingerprint::seqclass::{SeqClassTable, SeqClasses};
@@ -21,7 +22,7 @@ pub(super) fn on_syn(
     pkt: &Packet<'_>,
     tcp: &TcpView<'_>,
     ts: Timestamp,
-) -> Option<(Option<u32>, bool)> {
+) -> Option<(Option<u32>, bool, Option<SigSnap>)> {
     let ip = &pkt.ip;
     // Only SYNs to a decky; an outbound SYN from a decky is not an attacker's stack.
     if !is_fingerprinted_syn(&engine.deckies, pkt) {
@@ -54,7 +55,13 @@ pub(super) fn on_syn(
     Some((
         p0f.as_ref().and_then(|p| p.os_name_id()),
         p0f.as_ref().is_some_and(|p| p.is_tool()),
+        p0f.as_ref().map(|p| SigSnap::of(p, millis(ts))),
     ))
+}
+
+/// A packet time in ms, p0f's clock.
+pub(super) fn millis(ts: Timestamp) -> u64 {
+    u64::try_from(ts.as_micros() / 1000).unwrap_or(0)
 }
 
 /// Whether a SYN gets a fingerprint: sent to a decky, not from one.
@@ -80,7 +87,7 @@ pub(super) fn on_synack(
     pkt: &Packet<'_>,
     tcp: &TcpView<'_>,
     ts: Timestamp,
-) -> Option<bool> {
+) -> Option<(bool, Option<SigSnap>)> {
     let ip = &pkt.ip;
     let decky = engine.deckies.name_of(&ip.src)?;
     let client = SocketAddr::new(ip.dst, tcp.dst_port());
@@ -101,7 +108,10 @@ pub(super) fn on_synack(
         .push("ja4ts", ja4t(tcp));
     push_p0f_fields(&mut ev, p0f.as_ref(), None);
     engine.cx.emit(ev, direction);
-    Some(p0f.as_ref().is_some_and(|p| p.is_tool()))
+    Some((
+        p0f.as_ref().is_some_and(|p| p.is_tool()),
+        p0f.as_ref().map(|p| SigSnap::of(p, millis(ts))),
+    ))
 }
 
 /// The MSS of a SYN as p0f reads it (0 without one), kept on the flow for

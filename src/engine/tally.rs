@@ -30,9 +30,11 @@ fn headline(kind: EventKind) -> Option<(&'static str, &'static str)> {
         EventKind::SshSessionFingerprint => ("ja4ssh", "ja4ssh"),
         EventKind::HttpRequestFingerprint => ("ja4h", "ja4h"),
         EventKind::HttpResponseFingerprint => ("server", "p0f_http_sig"),
-        EventKind::TcpFlowTiming | EventKind::Ipv6LinkLocalLeak | EventKind::HostUptime => {
-            return None
-        }
+        EventKind::TcpFlowTiming
+        | EventKind::Ipv6LinkLocalLeak
+        | EventKind::HostUptime
+        | EventKind::HostChange
+        | EventKind::IpSharing => return None,
     })
 }
 

@@ -43,13 +43,13 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
     let mut syn_os = None;
     let mut hs = Handshake::Other;
     if tcp.is_syn() {
-        if let Some((os, tool)) = syn::on_syn(engine, pkt, tcp, ts) {
+        if let Some((os, tool, snap)) = syn::on_syn(engine, pkt, tcp, ts) {
             syn_os = os;
-            hs = Handshake::Syn { tool };
+            hs = Handshake::Syn { tool, snap };
         }
     } else if tcp.is_synack() {
-        if let Some(tool) = syn::on_synack(engine, pkt, tcp, ts) {
-            hs = Handshake::SynAck { tool };
+        if let Some((tool, snap)) = syn::on_synack(engine, pkt, tcp, ts) {
+            hs = Handshake::SynAck { tool, snap };
         }
     }
 

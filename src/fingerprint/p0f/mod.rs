@@ -12,6 +12,7 @@ pub mod http;
 pub mod lang;
 pub mod matcher;
 pub mod mtu;
+pub mod nat;
 pub mod sig;
 pub mod uptime;
 

@@ -134,11 +134,12 @@ pub fn check(
     })
 }
 
-/// A host's last timestamped SYN and SYN+ACK.
+/// A host's last timestamped SYN and SYN+ACK, and its host change scores.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HostTs {
     pub last_syn: Option<TsSample>,
     pub last_synack: Option<TsSample>,
+    pub nat: super::nat::HostNat,
 }
 
 /// Bytes one host costs in [`HostTsTable`]: key, value, LRU links and index.
