@@ -237,6 +237,37 @@ def main():
         bad += [f"{p}: extra uptime {g}" for g in got if g not in want]
     add("p0f uptime: FoxIO corpus and tests/data/p0f_http", ok, bad)
 
+    # p0f's host change / ip sharing: the same records per capture.
+    ok, bad = 0, []
+    scan = os.path.join(ROOT, "tests/data/scanners")
+    pairs += [(os.path.join(scan, p), os.path.join(scan, p.rsplit(".", 1)[0] + ".p0f-hosts.log"))
+              for p in sorted(os.listdir(scan)) if p.endswith(".pcap")]
+    for pcap, log in pairs:
+        if not os.path.isfile(log):
+            continue
+        want = []
+        for line in open(log, errors="replace"):
+            rest = line.split("] ", 1)[-1].rstrip("\n")
+            f = dict(kv.split("=", 1) for kv in rest.split("|") if "=" in kv)
+            if f.get("mod") in ("host change", "ip sharing"):
+                want.append((f["mod"].replace(" ", "_"), endpoint(f["cli"]), endpoint(f["srv"]),
+                             "client" if f["subj"] == "cli" else "server",
+                             f["reason"], f["raw_hits"]))
+        got = []
+        for e in events(a.bin, pcap, ("host_change", "ip_sharing")):
+            x = e["fields"]
+            got.append((e["event_type"], (ipaddress.ip_address(x["src_ip"]), int(x["src_port"])),
+                        (ipaddress.ip_address(x["dst_ip"]), int(x["dst_port"])),
+                        x["subj"], x["reason"], x["raw_hits"]))
+        p = os.path.basename(pcap)
+        for w in want:
+            if w in got:
+                ok += 1
+            else:
+                bad.append(f"{p}: {w} not produced")
+        bad += [f"{p}: extra {g}" for g in got if g not in want]
+    add("p0f host change / ip sharing: FoxIO corpus and own captures", ok, bad)
+
     # JA4T vs FoxIO's ja4 tool (per connection) and Wireshark (distinct values).
     ok, bad = 0, []
     ws_ok, ws_bad = 0, []
