@@ -169,8 +169,10 @@ impl Engine {
                 limits.reassembly_bytes,
             ),
             leaks: ipv6_leak::LeakTracker::new(&limits),
+            // As many hosts as sequence-sample sources, within its own cap.
             p0f_hosts: crate::fingerprint::p0f::uptime::HostTsTable::with_memcap(
-                limits.seq_sources * crate::fingerprint::p0f::uptime::HOST_ENTRY_BYTES,
+                (limits.seq_sources * crate::fingerprint::p0f::uptime::HOST_ENTRY_BYTES)
+                    .min(crate::fingerprint::p0f::uptime::DEFAULT_MEMCAP),
             ),
             cx: Context {
                 limits,

@@ -146,6 +146,9 @@ pub struct HostTs {
 pub const HOST_ENTRY_BYTES: usize =
     std::mem::size_of::<IpAddr>() + std::mem::size_of::<HostTs>() + 16;
 
+/// Default byte cap of [`HostTsTable`] (about 100k hosts).
+pub const DEFAULT_MEMCAP: usize = 32 << 20;
+
 /// Per-host uptime samples, bounded by a byte cap.
 pub struct HostTsTable {
     hosts: Lru<IpAddr, HostTs>,
@@ -250,5 +253,8 @@ mod tests {
         assert_eq!(t.len(), 100);
         assert_eq!(t.evictions, 900);
         assert!(t.bytes() <= HOST_ENTRY_BYTES * 100);
+        // A host's state stays small: the default cap holds ~100k hosts.
+        assert!(HOST_ENTRY_BYTES <= 320, "{HOST_ENTRY_BYTES}");
+        eprintln!("host entry: {HOST_ENTRY_BYTES} bytes");
     }
 }
