@@ -22,15 +22,71 @@ from testdata import corpus_dir  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def events(binary, pcap):
+def events(binary, pcap, types=("tcp_syn_fingerprint", "tcp_synack_fingerprint")):
     out = subprocess.run([binary, "read", "--dedup-ttl", "0", "--no-progress", pcap],
                          capture_output=True, text=True, check=True).stdout
     evs = []
     for line in out.splitlines():
         r = json.loads(line)
-        if r["event_type"] in ("tcp_syn_fingerprint", "tcp_synack_fingerprint"):
+        if r["event_type"] in types:
             evs.append(r)
     return evs
+
+
+HTTP_TYPES = ("http_request_fingerprint", "http_response_fingerprint")
+
+
+def http_lines(path):
+    """`mod=http request|...` and `mod=http response|...` records; raw_sig is
+    last and may hold `|`."""
+    lines = []
+    for line in open(path, errors="replace"):
+        rest = line.split("] ", 1)[-1].rstrip("\n")
+        if "|raw_sig=" not in rest:
+            continue
+        head, raw = rest.split("|raw_sig=", 1)
+        f = dict(kv.split("=", 1) for kv in head.split("|") if "=" in kv)
+        if f.get("mod") in ("http request", "http response"):
+            f["raw_sig"] = raw
+            lines.append(f)
+    return lines
+
+
+def compare_http(binary, pcap, log):
+    evs = events(binary, pcap, HTTP_TYPES)
+    used = [False] * len(evs)
+    ok, bad = 0, []
+    for f in http_lines(log):
+        cli, srv = endpoint(f["cli"]), endpoint(f["srv"])
+        req = f["mod"] == "http request"
+        want_type = HTTP_TYPES[0] if req else HTTP_TYPES[1]
+        hit = None
+        for i, e in enumerate(evs):
+            x = e["fields"]
+            if used[i] or e["event_type"] != want_type or not x.get("p0f_http_sig"):
+                continue
+            if (ipaddress.ip_address(x["src_ip"]), int(x["src_port"])) != cli:
+                continue
+            if (ipaddress.ip_address(x["dst_ip"]), int(x["dst_port"])) != srv:
+                continue
+            hit = i
+            break
+        if hit is None:
+            bad.append(f"{os.path.basename(pcap)}: {f['mod']} {f['cli']} not produced")
+            continue
+        used[hit] = True
+        x = evs[hit]["fields"]
+        want = {"p0f_http_sig": f["raw_sig"], "p0f_http_app": f.get("os", f.get("app")),
+                "p0f_http_params": f["params"]}
+        if req:
+            want["p0f_http_lang"] = f["lang"]
+            want["dishonest"] = "true" if "dishonest" in f["params"].split(" ") else "false"
+        diff = [f"{k} {x[k]!r} != {v!r}" for k, v in want.items() if x[k] != v]
+        if diff:
+            bad.append(f"{os.path.basename(pcap)}: {f['mod']} {f['cli']}: " + "; ".join(diff))
+        else:
+            ok += 1
+    return ok, bad
 
 
 def endpoint(s):
@@ -127,6 +183,86 @@ def main():
                 o, b = compare_p0f(a.bin, os.path.join(pdir, p), log)
                 ok, bad = ok + o, bad + b
         add(f"p0f: {title}", ok, bad)
+
+    # p0f's HTTP module.
+    http_sets = [
+        ("FoxIO corpus (p0f-3.09b logs)", os.path.join(fox, "pcap"), os.path.join(fox, "p0f-3.09b"),
+         lambda p: p + ".log"),
+        ("own captures (tests/data/p0f_http)", os.path.join(ROOT, "tests/data/p0f_http"),
+         os.path.join(ROOT, "tests/data/p0f_http"), lambda p: p.rsplit(".", 1)[0] + ".p0f.log"),
+    ]
+    for title, pdir, ldir, logname in http_sets:
+        ok, bad = 0, []
+        for p in sorted(os.listdir(pdir)):
+            log = os.path.join(ldir, logname(p))
+            if p.endswith((".pcap", ".pcapng", ".cap")) and os.path.isfile(log):
+                o, b = compare_http(a.bin, os.path.join(pdir, p), log)
+                ok, bad = ok + o, bad + b
+        add(f"p0f http request/response: {title}", ok, bad)
+
+    # p0f's uptime module: the same records per capture.
+    ok, bad = 0, []
+    own = os.path.join(ROOT, "tests/data/p0f_http")
+    pairs = [(os.path.join(fox, "pcap", p), os.path.join(fox, "p0f-3.09b", p + ".log"))
+             for p in sorted(os.listdir(os.path.join(fox, "pcap")))]
+    pairs += [(os.path.join(own, p), os.path.join(own, p.rsplit(".", 1)[0] + ".p0f.log"))
+              for p in sorted(os.listdir(own)) if p.endswith(".pcap")]
+    for pcap, log in pairs:
+        p = os.path.basename(pcap)
+        if not os.path.isfile(log):
+            continue
+        want = []
+        for line in open(log, errors="replace"):
+            rest = line.split("] ", 1)[-1].rstrip("\n")
+            f = dict(kv.split("=", 1) for kv in rest.split("|") if "=" in kv)
+            if f.get("mod") == "uptime":
+                want.append((endpoint(f["cli"]), endpoint(f["srv"]),
+                             "client" if f["subj"] == "cli" else "server",
+                             f["uptime"], f["raw_freq"].removesuffix(" Hz")))
+        got = []
+        for e in events(a.bin, pcap, ("host_uptime",)):
+            x = e["fields"]
+            got.append(((ipaddress.ip_address(x["src_ip"]), int(x["src_port"])),
+                        (ipaddress.ip_address(x["dst_ip"]), int(x["dst_port"])),
+                        x["subj"], x["uptime_text"], x["raw_freq_hz"]))
+        for w in want:
+            if w in got:
+                ok += 1
+            else:
+                bad.append(f"{p}: uptime {w} not produced")
+        bad += [f"{p}: extra uptime {g}" for g in got if g not in want]
+    add("p0f uptime: FoxIO corpus and tests/data/p0f_http", ok, bad)
+
+    # p0f's host change / ip sharing: the same records per capture.
+    ok, bad = 0, []
+    scan = os.path.join(ROOT, "tests/data/scanners")
+    pairs += [(os.path.join(scan, p), os.path.join(scan, p.rsplit(".", 1)[0] + ".p0f-hosts.log"))
+              for p in sorted(os.listdir(scan)) if p.endswith(".pcap")]
+    for pcap, log in pairs:
+        if not os.path.isfile(log):
+            continue
+        want = []
+        for line in open(log, errors="replace"):
+            rest = line.split("] ", 1)[-1].rstrip("\n")
+            f = dict(kv.split("=", 1) for kv in rest.split("|") if "=" in kv)
+            if f.get("mod") in ("host change", "ip sharing"):
+                want.append((f["mod"].replace(" ", "_"), endpoint(f["cli"]), endpoint(f["srv"]),
+                             "client" if f["subj"] == "cli" else "server",
+                             f["reason"], f["raw_hits"]))
+        got = []
+        for e in events(a.bin, pcap, ("host_change", "ip_sharing")):
+            x = e["fields"]
+            got.append((e["event_type"], (ipaddress.ip_address(x["src_ip"]), int(x["src_port"])),
+                        (ipaddress.ip_address(x["dst_ip"]), int(x["dst_port"])),
+                        x["subj"], x["reason"], x["raw_hits"]))
+        p = os.path.basename(pcap)
+        for w in want:
+            if w in got:
+                ok += 1
+            else:
+                bad.append(f"{p}: {w} not produced")
+        bad += [f"{p}: extra {g}" for g in got if g not in want]
+    add("p0f host change / ip sharing: FoxIO corpus and own captures", ok, bad)
 
     # JA4T vs FoxIO's ja4 tool (per connection) and Wireshark (distinct values).
     ok, bad = 0, []

@@ -28,6 +28,10 @@ pub enum EventKind {
     HttpRequestFingerprint,
     Ipv6LinkLocalLeak,
     DhcpClientFingerprint,
+    HttpResponseFingerprint,
+    HostUptime,
+    HostChange,
+    IpSharing,
 }
 
 /// Syslog severity (RFC 5424 section 6.2.1).
@@ -38,7 +42,7 @@ pub enum Severity {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 14] = [
+    pub const ALL: [EventKind; 18] = [
         EventKind::TcpSynFingerprint,
         EventKind::TcpSynackFingerprint,
         EventKind::TcpFlowTiming,
@@ -53,6 +57,10 @@ impl EventKind {
         EventKind::HttpRequestFingerprint,
         EventKind::Ipv6LinkLocalLeak,
         EventKind::DhcpClientFingerprint,
+        EventKind::HttpResponseFingerprint,
+        EventKind::HostUptime,
+        EventKind::HostChange,
+        EventKind::IpSharing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -71,6 +79,10 @@ impl EventKind {
             EventKind::HttpRequestFingerprint => "http_request_fingerprint",
             EventKind::Ipv6LinkLocalLeak => "ipv6_link_local_leak",
             EventKind::DhcpClientFingerprint => "dhcp_client_fingerprint",
+            EventKind::HttpResponseFingerprint => "http_response_fingerprint",
+            EventKind::HostUptime => "host_uptime",
+            EventKind::HostChange => "host_change",
+            EventKind::IpSharing => "ip_sharing",
         }
     }
 
@@ -114,9 +126,14 @@ impl EventKind {
             EventKind::SshClientBanner => &["ssh_version"],
             EventKind::SshKexFingerprint => &["hassh", "hassh_server"],
             EventKind::SshSessionFingerprint => &["ja4ssh"],
-            EventKind::HttpRequestFingerprint => &["ja4h"],
+            EventKind::HttpRequestFingerprint => {
+                &["ja4h", "p0f_http_app", "dishonest", "ua_mismatch"]
+            }
             EventKind::Ipv6LinkLocalLeak => &["src_ip"],
             EventKind::DhcpClientFingerprint => &["client_mac", "message_type", "ja4d"],
+            EventKind::HttpResponseFingerprint => &["p0f_http_sig"],
+            EventKind::HostUptime => &["subj", "dst_ip", "uptime_text"],
+            EventKind::HostChange | EventKind::IpSharing => &["subj", "dst_ip", "reason"],
         }
     }
 }

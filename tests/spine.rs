@@ -258,6 +258,7 @@ fn summary_top_fingerprints_count_the_written_events() {
         "ssh_kex_fingerprint" => Some(("hassh", "hassh_server")),
         "ssh_session_fingerprint" => Some(("ja4ssh", "ja4ssh")),
         "http_request_fingerprint" => Some(("ja4h", "ja4h")),
+        "http_response_fingerprint" => Some(("server", "p0f_http_sig")),
         _ => None,
     };
     for workers in ["1", "3"] {
@@ -274,10 +275,16 @@ fn summary_top_fingerprints_count_the_written_events() {
         let mut want = std::collections::BTreeMap::new();
         for line in String::from_utf8(out.stdout).unwrap().lines() {
             let ev: serde_json::Value = serde_json::from_str(line).unwrap();
+            let of = |n: &str| ev["fields"][n].as_str().unwrap_or("").to_string();
+            // Requests also count the HTTP client p0f recognised.
+            if ev["event_type"] == "http_request_fingerprint" && !of("p0f_http_app").is_empty() {
+                let decky = ev["decky"].as_str().unwrap().to_string();
+                let key = (decky, "p0f_http_app".to_string(), of("p0f_http_app"));
+                *want.entry(key).or_insert(0u64) += 1;
+            }
             let Some((first, second)) = headline(ev["event_type"].as_str().unwrap()) else {
                 continue;
             };
-            let of = |n: &str| ev["fields"][n].as_str().unwrap_or("").to_string();
             let (name, value) = match (of(first), of(second)) {
                 (v, _) if !v.is_empty() => (first, v),
                 (_, v) if !v.is_empty() => (second, v),

@@ -418,6 +418,12 @@ fn bridge_fields_of_a_request_with_cookies() {
             "dst_port",
             "host",
             "user_agent",
+            "p0f_http_app",
+            "p0f_http_lang",
+            "p0f_http_params",
+            "dishonest",
+            "ua_mismatch",
+            "p0f_http_sig",
             "direction"
         ]
     );

@@ -1,5 +1,6 @@
-//! A flood of 2 million SYNs from distinct sources keeps the per-source
-//! tables at their caps and counts every eviction; lone SYNs stay in the
+//! A flood of 2 million timestamped SYNs from distinct sources keeps the
+//! per-source tables (sequence samples, p0f's per-host uptime samples) at
+//! their caps and counts every eviction; lone SYNs stay in the
 //! half-open table (the pending-handshakes cap) and never take a slot of
 //! an established flow.
 
@@ -79,4 +80,8 @@ fn syn_flood_stays_within_caps() {
     assert_eq!(sources, CAP);
     assert_eq!(source_evictions, SYNS - CAP as u64);
     assert_eq!(engine.stats().packets, SYNS);
+    // p0f's per-host timestamp samples (uptime): as many hosts as sources.
+    let (_, hosts, host_evictions) = table("p0f_hosts");
+    assert_eq!(hosts, CAP);
+    assert_eq!(host_evictions, SYNS - CAP as u64);
 }

@@ -2,8 +2,11 @@
 //! `http_request_fingerprint` per request, any method, as many requests as
 //! the connection carries. The client's bytes are read by
 //! [`RequestReader`], which rejects non-HTTP streams from their first
-//! bytes; the server's bytes are not needed.
+//! bytes. p0f's HTTP module ([`P0fHttp`]) reads the first request head and
+//! the server's first response head: its fields on the first request and
+//! one `http_response_fingerprint`.
 
+use super::p0f_http::{ua_mismatch, P0fHttp, P0fHttpResult, P0fNeeds};
 use super::stream::{Dir, Interest, StreamCx};
 use crate::event::{Event, EventKind};
 #[cfg(feature = "ja4plus")]
@@ -16,6 +19,10 @@ pub struct HttpConn {
     /// Created at the first client byte; `None` before and after.
     reader: Option<Box<RequestReader>>,
     done: bool,
+    /// Created with the reader.
+    p0f: Option<Box<P0fHttp>>,
+    /// The server spoke first: p0f reads nothing of this connection.
+    p0f_off: bool,
 }
 
 impl HttpConn {
@@ -31,26 +38,69 @@ impl HttpConn {
         _offset: u64,
         data: &[u8],
     ) -> Interest {
-        if dir == Dir::ToClient || self.done {
+        if dir == Dir::ToClient {
+            return self.on_response_data(cx, data);
+        }
+        if self.done {
             return Interest::Done;
         }
         let cap = cx.limits.reassembly_bytes;
         let reader = self
             .reader
             .get_or_insert_with(|| Box::new(RequestReader::new(cap)));
+        let mut p0f_request = None;
+        if !self.p0f_off {
+            let p0f = self.p0f.get_or_insert_with(Default::default);
+            p0f.on_client(cx.p0f_db, data);
+            p0f_request = p0f.take_request();
+        }
+        let mut first = reader.requests() == 0;
         let progress = reader.feed(data, |item| match item {
             HttpItem::Request(head) => {
-                let ev = request_event(cx, &head);
+                // p0f reads only the connection's first request.
+                let p0f = if first { p0f_request.take() } else { None };
+                first = false;
+                let ev = request_event(cx, &head, p0f.as_ref());
                 cx.emit(ev);
             }
             HttpItem::OversizedHead => cx.stats.bump("http_oversized_heads"),
         });
+        if let (Some(r), Some(p0f)) = (p0f_request, self.p0f.as_mut()) {
+            // The reader has not finished this head yet: keep it for later.
+            p0f.keep_request(r);
+        }
         if progress == Progress::Done {
             self.done = true;
             self.reader = None;
             return Interest::Done;
         }
         Interest::More
+    }
+
+    /// What p0f's HTTP module still wants of this connection.
+    pub fn p0f_needs(&self) -> P0fNeeds {
+        match &self.p0f {
+            Some(p) => p.needs(),
+            None if self.p0f_off => P0fNeeds::Nothing,
+            None => P0fNeeds::Request,
+        }
+    }
+
+    /// The server's bytes: only p0f's response head is read.
+    fn on_response_data(&mut self, cx: &mut StreamCx<'_>, data: &[u8]) -> Interest {
+        let Some(p0f) = self.p0f.as_mut() else {
+            self.p0f_off = true;
+            return Interest::Done;
+        };
+        if let Some(r) = p0f.on_server(cx.p0f_db, data) {
+            let ev = response_event(cx, &r);
+            cx.emit(ev);
+        }
+        if p0f.wants_response() {
+            Interest::More
+        } else {
+            Interest::Done
+        }
     }
 
     /// Every payload segment of the flow.
@@ -62,7 +112,7 @@ impl HttpConn {
 
 /// Builds the event in catalogue order: DECNET's bridge fields, then the
 /// connection's addresses, then `host` and `user_agent`.
-fn request_event(cx: &StreamCx<'_>, head: &RequestHead<'_>) -> Event {
+fn request_event(cx: &StreamCx<'_>, head: &RequestHead<'_>, p0f: Option<&P0fHttpResult>) -> Event {
     let mut ev = cx.event(EventKind::HttpRequestFingerprint);
     // `cx.event` pushed the four address fields first; they go after the
     // bridge fields.
@@ -83,7 +133,41 @@ fn request_event(cx: &StreamCx<'_>, head: &RequestHead<'_>) -> Event {
             head.header("accept-language").unwrap_or_default(),
         );
     ev.move_first_fields_to_end(4);
+    let user_agent = head.header("user-agent").unwrap_or_default();
     ev.push_text("host", head.header("host").unwrap_or_default())
-        .push_text("user_agent", head.header("user-agent").unwrap_or_default());
+        .push_text("user_agent", user_agent);
+    push_p0f_request_fields(&mut ev, p0f, &ua_mismatch(cx.p0f_db, user_agent, cx.syn_os));
+    ev
+}
+
+/// `p0f_http_app p0f_http_lang p0f_http_params dishonest ua_mismatch
+/// p0f_http_sig`: empty (and `dishonest` false) on a request p0f does not
+/// read. The signature carries header values, so it is free text.
+fn push_p0f_request_fields(ev: &mut Event, p0f: Option<&P0fHttpResult>, mismatch: &str) {
+    let (app, lang, params, dishonest, sig) = match p0f {
+        Some(r) => (
+            &*r.app,
+            r.lang,
+            r.params.as_str(),
+            r.dishonest,
+            r.sig.as_str(),
+        ),
+        None => ("", "", "", false, ""),
+    };
+    ev.push("p0f_http_app", app)
+        .push("p0f_http_lang", lang)
+        .push("p0f_http_params", params)
+        .push("dishonest", dishonest)
+        .push("ua_mismatch", mismatch)
+        .push_text("p0f_http_sig", sig);
+}
+
+/// `http_response_fingerprint`: the decky's answer as p0f sees it.
+fn response_event(cx: &StreamCx<'_>, r: &P0fHttpResult) -> Event {
+    let mut ev = cx.event(EventKind::HttpResponseFingerprint);
+    ev.push("p0f_http_app", &*r.app)
+        .push("p0f_http_params", r.params.as_str())
+        .push_text("p0f_http_sig", r.sig.as_str())
+        .push_text("server", &*r.software);
     ev
 }

@@ -11,6 +11,8 @@ pub mod dtls;
 pub mod dtls_hellos;
 pub mod http;
 pub mod ipv6_leak;
+pub mod p0f_http;
+pub mod p0f_uptime;
 pub mod quic;
 pub mod sharded;
 pub mod ssh;
@@ -103,6 +105,8 @@ pub struct Context {
     pub out: Vec<Event>,
     /// Number of the frame being processed (the router's count with workers).
     pub frame: u64,
+    /// p0f v3 signatures (TCP and HTTP).
+    pub p0f_db: &'static P0fDatabase,
 }
 
 impl Context {
@@ -143,10 +147,10 @@ pub struct Engine {
     leaks: ipv6_leak::LeakTracker,
     /// DHCP/DHCPv6 clients already reported, by MAC.
     dhcp: dhcp::DhcpTracker,
+    /// Per-host TCP timestamp samples for p0f's uptime.
+    p0f_hosts: crate::fingerprint::p0f::uptime::HostTsTable,
     /// Latest packet time seen, the engine's clock.
     now: Timestamp,
-    /// p0f v3 signatures for SYN / SYN-ACK matching.
-    p0f_db: &'static P0fDatabase,
     /// Off in a shard: the link-local and DHCP tables span every host, so the
     /// [`ShardedEngine`]'s router keeps them.
     track_leaks: bool,
@@ -169,15 +173,20 @@ impl Engine {
             ),
             leaks: ipv6_leak::LeakTracker::new(&limits),
             dhcp: dhcp::DhcpTracker::new(dhcp::DEFAULT_MACS),
+            // As many hosts as sequence-sample sources, within its own cap.
+            p0f_hosts: crate::fingerprint::p0f::uptime::HostTsTable::with_memcap(
+                (limits.seq_sources * crate::fingerprint::p0f::uptime::HOST_ENTRY_BYTES)
+                    .min(crate::fingerprint::p0f::uptime::DEFAULT_MEMCAP),
+            ),
             cx: Context {
                 limits,
                 stats: Stats::default(),
                 out: Vec::new(),
                 frame: 0,
+                p0f_db: P0fDatabase::bundled(),
             },
             deckies,
             now: Timestamp::default(),
-            p0f_db: P0fDatabase::bundled(),
             track_leaks: true,
             routed_seq: None,
             tally: (limits_tally > 0).then(|| FingerprintTally::new(limits_tally)),
@@ -189,18 +198,18 @@ impl Engine {
     /// and leaves link-local leaks to the router.
     fn for_shard(limits: Limits, deckies: DeckyMap, p0f_db: &'static P0fDatabase) -> Self {
         let mut engine = Engine::new(limits, deckies);
-        engine.p0f_db = p0f_db;
+        engine.cx.p0f_db = p0f_db;
         engine.track_leaks = false;
         engine
     }
 
     pub fn p0f_db(&self) -> &'static P0fDatabase {
-        self.p0f_db
+        self.cx.p0f_db
     }
 
     /// Replaces the bundled p0f database (`--p0f-db`).
     pub fn set_p0f_db(&mut self, db: &'static P0fDatabase) {
-        self.p0f_db = db;
+        self.cx.p0f_db = db;
     }
 
     pub fn stats(&self) -> &Stats {
@@ -248,6 +257,7 @@ impl Engine {
                 self.dtls_hellos.len(),
                 self.dtls_hellos.evictions,
             ),
+            ("p0f_hosts", self.p0f_hosts.len(), self.p0f_hosts.evictions),
         ];
         tables.extend(self.leaks.table_stats());
         tables.extend(self.dhcp.table_stats());

@@ -55,6 +55,10 @@ pub struct StreamCx<'a> {
     pub retransmission: bool,
     /// Payload-less, ACK-only segments per side (client, server) so far.
     pub bare_acks: [u32; 2],
+    /// p0f's database (its HTTP signatures).
+    pub p0f_db: &'static crate::fingerprint::p0f::Database,
+    /// p0f OS name id of the connection's SYN, if it matched an OS.
+    pub syn_os: Option<u32>,
     decky: &'a Arc<str>,
     direction: Direction,
     out: &'a mut Vec<Event>,
@@ -115,6 +119,13 @@ impl StreamState {
     }
 }
 
+impl StreamState {
+    /// What p0f's HTTP module still wants of the connection.
+    pub fn p0f_http_needs(&self) -> super::p0f_http::P0fNeeds {
+        self.http.p0f_needs()
+    }
+}
+
 fn cx_for<'a>(
     cx: &'a mut Context,
     flow_parts: (&'a FlowApp, SocketAddr, SocketAddr, &'a Handshake),
@@ -132,6 +143,8 @@ fn cx_for<'a>(
         tcp_flags: seg.flags,
         retransmission: seg.retransmission,
         bare_acks: app.bare_acks,
+        p0f_db: cx.p0f_db,
+        syn_os: app.syn_os,
         decky: &app.attribution.decky,
         direction: app.attribution.direction,
         out: &mut cx.out,

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use super::{Context, DeckyMap, Engine};
 use crate::decode::{Packet, TcpView};
 use crate::event::{Event, EventKind};
+use crate::fingerprint::p0f::nat::SigSnap;
 use crate::fingerprint::p0f::{self, Database, P0fResult, RawSig};
 use crate::fingerprint::scanner::{self, Scanner};
 use crate::fingerprint::seqclass::{SeqClassTable, SeqClasses};
@@ -14,19 +15,21 @@ use crate::fingerprint::tcpip::{initial_ttl, summarize_options};
 use crate::flow::table::FlowKey;
 use crate::util::time::Timestamp;
 
-pub(super) fn on_syn(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, ts: Timestamp) {
+/// For a fingerprinted SYN: the p0f OS name id it matched (for the
+/// connection's HTTP `ua_mismatch`) and whether a tool signature matched.
+pub(super) fn on_syn(
+    engine: &mut Engine,
+    pkt: &Packet<'_>,
+    tcp: &TcpView<'_>,
+    ts: Timestamp,
+) -> Option<(Option<u32>, bool, Option<SigSnap>)> {
     let ip = &pkt.ip;
     // Only SYNs to a decky; an outbound SYN from a decky is not an attacker's stack.
     if !is_fingerprinted_syn(&engine.deckies, pkt) {
-        return;
+        return None;
     }
-    let Some(decky) = engine.deckies.name_of(&ip.dst) else {
-        return;
-    };
-    let direction = match engine.attribute(&ip.src, &ip.dst) {
-        Some(a) => a.direction,
-        None => return,
-    };
+    let decky = engine.deckies.name_of(&ip.dst)?;
+    let direction = engine.attribute(&ip.src, &ip.dst)?.direction;
     // A shard is handed the router's sample: the router sees every source.
     let classes = match engine.routed_seq.take() {
         Some(classes) => classes,
@@ -34,7 +37,7 @@ pub(super) fn on_syn(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, t
     };
     let client = SocketAddr::new(ip.src, tcp.src_port());
     let server = SocketAddr::new(ip.dst, tcp.dst_port());
-    let p0f = analyze(engine.p0f_db, pkt, tcp, None);
+    let p0f = analyze(engine.cx.p0f_db, pkt, tcp, None);
     let scanner = scanner::identify(ip.header, tcp.header);
 
     let mut ev = Context::conn_event(EventKind::TcpSynFingerprint, ts, &decky, client, server);
@@ -49,6 +52,16 @@ pub(super) fn on_syn(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, t
         .push("ja4t", ja4t(tcp));
     push_p0f_fields(&mut ev, p0f.as_ref(), scanner);
     engine.cx.emit(ev, direction);
+    Some((
+        p0f.as_ref().and_then(|p| p.os_name_id()),
+        p0f.as_ref().is_some_and(|p| p.is_tool()),
+        p0f.as_ref().map(|p| SigSnap::of(p, millis(ts))),
+    ))
+}
+
+/// A packet time in ms, p0f's clock.
+pub(super) fn millis(ts: Timestamp) -> u64 {
+    u64::try_from(ts.as_micros() / 1000).unwrap_or(0)
 }
 
 /// Whether a SYN gets a fingerprint: sent to a decky, not from one.
@@ -68,23 +81,24 @@ pub(super) fn sample_seq(
 }
 
 /// A SYN-ACK from a decky: its own stack, for checking its OS persona.
-pub(super) fn on_synack(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, ts: Timestamp) {
+/// Returns whether a tool signature matched, when fingerprinted.
+pub(super) fn on_synack(
+    engine: &mut Engine,
+    pkt: &Packet<'_>,
+    tcp: &TcpView<'_>,
+    ts: Timestamp,
+) -> Option<(bool, Option<SigSnap>)> {
     let ip = &pkt.ip;
-    let Some(decky) = engine.deckies.name_of(&ip.src) else {
-        return;
-    };
+    let decky = engine.deckies.name_of(&ip.src)?;
     let client = SocketAddr::new(ip.dst, tcp.dst_port());
     let server = SocketAddr::new(ip.src, tcp.src_port());
-    let direction = match engine.attribute(&client.ip(), &server.ip()) {
-        Some(a) => a.direction,
-        None => return,
-    };
+    let direction = engine.attribute(&client.ip(), &server.ip())?.direction;
     // p0f reads a SYN-ACK's window against the MSS of the SYN it answers.
     let peer_mss = engine
         .flows
         .peek(&FlowKey::new(client, server))
         .and_then(|f| f.app.syn_mss);
-    let p0f = analyze(engine.p0f_db, pkt, tcp, peer_mss);
+    let p0f = analyze(engine.cx.p0f_db, pkt, tcp, peer_mss);
 
     let mut ev = Context::conn_event(EventKind::TcpSynackFingerprint, ts, &decky, client, server);
     push_stack_fields(&mut ev, pkt, tcp, p0f.as_ref());
@@ -94,6 +108,10 @@ pub(super) fn on_synack(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>
         .push("ja4ts", ja4t(tcp));
     push_p0f_fields(&mut ev, p0f.as_ref(), None);
     engine.cx.emit(ev, direction);
+    Some((
+        p0f.as_ref().is_some_and(|p| p.is_tool()),
+        p0f.as_ref().map(|p| SigSnap::of(p, millis(ts))),
+    ))
 }
 
 /// The MSS of a SYN as p0f reads it (0 without one), kept on the flow for

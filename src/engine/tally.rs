@@ -30,7 +30,12 @@ fn headline(kind: EventKind) -> Option<(&'static str, &'static str)> {
         EventKind::SshSessionFingerprint => ("ja4ssh", "ja4ssh"),
         EventKind::HttpRequestFingerprint => ("ja4h", "ja4h"),
         EventKind::DhcpClientFingerprint => ("ja4d", "message_type"),
-        EventKind::TcpFlowTiming | EventKind::Ipv6LinkLocalLeak => return None,
+        EventKind::HttpResponseFingerprint => ("server", "p0f_http_sig"),
+        EventKind::TcpFlowTiming
+        | EventKind::Ipv6LinkLocalLeak
+        | EventKind::HostUptime
+        | EventKind::HostChange
+        | EventKind::IpSharing => return None,
     })
 }
 
@@ -100,6 +105,12 @@ impl FingerprintTally {
 
     /// Counts `ev`'s headline fingerprint for its decky.
     pub fn add(&mut self, ev: &Event) {
+        // The HTTP client p0f recognised, beside the request's JA4H.
+        if ev.kind == EventKind::HttpRequestFingerprint {
+            if let Some(app) = ev.get("p0f_http_app").filter(|a| !a.is_empty()) {
+                self.count(&ev.decky, "p0f_http_app", app, 1);
+            }
+        }
         let Some((first, second)) = headline(ev.kind) else {
             return;
         };
@@ -231,6 +242,28 @@ mod tests {
                 ("b", vec![("ja4", &b"x"[..], 1)]),
             ]
         );
+    }
+
+    #[test]
+    fn counts_the_p0f_http_app_of_requests() {
+        let mut t = FingerprintTally::new(100);
+        for app in ["wget", "wget", "", "???"] {
+            let mut ev = Event::new(
+                EventKind::HttpRequestFingerprint,
+                Timestamp::new(0, 0),
+                "a".into(),
+            );
+            ev.push("ja4h", "").push("p0f_http_app", app);
+            t.add(&ev);
+        }
+        let top = t.top(5);
+        let apps: Vec<(&[u8], u64)> = top[0]
+            .1
+            .iter()
+            .filter(|e| e.field == "p0f_http_app")
+            .map(|e| (e.value, e.count))
+            .collect();
+        assert_eq!(apps, vec![(&b"wget"[..], 2), (b"???", 1)]);
     }
 
     #[test]

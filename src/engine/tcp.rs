@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 
+use super::p0f_uptime::{self, Handshake};
 use super::{stream, syn, Attribution, Context, Direction, Engine};
 use crate::decode::{Packet, TcpFlags, TcpView};
 use crate::event::{EventKind, Fixed};
@@ -18,6 +19,10 @@ pub struct FlowApp {
     pub stream: Option<Box<stream::StreamState>>,
     /// MSS of the client's last SYN (p0f reads the SYN-ACK's window with it).
     pub syn_mss: Option<u16>,
+    /// p0f OS name id of the client's last SYN, if it matched an OS.
+    pub syn_os: Option<u32>,
+    /// p0f's view of the connection, for its uptime module.
+    pub p0f: p0f_uptime::P0fFlow,
     /// Segments without payload whose only flag is ACK, per side (client,
     /// server), from the flow's start: JA4SSH counts them.
     pub bare_acks: [u32; 2],
@@ -35,10 +40,17 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
     let dst = SocketAddr::new(pkt.ip.dst, tcp.dst_port());
     let flags = tcp.flags();
 
+    let mut syn_os = None;
+    let mut hs = Handshake::Other;
     if tcp.is_syn() {
-        syn::on_syn(engine, pkt, tcp, ts);
+        if let Some((os, tool, snap)) = syn::on_syn(engine, pkt, tcp, ts) {
+            syn_os = os;
+            hs = Handshake::Syn { tool, snap };
+        }
     } else if tcp.is_synack() {
-        syn::on_synack(engine, pkt, tcp, ts);
+        if let Some((tool, snap)) = syn::on_synack(engine, pkt, tcp, ts) {
+            hs = Handshake::SynAck { tool, snap };
+        }
     }
 
     let key = FlowKey::new(src, dst);
@@ -58,8 +70,21 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
             let at = old.stats.last;
             end_flow(&mut engine.cx, old, FlowEnd::Evicted, at);
         }
+        if pure_syn {
+            flow.app.syn_os = syn_os;
+        }
         let side = flow.side_of(src);
+        p0f_uptime::on_packet(
+            &mut engine.p0f_hosts,
+            &mut engine.cx,
+            flow,
+            side,
+            tcp,
+            ts,
+            hs,
+        );
         let ended = track(&mut engine.cx, flow, side, pkt, tcp, ts);
+        p0f_uptime::after_payload(flow, side);
         finish_segment(engine, &key, ended, ts);
         return;
     }
@@ -77,6 +102,8 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
         attribution,
         stream: None,
         syn_mss: None,
+        syn_os,
+        p0f: Default::default(),
         bare_acks: [0; 2],
         fin_acked: [false; 2],
     };
@@ -92,7 +119,17 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
         end_flow(&mut engine.cx, old, FlowEnd::Evicted, at);
     }
     let side = flow.side_of(src);
+    p0f_uptime::on_packet(
+        &mut engine.p0f_hosts,
+        &mut engine.cx,
+        flow,
+        side,
+        tcp,
+        ts,
+        hs,
+    );
     let ended = track(&mut engine.cx, flow, side, pkt, tcp, ts);
+    p0f_uptime::after_payload(flow, side);
     finish_segment(engine, &key, ended, ts);
 }
 

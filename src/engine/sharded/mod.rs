@@ -145,6 +145,7 @@ impl ShardedEngine {
                     stats: Stats::default(),
                     out: Vec::new(),
                     frame: 0,
+                    p0f_db,
                 },
             },
             chunk: Chunk {

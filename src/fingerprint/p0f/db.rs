@@ -10,6 +10,7 @@ use std::fmt;
 
 use hashbrown::HashMap;
 
+use super::http::{HttpDb, HttpDir, LabelMeta};
 use super::matcher::{self, Probe, WinType};
 use super::sig::{opt, quirk, OptLayout, MAX_TCP_OPT};
 
@@ -93,7 +94,8 @@ pub struct Database {
     /// `[mtu]` entries in file order: MTU and label index.
     mtu: Vec<(u16, u32)>,
     mtu_labels: Vec<Box<str>>,
-    http_sigs: usize,
+    /// `[http:request]` and `[http:response]`.
+    pub http: HttpDb,
 }
 
 /// The database Debian ships with p0f 3.09b (see data/p0f.NOTICE).
@@ -265,20 +267,12 @@ impl Database {
         (
             self.tcp[0].len() + self.tcp[1].len(),
             self.mtu.len(),
-            self.http_sigs,
+            self.http.len(),
         )
     }
 
     fn intern_name(&mut self, name: &[u8]) -> u32 {
-        if let Some(i) = self
-            .names
-            .iter()
-            .position(|n| n.as_bytes().eq_ignore_ascii_case(name))
-        {
-            return i as u32;
-        }
-        self.names.push(String::from_utf8_lossy(name).into());
-        (self.names.len() - 1) as u32
+        intern(&mut self.names, name)
     }
 
     fn find_class(&self, name: &[u8]) -> Option<u16> {
@@ -289,11 +283,23 @@ impl Database {
     }
 }
 
+/// A name's id, case-insensitively; the first spelling is kept.
+fn intern(names: &mut Vec<Box<str>>, name: &[u8]) -> u32 {
+    if let Some(i) = names
+        .iter()
+        .position(|n| n.as_bytes().eq_ignore_ascii_case(name))
+    {
+        return i as u32;
+    }
+    names.push(String::from_utf8_lossy(name).into());
+    (names.len() - 1) as u32
+}
+
 fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-fn is_name_char(b: u8) -> bool {
+pub(super) fn is_name_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || (b != 0 && NAME_CHARS.contains(&b))
 }
 
@@ -337,7 +343,9 @@ impl Parser<'_> {
                 if self.state != Expect::Label || !self.to_srv || self.module != Module::Http {
                     return self.err("misplaced 'ua_os'");
                 }
-                Ok(())
+                let Database { http, names, .. } = &mut *self.db;
+                let res = http.parse_ua_os(val, |n| intern(names, n));
+                res.or_else(|e| self.err(e))
             }
             b"label" => {
                 if self.state != Expect::Label && self.state != Expect::Sig {
@@ -366,10 +374,7 @@ impl Parser<'_> {
                 match self.module {
                     Module::Mtu => self.parse_mtu_sig(val),
                     Module::Tcp => self.parse_tcp_sig(val),
-                    _ => {
-                        self.db.http_sigs += 1;
-                        Ok(())
-                    }
+                    _ => self.parse_http_sig(val),
                 }
             }
             _ => self.err(format!(
@@ -521,6 +526,31 @@ impl Parser<'_> {
         Ok(())
     }
 
+    fn label_text(&self) -> Box<str> {
+        let name = self.db.name(self.name);
+        match &self.flavor {
+            Some(fl) => format!("{name} {fl}").into(),
+            None => name.into(),
+        }
+    }
+
+    fn parse_http_sig(&mut self, val: &[u8]) -> Result<(), DbError> {
+        let meta = LabelMeta {
+            generic: self.generic,
+            class: self.class,
+            name: self.name,
+            label: self.label_text(),
+            line: self.line,
+        };
+        let dir = if self.to_srv {
+            HttpDir::Request
+        } else {
+            HttpDir::Response
+        };
+        let res = self.db.http.parse_sig(dir, meta, val);
+        res.or_else(|e| self.err(e))
+    }
+
     fn parse_tcp_sig(&mut self, val: &[u8]) -> Result<(), DbError> {
         let sig = self.tcp_sig_fields(val)?;
         let dir = usize::from(!self.to_srv);
@@ -531,11 +561,7 @@ impl Parser<'_> {
             let msg = format!("signature is already covered by line {}", prev.line);
             return self.err(msg);
         }
-        let name = self.db.name(self.name);
-        let label = match &self.flavor {
-            Some(fl) => format!("{name} {fl}").into(),
-            None => name.into(),
-        };
+        let label = self.label_text();
         let rec = SigRecord {
             sig,
             generic: self.generic,

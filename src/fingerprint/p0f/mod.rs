@@ -8,9 +8,13 @@
 //! ```
 
 pub mod db;
+pub mod http;
+pub mod lang;
 pub mod matcher;
 pub mod mtu;
+pub mod nat;
 pub mod sig;
+pub mod uptime;
 
 pub use db::{Database, DbError, SigRecord};
 pub use matcher::{MatchKind, Verdict};
@@ -61,6 +65,21 @@ impl<'a> P0fResult<'a> {
             .record
             .and_then(|r| r.class)
             .map(|c| self.db.class_name(c))
+    }
+
+    /// The matched OS's name id (`None` for no match or a tool), to
+    /// compare with the OS an HTTP `User-Agent` claims.
+    pub fn os_name_id(&self) -> Option<u32> {
+        self.verdict
+            .record
+            .filter(|r| r.class.is_some())
+            .map(|r| r.name)
+    }
+
+    /// Whether a tool signature (`!`) matched: p0f stops following such a
+    /// connection.
+    pub fn is_tool(&self) -> bool {
+        self.verdict.record.is_some_and(|r| r.class.is_none())
     }
 
     pub fn match_kind(&self) -> MatchKind {

@@ -401,6 +401,16 @@ pub fn mss_of(tcp: &[u8]) -> u16 {
     }
 }
 
+/// The TSval of a segment's timestamp option as p0f reads it (0 without
+/// one), for its uptime check.
+pub fn ts1_of(tcp: &[u8]) -> u32 {
+    let doff = tcp.get(12).map_or(0, |b| usize::from(b >> 4) * 4);
+    match tcp.get(20..doff) {
+        Some(opts) if !opts.is_empty() => parse_options(opts, false).ts1,
+        _ => 0,
+    }
+}
+
 /// Unit of a window multiple.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WinUnit {

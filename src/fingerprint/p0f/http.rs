@@ -1,0 +1,848 @@
+//! p0f 3.09b's HTTP module: the `[http:request]` / `[http:response]`
+//! signatures of p0f.fp, a request or response head read the way p0f reads
+//! it, matching, and the `raw_sig`, `app`, `lang` and `params` p0f prints.
+//!
+//! ```text
+//! head bytes ──read_head──▶ WireSig ──HttpDb::find──▶ HttpMatch ──▶ raw_sig, app, lang, params
+//! ```
+//!
+//! p0f's rules kept here because they decide the output:
+//! - only a connection's first request, and only `GET /` or `HEAD /`;
+//!   the response is read only after that request's head ended;
+//! - the head must end within the first 8192 bytes of its direction,
+//!   the first line within 1024; at most 32 headers, names of at most 32
+//!   `[A-Za-z0-9_-]` bytes directly followed by `:`, values of at most 1024;
+//! - header names are compared byte for byte (case-sensitive); a name that
+//!   p0f does not know is printed with its value;
+//! - values are compared with `strstr`, as C strings (up to a NUL).
+
+use hashbrown::HashMap;
+use std::fmt::Write as _;
+
+use super::lang;
+
+/// p0f's `MAX_FLOW_DATA`: bytes of each direction it looks at.
+pub const MAX_FLOW_DATA: usize = 8192;
+const MAX_URL: usize = 1024;
+const MAX_HDRS: usize = 32;
+const MAX_HDR_NAME: usize = 32;
+const MAX_HDR_VAL: usize = 1024;
+const MAX_SHOW: usize = 200;
+
+/// Ids of the headers p0f registers first (fp_http.c `http_init`).
+const HDR_UA: u32 = 0;
+const HDR_SRV: u32 = 1;
+const HDR_AL: u32 = 2;
+const HDR_VIA: u32 = 3;
+const HDR_XFF: u32 = 4;
+const FIRST_HEADERS: [&str; 6] = [
+    "User-Agent",
+    "Server",
+    "Accept-Language",
+    "Via",
+    "X-Forwarded-For",
+    "Date",
+];
+
+/// Headers p0f marks `?` in a printed signature (config.h).
+const REQ_OPTIONAL: &[&str] = &[
+    "Cookie",
+    "Referer",
+    "Origin",
+    "Range",
+    "If-Modified-Since",
+    "If-None-Match",
+    "Via",
+    "X-Forwarded-For",
+    "Authorization",
+    "Proxy-Authorization",
+    "Cache-Control",
+];
+const RESP_OPTIONAL: &[&str] = &[
+    "Set-Cookie",
+    "Last-Modified",
+    "ETag",
+    "Content-Length",
+    "Content-Disposition",
+    "Cache-Control",
+    "Expires",
+    "Pragma",
+    "Location",
+    "Refresh",
+    "Content-Range",
+    "Vary",
+];
+/// Headers whose absence p0f lists in `habsent`, in this order.
+const REQ_COMMON: &[&str] = &[
+    "Host",
+    "User-Agent",
+    "Connection",
+    "Accept",
+    "Accept-Encoding",
+    "Accept-Language",
+    "Accept-Charset",
+    "Keep-Alive",
+];
+const RESP_COMMON: &[&str] = &[
+    "Content-Type",
+    "Connection",
+    "Keep-Alive",
+    "Accept-Ranges",
+    "Date",
+];
+/// Headers whose values p0f leaves out of a printed signature.
+const REQ_SKIPVAL: &[&str] = &["Host", "User-Agent"];
+const RESP_SKIPVAL: &[&str] = &["Date", "Content-Type", "Server"];
+
+/// Which side a head comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpDir {
+    Request,
+    Response,
+}
+
+impl HttpDir {
+    fn index(self) -> usize {
+        match self {
+            HttpDir::Request => 0,
+            HttpDir::Response => 1,
+        }
+    }
+}
+
+/// One header of a p0f.fp signature.
+#[derive(Debug, Clone)]
+struct SigHdr {
+    id: u32,
+    optional: bool,
+    value: Option<Box<[u8]>>,
+}
+
+/// One `sig` of an HTTP section with its label.
+#[derive(Debug, Clone)]
+pub struct HttpRecord {
+    /// `None` for `*` (any version).
+    ver: Option<u8>,
+    hdrs: Vec<SigHdr>,
+    miss: Vec<u32>,
+    /// Expected software string (`User-Agent` or `Server`), if any.
+    sw: Option<Box<[u8]>>,
+    pub generic: bool,
+    /// OS class; `None` for an application (`!`), printed as `app=`.
+    pub class: Option<u16>,
+    pub name: u32,
+    /// Name and flavor as p0f prints them.
+    pub label: Box<str>,
+    pub line: u32,
+}
+
+/// The label part of a record being read from p0f.fp.
+#[derive(Debug, Clone)]
+pub struct LabelMeta {
+    pub generic: bool,
+    pub class: Option<u16>,
+    pub name: u32,
+    pub label: Box<str>,
+    pub line: u32,
+}
+
+/// The HTTP part of a p0f.fp.
+#[derive(Debug, Clone)]
+pub struct HttpDb {
+    names: Vec<Box<[u8]>>,
+    ids: HashMap<Box<[u8]>, u32>,
+    sigs: [Vec<HttpRecord>; 2],
+    /// `ua_os`: a `User-Agent` substring and the OS name id it claims.
+    ua_map: Vec<(Box<[u8]>, u32)>,
+    /// Ids of the lists above, per direction.
+    optional: [Vec<u32>; 2],
+    common: [Vec<u32>; 2],
+    skipval: [Vec<u32>; 2],
+}
+
+impl Default for HttpDb {
+    fn default() -> Self {
+        let mut db = HttpDb {
+            names: Vec::new(),
+            ids: HashMap::new(),
+            sigs: [Vec::new(), Vec::new()],
+            ua_map: Vec::new(),
+            optional: [Vec::new(), Vec::new()],
+            common: [Vec::new(), Vec::new()],
+            skipval: [Vec::new(), Vec::new()],
+        };
+        for h in FIRST_HEADERS {
+            db.register(h.as_bytes());
+        }
+        let reg = |db: &mut HttpDb, l: &[&str]| -> Vec<u32> {
+            l.iter().map(|h| db.register(h.as_bytes())).collect()
+        };
+        db.optional = [reg(&mut db, REQ_OPTIONAL), reg(&mut db, RESP_OPTIONAL)];
+        db.skipval = [reg(&mut db, REQ_SKIPVAL), reg(&mut db, RESP_SKIPVAL)];
+        db.common = [reg(&mut db, REQ_COMMON), reg(&mut db, RESP_COMMON)];
+        db
+    }
+}
+
+fn is_hdr_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// A value as C code sees it: up to the first NUL.
+fn cstr(v: &[u8]) -> &[u8] {
+    memchr::memchr(0, v).map_or(v, |i| &v[..i])
+}
+
+/// C `strstr(hay, needle) != NULL` on C strings.
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    let (hay, needle) = (cstr(hay), cstr(needle));
+    needle.is_empty() || memchr::memmem::find(hay, needle).is_some()
+}
+
+impl HttpDb {
+    fn register(&mut self, name: &[u8]) -> u32 {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push(name.into());
+        self.ids.insert(name.into(), id);
+        id
+    }
+
+    fn lookup(&self, name: &[u8]) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+
+    /// Number of HTTP signatures (both directions).
+    pub fn len(&self) -> usize {
+        self.sigs[0].len() + self.sigs[1].len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reads an `ua_os` line: `Name` or `Name=[substring]`, comma-separated;
+    /// `intern` gives a name's id in the database's name table.
+    pub fn parse_ua_os(
+        &mut self,
+        val: &[u8],
+        mut intern: impl FnMut(&[u8]) -> u32,
+    ) -> Result<(), String> {
+        let mut i = 0;
+        while i < val.len() {
+            let start = i;
+            while val.get(i).is_some_and(|&b| super::db::is_name_char(b)) {
+                i += 1;
+            }
+            if i == start {
+                return Err("malformed system name".into());
+            }
+            let id = intern(&val[start..i]);
+            let mut name: Box<[u8]> = val[start..i].into();
+            if val.get(i) == Some(&b'=') {
+                if val.get(i + 1) != Some(&b'[') {
+                    return Err("missing '[' after '='".into());
+                }
+                let vs = i + 2;
+                let Some(len) = val[vs..].iter().position(|&b| b == b']') else {
+                    return Err("malformed signature".into());
+                };
+                if len == 0 {
+                    return Err("malformed signature".into());
+                }
+                name = val[vs..vs + len].into();
+                i = vs + len + 1;
+            }
+            self.ua_map.push((name, id));
+            if val.get(i) == Some(&b',') {
+                i += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads one `sig = ver:horder:habsent:expsw` (fp_http.c
+    /// `http_register_sig`) and refuses one an earlier signature covers.
+    pub fn parse_sig(&mut self, dir: HttpDir, meta: LabelMeta, val: &[u8]) -> Result<(), String> {
+        let bad = || Err::<(), String>("malformed signature".into());
+        if val.get(1) != Some(&b':') {
+            return bad();
+        }
+        let ver = match val[0] {
+            b'0' => Some(0),
+            b'1' => Some(1),
+            b'*' => None,
+            _ => return Err("bad HTTP version".into()),
+        };
+        let mut i = 2;
+        let mut hdrs = Vec::new();
+        while val.get(i) != Some(&b':') {
+            if hdrs.len() >= MAX_HDRS {
+                return Err("too many headers listed".into());
+            }
+            let optional = val.get(i) == Some(&b'?');
+            if optional {
+                i += 1;
+            }
+            let start = i;
+            while val.get(i).copied().is_some_and(is_hdr_char) {
+                i += 1;
+            }
+            if i == start {
+                return Err("malformed header name".into());
+            }
+            let id = self.register(&val[start..i]);
+            let mut value = None;
+            if val.get(i) == Some(&b'=') {
+                if val.get(i + 1) != Some(&b'[') {
+                    return Err("missing '[' after '='".into());
+                }
+                let vs = i + 2;
+                let len = val[vs.min(val.len())..].iter().position(|&b| b == b']');
+                match len {
+                    Some(n) if n > 0 => {
+                        value = Some(val[vs..vs + n].into());
+                        i = vs + n + 1;
+                    }
+                    _ => return bad(),
+                }
+            }
+            hdrs.push(SigHdr {
+                id,
+                optional,
+                value,
+            });
+            match val.get(i) {
+                Some(b',') => i += 1,
+                Some(b':') => {}
+                _ => return bad(),
+            }
+        }
+        i += 1;
+        let mut miss = Vec::new();
+        while val.get(i) != Some(&b':') {
+            if miss.len() >= MAX_HDRS {
+                return Err("too many headers listed".into());
+            }
+            let start = i;
+            while val.get(i).copied().is_some_and(is_hdr_char) {
+                i += 1;
+            }
+            if i == start {
+                return Err("malformed header name".into());
+            }
+            miss.push(self.register(&val[start..i]));
+            match val.get(i) {
+                Some(b',') => i += 1,
+                Some(b':') => {}
+                _ => return bad(),
+            }
+        }
+        i += 1;
+        let sw = &val[i.min(val.len())..];
+        if sw.contains(&b':') {
+            return bad();
+        }
+        let rec = HttpRecord {
+            ver,
+            hdrs,
+            miss,
+            sw: (!sw.is_empty()).then(|| sw.into()),
+            generic: meta.generic,
+            class: meta.class,
+            name: meta.name,
+            label: meta.label,
+            line: meta.line,
+        };
+        if let Some(prev) = self.find_record(dir, &rec) {
+            return Err(format!("signature is already covered by line {prev}"));
+        }
+        self.sigs[dir.index()].push(rec);
+        Ok(())
+    }
+
+    /// p0f's duplicate check: an earlier specific signature that would
+    /// match this one as if it were traffic.
+    fn find_record(&self, dir: HttpDir, rec: &HttpRecord) -> Option<u32> {
+        let probe = Probe {
+            ver: rec.ver.map_or(-1, i16::from),
+            hdrs: rec
+                .hdrs
+                .iter()
+                .map(|h| (Some(h.id), h.value.as_deref()))
+                .collect(),
+            miss: Some(&rec.miss),
+            bloom: Some(
+                rec.hdrs
+                    .iter()
+                    .filter(|h| !h.optional)
+                    .map(|h| h.id)
+                    .collect(),
+            ),
+        };
+        self.sigs[dir.index()]
+            .iter()
+            .find(|r| !r.generic && sig_matches(r, &probe))
+            .map(|r| r.line)
+    }
+
+    /// The first specific signature that matches, else the first generic
+    /// one (fp_http.c `http_find_match`), and whether the software string
+    /// contradicts the matched signature's (`dishonest`).
+    pub fn find<'d>(&'d self, sig: &WireSig<'_>) -> HttpMatch<'d> {
+        let probe = Probe {
+            ver: i16::from(sig.ver),
+            hdrs: sig.hdrs.iter().map(|h| (h.id, h.value)).collect(),
+            miss: None,
+            bloom: None,
+        };
+        let mut generic = None;
+        let mut found = None;
+        for r in &self.sigs[sig.dir.index()] {
+            if !sig_matches(r, &probe) {
+                continue;
+            }
+            if !r.generic {
+                found = Some(r);
+                break;
+            }
+            generic.get_or_insert(r);
+        }
+        let record = found.or(generic);
+        let dishonest = match (record.and_then(|r| r.sw.as_deref()), sig.sw) {
+            (Some(want), Some(have)) => !contains(have, want),
+            _ => false,
+        };
+        HttpMatch { record, dishonest }
+    }
+
+    /// The OS name id a `User-Agent` claims by p0f's `ua_os` table (the
+    /// first entry whose text it contains).
+    pub fn ua_os(&self, ua: &[u8]) -> Option<u32> {
+        self.ua_map
+            .iter()
+            .find(|(name, _)| contains(ua, name))
+            .map(|(_, id)| *id)
+    }
+
+    /// `raw_sig` as p0f prints it (fp_http.c `dump_sig`).
+    pub fn raw_sig(&self, sig: &WireSig<'_>) -> String {
+        let d = sig.dir.index();
+        let mut out = String::with_capacity(256);
+        let _ = write!(out, "{}:", sig.ver);
+        for (n, h) in sig.hdrs.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            match h.id {
+                Some(id) => {
+                    let optional = self.optional[d].contains(&id);
+                    if optional {
+                        out.push('?');
+                    }
+                    push_clean(&mut out, &self.names[id as usize], usize::MAX, b"");
+                    let Some(v) = h.value else { continue };
+                    if optional || self.skipval[d].contains(&id) {
+                        continue;
+                    }
+                    push_value(&mut out, v, b"]|");
+                }
+                None => {
+                    push_clean(&mut out, h.name, usize::MAX, b"");
+                    if let Some(v) = h.value {
+                        push_value(&mut out, v, b"]");
+                    }
+                }
+            }
+        }
+        out.push(':');
+        let mut first = true;
+        for &id in &self.common[d] {
+            if sig.hdrs.iter().any(|h| h.id == Some(id)) {
+                continue;
+            }
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            push_clean(&mut out, &self.names[id as usize], usize::MAX, b"");
+        }
+        out.push(':');
+        if let Some(sw) = sig.sw {
+            push_clean(&mut out, sw, MAX_SHOW, b"]");
+        }
+        out
+    }
+}
+
+/// `=[value]` cleaned as p0f cleans it; nothing if that leaves it empty.
+fn push_value(out: &mut String, v: &[u8], stops: &[u8]) {
+    let mark = out.len();
+    out.push_str("=[");
+    let before = out.len();
+    push_clean(out, v, MAX_SHOW, stops);
+    if out.len() == before {
+        out.truncate(mark);
+    } else {
+        out.push(']');
+    }
+}
+
+/// Printable ASCII up to `max` bytes, up to the first byte outside
+/// 0x20..0x80 or in `stops`.
+fn push_clean(out: &mut String, v: &[u8], max: usize, stops: &[u8]) {
+    for &b in v.iter().take(max) {
+        if !(0x20..0x80).contains(&b) || stops.contains(&b) {
+            break;
+        }
+        out.push(char::from(b));
+    }
+}
+
+/// What p0f compares of a signature under test.
+struct Probe<'a> {
+    /// `-1` for any.
+    ver: i16,
+    hdrs: Vec<(Option<u32>, Option<&'a [u8]>)>,
+    /// Dupe detection: the tested signature's own `habsent`.
+    miss: Option<&'a [u32]>,
+    /// Dupe detection: its non-optional headers, all p0f's Bloom filter
+    /// holds of it (optional ones are invisible to that filter).
+    bloom: Option<Vec<u32>>,
+}
+
+fn sig_matches(r: &HttpRecord, t: &Probe<'_>) -> bool {
+    if let Some(v) = r.ver {
+        if i16::from(v) != t.ver {
+            return false;
+        }
+    }
+    let seen = |id: u32| t.bloom.as_ref().is_none_or(|b| b.contains(&id));
+    if !r.hdrs.iter().all(|h| h.optional || seen(h.id)) {
+        return false;
+    }
+    let mut ti = 0;
+    for rh in &r.hdrs {
+        let orig = ti;
+        while ti < t.hdrs.len() && t.hdrs[ti].0 != Some(rh.id) {
+            ti += 1;
+        }
+        if ti == t.hdrs.len() {
+            // An optional header may be missing, but not appear elsewhere.
+            if !rh.optional || t.hdrs.iter().any(|h| h.0 == Some(rh.id)) {
+                return false;
+            }
+            ti = orig;
+            continue;
+        }
+        if let Some(want) = &rh.value {
+            match t.hdrs[ti].1 {
+                Some(have) if contains(have, want) => {}
+                _ => return false,
+            }
+        }
+        ti += 1;
+    }
+    if r.miss
+        .iter()
+        .any(|m| seen(*m) && t.hdrs.iter().any(|h| h.0 == Some(*m)))
+    {
+        return false;
+    }
+    if let Some(tmiss) = t.miss {
+        // A signature banning more headers may precede one banning fewer.
+        if r.miss.len() > tmiss.len() || !r.miss.iter().all(|m| tmiss.contains(m)) {
+            return false;
+        }
+    }
+    true
+}
+
+/// A match: the record, if any, and p0f's `dishonest`.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpMatch<'d> {
+    pub record: Option<&'d HttpRecord>,
+    pub dishonest: bool,
+}
+
+/// One header as sent: its id if p0f knows the name, and its value
+/// (`None` when empty).
+#[derive(Debug, Clone, Copy)]
+pub struct WireHdr<'a> {
+    pub id: Option<u32>,
+    pub name: &'a [u8],
+    pub value: Option<&'a [u8]>,
+}
+
+/// A request or response head as p0f sees it.
+#[derive(Debug, Clone)]
+pub struct WireSig<'a> {
+    pub dir: HttpDir,
+    /// 1 for `HTTP/1.1`, else 0.
+    pub ver: u8,
+    pub hdrs: Vec<WireHdr<'a>>,
+    /// `User-Agent` (request) or `Server` (response), last non-empty one.
+    pub sw: Option<&'a [u8]>,
+    /// `Accept-Language` (requests only).
+    pub lang: Option<&'a [u8]>,
+    /// A `Via` or `X-Forwarded-For` was sent.
+    pub via: bool,
+}
+
+/// What p0f makes of the bytes of one direction so far.
+#[derive(Debug, Clone)]
+pub enum HeadRead<'a> {
+    /// The head may still end with more bytes.
+    Incomplete,
+    /// p0f gives up on this direction.
+    Rejected,
+    Done(WireSig<'a>),
+}
+
+impl<'a> HeadRead<'a> {
+    /// Like [`read_head`], treating an incomplete head in `MAX_FLOW_DATA`
+    /// bytes or more as rejected (p0f looks no further).
+    pub fn of(db: &HttpDb, dir: HttpDir, pay: &'a [u8]) -> HeadRead<'a> {
+        let pay = &pay[..pay.len().min(MAX_FLOW_DATA)];
+        match read_head(db, dir, pay) {
+            HeadRead::Incomplete if pay.len() >= MAX_FLOW_DATA => HeadRead::Rejected,
+            r => r,
+        }
+    }
+}
+
+/// Reads a head from the first bytes of a direction (fp_http.c
+/// `process_http` and `parse_pairs`).
+pub fn read_head<'a>(db: &HttpDb, dir: HttpDir, pay: &'a [u8]) -> HeadRead<'a> {
+    let request = dir == HttpDir::Request;
+    let min = if request { 15 } else { 13 };
+    if pay.len() < min {
+        return HeadRead::Incomplete;
+    }
+    if request && !pay.starts_with(b"GET /") && !pay.starts_with(b"HEAD /") {
+        return HeadRead::Rejected;
+    }
+    let mut off = 0;
+    while off < pay.len() && off < MAX_URL && pay[off] != b'\n' {
+        let c = pay[off];
+        if c != b'\r' && !(0x20..=0x7f).contains(&c) {
+            return HeadRead::Rejected;
+        }
+        off += 1;
+    }
+    if off == MAX_URL || off < min - 1 {
+        return HeadRead::Rejected;
+    }
+    if off == pay.len() {
+        return HeadRead::Incomplete;
+    }
+    let ver = if request {
+        let mut at = off - 8;
+        if pay[off - 1] == b'\r' {
+            at -= 1;
+        }
+        if &pay[at..at + 7] != b"HTTP/1." {
+            return HeadRead::Rejected;
+        }
+        pay[at + 7] == b'1'
+    } else {
+        if !pay.starts_with(b"HTTP/1.") {
+            return HeadRead::Rejected;
+        }
+        pay[7] == b'1'
+    };
+    let mut sig = WireSig {
+        dir,
+        ver: u8::from(ver),
+        hdrs: Vec::with_capacity(16),
+        sw: None,
+        lang: None,
+        via: false,
+    };
+    let mut pos = off + 1;
+    loop {
+        let Some(&first) = pay.get(pos) else {
+            return HeadRead::Incomplete;
+        };
+        if first == b'\r' || first == b'\n' {
+            return HeadRead::Done(sig);
+        }
+        if sig.hdrs.len() >= MAX_HDRS {
+            return HeadRead::Rejected;
+        }
+        let mut o = pos;
+        while o < pay.len() && is_hdr_char(pay[o]) && o - pos <= MAX_HDR_NAME {
+            o += 1;
+        }
+        if o == pay.len() {
+            return HeadRead::Incomplete;
+        }
+        let nlen = o - pos;
+        if nlen == 0 || pay[o] != b':' || nlen > MAX_HDR_NAME {
+            return HeadRead::Rejected;
+        }
+        let name = &pay[pos..o];
+        o += 1;
+        if o < pay.len() && (pay[o] == b' ' || pay[o] == b'\t') {
+            o += 1;
+        }
+        let vstart = o;
+        while o < pay.len() && o - vstart <= MAX_HDR_VAL && pay[o] != b'\n' {
+            o += 1;
+        }
+        let mut vlen = o - vstart;
+        if vlen > MAX_HDR_VAL {
+            return HeadRead::Rejected;
+        }
+        if o == pay.len() {
+            return HeadRead::Incomplete;
+        }
+        if pay[o - 1] == b'\r' {
+            vlen -= 1;
+        }
+        let id = db.lookup(name);
+        let value = (vlen > 0).then(|| &pay[vstart..vstart + vlen]);
+        if let (Some(v), Some(id)) = (value, id) {
+            match (dir, id) {
+                (HttpDir::Request, HDR_UA) | (HttpDir::Response, HDR_SRV) => sig.sw = Some(v),
+                (HttpDir::Request, HDR_AL) => sig.lang = Some(v),
+                (_, HDR_VIA | HDR_XFF) => sig.via = true,
+                _ => {}
+            }
+        }
+        sig.hdrs.push(WireHdr { id, name, value });
+        pos = o + 1;
+    }
+}
+
+impl WireSig<'_> {
+    /// `lang` as p0f prints it: the language of a leading two-letter code,
+    /// `???` for a code it does not know, `none` otherwise.
+    pub fn lang_text(&self) -> &'static str {
+        let Some(l) = self.lang.map(cstr) else {
+            return "none";
+        };
+        let alpha = |i: usize| l.get(i).is_some_and(u8::is_ascii_alphabetic);
+        if !(alpha(0) && alpha(1) && !alpha(2)) {
+            return "none";
+        }
+        lang::name_of([l[0], l[1]]).unwrap_or("???")
+    }
+
+    /// `params` as p0f prints them: `dishonest`, `anonymous`, `generic`,
+    /// or `none`.
+    pub fn params(&self, m: &HttpMatch<'_>) -> String {
+        let mut out = Vec::new();
+        if m.dishonest {
+            out.push("dishonest");
+        }
+        if self.sw.is_none() {
+            out.push("anonymous");
+        }
+        if m.record.is_some_and(|r| r.generic) {
+            out.push("generic");
+        }
+        if out.is_empty() {
+            "none".into()
+        } else {
+            out.join(" ")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Database;
+    use super::*;
+
+    fn db() -> &'static HttpDb {
+        &Database::bundled().http
+    }
+
+    fn done<'a>(dir: HttpDir, pay: &'a [u8]) -> WireSig<'a> {
+        match read_head(db(), dir, pay) {
+            HeadRead::Done(s) => s,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bundled_http_signatures_load() {
+        assert_eq!(db().len(), 105);
+    }
+
+    #[test]
+    fn curl_request_as_p0f_prints_it() {
+        let req = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8000\r\nUser-Agent: curl/8.1.2\r\nAccept: */*\r\nAccept-Language: da, en-GB;q=0.8, en;q=0.7\r\n\r\n";
+        let s = done(HttpDir::Request, req);
+        assert_eq!(
+            db().raw_sig(&s),
+            "1:Host,User-Agent,Accept=[*/*],Accept-Language=[da, en-GB;q=0.8, en;q=0.7]:Connection,Accept-Encoding,Accept-Charset,Keep-Alive:curl/8.1.2"
+        );
+        assert_eq!(s.lang_text(), "Danish");
+        let m = db().find(&s);
+        assert!(m.record.is_none());
+        assert_eq!(s.params(&m), "none");
+    }
+
+    #[test]
+    fn forged_firefox_is_dishonest() {
+        let req = b"GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/5.0 Chrome/124\r\nAccept: text/html,*/*;q=0.8\r\nAccept-Language: en\r\nAccept-Encoding: gzip, deflate\r\nDNT: 1\r\nConnection: keep-alive\r\n\r\n";
+        let s = done(HttpDir::Request, req);
+        let m = db().find(&s);
+        assert_eq!(m.record.map(|r| &*r.label), Some("Safari 5.1-6"));
+        assert!(m.dishonest);
+        assert_eq!(s.params(&m), "dishonest");
+    }
+
+    #[test]
+    fn unknown_header_names_keep_case_and_value() {
+        let resp = b"HTTP/1.0 200 OK\r\nServer: SimpleHTTP/0.6 Python/3.11.4\r\nDate: Thu, 27 Jul 2023 18:48:56 GMT\r\nContent-type: text/html; charset=utf-8\r\nContent-Length: 9\r\n\r\n";
+        let s = done(HttpDir::Response, resp);
+        assert_eq!(
+            db().raw_sig(&s),
+            "0:Server,Date,Content-type=[text/html; charset=utf-8],?Content-Length:Content-Type,Connection,Keep-Alive,Accept-Ranges:SimpleHTTP/0.6 Python/3.11.4"
+        );
+    }
+
+    #[test]
+    fn p0f_only_reads_get_and_head() {
+        let post = b"POST / HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert!(matches!(
+            read_head(db(), HttpDir::Request, post),
+            HeadRead::Rejected
+        ));
+        let short = b"GET / HTTP/1.1\r\nHost";
+        assert!(matches!(
+            read_head(db(), HttpDir::Request, short),
+            HeadRead::Incomplete
+        ));
+        let spaced = b"GET / HTTP/1.1\r\nHost : x\r\n\r\n";
+        assert!(matches!(
+            read_head(db(), HttpDir::Request, spaced),
+            HeadRead::Rejected
+        ));
+    }
+
+    #[test]
+    fn hostile_heads_never_panic() {
+        let mut rng = 0x1234_5678u32;
+        for len in 0..300 {
+            let mut buf = b"GET / HTTP/1.1\r\n".to_vec();
+            for _ in 0..len {
+                rng ^= rng << 13;
+                rng ^= rng >> 17;
+                rng ^= rng << 5;
+                buf.push(b"A:\r\n \x00]|-x"[(rng % 10) as usize]);
+            }
+            for dir in [HttpDir::Request, HttpDir::Response] {
+                if let HeadRead::Done(s) = HeadRead::of(db(), dir, &buf) {
+                    let m = db().find(&s);
+                    let _ = (db().raw_sig(&s), s.lang_text(), s.params(&m));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! p0f 3.09b's host change / IP sharing detection through the library's
+//! read path: every `mod=host change` and `mod=ip sharing` record p0f
+//! logged on the FoxIO corpus and on our own captures comes out as a
+//! `host_change` / `ip_sharing` of the same connection and side with the
+//! same reason and raw hits, and nothing p0f did not log.
+
+mod support;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+use decnet_sniffer::capture::file::CaptureFile;
+use decnet_sniffer::engine::{DeckyMap, Engine, Limits};
+use decnet_sniffer::event::{Event, EventKind};
+
+type Rec = (String, SocketAddr, SocketAddr, String, String, String);
+
+fn events_of(path: &Path) -> Vec<Event> {
+    let mut engine = Engine::new(Limits::default(), DeckyMap::observe_all());
+    let mut events = Vec::new();
+    let mut file = CaptureFile::open(path).unwrap_or_else(|e| panic!("{e}"));
+    file.for_each(|p| engine.process(&p, &mut |e| events.push(e)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    engine.finish(&mut |e| events.push(e));
+    events
+}
+
+fn text(ev: &Event, name: &str) -> String {
+    String::from_utf8_lossy(ev.get(name).unwrap_or_else(|| panic!("{name} missing"))).into_owned()
+}
+
+fn p0f_endpoint(s: &str) -> Option<SocketAddr> {
+    let (ip, port) = s.rsplit_once('/')?;
+    Some(SocketAddr::new(
+        ip.parse::<IpAddr>().ok()?,
+        port.parse().ok()?,
+    ))
+}
+
+fn p0f_records(log: &str) -> Vec<Rec> {
+    let mut out = Vec::new();
+    for line in log.lines() {
+        let Some((_, rest)) = line.split_once("] ") else {
+            continue;
+        };
+        let f = |k: &str| {
+            rest.split('|')
+                .find_map(|kv| kv.strip_prefix(k)?.strip_prefix('='))
+                .unwrap_or("")
+                .to_string()
+        };
+        let kind = match f("mod").as_str() {
+            "host change" => "host_change",
+            "ip sharing" => "ip_sharing",
+            _ => continue,
+        };
+        let subj = if f("subj") == "cli" {
+            "client"
+        } else {
+            "server"
+        };
+        let (Some(cli), Some(srv)) = (p0f_endpoint(&f("cli")), p0f_endpoint(&f("srv"))) else {
+            continue;
+        };
+        out.push((
+            kind.into(),
+            cli,
+            srv,
+            subj.into(),
+            f("reason"),
+            f("raw_hits"),
+        ));
+    }
+    out
+}
+
+fn ours(path: &Path) -> Vec<Rec> {
+    events_of(path)
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::HostChange | EventKind::IpSharing))
+        .map(|ev| {
+            let ep = |ip: &str, port: &str| {
+                SocketAddr::new(
+                    text(ev, ip).parse().unwrap(),
+                    text(ev, port).parse().unwrap(),
+                )
+            };
+            (
+                ev.kind.as_str().to_string(),
+                ep("src_ip", "src_port"),
+                ep("dst_ip", "dst_port"),
+                text(ev, "subj"),
+                text(ev, "reason"),
+                text(ev, "raw_hits"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn foxio_corpus_host_changes_match_p0f() {
+    let logs = support::corpus().join("foxio/p0f-3.09b");
+    let mut names: Vec<_> = std::fs::read_dir(&logs)
+        .expect("p0f logs")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    let (mut total, mut failures) = (0, Vec::new());
+    for log in names {
+        let Some(pcap) = log.strip_suffix(".log") else {
+            continue;
+        };
+        let pcap = support::foxio_pcap(pcap);
+        if !pcap.exists() {
+            continue;
+        }
+        let want = p0f_records(&std::fs::read_to_string(logs.join(&log)).unwrap());
+        let got = ours(&pcap);
+        total += want.len();
+        if want != got {
+            failures.push(format!("{log}:\n  p0f  {want:?}\n  ours {got:?}"));
+        }
+    }
+    for f in &failures {
+        eprintln!("{f}");
+    }
+    assert_eq!(total, 4, "the corpus logs hold 4 host change records");
+    assert!(failures.is_empty(), "{} captures differ", failures.len());
+}
+
+#[test]
+fn own_captures_host_changes_match_p0f() {
+    let mut checked = 0;
+    for dir in ["scanners", "p0f_http"] {
+        for e in std::fs::read_dir(support::test_data(dir)).expect("capture directory") {
+            let path = e.expect("entry").path();
+            if path.extension().is_none_or(|x| x != "pcap") {
+                continue;
+            }
+            // scanners/ keeps p0f's host lines apart from its SYN lines.
+            let ext = if dir == "scanners" {
+                "p0f-hosts.log"
+            } else {
+                "p0f.log"
+            };
+            let Ok(log) = std::fs::read_to_string(path.with_extension(ext)) else {
+                continue;
+            };
+            assert_eq!(ours(&path), p0f_records(&log), "{}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "only {checked} captures");
+}
