@@ -10,7 +10,7 @@ mod link;
 mod transport;
 mod tunnel;
 
-pub use ip::{Fragment, IpView};
+pub use ip::{Fragment, FragmentInfo, IpView};
 pub use transport::{TcpFlags, TcpOption, TcpOptions, TcpView, UdpView};
 
 use crate::capture::RawPacket;
@@ -38,10 +38,13 @@ pub enum Transport<'a> {
         kind: u8,
         code: u8,
     },
-    /// Any other protocol, or a first fragment too short for its header.
+    /// Any other protocol.
     Other {
         protocol: u8,
     },
+    /// A piece of a fragmented datagram (`ip.fragment`): nothing to parse
+    /// until [`crate::flow::defrag`] has the whole datagram.
+    Fragment,
 }
 
 /// Why a frame yielded no packet. Counted by kind in the summary and metrics.
@@ -54,9 +57,9 @@ pub enum DecodeError {
     /// Not IPv4/IPv6 (ARP, LLDP, ...): not an error, just nothing to do.
     NotIp,
     UnsupportedLinkType,
-    /// A fragment other than the first: its transport header is elsewhere.
-    LaterFragment,
     TooManyTunnels,
+    /// More IPv6 extension headers than the decoder follows.
+    TooManyExtensionHeaders,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -92,8 +95,8 @@ impl DecodeError {
             Malformed(Udp) => "malformed_udp",
             NotIp => "not_ip",
             UnsupportedLinkType => "unsupported_linktype",
-            LaterFragment => "later_fragment",
             TooManyTunnels => "too_many_tunnels",
+            TooManyExtensionHeaders => "too_many_extension_headers",
         }
     }
 
@@ -114,8 +117,8 @@ impl DecodeError {
         "malformed_udp",
         "not_ip",
         "unsupported_linktype",
-        "later_fragment",
         "too_many_tunnels",
+        "too_many_extension_headers",
     ];
 
     pub fn index(self) -> usize {
@@ -133,8 +136,25 @@ pub(crate) enum Inner<'a> {
 
 /// Decodes one captured frame down to its innermost IP packet.
 pub fn decode<'a>(pkt: &RawPacket<'a>) -> Result<Packet<'a>, DecodeError> {
-    let (mut inner, mut src_mac) = link::strip(pkt.linktype, pkt.data)?;
-    let mut depth = 0u8;
+    let (inner, src_mac) = link::strip(pkt.linktype, pkt.data)?;
+    decode_from(inner, src_mac, 0)
+}
+
+/// Decodes a datagram that [`crate::flow::defrag`] put back together from
+/// pieces found `depth` tunnels deep in frames from `src_mac`.
+pub fn decode_reassembled(
+    datagram: &[u8],
+    src_mac: Option<[u8; 6]>,
+    depth: u8,
+) -> Result<Packet<'_>, DecodeError> {
+    decode_from(Inner::Ip(datagram), src_mac, depth)
+}
+
+fn decode_from(
+    mut inner: Inner<'_>,
+    mut src_mac: Option<[u8; 6]>,
+    mut depth: u8,
+) -> Result<Packet<'_>, DecodeError> {
     loop {
         let ip_bytes = match inner {
             Inner::Ethernet(frame) => {
@@ -145,6 +165,16 @@ pub fn decode<'a>(pkt: &RawPacket<'a>) -> Result<Packet<'a>, DecodeError> {
             Inner::Ip(ip) => ip,
         };
         let ip = IpView::parse(ip_bytes)?;
+        if ip.fragment != Fragment::None {
+            // A piece: its payload is not a whole transport header or
+            // tunnel, so nothing below the IP header is looked at yet.
+            return Ok(Packet {
+                src_mac,
+                ip,
+                transport: Transport::Fragment,
+                tunnel_depth: depth,
+            });
+        }
         if let Some(next) = tunnel::decapsulate(&ip)? {
             depth += 1;
             if usize::from(depth) > MAX_ENCAPSULATION {

@@ -30,6 +30,7 @@ use crate::decode::{self, Packet, Transport};
 use crate::event::{Event, EventKind};
 use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::fingerprint::seqclass::SeqClassTable;
+use crate::flow::defrag::{self, DefragTable};
 use crate::flow::table::FlowTable;
 use crate::util::time::Timestamp;
 pub use tally::FingerprintTally;
@@ -140,6 +141,8 @@ pub struct Engine {
     /// Fragmented DTLS ClientHellos being reassembled.
     dtls_hellos: dtls_hellos::DtlsHelloTable,
     leaks: ipv6_leak::LeakTracker,
+    /// IP datagrams arriving in pieces.
+    defrag: DefragTable,
     /// Latest packet time seen, the engine's clock.
     now: Timestamp,
     /// p0f v3 signatures for SYN / SYN-ACK matching.
@@ -165,6 +168,7 @@ impl Engine {
                 limits.reassembly_bytes,
             ),
             leaks: ipv6_leak::LeakTracker::new(&limits),
+            defrag: DefragTable::new(defrag::DEFAULT_BYTES),
             cx: Context {
                 limits,
                 stats: Stats::default(),
@@ -244,6 +248,7 @@ impl Engine {
                 self.dtls_hellos.len(),
                 self.dtls_hellos.evictions,
             ),
+            ("ip_fragments", self.defrag.len(), self.defrag.evictions),
         ];
         tables.extend(self.leaks.table_stats());
         tables
@@ -259,6 +264,9 @@ impl Engine {
             self.expire_idle();
         }
         match decode::decode(raw) {
+            Ok(pkt) if matches!(pkt.transport, Transport::Fragment) => {
+                self.defragment(&pkt, raw.ts)
+            }
             Ok(pkt) => self.dispatch(&pkt, raw.ts),
             Err(e) => {
                 if e == decode::DecodeError::NotIp {
@@ -330,7 +338,20 @@ impl Engine {
         self.tally.as_ref()
     }
 
+    /// A piece of a datagram: the datagram is analysed once whole, as the
+    /// decky's kernel would deliver it.
+    fn defragment(&mut self, piece: &Packet<'_>, ts: Timestamp) {
+        let Some(whole) = self.defrag.push_nested(piece, self.now, &mut self.cx.stats) else {
+            return;
+        };
+        match decode::decode_reassembled(&whole.bytes, whole.src_mac, whole.tunnel_depth) {
+            Ok(pkt) => self.dispatch(&pkt, ts),
+            Err(e) => self.cx.stats.decode_error(e),
+        }
+    }
+
     fn expire_idle(&mut self) {
+        self.defrag.expire(self.now, &mut self.cx.stats);
         self.dtls_hellos.expire(self.now, &mut self.cx.stats);
         let idle_us = i64::try_from(self.cx.limits.flow_idle_secs.saturating_mul(1_000_000))
             .unwrap_or(i64::MAX);

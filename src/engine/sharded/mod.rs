@@ -36,7 +36,8 @@ use worker::{Done, Job, Snapshot};
 use super::ipv6_leak::LeakTracker;
 use super::syn::{is_fingerprinted_syn, sample_seq};
 use super::{Context, DeckyMap, Engine, FingerprintTally, Limits, Stats};
-use crate::capture::RawPacket;
+use crate::capture::{linktype, RawPacket};
+use crate::flow::defrag::{self, DefragTable};
 use crate::decode::{self, DecodeError, Packet, Transport};
 use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::fingerprint::seqclass::SeqClassTable;
@@ -75,7 +76,32 @@ struct Router {
     /// reach several shards (observe-all mode, decky to decky).
     seq_classes: SeqClassTable,
     formatter: Formatter,
+    /// IP datagrams arriving in pieces: whole ones go to the shards.
+    defrag: DefragTable,
+    /// Latest packet time seen.
+    now: Timestamp,
     cx: Context,
+}
+
+/// Sends a whole packet (decoded as `pkt`) to its shard, after the
+/// router's own observations of it.
+fn route(router: &mut Router, chunk: &mut Chunk, index: u32, pkt: &Packet<'_>, raw: &RawPacket<'_>) {
+    router
+        .leaks
+        .observe(&mut router.cx, &router.deckies, pkt, raw.ts);
+    for ev in router.cx.out.drain(..) {
+        let tag = tag(index, Phase::Leak);
+        router.formatter.format(tag, ev, &mut chunk.leak_events);
+    }
+    let seq = match pkt.transport {
+        Transport::Tcp(tcp) if tcp.is_syn() && is_fingerprinted_syn(&router.deckies, pkt) => {
+            Some(sample_seq(&mut router.seq_classes, pkt, &tcp))
+        }
+        _ => None,
+    };
+    let shard = router.shard_of(pkt, chunk.batches.len());
+    chunk.batches[shard].push(index, raw, seq);
+    chunk.bytes += raw.data.len();
 }
 
 struct Shard {
@@ -137,6 +163,8 @@ impl ShardedEngine {
                 seq_classes: SeqClassTable::new(limits.seq_sources),
                 formatter,
                 deckies,
+                defrag: DefragTable::new(defrag::DEFAULT_BYTES),
+                now: Timestamp::default(),
                 cx: Context {
                     limits,
                     stats: Stats::default(),
@@ -174,26 +202,30 @@ impl ShardedEngine {
         router.cx.stats.packets += 1;
         router.cx.stats.bytes += u64::from(raw.orig_len);
         match decode::decode(raw) {
-            Ok(pkt) => {
-                router
-                    .leaks
-                    .observe(&mut router.cx, &router.deckies, &pkt, raw.ts);
-                for ev in router.cx.out.drain(..) {
-                    let tag = tag(index, Phase::Leak);
-                    router.formatter.format(tag, ev, &mut chunk.leak_events);
-                }
-                let seq = match pkt.transport {
-                    Transport::Tcp(tcp)
-                        if tcp.is_syn() && is_fingerprinted_syn(&router.deckies, &pkt) =>
-                    {
-                        Some(sample_seq(&mut router.seq_classes, &pkt, &tcp))
+            Ok(pkt) if matches!(pkt.transport, Transport::Fragment) => {
+                if let Some(whole) =
+                    router
+                        .defrag
+                        .push_nested(&pkt, router.now.max(raw.ts), &mut router.cx.stats)
+                {
+                    // The shard decodes the datagram from its raw IP bytes.
+                    let datagram = RawPacket {
+                        ts: raw.ts,
+                        linktype: linktype::RAW,
+                        data: &whole.bytes,
+                        orig_len: u32::try_from(whole.bytes.len()).unwrap_or(u32::MAX),
+                    };
+                    match decode::decode_reassembled(
+                        &whole.bytes,
+                        whole.src_mac,
+                        whole.tunnel_depth,
+                    ) {
+                        Ok(pkt) => route(router, chunk, index, &pkt, &datagram),
+                        Err(e) => router.cx.stats.decode_error(e),
                     }
-                    _ => None,
-                };
-                let shard = router.shard_of(&pkt, chunk.batches.len());
-                chunk.batches[shard].push(index, raw, seq);
-                chunk.bytes += raw.data.len();
+                }
             }
+            Ok(pkt) => route(router, chunk, index, &pkt, raw),
             Err(e) => {
                 if e == DecodeError::NotIp {
                     router.leaks.observe_non_ip(&mut router.cx, raw);
@@ -201,6 +233,8 @@ impl ShardedEngine {
                 router.cx.stats.decode_error(e);
             }
         }
+        router.now = router.now.max(raw.ts);
+        router.defrag.expire(router.now, &mut router.cx.stats);
         if chunk.times.len() >= CHUNK_PACKETS || chunk.bytes >= CHUNK_BYTES {
             self.send_chunk();
             self.merge_ready(PIPELINE, sink);
@@ -321,6 +355,14 @@ impl ShardedEngine {
         // The shards' leak and sequence tables are unused; the router's
         // are the real ones.
         add_tables(&mut tables, &self.router.leaks.table_stats());
+        add_tables(
+            &mut tables,
+            &[(
+                "ip_fragments",
+                self.router.defrag.len(),
+                self.router.defrag.evictions,
+            )],
+        );
         add_tables(
             &mut tables,
             &[(
