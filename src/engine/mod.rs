@@ -207,6 +207,11 @@ impl Engine {
         &self.cx.stats
     }
 
+    /// Adds `n` to a named counter (see [`Analyzer::count`]).
+    pub fn count(&mut self, name: &'static str, n: u64) {
+        self.cx.stats.add(name, n);
+    }
+
     pub fn limits(&self) -> &Limits {
         &self.cx.limits
     }

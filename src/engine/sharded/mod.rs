@@ -376,6 +376,12 @@ impl ShardedEngine {
         self.open_flows = open;
     }
 
+    /// Adds `n` to a named counter of the router's (see
+    /// [`super::Analyzer::count`]); in [`Self::stats`] from the next merge.
+    pub fn count(&mut self, name: &'static str, n: u64) {
+        self.router.cx.stats.add(name, n);
+    }
+
     /// All counters, as of the last chunk handed over.
     pub fn stats(&self) -> &Stats {
         &self.stats
