@@ -134,27 +134,40 @@ pub(crate) enum Inner<'a> {
     Ip(&'a [u8]),
 }
 
-/// Decodes one captured frame down to its innermost IP packet.
+/// Whether a tunnel packet is opened: called with the outer IP header of
+/// every packet that is a tunnel (see [`crate::engine::Decap`]).
+pub type OpensTunnel<'p> = &'p dyn Fn(&IpView<'_>) -> bool;
+
+/// Decodes one captured frame down to its innermost IP packet, opening
+/// every tunnel.
 pub fn decode<'a>(pkt: &RawPacket<'a>) -> Result<Packet<'a>, DecodeError> {
+    decode_with(pkt, &|_| true)
+}
+
+/// Decodes one captured frame, opening the tunnels `opens` accepts; a
+/// tunnel it refuses is the packet itself (a datagram to its address).
+pub fn decode_with<'a>(pkt: &RawPacket<'a>, opens: OpensTunnel<'_>) -> Result<Packet<'a>, DecodeError> {
     let (inner, src_mac) = link::strip(pkt.linktype, pkt.data)?;
-    decode_from(inner, src_mac, 0)
+    decode_from(inner, src_mac, 0, opens)
 }
 
 /// Decodes a datagram that [`crate::flow::defrag`] put back together from
 /// pieces found `depth` tunnels deep in frames from `src_mac`.
-pub fn decode_reassembled(
-    datagram: &[u8],
+pub fn decode_reassembled<'a>(
+    datagram: &'a [u8],
     src_mac: Option<[u8; 6]>,
     depth: u8,
-) -> Result<Packet<'_>, DecodeError> {
-    decode_from(Inner::Ip(datagram), src_mac, depth)
+    opens: OpensTunnel<'_>,
+) -> Result<Packet<'a>, DecodeError> {
+    decode_from(Inner::Ip(datagram), src_mac, depth, opens)
 }
 
-fn decode_from(
-    mut inner: Inner<'_>,
+fn decode_from<'a>(
+    mut inner: Inner<'a>,
     mut src_mac: Option<[u8; 6]>,
     mut depth: u8,
-) -> Result<Packet<'_>, DecodeError> {
+    opens: OpensTunnel<'_>,
+) -> Result<Packet<'a>, DecodeError> {
     loop {
         let ip_bytes = match inner {
             Inner::Ethernet(frame) => {
@@ -175,13 +188,19 @@ fn decode_from(
                 tunnel_depth: depth,
             });
         }
-        if let Some(next) = tunnel::decapsulate(&ip)? {
-            depth += 1;
-            if usize::from(depth) > MAX_ENCAPSULATION {
-                return Err(DecodeError::TooManyTunnels);
+        // The policy is asked only about packets that are tunnels, so the
+        // common packet costs no lookup.
+        match tunnel::decapsulate(&ip) {
+            Ok(Some(next)) if opens(&ip) => {
+                depth += 1;
+                if usize::from(depth) > MAX_ENCAPSULATION {
+                    return Err(DecodeError::TooManyTunnels);
+                }
+                inner = next;
+                continue;
             }
-            inner = next;
-            continue;
+            Err(e) if opens(&ip) => return Err(e),
+            _ => {}
         }
         let transport = transport::parse(&ip)?;
         return Ok(Packet {

@@ -36,7 +36,7 @@ use crate::util::time::Timestamp;
 pub use tally::FingerprintTally;
 
 pub use analyzer::Analyzer;
-pub use deckies::DeckyMap;
+pub use deckies::{Decap, DeckyMap};
 pub use sharded::ShardedEngine;
 pub use stats::Stats;
 
@@ -220,8 +220,10 @@ impl Engine {
         &self.deckies
     }
 
-    /// Replaces the decky map; applies from the next packet.
-    pub fn set_deckies(&mut self, deckies: DeckyMap) {
+    /// Replaces the decky map; applies from the next packet. The
+    /// `--decap` mode stays (a state file reload does not carry it).
+    pub fn set_deckies(&mut self, mut deckies: DeckyMap) {
+        deckies.decap = self.deckies.decap;
         self.deckies = deckies;
     }
 
@@ -268,7 +270,8 @@ impl Engine {
             self.now = raw.ts;
             self.expire_idle();
         }
-        match decode::decode(raw) {
+        let deckies = &self.deckies;
+        match decode::decode_with(raw, &|ip| deckies.opens_tunnel(ip)) {
             Ok(pkt) if matches!(pkt.transport, Transport::Fragment) => {
                 self.defragment(&pkt, raw.ts)
             }
@@ -295,7 +298,8 @@ impl Engine {
         sink: &mut impl FnMut(Event),
     ) {
         self.cx.frame = frame;
-        if let Ok(pkt) = decode::decode(raw) {
+        let deckies = &self.deckies;
+        if let Ok(pkt) = decode::decode_with(raw, &|ip| deckies.opens_tunnel(ip)) {
             self.routed_seq = seq;
             self.dispatch(&pkt, raw.ts);
             self.routed_seq = None;
@@ -346,10 +350,15 @@ impl Engine {
     /// A piece of a datagram: the datagram is analysed once whole, as the
     /// decky's kernel would deliver it.
     fn defragment(&mut self, piece: &Packet<'_>, ts: Timestamp) {
-        let Some(whole) = self.defrag.push_nested(piece, self.now, &mut self.cx.stats) else {
+        let deckies = &self.deckies;
+        let opens = |ip: &decode::IpView<'_>| deckies.opens_tunnel(ip);
+        let Some(whole) = self
+            .defrag
+            .push_nested(piece, self.now, &mut self.cx.stats, &opens)
+        else {
             return;
         };
-        match decode::decode_reassembled(&whole.bytes, whole.src_mac, whole.tunnel_depth) {
+        match decode::decode_reassembled(&whole.bytes, whole.src_mac, whole.tunnel_depth, &opens) {
             Ok(pkt) => self.dispatch(&pkt, ts),
             Err(e) => self.cx.stats.decode_error(e),
         }

@@ -305,6 +305,7 @@ impl DefragTable {
         pkt: &Packet<'_>,
         now: Timestamp,
         stats: &mut Stats,
+        opens: decode::OpensTunnel<'_>,
     ) -> Option<Reassembled> {
         let mut whole = self.push(pkt, now, stats)?;
         // Each round peels a tunnel, so the decoder's tunnel limit ends it.
@@ -313,6 +314,7 @@ impl DefragTable {
                 &whole.bytes,
                 whole.src_mac,
                 whole.tunnel_depth,
+                opens,
             ) {
                 Ok(inner) if matches!(inner.transport, Transport::Fragment) => {
                     if inner.tunnel_depth <= whole.tunnel_depth {

@@ -201,12 +201,14 @@ impl ShardedEngine {
         let router = &mut self.router;
         router.cx.stats.packets += 1;
         router.cx.stats.bytes += u64::from(raw.orig_len);
-        match decode::decode(raw) {
+        let deckies = &router.deckies;
+        let opens = |ip: &decode::IpView<'_>| deckies.opens_tunnel(ip);
+        match decode::decode_with(raw, &opens) {
             Ok(pkt) if matches!(pkt.transport, Transport::Fragment) => {
                 if let Some(whole) =
                     router
                         .defrag
-                        .push_nested(&pkt, router.now.max(raw.ts), &mut router.cx.stats)
+                        .push_nested(&pkt, router.now.max(raw.ts), &mut router.cx.stats, &opens)
                 {
                     // The shard decodes the datagram from its raw IP bytes.
                     let datagram = RawPacket {
@@ -219,6 +221,7 @@ impl ShardedEngine {
                         &whole.bytes,
                         whole.src_mac,
                         whole.tunnel_depth,
+                        &opens,
                     ) {
                         Ok(pkt) => route(router, chunk, index, &pkt, &datagram),
                         Err(e) => router.cx.stats.decode_error(e),
@@ -290,8 +293,10 @@ impl ShardedEngine {
         self.router.leaks.set_interface(name);
     }
 
-    /// The decky map changes after the frames routed so far.
-    pub fn set_deckies(&mut self, deckies: DeckyMap) {
+    /// The decky map changes after the frames routed so far; the
+    /// `--decap` mode stays.
+    pub fn set_deckies(&mut self, mut deckies: DeckyMap) {
+        deckies.decap = self.router.deckies.decap;
         self.send_chunk();
         for i in 0..self.shards.len() {
             if self.shards[i]
