@@ -17,7 +17,10 @@ use support::{PcapWriter, SYN};
 fn records(pcap: &[u8]) -> Vec<([u8; 8], Vec<u8>)> {
     assert!(pcap.len() >= 24);
     let magic = u32::from_le_bytes(pcap[0..4].try_into().unwrap());
-    assert!(magic == 0xa1b2_c3d4 || magic == 0xa1b2_3c4d, "little-endian pcap");
+    assert!(
+        magic == 0xa1b2_c3d4 || magic == 0xa1b2_3c4d,
+        "little-endian pcap"
+    );
     assert_eq!(u32::from_le_bytes(pcap[20..24].try_into().unwrap()), 1);
     let mut at = 24;
     let mut out = Vec::new();
@@ -216,8 +219,14 @@ fn same_events(dir: &Path, original: &[u8], min: usize, pieces: usize, order: Or
         assert!(!plain_events.is_empty());
         let frag_events = events(&frag.log);
         if plain_events != frag_events {
-            let only_plain: Vec<_> = plain_events.iter().filter(|l| !frag_events.contains(l)).collect();
-            let only_frag: Vec<_> = frag_events.iter().filter(|l| !plain_events.contains(l)).collect();
+            let only_plain: Vec<_> = plain_events
+                .iter()
+                .filter(|l| !frag_events.contains(l))
+                .collect();
+            let only_frag: Vec<_> = frag_events
+                .iter()
+                .filter(|l| !plain_events.contains(l))
+                .collect();
             panic!("differ with {args:?}:\nonly unfragmented: {only_plain:#?}\nonly fragmented: {only_frag:#?}");
         }
         assert_eq!(
@@ -332,7 +341,11 @@ fn overlapping_rewrite_is_discarded_like_linux() {
     let plain = read(&dir, &original, "plain.pcap", &[]);
     let attacked = read(&dir, &write_pcap(&original, &out), "attack.pcap", &[]);
     assert!(plain.log.contains("tls_client_hello"));
-    assert!(!attacked.log.contains("tls_client_hello"), "{}", attacked.log);
+    assert!(
+        !attacked.log.contains("tls_client_hello"),
+        "{}",
+        attacked.log
+    );
     assert_eq!(
         counter(&attacked.summary, "ip_fragment_datagrams_overlap"),
         1

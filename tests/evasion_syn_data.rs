@@ -17,7 +17,10 @@ fn syn_with_data(port: u16, data: &[u8]) -> Vec<u8> {
     let t = 1_776_789_350_000_000;
     let isn = 1000u32;
     let after = isn.wrapping_add(1 + data.len() as u32);
-    w.packet(t, &support::tcp(CLIENT, 40000, DECKY, port, isn, 0, SYN, data));
+    w.packet(
+        t,
+        &support::tcp(CLIENT, 40000, DECKY, port, isn, 0, SYN, data),
+    );
     w.packet(
         t + 1000,
         &support::tcp(DECKY, port, CLIENT, 40000, 5000, after, SYN_ACK, &[]),

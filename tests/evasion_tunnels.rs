@@ -58,7 +58,10 @@ fn outer_ipv4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, body: &[u8]) -> Vec<u8> {
 fn ip_in_ip(src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
     let mut w = PcapWriter::new(Vec::new());
     for (i, inner) in forged_inner().iter().enumerate() {
-        w.packet(1_000_000 + i as i64 * 1000, &outer_ipv4(src, dst, 4, &inner[14..]));
+        w.packet(
+            1_000_000 + i as i64 * 1000,
+            &outer_ipv4(src, dst, 4, &inner[14..]),
+        );
     }
     w.into_inner()
 }
@@ -90,7 +93,10 @@ const WITH_DECKY: &[&str] = &["--decky", "web=10.0.0.5"];
 
 #[test]
 fn tunnels_to_a_decky_are_not_opened() {
-    for (kind, pcap) in [("ipip", ip_in_ip(ATTACKER, DECKY)), ("vxlan", vxlan(ATTACKER, DECKY))] {
+    for (kind, pcap) in [
+        ("ipip", ip_in_ip(ATTACKER, DECKY)),
+        ("vxlan", vxlan(ATTACKER, DECKY)),
+    ] {
         let log = read(&format!("tun-{kind}"), &pcap, WITH_DECKY);
         assert!(!log.contains("direction=\"outbound\""), "{kind}: {log}");
         assert!(!log.contains("c2.example"), "{kind}: {log}");
@@ -108,7 +114,10 @@ fn tunnels_to_a_decky_are_not_opened() {
 fn mirrored_tunnels_and_observe_all_are_opened() {
     // A tap's VXLAN / IP-in-IP copy of the decky's traffic to the sensor:
     // neither end of the tunnel is a decky, so it is opened.
-    for (kind, pcap) in [("ipip", ip_in_ip(TAP, SENSOR)), ("vxlan", vxlan(TAP, SENSOR))] {
+    for (kind, pcap) in [
+        ("ipip", ip_in_ip(TAP, SENSOR)),
+        ("vxlan", vxlan(TAP, SENSOR)),
+    ] {
         let log = read(&format!("mirror-{kind}"), &pcap, WITH_DECKY);
         assert!(log.contains("sni=\"c2.example\""), "{kind}: {log}");
         let never = [WITH_DECKY, &["--decap", "never"]].concat();

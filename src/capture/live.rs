@@ -603,7 +603,10 @@ mod tests {
             cap.for_each(|p| {
                 let Ok(pkt) = decode(&p) else { return };
                 if matches!(pkt.transport, Transport::Tcp(_)) || pkt.tunnel_depth > 0 {
-                    assert!(prog.filter(p.data), "{file}: a frame read analyses is filtered out");
+                    assert!(
+                        prog.filter(p.data),
+                        "{file}: a frame read analyses is filtered out"
+                    );
                     checked += 1;
                 }
             })

@@ -146,7 +146,10 @@ pub fn decode<'a>(pkt: &RawPacket<'a>) -> Result<Packet<'a>, DecodeError> {
 
 /// Decodes one captured frame, opening the tunnels `opens` accepts; a
 /// tunnel it refuses is the packet itself (a datagram to its address).
-pub fn decode_with<'a>(pkt: &RawPacket<'a>, opens: OpensTunnel<'_>) -> Result<Packet<'a>, DecodeError> {
+pub fn decode_with<'a>(
+    pkt: &RawPacket<'a>,
+    opens: OpensTunnel<'_>,
+) -> Result<Packet<'a>, DecodeError> {
     let (inner, src_mac) = link::strip(pkt.linktype, pkt.data)?;
     decode_from(inner, src_mac, 0, opens)
 }

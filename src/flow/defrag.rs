@@ -243,9 +243,7 @@ impl DefragTable {
         } else if !self.make_room(&key, charge, stats) {
             return None;
         }
-        let Some(d) = self.datagrams.get_mut(&key) else {
-            return None;
-        };
+        let d = self.datagrams.get_mut(&key)?;
         match d.insert(offset, end) {
             Insert::Duplicate => {
                 stats.bump("ip_fragments_duplicate");
@@ -342,11 +340,7 @@ impl DefragTable {
             return false;
         }
         while self.bytes + need > self.cap {
-            let oldest = self
-                .order
-                .iter()
-                .map(|(_, k)| *k)
-                .find(|k| k != key);
+            let oldest = self.order.values().copied().find(|k| k != key);
             let Some(oldest) = oldest else {
                 stats.bump("ip_fragments_memcap");
                 return false;
@@ -602,7 +596,11 @@ mod tests {
         let whole = feed(&mut t, &mut s, 1, &v4_piece(9, 8, false, &seg[8..])).unwrap();
         assert_eq!(payload_of(&whole), seg);
         assert_eq!(&whole[2..4], &60u16.to_be_bytes());
-        assert_eq!(ipv4_header_checksum(&whole[..20]), 0, "header checksum valid");
+        assert_eq!(
+            ipv4_header_checksum(&whole[..20]),
+            0,
+            "header checksum valid"
+        );
         assert_eq!(s.get("ip_fragments_tiny"), 1, "8-byte TCP header piece");
         assert_eq!(s.get("ip_fragment_datagrams_reassembled"), 1);
         assert!(t.is_empty() && t.bytes() == 0);
@@ -721,7 +719,12 @@ mod tests {
         let mut s = Stats::default();
         for i in 0..n {
             let off = 8 * i;
-            feed(&mut t, &mut s, 1, &v4_piece(10, off, true, &seg[off..off + 8]));
+            feed(
+                &mut t,
+                &mut s,
+                1,
+                &v4_piece(10, off, true, &seg[off..off + 8]),
+            );
         }
         assert_eq!(s.get("ip_fragment_datagrams_too_many_pieces"), 1);
         assert!(t.is_empty() && t.bytes() == 0);

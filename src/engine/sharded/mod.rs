@@ -37,10 +37,10 @@ use super::ipv6_leak::LeakTracker;
 use super::syn::{is_fingerprinted_syn, sample_seq};
 use super::{Context, DeckyMap, Engine, FingerprintTally, Limits, Stats};
 use crate::capture::{linktype, RawPacket};
-use crate::flow::defrag::{self, DefragTable};
 use crate::decode::{self, DecodeError, Packet, Transport};
 use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::fingerprint::seqclass::SeqClassTable;
+use crate::flow::defrag::{self, DefragTable};
 use crate::output::formatted::{FormattedBatch, Formatter, MergedChunk};
 use crate::util::time::Timestamp;
 
@@ -85,7 +85,13 @@ struct Router {
 
 /// Sends a whole packet (decoded as `pkt`) to its shard, after the
 /// router's own observations of it.
-fn route(router: &mut Router, chunk: &mut Chunk, index: u32, pkt: &Packet<'_>, raw: &RawPacket<'_>) {
+fn route(
+    router: &mut Router,
+    chunk: &mut Chunk,
+    index: u32,
+    pkt: &Packet<'_>,
+    raw: &RawPacket<'_>,
+) {
     router
         .leaks
         .observe(&mut router.cx, &router.deckies, pkt, raw.ts);
@@ -205,11 +211,12 @@ impl ShardedEngine {
         let opens = |ip: &decode::IpView<'_>| deckies.opens_tunnel(ip);
         match decode::decode_with(raw, &opens) {
             Ok(pkt) if matches!(pkt.transport, Transport::Fragment) => {
-                if let Some(whole) =
-                    router
-                        .defrag
-                        .push_nested(&pkt, router.now.max(raw.ts), &mut router.cx.stats, &opens)
-                {
+                if let Some(whole) = router.defrag.push_nested(
+                    &pkt,
+                    router.now.max(raw.ts),
+                    &mut router.cx.stats,
+                    &opens,
+                ) {
                     // The shard decodes the datagram from its raw IP bytes.
                     let datagram = RawPacket {
                         ts: raw.ts,
