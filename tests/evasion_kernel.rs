@@ -196,16 +196,23 @@ fn sensor_reassembled(dir: &Path, pcap: &Path) -> u64 {
         .map_or(0, |n| n.parse().unwrap())
 }
 
-#[test]
-fn sensor_reassembles_what_the_kernel_reassembles() {
-    if let Some(why) = netns_support::skip_reason(&["tcpreplay", "nstat"]) {
-        eprintln!("SKIPPED: {why}");
-        return;
-    }
-    let p = netns_support::prefix("ef");
-    let (a, b) = (format!("{p}-a"), format!("{p}-b"));
-    let setup = format!(
-        "ip netns add {a} && ip netns add {b} && \
+/// Two namespaces joined by a veth pair: `PREFIX-a` (10.231.0.1,
+/// fd31::1 on PREFIXx) sends to `PREFIX-b` (10.231.0.2, fd31::2 on
+/// PREFIXy). Removed on drop.
+struct Pair {
+    p: String,
+    a: String,
+    b: String,
+}
+
+impl Pair {
+    fn new(tag: &str) -> Pair {
+        let p = netns_support::prefix(tag);
+        let (a, b) = (format!("{p}-a"), format!("{p}-b"));
+        let pair = Pair { p, a, b };
+        let (p, a, b) = (&pair.p, &pair.a, &pair.b);
+        let setup = format!(
+            "ip netns add {a} && ip netns add {b} && \
          ip link add {p}x netns {a} type veth peer name {p}y netns {b} && \
          ip -n {a} link set {p}x address 02:00:00:31:00:01 up && \
          ip -n {b} link set {p}y address 02:00:00:31:00:02 up && \
@@ -214,13 +221,28 @@ fn sensor_reassembles_what_the_kernel_reassembles() {
          ip -n {a} addr add fd31::1/64 dev {p}x nodad && \
          ip -n {b} addr add fd31::2/64 dev {p}y nodad && \
          ip -n {b} link set lo up"
-    );
-    let teardown = format!("ip netns del {a}; ip netns del {b}");
-    let ok = Command::new("sh").args(["-c", &setup]).status().unwrap();
-    if !ok.success() {
-        let _ = Command::new("sh").args(["-c", &teardown]).status();
-        panic!("namespace setup failed");
+        );
+        let ok = Command::new("sh").args(["-c", &setup]).status().unwrap();
+        assert!(ok.success(), "namespace setup failed");
+        pair
     }
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.a]).status();
+        let _ = Command::new("ip").args(["netns", "del", &self.b]).status();
+    }
+}
+
+#[test]
+fn sensor_reassembles_what_the_kernel_reassembles() {
+    if let Some(why) = netns_support::skip_reason(&["tcpreplay", "nstat"]) {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let pair = Pair::new("ef");
+    let (p, a, b) = (&pair.p, &pair.a, &pair.b);
     let dir = support::scratch("evasion-kernel");
     let mut failures = Vec::new();
     for case in cases() {
@@ -230,20 +252,117 @@ fn sensor_reassembles_what_the_kernel_reassembles() {
             w.packet(1_000_000 + i as i64 * 1000, f);
         }
         std::fs::write(&path, w.into_inner()).unwrap();
-        let before = kernel_reassembled(&b, case.v6);
+        let before = kernel_reassembled(b, case.v6);
         sh(&format!(
             "ip netns exec {a} tcpreplay -q -i {p}x {} >/dev/null 2>&1",
             path.display()
         ));
         std::thread::sleep(std::time::Duration::from_millis(200));
-        let kernel = kernel_reassembled(&b, case.v6) - before;
+        let kernel = kernel_reassembled(b, case.v6) - before;
         let sensor = sensor_reassembled(&dir, &path);
         eprintln!("{}: kernel {kernel}, sensor {sensor}", case.name);
         if kernel != sensor {
             failures.push(format!("{}: kernel {kernel}, sensor {sensor}", case.name));
         }
     }
-    let _ = Command::new("sh").args(["-c", &teardown]).status();
+    drop(pair);
     let _ = std::fs::remove_dir_all(dir);
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// The fields of a SYN event that fingerprint the sender (not the ports,
+/// IP ID, TTL or time, which nmap randomises per run).
+fn syn_fingerprints(log: &str) -> Vec<String> {
+    const KEEP: [&str; 8] = [
+        "window",
+        "mss",
+        "options_sig",
+        "ip_len",
+        "ja4t",
+        "p0f_sig",
+        "scanner",
+        "df",
+    ];
+    let mut out: Vec<String> = log
+        .lines()
+        .filter(|l| l.contains("tcp_syn_fingerprint"))
+        .map(|l| {
+            KEEP.iter()
+                .map(|k| {
+                    let at = l.find(&format!(" {k}=\"")).map(|i| i + k.len() + 3);
+                    let v = at.map_or("", |i| &l[i..i + l[i..].find('"').unwrap_or(0)]);
+                    if *k == "p0f_sig" {
+                        // nmap picks a random TTL per run: not compared.
+                        let mut parts: Vec<&str> = v.split(':').collect();
+                        if parts.len() > 1 {
+                            parts[1] = "*";
+                        }
+                        return format!("{k}={}", parts.join(":"));
+                    }
+                    format!("{k}={v}")
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[test]
+fn nmap_fragmented_scans_fingerprint_like_unfragmented() {
+    if let Some(why) = netns_support::skip_reason(&["nmap", "tcpdump"]) {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let pair = Pair::new("en");
+    let (p, a, b) = (&pair.p, &pair.a, &pair.b);
+    let dir = support::scratch("evasion-nmap");
+    let mut prints = Vec::new();
+    for (name, flags) in [("plain", ""), ("f", "-f"), ("mtu8", "--mtu 8")] {
+        let pcap = dir.join(format!("{name}.pcap"));
+        let mut dump = Command::new("ip")
+            .args(["netns", "exec", b, "tcpdump", "-U", "-n", "-s0", "-i"])
+            .arg(format!("{p}y"))
+            .arg("-w")
+            .arg(&pcap)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(700));
+        sh(&format!(
+            "ip netns exec {a} nmap -sS -Pn -n {flags} -p 22,80,443 --max-retries 0 \
+             10.231.0.2 >/dev/null 2>&1"
+        ));
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let _ = Command::new("kill").arg(dump.id().to_string()).status();
+        let _ = dump.wait();
+        let _ = std::fs::remove_file(dir.join("out.log"));
+        let run = support::read_child(&dir, &pcap, &["--decky", "decky=10.231.0.2"]);
+        assert_eq!(run.status, 0, "{}", run.stderr);
+        let log = String::from_utf8(run.log).unwrap();
+        let fp = syn_fingerprints(&log);
+        let syns = log.matches("tcp_syn_fingerprint").count();
+        eprintln!("{name}: {syns} SYN events, fingerprints {fp:#?}");
+        if name != "plain" {
+            assert!(
+                run.stderr.contains("ip_fragment_datagrams_reassembled"),
+                "{name}: nothing reassembled\n{}",
+                run.stderr
+            );
+        }
+        // One event per source and fingerprint (the log deduplicates).
+        assert!(syns >= 1, "{name}: no SYN event\n{log}");
+        prints.push((name, fp));
+    }
+    drop(pair);
+    let _ = std::fs::remove_dir_all(dir);
+    assert!(!prints[0].1.is_empty());
+    for (name, fp) in &prints[1..] {
+        assert_eq!(
+            fp, &prints[0].1,
+            "{name} differs from the unfragmented scan"
+        );
+    }
 }
