@@ -5,6 +5,7 @@
 //! yields the same events in `read` and `run` alike.
 
 pub mod analyzer;
+pub mod checksums;
 pub mod deckies;
 pub mod dtls;
 pub mod dtls_hellos;
@@ -143,6 +144,8 @@ pub struct Engine {
     leaks: ipv6_leak::LeakTracker,
     /// IP datagrams arriving in pieces.
     defrag: DefragTable,
+    /// Whether bad checksums are dropped (see [`checksums`]).
+    checksums: checksums::ChecksumGate,
     /// Latest packet time seen, the engine's clock.
     now: Timestamp,
     /// p0f v3 signatures for SYN / SYN-ACK matching.
@@ -169,6 +172,7 @@ impl Engine {
             ),
             leaks: ipv6_leak::LeakTracker::new(&limits),
             defrag: DefragTable::new(defrag::DEFAULT_BYTES),
+            checksums: checksums::ChecksumGate::default(),
             cx: Context {
                 limits,
                 stats: Stats::default(),
@@ -275,7 +279,11 @@ impl Engine {
             Ok(pkt) if matches!(pkt.transport, Transport::Fragment) => {
                 self.defragment(&pkt, raw.ts)
             }
-            Ok(pkt) => self.dispatch(&pkt, raw.ts),
+            Ok(pkt) => {
+                if self.checksums.admit(&pkt, &mut self.cx.stats) {
+                    self.dispatch(&pkt, raw.ts)
+                }
+            }
             Err(e) => {
                 if e == decode::DecodeError::NotIp {
                     // ARP teaches the link-local leak's MAC-to-IPv4 table.
@@ -359,7 +367,11 @@ impl Engine {
             return;
         };
         match decode::decode_reassembled(&whole.bytes, whole.src_mac, whole.tunnel_depth, &opens) {
-            Ok(pkt) => self.dispatch(&pkt, ts),
+            Ok(pkt) => {
+                if self.checksums.admit(&pkt, &mut self.cx.stats) {
+                    self.dispatch(&pkt, ts)
+                }
+            }
             Err(e) => self.cx.stats.decode_error(e),
         }
     }

@@ -33,6 +33,7 @@ use batch::PacketBatch;
 use merge::{merge_order, tag, Phase};
 use worker::{Done, Job, Snapshot};
 
+use super::checksums::ChecksumGate;
 use super::ipv6_leak::LeakTracker;
 use super::syn::{is_fingerprinted_syn, sample_seq};
 use super::{Context, DeckyMap, Engine, FingerprintTally, Limits, Stats};
@@ -78,6 +79,7 @@ struct Router {
     formatter: Formatter,
     /// IP datagrams arriving in pieces: whole ones go to the shards.
     defrag: DefragTable,
+    checksums: ChecksumGate,
     /// Latest packet time seen.
     now: Timestamp,
     cx: Context,
@@ -92,6 +94,11 @@ fn route(
     pkt: &Packet<'_>,
     raw: &RawPacket<'_>,
 ) {
+    // Checksums are judged here, once for the capture, so the verdicts do
+    // not depend on how many shards there are.
+    if !router.checksums.admit(pkt, &mut router.cx.stats) {
+        return;
+    }
     router
         .leaks
         .observe(&mut router.cx, &router.deckies, pkt, raw.ts);
@@ -170,6 +177,7 @@ impl ShardedEngine {
                 formatter,
                 deckies,
                 defrag: DefragTable::new(defrag::DEFAULT_BYTES),
+                checksums: ChecksumGate::default(),
                 now: Timestamp::default(),
                 cx: Context {
                     limits,
