@@ -27,6 +27,7 @@ fn read_with_bus(capture: &Path, state: Option<&Path>, bus: &Bus, json: &Path) -
     let deckies = DeckyArgs {
         state: state.map(Path::to_path_buf),
         deckies: Vec::new(),
+        decap: Default::default(),
     }
     .load()
     .unwrap();

@@ -60,6 +60,11 @@ pub struct FileEnd {
     /// anything after a block the parser could not finish).
     pub unread: usize,
     pub packets: u64,
+    /// pcapng packets skipped: their interface id has no interface block.
+    pub no_interface: u64,
+    /// Packets skipped: their time (after `if_tsresol` and `if_tsoffset`)
+    /// is outside 1970-01-01..9999-12-31, which no output line can carry.
+    pub bad_time: u64,
 }
 
 /// Per-interface decoding parameters of a pcapng section.
@@ -90,6 +95,9 @@ struct Layout {
     /// carry their captured length at 8..12 after a 16-byte header).
     pcapng: bool,
     interfaces: Vec<Interface>,
+    /// Packets skipped so far, as in [`FileEnd`].
+    no_interface: u64,
+    bad_time: u64,
 }
 
 impl CaptureFile {
@@ -176,7 +184,7 @@ impl CaptureFile {
                     // No shift per record: `refill` moves the unread tail once per buffer.
                     self.reader.consume_noshift(offset);
                 }
-                Err(PcapError::Eof) => return Ok(end),
+                Err(PcapError::Eof) => return Ok(self.layout.skipped(end)),
                 Err(PcapError::Incomplete(_)) => {
                     self.refill()?;
                 }
@@ -190,7 +198,7 @@ impl CaptureFile {
                     }
                     end.truncated = true;
                     end.unread = rest.len();
-                    return Ok(end);
+                    return Ok(self.layout.skipped(end));
                 }
                 Err(PcapError::BufferTooSmall) => {
                     if capacity >= MAX_RECORD || !self.reader.grow(capacity * 2) {
@@ -267,6 +275,14 @@ impl Layout {
         (len as usize).saturating_add(fixed) <= rest.len()
     }
 
+    fn skipped(&self, end: FileEnd) -> FileEnd {
+        FileEnd {
+            no_interface: self.no_interface,
+            bad_time: self.bad_time,
+            ..end
+        }
+    }
+
     /// Turns a block into a packet, updating the layout from headers.
     fn packet_of<'a>(&mut self, block: PcapBlockOwned<'a>) -> Option<RawPacket<'a>> {
         match block {
@@ -307,11 +323,19 @@ impl Layout {
                 None
             }
             PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                let iface = *self.interfaces.get(epb.if_id as usize)?;
+                let Some(&iface) = self.interfaces.get(epb.if_id as usize) else {
+                    self.no_interface += 1;
+                    return None;
+                };
                 let ticks = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                let ts = ticks_to_timestamp(ticks, iface.resolution, iface.offset);
+                if !(0..=LAST_SECOND).contains(&ts.secs) {
+                    self.bad_time += 1;
+                    return None;
+                }
                 let len = (epb.caplen as usize).min(epb.data.len());
                 Some(RawPacket {
-                    ts: ticks_to_timestamp(ticks, iface.resolution, iface.offset),
+                    ts,
                     linktype: iface.linktype,
                     data: &epb.data[..len],
                     orig_len: epb.origlen,
@@ -319,7 +343,10 @@ impl Layout {
             }
             PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
                 // SPBs belong to interface 0 and carry no timestamp.
-                let iface = *self.interfaces.first()?;
+                let Some(&iface) = self.interfaces.first() else {
+                    self.no_interface += 1;
+                    return None;
+                };
                 let len = (spb.origlen as usize).min(spb.data.len());
                 Some(RawPacket {
                     ts: Timestamp::default(),
@@ -332,6 +359,9 @@ impl Layout {
         }
     }
 }
+
+/// 9999-12-31T23:59:59 UTC: the last second with a four-digit year.
+const LAST_SECOND: i64 = 253_402_300_799;
 
 /// Converts pcapng timestamp ticks at `resolution` ticks/s to a timestamp.
 fn ticks_to_timestamp(ticks: u64, resolution: u64, offset: i64) -> Timestamp {
@@ -356,6 +386,53 @@ mod tests {
             ticks_to_timestamp(2_000_000_001, 1_000_000_000, 10),
             Timestamp::new(12, 1)
         );
+    }
+
+    /// A pcapng block: type, body, lengths around it.
+    fn block(kind: u32, body: &[u8]) -> Vec<u8> {
+        let len = (12 + body.len()) as u32;
+        let mut b = kind.to_le_bytes().to_vec();
+        b.extend_from_slice(&len.to_le_bytes());
+        b.extend_from_slice(body);
+        b.extend_from_slice(&len.to_le_bytes());
+        b
+    }
+
+    fn epb(if_id: u32, ticks: u64) -> Vec<u8> {
+        let mut body = if_id.to_le_bytes().to_vec();
+        body.extend_from_slice(&((ticks >> 32) as u32).to_le_bytes());
+        body.extend_from_slice(&(ticks as u32).to_le_bytes());
+        body.extend_from_slice(&4u32.to_le_bytes());
+        body.extend_from_slice(&4u32.to_le_bytes());
+        body.extend_from_slice(&[0x45, 0, 0, 0]);
+        block(6, &body)
+    }
+
+    #[test]
+    fn skips_and_counts_unattributable_and_out_of_range_packets() {
+        let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+        shb.extend_from_slice(&[1, 0, 0, 0]);
+        shb.extend_from_slice(&(-1i64).to_le_bytes());
+        let mut f = block(0x0a0d_0d0a, &shb);
+        // Interface 0: microseconds, no offset. Interface 1: an offset that
+        // takes every packet past the year 9999.
+        f.extend(block(1, &[1, 0, 0, 0, 0, 0, 4, 0]));
+        let mut idb = vec![1, 0, 0, 0, 0, 0, 4, 0, 14, 0, 8, 0];
+        idb.extend_from_slice(&(300_000_000_000i64).to_le_bytes());
+        idb.extend_from_slice(&[0, 0, 0, 0]);
+        f.extend(block(1, &idb));
+        f.extend(epb(0, 1_000_000)); // 1970-01-01T00:00:01: kept
+        f.extend(epb(0, u64::MAX)); // year 586 thousand: skipped
+        f.extend(epb(1, 0)); // offset past 9999: skipped
+        f.extend(epb(7, 0)); // no such interface: skipped
+        f.extend(epb(0, 253_402_300_799_000_000)); // 9999-12-31T23:59:59: kept
+        let mut file =
+            CaptureFile::from_reader(Path::new("t.pcapng"), Box::new(std::io::Cursor::new(f)))
+                .unwrap();
+        let mut times = Vec::new();
+        let end = file.for_each(|p| times.push(p.ts.secs)).unwrap();
+        assert_eq!(times, [1, 253_402_300_799]);
+        assert_eq!((end.packets, end.bad_time, end.no_interface), (2, 2, 1));
     }
 
     #[test]

@@ -35,7 +35,10 @@ const FILTER_BODY: &str = concat!(
     " or udp[9:2] = 0xff00))))",
     " or (ip and ip[6:2] & 0x3fff != 0)",
     " or (ip6 and (ip6[6] = 0 or ip6[6] = 43 or ip6[6] = 44 or ip6[6] = 51",
-    " or ip6[6] = 60))"
+    " or ip6[6] = 60))",
+    " or ip proto 4 or ip proto 41 or ip proto 47",
+    " or ip6 proto 4 or ip6 proto 41 or ip6 proto 47",
+    " or (udp and (port 4789 or port 8472 or port 6081))"
 );
 
 /// The kernel filter when `--filter` is not given (SPEC section 2): TCP;
@@ -43,10 +46,15 @@ const FILTER_BODY: &str = concat!(
 /// starts like a DTLS handshake record (0x0100 included) or a QUIC long-header packet of a
 /// known version (attackers use odd ports); ICMPv6 (NDP); and IP fragments
 /// and IPv6 packets with extension headers, whose transport header the
-/// kernel filter cannot reach but the decoder can. The same again behind one
-/// 802.1Q tag, for drivers that leave the tag in the frame.
+/// kernel filter cannot reach but the decoder can; tunnels (IP-in-IP, GRE
+/// and ERSPAN, VXLAN, Geneve), which `read` opens or analyses by `--decap`.
+/// The same again behind one 802.1Q tag, for drivers that leave the tag in
+/// the frame, and behind two (QinQ).
 pub fn default_filter() -> String {
-    format!("({FILTER_BODY}) or (vlan and ({FILTER_BODY}))")
+    // Nested, because each `vlan` moves the offsets of everything after
+    // it: "vlan and vlan and (...)" as a third alternative would look for
+    // the outer tag where the first alternative left the offsets.
+    format!("({FILTER_BODY}) or (vlan and (({FILTER_BODY}) or (vlan and ({FILTER_BODY}))))")
 }
 
 /// How to open a live capture.
@@ -598,6 +606,43 @@ mod tests {
         f[38..40].copy_from_slice(&8u16.to_be_bytes());
         f[40..42].copy_from_slice(&[0, 0]);
         f
+    }
+
+    #[test]
+    fn default_filter_passes_what_read_analyses_in_tunnels() {
+        // Every frame of the tunnel captures (GRE, ERSPAN, VXLAN, Geneve,
+        // QinQ) that the decoder takes to TCP or a QUIC/DTLS port passes
+        // the kernel filter, so `run` sees what `read` analyses.
+        use crate::decode::{decode, Transport};
+        let dead = Capture::dead(pcap::Linktype::ETHERNET).unwrap();
+        let prog = dead.compile(&default_filter(), true).unwrap();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+        let mut checked = 0;
+        for file in [
+            "corpus/foxio/pcap/gre-erspan-vxlan.pcap",
+            "corpus/foxio/pcap/gre-sample.pcap",
+            "corpus/foxio/pcap/tcpdump-geneve.pcap",
+            "data/captures/tls-openssl-tls12-qinq.pcap",
+        ] {
+            let mut cap = crate::capture::file::CaptureFile::open(&root.join(file)).unwrap();
+            cap.for_each(|p| {
+                let Ok(pkt) = decode(&p) else { return };
+                if matches!(pkt.transport, Transport::Tcp(_)) || pkt.tunnel_depth > 0 {
+                    assert!(
+                        prog.filter(p.data),
+                        "{file}: a frame read analyses is filtered out"
+                    );
+                    checked += 1;
+                }
+            })
+            .unwrap();
+        }
+        assert!(checked > 50, "{checked}");
+        // Not a pass-all filter: DNS stays out.
+        let mut dns = tcp_syn_frame();
+        dns[23] = 17;
+        dns[36..38].copy_from_slice(&53u16.to_be_bytes());
+        assert!(!prog.filter(&dns));
     }
 
     /// An Ethernet + IPv4 + TCP SYN frame (10.0.0.1:1234 -> 10.0.0.2:80).

@@ -45,6 +45,12 @@ pub struct DeckyArgs {
     /// every server seen is observed under its IP address.
     #[arg(long = "decky", value_name = "NAME=IP")]
     pub deckies: Vec<String>,
+    /// Which tunnels (IP-in-IP, GRE/ERSPAN, VXLAN, Geneve) are opened:
+    /// `auto` opens those not addressed to or from a decky (mirrored
+    /// traffic) and, with no deckies, all; a tunnel to a decky is analysed
+    /// as the datagram it is. `never` opens none, `always` all.
+    #[arg(long, value_name = "MODE", default_value = "auto")]
+    pub decap: crate::engine::Decap,
 }
 
 impl DeckyArgs {
@@ -57,12 +63,13 @@ impl DeckyArgs {
                 }
                 DeckyMap::load(path).map_err(|e| e.to_string())?
             }
-            None if self.deckies.is_empty() => return Ok(DeckyMap::observe_all()),
+            None if self.deckies.is_empty() => DeckyMap::observe_all(),
             None => DeckyMap::default(),
         };
         for arg in &self.deckies {
             map.add_arg(arg).map_err(|e| e.to_string())?;
         }
+        map.decap = self.decap;
         Ok(map)
     }
 }

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{error, DeckyArgs, LimitArgs, OutputArgs};
 use crate::bus::{Bus, BusOptions, BusTarget};
-use crate::capture::file::CaptureFile;
+use crate::capture::file::{CaptureFile, FileEnd};
 use crate::decode::DecodeError;
 use crate::engine::{Analyzer, FingerprintTally};
 use crate::event::EventKind;
@@ -133,6 +133,9 @@ pub fn run(args: ReadArgs) -> i32 {
         if let Some(p) = progress {
             p.finish_and_clear();
         }
+        if let Ok(end) = &result {
+            warn_skipped(&mut engine, path, end);
+        }
         match result {
             Ok(end) if end.truncated => error(format!(
                 "warning: {}: last record truncated at byte {} ({} bytes not read); \
@@ -165,6 +168,27 @@ pub fn run(args: ReadArgs) -> i32 {
         print_summary(&engine, &output.stats(), started.elapsed().as_secs_f64());
     }
     i32::from(failed)
+}
+
+/// Counts the packets a file held but no analysis could take, and says so
+/// once per file.
+fn warn_skipped(engine: &mut Analyzer, path: &std::path::Path, end: &FileEnd) {
+    if end.no_interface > 0 {
+        engine.count("pcapng_packets_without_interface", end.no_interface);
+        error(format!(
+            "warning: {}: {} packet(s) name an interface with no interface description block; skipped",
+            path.display(),
+            end.no_interface
+        ));
+    }
+    if end.bad_time > 0 {
+        engine.count("packets_time_out_of_range", end.bad_time);
+        error(format!(
+            "warning: {}: {} packet(s) with a time outside 1970-01-01..9999-12-31; skipped",
+            path.display(),
+            end.bad_time
+        ));
+    }
 }
 
 /// `--bus`/`--bus-jetstream`, started; `None` without `--bus` or with `off`.

@@ -31,7 +31,7 @@ use crate::capture::live::{
 };
 use crate::decode::DecodeError;
 use crate::engine::state_watch::{ReloadCounters, StateWatcher, WatchOptions};
-use crate::engine::{Analyzer, DeckyMap};
+use crate::engine::{Analyzer, Decap, DeckyMap};
 use crate::event::EventKind;
 use crate::output::metrics::{MetricsHub, MetricsServer, MetricsSnapshot};
 use crate::output::{Output, OutputStats};
@@ -125,7 +125,7 @@ pub fn run(args: RunArgs) -> i32 {
         super::error(e);
         return 2;
     }
-    match Daemon::start(settings) {
+    match Daemon::start(settings, args.deckies.decap) {
         Ok(Some(daemon)) => daemon.run(),
         Ok(None) => 0,
         Err(e) => {
@@ -229,18 +229,23 @@ impl Signals {
 struct DeckySource {
     manual: Vec<String>,
     seen_file: bool,
+    /// `--decap`, carried by every map.
+    decap: Decap,
 }
 
 impl DeckySource {
     fn load(&mut self, path: &Path) -> Result<DeckyMap, String> {
-        if !path.exists() && !self.seen_file && self.manual.is_empty() {
-            return Ok(DeckyMap::observe_all());
-        }
-        let mut map = DeckyMap::load(path).map_err(|e| e.to_string())?;
-        self.seen_file |= path.exists();
-        for d in &self.manual {
-            map.add_arg(d).map_err(|e| e.to_string())?;
-        }
+        let mut map = if !path.exists() && !self.seen_file && self.manual.is_empty() {
+            DeckyMap::observe_all()
+        } else {
+            let mut map = DeckyMap::load(path).map_err(|e| e.to_string())?;
+            self.seen_file |= path.exists();
+            for d in &self.manual {
+                map.add_arg(d).map_err(|e| e.to_string())?;
+            }
+            map
+        };
+        map.decap = self.decap;
         Ok(map)
     }
 }
@@ -292,13 +297,14 @@ enum StartError {
 
 impl Daemon {
     /// Opens everything; `None` when a signal ended the start-up.
-    fn start(settings: Settings) -> Result<Option<Daemon>, StartError> {
+    fn start(settings: Settings, decap: Decap) -> Result<Option<Daemon>, StartError> {
         let signals = Signals::install().map_err(StartError::Signals)?;
         let p0f_db =
             super::load_p0f_database(settings.p0f_db.as_deref()).map_err(StartError::P0f)?;
         let mut source = DeckySource {
             manual: settings.deckies.clone(),
             seen_file: false,
+            decap,
         };
         let deckies = source.load(&settings.state).unwrap_or_else(|e| {
             tracing::error!("{e}; starting with no deckies until the state file is fixed");

@@ -11,8 +11,26 @@ const MAX_EXT_HEADERS: usize = 16;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fragment {
     None,
-    /// The first piece: transport header present, payload incomplete.
-    First,
+    /// One piece of a datagram, for [`crate::flow::defrag`]: its payload
+    /// starts `offset` bytes into the datagram's fragmentable part.
+    Piece(FragmentInfo),
+}
+
+/// The fragment header fields (IPv4 flags/offset/ID, IPv6 Fragment header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FragmentInfo {
+    /// IPv4 identification or IPv6 fragment identification.
+    pub id: u32,
+    /// Byte offset of this piece's payload in the datagram.
+    pub offset: u32,
+    /// More fragments follow.
+    pub more: bool,
+    /// IPv6: where the Fragment header starts (the unfragmentable part
+    /// ends), where the Next Header byte pointing at it sits, and the Next
+    /// Header the Fragment header names. Unused for IPv4.
+    pub v6_frag_at: u16,
+    pub v6_next_at: u16,
+    pub v6_next: u8,
 }
 
 /// A view of an IPv4 or IPv6 header; `header` spans the fixed header plus
@@ -86,10 +104,7 @@ fn parse_v4(b: &[u8]) -> Result<IpView<'_>, DecodeError> {
     }
     let flags_frag = be16(b, 6).unwrap_or(0);
     let more_fragments = flags_frag & 0x2000 != 0;
-    let offset = flags_frag & 0x1fff;
-    if offset != 0 {
-        return Err(DecodeError::LaterFragment);
-    }
+    let offset = u32::from(flags_frag & 0x1fff) * 8;
     let end = total.min(b.len());
     Ok(IpView {
         version: 4,
@@ -101,8 +116,15 @@ fn parse_v4(b: &[u8]) -> Result<IpView<'_>, DecodeError> {
         ident: be16(b, 4).unwrap_or(0),
         df: flags_frag & 0x4000 != 0,
         total_len: total as u32,
-        fragment: if more_fragments {
-            Fragment::First
+        fragment: if more_fragments || offset != 0 {
+            Fragment::Piece(FragmentInfo {
+                id: u32::from(be16(b, 4).unwrap_or(0)),
+                offset,
+                more: more_fragments,
+                v6_frag_at: 0,
+                v6_next_at: 0,
+                v6_next: 0,
+            })
         } else {
             Fragment::None
         },
@@ -122,32 +144,54 @@ fn parse_v6(b: &[u8]) -> Result<IpView<'_>, DecodeError> {
         (40 + payload_len).min(b.len())
     };
     let mut next = b[6];
+    let mut next_at = 6;
     let mut at = 40;
-    let mut fragment = Fragment::None;
+    let fragment = Fragment::None;
     for _ in 0..MAX_EXT_HEADERS {
         match next {
             // Hop-by-hop, routing, destination options, mobility: (next, len8).
             0 | 43 | 60 | 135 | 139 | 140 => {
                 let len = usize::from(*b.get(at + 1).ok_or(DecodeError::Truncated(Layer::Ipv6))?);
                 next = b[at];
+                next_at = at;
                 at += (len + 1) * 8;
             }
-            // Fragment header: fixed 8 bytes.
+            // Fragment header: fixed 8 bytes. An atomic fragment (offset 0,
+            // no more) is a whole packet (RFC 6946); any other is a piece
+            // whose fragmentable part follows this header.
             44 => {
                 let off_flags = be16(b, at + 2).ok_or(DecodeError::Truncated(Layer::Ipv6))?;
-                if off_flags >> 3 != 0 {
-                    return Err(DecodeError::LaterFragment);
-                }
-                if off_flags & 1 != 0 {
-                    fragment = Fragment::First;
+                let id = super::be32(b, at + 4).ok_or(DecodeError::Truncated(Layer::Ipv6))?;
+                let offset = u32::from(off_flags >> 3) * 8;
+                let more = off_flags & 1 != 0;
+                if offset != 0 || more {
+                    if at + 8 > end {
+                        return Err(DecodeError::Truncated(Layer::Ipv6));
+                    }
+                    return Ok(v6_view(
+                        b,
+                        b[at],
+                        at + 8,
+                        end,
+                        Fragment::Piece(FragmentInfo {
+                            id,
+                            offset,
+                            more,
+                            v6_frag_at: at as u16,
+                            v6_next_at: next_at as u16,
+                            v6_next: b[at],
+                        }),
+                    ));
                 }
                 next = b[at];
+                next_at = at;
                 at += 8;
             }
             // Authentication header: length in 4-byte units minus 2.
             51 => {
                 let len = usize::from(*b.get(at + 1).ok_or(DecodeError::Truncated(Layer::Ipv6))?);
                 next = b[at];
+                next_at = at;
                 at += (len + 2) * 4;
             }
             _ => break,
@@ -156,13 +200,25 @@ fn parse_v6(b: &[u8]) -> Result<IpView<'_>, DecodeError> {
             return Err(DecodeError::Truncated(Layer::Ipv6));
         }
     }
-    let src: [u8; 16] = b[8..24]
-        .try_into()
-        .map_err(|_| DecodeError::Truncated(Layer::Ipv6))?;
-    let dst: [u8; 16] = b[24..40]
-        .try_into()
-        .map_err(|_| DecodeError::Truncated(Layer::Ipv6))?;
-    Ok(IpView {
+    if is_extension_header(next) {
+        // More extension headers than we follow: refused, and counted.
+        return Err(DecodeError::TooManyExtensionHeaders);
+    }
+    Ok(v6_view(b, next, at, end, fragment))
+}
+
+fn is_extension_header(next: u8) -> bool {
+    matches!(next, 0 | 43 | 44 | 51 | 60 | 135 | 139 | 140)
+}
+
+/// The view of an IPv6 packet whose headers end at `at` with `next`.
+fn v6_view(b: &[u8], next: u8, at: usize, end: usize, fragment: Fragment) -> IpView<'_> {
+    let payload_len = usize::from(be16(b, 4).unwrap_or(0));
+    let mut src = [0u8; 16];
+    src.copy_from_slice(&b[8..24]);
+    let mut dst = [0u8; 16];
+    dst.copy_from_slice(&b[24..40]);
+    IpView {
         version: 6,
         src: IpAddr::V6(Ipv6Addr::from(src)),
         dst: IpAddr::V6(Ipv6Addr::from(dst)),
@@ -175,5 +231,5 @@ fn parse_v6(b: &[u8]) -> Result<IpView<'_>, DecodeError> {
         fragment,
         header: &b[..at],
         payload: &b[at..end],
-    })
+    }
 }

@@ -10,7 +10,7 @@ mod link;
 mod transport;
 mod tunnel;
 
-pub use ip::{Fragment, IpView};
+pub use ip::{Fragment, FragmentInfo, IpView};
 pub use transport::{TcpFlags, TcpOption, TcpOptions, TcpView, UdpView};
 
 use crate::capture::RawPacket;
@@ -38,10 +38,13 @@ pub enum Transport<'a> {
         kind: u8,
         code: u8,
     },
-    /// Any other protocol, or a first fragment too short for its header.
+    /// Any other protocol.
     Other {
         protocol: u8,
     },
+    /// A piece of a fragmented datagram (`ip.fragment`): nothing to parse
+    /// until [`crate::flow::defrag`] has the whole datagram.
+    Fragment,
 }
 
 /// Why a frame yielded no packet. Counted by kind in the summary and metrics.
@@ -54,9 +57,9 @@ pub enum DecodeError {
     /// Not IPv4/IPv6 (ARP, LLDP, ...): not an error, just nothing to do.
     NotIp,
     UnsupportedLinkType,
-    /// A fragment other than the first: its transport header is elsewhere.
-    LaterFragment,
     TooManyTunnels,
+    /// More IPv6 extension headers than the decoder follows.
+    TooManyExtensionHeaders,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -92,8 +95,8 @@ impl DecodeError {
             Malformed(Udp) => "malformed_udp",
             NotIp => "not_ip",
             UnsupportedLinkType => "unsupported_linktype",
-            LaterFragment => "later_fragment",
             TooManyTunnels => "too_many_tunnels",
+            TooManyExtensionHeaders => "too_many_extension_headers",
         }
     }
 
@@ -114,8 +117,8 @@ impl DecodeError {
         "malformed_udp",
         "not_ip",
         "unsupported_linktype",
-        "later_fragment",
         "too_many_tunnels",
+        "too_many_extension_headers",
     ];
 
     pub fn index(self) -> usize {
@@ -131,10 +134,43 @@ pub(crate) enum Inner<'a> {
     Ip(&'a [u8]),
 }
 
-/// Decodes one captured frame down to its innermost IP packet.
+/// Whether a tunnel packet is opened: called with the outer IP header of
+/// every packet that is a tunnel (see [`crate::engine::Decap`]).
+pub type OpensTunnel<'p> = &'p dyn Fn(&IpView<'_>) -> bool;
+
+/// Decodes one captured frame down to its innermost IP packet, opening
+/// every tunnel.
 pub fn decode<'a>(pkt: &RawPacket<'a>) -> Result<Packet<'a>, DecodeError> {
-    let (mut inner, mut src_mac) = link::strip(pkt.linktype, pkt.data)?;
-    let mut depth = 0u8;
+    decode_with(pkt, &|_| true)
+}
+
+/// Decodes one captured frame, opening the tunnels `opens` accepts; a
+/// tunnel it refuses is the packet itself (a datagram to its address).
+pub fn decode_with<'a>(
+    pkt: &RawPacket<'a>,
+    opens: OpensTunnel<'_>,
+) -> Result<Packet<'a>, DecodeError> {
+    let (inner, src_mac) = link::strip(pkt.linktype, pkt.data)?;
+    decode_from(inner, src_mac, 0, opens)
+}
+
+/// Decodes a datagram that [`crate::flow::defrag`] put back together from
+/// pieces found `depth` tunnels deep in frames from `src_mac`.
+pub fn decode_reassembled<'a>(
+    datagram: &'a [u8],
+    src_mac: Option<[u8; 6]>,
+    depth: u8,
+    opens: OpensTunnel<'_>,
+) -> Result<Packet<'a>, DecodeError> {
+    decode_from(Inner::Ip(datagram), src_mac, depth, opens)
+}
+
+fn decode_from<'a>(
+    mut inner: Inner<'a>,
+    mut src_mac: Option<[u8; 6]>,
+    mut depth: u8,
+    opens: OpensTunnel<'_>,
+) -> Result<Packet<'a>, DecodeError> {
     loop {
         let ip_bytes = match inner {
             Inner::Ethernet(frame) => {
@@ -145,13 +181,29 @@ pub fn decode<'a>(pkt: &RawPacket<'a>) -> Result<Packet<'a>, DecodeError> {
             Inner::Ip(ip) => ip,
         };
         let ip = IpView::parse(ip_bytes)?;
-        if let Some(next) = tunnel::decapsulate(&ip)? {
-            depth += 1;
-            if usize::from(depth) > MAX_ENCAPSULATION {
-                return Err(DecodeError::TooManyTunnels);
+        if ip.fragment != Fragment::None {
+            // A piece: its payload is not a whole transport header or
+            // tunnel, so nothing below the IP header is looked at yet.
+            return Ok(Packet {
+                src_mac,
+                ip,
+                transport: Transport::Fragment,
+                tunnel_depth: depth,
+            });
+        }
+        // The policy is asked only about packets that are tunnels, so the
+        // common packet costs no lookup.
+        match tunnel::decapsulate(&ip) {
+            Ok(Some(next)) if opens(&ip) => {
+                depth += 1;
+                if usize::from(depth) > MAX_ENCAPSULATION {
+                    return Err(DecodeError::TooManyTunnels);
+                }
+                inner = next;
+                continue;
             }
-            inner = next;
-            continue;
+            Err(e) if opens(&ip) => return Err(e),
+            _ => {}
         }
         let transport = transport::parse(&ip)?;
         return Ok(Packet {

@@ -1,6 +1,6 @@
 //! TCP and UDP header views.
 
-use super::{be16, be32, DecodeError, Fragment, IpView, Layer, Transport};
+use super::{be16, be32, DecodeError, IpView, Layer, Transport};
 
 const PROTO_TCP: u8 = 6;
 const PROTO_UDP: u8 = 17;
@@ -11,14 +11,14 @@ pub(crate) fn parse<'a>(ip: &IpView<'a>) -> Result<Transport<'a>, DecodeError> {
     match ip.protocol {
         PROTO_TCP => {
             if b.len() < 20 {
-                return short(ip, Layer::Tcp);
+                return Err(DecodeError::Truncated(Layer::Tcp));
             }
             let hlen = usize::from(b[12] >> 4) * 4;
             if hlen < 20 {
                 return Err(DecodeError::Malformed(Layer::Tcp));
             }
             if b.len() < hlen {
-                return short(ip, Layer::Tcp);
+                return Err(DecodeError::Truncated(Layer::Tcp));
             }
             Ok(Transport::Tcp(TcpView {
                 header: &b[..hlen],
@@ -27,7 +27,7 @@ pub(crate) fn parse<'a>(ip: &IpView<'a>) -> Result<Transport<'a>, DecodeError> {
         }
         PROTO_UDP => {
             if b.len() < 8 {
-                return short(ip, Layer::Udp);
+                return Err(DecodeError::Truncated(Layer::Udp));
             }
             let len = usize::from(be16(b, 4).unwrap_or(0));
             // A length below the header is corrupt; 0 happens with jumbograms.
@@ -48,17 +48,6 @@ pub(crate) fn parse<'a>(ip: &IpView<'a>) -> Result<Transport<'a>, DecodeError> {
             code: b[1],
         }),
         protocol => Ok(Transport::Other { protocol }),
-    }
-}
-
-/// A first fragment may legitimately stop inside the transport header.
-fn short<'a>(ip: &IpView<'a>, layer: Layer) -> Result<Transport<'a>, DecodeError> {
-    if ip.fragment == Fragment::First {
-        Ok(Transport::Other {
-            protocol: ip.protocol,
-        })
-    } else {
-        Err(DecodeError::Truncated(layer))
     }
 }
 

@@ -97,6 +97,15 @@ impl Analyzer {
     }
 
     /// Counters; with shards, as of the last chunk handed over.
+    /// Adds `n` to a named counter kept outside the engine (the capture
+    /// file's skipped packets), for the summary and metrics.
+    pub fn count(&mut self, name: &'static str, n: u64) {
+        match self {
+            Analyzer::Single(e) => e.count(name, n),
+            Analyzer::Sharded(e) => e.count(name, n),
+        }
+    }
+
     pub fn stats(&self) -> &Stats {
         match self {
             Analyzer::Single(e) => e.stats(),

@@ -64,6 +64,34 @@ struct StateDecky {
     ipv6: Option<String>,
 }
 
+/// Which tunnels are opened (`--decap`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Decap {
+    /// Tunnels are datagrams like any other.
+    Never,
+    /// A tunnel to or from a decky is a datagram to that decky (its kernel
+    /// never decapsulates it, so the inner packet is not what it received);
+    /// any other tunnel (ERSPAN, VXLAN, GRE from a switch or tap) is opened.
+    /// In observe-all mode every tunnel is opened.
+    #[default]
+    Auto,
+    /// Every tunnel is opened.
+    Always,
+}
+
+impl std::str::FromStr for Decap {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "never" => Ok(Decap::Never),
+            "auto" => Ok(Decap::Auto),
+            "always" => Ok(Decap::Always),
+            _ => Err(format!("{s:?}: expected never, auto or always")),
+        }
+    }
+}
+
 /// Decky IPs to names. Empty and `observe_all` when no source was given.
 #[derive(Debug, Clone, Default)]
 pub struct DeckyMap {
@@ -73,6 +101,8 @@ pub struct DeckyMap {
     observe_all: bool,
     /// `config.interface` of the state file (the fleet's parent NIC).
     pub interface: Option<String>,
+    /// Which tunnels the decoder opens.
+    pub decap: Decap,
 }
 
 impl DeckyMap {
@@ -94,6 +124,18 @@ impl DeckyMap {
 
     pub fn is_empty(&self) -> bool {
         self.by_ip.is_empty()
+    }
+
+    /// Whether the decoder opens the tunnel packet `outer` (see [`Decap`]).
+    pub fn opens_tunnel(&self, outer: &crate::decode::IpView<'_>) -> bool {
+        match self.decap {
+            Decap::Never => false,
+            Decap::Always => true,
+            Decap::Auto => {
+                self.observe_all
+                    || !(self.by_ip.contains_key(&outer.src) || self.by_ip.contains_key(&outer.dst))
+            }
+        }
     }
 
     /// The decky name for `ip`, if it is one.

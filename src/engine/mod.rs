@@ -5,6 +5,7 @@
 //! yields the same events in `read` and `run` alike.
 
 pub mod analyzer;
+pub mod checksums;
 pub mod deckies;
 pub mod dhcp;
 pub mod dtls;
@@ -33,12 +34,13 @@ use crate::decode::{self, Packet, Transport};
 use crate::event::{Event, EventKind};
 use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::fingerprint::seqclass::SeqClassTable;
+use crate::flow::defrag::{self, DefragTable};
 use crate::flow::table::FlowTable;
 use crate::util::time::Timestamp;
 pub use tally::FingerprintTally;
 
 pub use analyzer::Analyzer;
-pub use deckies::DeckyMap;
+pub use deckies::{Decap, DeckyMap};
 pub use sharded::ShardedEngine;
 pub use stats::Stats;
 
@@ -149,6 +151,10 @@ pub struct Engine {
     dhcp: dhcp::DhcpTracker,
     /// Per-host TCP timestamp samples for p0f's uptime.
     p0f_hosts: crate::fingerprint::p0f::uptime::HostTsTable,
+    /// IP datagrams arriving in pieces.
+    defrag: DefragTable,
+    /// Whether bad checksums are dropped (see [`checksums`]).
+    checksums: checksums::ChecksumGate,
     /// Latest packet time seen, the engine's clock.
     now: Timestamp,
     /// Off in a shard: the link-local and DHCP tables span every host, so the
@@ -178,6 +184,8 @@ impl Engine {
                 (limits.seq_sources * crate::fingerprint::p0f::uptime::HOST_ENTRY_BYTES)
                     .min(crate::fingerprint::p0f::uptime::DEFAULT_MEMCAP),
             ),
+            defrag: DefragTable::new(defrag::DEFAULT_BYTES),
+            checksums: checksums::ChecksumGate::default(),
             cx: Context {
                 limits,
                 stats: Stats::default(),
@@ -216,6 +224,11 @@ impl Engine {
         &self.cx.stats
     }
 
+    /// Adds `n` to a named counter (see [`Analyzer::count`]).
+    pub fn count(&mut self, name: &'static str, n: u64) {
+        self.cx.stats.add(name, n);
+    }
+
     pub fn limits(&self) -> &Limits {
         &self.cx.limits
     }
@@ -224,8 +237,10 @@ impl Engine {
         &self.deckies
     }
 
-    /// Replaces the decky map; applies from the next packet.
-    pub fn set_deckies(&mut self, deckies: DeckyMap) {
+    /// Replaces the decky map; applies from the next packet. The
+    /// `--decap` mode stays (a state file reload does not carry it).
+    pub fn set_deckies(&mut self, mut deckies: DeckyMap) {
+        deckies.decap = self.deckies.decap;
         self.deckies = deckies;
     }
 
@@ -258,6 +273,7 @@ impl Engine {
                 self.dtls_hellos.evictions,
             ),
             ("p0f_hosts", self.p0f_hosts.len(), self.p0f_hosts.evictions),
+            ("ip_fragments", self.defrag.len(), self.defrag.evictions),
         ];
         tables.extend(self.leaks.table_stats());
         tables.extend(self.dhcp.table_stats());
@@ -273,8 +289,19 @@ impl Engine {
             self.now = raw.ts;
             self.expire_idle();
         }
-        match decode::decode(raw) {
-            Ok(pkt) => self.dispatch(&pkt, raw.ts),
+        let deckies = &self.deckies;
+        match decode::decode_with(raw, &|ip| deckies.opens_tunnel(ip)) {
+            Ok(pkt) if matches!(pkt.transport, Transport::Fragment) => {
+                self.defragment(&pkt, raw.ts)
+            }
+            Ok(pkt) => {
+                if self
+                    .checksums
+                    .admit(&pkt, &self.deckies, &mut self.cx.stats)
+                {
+                    self.dispatch(&pkt, raw.ts)
+                }
+            }
             Err(e) => {
                 if e == decode::DecodeError::NotIp {
                     // ARP teaches the link-local leak's MAC-to-IPv4 table.
@@ -297,7 +324,8 @@ impl Engine {
         sink: &mut impl FnMut(Event),
     ) {
         self.cx.frame = frame;
-        if let Ok(pkt) = decode::decode(raw) {
+        let deckies = &self.deckies;
+        if let Ok(pkt) = decode::decode_with(raw, &|ip| deckies.opens_tunnel(ip)) {
             self.routed_seq = seq;
             self.dispatch(&pkt, raw.ts);
             self.routed_seq = None;
@@ -345,7 +373,32 @@ impl Engine {
         self.tally.as_ref()
     }
 
+    /// A piece of a datagram: the datagram is analysed once whole, as the
+    /// decky's kernel would deliver it.
+    fn defragment(&mut self, piece: &Packet<'_>, ts: Timestamp) {
+        let deckies = &self.deckies;
+        let opens = |ip: &decode::IpView<'_>| deckies.opens_tunnel(ip);
+        let Some(whole) = self
+            .defrag
+            .push_nested(piece, self.now, &mut self.cx.stats, &opens)
+        else {
+            return;
+        };
+        match decode::decode_reassembled(&whole.bytes, whole.src_mac, whole.tunnel_depth, &opens) {
+            Ok(pkt) => {
+                if self
+                    .checksums
+                    .admit(&pkt, &self.deckies, &mut self.cx.stats)
+                {
+                    self.dispatch(&pkt, ts)
+                }
+            }
+            Err(e) => self.cx.stats.decode_error(e),
+        }
+    }
+
     fn expire_idle(&mut self) {
+        self.defrag.expire(self.now, &mut self.cx.stats);
         self.dtls_hellos.expire(self.now, &mut self.cx.stats);
         let idle_us = i64::try_from(self.cx.limits.flow_idle_secs.saturating_mul(1_000_000))
             .unwrap_or(i64::MAX);

@@ -228,7 +228,15 @@ fn track(
             flags,
             retransmission,
         };
-        stream::on_payload(cx, flow, side, tcp.seq(), payload, ts, seg);
+        // Data on a SYN (TCP Fast Open, or any payload an attacker puts
+        // there: the decky's kernel queues it) starts after the SYN's own
+        // sequence number, where the stream begins.
+        let seq = if flags.has(TcpFlags::SYN) {
+            tcp.seq().wrapping_add(1)
+        } else {
+            tcp.seq()
+        };
+        stream::on_payload(cx, flow, side, seq, payload, ts, seg);
     }
 
     if flags.has(TcpFlags::RST) {

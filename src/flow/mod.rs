@@ -1,5 +1,6 @@
-//! Flow tracking: the bounded LRU flow table ([`table`]) and per-direction
-//! TCP reassembly ([`reassembly`]).
+//! Flow tracking: the bounded LRU flow table ([`table`]), per-direction
+//! TCP reassembly ([`reassembly`]) and IP defragmentation ([`defrag`]).
 
+pub mod defrag;
 pub mod reassembly;
 pub mod table;

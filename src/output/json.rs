@@ -105,16 +105,47 @@ fn write_record_head(ev: &Event, out: &mut Vec<u8>) {
 }
 
 /// A JSON string of arbitrary bytes: invalid UTF-8 becomes U+FFFD, control
-/// characters are escaped by serde_json.
+/// characters are escaped as serde_json does, and the characters that
+/// mislead a person or a line splitter (NEL, U+2028, U+2029, bidirectional
+/// controls: see [`super::syslog::misleading`]) as `\uXXXX`.
 pub fn write_string(bytes: &[u8], out: &mut Vec<u8>) {
     // ASCII (every structured value, and the raw line of nearly every
     // event) needs neither the UTF-8 repair nor serde_json's escaper: write
     // it with the same escapes serde_json uses (checked in the tests).
     if !write_ascii(bytes, out) {
         let text = String::from_utf8_lossy(bytes);
-        // Writing a &str into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, text.as_ref());
+        let text = text.as_bytes();
+        let mut start = 0;
+        out.push(b'"');
+        for i in memchr::memchr2_iter(0xc2, 0xe2, text) {
+            let len = super::syslog::misleading(&text[i..]);
+            if len == 0 || i < start {
+                continue;
+            }
+            write_unquoted(&text[start..i], out);
+            let c = std::str::from_utf8(&text[i..i + len])
+                .ok()
+                .and_then(|s| s.chars().next())
+                .map_or(0xfffd, u32::from);
+            out.extend_from_slice(format!("\\u{c:04x}").as_bytes());
+            start = i + len;
+        }
+        write_unquoted(&text[start..], out);
+        out.push(b'"');
     }
+}
+
+/// Valid UTF-8 escaped by serde_json, without the quotes.
+fn write_unquoted(text: &[u8], out: &mut Vec<u8>) {
+    let Ok(text) = std::str::from_utf8(text) else {
+        return;
+    };
+    let mark = out.len();
+    // Writing a &str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
+    // Drop the quotes serde_json put around it.
+    out.remove(mark);
+    out.pop();
 }
 
 /// What [`write_ascii`] does with each byte: copy it, escape it with a
@@ -277,5 +308,20 @@ mod tests {
         assert_eq!(v["fields"]["x"], "a\"\n\u{fffd}");
         assert_eq!(v["raw_line"], "<134>1 line");
         assert_eq!(v["msg"], "");
+    }
+
+    #[test]
+    fn misleading_characters_as_unicode_escapes() {
+        let mut out = Vec::new();
+        write_string(
+            "x\u{2028}y\u{85}\u{202e}\u{e9}\u{2069}\"\u{2027}".as_bytes(),
+            &mut out,
+        );
+        assert_eq!(
+            String::from_utf8(out.clone()).unwrap(),
+            "\"x\\u2028y\\u0085\\u202e\u{e9}\\u2069\\\"\u{2027}\""
+        );
+        let back: String = serde_json::from_slice(&out).unwrap();
+        assert_eq!(back, "x\u{2028}y\u{85}\u{202e}\u{e9}\u{2069}\"\u{2027}");
     }
 }

@@ -77,8 +77,10 @@ fn write_hostname(name: &[u8], out: &mut Vec<u8>) {
 }
 
 /// PARAM-VALUE escaping: `\\`, `"` and `]` get a backslash (RFC 5424 6.3.3);
-/// control bytes, DEL and bytes of invalid UTF-8 become `\\xNN`, so no value
-/// can end the line or the element early.
+/// control bytes, DEL, bytes of invalid UTF-8 and the bytes of the
+/// [`misleading`] characters (Unicode line breaks and bidirectional
+/// controls) become `\\xNN`, so no value can end the line or the element
+/// early, or reorder what a person reads.
 pub fn escape_param_value(value: &[u8], out: &mut Vec<u8>) {
     // Short clean values (numbers, flags, addresses: most fields) are
     // checked byte by byte and copied whole, cheaper than the word scan.
@@ -137,9 +139,37 @@ fn escape_ascii(value: &[u8], out: &mut Vec<u8>) -> bool {
     }
 }
 
-/// Escapes valid UTF-8, copying the runs between escapes in one go.
+/// Escapes valid UTF-8, copying the runs between escapes in one go; the
+/// misleading characters (only ever led by 0xc2 or 0xe2) go byte by byte.
 fn escape_valid(valid: &[u8], out: &mut Vec<u8>) {
-    escape_run(valid, out);
+    let mut start = 0;
+    for i in memchr::memchr2_iter(0xc2, 0xe2, valid) {
+        if i < start {
+            continue;
+        }
+        let len = misleading(&valid[i..]);
+        if len == 0 {
+            continue;
+        }
+        escape_run(&valid[start..i], out);
+        valid[i..i + len]
+            .iter()
+            .for_each(|&b| push_hex_escape(b, out));
+        start = i + len;
+    }
+    escape_run(&valid[start..], out);
+}
+
+/// The length of the character `s` starts with when it is one that looks
+/// harmless to a program but misleads a person or a line splitter: NEL
+/// (U+0085), the line and paragraph separators (U+2028, U+2029) and the
+/// bidirectional controls (U+202A-U+202E, U+2066-U+2069); else 0.
+pub(crate) fn misleading(s: &[u8]) -> usize {
+    match s {
+        [0xc2, 0x85, ..] => 2,
+        [0xe2, 0x80, 0xa8..=0xae, ..] | [0xe2, 0x81, 0xa6..=0xa9, ..] => 3,
+        _ => 0,
+    }
 }
 
 /// One pass over `bytes`; bytes above 0x7f are copied, but reported
@@ -242,6 +272,18 @@ mod tests {
         escape_param_value(b"a\nb]c\"d\\e\x1b[31m\xff\xc3\xa9", &mut out);
         assert_eq!(out, b"a\\x0ab\\]c\\\"d\\\\e\\x1b[31m\\xff\xc3\xa9");
         let mut out = Vec::new();
+        escape_param_value(b"\x7fplain ascii]\"", &mut out);
+        assert_eq!(out, b"\\x7fplain ascii\\]\\\"");
+        out.clear();
+        // Line and paragraph separators, NEL and bidi controls: as bytes;
+        // the characters around them, and a lookalike (U+2027), stay.
+        let value = "a\u{2028}b\u{2029}c\u{85}d\u{202e}e\u{2066}\u{2069}f\u{2027}\u{e9}\u{202a}";
+        escape_param_value(value.as_bytes(), &mut out);
+        assert_eq!(
+            String::from_utf8(out.clone()).unwrap(),
+            "a\\xe2\\x80\\xa8b\\xe2\\x80\\xa9c\\xc2\\x85d\\xe2\\x80\\xaee\\xe2\\x81\\xa6\\xe2\\x81\\xa9f\u{2027}\u{e9}\\xe2\\x80\\xaa"
+        );
+        out.clear();
         escape_param_value(b"\x7fplain ascii]\"", &mut out);
         assert_eq!(out, b"\\x7fplain ascii\\]\\\"");
         // Without control bytes (the memchr path).

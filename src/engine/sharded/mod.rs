@@ -33,14 +33,16 @@ use batch::PacketBatch;
 use merge::{merge_order, tag, Phase};
 use worker::{Done, Job, Snapshot};
 
+use super::checksums::ChecksumGate;
 use super::dhcp::DhcpTracker;
 use super::ipv6_leak::LeakTracker;
 use super::syn::{is_fingerprinted_syn, sample_seq};
 use super::{Context, DeckyMap, Engine, FingerprintTally, Limits, Stats};
-use crate::capture::RawPacket;
+use crate::capture::{linktype, RawPacket};
 use crate::decode::{self, DecodeError, Packet, Transport};
 use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::fingerprint::seqclass::SeqClassTable;
+use crate::flow::defrag::{self, DefragTable};
 use crate::output::formatted::{FormattedBatch, Formatter, MergedChunk};
 use crate::util::time::Timestamp;
 
@@ -77,7 +79,52 @@ struct Router {
     /// reach several shards (observe-all mode, decky to decky).
     seq_classes: SeqClassTable,
     formatter: Formatter,
+    /// IP datagrams arriving in pieces: whole ones go to the shards.
+    defrag: DefragTable,
+    checksums: ChecksumGate,
+    /// Latest packet time seen.
+    now: Timestamp,
     cx: Context,
+}
+
+/// Sends a whole packet (decoded as `pkt`) to its shard, after the
+/// router's own observations of it.
+fn route(
+    router: &mut Router,
+    chunk: &mut Chunk,
+    index: u32,
+    pkt: &Packet<'_>,
+    raw: &RawPacket<'_>,
+) {
+    // Checksums are judged here, once for the capture, so the verdicts do
+    // not depend on how many shards there are.
+    if !router
+        .checksums
+        .admit(pkt, &router.deckies, &mut router.cx.stats)
+    {
+        return;
+    }
+    router
+        .leaks
+        .observe(&mut router.cx, &router.deckies, pkt, raw.ts);
+    if let Transport::Udp(_) = pkt.transport {
+        router
+            .dhcp
+            .observe(&mut router.cx, &router.deckies, pkt, raw.ts);
+    }
+    for ev in router.cx.out.drain(..) {
+        let tag = tag(index, Phase::Leak);
+        router.formatter.format(tag, ev, &mut chunk.leak_events);
+    }
+    let seq = match pkt.transport {
+        Transport::Tcp(tcp) if tcp.is_syn() && is_fingerprinted_syn(&router.deckies, pkt) => {
+            Some(sample_seq(&mut router.seq_classes, pkt, &tcp))
+        }
+        _ => None,
+    };
+    let shard = router.shard_of(pkt, chunk.batches.len());
+    chunk.batches[shard].push(index, raw, seq);
+    chunk.bytes += raw.data.len();
 }
 
 struct Shard {
@@ -140,6 +187,9 @@ impl ShardedEngine {
                 seq_classes: SeqClassTable::new(limits.seq_sources),
                 formatter,
                 deckies,
+                defrag: DefragTable::new(defrag::DEFAULT_BYTES),
+                checksums: ChecksumGate::default(),
+                now: Timestamp::default(),
                 cx: Context {
                     limits,
                     stats: Stats::default(),
@@ -177,32 +227,35 @@ impl ShardedEngine {
         let router = &mut self.router;
         router.cx.stats.packets += 1;
         router.cx.stats.bytes += u64::from(raw.orig_len);
-        match decode::decode(raw) {
-            Ok(pkt) => {
-                router
-                    .leaks
-                    .observe(&mut router.cx, &router.deckies, &pkt, raw.ts);
-                if let Transport::Udp(_) = pkt.transport {
-                    router
-                        .dhcp
-                        .observe(&mut router.cx, &router.deckies, &pkt, raw.ts);
-                }
-                for ev in router.cx.out.drain(..) {
-                    let tag = tag(index, Phase::Leak);
-                    router.formatter.format(tag, ev, &mut chunk.leak_events);
-                }
-                let seq = match pkt.transport {
-                    Transport::Tcp(tcp)
-                        if tcp.is_syn() && is_fingerprinted_syn(&router.deckies, &pkt) =>
-                    {
-                        Some(sample_seq(&mut router.seq_classes, &pkt, &tcp))
+        let deckies = &router.deckies;
+        let opens = |ip: &decode::IpView<'_>| deckies.opens_tunnel(ip);
+        match decode::decode_with(raw, &opens) {
+            Ok(pkt) if matches!(pkt.transport, Transport::Fragment) => {
+                if let Some(whole) = router.defrag.push_nested(
+                    &pkt,
+                    router.now.max(raw.ts),
+                    &mut router.cx.stats,
+                    &opens,
+                ) {
+                    // The shard decodes the datagram from its raw IP bytes.
+                    let datagram = RawPacket {
+                        ts: raw.ts,
+                        linktype: linktype::RAW,
+                        data: &whole.bytes,
+                        orig_len: u32::try_from(whole.bytes.len()).unwrap_or(u32::MAX),
+                    };
+                    match decode::decode_reassembled(
+                        &whole.bytes,
+                        whole.src_mac,
+                        whole.tunnel_depth,
+                        &opens,
+                    ) {
+                        Ok(pkt) => route(router, chunk, index, &pkt, &datagram),
+                        Err(e) => router.cx.stats.decode_error(e),
                     }
-                    _ => None,
-                };
-                let shard = router.shard_of(&pkt, chunk.batches.len());
-                chunk.batches[shard].push(index, raw, seq);
-                chunk.bytes += raw.data.len();
+                }
             }
+            Ok(pkt) => route(router, chunk, index, &pkt, raw),
             Err(e) => {
                 if e == DecodeError::NotIp {
                     router.leaks.observe_non_ip(&mut router.cx, raw);
@@ -210,6 +263,8 @@ impl ShardedEngine {
                 router.cx.stats.decode_error(e);
             }
         }
+        router.now = router.now.max(raw.ts);
+        router.defrag.expire(router.now, &mut router.cx.stats);
         if chunk.times.len() >= CHUNK_PACKETS || chunk.bytes >= CHUNK_BYTES {
             self.send_chunk();
             self.merge_ready(PIPELINE, sink);
@@ -265,8 +320,10 @@ impl ShardedEngine {
         self.router.leaks.set_interface(name);
     }
 
-    /// The decky map changes after the frames routed so far.
-    pub fn set_deckies(&mut self, deckies: DeckyMap) {
+    /// The decky map changes after the frames routed so far; the
+    /// `--decap` mode stays.
+    pub fn set_deckies(&mut self, mut deckies: DeckyMap) {
+        deckies.decap = self.router.deckies.decap;
         self.send_chunk();
         for i in 0..self.shards.len() {
             if self.shards[i]
@@ -334,6 +391,14 @@ impl ShardedEngine {
         add_tables(
             &mut tables,
             &[(
+                "ip_fragments",
+                self.router.defrag.len(),
+                self.router.defrag.evictions,
+            )],
+        );
+        add_tables(
+            &mut tables,
+            &[(
                 "seq_sources",
                 self.router.seq_classes.len(),
                 self.router.seq_classes.evictions,
@@ -342,6 +407,12 @@ impl ShardedEngine {
         self.stats = stats;
         self.tables = tables;
         self.open_flows = open;
+    }
+
+    /// Adds `n` to a named counter of the router's (see
+    /// [`super::Analyzer::count`]); in [`Self::stats`] from the next merge.
+    pub fn count(&mut self, name: &'static str, n: u64) {
+        self.router.cx.stats.add(name, n);
     }
 
     /// All counters, as of the last chunk handed over.

@@ -1,0 +1,247 @@
+//! Checksum validation, so a segment the decky's kernel dropped for its bad
+//! checksum (an insertion: a harmless decoy ClientHello or User-Agent sent
+//! first with a broken checksum, the real one after it at the same
+//! sequence numbers) never reaches reassembly or fingerprinting.
+//!
+//! Captures taken on a host with checksum offload carry bad checksums on
+//! that host's own packets (the NIC fills them in after the capture), so
+//! validation follows Suricata's `checksum-validation: auto` idea for each
+//! direction of each connection (a host may offload TCP and not UDP, so
+//! nothing wider is safe): its packets are validated while most of its
+//! checked packets carry good checksums, and not once most carry bad ones
+//! (counted when that happens). An offloaded direction is bad from its
+//! first packet on; an inserted decoy after a good SYN is dropped. Only
+//! packets that reach an analyzer are checked: TCP segments with data or
+//! SYN, UDP datagrams with data.
+//!
+//! Offload can only touch packets the capturing host sent: with deckies
+//! known, that is a decky's own packets. Everything else came over a wire
+//! with its checksum final, so it is always validated: otherwise an
+//! attacker could open its own connection with a few bad-checksum segments,
+//! make that direction look offloaded, and then slip a decoy past the
+//! gate. Only observing every host (someone else's capture, no deckies)
+//! leaves the per-direction guess as the one rule.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::decode::{IpView, Packet, Transport};
+
+use super::{DeckyMap, Stats};
+
+/// Good and bad checksums seen from one pool of senders.
+#[derive(Debug, Default, Clone, Copy)]
+struct Pool {
+    good: u64,
+    bad: u64,
+    off: bool,
+}
+
+impl Pool {
+    /// Records one verdict; returns whether the packet is admitted.
+    fn admit(&mut self, good: bool, stats: &mut Stats) -> bool {
+        if good {
+            self.good += 1;
+        } else {
+            self.bad += 1;
+        }
+        let off = self.bad > self.good;
+        if off && !self.off {
+            stats.bump("checksum_validation_turned_off");
+        }
+        self.off = off;
+        if good {
+            return true;
+        }
+        if off {
+            stats.bump("checksum_bad_accepted_offload");
+            true
+        } else {
+            stats.bump("checksum_bad_dropped");
+            false
+        }
+    }
+}
+
+/// The largest IP packet an Ethernet link carries without jumbo frames.
+const WIRE_MTU: usize = 1500;
+
+/// Directions tracked at most; when full the table starts over (counted
+/// as `checksum_directions_reset`), which only forgets past verdicts.
+const MAX_DIRECTIONS: usize = 16_384;
+
+/// One direction of a connection: source and destination socket, protocol.
+type Direction = (IpAddr, u16, IpAddr, u16, u8);
+
+/// The validation state of one capture (engine or router).
+#[derive(Debug, Default)]
+pub struct ChecksumGate {
+    directions: HashMap<Direction, Pool>,
+}
+
+impl ChecksumGate {
+    /// Whether `pkt` may go on to the analyzers.
+    pub fn admit(&mut self, pkt: &Packet<'_>, deckies: &DeckyMap, stats: &mut Stats) -> bool {
+        let Some(good) = verdict(pkt) else {
+            return true;
+        };
+        if !deckies.is_observe_all() && !deckies.is_decky(&pkt.ip.src) {
+            // From the wire, never offloaded: the verdict stands.
+            if !good {
+                stats.bump("checksum_bad_dropped");
+            }
+            return good;
+        }
+        let key = match pkt.transport {
+            Transport::Tcp(t) => (pkt.ip.src, t.src_port(), pkt.ip.dst, t.dst_port(), 6),
+            Transport::Udp(u) => (pkt.ip.src, u.src_port(), pkt.ip.dst, u.dst_port(), 17),
+            _ => return true,
+        };
+        if self.directions.len() >= MAX_DIRECTIONS && !self.directions.contains_key(&key) {
+            self.directions.clear();
+            stats.bump("checksum_directions_reset");
+        }
+        self.directions.entry(key).or_default().admit(good, stats)
+    }
+
+    /// Directions tracked.
+    pub fn len(&self) -> usize {
+        self.directions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.directions.is_empty()
+    }
+}
+
+/// Whether the packet's checksums are right; `None` when it is not checked
+/// (nothing for an analyzer, or cut short by the snap length).
+fn verdict(pkt: &Packet<'_>) -> Option<bool> {
+    let ip = &pkt.ip;
+    let (proto, field_at) = match pkt.transport {
+        Transport::Tcp(tcp) if !tcp.payload.is_empty() || tcp.is_syn() || tcp.is_synack() => {
+            (6u8, 16)
+        }
+        Transport::Udp(udp) if !udp.payload.is_empty() => (17u8, 6),
+        _ => return None,
+    };
+    let segment = ip.payload;
+    let stated = (ip.total_len as usize).checked_sub(ip.header.len())?;
+    if segment.len() != stated || segment.len() < field_at + 2 {
+        return None;
+    }
+    if ip.total_len as usize > WIRE_MTU {
+        // Larger than an Ethernet frame carries: coalesced by the capturing
+        // host (GRO) or not yet segmented (TSO), checksum never final.
+        return None;
+    }
+    if ip.version == 4 && fold(sum(ip.header)) != 0xffff {
+        return Some(false);
+    }
+    if proto == 17 && segment[6] == 0 && segment[7] == 0 {
+        // No checksum: allowed for IPv4, never for IPv6 (RFC 8200 8.1).
+        return Some(ip.version == 4);
+    }
+    Some(fold(pseudo_header(ip, proto, segment.len()) + sum(segment)) == 0xffff)
+}
+
+fn pseudo_header(ip: &IpView<'_>, proto: u8, len: usize) -> u64 {
+    let addr = |a: &IpAddr| match a {
+        IpAddr::V4(v4) => sum(&v4.octets()),
+        IpAddr::V6(v6) => sum(&v6.octets()),
+    };
+    addr(&ip.src) + addr(&ip.dst) + u64::from(proto) + len as u64
+}
+
+/// One's complement sum of 16-bit big-endian words, unfolded.
+fn sum(bytes: &[u8]) -> u64 {
+    let mut acc = 0u64;
+    let mut words = bytes.chunks_exact(4);
+    for w in &mut words {
+        acc += u64::from(u32::from_be_bytes([w[0], w[1], w[2], w[3]]));
+    }
+    let rest = words.remainder();
+    for pair in rest.chunks(2) {
+        acc += u64::from(pair[0]) << 8 | u64::from(pair.get(1).copied().unwrap_or(0));
+    }
+    acc
+}
+
+fn fold(mut acc: u64) -> u16 {
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    acc as u16
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::{linktype, RawPacket};
+    use crate::decode::decode;
+    use crate::util::time::Timestamp;
+
+    /// IPv4 + TCP (PSH/ACK with `payload`) with correct checksums; `break_it`
+    /// flips one bit of the TCP checksum.
+    fn segment(payload: &[u8], break_it: bool) -> Vec<u8> {
+        let mut p = vec![0u8; 40];
+        p[0] = 0x45;
+        p[2..4].copy_from_slice(&((40 + payload.len()) as u16).to_be_bytes());
+        p[8] = 64;
+        p[9] = 6;
+        p[12..16].copy_from_slice(&[198, 51, 100, 1]);
+        p[16..20].copy_from_slice(&[10, 0, 0, 5]);
+        let c = !fold(sum(&p[..20]));
+        p[10..12].copy_from_slice(&c.to_be_bytes());
+        p[20..22].copy_from_slice(&40000u16.to_be_bytes());
+        p[22..24].copy_from_slice(&443u16.to_be_bytes());
+        p[32] = 5 << 4;
+        p[33] = 0x18;
+        p.extend_from_slice(payload);
+        let pseudo = sum(&p[12..20]) + 6 + (20 + payload.len()) as u64;
+        let c = !fold(pseudo + sum(&p[20..]));
+        p[36..38].copy_from_slice(&(c ^ u16::from(break_it)).to_be_bytes());
+        p
+    }
+
+    fn check(frame: &[u8]) -> Option<bool> {
+        let raw = RawPacket {
+            ts: Timestamp::default(),
+            linktype: linktype::RAW,
+            data: frame,
+            orig_len: frame.len() as u32,
+        };
+        verdict(&decode(&raw).unwrap())
+    }
+
+    #[test]
+    fn verdicts() {
+        assert_eq!(check(&segment(b"hello, odd length", false)), Some(true));
+        assert_eq!(check(&segment(b"hello, odd length", true)), Some(false));
+        let mut bad_ip = segment(b"x", false);
+        bad_ip[8] = 63; // TTL changed, header checksum not updated
+        assert_eq!(check(&bad_ip), Some(false));
+        // A bare ACK is not checked; a packet cut by the snap length neither.
+        let mut ack = segment(b"", true);
+        ack[33] = 0x10;
+        assert_eq!(check(&ack), None);
+        let mut cut = segment(b"0123456789", false);
+        cut.truncate(45);
+        assert_eq!(check(&cut), None);
+    }
+
+    #[test]
+    fn pools_turn_validation_off_when_most_are_bad() {
+        let mut stats = Stats::default();
+        let mut pool = Pool::default();
+        assert!(pool.admit(true, &mut stats));
+        assert!(!pool.admit(false, &mut stats), "most good: bad dropped");
+        assert!(pool.admit(false, &mut stats), "most bad now: offload");
+        assert_eq!(stats.get("checksum_validation_turned_off"), 1);
+        assert_eq!(stats.get("checksum_bad_dropped"), 1);
+        assert_eq!(stats.get("checksum_bad_accepted_offload"), 1);
+        // An offloaded capture from its first packet: nothing dropped.
+        let mut pool = Pool::default();
+        assert!((0..10).all(|_| pool.admit(false, &mut stats)));
+    }
+}
