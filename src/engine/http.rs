@@ -85,5 +85,6 @@ fn request_event(cx: &StreamCx<'_>, head: &RequestHead<'_>) -> Event {
     ev.move_first_fields_to_end(4);
     ev.push_text("host", head.header("host").unwrap_or_default())
         .push_text("user_agent", head.header("user-agent").unwrap_or_default());
+    crate::fingerprint::clients::label_event(&mut ev);
     ev
 }

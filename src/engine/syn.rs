@@ -48,6 +48,7 @@ pub(super) fn on_syn(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, t
         .push("ip_len", ip.total_len)
         .push("ja4t", ja4t(tcp));
     push_p0f_fields(&mut ev, p0f.as_ref(), scanner);
+    crate::fingerprint::clients::label_event(&mut ev);
     engine.cx.emit(ev, direction);
 }
 

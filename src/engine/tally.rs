@@ -99,6 +99,11 @@ impl FingerprintTally {
 
     /// Counts `ev`'s headline fingerprint for its decky.
     pub fn add(&mut self, ev: &Event) {
+        // The program a fingerprint names (data/clients), beside it.
+        if let Some(client) = ev.get("client").filter(|c| !c.is_empty()) {
+            let client = &client[..client.len().min(MAX_VALUE)];
+            self.count(&ev.decky, "client", client, 1);
+        }
         let Some((first, second)) = headline(ev.kind) else {
             return;
         };
