@@ -29,6 +29,7 @@ ns_add "$C"
 veth_pair "$S" srv0 "$C" cli0
 addr "$S" srv0 "$SRV/24"
 addr "$C" cli0 10.77.0.2/24
+hosts_file "$C" "$SRV decky.test"
 
 # Servers.
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=decky.test \
@@ -97,6 +98,14 @@ case_cmd() {
     node-tls) run "$1" 40 "$tls" -- node -e "require('https').get({host:'$SRV',rejectUnauthorized:false},r=>r.resume())" ;;
     java-tls) run "$1" 40 "$tls" -- java -cp "$WORK" Get "$https" ;;
     hydra-https) run "$1" 40 "$tls" -- hydra -l admin -p admin -t 1 -f -s 443 -S "$SRV" https-get / ;;
+    # The same clients by host name: SNI changes JA4's first part.
+    curl-tls-sni) run "$1" 40 "$tls" -- curl -sk -o /dev/null https://decky.test/ ;;
+    openssl-tls-sni) run "$1" 40 "$tls" -- sh -c "openssl s_client -connect decky.test:443 -servername decky.test </dev/null" ;;
+    urllib-tls-sni) run "$1" 40 "$tls" -- "$PY" "$HERE/py_get.py" urllib https://decky.test/ ;;
+    requests-tls-sni) run "$1" 40 "$tls" -- "$PY" "$HERE/py_get.py" requests https://decky.test/ ;;
+    go-tls-sni) run "$1" 40 "$tls" -- "$WORK/go-get" https://decky.test/ ;;
+    wget-tls-sni) run "$1" 40 "$tls" -- wget -q --no-check-certificate -O /dev/null https://decky.test/ ;;
+    gnutls-tls-sni) run "$1" 40 "$tls" -- sh -c "gnutls-cli --insecure -p 443 decky.test </dev/null" ;;
     nmap-ssl-enum) run "$1" 60 "$tls" -- nmap -Pn -n -p 443 --script ssl-enum-ciphers "$SRV" ;;
     # HTTP clients.
     curl-http) run "$1" 20 "$web" -- curl -s -o /dev/null "$http" ;;
