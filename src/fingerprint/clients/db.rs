@@ -1,8 +1,8 @@
 //! The client labels database (`data/clients/clients.db`, `--clients-db`):
 //! which program or library produced a fingerprint, one row per value.
 //!
-//! A row is `method | value | label | versions | capture | how`, fields
-//! separated by ` | `; `#` starts a comment line. `value` is matched
+//! A row is `method | value | label | versions | capture | how` (no field
+//! holds a `|`); `#` starts a comment line. `value` is matched
 //! exactly, or as a prefix when the row ends it with `*`. Every row must
 //! say which capture backs it; nothing is inferred from similarity.
 
@@ -193,10 +193,10 @@ fn duplicate(row: &Row, other: &Row) -> ParseError {
 
 fn parse_row(text: &str, line: usize) -> Result<Row, ParseError> {
     let err = |reason: String| ParseError { line, reason };
-    let parts: Vec<&str> = text.split(" | ").map(str::trim).collect();
+    let parts: Vec<&str> = text.split('|').map(str::trim).collect();
     if parts.len() != FIELDS {
         return Err(err(format!(
-            "{} fields, expected {FIELDS} separated by \" | \" (method | value | label | versions | capture | how)",
+            "{} fields, expected {FIELDS} separated by '|' (method | value | label | versions | capture | how)",
             parts.len()
         )));
     }
