@@ -274,6 +274,14 @@ fn summary_top_fingerprints_count_the_written_events() {
         let mut want = std::collections::BTreeMap::new();
         for line in String::from_utf8(out.stdout).unwrap().lines() {
             let ev: serde_json::Value = serde_json::from_str(line).unwrap();
+            // The program a fingerprint names is counted beside it.
+            let client = ev["fields"]["client"].as_str().unwrap_or("");
+            if !client.is_empty() {
+                let decky = ev["decky"].as_str().unwrap().to_string();
+                *want
+                    .entry((decky, "client".to_string(), client.to_string()))
+                    .or_insert(0u64) += 1;
+            }
             let Some((first, second)) = headline(ev["event_type"].as_str().unwrap()) else {
                 continue;
             };

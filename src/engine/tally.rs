@@ -200,6 +200,25 @@ mod tests {
     }
 
     #[test]
+    fn counts_the_client_beside_the_fingerprint() {
+        let mut t = FingerprintTally::new(100);
+        let mut ev = hello("a", "x");
+        ev.push("client", "curl").push("client_source", "ja4");
+        t.add(&ev);
+        t.add(&ev);
+        let mut unknown = hello("a", "y");
+        unknown.push("client", "").push("client_source", "");
+        t.add(&unknown);
+        let top = t.top(5);
+        let fields: Vec<(&str, &[u8], u64)> =
+            top[0].1.iter().map(|e| (e.field, e.value, e.count)).collect();
+        assert_eq!(
+            fields,
+            [("client", &b"curl"[..], 2), ("ja4", b"x", 2), ("ja4", b"y", 1)]
+        );
+    }
+
+    #[test]
     fn counts_per_decky_and_keeps_the_most_frequent() {
         let mut t = FingerprintTally::new(100);
         for (decky, ja4, times) in [("b", "x", 1), ("a", "y", 3), ("a", "z", 5), ("a", "w", 3)] {
