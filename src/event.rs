@@ -27,6 +27,7 @@ pub enum EventKind {
     SshSessionFingerprint,
     HttpRequestFingerprint,
     Ipv6LinkLocalLeak,
+    ClientMismatch,
 }
 
 /// Syslog severity (RFC 5424 section 6.2.1).
@@ -37,7 +38,7 @@ pub enum Severity {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::TcpSynFingerprint,
         EventKind::TcpSynackFingerprint,
         EventKind::TcpFlowTiming,
@@ -51,6 +52,7 @@ impl EventKind {
         EventKind::SshSessionFingerprint,
         EventKind::HttpRequestFingerprint,
         EventKind::Ipv6LinkLocalLeak,
+        EventKind::ClientMismatch,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +70,7 @@ impl EventKind {
             EventKind::SshSessionFingerprint => "ssh_session_fingerprint",
             EventKind::HttpRequestFingerprint => "http_request_fingerprint",
             EventKind::Ipv6LinkLocalLeak => "ipv6_link_local_leak",
+            EventKind::ClientMismatch => "client_mismatch",
         }
     }
 
@@ -77,7 +80,9 @@ impl EventKind {
 
     pub fn severity(self) -> Severity {
         match self {
-            EventKind::TlsSession | EventKind::QuicClientHello => Severity::Warning,
+            EventKind::TlsSession | EventKind::QuicClientHello | EventKind::ClientMismatch => {
+                Severity::Warning
+            }
             _ => Severity::Info,
         }
     }
@@ -94,6 +99,7 @@ impl EventKind {
                 | EventKind::QuicClientHello
                 | EventKind::HttpRequestFingerprint
                 | EventKind::Ipv6LinkLocalLeak
+                | EventKind::ClientMismatch
         )
     }
 
@@ -113,6 +119,7 @@ impl EventKind {
             EventKind::SshSessionFingerprint => &["ja4ssh"],
             EventKind::HttpRequestFingerprint => &["ja4h"],
             EventKind::Ipv6LinkLocalLeak => &["src_ip"],
+            EventKind::ClientMismatch => &["layers", "claims"],
         }
     }
 }

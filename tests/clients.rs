@@ -269,3 +269,71 @@ fn summary_counts_clients_per_decky() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("    client sqlmap 3\n"), "{err}");
 }
+
+/// Captures of tools sending a browser User-Agent: the forged ones made on
+/// purpose, and dirb, whose default User-Agent is Internet Explorer 6's.
+const FORGED_UA: [&str; 4] = [
+    "curl-forged-ua",
+    "requests-forged-ua",
+    "sqlmap-random-agent",
+    "dirb-http",
+];
+
+#[test]
+fn mismatch_fires_on_forged_user_agents_only() {
+    let mut fired = BTreeMap::new();
+    for entry in std::fs::read_dir(clients_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(case) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".pcap"))
+            .map(str::to_owned)
+        else {
+            continue;
+        };
+        let claims: Vec<String> = support::events_of(&path)
+            .iter()
+            .filter(|e| e.kind == decnet_sniffer::event::EventKind::ClientMismatch)
+            .map(|e| String::from_utf8_lossy(e.get("claims").unwrap()).into_owned())
+            .collect();
+        if !claims.is_empty() {
+            fired.insert(case, claims);
+        }
+    }
+    let cases: BTreeSet<&str> = fired.keys().map(String::as_str).collect();
+    assert_eq!(cases, FORGED_UA.into_iter().collect(), "{fired:?}");
+    assert_eq!(
+        fired["requests-forged-ua"][0],
+        "User-Agent Chrome/124 on Windows; ja4h Python requests; syn Linux 2.2.x-3.x"
+    );
+    assert_eq!(
+        fired["curl-forged-ua"][0],
+        "User-Agent Chrome/124 on Windows; ja4h libcurl: curl, dirb; syn Linux 2.2.x-3.x"
+    );
+    assert!(fired["sqlmap-random-agent"][0].contains("; ja4h sqlmap"));
+}
+
+#[test]
+fn mismatch_never_fires_on_other_captures() {
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for dir in ["captures", "scanners", "ssh_http", "quic"] {
+        for e in std::fs::read_dir(support::test_data(dir)).unwrap() {
+            files.push(e.unwrap().path());
+        }
+    }
+    for e in std::fs::read_dir(support::corpus().join("foxio/pcap")).unwrap() {
+        files.push(e.unwrap().path());
+    }
+    for path in files {
+        let name = path.to_string_lossy().into_owned();
+        if !(name.ends_with(".pcap") || name.ends_with(".pcapng") || name.ends_with(".cap")) {
+            continue;
+        }
+        let n = support::events_of(&path)
+            .iter()
+            .filter(|e| e.kind == decnet_sniffer::event::EventKind::ClientMismatch)
+            .count();
+        assert_eq!(n, 0, "{name}");
+    }
+}

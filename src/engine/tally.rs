@@ -29,7 +29,9 @@ fn headline(kind: EventKind) -> Option<(&'static str, &'static str)> {
         EventKind::SshKexFingerprint => ("hassh", "hassh_server"),
         EventKind::SshSessionFingerprint => ("ja4ssh", "ja4ssh"),
         EventKind::HttpRequestFingerprint => ("ja4h", "ja4h"),
-        EventKind::TcpFlowTiming | EventKind::Ipv6LinkLocalLeak => return None,
+        EventKind::TcpFlowTiming | EventKind::Ipv6LinkLocalLeak | EventKind::ClientMismatch => {
+            return None
+        }
     })
 }
 

@@ -4,6 +4,7 @@
 
 pub mod db;
 pub mod matcher;
+pub mod user_agent;
 
 pub use db::{Database, Method, Row};
 pub use matcher::{database, install, label_event};
