@@ -2,7 +2,10 @@
 //! tests/data/clients gives the labels of its own program and no other;
 //! captures made elsewhere get no label their origin contradicts; the
 //! database is replaceable with `--clients-db` and a bad row is refused
-//! with its line.
+//! with its line. JA4H and JA4T need `ja4plus`: the tests that look at
+//! every capture's labels run with it.
+
+#![cfg_attr(not(feature = "ja4plus"), allow(unused_imports, dead_code))]
 
 mod support;
 
@@ -12,11 +15,14 @@ use std::process::Command;
 
 use decnet_sniffer::fingerprint::clients::{Database, Row};
 
+#[cfg(feature = "ja4plus")]
 /// The SYN label every program that connects through the Linux stack gets.
 const LINUX: &str = "Linux TCP stack (any program using connect)";
+#[cfg(feature = "ja4plus")]
 /// Nmap's raw SYN, sent first by every Nmap scan run as root.
 const NMAP_SYN: &str = "Nmap SYN scan (-sS; also before -O, -sV, scripts)";
 
+#[cfg(feature = "ja4plus")]
 /// (label, method) of every labelled event of a capture.
 fn labels_of(path: &Path) -> BTreeSet<(String, String)> {
     support::events_of(path)
@@ -34,6 +40,7 @@ fn labels_of(path: &Path) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+#[cfg(feature = "ja4plus")]
 /// The captures a row names in its `capture` column.
 fn captures_of(row: &Row) -> Vec<String> {
     row.capture
@@ -47,6 +54,7 @@ fn clients_dir() -> std::path::PathBuf {
     support::test_data("clients")
 }
 
+#[cfg(feature = "ja4plus")]
 /// The values of a capture's events for a method (JA4H cut to its first
 /// two parts, as the matcher keys it).
 fn values_of(path: &Path) -> BTreeSet<(&'static str, String)> {
@@ -76,6 +84,7 @@ fn values_of(path: &Path) -> BTreeSet<(&'static str, String)> {
     out
 }
 
+#[cfg(feature = "ja4plus")]
 #[test]
 fn every_row_is_backed_by_its_capture() {
     let db = Database::bundled();
@@ -86,7 +95,12 @@ fn every_row_is_backed_by_its_capture() {
         assert!(!captures.is_empty(), "line {}: no capture named", row.line);
         for c in captures {
             let path = clients_dir().join(format!("{c}.pcap"));
-            assert!(path.exists(), "line {}: {} missing", row.line, path.display());
+            assert!(
+                path.exists(),
+                "line {}: {} missing",
+                row.line,
+                path.display()
+            );
             let got = cache.entry(c.clone()).or_insert_with(|| values_of(&path));
             let m = row.method.as_str();
             let found = got.iter().any(|(method, v)| {
@@ -102,6 +116,7 @@ fn every_row_is_backed_by_its_capture() {
     }
 }
 
+#[cfg(feature = "ja4plus")]
 #[test]
 fn each_capture_gives_only_its_own_labels() {
     let db = Database::bundled();
@@ -133,13 +148,20 @@ fn each_capture_gives_only_its_own_labels() {
     assert!(seen >= 50, "{seen} captures");
 }
 
+#[cfg(feature = "ja4plus")]
 /// Captures made by others (FoxIO's set, other topics' captures): no label
 /// but the ones their origin (README of each folder) says.
 #[test]
 fn other_captures_get_no_contradicting_label() {
     let expected: &[(&str, &[&str])] = &[
-        ("captures/tls-gnutls.pcap", &["GnuTLS 3.7 gnutls-cli", LINUX]),
-        ("captures/tls-starttls-smtp.pcap", &["OpenSSL 3.0 s_client", LINUX]),
+        (
+            "captures/tls-gnutls.pcap",
+            &["GnuTLS 3.7 gnutls-cli", LINUX],
+        ),
+        (
+            "captures/tls-starttls-smtp.pcap",
+            &["OpenSSL 3.0 s_client", LINUX],
+        ),
         ("scanners/curl.pcap", &["libcurl: curl, dirb", LINUX]),
         ("scanners/curl6.pcap", &["libcurl: curl, dirb", LINUX]),
         ("scanners/masscan.pcap", &["masscan"]),
@@ -148,11 +170,20 @@ fn other_captures_get_no_contradicting_label() {
         ("scanners/hping3-scan.pcap", &["hping3 -S (default window)"]),
         ("scanners/nmap-sS.pcap", &[NMAP_SYN]),
         ("scanners/nmap-sS6.pcap", &[NMAP_SYN]),
-        ("scanners/nmap-O.pcap", &[NMAP_SYN, "Nmap OS detection probe (-O)", LINUX]),
-        ("scanners/nmap-O6.pcap", &[NMAP_SYN, "Nmap OS detection probe (-O)", LINUX]),
+        (
+            "scanners/nmap-O.pcap",
+            &[NMAP_SYN, "Nmap OS detection probe (-O)", LINUX],
+        ),
+        (
+            "scanners/nmap-O6.pcap",
+            &[NMAP_SYN, "Nmap OS detection probe (-O)", LINUX],
+        ),
         ("ssh_http/http-curl.pcap", &["libcurl: curl, dirb", LINUX]),
         ("ssh_http/ssh-openssh-22.pcap", &["OpenSSH 9.2 ssh", LINUX]),
-        ("ssh_http/ssh-openssh-2222-ipv6.pcap", &["OpenSSH 9.2 ssh", LINUX]),
+        (
+            "ssh_http/ssh-openssh-2222-ipv6.pcap",
+            &["OpenSSH 9.2 ssh", LINUX],
+        ),
         // Random SYNs by a generator: one is, byte for byte, hping3's
         // default SYN (window 512, no options), which JA4T cannot tell apart.
         ("p0f/quirks.pcap", &["hping3 -S (default window)"]),
@@ -209,7 +240,10 @@ fn read_writes_client_and_source_and_clients_db_replaces_the_database() {
         kex.contains("\"client\":\"paramiko\",\"client_source\":\"hassh\""),
         "{kex}"
     );
-    assert!(kex.contains("client=\\\"paramiko\\\" client_source=\\\"hassh\\\""), "{kex}");
+    assert!(
+        kex.contains("client=\\\"paramiko\\\" client_source=\\\"hassh\\\""),
+        "{kex}"
+    );
 
     let dir = std::env::temp_dir().join(format!("clients-db-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -240,7 +274,10 @@ fn read_writes_client_and_source_and_clients_db_replaces_the_database() {
         .lines()
         .find(|l| l.contains("\"tcp_syn_fingerprint\""))
         .unwrap();
-    assert!(syn.contains("\"client\":\"\",\"client_source\":\"\""), "{syn}");
+    assert!(
+        syn.contains("\"client\":\"\",\"client_source\":\"\""),
+        "{syn}"
+    );
 
     std::fs::write(&db, "# bad\n\nja3 | 1234 | x | y | z | w\n").unwrap();
     let out = bin()
@@ -259,6 +296,7 @@ fn read_writes_client_and_source_and_clients_db_replaces_the_database() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+#[cfg(feature = "ja4plus")]
 #[test]
 fn summary_counts_clients_per_decky() {
     let out = bin()
@@ -270,6 +308,7 @@ fn summary_counts_clients_per_decky() {
     assert!(err.contains("    client sqlmap 3\n"), "{err}");
 }
 
+#[cfg(feature = "ja4plus")]
 /// Captures of tools sending a browser User-Agent: the forged ones made on
 /// purpose, and dirb, whose default User-Agent is Internet Explorer 6's.
 const FORGED_UA: [&str; 4] = [
@@ -279,6 +318,7 @@ const FORGED_UA: [&str; 4] = [
     "dirb-http",
 ];
 
+#[cfg(feature = "ja4plus")]
 #[test]
 fn mismatch_fires_on_forged_user_agents_only() {
     let mut fired = BTreeMap::new();

@@ -14,6 +14,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . scripts/netns-lib.sh
 need_root
+# The programs (Debian 12); AsyncSSH comes from PyPI (see README), Node.js
+# from wherever `node` is.
+apt_need tcpdump openssl curl wget python3-requests python3-httpx python3-aiohttp \
+    python3-paramiko gnutls-bin golang-go openjdk-17-jdk-headless openssh-server \
+    openssh-client dropbear-bin putty-tools hydra nmap sqlmap dirb whatweb gobuster \
+    ncrack masscan zmap hping3
 
 OUT=tests/data/clients
 HERE=scripts/clients

@@ -203,7 +203,11 @@ fn remember_tool(source: &mut Source, label: &str, method: &str, now: i64) {
 fn push_syn_and_tool(source: &Source, os: &str, now: i64, out: &mut Vec<(&'static str, String)>) {
     if let Some(syn) = source.syn.as_ref().filter(|s| fresh(s, now)) {
         if !os.is_empty() && *syn.what != *os {
-            let shown = if syn.extra.is_empty() { &syn.what } else { &syn.extra };
+            let shown = if syn.extra.is_empty() {
+                &syn.what
+            } else {
+                &syn.extra
+            };
             out.push(("syn", shown.to_string()));
         }
     }
@@ -217,7 +221,8 @@ fn push_syn_and_tool(source: &Source, os: &str, now: i64, out: &mut Vec<(&'stati
 /// Whether a browser label and a UA product name the same browser.
 fn same_browser(label: &str, product: &str) -> bool {
     let name = product.split(['/', ' ']).next().unwrap_or("");
-    is_browser_label(label) && (label.contains(name) || name == "Chrome" && label.contains("Chromium"))
+    is_browser_label(label)
+        && (label.contains(name) || name == "Chrome" && label.contains("Chromium"))
 }
 
 fn static_method(m: &str) -> &'static str {
@@ -299,7 +304,11 @@ mod tests {
             EventKind::HttpRequestFingerprint,
             secs,
             src,
-            &[("client", label), ("client_source", src_label), ("user_agent", ua)],
+            &[
+                ("client", label),
+                ("client_source", src_label),
+                ("user_agent", ua),
+            ],
         )
     }
 
@@ -320,7 +329,10 @@ mod tests {
         let mut t = ClientConsistency::new(10);
         let got = run(
             &mut t,
-            vec![syn(1, "198.51.100.1"), http(1, "198.51.100.1", CHROME, "Python requests")],
+            vec![
+                syn(1, "198.51.100.1"),
+                http(1, "198.51.100.1", CHROME, "Python requests"),
+            ],
         );
         assert_eq!(got.len(), 1);
         assert_eq!(field(&got[0], "scope"), "connection");
@@ -338,7 +350,12 @@ mod tests {
             &mut t,
             vec![
                 syn(1, "198.51.100.1"),
-                http(1, "198.51.100.1", "python-requests/2.28.1", "Python requests"),
+                http(
+                    1,
+                    "198.51.100.1",
+                    "python-requests/2.28.1",
+                    "Python requests",
+                ),
                 http(2, "198.51.100.1", "Mozilla/4.0 (Hydra)", "hydra http-get"),
                 // A real browser this database does not know: no label, no claim against it.
                 http(3, "198.51.100.2", CHROME, ""),
@@ -355,7 +372,10 @@ mod tests {
             EventKind::TlsClientHello,
             5,
             "198.51.100.1",
-            &[("client", "curl (libcurl with OpenSSL 3.0)"), ("client_source", "ja4")],
+            &[
+                ("client", "curl (libcurl with OpenSSL 3.0)"),
+                ("client_source", "ja4"),
+            ],
         );
         let got = run(&mut t, vec![hello.clone()]);
         assert_eq!(got.len(), 1);

@@ -249,11 +249,7 @@ impl Engine {
                 self.dtls_hellos.evictions,
             ),
         ];
-        tables.push((
-            "client_sources",
-            self.clients.len(),
-            self.clients.evictions,
-        ));
+        tables.push(("client_sources", self.clients.len(), self.clients.evictions));
         tables.extend(self.leaks.table_stats());
         tables
     }

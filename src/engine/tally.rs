@@ -212,11 +212,18 @@ mod tests {
         unknown.push("client", "").push("client_source", "");
         t.add(&unknown);
         let top = t.top(5);
-        let fields: Vec<(&str, &[u8], u64)> =
-            top[0].1.iter().map(|e| (e.field, e.value, e.count)).collect();
+        let fields: Vec<(&str, &[u8], u64)> = top[0]
+            .1
+            .iter()
+            .map(|e| (e.field, e.value, e.count))
+            .collect();
         assert_eq!(
             fields,
-            [("client", &b"curl"[..], 2), ("ja4", b"x", 2), ("ja4", b"y", 1)]
+            [
+                ("client", &b"curl"[..], 2),
+                ("ja4", b"x", 2),
+                ("ja4", b"y", 1)
+            ]
         );
     }
 

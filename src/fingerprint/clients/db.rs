@@ -279,11 +279,19 @@ mod tests {
             .unwrap();
         assert_eq!(&*row.label, "Example");
         assert_eq!(row.line, 2);
-        assert!(db.lookup(Method::Ja4, b"t13d1516h2_8daaf6152771_02713d6af86").is_none());
-        assert!(db.lookup(Method::Ja4o, b"t13d1516h2_8daaf6152771_02713d6af862").is_none());
-        let longest = db.lookup(Method::SshBanner, b"SSH-2.0-OpenSSH_9.2p1 Debian").unwrap();
+        assert!(db
+            .lookup(Method::Ja4, b"t13d1516h2_8daaf6152771_02713d6af86")
+            .is_none());
+        assert!(db
+            .lookup(Method::Ja4o, b"t13d1516h2_8daaf6152771_02713d6af862")
+            .is_none());
+        let longest = db
+            .lookup(Method::SshBanner, b"SSH-2.0-OpenSSH_9.2p1 Debian")
+            .unwrap();
         assert_eq!(&*longest.label, "OpenSSH 9.2");
-        let shorter = db.lookup(Method::SshBanner, b"SSH-2.0-OpenSSH_8.4").unwrap();
+        let shorter = db
+            .lookup(Method::SshBanner, b"SSH-2.0-OpenSSH_8.4")
+            .unwrap();
         assert_eq!(&*shorter.label, "OpenSSH");
         assert!(db.lookup(Method::SshBanner, b"SSH-2.0-libssh").is_none());
         assert!(db.lookup(Method::SshBanner, b"").is_none());
@@ -296,7 +304,10 @@ mod tests {
             ("ja4 | x | l | v | c", "line 1: 5 fields"),
             ("ja3 | abc | l | v | c | h", "line 1: expected an MD5"),
             ("ja4 | a_b_c | | v | c | h", "line 1: empty label"),
-            ("ssh_banner | OpenSSH | l | v | c | h", "line 1: expected an identification"),
+            (
+                "ssh_banner | OpenSSH | l | v | c | h",
+                "line 1: expected an identification",
+            ),
         ];
         for (text, want) in cases {
             let e = Database::parse(text).unwrap_err().to_string();

@@ -38,10 +38,9 @@ fn methods(kind: EventKind) -> &'static [(&'static str, Method)] {
             &[("ja4", Method::Ja4), ("ja3", Method::Ja3)]
         }
         EventKind::QuicClientHello => &[("ja4_quic", Method::Ja4), ("ja3", Method::Ja3)],
-        EventKind::SshKexFingerprint => &[
-            ("hassh", Method::Hassh),
-            ("ssh_version", Method::SshBanner),
-        ],
+        EventKind::SshKexFingerprint => {
+            &[("hassh", Method::Hassh), ("ssh_version", Method::SshBanner)]
+        }
         EventKind::HttpRequestFingerprint => {
             &[("ja4h", Method::Ja4h), (P0F_HTTP_APP, Method::P0fHttp)]
         }
@@ -139,7 +138,10 @@ mod tests {
         assert_eq!(label(&ev), Some(("A", "ja4")));
         let ev = event(
             EventKind::TlsSession,
-            &[("ja3", "0123456789abcdef0123456789abcdef"), ("ja4", "x_y_z")],
+            &[
+                ("ja3", "0123456789abcdef0123456789abcdef"),
+                ("ja4", "x_y_z"),
+            ],
         );
         assert_eq!(label(&ev), Some(("C", "ja3")));
     }
@@ -148,12 +150,18 @@ mod tests {
     fn ja4h_keys_on_first_two_parts_only() {
         let ev = event(
             EventKind::HttpRequestFingerprint,
-            &[("ja4h", "ge11nn050000_0123456789ab_000000000000_000000000000")],
+            &[(
+                "ja4h",
+                "ge11nn050000_0123456789ab_000000000000_000000000000",
+            )],
         );
         assert_eq!(label(&ev), Some(("D", "ja4h")));
         let ev = event(
             EventKind::HttpRequestFingerprint,
-            &[("ja4h", "ge11nn050000_0123456789ac_000000000000_000000000000")],
+            &[(
+                "ja4h",
+                "ge11nn050000_0123456789ac_000000000000_000000000000",
+            )],
         );
         assert_eq!(label(&ev), None);
     }
@@ -162,7 +170,10 @@ mod tests {
     fn banner_prefix_and_unlabelled_kinds() {
         let ev = event(
             EventKind::SshKexFingerprint,
-            &[("hassh", "ffffffffffffffffffffffffffffffff"), ("ssh_version", "SSH-2.0-Go")],
+            &[
+                ("hassh", "ffffffffffffffffffffffffffffffff"),
+                ("ssh_version", "SSH-2.0-Go"),
+            ],
         );
         assert_eq!(label(&ev), Some(("E", "ssh_banner")));
         let ev = event(EventKind::SshClientBanner, &[("ssh_version", "SSH-2.0-Go")]);

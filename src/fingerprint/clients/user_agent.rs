@@ -16,7 +16,9 @@ pub struct BrowserClaim<'a> {
 
 /// Browser product tokens, most specific first (Edge and Opera also say
 /// Chrome, Chrome also says Safari).
-const PRODUCTS: [&str; 7] = ["Edg/", "OPR/", "Chrome/", "Firefox/", "MSIE ", "Trident/", "Safari/"];
+const PRODUCTS: [&str; 7] = [
+    "Edg/", "OPR/", "Chrome/", "Firefox/", "MSIE ", "Trident/", "Safari/",
+];
 
 /// OS markers of the platform comment, most specific first (Android
 /// also says Linux).
@@ -76,9 +78,15 @@ mod tests {
     fn browsers_and_their_systems() {
         let c = browser_claim(b"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36").unwrap();
         assert_eq!((c.product, c.os), ("Chrome/124", Some("windows")));
-        let c = browser_claim(b"Mozilla/5.0 (X11; Linux x86_64; rv:115.0) Gecko/20100101 Firefox/115.0").unwrap();
+        let c = browser_claim(
+            b"Mozilla/5.0 (X11; Linux x86_64; rv:115.0) Gecko/20100101 Firefox/115.0",
+        )
+        .unwrap();
         assert_eq!((c.product, c.os), ("Firefox/115", Some("linux")));
-        let c = browser_claim(b"Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36").unwrap();
+        let c = browser_claim(
+            b"Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/124.0 Mobile Safari/537.36",
+        )
+        .unwrap();
         assert_eq!((c.product, c.os_name), ("Chrome/124", "Android"));
         let c = browser_claim(b"Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.1)").unwrap();
         assert_eq!((c.product, c.os), ("MSIE 6", Some("windows")));
