@@ -34,9 +34,22 @@ struct Claim {
     at: i64,
 }
 
+/// `os_guess` values a SYN may carry: kept as `&'static str`, so a SYN
+/// (a flood of them from spoofed sources) never allocates here.
+const OS_GUESSES: [&str; 7] = [
+    "linux",
+    "windows",
+    "macos_ios",
+    "freebsd",
+    "openbsd",
+    "embedded",
+    "nmap",
+];
+
 #[derive(Debug, Clone, Default)]
 struct Source {
-    syn: Option<Claim>,
+    /// The last SYN's `os_guess` and when.
+    syn: Option<(&'static str, i64)>,
     tool: Option<Claim>,
     browser: Option<Claim>,
     last: i64,
@@ -102,9 +115,7 @@ impl ClientConsistency {
         match ev.kind {
             EventKind::TcpSynFingerprint => {
                 let os = text(ev, "os_guess");
-                if os != "unknown" && !os.is_empty() {
-                    set(&mut source.syn, os, text(ev, "p0f_os"), "syn", now);
-                }
+                source.syn = OS_GUESSES.iter().find(|g| **g == os).map(|g| (*g, now));
                 None
             }
             EventKind::HttpRequestFingerprint => {
@@ -201,14 +212,9 @@ fn remember_tool(source: &mut Source, label: &str, method: &str, now: i64) {
 /// The SYN's OS when it is not the one the browser claims, and a tool
 /// another connection of the source showed.
 fn push_syn_and_tool(source: &Source, os: &str, now: i64, out: &mut Vec<(&'static str, String)>) {
-    if let Some(syn) = source.syn.as_ref().filter(|s| fresh(s, now)) {
-        if !os.is_empty() && *syn.what != *os {
-            let shown = if syn.extra.is_empty() {
-                &syn.what
-            } else {
-                &syn.extra
-            };
-            out.push(("syn", shown.to_string()));
+    if let Some((syn_os, at)) = source.syn {
+        if now - at <= WINDOW_SECS && !os.is_empty() && syn_os != os {
+            out.push(("syn", syn_os.to_string()));
         }
     }
     if let Some(tool) = source.tool.as_ref().filter(|t| fresh(t, now)) {
@@ -339,7 +345,7 @@ mod tests {
         assert_eq!(field(&got[0], "layers"), "user_agent,ja4h,syn");
         assert_eq!(
             field(&got[0], "claims"),
-            "User-Agent Chrome/124 on Windows; ja4h Python requests; syn Linux 2.2.x-3.x"
+            "User-Agent Chrome/124 on Windows; ja4h Python requests; syn linux"
         );
     }
 
