@@ -32,6 +32,7 @@ pub enum EventKind {
     HostUptime,
     HostChange,
     IpSharing,
+    ClientMismatch,
 }
 
 /// Syslog severity (RFC 5424 section 6.2.1).
@@ -42,7 +43,7 @@ pub enum Severity {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 18] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::TcpSynFingerprint,
         EventKind::TcpSynackFingerprint,
         EventKind::TcpFlowTiming,
@@ -61,6 +62,7 @@ impl EventKind {
         EventKind::HostUptime,
         EventKind::HostChange,
         EventKind::IpSharing,
+        EventKind::ClientMismatch,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +85,7 @@ impl EventKind {
             EventKind::HostUptime => "host_uptime",
             EventKind::HostChange => "host_change",
             EventKind::IpSharing => "ip_sharing",
+            EventKind::ClientMismatch => "client_mismatch",
         }
     }
 
@@ -92,7 +95,9 @@ impl EventKind {
 
     pub fn severity(self) -> Severity {
         match self {
-            EventKind::TlsSession | EventKind::QuicClientHello => Severity::Warning,
+            EventKind::TlsSession | EventKind::QuicClientHello | EventKind::ClientMismatch => {
+                Severity::Warning
+            }
             _ => Severity::Info,
         }
     }
@@ -109,6 +114,7 @@ impl EventKind {
                 | EventKind::QuicClientHello
                 | EventKind::HttpRequestFingerprint
                 | EventKind::Ipv6LinkLocalLeak
+                | EventKind::ClientMismatch
         )
     }
 
@@ -134,6 +140,7 @@ impl EventKind {
             EventKind::HttpResponseFingerprint => &["p0f_http_sig"],
             EventKind::HostUptime => &["subj", "dst_ip", "uptime_text"],
             EventKind::HostChange | EventKind::IpSharing => &["subj", "dst_ip", "reason"],
+            EventKind::ClientMismatch => &["layers", "claims"],
         }
     }
 }

@@ -166,6 +166,8 @@ fn fields_in_catalogue_order() {
             "ja3",
             "raw_extensions",
             "quic_version",
+            "client",
+            "client_source",
             "direction"
         ]
     );

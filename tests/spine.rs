@@ -282,6 +282,14 @@ fn summary_top_fingerprints_count_the_written_events() {
                 let key = (decky, "p0f_http_app".to_string(), of("p0f_http_app"));
                 *want.entry(key).or_insert(0u64) += 1;
             }
+            // The program a fingerprint names is counted beside it.
+            let client = ev["fields"]["client"].as_str().unwrap_or("");
+            if !client.is_empty() {
+                let decky = ev["decky"].as_str().unwrap().to_string();
+                *want
+                    .entry((decky, "client".to_string(), client.to_string()))
+                    .or_insert(0u64) += 1;
+            }
             let Some((first, second)) = headline(ev["event_type"].as_str().unwrap()) else {
                 continue;
             };

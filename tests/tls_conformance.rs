@@ -684,7 +684,14 @@ fn session_and_hello_fields_in_catalogue_order() {
         "ja4l_rtt_ms",
         "ja4l_client_ttl",
     ]);
-    hello.extend(["ja3_string", "ja4_r", "ja4_o", "direction"]);
+    hello.extend([
+        "ja3_string",
+        "ja4_r",
+        "ja4_o",
+        "client",
+        "client_source",
+        "direction",
+    ]);
     // OpenSSL 1.2-only hello: an empty session ticket extension, no
     // session id, so no `resumption`.
     hello.retain(|n| *n != "resumption");
@@ -706,7 +713,7 @@ fn session_and_hello_fields_in_catalogue_order() {
     if plus {
         session.extend(["ja4l_c", "ja4l_s"]);
     }
-    session.push("direction");
+    session.extend(["client", "client_source", "direction"]);
     assert_eq!(names(EventKind::TlsSession), session);
 }
 

@@ -97,6 +97,10 @@ pub struct LimitArgs {
     /// (Debian's p0f 3.09b database).
     #[arg(long, value_name = "PATH")]
     pub p0f_db: Option<PathBuf>,
+    /// Client labels database (data/clients/clients.db format) replacing the
+    /// bundled one: names the program behind JA4, JA4H, HASSH, JA4T values.
+    #[arg(long, value_name = "PATH")]
+    pub clients_db: Option<PathBuf>,
     /// UDP ports whose datagrams are read as QUIC, comma-separated; 443 is always included.
     #[arg(
         long,
@@ -124,6 +128,19 @@ impl LimitArgs {
     /// of the process, else the bundled one. Errors name the file and line.
     pub fn p0f_database(&self) -> Result<&'static P0fDatabase, String> {
         load_p0f_database(self.p0f_db.as_deref())
+    }
+
+    /// Installs `--clients-db` for the life of the process (else the
+    /// bundled database stays). Errors name the file and line.
+    pub fn install_clients_database(&self) -> Result<(), String> {
+        let Some(path) = &self.clients_db else {
+            return Ok(());
+        };
+        let text = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let db = crate::fingerprint::clients::Database::parse(&String::from_utf8_lossy(&text))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        crate::fingerprint::clients::install(Box::leak(Box::new(db)));
+        Ok(())
     }
 }
 

@@ -79,6 +79,10 @@ pub fn run(args: ReadArgs) -> i32 {
     if let Some(b) = &bus {
         output.publish_with(Box::new(b.publisher()));
     }
+    if let Err(e) = args.limits.install_clients_database() {
+        error(e);
+        return 1;
+    }
     let p0f_db = match args.limits.p0f_database() {
         Ok(db) => db,
         Err(e) => {

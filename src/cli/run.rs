@@ -107,6 +107,10 @@ pub struct DaemonArgs {
 }
 
 pub fn run(args: RunArgs) -> i32 {
+    if let Err(e) = args.limits.install_clients_database() {
+        super::error(format!("--clients-db {e}"));
+        return 2;
+    }
     let settings = match settings_of(&args) {
         Ok(s) => s,
         Err(e) => {

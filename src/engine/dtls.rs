@@ -63,6 +63,7 @@ fn emit(cx: &mut DatagramCx<'_>, ch: &ClientHello<'_>) {
     });
     ev.push_text("sni", ch.sni().unwrap_or_default());
     ev.push_text("alpn", ch.alpn().joined());
+    crate::fingerprint::clients::label_event(&mut ev);
     cx.emit(ev);
 }
 

@@ -137,6 +137,7 @@ fn request_event(cx: &StreamCx<'_>, head: &RequestHead<'_>, p0f: Option<&P0fHttp
     ev.push_text("host", head.header("host").unwrap_or_default())
         .push_text("user_agent", user_agent);
     push_p0f_request_fields(&mut ev, p0f, &ua_mismatch(cx.p0f_db, user_agent, cx.syn_os));
+    crate::fingerprint::clients::label_event(&mut ev);
     ev
 }
 

@@ -6,6 +6,7 @@
 
 pub mod analyzer;
 pub mod checksums;
+pub mod client_mismatch;
 pub mod deckies;
 pub mod dhcp;
 pub mod dtls;
@@ -164,6 +165,8 @@ pub struct Engine {
     routed_seq: Option<crate::fingerprint::seqclass::SeqClasses>,
     /// Headline fingerprints per decky, when asked for (`tally_fingerprints`).
     tally: Option<FingerprintTally>,
+    /// Per-source client claims, for `client_mismatch`.
+    clients: client_mismatch::ClientConsistency,
 }
 
 impl Engine {
@@ -198,6 +201,7 @@ impl Engine {
             track_leaks: true,
             routed_seq: None,
             tally: (limits_tally > 0).then(|| FingerprintTally::new(limits_tally)),
+            clients: client_mismatch::ClientConsistency::new(client_mismatch::DEFAULT_SOURCES),
         }
     }
 
@@ -275,6 +279,7 @@ impl Engine {
             ("p0f_hosts", self.p0f_hosts.len(), self.p0f_hosts.evictions),
             ("ip_fragments", self.defrag.len(), self.defrag.evictions),
         ];
+        tables.push(("client_sources", self.clients.len(), self.clients.evictions));
         tables.extend(self.leaks.table_stats());
         tables.extend(self.dhcp.table_stats());
         tables
@@ -362,6 +367,12 @@ impl Engine {
     /// Passes the queued events to `sink`, counting their fingerprints
     /// first when a tally is kept.
     fn hand_over(&mut self, sink: &mut impl FnMut(Event)) {
+        if !self.cx.out.is_empty() {
+            let before = self.cx.out.len();
+            self.clients.check(&mut self.cx.out);
+            let found = (self.cx.out.len() - before) as u64;
+            self.cx.stats.events[EventKind::ClientMismatch.index()] += found;
+        }
         if let Some(tally) = &mut self.tally {
             self.cx.out.iter().for_each(|ev| tally.add(ev));
         }

@@ -90,5 +90,6 @@ fn emit(cx: &mut DatagramCx<'_>, hello: &ClientHello) {
         .push_with("ja3", |out| ja3.write_hash(out))
         .push("raw_extensions", ja3.extensions())
         .push("quic_version", hello.version.name());
+    crate::fingerprint::clients::label_event(&mut ev);
     cx.emit(ev);
 }

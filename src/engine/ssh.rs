@@ -148,6 +148,7 @@ impl Session {
                         "ssh_server_version",
                         self.idents[1].as_deref().unwrap_or_default(),
                     );
+                crate::fingerprint::clients::label_event(&mut ev);
                 cx.emit(ev);
             }
         }

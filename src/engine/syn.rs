@@ -51,6 +51,7 @@ pub(super) fn on_syn(
         .push("ip_len", ip.total_len)
         .push("ja4t", ja4t(tcp));
     push_p0f_fields(&mut ev, p0f.as_ref(), scanner);
+    crate::fingerprint::clients::label_event(&mut ev);
     engine.cx.emit(ev, direction);
     Some((
         p0f.as_ref().and_then(|p| p.os_name_id()),

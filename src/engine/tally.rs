@@ -35,7 +35,8 @@ fn headline(kind: EventKind) -> Option<(&'static str, &'static str)> {
         | EventKind::Ipv6LinkLocalLeak
         | EventKind::HostUptime
         | EventKind::HostChange
-        | EventKind::IpSharing => return None,
+        | EventKind::IpSharing
+        | EventKind::ClientMismatch => return None,
     })
 }
 
@@ -110,6 +111,11 @@ impl FingerprintTally {
             if let Some(app) = ev.get("p0f_http_app").filter(|a| !a.is_empty()) {
                 self.count(&ev.decky, "p0f_http_app", app, 1);
             }
+        }
+        // The program a fingerprint names (data/clients), beside it.
+        if let Some(client) = ev.get("client").filter(|c| !c.is_empty()) {
+            let client = &client[..client.len().min(MAX_VALUE)];
+            self.count(&ev.decky, "client", client, 1);
         }
         let Some((first, second)) = headline(ev.kind) else {
             return;
@@ -204,6 +210,32 @@ mod tests {
         );
         ev.push("src_ip", "192.0.2.1").push("ja4", ja4);
         ev
+    }
+
+    #[test]
+    fn counts_the_client_beside_the_fingerprint() {
+        let mut t = FingerprintTally::new(100);
+        let mut ev = hello("a", "x");
+        ev.push("client", "curl").push("client_source", "ja4");
+        t.add(&ev);
+        t.add(&ev);
+        let mut unknown = hello("a", "y");
+        unknown.push("client", "").push("client_source", "");
+        t.add(&unknown);
+        let top = t.top(5);
+        let fields: Vec<(&str, &[u8], u64)> = top[0]
+            .1
+            .iter()
+            .map(|e| (e.field, e.value, e.count))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("client", &b"curl"[..], 2),
+                ("ja4", b"x", 2),
+                ("ja4", b"y", 1)
+            ]
+        );
     }
 
     #[test]

@@ -273,6 +273,7 @@ impl TlsConn {
         ev.push("ja3_string", &ja3.string[..])
             .push_with("ja4_r", |out| ja4.write_ja4_r(out))
             .push_with("ja4_o", |out| ja4.write_ja4_o(out));
+        crate::fingerprint::clients::label_event(&mut ev);
         cx.emit(ev);
         let tls13_compat = h.offers_tls13 && self.negotiated.is_none_or(|v| v == TLS13);
         self.hello = Some(h);
@@ -308,6 +309,7 @@ impl TlsConn {
         ev.push_text("alpn_selected", sh.alpn_selected().unwrap_or_default());
         #[cfg(feature = "ja4plus")]
         push_ja4l(&mut ev, cx.handshake);
+        crate::fingerprint::clients::label_event(&mut ev);
         cx.emit(ev);
         if sh.is_hello_retry_request() {
             // The real ServerHello follows the client's second hello.

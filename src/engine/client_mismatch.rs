@@ -1,0 +1,408 @@
+//! `client_mismatch`: the layers of one connection, or one source within
+//! the window, name different software. A browser User-Agent over a
+//! request whose JA4H is python-requests, a Windows browser from a Linux
+//! SYN, a "browser" whose TLS hello is curl's: the tool is disguising
+//! itself. Only a browser claim is checked against the fingerprints, and
+//! only fingerprints with a label (data/clients) take part: unknown never
+//! contradicts anything.
+//!
+//! Per source: the last SYN's OS, the last non-browser client label and
+//! the last browser claim, each with its time. Bounded: at most `cap`
+//! sources; stale ones are swept when full, then one is evicted (counted).
+
+use std::net::IpAddr;
+
+use hashbrown::HashMap;
+
+use crate::event::{Event, EventKind};
+use crate::fingerprint::clients::user_agent::{browser_claim, is_browser_label};
+
+/// Sources followed at most, by default.
+pub const DEFAULT_SOURCES: usize = 65_536;
+/// How long a layer's claim is compared with later ones: `--dedup-ttl`'s
+/// default, the window in which one source's events count as one visit.
+pub const WINDOW_SECS: i64 = 300;
+
+#[derive(Debug, Clone, Default)]
+struct Claim {
+    /// `os_guess` of a SYN, a client label, or a browser product.
+    what: Box<str>,
+    /// For a browser: the OS family it claims; for a SYN: p0f's label.
+    extra: Box<str>,
+    /// The method or layer that said it (`ja4`, `hassh`, `user_agent`, ...).
+    layer: &'static str,
+    at: i64,
+}
+
+/// `os_guess` values a SYN may carry: kept as `&'static str`, so a SYN
+/// (a flood of them from spoofed sources) never allocates here.
+const OS_GUESSES: [&str; 7] = [
+    "linux",
+    "windows",
+    "macos_ios",
+    "freebsd",
+    "openbsd",
+    "embedded",
+    "nmap",
+];
+
+#[derive(Debug, Clone, Default)]
+struct Source {
+    /// The last SYN's `os_guess` and when.
+    syn: Option<(&'static str, i64)>,
+    tool: Option<Claim>,
+    browser: Option<Claim>,
+    last: i64,
+}
+
+/// The per-source table.
+#[derive(Debug)]
+pub struct ClientConsistency {
+    sources: HashMap<IpAddr, Source>,
+    cap: usize,
+    last_sweep: i64,
+    /// Sources dropped to make room for a new one.
+    pub evictions: u64,
+}
+
+impl ClientConsistency {
+    pub fn new(cap: usize) -> Self {
+        ClientConsistency {
+            sources: HashMap::new(),
+            cap: cap.max(1),
+            last_sweep: i64::MIN,
+            evictions: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.sources.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
+
+    /// Looks at the events of one packet and appends a `client_mismatch`
+    /// after any that contradicts another layer.
+    pub fn check(&mut self, out: &mut Vec<Event>) {
+        let n = out.len();
+        for i in 0..n {
+            if let Some(m) = self.observe(&out[i]) {
+                out.push(m);
+            }
+        }
+    }
+
+    fn observe(&mut self, ev: &Event) -> Option<Event> {
+        let relevant = matches!(
+            ev.kind,
+            EventKind::TcpSynFingerprint
+                | EventKind::HttpRequestFingerprint
+                | EventKind::TlsClientHello
+                | EventKind::QuicClientHello
+                | EventKind::SshKexFingerprint
+        );
+        if !relevant {
+            return None;
+        }
+        let ip: IpAddr = std::str::from_utf8(ev.get("src_ip")?).ok()?.parse().ok()?;
+        let now = ev.ts.secs;
+        let source = self.source(ip, now);
+        source.last = now;
+        let label = text(ev, "client");
+        let method = text(ev, "client_source");
+        match ev.kind {
+            EventKind::TcpSynFingerprint => {
+                let os = text(ev, "os_guess");
+                source.syn = OS_GUESSES.iter().find(|g| **g == os).map(|g| (*g, now));
+                None
+            }
+            EventKind::HttpRequestFingerprint => {
+                let claim = browser_claim(ev.get("user_agent").unwrap_or_default());
+                let Some(claim) = claim else {
+                    remember_tool(source, label, method, now);
+                    return None;
+                };
+                let os = claim.os.unwrap_or("");
+                set(&mut source.browser, claim.product, os, "user_agent", now);
+                let mut disagree: Vec<(&str, String)> = Vec::new();
+                if !label.is_empty() && !same_browser(label, claim.product) {
+                    disagree.push((static_method(method), label.to_string()));
+                }
+                push_syn_and_tool(source, os, now, &mut disagree);
+                let said = format!(
+                    "User-Agent {}{}{}",
+                    claim.product,
+                    if claim.os_name.is_empty() { "" } else { " on " },
+                    claim.os_name
+                );
+                let scope = if !label.is_empty() && !same_browser(label, claim.product) {
+                    "connection"
+                } else {
+                    "source"
+                };
+                mismatch(ev, scope, ("user_agent", said), disagree)
+            }
+            _ => {
+                if label.is_empty() || is_browser_label(label) {
+                    return None;
+                }
+                remember_tool(source, label, method, now);
+                let browser = source.browser.as_ref().filter(|b| fresh(b, now))?;
+                let said = format!("User-Agent {}", browser.what);
+                let disagree = vec![(static_method(method), label.to_string())];
+                mismatch(ev, "source", ("user_agent", said), disagree)
+            }
+        }
+    }
+
+    /// The entry of `ip`, made room for when the table is full.
+    fn source(&mut self, ip: IpAddr, now: i64) -> &mut Source {
+        if !self.sources.contains_key(&ip) && self.sources.len() >= self.cap {
+            if now > self.last_sweep {
+                self.last_sweep = now;
+                self.sources.retain(|_, s| now - s.last <= WINDOW_SECS);
+            }
+            if self.sources.len() >= self.cap {
+                if let Some(k) = self.sources.keys().next().copied() {
+                    self.sources.remove(&k);
+                    self.evictions += 1;
+                }
+            }
+        }
+        self.sources.entry(ip).or_default()
+    }
+}
+
+fn text<'e>(ev: &'e Event, name: &str) -> &'e str {
+    ev.get(name)
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .unwrap_or("")
+}
+
+fn fresh(c: &Claim, now: i64) -> bool {
+    now - c.at <= WINDOW_SECS
+}
+
+/// Replaces a claim, allocating only when what it says changed.
+fn set(slot: &mut Option<Claim>, what: &str, extra: &str, layer: &'static str, at: i64) {
+    match slot {
+        Some(c) if &*c.what == what && &*c.extra == extra => {
+            c.at = at;
+            c.layer = layer;
+        }
+        _ => {
+            *slot = Some(Claim {
+                what: what.into(),
+                extra: extra.into(),
+                layer,
+                at,
+            })
+        }
+    }
+}
+
+fn remember_tool(source: &mut Source, label: &str, method: &str, now: i64) {
+    if !label.is_empty() && !is_browser_label(label) {
+        set(&mut source.tool, label, "", static_method(method), now);
+    }
+}
+
+/// The SYN's OS when it is not the one the browser claims, and a tool
+/// another connection of the source showed.
+fn push_syn_and_tool(source: &Source, os: &str, now: i64, out: &mut Vec<(&'static str, String)>) {
+    if let Some((syn_os, at)) = source.syn {
+        if now - at <= WINDOW_SECS && !os.is_empty() && syn_os != os {
+            out.push(("syn", syn_os.to_string()));
+        }
+    }
+    if let Some(tool) = source.tool.as_ref().filter(|t| fresh(t, now)) {
+        if !out.iter().any(|(_, l)| *l == *tool.what) {
+            out.push((tool.layer, tool.what.to_string()));
+        }
+    }
+}
+
+/// Whether a browser label and a UA product name the same browser.
+fn same_browser(label: &str, product: &str) -> bool {
+    let name = product.split(['/', ' ']).next().unwrap_or("");
+    is_browser_label(label)
+        && (label.contains(name) || name == "Chrome" && label.contains("Chromium"))
+}
+
+fn static_method(m: &str) -> &'static str {
+    crate::fingerprint::clients::Method::ALL
+        .into_iter()
+        .map(|m| m.as_str())
+        .find(|s| *s == m)
+        .unwrap_or("client")
+}
+
+/// The event, when some layer disagrees with `claim`.
+fn mismatch(
+    ev: &Event,
+    scope: &'static str,
+    claim: (&'static str, String),
+    disagree: Vec<(&'static str, String)>,
+) -> Option<Event> {
+    if disagree.is_empty() {
+        return None;
+    }
+    let mut out = Event::new(EventKind::ClientMismatch, ev.ts, ev.decky.clone());
+    for f in ["src_ip", "src_port", "dst_ip", "dst_port"] {
+        out.push(f, ev.get(f).unwrap_or_default());
+    }
+    out.push("scope", scope);
+    out.push_with("layers", |buf| {
+        buf.extend_from_slice(claim.0.as_bytes());
+        for (layer, _) in &disagree {
+            buf.push(b',');
+            buf.extend_from_slice(layer.as_bytes());
+        }
+    });
+    // The User-Agent part is attacker text.
+    out.push_text_with("claims", |buf| {
+        buf.extend_from_slice(claim.1.as_bytes());
+        for (layer, said) in &disagree {
+            buf.extend_from_slice(b"; ");
+            buf.extend_from_slice(layer.as_bytes());
+            buf.push(b' ');
+            buf.extend_from_slice(said.as_bytes());
+        }
+    });
+    out.push("direction", ev.get("direction").unwrap_or_default());
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::util::time::Timestamp;
+
+    const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
+
+    fn ev(kind: EventKind, secs: i64, src: &str, fields: &[(&'static str, &str)]) -> Event {
+        let mut e = Event::new(kind, Timestamp::new(secs, 0), "d".into());
+        e.push("src_ip", src)
+            .push("src_port", "1")
+            .push("dst_ip", "192.0.2.9")
+            .push("dst_port", "80");
+        for (k, v) in fields {
+            e.push(k, *v);
+        }
+        e.push("direction", "inbound");
+        e
+    }
+
+    fn syn(secs: i64, src: &str) -> Event {
+        ev(
+            EventKind::TcpSynFingerprint,
+            secs,
+            src,
+            &[("os_guess", "linux"), ("p0f_os", "Linux 2.2.x-3.x")],
+        )
+    }
+
+    fn http(secs: i64, src: &str, ua: &str, label: &str) -> Event {
+        let src_label = if label.is_empty() { "" } else { "ja4h" };
+        ev(
+            EventKind::HttpRequestFingerprint,
+            secs,
+            src,
+            &[
+                ("client", label),
+                ("client_source", src_label),
+                ("user_agent", ua),
+            ],
+        )
+    }
+
+    fn run(t: &mut ClientConsistency, evs: Vec<Event>) -> Vec<Event> {
+        let mut out = evs;
+        t.check(&mut out);
+        out.into_iter()
+            .filter(|e| e.kind == EventKind::ClientMismatch)
+            .collect()
+    }
+
+    fn field(e: &Event, n: &str) -> String {
+        String::from_utf8_lossy(e.get(n).unwrap()).into_owned()
+    }
+
+    #[test]
+    fn forged_browser_over_a_tool_fingerprint_and_a_linux_syn() {
+        let mut t = ClientConsistency::new(10);
+        let got = run(
+            &mut t,
+            vec![
+                syn(1, "198.51.100.1"),
+                http(1, "198.51.100.1", CHROME, "Python requests"),
+            ],
+        );
+        assert_eq!(got.len(), 1);
+        assert_eq!(field(&got[0], "scope"), "connection");
+        assert_eq!(field(&got[0], "layers"), "user_agent,ja4h,syn");
+        assert_eq!(
+            field(&got[0], "claims"),
+            "User-Agent Chrome/124 on Windows; ja4h Python requests; syn linux"
+        );
+    }
+
+    #[test]
+    fn honest_tools_and_unknown_clients_never_fire() {
+        let mut t = ClientConsistency::new(10);
+        let got = run(
+            &mut t,
+            vec![
+                syn(1, "198.51.100.1"),
+                http(
+                    1,
+                    "198.51.100.1",
+                    "python-requests/2.28.1",
+                    "Python requests",
+                ),
+                http(2, "198.51.100.1", "Mozilla/4.0 (Hydra)", "hydra http-get"),
+                // A real browser this database does not know: no label, no claim against it.
+                http(3, "198.51.100.2", CHROME, ""),
+            ],
+        );
+        assert!(got.is_empty(), "{got:?}");
+    }
+
+    #[test]
+    fn a_browser_then_a_tool_tls_hello_from_the_same_source() {
+        let mut t = ClientConsistency::new(10);
+        assert!(run(&mut t, vec![http(1, "198.51.100.1", CHROME, "")]).is_empty());
+        let hello = ev(
+            EventKind::TlsClientHello,
+            5,
+            "198.51.100.1",
+            &[
+                ("client", "curl (libcurl with OpenSSL 3.0)"),
+                ("client_source", "ja4"),
+            ],
+        );
+        let got = run(&mut t, vec![hello.clone()]);
+        assert_eq!(got.len(), 1);
+        assert_eq!(field(&got[0], "scope"), "source");
+        assert_eq!(field(&got[0], "layers"), "user_agent,ja4");
+        // Outside the window the browser claim is forgotten.
+        let mut late = hello;
+        late.ts = Timestamp::new(5 + WINDOW_SECS + 10, 0);
+        assert!(run(&mut t, vec![late]).is_empty());
+    }
+
+    #[test]
+    fn bounded_with_evictions() {
+        let mut t = ClientConsistency::new(2);
+        for i in 0..5 {
+            run(&mut t, vec![syn(1, &format!("198.51.100.{i}"))]);
+        }
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.evictions, 3);
+        // Stale sources are swept first, without counting an eviction.
+        run(&mut t, vec![syn(1000, "198.51.100.9")]);
+        assert_eq!((t.len(), t.evictions), (1, 3));
+    }
+}
