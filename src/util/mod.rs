@@ -1,4 +1,5 @@
 //! Small shared helpers.
+pub mod budget;
 pub mod decimal;
 pub mod lru;
 pub mod swar;
