@@ -50,6 +50,8 @@ pub struct Layer {
     pub reassembly_bytes: Option<usize>,
     pub max_seq_sources: Option<usize>,
     pub max_pending_handshakes: Option<usize>,
+    /// Byte budget of all traffic-grown state (`--memcap`).
+    pub memcap: Option<usize>,
     /// p0f v3 database replacing the bundled one.
     pub p0f_db: Option<PathBuf>,
     /// Engine worker threads (1: the capture thread analyses).
@@ -81,7 +83,7 @@ impl Layer {
         merge_fields!(self, lower; iface, state, deckies, log, json, filter, buffer_size,
             snaplen, promisc, wait_iface, user, metrics, bus, bus_jetstream, dedup_ttl,
             max_dedup, flow_idle, max_flows, reassembly_bytes, max_seq_sources,
-            max_pending_handshakes, p0f_db, workers)
+            max_pending_handshakes, memcap, p0f_db, workers)
     }
 
     /// The environment variables DECNET sets for its workers. Empty values
@@ -99,6 +101,7 @@ impl Layer {
         Layer {
             iface: var("DECNET_SNIFFER_IFACE"),
             state: var("DECNET_STATE_FILE").map(PathBuf::from),
+            memcap: var("DECNET_MEMCAP").and_then(|v| v.parse().ok()),
             bus,
             ..Layer::default()
         }
@@ -174,6 +177,7 @@ pub struct Settings {
     pub reassembly_bytes: usize,
     pub max_seq_sources: usize,
     pub max_pending_handshakes: usize,
+    pub memcap: usize,
     pub p0f_db: Option<PathBuf>,
     pub workers: usize,
 }
@@ -251,6 +255,7 @@ impl Settings {
                 .max_pending_handshakes
                 .unwrap_or(limits.pending_handshakes)
                 .max(1),
+            memcap: l.memcap.unwrap_or(limits.memcap),
             p0f_db: l.p0f_db,
             workers,
         })
@@ -263,6 +268,7 @@ impl Settings {
             pending_handshakes: self.max_pending_handshakes,
             seq_sources: self.max_seq_sources,
             flow_idle_secs: self.flow_idle,
+            memcap: self.memcap,
             ..crate::engine::Limits::default()
         }
     }

@@ -283,6 +283,7 @@ mod tests {
             stats: Default::default(),
             out: Vec::new(),
             frame: 0,
+            budget: crate::util::budget::Budget::unlimited(),
         };
         t.observe_non_ip(&mut cx, &raw(linktype::LINUX_SLL, &sll));
         assert_eq!(

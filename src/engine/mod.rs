@@ -31,8 +31,13 @@ use crate::event::{Event, EventKind};
 use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::fingerprint::seqclass::SeqClassTable;
 use crate::flow::table::FlowTable;
+use crate::util::budget::{Budget, PoolStats};
 use crate::util::time::Timestamp;
 pub use tally::FingerprintTally;
+
+/// Established flows looked at, oldest first, for partial stream state to
+/// drop per packet over budget: bounded, so shedding stays O(1) per packet.
+const SHED_SCAN: usize = 64;
 
 pub use analyzer::Analyzer;
 pub use deckies::DeckyMap;
@@ -53,6 +58,9 @@ pub struct Limits {
     pub quic_ports: Vec<u16>,
     /// Distinct fingerprints counted for `read --summary` (0: none).
     pub tally_fingerprints: usize,
+    /// Bytes all state that grows with traffic may take together
+    /// (`--memcap`; 0: unlimited).
+    pub memcap: usize,
 }
 
 impl Default for Limits {
@@ -65,6 +73,7 @@ impl Default for Limits {
             flow_idle_secs: 120,
             quic_ports: vec![443],
             tally_fingerprints: 0,
+            memcap: crate::util::budget::DEFAULT_MEMCAP,
         }
     }
 }
@@ -102,6 +111,9 @@ pub struct Context {
     pub out: Vec<Event>,
     /// Number of the frame being processed (the router's count with workers).
     pub frame: u64,
+    /// The byte budget every table and buffer that grows with traffic
+    /// draws from.
+    pub budget: Budget,
 }
 
 impl Context {
@@ -155,9 +167,17 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(limits: Limits, deckies: DeckyMap) -> Self {
+        let budget = Budget::new(crate::util::budget::traffic_share(limits.memcap));
+        Self::with_budget(limits, deckies, budget)
+    }
+
+    /// An engine drawing on `budget` (a shard's share of `--memcap`).
+    pub fn with_budget(limits: Limits, deckies: DeckyMap, budget: Budget) -> Self {
         let limits_tally = limits.tally_fingerprints;
+        let mut flows = FlowTable::with_half_open_cap(limits.flows, limits.pending_handshakes);
+        flows.set_budget(budget.clone());
         Engine {
-            flows: FlowTable::with_half_open_cap(limits.flows, limits.pending_handshakes),
+            flows,
             seq_classes: SeqClassTable::new(limits.seq_sources),
             quic: quic::QuicTracker::new(&limits),
             dtls_hellos: dtls_hellos::DtlsHelloTable::new(
@@ -170,6 +190,7 @@ impl Engine {
                 stats: Stats::default(),
                 out: Vec::new(),
                 frame: 0,
+                budget,
             },
             deckies,
             now: Timestamp::default(),
@@ -183,8 +204,13 @@ impl Engine {
     /// An engine for one shard of a [`ShardedEngine`]: it sees only the
     /// frames routed to it, already decoded and counted once by the router,
     /// and leaves link-local leaks to the router.
-    fn for_shard(limits: Limits, deckies: DeckyMap, p0f_db: &'static P0fDatabase) -> Self {
-        let mut engine = Engine::new(limits, deckies);
+    fn for_shard(
+        limits: Limits,
+        deckies: DeckyMap,
+        p0f_db: &'static P0fDatabase,
+        budget: Budget,
+    ) -> Self {
+        let mut engine = Engine::with_budget(limits, deckies, budget);
         engine.p0f_db = p0f_db;
         engine.track_leaks = false;
         engine
@@ -223,6 +249,55 @@ impl Engine {
 
     pub fn flow_count(&self) -> usize {
         self.flows.len()
+    }
+
+    /// The byte budget (`--memcap`) this engine draws from.
+    pub fn budget(&self) -> &Budget {
+        &self.cx.budget
+    }
+
+    /// Bytes used and evictions per memory pool, for the summary and metrics.
+    pub fn memory_stats(&self) -> Vec<PoolStats> {
+        self.cx.budget.stats()
+    }
+
+    /// Brings memory back under the budget after a packet that overshot
+    /// it. Partial state goes first, oldest first: the half-finished
+    /// handshakes being read on the least recently active flows, then
+    /// half-open flows, then the least recently active flows themselves
+    /// (reported as evicted, like a full table's). A new flow is never
+    /// refused: it is the old state that makes room.
+    fn shed(&mut self) {
+        if !self.cx.budget.over() {
+            return;
+        }
+        let budget = self.cx.budget.clone();
+        let mut shed = 0u64;
+        self.flows.for_each_oldest_mut(SHED_SCAN, |flow| {
+            if flow.app.stream.take().is_some() {
+                flow.app.stream_shed = true;
+                shed += 1;
+            }
+            budget.over()
+        });
+        for _ in 0..shed {
+            budget.note_eviction(crate::util::budget::Pool::StreamReaders);
+        }
+        while budget.over() {
+            let Some((flow, half_open)) = self.flows.pop_for_memory() else {
+                break;
+            };
+            self.cx.stats.bump(if half_open {
+                "half_open_flows_memcap_evicted"
+            } else {
+                "flows_memcap_evicted"
+            });
+            let ts = flow.stats.last;
+            tcp::end_flow(&mut self.cx, flow, crate::flow::table::FlowEnd::Evicted, ts);
+        }
+        if shed > 0 {
+            self.cx.stats.add("stream_state_memcap_evicted", shed);
+        }
     }
 
     /// Table sizes and evictions, for the summary and metrics.
@@ -268,6 +343,7 @@ impl Engine {
                 self.cx.stats.decode_error(e)
             }
         }
+        self.shed();
         self.hand_over(sink);
     }
 
@@ -287,6 +363,7 @@ impl Engine {
             self.dispatch(&pkt, raw.ts);
             self.routed_seq = None;
         }
+        self.shed();
         self.hand_over(sink);
     }
 

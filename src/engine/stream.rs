@@ -15,6 +15,7 @@ use crate::decode::TcpFlags;
 use crate::event::{Event, EventKind};
 use crate::flow::reassembly::StreamBuffer;
 use crate::flow::table::{Flow, Handshake, Side};
+use crate::util::budget::{heap_cost, Budget, Pool};
 use crate::util::time::Timestamp;
 
 /// Direction of stream bytes relative to the connection's client.
@@ -92,13 +93,17 @@ pub struct StreamState {
     tls: TlsConn,
     ssh: SshConn,
     http: HttpConn,
+    budget: Budget,
+    /// Bytes charged to [`Pool::StreamReaders`]: this box and the readers'
+    /// buffers (the reassembly buffers charge their own pool).
+    charged: usize,
 }
 
 impl StreamState {
-    fn new(limits: &Limits, isn: [Option<u32>; 2]) -> Self {
+    fn new(limits: &Limits, budget: &Budget, isn: [Option<u32>; 2]) -> Self {
         let mut buffers = [
-            StreamBuffer::new(limits.reassembly_bytes),
-            StreamBuffer::new(limits.reassembly_bytes),
+            StreamBuffer::with_budget(limits.reassembly_bytes, budget.clone()),
+            StreamBuffer::with_budget(limits.reassembly_bytes, budget.clone()),
         ];
         for (buf, isn) in buffers.iter_mut().zip(isn) {
             if let Some(isn) = isn {
@@ -111,6 +116,42 @@ impl StreamState {
             tls: TlsConn::new(),
             ssh: SshConn::new(),
             http: HttpConn::new(),
+            budget: budget.clone(),
+            charged: 0,
+        }
+    }
+
+    /// Heap bytes of the box and the readers.
+    fn footprint(&self) -> usize {
+        heap_cost(std::mem::size_of::<Self>())
+            + self.tls.heap_bytes()
+            + self.ssh.heap_bytes()
+            + self.http.heap_bytes()
+    }
+
+    /// Settles the charge after the readers grew or shrank: the bytes are
+    /// allocated already, so the charge is forced and the engine sheds
+    /// older state if it overshoots.
+    fn recharge(&mut self) {
+        let now = self.footprint();
+        if now > self.charged {
+            self.budget.charge(Pool::StreamReaders, now - self.charged);
+        } else if now < self.charged {
+            self.budget.release(Pool::StreamReaders, self.charged - now);
+        }
+        self.charged = now;
+    }
+
+    /// Bytes this state holds in all, reassembly included.
+    pub fn allocated(&self) -> usize {
+        self.charged + self.buffers.iter().map(StreamBuffer::allocated).sum::<usize>()
+    }
+}
+
+impl Drop for StreamState {
+    fn drop(&mut self) {
+        if self.charged > 0 {
+            self.budget.release(Pool::StreamReaders, self.charged);
         }
     }
 }
@@ -152,7 +193,10 @@ pub(super) fn on_payload(
     let d = dir as usize;
     let mut state = match flow.app.stream.take() {
         Some(s) => s,
-        None => Box::new(StreamState::new(&cx.limits, flow.isn)),
+        // The budget took this flow's partial handshakes: it is timed, not
+        // read any more.
+        None if flow.app.stream_shed => return,
+        None => Box::new(StreamState::new(&cx.limits, &cx.budget, flow.isn)),
     };
     {
         let StreamState {
@@ -161,6 +205,7 @@ pub(super) fn on_payload(
             tls,
             ssh,
             http,
+            ..
         } = &mut *state;
         let mut scx = cx_for(
             cx,
@@ -190,11 +235,15 @@ pub(super) fn on_payload(
             if outcome.dropped_over_cap {
                 scx.stats.bump("reassembly_dropped_segments");
             }
+            if outcome.dropped_over_budget {
+                scx.stats.bump("reassembly_dropped_over_memcap");
+            }
             if want.iter().all(|w| !*w) {
                 buffers[d].release();
             }
         }
     }
+    state.recharge();
     flow.app.stream = Some(state);
 }
 

@@ -24,6 +24,14 @@ use std::sync::Arc;
 /// The default `--memcap`: 256 MiB.
 pub const DEFAULT_MEMCAP: usize = 256 << 20;
 
+/// Of a `--memcap` of `memcap` bytes, what the state that grows with
+/// traffic may take: the rest (a quarter, at most 64 MiB) is left for the
+/// program itself (code, p0f database, capture and output buffers, allocator
+/// slack), so that the whole process stays within `memcap`. 0: unlimited.
+pub fn traffic_share(memcap: usize) -> usize {
+    memcap - (memcap / 4).min(64 << 20)
+}
+
 /// What a charge is for: each has its own use and eviction counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pool {

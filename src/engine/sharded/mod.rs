@@ -36,6 +36,7 @@ use worker::{Done, Job, Snapshot};
 use super::ipv6_leak::LeakTracker;
 use super::syn::{is_fingerprinted_syn, sample_seq};
 use super::{Context, DeckyMap, Engine, FingerprintTally, Limits, Stats};
+use crate::util::budget::{add_pool_stats, Budget, PoolStats};
 use crate::capture::RawPacket;
 use crate::decode::{self, DecodeError, Packet, Transport};
 use crate::fingerprint::p0f::Database as P0fDatabase;
@@ -66,6 +67,8 @@ pub struct ShardedEngine {
     /// The shards' fingerprint tallies, merged at the end.
     tally: Option<FingerprintTally>,
     tally_cap: usize,
+    /// Each shard's share of `--memcap` (readable from here: atomics).
+    budgets: Vec<Budget>,
 }
 
 struct Router {
@@ -114,8 +117,11 @@ impl ShardedEngine {
             ..limits.clone()
         };
         let mut shards = Vec::with_capacity(n);
-        for i in 0..n {
-            let engine = Engine::for_shard(per_shard.clone(), deckies.clone(), p0f_db);
+        let whole = Budget::new(crate::util::budget::traffic_share(limits.memcap));
+        let budgets: Vec<Budget> = (0..n).map(|_| whole.share(n)).collect();
+        for (i, budget) in budgets.iter().enumerate() {
+            let engine =
+                Engine::for_shard(per_shard.clone(), deckies.clone(), p0f_db, budget.clone());
             let formatter = formatter.clone();
             let (jobs, job_rx) = sync_channel(PIPELINE + 1);
             let (done_tx, done) = sync_channel(PIPELINE + 1);
@@ -142,6 +148,7 @@ impl ShardedEngine {
                     stats: Stats::default(),
                     out: Vec::new(),
                     frame: 0,
+                    budget: Budget::unlimited(),
                 },
             },
             chunk: Chunk {
@@ -157,6 +164,7 @@ impl ShardedEngine {
             open_flows: 0,
             tally: None,
             tally_cap,
+            budgets,
         })
     }
 
@@ -332,6 +340,15 @@ impl ShardedEngine {
         self.stats = stats;
         self.tables = tables;
         self.open_flows = open;
+    }
+
+    /// Bytes used and evictions per memory pool, all shards together.
+    pub fn memory_stats(&self) -> Vec<PoolStats> {
+        let mut total = Vec::new();
+        for b in &self.budgets {
+            add_pool_stats(&mut total, &b.stats());
+        }
+        total
     }
 
     /// All counters, as of the last chunk handed over.
