@@ -45,6 +45,11 @@ fn read_stream(name: &str, args: &[&str], generate: impl FnOnce(&mut PcapWriter<
         .arg("--log")
         .arg(&log)
         .args(args)
+        .args(
+            std::env::var("DECNET_FLOOD_ARGS")
+                .unwrap_or_default()
+                .split_whitespace(),
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&stderr).unwrap())

@@ -265,3 +265,42 @@ pub(super) fn on_close(cx: &mut Context, flow: &mut Flow<FlowApp>, ts: Timestamp
     state.ssh.on_close(&mut scx);
     state.http.on_close(&mut scx);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::util::budget::Budget;
+
+    /// What BENCHMARKS.md reports: the bytes of a flow's stream state with
+    /// one segment held beyond a 1460-byte hole, and after a 15 KB
+    /// ClientHello-sized run of in-order bytes.
+    #[test]
+    fn reassembling_flow_costs() {
+        let budget = Budget::unlimited();
+        let limits = Limits::default();
+        let mut st = StreamState::new(&limits, &budget, [Some(0), Some(0)]);
+        st.buffers[0].push(1 + 1460, &[7; 1460], |_, _| {});
+        st.recharge();
+        let held = st.allocated();
+        eprintln!(
+            "COST flow entry {} stream state {} one held segment {}",
+            crate::flow::table::FlowTable::<super::super::tcp::FlowApp>::entry_bytes(),
+            heap_cost(std::mem::size_of::<StreamState>()),
+            held
+        );
+        assert!(held < 6000, "{held}: the window is not allocated whole");
+        assert_eq!(budget.used(), held);
+        drop(st);
+        assert_eq!(budget.used(), 0);
+        let mut st = StreamState::new(&limits, &budget, [Some(0), Some(0)]);
+        let mut seq = 1u32;
+        for _ in 0..11 {
+            st.buffers[0].push(seq, &[7; 1400], |_, _| {});
+            seq += 1400;
+        }
+        st.recharge();
+        eprintln!("COST 15 KB in order: {}", st.allocated());
+        assert!(st.allocated() <= 4096 + 1024);
+        assert_eq!(budget.used(), st.allocated());
+    }
+}

@@ -15,11 +15,17 @@
 //! segment it overlaps, a new segment's bytes replace the held ones when the
 //! new segment starts before it, or starts with it and ends after it;
 //! otherwise the held bytes stay. Bytes already delivered are never
-//! delivered again (the application already has them). The first `cap`
-//! bytes delivered are remembered, while the budget allows, so that a
+//! delivered again (the application already has them). The first bytes
+//! delivered ([`HISTORY_CAP`]) are remembered, while the budget allows, so that a
 //! retransmission rewriting them (an evasion trick) is noticed.
 
 use crate::util::budget::{heap_cost, Budget, Pool};
+
+/// The most delivered bytes remembered to spot rewriting retransmissions:
+/// the start of a handshake, where such rewriting would change a
+/// fingerprint. Remembering the whole window doubled the memory of every
+/// connection sending a long handshake (16 KiB more per direction).
+pub const HISTORY_CAP: usize = 4096;
 
 /// What a push did, for counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -27,7 +33,8 @@ pub struct PushOutcome {
     /// Some or all of the segment had been received before.
     pub retransmitted: bool,
     /// A byte received again differed from its first copy (held bytes, and
-    /// delivered bytes among the first `cap` of the stream).
+    /// delivered bytes among the first `cap`, at most [`HISTORY_CAP`], of the
+    /// stream).
     pub conflicting_overlap: bool,
     /// Some of the segment lay beyond the window and was dropped.
     pub dropped_over_cap: bool,
@@ -293,9 +300,10 @@ impl StreamBuffer {
     }
 
     /// Appends delivered bytes to the history while it is shorter than
-    /// `cap` and the budget allows.
+    /// `cap` (and [`HISTORY_CAP`]) and the budget allows.
     fn keep(&mut self, bytes: &[u8]) {
-        let room = self.cap.saturating_sub(self.history.len());
+        let limit = self.cap.min(HISTORY_CAP);
+        let room = limit.saturating_sub(self.history.len());
         let take = room.min(bytes.len());
         if take == 0 || self.history_stopped {
             return;
@@ -307,7 +315,7 @@ impl StreamBuffer {
             // cost a realloc more per connection, and overshot the cap (a
             // 16 KiB history took 23 KiB).
             let cap = self.history.capacity();
-            let target = needed.max(2 * cap).max(2 * take).min(self.cap);
+            let target = needed.max(2 * cap).max(2 * take).min(limit);
             let extra = heap_cost(target).saturating_sub(heap_cost(cap));
             if !self.grow_charge(extra) {
                 self.history_stopped = true;
@@ -715,7 +723,7 @@ mod tests {
                 h.push((i * seg) as u32, c);
                 assert!(h.buf.history.capacity() <= cap, "cap {cap} seg {seg}");
             }
-            assert_eq!(h.buf.history, &data[..cap]);
+            assert_eq!(h.buf.history, &data[..cap.min(HISTORY_CAP)]);
         }
     }
 
