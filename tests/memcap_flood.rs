@@ -33,7 +33,11 @@ struct Run {
 /// file (JSON to /dev/null), the summary to stderr.
 // The child is reaped by `wait4` (for its own rusage), not `Child::wait`.
 #[allow(clippy::zombie_processes)]
-fn read_stream(name: &str, args: &[&str], generate: impl FnOnce(&mut PcapWriter<BufWriter<std::process::ChildStdin>>)) -> Run {
+fn read_stream(
+    name: &str,
+    args: &[&str],
+    generate: impl FnOnce(&mut PcapWriter<BufWriter<std::process::ChildStdin>>),
+) -> Run {
     let dir = support::scratch(name);
     let log = dir.join("out.log");
     let stderr = dir.join("stderr");
@@ -41,7 +45,14 @@ fn read_stream(name: &str, args: &[&str], generate: impl FnOnce(&mut PcapWriter<
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_decnet-sniffer")));
     let mut child = Command::new(bin)
-        .args(["read", "-", "--no-progress", "--summary", "--json", "/dev/null"])
+        .args([
+            "read",
+            "-",
+            "--no-progress",
+            "--summary",
+            "--json",
+            "/dev/null",
+        ])
         .arg("--log")
         .arg(&log)
         .args(args)
@@ -111,7 +122,9 @@ fn check(run: &Run, what: &str) {
 
 /// The first segment of a ClientHello that announces 16 KiB and never ends.
 fn endless_hello_start(len: usize) -> Vec<u8> {
-    let mut p = vec![0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0x00, 0x3f, 0xfc, 0x03, 0x03];
+    let mut p = vec![
+        0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0x00, 0x3f, 0xfc, 0x03, 0x03,
+    ];
     p.resize(len, 0x41);
     p
 }
@@ -184,7 +197,19 @@ fn a_million_partial_http_and_ssh_connections() {
             t += 1;
             w.packet(t, &tcp(c, p, DECKY, 80, isn + 1, 9, PSH_ACK, http));
             t += 1;
-            w.packet(t, &tcp(DECKY, 80, c, p, 8, isn + 1 + http.len() as u32, PSH_ACK, ssh));
+            w.packet(
+                t,
+                &tcp(
+                    DECKY,
+                    80,
+                    c,
+                    p,
+                    8,
+                    isn + 1 + http.len() as u32,
+                    PSH_ACK,
+                    ssh,
+                ),
+            );
         }
         real_client(w, t);
     });

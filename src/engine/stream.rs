@@ -144,7 +144,12 @@ impl StreamState {
 
     /// Bytes this state holds in all, reassembly included.
     pub fn allocated(&self) -> usize {
-        self.charged + self.buffers.iter().map(StreamBuffer::allocated).sum::<usize>()
+        self.charged
+            + self
+                .buffers
+                .iter()
+                .map(StreamBuffer::allocated)
+                .sum::<usize>()
     }
 }
 

@@ -343,10 +343,13 @@ impl StreamBuffer {
             held_cap = end.max(2 * held_cap).max(64).min(self.cap.max(end));
         }
         if words > present_cap {
-            present_cap = words.max(2 * present_cap).min(self.cap.div_ceil(64).max(words));
+            present_cap = words
+                .max(2 * present_cap)
+                .min(self.cap.div_ceil(64).max(words));
         }
-        let extra = (heap_cost(held_cap) + heap_cost(present_cap * 8))
-            .saturating_sub(heap_cost(self.held.capacity()) + heap_cost(self.present.capacity() * 8));
+        let extra = (heap_cost(held_cap) + heap_cost(present_cap * 8)).saturating_sub(
+            heap_cost(self.held.capacity()) + heap_cost(self.present.capacity() * 8),
+        );
         if !self.grow_charge(extra) {
             return false;
         }
@@ -486,11 +489,9 @@ impl StreamBuffer {
         }
         shift_bits(&mut self.present, n);
         // Trim to the furthest byte still held.
-        let last = self
-            .present
-            .iter()
-            .rposition(|w| *w != 0)
-            .map_or(0, |i| i * 64 + 64 - self.present[i].leading_zeros() as usize);
+        let last = self.present.iter().rposition(|w| *w != 0).map_or(0, |i| {
+            i * 64 + 64 - self.present[i].leading_zeros() as usize
+        });
         let last = last.min(self.held.len() - n);
         if last == 0 {
             self.free_held();
@@ -544,7 +545,7 @@ fn set_bits(bits: &mut [u64], a: usize, b: usize) {
 }
 
 /// Drops the first `n` bits, moving the others down.
-fn shift_bits(bits: &mut Vec<u64>, n: usize) {
+fn shift_bits(bits: &mut [u64], n: usize) {
     let (words, shift) = (n / 64, n % 64);
     let len = bits.len();
     for i in 0..len {

@@ -242,7 +242,8 @@ impl<S> FlowTable<S> {
     /// are the partial state), for the memory budget.
     pub fn pop_for_memory(&mut self) -> Option<(Flow<S>, bool)> {
         if let Some((_, f)) = self.half_open.pop_oldest() {
-            self.budget.release(Pool::HalfOpenFlows, Self::entry_bytes());
+            self.budget
+                .release(Pool::HalfOpenFlows, Self::entry_bytes());
             self.budget.note_eviction(Pool::HalfOpenFlows);
             return Some((f, true));
         }

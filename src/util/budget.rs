@@ -197,7 +197,9 @@ impl Budget {
     /// Moves a charge from one pool to another (a half-open flow promoted).
     pub fn transfer(&self, from: Pool, to: Pool, bytes: usize) {
         let pools = &self.0.pools;
-        pools[from as usize].used.fetch_sub(bytes, Ordering::Relaxed);
+        pools[from as usize]
+            .used
+            .fetch_sub(bytes, Ordering::Relaxed);
         pools[to as usize].used.fetch_add(bytes, Ordering::Relaxed);
     }
 

@@ -36,12 +36,12 @@ use worker::{Done, Job, Snapshot};
 use super::ipv6_leak::LeakTracker;
 use super::syn::{is_fingerprinted_syn, sample_seq};
 use super::{Context, DeckyMap, Engine, FingerprintTally, Limits, Stats};
-use crate::util::budget::{add_pool_stats, Budget, PoolStats};
 use crate::capture::RawPacket;
 use crate::decode::{self, DecodeError, Packet, Transport};
 use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::fingerprint::seqclass::SeqClassTable;
 use crate::output::formatted::{FormattedBatch, Formatter, MergedChunk};
+use crate::util::budget::{add_pool_stats, Budget, PoolStats};
 use crate::util::time::Timestamp;
 
 /// Frames per chunk: one channel operation per shard per chunk.
