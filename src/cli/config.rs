@@ -416,6 +416,19 @@ mod tests {
         let layer = Layer::from_toml(&path, &uncommented).unwrap();
         assert_eq!(layer.iface.as_deref(), Some("eth0"));
         assert!(layer.metrics.is_some() && layer.max_pending_handshakes.is_some());
+        assert_eq!(layer.memcap, Some(268_435_456));
         Settings::resolve(Layer::default(), Layer::default(), layer).unwrap();
+    }
+
+    #[test]
+    fn memcap_from_flag_env_and_file() {
+        let file = Layer::from_toml(Path::new("x.toml"), "memcap = 1000").unwrap();
+        let s = Settings::resolve(Layer::default(), Layer::default(), file.clone()).unwrap();
+        assert_eq!(s.limits().memcap, 1000);
+        let s =
+            Settings::resolve(Layer::default(), env(&[("DECNET_MEMCAP", "2000")]), file).unwrap();
+        assert_eq!(s.limits().memcap, 2000);
+        let s = Settings::resolve(Layer::default(), Layer::default(), Layer::default()).unwrap();
+        assert_eq!(s.limits().memcap, crate::util::budget::DEFAULT_MEMCAP);
     }
 }

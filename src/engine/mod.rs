@@ -176,14 +176,14 @@ impl Engine {
         let limits_tally = limits.tally_fingerprints;
         let mut flows = FlowTable::with_half_open_cap(limits.flows, limits.pending_handshakes);
         flows.set_budget(budget.clone());
+        let mut dtls_hellos =
+            dtls_hellos::DtlsHelloTable::new(limits.pending_handshakes, limits.reassembly_bytes);
+        dtls_hellos.set_budget(budget.clone());
         Engine {
             flows,
             seq_classes: SeqClassTable::new(limits.seq_sources),
             quic: quic::QuicTracker::new(&limits),
-            dtls_hellos: dtls_hellos::DtlsHelloTable::new(
-                limits.pending_handshakes,
-                limits.reassembly_bytes,
-            ),
+            dtls_hellos,
             leaks: ipv6_leak::LeakTracker::new(&limits),
             cx: Context {
                 limits,
@@ -390,6 +390,7 @@ impl Engine {
             );
         }
         self.dtls_hellos.finish(&mut self.cx.stats);
+        self.dtls_hellos.enforce_budget(&mut self.cx.stats);
         self.hand_over(sink);
     }
 
@@ -409,6 +410,7 @@ impl Engine {
 
     fn expire_idle(&mut self) {
         self.dtls_hellos.expire(self.now, &mut self.cx.stats);
+        self.dtls_hellos.enforce_budget(&mut self.cx.stats);
         let idle_us = i64::try_from(self.cx.limits.flow_idle_secs.saturating_mul(1_000_000))
             .unwrap_or(i64::MAX);
         while let Some((flow, half_open)) = self.flows.pop_idle(self.now, idle_us) {

@@ -64,4 +64,5 @@ pub(super) fn on_datagram(engine: &mut Engine, pkt: &Packet<'_>, udp: &UdpView<'
         return;
     }
     dtls::on_datagram(&mut cx, &mut engine.dtls_hellos, payload);
+    engine.dtls_hellos.enforce_budget(&mut engine.cx.stats);
 }
