@@ -133,6 +133,15 @@ fn endless_hello_start(len: usize) -> Vec<u8> {
 /// ClientHello that never ends, in turn (all open at once); with
 /// `handshake`, each connection's SYN, SYN-ACK and ACK first.
 fn endless_hellos<W: Write>(w: &mut PcapWriter<W>, conns: u32, handshake: bool) -> i64 {
+    endless_hellos_to(w, conns, handshake, DECKY)
+}
+
+fn endless_hellos_to<W: Write>(
+    w: &mut PcapWriter<W>,
+    conns: u32,
+    handshake: bool,
+    decky: Ipv4Addr,
+) -> i64 {
     const SEG: usize = 1400;
     const SEGS: usize = 11;
     let first = endless_hello_start(SEG);
@@ -144,9 +153,9 @@ fn endless_hellos<W: Write>(w: &mut PcapWriter<W>, conns: u32, handshake: bool) 
         for i in 0..conns {
             let (c, p) = (flood_src(i), sport(i));
             t += 1;
-            w.packet(t, &tcp(c, p, DECKY, 443, isn(i), 0, SYN, &[]));
+            w.packet(t, &tcp(c, p, decky, 443, isn(i), 0, SYN, &[]));
             t += 1;
-            w.packet(t, &tcp(DECKY, 443, c, p, 7, isn(i) + 1, SYN_ACK, &[]));
+            w.packet(t, &tcp(decky, 443, c, p, 7, isn(i) + 1, SYN_ACK, &[]));
         }
     }
     for k in 0..SEGS {
@@ -156,7 +165,7 @@ fn endless_hellos<W: Write>(w: &mut PcapWriter<W>, conns: u32, handshake: bool) 
             t += 1;
             w.packet(
                 t,
-                &tcp(flood_src(i), sport(i), DECKY, 443, seq, 8, PSH_ACK, payload),
+                &tcp(flood_src(i), sport(i), decky, 443, seq, 8, PSH_ACK, payload),
             );
         }
     }
@@ -268,4 +277,155 @@ fn dtls_first_fragment(total: usize, frag: usize) -> Vec<u8> {
     rec.extend_from_slice(&(hs.len() as u16).to_be_bytes());
     rec.extend_from_slice(&hs);
     rec
+}
+
+#[path = "netns/mod.rs"]
+mod netns_support;
+
+fn sh(cmd: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", cmd])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Removes the replica and the scratch directory, whatever happens.
+struct LiveGuard {
+    prefix: String,
+    dir: PathBuf,
+    daemon: Option<std::process::Child>,
+}
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        if let Some(mut d) = self.daemon.take() {
+            let _ = d.kill();
+            let _ = d.wait();
+        }
+        let script = netns_support::script("replica.sh");
+        sh(&format!("{} down {}", script.display(), self.prefix));
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn vm_hwm_kib(pid: u32) -> i64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The daemon (`run`) on the host namespace of a replica
+/// (tests/netns/replica.sh), flooded over the veth from the attacker's
+/// namespace with tcpreplay: 30k data-only connections each sending 15 KB
+/// of a ClientHello that never ends, then a real client's handshake. The
+/// daemon's VmHWM, read from /proc, stays within 256 MiB and the real
+/// client is reported. Skipped without root or tcpreplay.
+#[test]
+fn live_flood_in_run_stays_within_memcap() {
+    if let Some(why) = netns_support::skip_reason(&["tcpreplay"]) {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let prefix = netns_support::prefix("mc");
+    let dir = std::env::temp_dir().join(format!("memcap-live-{prefix}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = netns_support::script("replica.sh");
+    let mut guard = LiveGuard {
+        prefix: prefix.clone(),
+        dir: dir.clone(),
+        daemon: None,
+    };
+    assert!(
+        sh(&format!("{} up {prefix} 1 macvlan", script.display())),
+        "replica up"
+    );
+    let decky = "10.213.0.11";
+    std::fs::write(
+        dir.join("state.json"),
+        format!(
+            r#"{{"config": {{"interface": "eth0", "deckies": [{{"name": "d1", "ip": "{decky}", "services": ["https"]}}], "log_target": "x"}}, "compose_path": "/x"}}"#
+        ),
+    )
+    .unwrap();
+    let target: Ipv4Addr = decky.parse().unwrap();
+    let write_pcap = |name: &str, f: &dyn Fn(&mut PcapWriter<BufWriter<std::fs::File>>)| {
+        let file = std::fs::File::create(dir.join(name)).unwrap();
+        let mut w = PcapWriter::new(BufWriter::new(file));
+        f(&mut w);
+        w.into_inner().flush().unwrap();
+    };
+    write_pcap("flood.pcap", &|w| {
+        endless_hellos_to(w, 30_000, false, target);
+    });
+    write_pcap("real.pcap", &|w| {
+        let mut c = Conn::new(Ipv4Addr::new(198, 51, 100, 7), 50_000, target, 443);
+        c.handshake(w);
+        c.client_data(w, &client_hello(b"real.example", &[b"h2"], &[]), 1460);
+        c.close(w);
+    });
+    let log = dir.join("decnet.log");
+    let stderr = dir.join("daemon.stderr");
+    let daemon = Command::new("ip")
+        .args(["netns", "exec", &format!("{prefix}-host")])
+        .arg(
+            std::env::var_os("DECNET_FLOOD_BIN")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_decnet-sniffer"))),
+        )
+        .arg("run")
+        .arg("--state")
+        .arg(dir.join("state.json"))
+        .arg("--log")
+        .arg(&log)
+        .args(["--dedup-ttl", "0", "--bus", "off"])
+        .env("DECNET_SNIFFER_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .unwrap();
+    let pid = daemon.id();
+    guard.daemon = Some(daemon);
+    let wait_for = |path: &PathBuf, needle: &str, secs: u64| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            if std::fs::read_to_string(path)
+                .unwrap_or_default()
+                .contains(needle)
+            {
+                return true;
+            }
+            if std::time::Instant::now() > deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    assert!(
+        wait_for(&stderr, "capturing on", 20),
+        "daemon did not start: {}",
+        std::fs::read_to_string(&stderr).unwrap_or_default()
+    );
+    let replay = |name: &str| {
+        sh(&format!(
+            "ip netns exec {prefix}-atk tcpreplay -q -i eth0 --topspeed {} >/dev/null 2>&1",
+            dir.join(name).display()
+        ))
+    };
+    assert!(replay("flood.pcap"), "tcpreplay of the flood");
+    let after_flood = vm_hwm_kib(pid);
+    assert!(replay("real.pcap"), "tcpreplay of the real client");
+    let seen = wait_for(&log, "real.example", 30);
+    let peak = vm_hwm_kib(pid).max(after_flood);
+    eprintln!(
+        "live flood: daemon VmHWM {} MiB, real client reported: {seen}",
+        peak / 1024
+    );
+    assert!(seen, "the real client was not reported");
+    assert!(peak > 0 && peak <= LIMIT_KIB, "VmHWM {peak} KiB");
 }
