@@ -103,7 +103,11 @@ fn check(run: &Run, what: &str) {
         run.status,
         run.summary
             .lines()
-            .filter(|l| l.contains("memcap") || l.starts_with("  ") || l.contains("memory"))
+            .filter(|l| l.contains("memcap")
+                || l.starts_with("  ")
+                || l.contains("memory")
+                || l.contains("quic")
+                || l.starts_with("packets"))
             .collect::<Vec<_>>()
             .join("\n")
     );
@@ -260,6 +264,53 @@ fn a_million_partial_dtls_hellos() {
         real_client(w, t);
     });
     check(&run, "1M partial DTLS ClientHellos");
+}
+
+/// The first client Initial of tests/data/quic/quic-split-hello.pcap (its
+/// ClientHello spans three Initials), sent to port 443 from a million
+/// sources: each leaves a partial ClientHello waiting.
+#[test]
+fn a_million_partial_quic_hellos() {
+    let initial = first_quic_initial(&support::test_data("quic/quic-split-hello.pcap"));
+    let run = read_stream("memcap-quic", &[], |w| {
+        let mut t = T0;
+        for i in 0..1_000_000u32 {
+            t += 1;
+            w.packet(
+                t,
+                &udp(
+                    flood_src(i),
+                    1024 + (i % 60_000) as u16,
+                    DECKY,
+                    443,
+                    &initial,
+                ),
+            );
+        }
+        real_client(w, t);
+    });
+    check(&run, "1M partial QUIC Initials");
+}
+
+/// The UDP payload of the first IPv4 datagram to port 8443 in a classic
+/// little-endian pcap of Ethernet frames.
+fn first_quic_initial(path: &std::path::Path) -> Vec<u8> {
+    let d = std::fs::read(path).unwrap();
+    let mut off = 24;
+    while off + 16 <= d.len() {
+        let cl = u32::from_le_bytes(d[off + 8..off + 12].try_into().unwrap()) as usize;
+        let f = &d[off + 16..off + 16 + cl];
+        off += 16 + cl;
+        if f.len() < 42 || f[12..14] != [0x08, 0x00] || f[23] != 17 {
+            continue;
+        }
+        let ihl = usize::from(f[14] & 0x0f) * 4;
+        let udp = &f[14 + ihl..];
+        if u16::from_be_bytes([udp[2], udp[3]]) == 8443 {
+            return udp[8..].to_vec();
+        }
+    }
+    panic!("no Initial to 8443 in {}", path.display());
 }
 
 /// A DTLS record carrying the first `frag` bytes of a ClientHello of

@@ -179,10 +179,12 @@ impl Engine {
         let mut dtls_hellos =
             dtls_hellos::DtlsHelloTable::new(limits.pending_handshakes, limits.reassembly_bytes);
         dtls_hellos.set_budget(budget.clone());
+        let mut quic = quic::QuicTracker::new(&limits);
+        quic.set_budget(budget.clone());
         Engine {
             flows,
             seq_classes: SeqClassTable::new(limits.seq_sources),
-            quic: quic::QuicTracker::new(&limits),
+            quic,
             dtls_hellos,
             leaks: ipv6_leak::LeakTracker::new(&limits),
             cx: Context {
