@@ -185,22 +185,23 @@ impl Budget {
             .fetch_add(bytes, Ordering::Relaxed);
     }
 
-    /// Gives back bytes charged earlier to `pool`.
+    /// Gives back bytes charged earlier to `pool`. Saturating: an
+    /// accounting slip must never wrap the total and make every later
+    /// packet shed all state.
     pub fn release(&self, pool: Pool, bytes: usize) {
+        if bytes == 0 {
+            return;
+        }
         let inner = &*self.0;
-        inner.used.fetch_sub(bytes, Ordering::Relaxed);
-        inner.pools[pool as usize]
+        let down = |v: usize| Some(v.saturating_sub(bytes));
+        let _ = inner
             .used
-            .fetch_sub(bytes, Ordering::Relaxed);
-    }
-
-    /// Moves a charge from one pool to another (a half-open flow promoted).
-    pub fn transfer(&self, from: Pool, to: Pool, bytes: usize) {
-        let pools = &self.0.pools;
-        pools[from as usize]
-            .used
-            .fetch_sub(bytes, Ordering::Relaxed);
-        pools[to as usize].used.fetch_add(bytes, Ordering::Relaxed);
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, down);
+        let _ = inner.pools[pool as usize].used.fetch_update(
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+            down,
+        );
     }
 
     /// Counts one entry or buffer of `pool` dropped to stay within budget.
@@ -289,6 +290,10 @@ mod tests {
         b.release(Pool::Reassembly, 600);
         assert_eq!(b.pool_used(Pool::Dtls), 400);
         assert_eq!(b.used(), 400);
+        // Releasing more than charged saturates instead of wrapping.
+        b.release(Pool::Flows, 10_000);
+        assert_eq!((b.used(), b.pool_used(Pool::Flows)), (0, 0));
+        assert!(!b.over());
         let s = b.stats();
         assert_eq!(s[Pool::Reassembly as usize].refused, 1);
     }
