@@ -50,6 +50,8 @@ pub struct Layer {
     pub reassembly_bytes: Option<usize>,
     pub max_seq_sources: Option<usize>,
     pub max_pending_handshakes: Option<usize>,
+    /// Byte budget of all traffic-grown state (`--memcap`).
+    pub memcap: Option<usize>,
     /// p0f v3 database replacing the bundled one.
     pub p0f_db: Option<PathBuf>,
     /// Engine worker threads (1: the capture thread analyses).
@@ -79,7 +81,7 @@ impl Layer {
         merge_fields!(self, lower; iface, state, deckies, log, json, filter, buffer_size,
             snaplen, promisc, wait_iface, user, metrics, bus, bus_jetstream, dedup_ttl,
             max_dedup, flow_idle, max_flows, reassembly_bytes, max_seq_sources,
-            max_pending_handshakes, p0f_db, workers)
+            max_pending_handshakes, memcap, p0f_db, workers)
     }
 
     /// The environment variables DECNET sets for its workers. Empty values
@@ -97,6 +99,7 @@ impl Layer {
         Layer {
             iface: var("DECNET_SNIFFER_IFACE"),
             state: var("DECNET_STATE_FILE").map(PathBuf::from),
+            memcap: var("DECNET_MEMCAP").and_then(|v| v.parse().ok()),
             bus,
             ..Layer::default()
         }
@@ -203,6 +206,7 @@ pub struct Settings {
     pub reassembly_bytes: usize,
     pub max_seq_sources: usize,
     pub max_pending_handshakes: usize,
+    pub memcap: usize,
     pub p0f_db: Option<PathBuf>,
     pub workers: usize,
 }
@@ -280,6 +284,7 @@ impl Settings {
                 .max_pending_handshakes
                 .unwrap_or(limits.pending_handshakes)
                 .max(1),
+            memcap: l.memcap.unwrap_or(limits.memcap),
             p0f_db: l.p0f_db,
             workers,
         })
@@ -292,6 +297,7 @@ impl Settings {
             pending_handshakes: self.max_pending_handshakes,
             seq_sources: self.max_seq_sources,
             flow_idle_secs: self.flow_idle,
+            memcap: self.memcap,
             ..crate::engine::Limits::default()
         }
     }
@@ -439,6 +445,19 @@ mod tests {
         let layer = Layer::from_toml(&path, &uncommented).unwrap();
         assert_eq!(layer.iface.as_deref(), Some("eth0"));
         assert!(layer.metrics.is_some() && layer.max_pending_handshakes.is_some());
+        assert_eq!(layer.memcap, Some(268_435_456));
         Settings::resolve(Layer::default(), Layer::default(), layer).unwrap();
+    }
+
+    #[test]
+    fn memcap_from_flag_env_and_file() {
+        let file = Layer::from_toml(Path::new("x.toml"), "memcap = 1000").unwrap();
+        let s = Settings::resolve(Layer::default(), Layer::default(), file.clone()).unwrap();
+        assert_eq!(s.limits().memcap, 1000);
+        let s =
+            Settings::resolve(Layer::default(), env(&[("DECNET_MEMCAP", "2000")]), file).unwrap();
+        assert_eq!(s.limits().memcap, 2000);
+        let s = Settings::resolve(Layer::default(), Layer::default(), Layer::default()).unwrap();
+        assert_eq!(s.limits().memcap, crate::util::budget::DEFAULT_MEMCAP);
     }
 }

@@ -89,6 +89,11 @@ pub struct LimitArgs {
     /// Maximum sources with IP-ID/ISN samples.
     #[arg(long, value_name = "N", default_value_t = 262_144)]
     pub max_seq_sources: usize,
+    /// Bytes all state that grows with traffic may take together (flows,
+    /// reassembly, partial handshakes...); past it the oldest partial state
+    /// is dropped first. 0: unlimited.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::util::budget::DEFAULT_MEMCAP)]
+    pub memcap: usize,
     /// Maximum pending handshakes: half-open TCP connections (only the
     /// client's SYN seen yet), partial QUIC ClientHellos and the like.
     #[arg(long, value_name = "N", default_value_t = 262_144)]
@@ -121,6 +126,7 @@ impl LimitArgs {
             flow_idle_secs: self.flow_idle,
             quic_ports: quic_ports(&self.quic_ports),
             tally_fingerprints: 0,
+            memcap: self.memcap,
         }
     }
 

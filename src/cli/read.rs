@@ -322,6 +322,14 @@ fn print_summary(engine: &Analyzer, out: &OutputStats, secs: f64) {
         "  dedup: {}, {}\n",
         out.dedup_entries, out.dedup_evictions
     ));
+    let memory = engine.memory_stats();
+    let used: usize = memory.iter().map(|p| p.bytes).sum();
+    text.push_str(&format!(
+        "memory (bytes, memcap evictions), {used} in all:\n"
+    ));
+    for p in memory {
+        text.push_str(&format!("  {}: {}, {}\n", p.name, p.bytes, p.evictions));
+    }
     let recreated = crate::output::sink::files_recreated();
     if recreated > 0 {
         text.push_str(&format!(

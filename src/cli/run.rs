@@ -171,6 +171,7 @@ fn settings_of(args: &RunArgs) -> Result<Settings, ConfigError> {
         max_seq_sources: typed("max_seq_sources").then_some(args.limits.max_seq_sources),
         max_pending_handshakes: typed("max_pending_handshakes")
             .then_some(args.limits.max_pending_handshakes),
+        memcap: typed("memcap").then_some(args.limits.memcap),
         p0f_db: args.limits.p0f_db.clone(),
         workers: args.daemon.workers,
     };
@@ -595,6 +596,15 @@ fn snapshot(
         .map(|(n, _, ev)| (n.to_string(), *ev))
         .collect();
     evictions.push(("dedup".into(), out.dedup_evictions));
+    let memory = engine.memory_stats();
+    let memory_bytes = memory
+        .iter()
+        .map(|p| (p.name.to_string(), p.bytes as u64))
+        .collect();
+    let memcap_evictions = memory
+        .iter()
+        .map(|p| (p.name.to_string(), p.evictions))
+        .collect();
     let mut counters: Vec<(String, u64)> = s
         .counters
         .iter()
@@ -621,6 +631,8 @@ fn snapshot(
         flows_created: s.flows_created,
         table_entries,
         evictions,
+        memory_bytes,
+        memcap_evictions,
         reloads_applied: reloads.map_or(0, |r| r.applied.load(Ordering::Relaxed)),
         reloads_failed: reloads.map_or(0, |r| r.failed.load(Ordering::Relaxed)),
         counters,

@@ -113,6 +113,14 @@ impl Analyzer {
         }
     }
 
+    /// Bytes used and evictions per memory pool (`--memcap`).
+    pub fn memory_stats(&self) -> Vec<crate::util::budget::PoolStats> {
+        match self {
+            Analyzer::Single(e) => e.memory_stats(),
+            Analyzer::Sharded(e) => e.memory_stats(),
+        }
+    }
+
     pub fn table_stats(&self) -> Vec<(&'static str, usize, u64)> {
         match self {
             Analyzer::Single(e) => e.table_stats(),

@@ -27,6 +27,7 @@ use super::stats::Stats;
 use crate::fingerprint::quic::crypto_stream::{ClientHelloAssembler, Progress};
 use crate::fingerprint::tls::dtls::HelloFragment;
 use crate::fingerprint::tls::handshake_type;
+use crate::util::budget::{Budget, Pool};
 use crate::util::lru::Lru;
 use crate::util::time::Timestamp;
 
@@ -82,6 +83,10 @@ pub struct DtlsHelloTable {
     held: usize,
     /// Entries evicted for room (table cap or memory), pending or not.
     pub evictions: u64,
+    /// The process's byte budget (`--memcap`), charged with the entries
+    /// and the bytes they hold ([`Pool::Dtls`]).
+    budget: Budget,
+    charged: usize,
 }
 
 impl DtlsHelloTable {
@@ -92,6 +97,38 @@ impl DtlsHelloTable {
             max_held: MAX_HELD_BYTES,
             held: 0,
             evictions: 0,
+            budget: Budget::unlimited(),
+            charged: 0,
+        }
+    }
+
+    /// Charges `budget` from now on (before any insert).
+    pub fn set_budget(&mut self, budget: Budget) {
+        self.budget = budget;
+    }
+
+    /// Settles the budget's charge with what the table holds now, and
+    /// while the budget is spent drops the oldest partial ClientHellos
+    /// (never the newest: a newcomer is not refused; the engine sheds
+    /// other state after).
+    pub fn enforce_budget(&mut self, stats: &mut Stats) {
+        loop {
+            let now = self.held + self.entries.len() * Lru::<Key, Entry>::entry_bytes();
+            if now > self.charged {
+                self.budget.charge(Pool::Dtls, now - self.charged);
+            } else {
+                self.budget.release(Pool::Dtls, self.charged - now);
+            }
+            self.charged = now;
+            if !self.budget.over() || self.entries.len() <= 1 {
+                return;
+            }
+            let Some((_, entry)) = self.entries.pop_oldest() else {
+                return;
+            };
+            self.forget(&entry, "dtls_hellos_evicted", stats);
+            self.evictions += 1;
+            self.budget.note_eviction(Pool::Dtls);
         }
     }
 
@@ -297,6 +334,33 @@ mod tests {
 
     fn t(s: i64) -> Timestamp {
         Timestamp::new(s, 0)
+    }
+
+    #[test]
+    fn the_budget_drops_the_oldest_partial_hellos_never_the_newest() {
+        let b = body(2000);
+        let s = addr("10.0.0.2:4433");
+        let budget = Budget::new(20_000);
+        let mut table = DtlsHelloTable::new(1000, 16 * 1024);
+        table.set_budget(budget.clone());
+        let mut st = Stats::default();
+        for i in 0..100u16 {
+            let c = addr(&format!("10.0.1.{}:5000", i % 250));
+            assert!(table
+                .insert(c, s, t(1), &frag(0, &b, 0, 500), &mut st)
+                .is_none());
+            table.enforce_budget(&mut st);
+            assert!(budget.used() <= 20_000 || table.len() == 1);
+        }
+        assert!(table.len() < 100 && table.len() > 1);
+        assert_eq!(budget.evictions(Pool::Dtls), 100 - table.len() as u64);
+        // The newest is still there: its second half completes it.
+        let c = addr("10.0.1.99:5000");
+        let done = table.insert(c, s, t(1), &frag(0, &b, 500, 2000), &mut st);
+        assert_eq!(done.unwrap(), message(&b));
+        table.finish(&mut st);
+        table.enforce_budget(&mut st);
+        assert_eq!(budget.used(), 0);
     }
 
     #[test]

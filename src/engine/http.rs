@@ -26,6 +26,12 @@ pub struct HttpConn {
 }
 
 impl HttpConn {
+    /// Heap bytes held by the reader of a partial request (for the memory
+    /// budget).
+    pub fn heap_bytes(&self) -> usize {
+        self.reader.as_ref().map_or(0, |r| r.heap_bytes())
+    }
+
     pub fn new() -> Self {
         HttpConn::default()
     }

@@ -284,6 +284,7 @@ mod tests {
             out: Vec::new(),
             frame: 0,
             p0f_db: crate::fingerprint::p0f::Database::bundled(),
+            budget: crate::util::budget::Budget::unlimited(),
         };
         t.observe_non_ip(&mut cx, &raw(linktype::LINUX_SLL, &sll));
         assert_eq!(

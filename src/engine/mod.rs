@@ -37,8 +37,13 @@ use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::fingerprint::seqclass::SeqClassTable;
 use crate::flow::defrag::{self, DefragTable};
 use crate::flow::table::FlowTable;
+use crate::util::budget::{Budget, PoolStats};
 use crate::util::time::Timestamp;
 pub use tally::FingerprintTally;
+
+/// Established flows looked at, oldest first, for partial stream state to
+/// drop per packet over budget: bounded, so shedding stays O(1) per packet.
+const SHED_SCAN: usize = 64;
 
 pub use analyzer::Analyzer;
 pub use deckies::{Decap, DeckyMap};
@@ -59,6 +64,9 @@ pub struct Limits {
     pub quic_ports: Vec<u16>,
     /// Distinct fingerprints counted for `read --summary` (0: none).
     pub tally_fingerprints: usize,
+    /// Bytes all state that grows with traffic may take together
+    /// (`--memcap`; 0: unlimited).
+    pub memcap: usize,
 }
 
 impl Default for Limits {
@@ -71,6 +79,7 @@ impl Default for Limits {
             flow_idle_secs: 120,
             quic_ports: vec![443],
             tally_fingerprints: 0,
+            memcap: crate::util::budget::DEFAULT_MEMCAP,
         }
     }
 }
@@ -110,6 +119,9 @@ pub struct Context {
     pub frame: u64,
     /// p0f v3 signatures (TCP and HTTP).
     pub p0f_db: &'static P0fDatabase,
+    /// The byte budget every table and buffer that grows with traffic
+    /// draws from.
+    pub budget: Budget,
 }
 
 impl Context {
@@ -171,15 +183,25 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(limits: Limits, deckies: DeckyMap) -> Self {
+        let budget = Budget::new(crate::util::budget::traffic_share(limits.memcap));
+        Self::with_budget(limits, deckies, budget)
+    }
+
+    /// An engine drawing on `budget` (a shard's share of `--memcap`).
+    pub fn with_budget(limits: Limits, deckies: DeckyMap, budget: Budget) -> Self {
         let limits_tally = limits.tally_fingerprints;
+        let mut flows = FlowTable::with_half_open_cap(limits.flows, limits.pending_handshakes);
+        flows.set_budget(budget.clone());
+        let mut dtls_hellos =
+            dtls_hellos::DtlsHelloTable::new(limits.pending_handshakes, limits.reassembly_bytes);
+        dtls_hellos.set_budget(budget.clone());
+        let mut quic = quic::QuicTracker::new(&limits);
+        quic.set_budget(budget.clone());
         Engine {
-            flows: FlowTable::with_half_open_cap(limits.flows, limits.pending_handshakes),
+            flows,
             seq_classes: SeqClassTable::new(limits.seq_sources),
-            quic: quic::QuicTracker::new(&limits),
-            dtls_hellos: dtls_hellos::DtlsHelloTable::new(
-                limits.pending_handshakes,
-                limits.reassembly_bytes,
-            ),
+            quic,
+            dtls_hellos,
             leaks: ipv6_leak::LeakTracker::new(&limits),
             dhcp: dhcp::DhcpTracker::new(dhcp::DEFAULT_MACS),
             // As many hosts as sequence-sample sources, within its own cap.
@@ -195,6 +217,7 @@ impl Engine {
                 out: Vec::new(),
                 frame: 0,
                 p0f_db: P0fDatabase::bundled(),
+                budget,
             },
             deckies,
             now: Timestamp::default(),
@@ -208,8 +231,13 @@ impl Engine {
     /// An engine for one shard of a [`ShardedEngine`]: it sees only the
     /// frames routed to it, already decoded and counted once by the router,
     /// and leaves link-local leaks to the router.
-    fn for_shard(limits: Limits, deckies: DeckyMap, p0f_db: &'static P0fDatabase) -> Self {
-        let mut engine = Engine::new(limits, deckies);
+    fn for_shard(
+        limits: Limits,
+        deckies: DeckyMap,
+        p0f_db: &'static P0fDatabase,
+        budget: Budget,
+    ) -> Self {
+        let mut engine = Engine::with_budget(limits, deckies, budget);
         engine.cx.p0f_db = p0f_db;
         engine.track_leaks = false;
         engine
@@ -255,6 +283,55 @@ impl Engine {
 
     pub fn flow_count(&self) -> usize {
         self.flows.len()
+    }
+
+    /// The byte budget (`--memcap`) this engine draws from.
+    pub fn budget(&self) -> &Budget {
+        &self.cx.budget
+    }
+
+    /// Bytes used and evictions per memory pool, for the summary and metrics.
+    pub fn memory_stats(&self) -> Vec<PoolStats> {
+        self.cx.budget.stats()
+    }
+
+    /// Brings memory back under the budget after a packet that overshot
+    /// it. Partial state goes first, oldest first: the half-finished
+    /// handshakes being read on the least recently active flows, then
+    /// half-open flows, then the least recently active flows themselves
+    /// (reported as evicted, like a full table's). A new flow is never
+    /// refused: it is the old state that makes room.
+    fn shed(&mut self) {
+        if !self.cx.budget.over() {
+            return;
+        }
+        let budget = self.cx.budget.clone();
+        let mut shed = 0u64;
+        self.flows.for_each_oldest_mut(SHED_SCAN, |flow| {
+            if flow.app.stream.take().is_some() {
+                flow.app.stream_shed = true;
+                shed += 1;
+            }
+            budget.over()
+        });
+        for _ in 0..shed {
+            budget.note_eviction(crate::util::budget::Pool::StreamReaders);
+        }
+        while budget.over() {
+            let Some((flow, half_open)) = self.flows.pop_for_memory() else {
+                break;
+            };
+            self.cx.stats.bump(if half_open {
+                "half_open_flows_memcap_evicted"
+            } else {
+                "flows_memcap_evicted"
+            });
+            let ts = flow.stats.last;
+            tcp::end_flow(&mut self.cx, flow, crate::flow::table::FlowEnd::Evicted, ts);
+        }
+        if shed > 0 {
+            self.cx.stats.add("stream_state_memcap_evicted", shed);
+        }
     }
 
     /// Table sizes and evictions, for the summary and metrics.
@@ -315,6 +392,7 @@ impl Engine {
                 self.cx.stats.decode_error(e)
             }
         }
+        self.shed();
         self.hand_over(sink);
     }
 
@@ -335,6 +413,7 @@ impl Engine {
             self.dispatch(&pkt, raw.ts);
             self.routed_seq = None;
         }
+        self.shed();
         self.hand_over(sink);
     }
 
@@ -361,6 +440,7 @@ impl Engine {
             );
         }
         self.dtls_hellos.finish(&mut self.cx.stats);
+        self.dtls_hellos.enforce_budget(&mut self.cx.stats);
         self.hand_over(sink);
     }
 
@@ -411,6 +491,7 @@ impl Engine {
     fn expire_idle(&mut self) {
         self.defrag.expire(self.now, &mut self.cx.stats);
         self.dtls_hellos.expire(self.now, &mut self.cx.stats);
+        self.dtls_hellos.enforce_budget(&mut self.cx.stats);
         let idle_us = i64::try_from(self.cx.limits.flow_idle_secs.saturating_mul(1_000_000))
             .unwrap_or(i64::MAX);
         while let Some((flow, half_open)) = self.flows.pop_idle(self.now, idle_us) {

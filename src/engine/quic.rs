@@ -10,6 +10,7 @@ use crate::fingerprint::quic::crypto_stream::client_hello_body;
 use crate::fingerprint::quic::{ClientHello, CollectorConfig, Counters, InitialCollector, Outcome};
 use crate::fingerprint::tls::ja3::Ja3Text;
 use crate::fingerprint::tls::ja4::{Ja4Parts, Transport};
+use crate::util::budget::{Budget, Pool};
 
 impl Counters for Stats {
     fn count(&mut self, name: &'static str) {
@@ -21,6 +22,9 @@ impl Counters for Stats {
 /// per-source decryption budgets, all bounded.
 pub struct QuicTracker {
     collector: InitialCollector,
+    /// The process's byte budget (`--memcap`), pool [`Pool::Quic`].
+    budget: Budget,
+    charged: usize,
 }
 
 impl QuicTracker {
@@ -32,6 +36,31 @@ impl QuicTracker {
         };
         QuicTracker {
             collector: InitialCollector::new(cfg),
+            budget: Budget::unlimited(),
+            charged: 0,
+        }
+    }
+
+    /// Charges `budget` from now on (before any datagram).
+    pub fn set_budget(&mut self, budget: Budget) {
+        self.budget = budget;
+    }
+
+    /// Settles the budget's charge with what the tracker holds, and while
+    /// the budget is spent drops the oldest connections (never the newest).
+    pub fn enforce_budget(&mut self, stats: &mut Stats) {
+        loop {
+            let now = self.collector.footprint();
+            if now > self.charged {
+                self.budget.charge(Pool::Quic, now - self.charged);
+            } else {
+                self.budget.release(Pool::Quic, self.charged - now);
+            }
+            self.charged = now;
+            if !self.budget.over() || !self.collector.evict_oldest(stats) {
+                return;
+            }
+            self.budget.note_eviction(Pool::Quic);
         }
     }
 

@@ -234,6 +234,24 @@ fn side_of(dir: Dir) -> Side {
 }
 
 impl SshConn {
+    /// Heap bytes held: the boxed session and its line buffers (for the
+    /// memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::util::budget::heap_cost;
+        match &self.state {
+            State::Probing(s) | State::Ssh(s) => {
+                heap_cost(std::mem::size_of::<Session>())
+                    + s.readers.iter().map(|r| r.heap_bytes()).sum::<usize>()
+                    + s.idents
+                        .iter()
+                        .flatten()
+                        .map(|i| heap_cost(i.capacity()))
+                        .sum::<usize>()
+            }
+            _ => 0,
+        }
+    }
+
     pub fn new() -> Self {
         SshConn::default()
     }

@@ -15,6 +15,7 @@ use crate::decode::TcpFlags;
 use crate::event::{Event, EventKind};
 use crate::flow::reassembly::StreamBuffer;
 use crate::flow::table::{Flow, Handshake, Side};
+use crate::util::budget::{heap_cost, Budget, Pool};
 use crate::util::time::Timestamp;
 
 /// Direction of stream bytes relative to the connection's client.
@@ -96,13 +97,17 @@ pub struct StreamState {
     tls: TlsConn,
     ssh: SshConn,
     http: HttpConn,
+    budget: Budget,
+    /// Bytes charged to [`Pool::StreamReaders`]: this box and the readers'
+    /// buffers (the reassembly buffers charge their own pool).
+    charged: usize,
 }
 
 impl StreamState {
-    fn new(limits: &Limits, isn: [Option<u32>; 2]) -> Self {
+    fn new(limits: &Limits, budget: &Budget, isn: [Option<u32>; 2]) -> Self {
         let mut buffers = [
-            StreamBuffer::new(limits.reassembly_bytes),
-            StreamBuffer::new(limits.reassembly_bytes),
+            StreamBuffer::with_budget(limits.reassembly_bytes, budget.clone()),
+            StreamBuffer::with_budget(limits.reassembly_bytes, budget.clone()),
         ];
         for (buf, isn) in buffers.iter_mut().zip(isn) {
             if let Some(isn) = isn {
@@ -115,6 +120,47 @@ impl StreamState {
             tls: TlsConn::new(),
             ssh: SshConn::new(),
             http: HttpConn::new(),
+            budget: budget.clone(),
+            charged: 0,
+        }
+    }
+
+    /// Heap bytes of the box and the readers.
+    fn footprint(&self) -> usize {
+        heap_cost(std::mem::size_of::<Self>())
+            + self.tls.heap_bytes()
+            + self.ssh.heap_bytes()
+            + self.http.heap_bytes()
+    }
+
+    /// Settles the charge after the readers grew or shrank: the bytes are
+    /// allocated already, so the charge is forced and the engine sheds
+    /// older state if it overshoots.
+    fn recharge(&mut self) {
+        let now = self.footprint();
+        if now > self.charged {
+            self.budget.charge(Pool::StreamReaders, now - self.charged);
+        } else if now < self.charged {
+            self.budget.release(Pool::StreamReaders, self.charged - now);
+        }
+        self.charged = now;
+    }
+
+    /// Bytes this state holds in all, reassembly included.
+    pub fn allocated(&self) -> usize {
+        self.charged
+            + self
+                .buffers
+                .iter()
+                .map(StreamBuffer::allocated)
+                .sum::<usize>()
+    }
+}
+
+impl Drop for StreamState {
+    fn drop(&mut self) {
+        if self.charged > 0 {
+            self.budget.release(Pool::StreamReaders, self.charged);
         }
     }
 }
@@ -165,7 +211,10 @@ pub(super) fn on_payload(
     let d = dir as usize;
     let mut state = match flow.app.stream.take() {
         Some(s) => s,
-        None => Box::new(StreamState::new(&cx.limits, flow.isn)),
+        // The budget took this flow's partial handshakes: it is timed, not
+        // read any more.
+        None if flow.app.stream_shed => return,
+        None => Box::new(StreamState::new(&cx.limits, &cx.budget, flow.isn)),
     };
     {
         let StreamState {
@@ -174,6 +223,7 @@ pub(super) fn on_payload(
             tls,
             ssh,
             http,
+            ..
         } = &mut *state;
         let mut scx = cx_for(
             cx,
@@ -203,11 +253,15 @@ pub(super) fn on_payload(
             if outcome.dropped_over_cap {
                 scx.stats.bump("reassembly_dropped_segments");
             }
+            if outcome.dropped_over_budget {
+                scx.stats.bump("reassembly_dropped_over_memcap");
+            }
             if want.iter().all(|w| !*w) {
                 buffers[d].release();
             }
         }
     }
+    state.recharge();
     flow.app.stream = Some(state);
 }
 
@@ -228,4 +282,43 @@ pub(super) fn on_close(cx: &mut Context, flow: &mut Flow<FlowApp>, ts: Timestamp
     state.tls.on_close(&mut scx);
     state.ssh.on_close(&mut scx);
     state.http.on_close(&mut scx);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::util::budget::Budget;
+
+    /// What BENCHMARKS.md reports: the bytes of a flow's stream state with
+    /// one segment held beyond a 1460-byte hole, and after a 15 KB
+    /// ClientHello-sized run of in-order bytes.
+    #[test]
+    fn reassembling_flow_costs() {
+        let budget = Budget::unlimited();
+        let limits = Limits::default();
+        let mut st = StreamState::new(&limits, &budget, [Some(0), Some(0)]);
+        st.buffers[0].push(1 + 1460, &[7; 1460], |_, _| {});
+        st.recharge();
+        let held = st.allocated();
+        eprintln!(
+            "COST flow entry {} stream state {} one held segment {}",
+            crate::flow::table::FlowTable::<super::super::tcp::FlowApp>::entry_bytes(),
+            heap_cost(std::mem::size_of::<StreamState>()),
+            held
+        );
+        assert!(held < 6000, "{held}: the window is not allocated whole");
+        assert_eq!(budget.used(), held);
+        drop(st);
+        assert_eq!(budget.used(), 0);
+        let mut st = StreamState::new(&limits, &budget, [Some(0), Some(0)]);
+        let mut seq = 1u32;
+        for _ in 0..11 {
+            st.buffers[0].push(seq, &[7; 1400], |_, _| {});
+            seq += 1400;
+        }
+        st.recharge();
+        eprintln!("COST 15 KB in order: {}", st.allocated());
+        assert!(st.allocated() <= 4096 + 1024);
+        assert_eq!(budget.used(), st.allocated());
+    }
 }

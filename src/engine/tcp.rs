@@ -28,6 +28,8 @@ pub struct FlowApp {
     pub bare_acks: [u32; 2],
     /// Each side's FIN has been acknowledged by the other side.
     pub fin_acked: [bool; 2],
+    /// The memory budget took the stream state: no more is made.
+    pub stream_shed: bool,
 }
 
 /// Flows shorter than this many packets, with no retransmission and under
@@ -105,6 +107,7 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
         syn_os,
         p0f: Default::default(),
         bare_acks: [0; 2],
+        stream_shed: false,
         fin_acked: [false; 2],
     };
     let (flow, evicted) = if pure_syn {

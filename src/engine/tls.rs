@@ -149,6 +149,21 @@ fn push_rtt(ev: &mut Event, hs: &Handshake) {
 }
 
 impl TlsConn {
+    /// Heap bytes held: the readers of partial handshakes and the kept
+    /// ClientHello fields (for the memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        let dir = |d: &DirState| match d {
+            DirState::Reading(r) => r.heap_bytes(),
+            _ => 0,
+        };
+        dir(&self.client)
+            + dir(&self.server)
+            + self
+                .hello
+                .as_ref()
+                .map_or(0, |h| crate::util::budget::heap_cost(h.text.capacity()))
+    }
+
     pub fn new() -> Self {
         TlsConn::default()
     }

@@ -61,7 +61,9 @@ pub(super) fn on_datagram(engine: &mut Engine, pkt: &Packet<'_>, udp: &UdpView<'
         out: &mut engine.cx.out,
     };
     if engine.quic.on_datagram(&mut cx, payload) {
+        engine.quic.enforce_budget(&mut engine.cx.stats);
         return;
     }
     dtls::on_datagram(&mut cx, &mut engine.dtls_hellos, payload);
+    engine.dtls_hellos.enforce_budget(&mut engine.cx.stats);
 }

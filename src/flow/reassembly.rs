@@ -1,33 +1,31 @@
 //! One direction of a TCP stream, reassembled into in-order bytes, within a
-//! fixed budget (SPEC section 9: 16 KiB per direction).
+//! per-direction window (SPEC section 9: 16 KiB) and the process's byte
+//! budget ([`Budget`], pool [`Pool::Reassembly`]).
 //!
 //! The next expected segment, the common case, is handed on without being
-//! copied. Segments that arrive ahead of a hole are held in a buffer of at
-//! most `cap` bytes, as disjoint ranges relative to the next expected
-//! sequence number (in the spirit of smoltcp's `storage::Assembler`), and
-//! released in order once the hole fills. Bytes already held or delivered
-//! are never delivered again: the first copy wins. The first `cap` bytes
-//! delivered are remembered until the buffer is released, so that a
+//! copied. Segments that arrive ahead of a hole are held at their distance
+//! from the next expected byte: the bytes in a buffer that grows only as far
+//! as the furthest held byte (never past the window), a bitmap of which
+//! bytes are present, and the held segments as received. There is no limit
+//! on holes but the window and the budget: a ClientHello in shuffled 1-byte
+//! segments, or its even bytes before its odd bytes, comes out whole.
+//!
+//! Overlaps follow the Linux policy as Suricata's `linux` stream policy
+//! defines it (stream-tcp-list.c, `DoHandleDataOverlap`): against each held
+//! segment it overlaps, a new segment's bytes replace the held ones when the
+//! new segment starts before it, or starts with it and ends after it;
+//! otherwise the held bytes stay. Bytes already delivered are never
+//! delivered again (the application already has them). The first bytes
+//! delivered ([`HISTORY_CAP`]) are remembered, while the budget allows, so that a
 //! retransmission rewriting them (an evasion trick) is noticed.
 
-/// The most separate held ranges; a segment that would need more is dropped.
-const MAX_RANGES: usize = 32;
+use crate::util::budget::{heap_cost, Budget, Pool};
 
-/// Bytes all out-of-order buffers of the process may have allocated
-/// together. A buffer takes its whole `cap` at the first held segment, so
-/// without this one byte beyond a hole per connection made every flow
-/// allocate 16 KiB (50,000 connections of three tiny packets: 950 MB).
-/// Past it, out-of-order segments are dropped and counted as over cap.
-pub const GLOBAL_HELD_CAP: usize = 64 << 20;
-
-static HELD_TOTAL: AtomicUsize = AtomicUsize::new(0);
-
-/// Bytes currently allocated for held segments, all buffers together.
-pub fn held_total() -> usize {
-    HELD_TOTAL.load(Ordering::Relaxed)
-}
-
-use std::sync::atomic::{AtomicUsize, Ordering};
+/// The most delivered bytes remembered to spot rewriting retransmissions:
+/// the start of a handshake, where such rewriting would change a
+/// fingerprint. Remembering the whole window doubled the memory of every
+/// connection sending a long handshake (16 KiB more per direction).
+pub const HISTORY_CAP: usize = 4096;
 
 /// What a push did, for counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -35,11 +33,13 @@ pub struct PushOutcome {
     /// Some or all of the segment had been received before.
     pub retransmitted: bool,
     /// A byte received again differed from its first copy (held bytes, and
-    /// delivered bytes among the first `cap` of the stream).
+    /// delivered bytes among the first `cap`, at most [`HISTORY_CAP`], of the
+    /// stream).
     pub conflicting_overlap: bool,
-    /// Some of the segment lay beyond the buffer (or would have needed too
-    /// many held ranges) and was dropped.
+    /// Some of the segment lay beyond the window and was dropped.
     pub dropped_over_cap: bool,
+    /// Some of the segment was dropped because the byte budget was spent.
+    pub dropped_over_budget: bool,
     /// The buffer was released: nothing happened.
     pub ignored: bool,
     /// Bytes handed to `deliver` by this push.
@@ -56,19 +56,34 @@ pub struct StreamBuffer {
     next_seq: u32,
     /// Stream offset of the next byte to deliver.
     offset: u64,
-    /// Held bytes, indexed by distance from `next_seq`; allocated (`cap`
-    /// bytes) only while something is held.
+    /// Held bytes, indexed by distance from `next_seq`; as long as the
+    /// furthest held byte, empty while nothing is held.
     held: Vec<u8>,
-    /// Disjoint, sorted, non-adjacent ranges of `held` that hold data.
-    ranges: Vec<(usize, usize)>,
+    /// One bit per byte of `held`: whether it holds data.
+    present: Vec<u64>,
+    /// Held segments as received, `(seq, end seq)`, sorted by distance of
+    /// `seq` from `next_seq`: the Linux overlap policy compares a new
+    /// segment with each of them.
+    segs: Vec<(u32, u32)>,
     /// The first delivered bytes (at most `cap`), to compare retransmissions.
     history: Vec<u8>,
+    /// History stopped growing: the budget refused it.
+    history_stopped: bool,
     dropped_bytes: u64,
+    budget: Budget,
+    /// Bytes charged to the budget for the vectors above.
+    charged: usize,
 }
 
 impl StreamBuffer {
-    /// `cap`: the most bytes held out of order.
+    /// `cap`: the window, the furthest ahead of the next expected byte that
+    /// bytes are held. Accounts to a budget of its own, unlimited.
     pub fn new(cap: usize) -> Self {
+        Self::with_budget(cap, Budget::unlimited())
+    }
+
+    /// As [`Self::new`], drawing on `budget`.
+    pub fn with_budget(cap: usize, budget: Budget) -> Self {
         StreamBuffer {
             cap,
             started: false,
@@ -76,9 +91,13 @@ impl StreamBuffer {
             next_seq: 0,
             offset: 0,
             held: Vec::new(),
-            ranges: Vec::new(),
+            present: Vec::new(),
+            segs: Vec::new(),
             history: Vec::new(),
+            history_stopped: false,
             dropped_bytes: 0,
+            budget,
+            charged: 0,
         }
     }
 
@@ -109,10 +128,15 @@ impl StreamBuffer {
 
     /// Bytes held out of order right now.
     pub fn held_bytes(&self) -> usize {
-        self.ranges.iter().map(|(s, e)| e - s).sum()
+        self.present.iter().map(|w| w.count_ones() as usize).sum()
     }
 
-    /// Bytes dropped because they lay beyond the buffer.
+    /// Bytes of heap this buffer has allocated (what it charged).
+    pub fn allocated(&self) -> usize {
+        self.charged
+    }
+
+    /// Bytes dropped because they lay beyond the window or the budget.
     pub fn dropped_bytes(&self) -> u64 {
         self.dropped_bytes
     }
@@ -121,8 +145,8 @@ impl StreamBuffer {
     pub fn release(&mut self) {
         self.released = true;
         self.free_held();
-        self.ranges = Vec::new();
         self.history = Vec::new();
+        self.recharge();
     }
 
     /// Takes one segment (the first one starts an unstarted buffer, for
@@ -166,9 +190,9 @@ impl StreamBuffer {
         }
         let rel = rel as usize;
 
-        if rel == 0 && self.ranges.is_empty() {
+        if rel == 0 && self.held.is_empty() {
             deliver(self.offset, data);
-            keep(&mut self.history, self.cap, data);
+            self.keep(data);
             self.advance(data.len());
             out.delivered = data.len();
             return out;
@@ -181,23 +205,27 @@ impl StreamBuffer {
         }
         let fits = data.len().min(self.cap - rel);
         if !self.store(rel, &data[..fits], &mut out) {
+            self.recharge();
             return out;
         }
         let beyond = &data[fits..];
-        if self.ranges.first().is_some_and(|r| r.0 == 0) {
-            let end = self.ranges[0].1;
-            deliver(self.offset, &self.held[..end]);
-            keep(&mut self.history, self.cap, &self.held[..end]);
-            out.delivered = end;
-            // A segment starting at the hole may run past the buffer; its
+        let run = self.contiguous();
+        if run > 0 {
+            deliver(self.offset, &self.held[..run]);
+            let delivered = std::mem::take(&mut self.held);
+            self.keep(&delivered[..run]);
+            self.held = delivered;
+            out.delivered = run;
+            // A segment starting at the hole may run past the window; its
             // tail follows the buffered bytes directly.
-            let tail_follows = rel == 0 && end == fits && !beyond.is_empty();
-            self.consume(end);
-            if tail_follows {
+            let tail_follows = rel == 0 && run == fits && !beyond.is_empty();
+            self.consume(run);
+            if tail_follows && self.held.is_empty() {
                 deliver(self.offset, beyond);
-                keep(&mut self.history, self.cap, beyond);
+                self.keep(beyond);
                 self.advance(beyond.len());
                 out.delivered += beyond.len();
+                self.recharge();
                 return out;
             }
         }
@@ -205,6 +233,7 @@ impl StreamBuffer {
             out.dropped_over_cap = true;
             self.dropped_bytes += beyond.len() as u64;
         }
+        self.recharge();
         out
     }
 
@@ -231,114 +260,310 @@ impl StreamBuffer {
         self.offset += n as u64;
     }
 
-    /// Allocates the held buffer within the process-wide budget.
-    fn alloc_held(&mut self) -> bool {
-        let before = HELD_TOTAL.fetch_add(self.cap, Ordering::Relaxed);
-        if before.saturating_add(self.cap) > GLOBAL_HELD_CAP {
-            HELD_TOTAL.fetch_sub(self.cap, Ordering::Relaxed);
+    /// Heap bytes of the vectors, as malloc counts them.
+    fn footprint(&self) -> usize {
+        heap_cost(self.held.capacity())
+            + heap_cost(self.present.capacity() * 8)
+            + heap_cost(self.segs.capacity() * 8)
+            + heap_cost(self.history.capacity())
+    }
+
+    /// Brings the budget's charge in line with what is allocated now (the
+    /// growth was charged before it happened; this settles shrinking).
+    fn recharge(&mut self) {
+        let now = self.footprint();
+        if now < self.charged {
+            self.budget.release(Pool::Reassembly, self.charged - now);
+        } else if now > self.charged {
+            self.budget.charge(Pool::Reassembly, now - self.charged);
+        }
+        self.charged = now;
+    }
+
+    /// Charges the growth from `before` to `after` heap bytes, if the budget
+    /// allows it.
+    fn grow_charge(&mut self, extra: usize) -> bool {
+        if extra == 0 {
+            return true;
+        }
+        if !self.budget.try_charge(Pool::Reassembly, extra) {
             return false;
         }
-        self.held = vec![0; self.cap];
+        self.charged += extra;
         true
     }
 
     fn free_held(&mut self) {
-        if !self.held.is_empty() {
-            HELD_TOTAL.fetch_sub(self.held.len(), Ordering::Relaxed);
-            self.held = Vec::new();
+        self.held = Vec::new();
+        self.present = Vec::new();
+        self.segs = Vec::new();
+    }
+
+    /// Appends delivered bytes to the history while it is shorter than
+    /// `cap` (and [`HISTORY_CAP`]) and the budget allows.
+    fn keep(&mut self, bytes: &[u8]) {
+        let limit = self.cap.min(HISTORY_CAP);
+        let room = limit.saturating_sub(self.history.len());
+        let take = room.min(bytes.len());
+        if take == 0 || self.history_stopped {
+            return;
         }
+        let needed = self.history.len() + take;
+        if needed > self.history.capacity() {
+            // Doubling (from twice the first segment) but never past `cap`:
+            // `Vec`'s own growth starts at the first segment's size, which
+            // cost a realloc more per connection, and overshot the cap (a
+            // 16 KiB history took 23 KiB).
+            let cap = self.history.capacity();
+            let target = needed.max(2 * cap).max(2 * take).min(limit);
+            let extra = heap_cost(target).saturating_sub(heap_cost(cap));
+            if !self.grow_charge(extra) {
+                self.history_stopped = true;
+                return;
+            }
+            self.history.reserve_exact(target - self.history.len());
+            // The allocator may round up; settle what was really taken.
+            let real = heap_cost(self.history.capacity()) - heap_cost(cap);
+            if real != extra {
+                self.recharge();
+            }
+        }
+        self.history.extend_from_slice(&bytes[..take]);
+    }
+
+    /// Makes room for held bytes up to distance `end` (at most `cap`).
+    fn reserve_held(&mut self, end: usize) -> bool {
+        if end <= self.held.len() {
+            return true;
+        }
+        let words = end.div_ceil(64);
+        let mut held_cap = self.held.capacity();
+        let mut present_cap = self.present.capacity();
+        if end > held_cap {
+            held_cap = end.max(2 * held_cap).max(64).min(self.cap.max(end));
+        }
+        if words > present_cap {
+            present_cap = words
+                .max(2 * present_cap)
+                .min(self.cap.div_ceil(64).max(words));
+        }
+        let extra = (heap_cost(held_cap) + heap_cost(present_cap * 8)).saturating_sub(
+            heap_cost(self.held.capacity()) + heap_cost(self.present.capacity() * 8),
+        );
+        if !self.grow_charge(extra) {
+            return false;
+        }
+        self.held.reserve_exact(held_cap - self.held.len());
+        self.present.reserve_exact(present_cap - self.present.len());
+        self.held.resize(end, 0);
+        self.present.resize(words, 0);
+        true
+    }
+
+    /// Makes room for one more held segment record.
+    fn reserve_seg(&mut self) -> bool {
+        if self.segs.len() < self.segs.capacity() {
+            return true;
+        }
+        let cap = self.segs.capacity();
+        let target = (2 * cap).max(4);
+        let extra = heap_cost(target * 8) - heap_cost(cap * 8);
+        if !self.grow_charge(extra) {
+            return false;
+        }
+        self.segs.reserve_exact(target - cap);
+        true
+    }
+
+    /// Records a held segment (room reserved), sorted by distance from the
+    /// next byte; the same segment twice is recorded once.
+    fn add_seg(&mut self, seq: u32, end: u32) {
+        let next = self.next_seq;
+        let rel = |s: u32| s.wrapping_sub(next) as i32;
+        let at = self.segs.partition_point(|s| rel(s.0) <= rel(seq));
+        let same = self.segs[..at]
+            .iter()
+            .rev()
+            .take_while(|s| s.0 == seq)
+            .any(|s| s.1 == end);
+        if !same {
+            self.segs.insert(at, (seq, end));
+        }
+    }
+
+    /// Copies `data` at distance `rel` into the buffer, applying the overlap
+    /// policy to bytes already held. Returns false (and drops the segment)
+    /// when the budget cannot hold it.
+    fn store(&mut self, rel: usize, data: &[u8], out: &mut PushOutcome) -> bool {
+        let end = rel + data.len();
+        let seq = self.next_seq.wrapping_add(rel as u32);
+        if !self.reserve_held(end) || !self.reserve_seg() {
+            out.dropped_over_budget = true;
+            self.dropped_bytes += data.len() as u64;
+            if self.segs.is_empty() {
+                self.free_held();
+            }
+            return false;
+        }
+        let overlaps = any_bits(&self.present, rel, end);
+        if !overlaps {
+            self.held[rel..end].copy_from_slice(data);
+        } else {
+            out.retransmitted = true;
+            self.store_overlapping(rel, data, out);
+        }
+        set_bits(&mut self.present, rel, end);
+        self.add_seg(seq, seq.wrapping_add(data.len() as u32));
+        true
+    }
+
+    /// The Linux policy for a segment `[rel, rel + len)` overlapping held
+    /// bytes: the union of the held segments that keep their bytes against
+    /// it (those starting before it, or with it and reaching as far) is
+    /// swept once in order; the new bytes win everywhere else.
+    fn store_overlapping(&mut self, rel: usize, data: &[u8], out: &mut PushOutcome) {
+        let (start, stop) = (rel as i64, (rel + data.len()) as i64);
+        let next = self.next_seq;
+        let dist = |s: u32| i64::from(s.wrapping_sub(next) as i32);
+        let mut put = Writer {
+            held: &mut self.held,
+            present: &self.present,
+            data,
+            rel,
+            conflict: false,
+        };
+        let mut pos = rel;
+        let mut cur: Option<(usize, usize)> = None;
+        for &(s, e) in &self.segs {
+            let (s, e) = (dist(s), dist(e));
+            if s >= stop {
+                break;
+            }
+            let keeps = s < start || (s == start && e >= stop);
+            if e <= start || !keeps {
+                continue;
+            }
+            let (a, b) = (s.max(start) as usize, e.min(stop) as usize);
+            match cur {
+                Some((ca, cb)) if a <= cb => cur = Some((ca, cb.max(b))),
+                Some((ca, cb)) => {
+                    put.apply(pos, ca, true);
+                    put.apply(ca, cb, false);
+                    pos = cb;
+                    cur = Some((a, b));
+                }
+                None => cur = Some((a, b)),
+            }
+        }
+        if let Some((ca, cb)) = cur {
+            put.apply(pos, ca, true);
+            put.apply(ca, cb, false);
+            pos = cb;
+        }
+        put.apply(pos, stop as usize, true);
+        if put.conflict {
+            out.conflicting_overlap = true;
+        }
+    }
+
+    /// Length of the run of held bytes at distance 0.
+    fn contiguous(&self) -> usize {
+        let mut n = 0;
+        for &w in &self.present {
+            if w == u64::MAX {
+                n += 64;
+                continue;
+            }
+            n += w.trailing_ones() as usize;
+            break;
+        }
+        n.min(self.held.len())
     }
 
     /// Drops the first `n` held bytes (just delivered) and shifts the rest.
     fn consume(&mut self, n: usize) {
         self.advance(n);
-        self.ranges.remove(0);
-        if self.ranges.is_empty() {
-            // Nothing held: give the memory back until the next hole.
+        if self.held.len() <= n || self.present.iter().all(|w| *w == 0) {
             self.free_held();
             return;
         }
-        let last = self.ranges.last().map_or(n, |r| r.1);
-        self.held.copy_within(n..last, 0);
-        for r in &mut self.ranges {
-            r.0 -= n;
-            r.1 -= n;
+        shift_bits(&mut self.present, n);
+        // Trim to the furthest byte still held.
+        let last = self.present.iter().rposition(|w| *w != 0).map_or(0, |i| {
+            i * 64 + 64 - self.present[i].leading_zeros() as usize
+        });
+        let last = last.min(self.held.len() - n);
+        if last == 0 {
+            self.free_held();
+            return;
         }
-    }
-
-    /// Copies `data` at distance `rel` into the gaps of the held ranges,
-    /// comparing bytes already held. Returns false (and drops the segment)
-    /// when it would need more ranges than allowed.
-    fn store(&mut self, rel: usize, data: &[u8], out: &mut PushOutcome) -> bool {
-        let (start, end) = (rel, rel + data.len());
-        let first = self.ranges.partition_point(|r| r.1 < start);
-        let last = self.ranges.partition_point(|r| r.0 <= end);
-        // Ranges first..last touch or overlap [start, end) and merge with it.
-        if first == last && self.ranges.len() >= MAX_RANGES {
-            out.dropped_over_cap = true;
-            self.dropped_bytes += data.len() as u64;
-            return false;
-        }
-        if self.held.is_empty() && !self.alloc_held() {
-            out.dropped_over_cap = true;
-            self.dropped_bytes += data.len() as u64;
-            return false;
-        }
-        let mut pos = start;
-        let mut covered = 0;
-        for &(s, e) in &self.ranges[first..last] {
-            if s > pos {
-                self.held[pos..s].copy_from_slice(&data[pos - rel..s - rel]);
-            }
-            let (os, oe) = (s.max(start), e.min(end));
-            if os < oe {
-                covered += oe - os;
-                if self.held[os..oe] != data[os - rel..oe - rel] {
-                    out.conflicting_overlap = true;
-                }
-            }
-            pos = pos.max(e);
-        }
-        if pos < end {
-            self.held[pos..end].copy_from_slice(&data[pos - rel..]);
-        }
-        if covered > 0 {
-            out.retransmitted = true;
-        }
-        let merged_start = self.ranges.get(first).map_or(start, |r| r.0.min(start));
-        let merged_end = if last > first {
-            self.ranges[last - 1].1.max(end)
-        } else {
-            end
-        };
-        self.ranges
-            .splice(first..last, [(merged_start, merged_end)]);
-        true
+        self.held.copy_within(n..n + last, 0);
+        self.held.truncate(last);
+        self.present.truncate(last.div_ceil(64));
+        let next = self.next_seq;
+        self.segs
+            .retain(|&(_, e)| (e.wrapping_sub(next) as i32) > 0);
     }
 }
 
-/// Appends delivered bytes to the history while it is shorter than `cap`.
-fn keep(history: &mut Vec<u8>, cap: usize, bytes: &[u8]) {
-    let room = cap.saturating_sub(history.len());
-    let take = room.min(bytes.len());
-    if take == 0 {
-        return;
+/// Writes a new segment's bytes into the held buffer over a range where
+/// either the new bytes win or the held ones stay.
+struct Writer<'a> {
+    held: &'a mut [u8],
+    present: &'a [u64],
+    data: &'a [u8],
+    rel: usize,
+    conflict: bool,
+}
+
+impl Writer<'_> {
+    fn apply(&mut self, a: usize, b: usize, new_wins: bool) {
+        for i in a..b {
+            let byte = self.data[i - self.rel];
+            if self.present[i / 64] >> (i % 64) & 1 == 0 {
+                self.held[i] = byte;
+            } else if self.held[i] != byte {
+                self.conflict = true;
+                if new_wins {
+                    self.held[i] = byte;
+                }
+            }
+        }
     }
-    let needed = history.len() + take;
-    if needed > history.capacity() {
-        // Doubling (from twice the first segment) but never past `cap`:
-        // `Vec`'s own growth starts at the first segment's size, which
-        // cost a realloc more per connection, and overshot the cap (a
-        // 16 KiB history took 23 KiB).
-        let target = needed.max(2 * history.capacity()).max(2 * take).min(cap);
-        history.reserve_exact(target - history.len());
+}
+
+/// Whether any of bits `[a, b)` is set.
+fn any_bits(bits: &[u64], a: usize, b: usize) -> bool {
+    (a..b).any(|i| bits[i / 64] >> (i % 64) & 1 == 1)
+}
+
+/// Sets bits `[a, b)`.
+fn set_bits(bits: &mut [u64], a: usize, b: usize) {
+    for i in a..b {
+        bits[i / 64] |= 1 << (i % 64);
     }
-    history.extend_from_slice(&bytes[..take]);
+}
+
+/// Drops the first `n` bits, moving the others down.
+fn shift_bits(bits: &mut [u64], n: usize) {
+    let (words, shift) = (n / 64, n % 64);
+    let len = bits.len();
+    for i in 0..len {
+        let lo = bits.get(i + words).copied().unwrap_or(0);
+        let hi = bits.get(i + words + 1).copied().unwrap_or(0);
+        bits[i] = if shift == 0 {
+            lo
+        } else {
+            lo >> shift | hi << (64 - shift)
+        };
+    }
 }
 
 impl Drop for StreamBuffer {
     fn drop(&mut self) {
-        self.free_held();
+        if self.charged > 0 {
+            self.budget.release(Pool::Reassembly, self.charged);
+        }
     }
 }
 
@@ -455,14 +680,16 @@ mod tests {
         let out = h.push(0, &data[..1200]);
         assert!(!out.conflicting_overlap);
         assert_eq!(h.got, &data[..2500]);
-        // A segment at the hole whose bytes differ from held ones: the held
-        // (first) copy is delivered.
+        // A segment at the hole, starting before held bytes and differing
+        // from them: under the Linux policy its bytes win.
         h.push(3000, &data[3000..4000]);
         let mut late = data[2500..3500].to_vec();
         late[600] ^= 1;
         let out = h.push(2500, &late);
         assert!(out.conflicting_overlap);
-        assert_eq!(h.got, data);
+        let mut want = data.clone();
+        want[3100] ^= 1;
+        assert_eq!(h.got, want);
     }
 
     #[test]
@@ -497,7 +724,7 @@ mod tests {
                 h.push((i * seg) as u32, c);
                 assert!(h.buf.history.capacity() <= cap, "cap {cap} seg {seg}");
             }
-            assert_eq!(h.buf.history, &data[..cap]);
+            assert_eq!(h.buf.history, &data[..cap.min(HISTORY_CAP)]);
         }
     }
 
@@ -566,18 +793,98 @@ mod tests {
     }
 
     #[test]
-    fn too_many_holes_drop_new_ranges() {
-        let mut h = Harness::new(16384, 0);
-        for i in 0..MAX_RANGES {
-            let out = h.push((i * 10 + 5) as u32, &[1; 2]);
-            assert!(!out.dropped_over_cap);
+    fn any_number_of_holes_within_the_window() {
+        // Shuffled 1-byte segments, then even bytes before odd bytes.
+        let data = stream(15_000);
+        let mut order: Vec<usize> = (0..data.len()).collect();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in (1..order.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            order.swap(i, (x % (i as u64 + 1)) as usize);
         }
-        let out = h.push(1000, &[1; 2]);
-        assert!(out.dropped_over_cap);
-        // Extending an existing range is still fine.
-        let out = h.push(7, &[1; 1]);
-        assert!(!out.dropped_over_cap);
-        assert_eq!(h.buf.ranges.len(), MAX_RANGES);
+        let evens_then_odds: Vec<usize> = (0..data.len())
+            .step_by(2)
+            .chain((1..data.len()).step_by(2))
+            .collect();
+        for order in [order, evens_then_odds] {
+            let budget = Budget::new(1 << 20);
+            let mut h = Harness::new(16384, 77);
+            h.buf.budget = budget.clone();
+            for &i in &order {
+                let out = h.push(77 + i as u32, &data[i..=i]);
+                assert!(!out.dropped_over_cap && !out.dropped_over_budget);
+            }
+            assert_eq!(h.got, data);
+            assert_eq!(h.buf.held_bytes(), 0);
+            assert_eq!(h.buf.allocated(), budget.used());
+            drop(h);
+            assert_eq!(budget.used(), 0, "everything charged is given back");
+        }
+    }
+
+    #[test]
+    fn budget_refuses_held_bytes_not_in_order_ones() {
+        let budget = Budget::new(4096);
+        let mut h = Harness::new(16384, 0);
+        h.buf.budget = budget.clone();
+        let data = stream(12_000);
+        // Held bytes far ahead do not fit in the budget: dropped, counted.
+        let out = h.push(5000, &data[5000..9000]);
+        assert!(out.dropped_over_budget && !out.dropped_over_cap);
+        assert_eq!(budget.used(), 0);
+        // Small holes do.
+        let out = h.push(100, &data[100..1100]);
+        assert!(!out.dropped_over_budget);
+        assert!(budget.used() > 1100 && budget.used() <= 4096);
+        h.push(0, &data[..100]);
+        assert_eq!(h.got, &data[..1100]);
+        assert!(budget.used() <= 4096);
+    }
+
+    #[test]
+    fn held_memory_grows_with_the_furthest_byte_not_the_window() {
+        let mut h = Harness::new(16384, 0);
+        h.push(10, &[1; 100]);
+        assert!(h.buf.allocated() < 1024, "{}", h.buf.allocated());
+        assert!(h.buf.held.capacity() < 16384);
+    }
+
+    /// The Linux policy, case by case (Suricata `linux`): a new segment
+    /// wins over a held one it starts before, or starts with and ends
+    /// after; the held one wins otherwise.
+    #[test]
+    fn overlaps_follow_the_linux_policy() {
+        // (held, new): both as (start, len); `new_wins` for the overlap.
+        let cases = [
+            ((10, 10), (5, 10), true),   // starts before, ends inside
+            ((10, 10), (5, 20), true),   // starts before, covers all
+            ((10, 10), (10, 20), true),  // same start, ends after
+            ((10, 10), (10, 10), false), // same start, same end
+            ((10, 10), (10, 5), false),  // same start, ends before
+            ((10, 10), (12, 5), false),  // starts after, inside
+            ((10, 10), (15, 10), false), // starts after, ends after
+        ];
+        for ((hs, hl), (ns, nl), new_wins) in cases {
+            let mut h = Harness::new(1024, 0);
+            h.push(hs, &vec![b'o'; hl as usize]);
+            let out = h.push(ns, &vec![b'n'; nl as usize]);
+            assert!(out.conflicting_overlap && out.retransmitted);
+            // Filling the hole before both delivers them.
+            h.push(0, &vec![b'.'; hs.min(ns) as usize]);
+            assert_eq!(h.got.len() as u32, (hs + hl).max(ns + nl));
+            let at = hs.max(ns) as usize;
+            let want = if new_wins { b'n' } else { b'o' };
+            assert_eq!(h.got[at], want, "held {hs}+{hl}, new {ns}+{nl}");
+            // Bytes of the new segment outside the held one are its own.
+            if ns < hs {
+                assert_eq!(h.got[ns as usize], b'n');
+            }
+            if ns + nl > hs + hl {
+                assert_eq!(h.got[(ns + nl - 1) as usize], b'n');
+            }
+        }
     }
 
     #[test]

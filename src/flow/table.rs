@@ -6,6 +6,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use crate::util::budget::{Budget, Pool};
 use crate::util::lru::Lru;
 use crate::util::time::Timestamp;
 
@@ -198,6 +199,9 @@ pub struct FlowTable<S> {
     pub evictions: u64,
     /// Half-open flows pushed out by newer ones.
     pub half_open_evictions: u64,
+    /// Each entry is charged to [`Pool::Flows`] or [`Pool::HalfOpenFlows`]
+    /// (the per-flow state hanging on it charges its own pools).
+    budget: Budget,
 }
 
 impl<S> FlowTable<S> {
@@ -212,7 +216,50 @@ impl<S> FlowTable<S> {
             half_open: Lru::new(half_open_cap),
             evictions: 0,
             half_open_evictions: 0,
+            budget: Budget::unlimited(),
         }
+    }
+
+    /// Charges entries to `budget` from now on (before any insert).
+    pub fn set_budget(&mut self, budget: Budget) {
+        self.budget = budget;
+    }
+
+    /// Bytes one flow entry takes in its table (slot and index share).
+    pub const fn entry_bytes() -> usize {
+        Lru::<FlowKey, Flow<S>>::entry_bytes()
+    }
+
+    /// The least recently used established flows, oldest first, without
+    /// touching their recency, until `visit` returns false or `n` were seen.
+    pub fn for_each_oldest_mut(&mut self, n: usize, visit: impl FnMut(&mut Flow<S>) -> bool) {
+        let mut visit = visit;
+        self.established
+            .for_each_oldest_mut(n, |_, flow| visit(flow));
+    }
+
+    /// Removes the least recently used flow, half-open ones first (they
+    /// are the partial state), for the memory budget.
+    pub fn pop_for_memory(&mut self) -> Option<(Flow<S>, bool)> {
+        if let Some((_, f)) = self.half_open.pop_oldest() {
+            self.budget
+                .release(Pool::HalfOpenFlows, Self::entry_bytes());
+            self.budget.note_eviction(Pool::HalfOpenFlows);
+            return Some((f, true));
+        }
+        let (_, f) = self.established.pop_oldest()?;
+        self.budget.release(Pool::Flows, Self::entry_bytes());
+        self.budget.note_eviction(Pool::Flows);
+        Some((f, false))
+    }
+
+    fn uncharge(&self, half_open: bool) {
+        let pool = if half_open {
+            Pool::HalfOpenFlows
+        } else {
+            Pool::Flows
+        };
+        self.budget.release(pool, Self::entry_bytes());
     }
 
     /// Flows of both kinds.
@@ -258,6 +305,7 @@ impl<S> FlowTable<S> {
         let Some(flow) = self.half_open.remove(key) else {
             return (None, None);
         };
+        self.uncharge(true);
         let evicted = self.push_established(*key, flow);
         (self.established.get_mut(key), evicted)
     }
@@ -286,27 +334,42 @@ impl<S> FlowTable<S> {
         ts: Timestamp,
         app: S,
     ) -> (&mut Flow<S>, Option<Flow<S>>) {
-        let (flow, evicted) = self
-            .half_open
-            .get_or_insert_with(key, || new_flow(client, server, ts, app));
+        let mut added = false;
+        let (flow, evicted) = self.half_open.get_or_insert_with(key, || {
+            added = true;
+            new_flow(client, server, ts, app)
+        });
+        if added {
+            self.budget
+                .charge(Pool::HalfOpenFlows, Lru::<FlowKey, Flow<S>>::entry_bytes());
+        }
         if evicted.is_some() {
             self.half_open_evictions += 1;
+            self.budget
+                .release(Pool::HalfOpenFlows, Lru::<FlowKey, Flow<S>>::entry_bytes());
         }
         (flow, evicted.map(|(_, f)| f))
     }
 
     fn push_established(&mut self, key: FlowKey, flow: Flow<S>) -> Option<Flow<S>> {
+        // Callers insert only keys absent from the table.
         let evicted = self.established.insert(key, flow).map(|(_, f)| f);
+        self.budget.charge(Pool::Flows, Self::entry_bytes());
         if evicted.is_some() {
             self.evictions += 1;
+            self.uncharge(false);
         }
         evicted
     }
 
     pub fn remove(&mut self, key: &FlowKey) -> Option<Flow<S>> {
-        self.established
-            .remove(key)
-            .or_else(|| self.half_open.remove(key))
+        if let Some(f) = self.established.remove(key) {
+            self.uncharge(false);
+            return Some(f);
+        }
+        let f = self.half_open.remove(key)?;
+        self.uncharge(true);
+        Some(f)
     }
 
     /// Removes the least recently used flow if it has been idle for longer
@@ -321,7 +384,11 @@ impl<S> FlowTable<S> {
         };
         let last = table.peek_oldest()?.1.stats.last;
         if now.micros_since(last) > idle_us {
-            table.pop_oldest().map(|(_, f)| (f, half_open))
+            let popped = table.pop_oldest().map(|(_, f)| (f, half_open));
+            if popped.is_some() {
+                self.uncharge(half_open);
+            }
+            popped
         } else {
             None
         }
@@ -333,12 +400,17 @@ impl<S> FlowTable<S> {
     }
 
     fn pop_oldest(&mut self) -> Option<Flow<S>> {
-        let table = if self.older_is_half_open()? {
+        let half_open = self.older_is_half_open()?;
+        let table = if half_open {
             &mut self.half_open
         } else {
             &mut self.established
         };
-        table.pop_oldest().map(|(_, f)| f)
+        let popped = table.pop_oldest().map(|(_, f)| f);
+        if popped.is_some() {
+            self.uncharge(half_open);
+        }
+        popped
     }
 
     /// Which table's least recently used flow was active longer ago (the

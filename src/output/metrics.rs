@@ -41,6 +41,10 @@ pub struct MetricsSnapshot {
     pub table_entries: Vec<(String, u64)>,
     /// Entries evicted because a table was full, per table.
     pub evictions: Vec<(String, u64)>,
+    /// Bytes charged to the memory budget (`--memcap`), per table.
+    pub memory_bytes: Vec<(String, u64)>,
+    /// Entries or buffers dropped to stay within the budget, per table.
+    pub memcap_evictions: Vec<(String, u64)>,
     pub bus_queue_depth: u64,
     pub bus_published: u64,
     pub bus_publish_failures: u64,
@@ -216,6 +220,22 @@ impl Collector for SnapshotCollector {
             "table",
             Counter,
             &s.evictions,
+        )?;
+        labelled(
+            &mut e,
+            "table_memory_bytes",
+            "Bytes each table holds, as charged to the memory budget (--memcap).",
+            "table",
+            Gauge,
+            &s.memory_bytes,
+        )?;
+        labelled(
+            &mut e,
+            "memcap_evictions",
+            "Entries or partial state dropped to stay within the memory budget.",
+            "table",
+            Counter,
+            &s.memcap_evictions,
         )?;
         gauge(
             &mut e,

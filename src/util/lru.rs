@@ -193,6 +193,28 @@ impl<K: Hash + Eq, V> Lru<K, V> {
         self.release(idx).map(|(_, v)| v)
     }
 
+    /// Bytes one entry takes: its slot in the slab (which never shrinks:
+    /// a freed slot waits for the next entry) and its share of the hash
+    /// index (a `u32` and a control byte at 7/8 load).
+    pub const fn entry_bytes() -> usize {
+        std::mem::size_of::<Option<Node<K, V>>>() + (5usize * 8).div_ceil(7)
+    }
+
+    /// Visits entries from the least recently used on, without changing
+    /// their recency, until `visit` returns false or `n` were seen.
+    pub fn for_each_oldest_mut(&mut self, n: usize, mut visit: impl FnMut(&K, &mut V) -> bool) {
+        let mut idx = self.oldest;
+        for _ in 0..n {
+            let Some(node) = self.nodes.get_mut(idx) else {
+                return;
+            };
+            if !visit(&node.key, &mut node.value) {
+                return;
+            }
+            idx = node.newer;
+        }
+    }
+
     /// The least recently used entry, without removing it.
     pub fn peek_oldest(&self) -> Option<(&K, &V)> {
         self.node(self.oldest).map(|n| (&n.key, &n.value))

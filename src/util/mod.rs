@@ -1,4 +1,5 @@
 //! Small shared helpers.
+pub mod budget;
 pub mod decimal;
 pub mod load;
 pub mod lru;

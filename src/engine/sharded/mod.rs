@@ -44,6 +44,7 @@ use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::fingerprint::seqclass::SeqClassTable;
 use crate::flow::defrag::{self, DefragTable};
 use crate::output::formatted::{FormattedBatch, Formatter, MergedChunk};
+use crate::util::budget::{add_pool_stats, Budget, PoolStats};
 use crate::util::time::Timestamp;
 
 /// Frames per chunk: one channel operation per shard per chunk.
@@ -69,6 +70,8 @@ pub struct ShardedEngine {
     /// The shards' fingerprint tallies, merged at the end.
     tally: Option<FingerprintTally>,
     tally_cap: usize,
+    /// Each shard's share of `--memcap` (readable from here: atomics).
+    budgets: Vec<Budget>,
 }
 
 struct Router {
@@ -163,8 +166,11 @@ impl ShardedEngine {
             ..limits.clone()
         };
         let mut shards = Vec::with_capacity(n);
-        for i in 0..n {
-            let engine = Engine::for_shard(per_shard.clone(), deckies.clone(), p0f_db);
+        let whole = Budget::new(crate::util::budget::traffic_share(limits.memcap));
+        let budgets: Vec<Budget> = (0..n).map(|_| whole.share(n)).collect();
+        for (i, budget) in budgets.iter().enumerate() {
+            let engine =
+                Engine::for_shard(per_shard.clone(), deckies.clone(), p0f_db, budget.clone());
             let formatter = formatter.clone();
             let (jobs, job_rx) = sync_channel(PIPELINE + 1);
             let (done_tx, done) = sync_channel(PIPELINE + 1);
@@ -196,6 +202,7 @@ impl ShardedEngine {
                     out: Vec::new(),
                     frame: 0,
                     p0f_db,
+                    budget: Budget::unlimited(),
                 },
             },
             chunk: Chunk {
@@ -211,6 +218,7 @@ impl ShardedEngine {
             open_flows: 0,
             tally: None,
             tally_cap,
+            budgets,
         })
     }
 
@@ -413,6 +421,15 @@ impl ShardedEngine {
     /// [`super::Analyzer::count`]); in [`Self::stats`] from the next merge.
     pub fn count(&mut self, name: &'static str, n: u64) {
         self.router.cx.stats.add(name, n);
+    }
+
+    /// Bytes used and evictions per memory pool, all shards together.
+    pub fn memory_stats(&self) -> Vec<PoolStats> {
+        let mut total = Vec::new();
+        for b in &self.budgets {
+            add_pool_stats(&mut total, &b.stats());
+        }
+        total
     }
 
     /// All counters, as of the last chunk handed over.

@@ -191,6 +191,13 @@ fn ends_like_request_line(stored: &[u8], rest: &[u8]) -> bool {
 }
 
 impl RequestReader {
+    /// Heap bytes the reader holds, itself boxed included (for the memory
+    /// budget).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::util::budget::heap_cost;
+        heap_cost(std::mem::size_of::<Self>()) + heap_cost(self.buf.capacity())
+    }
+
     /// A reader that stores at most `cap` bytes of an incomplete head.
     pub fn new(cap: usize) -> Self {
         RequestReader {

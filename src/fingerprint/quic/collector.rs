@@ -488,6 +488,28 @@ impl InitialCollector {
         Some(old)
     }
 
+    /// Heap bytes of the connection table and the partial ClientHellos
+    /// (for the memory budget).
+    pub fn footprint(&self) -> usize {
+        self.held + self.conns.len() * Lru::<ConnKey, Conn>::entry_bytes()
+    }
+
+    /// Evicts the least recently used connection, unless it is the only
+    /// one (the newest is never refused); false when nothing was evicted.
+    pub fn evict_oldest(&mut self, counters: &mut dyn Counters) -> bool {
+        if self.conns.len() <= 1 {
+            return false;
+        }
+        let Some((_, conn)) = self.conns.pop_oldest() else {
+            return false;
+        };
+        if let Phase::Pending { held, .. } = conn.phase {
+            self.held = self.held.saturating_sub(held);
+            counters.count("quic_pending_evictions");
+        }
+        true
+    }
+
     /// Evicts the least recently used connections while partial
     /// ClientHellos hold more than allowed.
     fn enforce_memory(&mut self, counters: &mut dyn Counters) {

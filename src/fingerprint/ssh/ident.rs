@@ -30,6 +30,11 @@ pub enum LineStatus {
 }
 
 impl LineCollector {
+    /// Heap bytes the collector holds (for the memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        crate::util::budget::heap_cost(self.line.capacity())
+    }
+
     pub fn new() -> Self {
         Self::default()
     }

@@ -85,6 +85,11 @@ pub struct SshReader {
 }
 
 impl SshReader {
+    /// Heap bytes the reader holds (for the memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        self.line.heap_bytes()
+    }
+
     pub fn new(role: Role) -> Self {
         SshReader {
             role,

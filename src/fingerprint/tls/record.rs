@@ -117,6 +117,13 @@ impl Default for HandshakeReader {
 }
 
 impl HandshakeReader {
+    /// Heap bytes the reader holds, itself boxed included (for the memory
+    /// budget).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::util::budget::heap_cost;
+        heap_cost(std::mem::size_of::<Self>()) + heap_cost(self.partial.capacity())
+    }
+
     /// `cap`: the most bytes of a handshake message the reader will hold.
     pub fn new(cap: usize) -> Self {
         HandshakeReader {
