@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::util::time::Timestamp;
 
-/// Every event type of SPEC section 5.
+/// Every event type of docs/spec.md section 5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventKind {
     TcpSynFingerprint,
@@ -102,7 +102,7 @@ impl EventKind {
         }
     }
 
-    /// Whether SPEC section 7 publishes this event on `decky.<name>.traffic`.
+    /// Whether docs/spec.md section 7 publishes this event on `decky.<name>.traffic`.
     pub fn on_bus(self) -> bool {
         matches!(
             self,
@@ -118,7 +118,7 @@ impl EventKind {
         )
     }
 
-    /// The fields whose values, with `src_ip`, form the dedup key (SPEC 4.3).
+    /// The fields whose values, with `src_ip`, form the dedup key (docs/spec.md section 4.3).
     pub fn dedup_fields(self) -> &'static [&'static str] {
         match self {
             EventKind::TlsClientHello => &["ja3", "ja4"],
@@ -151,7 +151,7 @@ pub struct Field<'a> {
     pub name: &'static str,
     pub value: &'a [u8],
     /// Attacker-chosen free text (SNI, ALPN, banners, names, HTTP text):
-    /// written after every other parameter in the syslog line (SPEC 4.1).
+    /// written after every other parameter in the syslog line (docs/spec.md section 4.1).
     pub free_text: bool,
 }
 

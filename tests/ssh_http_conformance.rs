@@ -371,7 +371,7 @@ fn ja4h_matches_every_foxio_tool() {
 /// `GET /Hello Arkime HTTP/1.0` with no header, inside GRE/ERSPAN/VXLAN.
 /// FoxIO's Rust tool reports nothing (tshark's version field is not
 /// `HTTP/1.0` for a target with a space); Wireshark's plugin hashes the
-/// empty header list as SHA-256("") = `e3b0c44298fc`, where SPEC section 6
+/// empty header list as SHA-256("") = `e3b0c44298fc`, where docs/spec.md section 6
 /// says an empty list is `000000000000`.
 #[cfg(feature = "ja4plus")]
 #[test]

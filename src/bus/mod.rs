@@ -1,4 +1,4 @@
-//! Publication of traffic events (SPEC 7): DECNET's UNIX-socket bus or NATS.
+//! Publication of traffic events (docs/spec.md section 7): DECNET's UNIX-socket bus or NATS.
 //!
 //! The engine calls [`Bus::publish`] after dedup and the file write. Publish
 //! builds the v1 envelope and pushes it into a bounded drop-oldest queue; a
@@ -33,7 +33,7 @@ use crate::event::Event;
 use envelope::{traffic_envelope, traffic_topic, MAX_BODY_LEN};
 use shared::{Counters, Message, Shared};
 
-/// DECNET's default bus socket (SPEC 7).
+/// DECNET's default bus socket (docs/spec.md section 7).
 pub const DEFAULT_DECNET_SOCKET: &str = "/run/decnet/bus.sock";
 /// Default NATS URL when `DECNET_BUS_TYPE=nats` names no `DECNET_BUS_URL`.
 pub const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
@@ -148,7 +148,7 @@ impl BusTarget {
         BusTarget::Decnet(PathBuf::from(DEFAULT_DECNET_SOCKET))
     }
 
-    /// The target DECNET's environment selects (SPEC 7), or `None` when none
+    /// The target DECNET's environment selects (docs/spec.md section 7), or `None` when none
     /// of `DECNET_BUS_ENABLED`, `DECNET_BUS_TYPE`, `DECNET_BUS_SOCKET` is set
     /// (the caller then applies its mode's default: the DECNET socket for
     /// `run`, off for `read`). An unusable `DECNET_BUS_TYPE` is logged and
@@ -163,7 +163,7 @@ impl BusTarget {
         }
     }
 
-    /// The daemon's target when no `--bus` is given (SPEC 7): what the
+    /// The daemon's target when no `--bus` is given (docs/spec.md section 7): what the
     /// environment selects, else DECNET's socket.
     pub fn default_for_run() -> Self {
         Self::from_env().unwrap_or_else(Self::decnet_default)
@@ -227,13 +227,13 @@ impl BusTarget {
     }
 }
 
-/// Bus settings; [`BusOptions::new`] gives SPEC defaults.
+/// Bus settings; [`BusOptions::new`] gives docs/spec.md defaults.
 #[derive(Debug, Clone)]
 pub struct BusOptions {
     pub target: BusTarget,
-    /// Messages held while the bus is slow or down (SPEC 9: 65,536).
+    /// Messages held while the bus is slow or down (docs/spec.md section 9: 65,536).
     pub queue_cap: usize,
-    /// Heartbeat period on `system.sniffer.health` (SPEC 7: 30 s).
+    /// Heartbeat period on `system.sniffer.health` (docs/spec.md section 7: 30 s).
     pub health_interval: Duration,
     /// Longest a single write (DECNET), batch hand-over or flush (NATS), or
     /// JetStream acknowledgement may take before the connection is
@@ -391,7 +391,7 @@ impl Bus {
         })
     }
 
-    /// Queues `event` for publication if SPEC 7 puts its type on the bus.
+    /// Queues `event` for publication if docs/spec.md section 7 puts its type on the bus.
     /// Never blocks and never does I/O; when the queue is full the oldest
     /// message is dropped and counted.
     pub fn publish(&self, event: &Event) {
@@ -446,7 +446,7 @@ impl Bus {
         self.shared.stats()
     }
 
-    /// Drains the queue for at most `drain` (SPEC 8: 2 s), says BYE on the
+    /// Drains the queue for at most `drain` (docs/spec.md section 8: 2 s), says BYE on the
     /// DECNET bus, closes the connection and stops the thread. Returns
     /// within `drain` plus a short grace period even if the peer hangs.
     /// Returns the final counters (`queued`: what the drain left behind).

@@ -1,4 +1,4 @@
-//! `decnet-sniffer run`: the daemon (SPEC section 8).
+//! `decnet-sniffer run`: the daemon (docs/spec.md section 8).
 //!
 //! One thread captures and runs the engine (with `--workers N`, it routes
 //! frames to N engine threads and writes what they format); helpers around
@@ -43,7 +43,7 @@ const POLL: Duration = Duration::from_millis(200);
 const TICK: Duration = Duration::from_secs(1);
 /// Packets may sit this long in a ring block before the kernel hands it over.
 const RING_SLACK: Duration = Duration::from_secs(1);
-/// Longest wait at shutdown for the bus to take the queued events (SPEC 8).
+/// Longest wait at shutdown for the bus to take the queued events (docs/spec.md section 8).
 const BUS_DRAIN: Duration = Duration::from_secs(2);
 
 #[derive(Args, Debug)]
@@ -229,7 +229,7 @@ impl Signals {
 
 /// Builds decky maps from the state file plus `--decky` entries. Until a
 /// state file has been seen, and with no `--decky`, every server is observed
-/// (SPEC section 3); once DECNET has written one, a missing file means its
+/// (docs/spec.md section 3); once DECNET has written one, a missing file means its
 /// deckies were torn down.
 struct DeckySource {
     manual: Vec<String>,
@@ -661,7 +661,7 @@ fn connect_bus(settings: &Settings) -> Result<Option<Bus>, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Engine counters carried by the bus health heartbeat (SPEC 7).
+/// Engine counters carried by the bus health heartbeat (docs/spec.md section 7).
 fn health_counters(
     engine: &Analyzer,
     out: &OutputStats,
@@ -692,7 +692,7 @@ fn health_counters(
 /// After the capture socket is open nothing privileged is left to do:
 /// switch to `--user` (its primary group, no supplementary groups), and drop
 /// every capability a non-root process was started with (systemd's ambient
-/// CAP_NET_RAW). Started as root without `--user`, stays root (SPEC: default stay).
+/// CAP_NET_RAW). Started as root without `--user`, stays root (docs/spec.md: default stay).
 ///
 /// When dropping, the bounding set is emptied first (while CAP_SETPCAP is
 /// still held) and no_new_privs is set, so nothing the process could exec

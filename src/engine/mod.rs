@@ -50,7 +50,7 @@ pub use deckies::{Decap, DeckyMap};
 pub use sharded::ShardedEngine;
 pub use stats::Stats;
 
-/// Caps and timeouts (SPEC section 9 defaults).
+/// Caps and timeouts (docs/spec.md section 9 defaults).
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub flows: usize,
@@ -84,7 +84,7 @@ impl Default for Limits {
     }
 }
 
-/// Which way a connection crosses the decky boundary (SPEC section 3).
+/// Which way a connection crosses the decky boundary (docs/spec.md section 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
     Inbound,
@@ -535,7 +535,7 @@ impl Engine {
             });
         }
         let (decky, direction) = match (self.deckies.get(client), self.deckies.get(server)) {
-            // Internal traffic is named after the server's decky (SPEC section 3).
+            // Internal traffic is named after the server's decky (docs/spec.md section 3).
             (Some(_), Some(s)) => (s, Direction::Internal),
             (None, Some(s)) => (s, Direction::Inbound),
             (Some(c), None) => (c, Direction::Outbound),

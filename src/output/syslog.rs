@@ -1,4 +1,4 @@
-//! The RFC 5424 line (SPEC 4.1):
+//! The RFC 5424 line (docs/spec.md section 4.1):
 //! `<PRI>1 TIMESTAMP HOSTNAME sniffer - EVENT_TYPE [relay@55555 k="v" ...]`.
 
 use crate::event::{Event, Field};
