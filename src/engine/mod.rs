@@ -190,6 +190,7 @@ impl Engine {
     /// An engine drawing on `budget` (a shard's share of `--memcap`).
     pub fn with_budget(limits: Limits, deckies: DeckyMap, budget: Budget) -> Self {
         let limits_tally = limits.tally_fingerprints;
+        let client_sources = limits.seq_sources.min(client_mismatch::DEFAULT_SOURCES);
         let mut flows = FlowTable::with_half_open_cap(limits.flows, limits.pending_handshakes);
         flows.set_budget(budget.clone());
         let mut dtls_hellos =
@@ -224,7 +225,8 @@ impl Engine {
             track_leaks: true,
             routed_seq: None,
             tally: (limits_tally > 0).then(|| FingerprintTally::new(limits_tally)),
-            clients: client_mismatch::ClientConsistency::new(client_mismatch::DEFAULT_SOURCES),
+            // Per-source state, so bounded like the other per-source tables.
+            clients: client_mismatch::ClientConsistency::new(client_sources),
         }
     }
 
