@@ -125,6 +125,10 @@ pub struct Field<'a> {
     /// Attacker-chosen free text (SNI, ALPN, banners, names, HTTP text):
     /// written after every other parameter in the syslog line (SPEC 4.1).
     pub free_text: bool,
+    /// The value holds a `]`: written after every value that does not
+    /// (SPEC 4.1), where DECNET's parsers, which stop at the first `]`,
+    /// lose only it.
+    pub bracket: bool,
 }
 
 /// Where one field's value lies in [`Event::values`].
@@ -134,6 +138,7 @@ struct Slot {
     start: usize,
     end: usize,
     free_text: bool,
+    bracket: bool,
 }
 
 /// A complete event, ready for dedup and output.
@@ -151,6 +156,8 @@ pub struct Event {
     values: Vec<u8>,
     /// Whether any field is free text (most events have none).
     has_free_text: bool,
+    /// Whether any value holds a `]` (nearly none do).
+    has_bracket: bool,
     /// Place among the events of the same packet and time when they come
     /// from several engines (flows gone idle together); not written.
     pub order: u64,
@@ -190,6 +197,7 @@ impl Event {
             slots,
             values,
             has_free_text: false,
+            has_bracket: false,
             order: 0,
         }
     }
@@ -235,13 +243,20 @@ impl Event {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
             "field name {name:?}"
         );
+        let end = self.values.len();
+        let bracket = self
+            .values
+            .get(start..end)
+            .is_some_and(|v| memchr::memchr(b']', v).is_some());
         self.slots.push(Slot {
             name,
             start,
-            end: self.values.len(),
+            end,
             free_text,
+            bracket,
         });
         self.has_free_text |= free_text;
+        self.has_bracket |= bracket;
         self
     }
 
@@ -251,12 +266,29 @@ impl Event {
             name: s.name,
             value: self.values.get(s.start..s.end).unwrap_or_default(),
             free_text: s.free_text,
+            bracket: s.bracket,
+        })
+    }
+
+    /// The field pushed `i`-th.
+    pub fn field_at(&self, i: usize) -> Option<Field<'_>> {
+        let s = self.slots.get(i)?;
+        Some(Field {
+            name: s.name,
+            value: self.values.get(s.start..s.end).unwrap_or_default(),
+            free_text: s.free_text,
+            bracket: s.bracket,
         })
     }
 
     /// Whether any field is free text.
     pub fn has_free_text(&self) -> bool {
         self.has_free_text
+    }
+
+    /// Whether any value holds a `]`.
+    pub fn has_bracket(&self) -> bool {
+        self.has_bracket
     }
 
     pub fn field_count(&self) -> usize {

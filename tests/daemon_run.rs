@@ -527,13 +527,23 @@ fn link_local_leaks_name_the_capture_interface() {
     for workers in ["1", "2"] {
         let _ = fs::remove_file(r.path("decnet.json"));
         let mut d = r.daemon(&["--iface", "eth0", "--workers", workers]);
-        // decky-01 answers over IPv4 (its MAC is learnt), then speaks from
-        // its link-local address.
+        // decky-01 answers over IPv4 (its MAC is learnt); its own
+        // link-local packets (DAD, router solicitations) are no leak. The
+        // attacker then sends to decky-01's link-local address: a leak.
         knock(&r, "atk", D1, 81);
         wait_for_events(&r, "decky-01's SYN", syn_to(D1, 81));
         let deadline = Instant::now() + Duration::from_secs(15);
         let leak = loop {
-            r.exec("d1", "ping -6 -c 1 -W 1 ff02::1%eth0 >/dev/null 2>&1");
+            sh(&format!(
+                "ip netns exec {atk} python3 -c \"import socket,sys\n\
+                 s=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM)\n\
+                 s.sendto(b'x',(sys.argv[1],9,0,socket.if_nametoindex('eth0')))\" \
+                 \"$(ip netns exec {d1} ip -6 -o addr show dev eth0 scope link \
+                 | awk '{{print $4}}' | cut -d/ -f1)\" >/dev/null 2>&1",
+                atk = r.ns("atk"),
+                d1 = r.ns("d1"),
+            ));
+            std::thread::sleep(Duration::from_millis(200));
             let evs = r.events();
             if let Some(e) = of_type(&evs, "ipv6_link_local_leak").first() {
                 break (*e).clone();
@@ -542,6 +552,11 @@ fn link_local_leaks_name_the_capture_interface() {
         };
         assert_eq!(leak["decky"], "decky-01", "{leak}");
         assert_eq!(field(&leak, "on_iface"), "eth0", "{leak}");
+        assert_eq!(field(&leak, "attacker_v4"), ATTACKER, "{leak}");
+        // Every leak is the attacker's, none decky-01's own.
+        for e in of_type(&r.events(), "ipv6_link_local_leak") {
+            assert_ne!(field(e, "attacker_v4"), D1, "{e}");
+        }
         assert_eq!(d.stop().code(), Some(0), "{}", d.log());
     }
 }

@@ -426,5 +426,7 @@ pub fn foxio_pcap(name: &str) -> PathBuf {
 
 /// Our own captures and test inputs: `tests/data/REL`.
 pub fn test_data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
 }
