@@ -61,7 +61,8 @@ impl HttpConn {
 }
 
 /// Builds the event in catalogue order: DECNET's bridge fields, then the
-/// connection's addresses, then `host` and `user_agent`.
+/// connection's addresses, then `host` and `user_agent`, then
+/// `remote_port` (the client port, which DECNET's JA4H bounty reads).
 fn request_event(cx: &StreamCx<'_>, head: &RequestHead<'_>) -> Event {
     let mut ev = cx.event(EventKind::HttpRequestFingerprint);
     // `cx.event` pushed the four address fields first; they go after the
@@ -84,6 +85,7 @@ fn request_event(cx: &StreamCx<'_>, head: &RequestHead<'_>) -> Event {
         );
     ev.move_first_fields_to_end(4);
     ev.push_text("host", head.header("host").unwrap_or_default())
-        .push_text("user_agent", head.header("user-agent").unwrap_or_default());
+        .push_text("user_agent", head.header("user-agent").unwrap_or_default())
+        .push("remote_port", cx.client.port());
     ev
 }
