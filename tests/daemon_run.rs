@@ -653,6 +653,57 @@ fn sigterm_reports_the_open_connection_and_exits_zero() {
     assert!(field(f, "packets").parse::<u64>().unwrap() >= 5, "{f}");
 }
 
+/// A fatal output error (here: the JSON file cannot be reopened on SIGHUP)
+/// goes through SIGTERM's flush: the open connection is still reported
+/// (in the log file, which reopened fine), then the exit status is 1.
+#[test]
+fn a_failed_reopen_flushes_like_sigterm_and_exits_nonzero() {
+    let Some(r) = Replica::up("df") else { return };
+    r.write_state(&THREE);
+    r.background(
+        "d1",
+        "python3 -c \"import socket,time\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n\
+         s.bind(('0.0.0.0',9000));s.listen(1)\nc,_=s.accept();c.recv(100);c.sendall(b'ok');time.sleep(60)\"",
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    fs::create_dir(r.path("j")).unwrap();
+    let json = r.path("j/decnet.json");
+    let mut d = r.daemon(&["--json", json.to_str().unwrap()]);
+    r.background(
+        "atk",
+        &format!(
+            "python3 -c \"import socket,time\nc=socket.create_connection(('{D1}',9000))\nc.sendall(b'hello');\
+             c.recv(10);time.sleep(60)\""
+        ),
+    );
+    let syn = |evs: &[Value]| syn_to(D1, 9000)(evs);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !syn(&events_in(&json)) {
+        assert!(Instant::now() < deadline, "no SYN event");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let flow_line = |text: &str| {
+        text.lines()
+            .any(|l| l.contains(" tcp_flow_timing ") && l.contains("dst_port=\"9000\""))
+    };
+    assert!(!flow_line(
+        &fs::read_to_string(r.path("decnet.log")).unwrap()
+    ));
+    // The JSON file's directory becomes a plain file: reopening fails.
+    fs::remove_dir_all(r.path("j")).unwrap();
+    fs::write(r.path("j"), b"").unwrap();
+    d.signal("HUP");
+    let status = d.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(1), "{}", d.log());
+    assert!(d.log().contains("cannot reopen"), "{}", d.log());
+    assert!(
+        flow_line(&fs::read_to_string(r.path("decnet.log")).unwrap()),
+        "the open connection reported at exit:\n{}",
+        d.log()
+    );
+}
+
 #[test]
 fn sighup_after_moving_the_logs_loses_no_event() {
     let Some(r) = Replica::up("dh") else { return };

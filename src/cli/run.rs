@@ -422,8 +422,9 @@ impl Daemon {
                     self.settings.json.display()
                 );
                 if let Err(e) = self.output.reopen() {
-                    tracing::error!("fatal: cannot reopen the output: {e}");
-                    return 1;
+                    // As on SIGTERM: open flows reported, the bus drained.
+                    tracing::error!("fatal: cannot reopen the output: {e}; flushing and stopping");
+                    return self.shutdown(1);
                 }
                 if let Some(w) = &self.watcher {
                     w.request_reload();
@@ -457,8 +458,8 @@ impl Daemon {
                 return 1;
             }
             if let Err(e) = self.flush_output() {
-                tracing::error!("fatal: cannot write events: {e}");
-                return 1;
+                tracing::error!("fatal: cannot write events: {e}; flushing and stopping");
+                return self.shutdown(1);
             }
 
             if last_tick.elapsed() >= TICK {
