@@ -168,11 +168,14 @@ class Brackets(unittest.TestCase):
         req = (b"GET /x HTTP/1.1\r\nHost: a]b\r\nAccept-Language: x]\r\n"
                b"User-Agent: u\r\nCookie: k=v]\r\n\r\n")
         c_, s_ = "fd77::2", "fd77::1"
+        # Both MACs given: scapy never resolves (nor sends) anything.
+        to_s = Ether(src="02:00:00:00:00:02", dst="02:00:00:00:00:01")
+        to_c = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
         pkts = [
-            Ether() / IPv6(src=c_, dst=s_) / TCP(sport=40000, dport=80, flags="S", seq=1),
-            Ether() / IPv6(src=s_, dst=c_) / TCP(sport=80, dport=40000, flags="SA", seq=9, ack=2),
-            Ether() / IPv6(src=c_, dst=s_) / TCP(sport=40000, dport=80, flags="A", seq=2, ack=10),
-            Ether() / IPv6(src=c_, dst=s_) / TCP(sport=40000, dport=80, flags="PA", seq=2, ack=10) / req,
+            to_s / IPv6(src=c_, dst=s_) / TCP(sport=40000, dport=80, flags="S", seq=1),
+            to_c / IPv6(src=s_, dst=c_) / TCP(sport=80, dport=40000, flags="SA", seq=9, ack=2),
+            to_s / IPv6(src=c_, dst=s_) / TCP(sport=40000, dport=80, flags="A", seq=2, ack=10),
+            to_s / IPv6(src=c_, dst=s_) / TCP(sport=40000, dport=80, flags="PA", seq=2, ack=10) / req,
         ]
         work = Path(tempfile.mkdtemp(prefix="decnet-br-"))
         try:
@@ -296,10 +299,11 @@ class Bus(unittest.TestCase):
             log, js = work / "run.log", work / "run.json"
 
             async def produce():
-                d = await asyncio.create_subprocess_exec(
-                    "ip", "netns", "exec", f"{ns}s", str(BINARY), "run", "--iface", f"{ns}a",
-                    "--state", str(state), "--log", str(log), "--json", str(js),
-                    "--bus", f"decnet:{sock}", stderr=open(work / "stderr", "wb"))
+                with open(work / "stderr", "wb") as err:
+                    d = await asyncio.create_subprocess_exec(
+                        "ip", "netns", "exec", f"{ns}s", str(BINARY), "run", "--iface", f"{ns}a",
+                        "--state", str(state), "--log", str(log), "--json", str(js),
+                        "--bus", f"decnet:{sock}", stderr=err)
                 deadline = time.time() + 20
                 while b"capturing on" not in (work / "stderr").read_bytes():
                     self.assertLess(time.time(), deadline, (work / "stderr").read_text())
