@@ -532,17 +532,49 @@ fn link_local_leaks_name_the_capture_interface() {
         // attacker then sends to decky-01's link-local address: a leak.
         knock(&r, "atk", D1, 81);
         wait_for_events(&r, "decky-01's SYN", syn_to(D1, 81));
-        let deadline = Instant::now() + Duration::from_secs(15);
+        // Both link-local addresses usable (DAD done), then send.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let d1_ll = loop {
+            let out = Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &r.ns("d1"),
+                    "ip",
+                    "-6",
+                    "-o",
+                    "addr",
+                    "show",
+                ])
+                .args(["dev", "eth0", "scope", "link"])
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            if !text.is_empty() && !text.contains("tentative") {
+                break text
+                    .split_whitespace()
+                    .nth(3)
+                    .unwrap()
+                    .split('/')
+                    .next()
+                    .unwrap()
+                    .to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "decky-01 has no link-local address: {text}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
         let leak = loop {
-            sh(&format!(
-                "ip netns exec {atk} python3 -c \"import socket,sys\n\
-                 s=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM)\n\
-                 s.sendto(b'x',(sys.argv[1],9,0,socket.if_nametoindex('eth0')))\" \
-                 \"$(ip netns exec {d1} ip -6 -o addr show dev eth0 scope link \
-                 | awk '{{print $4}}' | cut -d/ -f1)\" >/dev/null 2>&1",
-                atk = r.ns("atk"),
-                d1 = r.ns("d1"),
-            ));
+            r.exec(
+                "atk",
+                &format!(
+                    "[ -z \"$(ip -6 addr show dev eth0 scope link tentative)\" ] && python3 -c \
+                     \"import socket\ns=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM)\n\
+                     s.sendto(b'x',('{d1_ll}',9,0,socket.if_nametoindex('eth0')))\" >/dev/null 2>&1"
+                ),
+            );
             std::thread::sleep(Duration::from_millis(200));
             let evs = r.events();
             if let Some(e) = of_type(&evs, "ipv6_link_local_leak").first() {
