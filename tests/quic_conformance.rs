@@ -420,3 +420,84 @@ fn junk_initial_flood_is_bounded() {
         1
     );
 }
+
+/// An Ethernet frame carrying IPv6/UDP from `src` to `dst` (checksum right).
+fn udp6_frame(mac: [u8; 6], src: &str, dst: &str) -> Vec<u8> {
+    let (s, d): (std::net::Ipv6Addr, std::net::Ipv6Addr) =
+        (src.parse().unwrap(), dst.parse().unwrap());
+    let payload = b"probe";
+    let len = (8 + payload.len()) as u16;
+    let mut udp = vec![0x9c, 0x40, 0x00, 0x09];
+    udp.extend(len.to_be_bytes());
+    udp.extend([0, 0]);
+    udp.extend(payload);
+    // RFC 8200 8.1 pseudo-header checksum.
+    let mut sum: u32 = 0;
+    let mut add = |b: &[u8]| {
+        for c in b.chunks(2) {
+            sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+        }
+    };
+    add(&s.octets());
+    add(&d.octets());
+    add(&u32::from(len).to_be_bytes());
+    add(&[0, 0, 0, 17]);
+    add(&udp);
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    let ck = !(sum as u16);
+    udp[6..8].copy_from_slice(&(if ck == 0 { 0xffff } else { ck }).to_be_bytes());
+    let mut f = vec![0x33, 0x33, 0, 0, 0, 2];
+    f.extend(mac);
+    f.extend([0x86, 0xdd, 0x60, 0, 0, 0]);
+    f.extend(len.to_be_bytes());
+    f.extend([17, 64]);
+    f.extend(s.octets());
+    f.extend(d.octets());
+    f.extend(udp);
+    f
+}
+
+/// A decky known by its global IPv6 address: the MAC it sends from is a
+/// decky's, so its link-local packets are not leaks (counted), while the same
+/// packet from another MAC is one.
+#[test]
+fn a_deckys_own_link_local_packets_are_no_leak() {
+    let decky_mac = [0x02, 0, 0, 0, 0, 0x13];
+    let other_mac = [0x02, 0, 0, 0, 0, 0x66];
+    let mut deckies = DeckyMap::default();
+    deckies.insert("decky-03", "fd77::13".parse().unwrap());
+    let mut engine = Engine::new(Limits::default(), deckies);
+    let frames = [
+        udp6_frame(decky_mac, "fd77::13", "fd77::66"),
+        // The decky's own link-local packet to one of its addresses.
+        udp6_frame(decky_mac, "fe80::8c3a:91ff:1e22:7b10", "fd77::13"),
+        // Another host's.
+        udp6_frame(other_mac, "fe80::1:2:3:4", "fd77::13"),
+    ];
+    let mut events = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        let raw = RawPacket {
+            ts: Timestamp::new(1_700_000_000 + i as i64, 0),
+            linktype: linktype::ETHERNET,
+            data: f,
+            orig_len: f.len() as u32,
+        };
+        engine.process(&raw, &mut |e| events.push(e));
+    }
+    engine.finish(&mut |e| events.push(e));
+    let leaks: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Ipv6LinkLocalLeak)
+        .collect();
+    assert_eq!(leaks.len(), 1, "{leaks:?}");
+    assert_eq!(field(leaks[0], "src_ip"), "fe80::1:2:3:4");
+    assert_eq!(field(leaks[0], "attacker_v4"), "");
+    assert_eq!(engine.stats().get("ipv6_leak_decky_own"), 1);
+    let tables = engine.table_stats();
+    assert!(
+        tables.iter().any(|t| t.0 == "decky_macs" && t.1 == 1),
+        "{tables:?}"
+    );
+}

@@ -31,9 +31,9 @@ pub struct LeakTracker {
     /// MACs of frames sent from a decky's own address: link-local packets
     /// from them are the decky's own, never a leak.
     decky_macs: DeckyMacs,
-    /// The last IPv4 source checked against the deckies, so a flow's
-    /// frames cost one lookup.
-    last_v4_source: Option<(Mac, Ipv4Addr)>,
+    /// The last two IPv4 sources checked against the deckies (a flow's
+    /// two directions), so a flow's frames cost no lookup.
+    last_v4_sources: [Option<(Mac, Ipv4Addr)>; 2],
     /// The capture interface, for `on_iface` (empty when reading files).
     iface: Arc<str>,
 }
@@ -46,7 +46,7 @@ impl LeakTracker {
             link_local_macs: Lru::new(cap),
             link_local_evictions: 0,
             decky_macs: DeckyMacs::new(cap),
-            last_v4_source: None,
+            last_v4_sources: [None; 2],
             iface: Arc::from(""),
         }
     }
@@ -58,6 +58,11 @@ impl LeakTracker {
             ("", Some(parent)) => parent,
             (own, _) => own,
         }
+    }
+
+    /// A new decky map: sources seen before may be deckies now.
+    pub fn deckies_changed(&mut self) {
+        self.last_v4_sources = [None; 2];
     }
 
     /// Names the interface the packets come from (`run`).
@@ -99,8 +104,9 @@ impl LeakTracker {
                     if self.macs.record(mac, src, Provenance::Ipv4Frame) {
                         cx.stats.bump("ipv6_leak_mac_evictions");
                     }
-                    if self.last_v4_source != Some((mac, src)) {
-                        self.last_v4_source = Some((mac, src));
+                    let seen = Some((mac, src));
+                    if !self.last_v4_sources.contains(&seen) {
+                        self.last_v4_sources = [seen, self.last_v4_sources[0]];
                         self.learn_decky_mac(cx, deckies, IpAddr::V4(src), mac);
                     }
                 }

@@ -214,6 +214,7 @@ impl Engine {
     /// Replaces the decky map; applies from the next packet.
     pub fn set_deckies(&mut self, deckies: DeckyMap) {
         self.deckies = deckies;
+        self.leaks.deckies_changed();
     }
 
     /// Names the capture interface (`on_iface` of link-local leaks).

@@ -269,6 +269,7 @@ impl ShardedEngine {
             }
         }
         self.router.deckies = deckies;
+        self.router.leaks.deckies_changed();
     }
 
     pub fn deckies(&self) -> &DeckyMap {
