@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use super::config::{BusTarget, ConfigError, Layer, Settings};
+use super::config::{ConfigError, Layer, Settings};
 use super::{DeckyArgs, LimitArgs, OutputArgs};
-use crate::bus::Bus;
+use crate::bus::{Bus, BusTarget};
 use crate::capture::live::{
     retry_missing_interface, select_interface, CaptureError, KernelStats, LiveCapture,
     SysfsInterfaces,
@@ -174,6 +174,7 @@ fn settings_of(args: &RunArgs) -> Result<Settings, ConfigError> {
         memcap: typed("memcap").then_some(args.limits.memcap),
         p0f_db: args.limits.p0f_db.clone(),
         workers: args.daemon.workers,
+        bus_env_error: None,
     };
     let env = Layer::from_env(|k| std::env::var(k).ok());
     let file = match &args.daemon.config {
@@ -443,8 +444,9 @@ impl Daemon {
                     self.settings.json.display()
                 );
                 if let Err(e) = self.output.reopen() {
-                    tracing::error!("fatal: cannot reopen the output: {e}");
-                    return 1;
+                    // As on SIGTERM: open flows reported, the bus drained.
+                    tracing::error!("fatal: cannot reopen the output: {e}; flushing and stopping");
+                    return self.shutdown(1);
                 }
                 if let Some(w) = &self.watcher {
                     w.request_reload();
@@ -478,8 +480,8 @@ impl Daemon {
                 return 1;
             }
             if let Err(e) = self.flush_output() {
-                tracing::error!("fatal: cannot write events: {e}");
-                return 1;
+                tracing::error!("fatal: cannot write events: {e}; flushing and stopping");
+                return self.shutdown(1);
             }
 
             if last_tick.elapsed() >= TICK {
@@ -645,16 +647,10 @@ fn snapshot(
 /// The bus client for `settings.bus`, started (it connects in the
 /// background; events queue meanwhile). `None` for `off`.
 fn connect_bus(settings: &Settings) -> Result<Option<Bus>, String> {
-    let target = match &settings.bus {
-        BusTarget::Off => return Ok(None),
-        BusTarget::Decnet(path) => crate::bus::BusTarget::Decnet(path.clone()),
-        BusTarget::Nats { url, jetstream } => {
-            let mut t = crate::bus::BusTarget::parse(url).map_err(|e| e.to_string())?;
-            t.set_jetstream(jetstream.clone())
-                .map_err(|e| e.to_string())?;
-            t
-        }
-    };
+    if settings.bus == BusTarget::Off {
+        return Ok(None);
+    }
+    let target = settings.bus.clone();
     tracing::info!("publishing traffic events to {target:?}");
     Bus::start(crate::bus::BusOptions::new(target))
         .map(Some)

@@ -276,6 +276,7 @@ impl Engine {
     pub fn set_deckies(&mut self, mut deckies: DeckyMap) {
         deckies.decap = self.deckies.decap;
         self.deckies = deckies;
+        self.leaks.deckies_changed();
     }
 
     /// Names the capture interface (`on_iface` of link-local leaks).
