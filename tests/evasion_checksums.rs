@@ -144,8 +144,8 @@ fn http_insertion_reports_what_the_decky_got() {
     assert!(summary.contains("checksum_bad_dropped: 1"), "{summary}");
 }
 
-/// An attacker cannot switch validation off for its own connection: with
-/// deckies known, only a decky's own packets can be offloaded, so junk
+/// An attacker cannot switch validation off for its own connection: its SYN
+/// had a good checksum (the decky accepted the connection), so junk
 /// segments with bad checksums before the decoy change nothing.
 #[test]
 fn junk_before_the_decoy_does_not_switch_validation_off() {
@@ -153,6 +153,7 @@ fn junk_before_the_decoy_does_not_switch_validation_off() {
     let real = support::client_hello(b"evil.example", &[], &[]);
     let pcap = insertion_after_junk(443, 5, &decoy, &real);
     for args in [
+        &[][..],
         &["--decky", "web=10.0.0.5"][..],
         &["--decky", "web=10.0.0.5", "--workers", "2"][..],
     ] {

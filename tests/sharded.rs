@@ -68,6 +68,18 @@ fn run_packets<'a>(
         packets.for_each(|p| e.process(&p, &mut |c| during.extend(c.lines().map(text))));
         e.finish(&mut |c| at_end.extend(c.lines().map(text)));
     }
+    if deckies.is_observe_all() {
+        // Known difference (README, --workers): observing every host, one
+        // client's connections to different servers may land on different
+        // shards, and p0f's per-host modules then see only a shard's share.
+        let per_host = |l: &String| {
+            [" host_uptime [", " host_change [", " ip_sharing ["]
+                .iter()
+                .any(|t| l.contains(t))
+        };
+        during.retain(|l| !per_host(l));
+        at_end.retain(|l| !per_host(l));
+    }
     Lines { during, at_end }
 }
 

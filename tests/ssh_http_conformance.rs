@@ -425,6 +425,8 @@ fn bridge_fields_of_a_request_with_cookies() {
             "dishonest",
             "ua_mismatch",
             "p0f_http_sig",
+            "client",
+            "client_source",
             "direction"
         ]
     );

@@ -14,19 +14,18 @@
 //! packets that reach an analyzer are checked: TCP segments with data or
 //! SYN, UDP datagrams with data.
 //!
-//! Offload can only touch packets the capturing host sent: with deckies
-//! known, that is a decky's own packets. Everything else came over a wire
-//! with its checksum final, so it is always validated: otherwise an
-//! attacker could open its own connection with a few bad-checksum segments,
-//! make that direction look offloaded, and then slip a decoy past the
-//! gate. Only observing every host (someone else's capture, no deckies)
-//! leaves the per-direction guess as the one rule.
+//! A TCP direction whose SYN (or SYN-ACK) carried a good checksum is not
+//! offloaded, and stays validated whatever follows: the decky's kernel only
+//! accepted the connection because that SYN was good, so an attacker cannot
+//! open a real connection, send a few bad-checksum segments to make the
+//! majority bad, and then slip a decoy past the gate. (Offload makes every
+//! packet of the capturing host bad, its SYNs included.)
 
 use std::net::IpAddr;
 
 use crate::decode::{IpView, Packet, Transport};
 
-use super::{DeckyMap, Stats};
+use super::Stats;
 
 /// Good and bad checksums seen from one pool of senders.
 #[derive(Debug, Default, Clone, Copy)]
@@ -34,11 +33,22 @@ struct Pool {
     good: u64,
     bad: u64,
     off: bool,
+    /// The direction's SYN or SYN-ACK had a good checksum: never offloaded.
+    pinned: bool,
 }
 
 impl Pool {
     /// Records one verdict; returns whether the packet is admitted.
-    fn admit(&mut self, good: bool, stats: &mut Stats) -> bool {
+    fn admit(&mut self, good: bool, handshake: bool, stats: &mut Stats) -> bool {
+        if handshake && good {
+            self.pinned = true;
+        }
+        if self.pinned {
+            if !good {
+                stats.bump("checksum_bad_dropped");
+            }
+            return good;
+        }
         if good {
             self.good += 1;
         } else {
@@ -80,27 +90,29 @@ pub struct ChecksumGate {
 
 impl ChecksumGate {
     /// Whether `pkt` may go on to the analyzers.
-    pub fn admit(&mut self, pkt: &Packet<'_>, deckies: &DeckyMap, stats: &mut Stats) -> bool {
+    pub fn admit(&mut self, pkt: &Packet<'_>, stats: &mut Stats) -> bool {
         let Some(good) = verdict(pkt) else {
             return true;
         };
-        if !deckies.is_observe_all() && !deckies.is_decky(&pkt.ip.src) {
-            // From the wire, never offloaded: the verdict stands.
-            if !good {
-                stats.bump("checksum_bad_dropped");
-            }
-            return good;
-        }
-        let key = match pkt.transport {
-            Transport::Tcp(t) => (pkt.ip.src, t.src_port(), pkt.ip.dst, t.dst_port(), 6),
-            Transport::Udp(u) => (pkt.ip.src, u.src_port(), pkt.ip.dst, u.dst_port(), 17),
+        let (key, handshake) = match pkt.transport {
+            Transport::Tcp(t) => (
+                (pkt.ip.src, t.src_port(), pkt.ip.dst, t.dst_port(), 6),
+                t.is_syn() || t.is_synack(),
+            ),
+            Transport::Udp(u) => (
+                (pkt.ip.src, u.src_port(), pkt.ip.dst, u.dst_port(), 17),
+                false,
+            ),
             _ => return true,
         };
         if self.directions.len() >= MAX_DIRECTIONS && !self.directions.contains_key(&key) {
             self.directions.clear();
             stats.bump("checksum_directions_reset");
         }
-        self.directions.entry(key).or_default().admit(good, stats)
+        self.directions
+            .entry(key)
+            .or_default()
+            .admit(good, handshake, stats)
     }
 
     /// Directions tracked.
@@ -233,14 +245,26 @@ mod tests {
     fn pools_turn_validation_off_when_most_are_bad() {
         let mut stats = Stats::default();
         let mut pool = Pool::default();
-        assert!(pool.admit(true, &mut stats));
-        assert!(!pool.admit(false, &mut stats), "most good: bad dropped");
-        assert!(pool.admit(false, &mut stats), "most bad now: offload");
+        assert!(pool.admit(true, false, &mut stats));
+        assert!(
+            !pool.admit(false, false, &mut stats),
+            "most good: bad dropped"
+        );
+        assert!(
+            pool.admit(false, false, &mut stats),
+            "most bad now: offload"
+        );
         assert_eq!(stats.get("checksum_validation_turned_off"), 1);
         assert_eq!(stats.get("checksum_bad_dropped"), 1);
         assert_eq!(stats.get("checksum_bad_accepted_offload"), 1);
+        // A good SYN pins the direction: later bad segments are dropped
+        // however many there are.
+        let mut pool = Pool::default();
+        assert!(pool.admit(true, true, &mut stats));
+        assert!((0..10).all(|_| !pool.admit(false, false, &mut stats)));
+        assert_eq!(stats.get("checksum_validation_turned_off"), 1);
         // An offloaded capture from its first packet: nothing dropped.
         let mut pool = Pool::default();
-        assert!((0..10).all(|_| pool.admit(false, &mut stats)));
+        assert!((0..10).all(|_| pool.admit(false, false, &mut stats)));
     }
 }

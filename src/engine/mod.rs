@@ -380,10 +380,7 @@ impl Engine {
                 self.defragment(&pkt, raw.ts)
             }
             Ok(pkt) => {
-                if self
-                    .checksums
-                    .admit(&pkt, &self.deckies, &mut self.cx.stats)
-                {
+                if self.checksums.admit(&pkt, &mut self.cx.stats) {
                     self.dispatch(&pkt, raw.ts)
                 }
             }
@@ -480,10 +477,7 @@ impl Engine {
         };
         match decode::decode_reassembled(&whole.bytes, whole.src_mac, whole.tunnel_depth, &opens) {
             Ok(pkt) => {
-                if self
-                    .checksums
-                    .admit(&pkt, &self.deckies, &mut self.cx.stats)
-                {
+                if self.checksums.admit(&pkt, &mut self.cx.stats) {
                     self.dispatch(&pkt, ts)
                 }
             }

@@ -101,10 +101,7 @@ fn route(
 ) {
     // Checksums are judged here, once for the capture, so the verdicts do
     // not depend on how many shards there are.
-    if !router
-        .checksums
-        .admit(pkt, &router.deckies, &mut router.cx.stats)
-    {
+    if !router.checksums.admit(pkt, &mut router.cx.stats) {
         return;
     }
     router
