@@ -179,7 +179,14 @@ fn http_side_reasons_match_p0f() {
         }
     }
     assert_eq!(records, 14);
-    for r in ["via", "date", "srv_sig_lb", "ua_vs_os", "app_vs_os", "x_known"] {
+    for r in [
+        "via",
+        "date",
+        "srv_sig_lb",
+        "ua_vs_os",
+        "app_vs_os",
+        "x_known",
+    ] {
         assert!(reasons.contains(r), "no {r} in {reasons:?}");
     }
 }

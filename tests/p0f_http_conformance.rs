@@ -250,7 +250,8 @@ fn forged_user_agents_disagree_with_the_syn() {
             }
             // The nat-* captures send Windows browser User-Agents on some
             // connections only (tests/data/p0f_http/README.md).
-            let windows_ua = name.starts_with("nat-") && text(&ev, "user_agent").contains("Windows");
+            let windows_ua =
+                name.starts_with("nat-") && text(&ev, "user_agent").contains("Windows");
             let want = if forged || windows_ua {
                 "ua:Windows syn:Linux"
             } else {

@@ -196,12 +196,7 @@ impl P0fHttp {
 
     /// Adds `data` to the head of `dir` and reads it; `None` while it is
     /// incomplete (or after p0f gave up, then the phase is `Off`).
-    fn read(
-        &mut self,
-        db: &'static Database,
-        dir: HttpDir,
-        data: &[u8],
-    ) -> Option<P0fHttpResult> {
+    fn read(&mut self, db: &'static Database, dir: HttpDir, data: &[u8]) -> Option<P0fHttpResult> {
         // The common case, a head in one segment, is read in place.
         let outcome = if self.buf.is_empty() {
             match HeadRead::of(&db.http, dir, data) {

@@ -16,14 +16,18 @@ use crate::fingerprint::tcpip::{initial_ttl, summarize_options};
 use crate::flow::table::FlowKey;
 use crate::util::time::Timestamp;
 
-/// For a fingerprinted SYN: the p0f OS name id it matched (for the
-/// connection's HTTP `ua_mismatch`) and whether a tool signature matched.
+/// What a fingerprinted SYN tells the rest of the engine: the p0f OS name
+/// id it matched (for the connection's HTTP `ua_mismatch`), a matched
+/// tool's `sys` list, and what host change scoring compares.
+pub(super) type SynSeen = (Option<u32>, Option<&'static [SysEntry]>, Option<SigSnap>);
+
+/// For a fingerprinted SYN: [`SynSeen`].
 pub(super) fn on_syn(
     engine: &mut Engine,
     pkt: &Packet<'_>,
     tcp: &TcpView<'_>,
     ts: Timestamp,
-) -> Option<(Option<u32>, Option<&'static [SysEntry]>, Option<SigSnap>)> {
+) -> Option<SynSeen> {
     let ip = &pkt.ip;
     // Only SYNs to a decky; an outbound SYN from a decky is not an attacker's stack.
     if !is_fingerprinted_syn(&engine.deckies, pkt) {

@@ -958,7 +958,10 @@ mod tests {
         assert_eq!(d("Thu, 27 Jul 2023 18:48:56 GMT"), Some(1_690_483_736));
         assert_eq!(d("thursday, 1 jan 1970 00:00:00 UTC"), Some(0));
         // The weekday is not checked; a day past the month's end carries.
-        assert_eq!(d("Mon, 31 Feb 2023 00:00:00 GMT"), d("Fri, 3 Mar 2023 00:00:00 GMT"));
+        assert_eq!(
+            d("Mon, 31 Feb 2023 00:00:00 GMT"),
+            d("Fri, 3 Mar 2023 00:00:00 GMT")
+        );
         assert_eq!(d("Thu, 27 Jul 2023 18:48 GMT"), None);
         assert_eq!(d("27 Jul 2023 18:48:56 GMT"), None);
         assert_eq!(d("Thu, 32 Jul 2023 18:48:56 GMT"), None);
