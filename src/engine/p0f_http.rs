@@ -118,8 +118,6 @@ pub struct P0fHttp {
     buf: Vec<u8>,
     /// The first request's result, until its event takes it.
     request: Option<P0fHttpResult>,
-    /// A head just read, until host change scoring takes it.
-    scoring: Option<HttpNatInfo>,
 }
 
 impl Default for P0fHttp {
@@ -128,7 +126,6 @@ impl Default for P0fHttp {
             phase: Phase::Request,
             buf: Vec::new(),
             request: None,
-            scoring: None,
         }
     }
 }
@@ -152,30 +149,30 @@ impl P0fHttp {
         self.request.take()
     }
 
-    /// The head read last, once, for host change scoring.
-    pub fn take_scoring(&mut self) -> Option<HttpNatInfo> {
-        self.scoring.take()
-    }
-
     /// Puts back a result whose request the HTTP reader has yet to finish.
     pub fn keep_request(&mut self, r: P0fHttpResult) {
         self.request = Some(r);
     }
 
-    /// The next in-order bytes from the client.
-    pub fn on_client(&mut self, db: &'static Database, data: &[u8]) {
+    /// The next in-order bytes from the client: what host change scoring
+    /// takes of the request when its head is complete.
+    pub fn on_client(&mut self, db: &'static Database, data: &[u8]) -> Option<HttpNatInfo> {
         if self.phase != Phase::Request {
-            return;
+            return None;
         }
-        if let Some(r) = self.read(db, HttpDir::Request, data) {
-            self.request = Some(r);
-            self.phase = Phase::Response;
-        }
+        let (r, scoring) = self.read(db, HttpDir::Request, data)?;
+        self.request = Some(r);
+        self.phase = Phase::Response;
+        Some(scoring)
     }
 
     /// The next in-order bytes from the server: the response's result
-    /// when its head is complete.
-    pub fn on_server(&mut self, db: &'static Database, data: &[u8]) -> Option<P0fHttpResult> {
+    /// (and what host change scoring takes) when its head is complete.
+    pub fn on_server(
+        &mut self,
+        db: &'static Database,
+        data: &[u8],
+    ) -> Option<(P0fHttpResult, HttpNatInfo)> {
         // p0f gives up on a connection whose server speaks before the
         // request head has ended.
         if self.phase != Phase::Response {
@@ -196,7 +193,12 @@ impl P0fHttp {
 
     /// Adds `data` to the head of `dir` and reads it; `None` while it is
     /// incomplete (or after p0f gave up, then the phase is `Off`).
-    fn read(&mut self, db: &'static Database, dir: HttpDir, data: &[u8]) -> Option<P0fHttpResult> {
+    fn read(
+        &mut self,
+        db: &'static Database,
+        dir: HttpDir,
+        data: &[u8],
+    ) -> Option<(P0fHttpResult, HttpNatInfo)> {
         // The common case, a head in one segment, is read in place.
         let outcome = if self.buf.is_empty() {
             match HeadRead::of(&db.http, dir, data) {
@@ -225,10 +227,9 @@ impl P0fHttp {
             }
         };
         match outcome {
-            Ok((r, scoring)) => {
+            Ok(done) => {
                 self.buf = Vec::new();
-                self.scoring = Some(scoring);
-                Some(r)
+                Some(done)
             }
             Err(true) => {
                 self.stop();
@@ -282,7 +283,7 @@ mod tests {
             assert!(p.wants_response());
             let (a, b) = RESP.split_at(cut.min(RESP.len() - 1));
             let first = p.on_server(db, a);
-            let r = first.or_else(|| p.on_server(db, b)).expect("response");
+            let (r, _) = first.or_else(|| p.on_server(db, b)).expect("response");
             assert_eq!(
                 r.sig,
                 "0:Server:Content-Type,Connection,Keep-Alive,Accept-Ranges,Date:x/1"
