@@ -8,13 +8,13 @@
 # own log of each is the reference for tests/p0f_host_change_conformance.rs.
 # Run as root from the repository root:
 #   bash scripts/capture_p0f_http_nat.sh [OUTDIR]   (default tests/data/p0f_http)
-# Needs: python3 tcpdump p0f (installed if missing).
+# Needs: python3 tcpdump nmap p0f (installed if missing).
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=netns-lib.sh
 source "$HERE/netns-lib.sh"
 need_root
-apt_need python3 tcpdump p0f
+apt_need python3 tcpdump nmap p0f
 
 OUT="$(realpath -m "${1:-tests/data/p0f_http}")"
 mkdir -p "$OUT"
@@ -127,5 +127,22 @@ one nat-ua-vs-os 8102 "nginx" "chrome-linux chrome-win chrome-linux chrome-win"
 one nat-app-vs-os 8103 "nginx" "curl msie msie msie"
 one nat-date 8104 "nginx nginx@3600 nginx@-600 nginx@-595" "curl curl curl curl"
 one nat-srv-sig 8105 "nginx apache apache unknown iis" "curl curl curl curl curl"
+# A tool's SYNs from a host whose OS p0f knows: p0f checks NMap's `sys`
+# (@unix,@win) against it (process.c verify_tool_class), moving the window.
+tool_after_os() {
+    log tool-after-os
+    bg "$S" python3 "$WORK/server.py" 8106 nginx
+    local spid="$BG_PID"
+    wait_port "$S" $SRV 8106
+    capture_start "$S" p0ns0 "$OUT/tool-after-os.pcap" tcp port 8106
+    nsx "$C" python3 "$WORK/client.py" $SRV 8106 curl curl
+    nsx "$C" nmap -n -Pn -O --max-retries 0 -p 8106 $SRV >/dev/null 2>&1 || log "nmap failed"
+    nsx "$C" python3 "$WORK/client.py" $SRV 8106 curl curl
+    capture_stop
+    stop_pid "$spid"
+    rm -f "$OUT/tool-after-os.p0f.log"
+    p0f -r "$OUT/tool-after-os.pcap" -o "$OUT/tool-after-os.p0f.log" >/dev/null 2>&1
+}
+tool_after_os
 rm -rf "$WORK"
-ls -l "$OUT"/nat-*
+ls -l "$OUT"/nat-* "$OUT"/tool-after-os.*
