@@ -4,7 +4,9 @@
 //! last SYN (client) or SYN+ACK (server); the first plausible reading per
 //! side is reported. This mirrors p0f's flow life (process.c
 //! `flow_dispatch`) with a few bytes on the flow and one bounded per-host
-//! table, so the SYN path does no allocation.
+//! table, so the SYN path does no allocation. The same table takes the
+//! host change scores of p0f's HTTP module for the heads the stream
+//! analyzers read ([`score_http_heads`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
