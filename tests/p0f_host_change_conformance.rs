@@ -152,3 +152,41 @@ fn own_captures_host_changes_match_p0f() {
     }
     assert!(checked >= 20, "only {checked} captures");
 }
+
+/// The HTTP module's reasons, on captures made to trigger each of them
+/// (tests/data/p0f_http/nat-*, scripts/capture_p0f_http_nat.sh): every
+/// record p0f logged is reproduced, and together they use every reason
+/// p0f's HTTP side can give.
+#[test]
+fn http_side_reasons_match_p0f() {
+    let dir = support::test_data("p0f_http");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("capture directory")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("nat-") && n.ends_with(".pcap"))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 5, "{names:?}");
+    let (mut records, mut reasons) = (0, std::collections::BTreeSet::new());
+    for name in names {
+        let path = dir.join(&name);
+        let log = std::fs::read_to_string(path.with_extension("p0f.log")).expect("p0f log");
+        let want = p0f_records(&log);
+        assert_eq!(ours(&path), want, "{name}");
+        records += want.len();
+        for r in &want {
+            reasons.extend(r.4.split(' ').map(str::to_string));
+        }
+    }
+    assert_eq!(records, 14);
+    for r in [
+        "via",
+        "date",
+        "srv_sig_lb",
+        "ua_vs_os",
+        "app_vs_os",
+        "x_known",
+    ] {
+        assert!(reasons.contains(r), "no {r} in {reasons:?}");
+    }
+}

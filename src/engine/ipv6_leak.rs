@@ -349,6 +349,7 @@ mod tests {
             limits: Limits::default(),
             stats: Default::default(),
             out: Vec::new(),
+            p0f_http_heads: Vec::new(),
             frame: 0,
             p0f_db: crate::fingerprint::p0f::Database::bundled(),
             budget: crate::util::budget::Budget::unlimited(),

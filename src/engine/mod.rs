@@ -115,6 +115,9 @@ pub struct Context {
     pub stats: Stats,
     /// Events produced while processing the current packet.
     pub out: Vec<Event>,
+    /// p0f HTTP heads read while processing the current packet, for host
+    /// change scoring once the stream analyzers are done with it.
+    pub p0f_http_heads: Vec<p0f_uptime::HttpHead>,
     /// Number of the frame being processed (the router's count with workers).
     pub frame: u64,
     /// p0f v3 signatures (TCP and HTTP).
@@ -216,6 +219,7 @@ impl Engine {
                 limits,
                 stats: Stats::default(),
                 out: Vec::new(),
+                p0f_http_heads: Vec::new(),
                 frame: 0,
                 p0f_db: P0fDatabase::bundled(),
                 budget,
@@ -447,6 +451,9 @@ impl Engine {
     /// Passes the queued events to `sink`, counting their fingerprints
     /// first when a tally is kept.
     fn hand_over(&mut self, sink: &mut impl FnMut(Event)) {
+        // Heads read outside a segment's own processing (a flow ended by
+        // expiry or shutdown) are scored here.
+        p0f_uptime::score_http_heads(&mut self.p0f_hosts, &mut self.cx);
         if !self.cx.out.is_empty() {
             let before = self.cx.out.len();
             self.clients.check(&mut self.cx.out);

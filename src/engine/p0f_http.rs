@@ -4,7 +4,10 @@
 //! results fill `http_request_fingerprint`'s p0f fields and make one
 //! `http_response_fingerprint`.
 
-use crate::fingerprint::p0f::http::{HeadRead, HttpDb, HttpDir, WireSig, MAX_FLOW_DATA};
+use crate::fingerprint::p0f::http::{
+    HeadRead, HttpDb, HttpDir, HttpMatch, HttpRecord, WireSig, MAX_FLOW_DATA,
+};
+use crate::fingerprint::p0f::nat::{HttpMatchSnap, HttpObs};
 use crate::fingerprint::p0f::Database;
 
 /// Where p0f is on this connection.
@@ -40,14 +43,67 @@ pub struct P0fHttpResult {
     pub software: Box<[u8]>,
 }
 
+/// What p0f's host change scoring takes from a head (fp_http.c
+/// `score_nat`); the packet time and server port are added by the engine.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpNatInfo {
+    pub request: bool,
+    record: Option<&'static HttpRecord>,
+    dishonest: bool,
+    has_sw: bool,
+    via: bool,
+    date: u32,
+    ua_os: Option<u32>,
+}
+
+impl HttpNatInfo {
+    fn of(db: &'static HttpDb, sig: &WireSig<'_>, m: &HttpMatch<'static>) -> Self {
+        let request = sig.dir == HttpDir::Request;
+        // Only an honest User-Agent that matched an application is checked.
+        let app = m.record.is_some_and(|r| r.class.is_none());
+        let ua_os = match sig.sw {
+            Some(ua) if request && app && !m.dishonest => db.ua_os(ua),
+            _ => None,
+        };
+        HttpNatInfo {
+            request,
+            record: m.record,
+            dishonest: m.dishonest,
+            has_sw: sig.sw.is_some(),
+            via: sig.via,
+            date: if request { 0 } else { sig.date_secs() },
+            ua_os,
+        }
+    }
+
+    /// The observation scored against the host, received at `recv_date`
+    /// (packet seconds) on server port `srv_port`.
+    pub fn obs(&self, recv_date: u32, srv_port: u16) -> HttpObs<'static> {
+        HttpObs {
+            matched: self.record.map(|r| HttpMatchSnap {
+                name: r.name,
+                label_id: r.label_id,
+                class: r.class,
+                sys: &r.sys,
+            }),
+            ua_os: self.ua_os,
+            dishonest: self.dishonest,
+            has_sw: self.has_sw,
+            via: self.via,
+            date: self.date,
+            recv_date,
+            srv_port,
+        }
+    }
+}
+
 impl P0fHttpResult {
-    fn of(db: &HttpDb, sig: &WireSig<'_>) -> Self {
-        let m = db.find(sig);
+    fn of(db: &HttpDb, sig: &WireSig<'_>, m: &HttpMatch<'_>) -> Self {
         P0fHttpResult {
             sig: db.raw_sig(sig),
             app: m.record.map_or("???", |r| &r.label).into(),
             lang: sig.lang_text(),
-            params: sig.params(&m),
+            params: sig.params(m),
             dishonest: m.dishonest,
             software: sig.sw.unwrap_or_default().into(),
         }
@@ -98,20 +154,25 @@ impl P0fHttp {
         self.request = Some(r);
     }
 
-    /// The next in-order bytes from the client.
-    pub fn on_client(&mut self, db: &Database, data: &[u8]) {
+    /// The next in-order bytes from the client: what host change scoring
+    /// takes of the request when its head is complete.
+    pub fn on_client(&mut self, db: &'static Database, data: &[u8]) -> Option<HttpNatInfo> {
         if self.phase != Phase::Request {
-            return;
+            return None;
         }
-        if let Some(r) = self.read(db, HttpDir::Request, data) {
-            self.request = Some(r);
-            self.phase = Phase::Response;
-        }
+        let (r, scoring) = self.read(db, HttpDir::Request, data)?;
+        self.request = Some(r);
+        self.phase = Phase::Response;
+        Some(scoring)
     }
 
     /// The next in-order bytes from the server: the response's result
-    /// when its head is complete.
-    pub fn on_server(&mut self, db: &Database, data: &[u8]) -> Option<P0fHttpResult> {
+    /// (and what host change scoring takes) when its head is complete.
+    pub fn on_server(
+        &mut self,
+        db: &'static Database,
+        data: &[u8],
+    ) -> Option<(P0fHttpResult, HttpNatInfo)> {
         // p0f gives up on a connection whose server speaks before the
         // request head has ended.
         if self.phase != Phase::Response {
@@ -132,11 +193,16 @@ impl P0fHttp {
 
     /// Adds `data` to the head of `dir` and reads it; `None` while it is
     /// incomplete (or after p0f gave up, then the phase is `Off`).
-    fn read(&mut self, db: &Database, dir: HttpDir, data: &[u8]) -> Option<P0fHttpResult> {
+    fn read(
+        &mut self,
+        db: &'static Database,
+        dir: HttpDir,
+        data: &[u8],
+    ) -> Option<(P0fHttpResult, HttpNatInfo)> {
         // The common case, a head in one segment, is read in place.
         let outcome = if self.buf.is_empty() {
             match HeadRead::of(&db.http, dir, data) {
-                HeadRead::Done(sig) => Ok(P0fHttpResult::of(&db.http, &sig)),
+                HeadRead::Done(sig) => Ok(done(db, &sig)),
                 HeadRead::Rejected => Err(true),
                 HeadRead::Incomplete => {
                     self.buf
@@ -155,15 +221,15 @@ impl P0fHttp {
                 return None;
             }
             match HeadRead::of(&db.http, dir, &self.buf) {
-                HeadRead::Done(sig) => Ok(P0fHttpResult::of(&db.http, &sig)),
+                HeadRead::Done(sig) => Ok(done(db, &sig)),
                 HeadRead::Rejected => Err(true),
                 HeadRead::Incomplete => Err(false),
             }
         };
         match outcome {
-            Ok(r) => {
+            Ok(done) => {
                 self.buf = Vec::new();
-                Some(r)
+                Some(done)
             }
             Err(true) => {
                 self.stop();
@@ -172,6 +238,15 @@ impl P0fHttp {
             Err(false) => None,
         }
     }
+}
+
+/// A complete head: its result, and what host change scoring takes.
+fn done(db: &'static Database, sig: &WireSig<'_>) -> (P0fHttpResult, HttpNatInfo) {
+    let m = db.http.find(sig);
+    (
+        P0fHttpResult::of(&db.http, sig, &m),
+        HttpNatInfo::of(&db.http, sig, &m),
+    )
 }
 
 /// `ua_mismatch`: empty, or `ua:<OS> syn:<OS>` when the OS a
@@ -208,7 +283,7 @@ mod tests {
             assert!(p.wants_response());
             let (a, b) = RESP.split_at(cut.min(RESP.len() - 1));
             let first = p.on_server(db, a);
-            let r = first.or_else(|| p.on_server(db, b)).expect("response");
+            let (r, _) = first.or_else(|| p.on_server(db, b)).expect("response");
             assert_eq!(
                 r.sig,
                 "0:Server:Content-Type,Connection,Keep-Alive,Accept-Ranges,Date:x/1"

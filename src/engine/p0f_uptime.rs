@@ -4,15 +4,19 @@
 //! last SYN (client) or SYN+ACK (server); the first plausible reading per
 //! side is reported. This mirrors p0f's flow life (process.c
 //! `flow_dispatch`) with a few bytes on the flow and one bounded per-host
-//! table, so the SYN path does no allocation.
+//! table, so the SYN path does no allocation. The same table takes the
+//! host change scores of p0f's HTTP module for the heads the stream
+//! analyzers read ([`score_http_heads`]).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use super::p0f_http::P0fNeeds;
+use super::p0f_http::{HttpNatInfo, P0fNeeds};
 use super::tcp::FlowApp;
 use super::Context;
 use crate::decode::{TcpFlags, TcpView};
 use crate::event::{Event, EventKind};
+use crate::fingerprint::p0f::db::SysEntry;
 use crate::fingerprint::p0f::nat::{NatVerdict, SigSnap};
 use crate::fingerprint::p0f::sig::ts1_of;
 use crate::fingerprint::p0f::uptime::{check, HostTsTable, TpsState, TsSample, Uptime};
@@ -37,9 +41,12 @@ pub struct P0fFlow {
 /// What the SYN / SYN+ACK fingerprint said of this packet.
 #[derive(Debug, Clone, Copy)]
 pub enum Handshake {
-    /// A fingerprinted SYN; `tool`: it matched a tool signature; `snap`:
-    /// what host change scoring compares.
-    Syn { tool: bool, snap: Option<SigSnap> },
+    /// A fingerprinted SYN; `tool`: it matched a tool signature (its
+    /// `sys` list); `snap`: what host change scoring compares.
+    Syn {
+        tool: Option<&'static [SysEntry]>,
+        snap: Option<SigSnap>,
+    },
     /// A fingerprinted SYN+ACK.
     SynAck { tool: bool, snap: Option<SigSnap> },
     /// Anything else (or a SYN p0f would not see).
@@ -85,7 +92,15 @@ pub(super) fn on_packet(
                 return;
             }
             *p = P0fFlow::default();
-            if tool {
+            if let Some(sys) = tool {
+                // p0f checks a tool against the host's OS (a host without
+                // an entry has none), then drops the connection.
+                let host = hosts.get_mut(&ip);
+                if let Some(v) = host.and_then(|h| h.nat.verify_tool(0, sys)) {
+                    let a = &flow.app.attribution;
+                    let ev = nat_event(ts, &a.decky, flow.client, flow.server, side, &v);
+                    cx.emit(ev, a.direction);
+                }
                 return;
             }
             p.alive = true;
@@ -159,8 +174,9 @@ pub(super) fn on_packet(
         _ => None,
     };
     if let Some(v) = nat {
-        let ev = nat_event(ts, flow, side, &v);
-        cx.emit(ev, flow.app.attribution.direction);
+        let a = &flow.app.attribution;
+        let ev = nat_event(ts, &a.decky, flow.client, flow.server, side, &v);
+        cx.emit(ev, a.direction);
     }
     if let Some(up) = up {
         let ev = uptime_event(ts, flow, side, &up);
@@ -170,13 +186,19 @@ pub(super) fn on_packet(
 
 /// `host_change` or `ip_sharing`: `src_ip src_port dst_ip dst_port subj
 /// reason raw_hits`.
-fn nat_event(ts: Timestamp, flow: &Flow<FlowApp>, side: Side, v: &NatVerdict) -> Event {
+fn nat_event(
+    ts: Timestamp,
+    decky: &Arc<str>,
+    client: SocketAddr,
+    server: SocketAddr,
+    side: Side,
+    v: &NatVerdict,
+) -> Event {
     let kind = match v {
         NatVerdict::HostChange { .. } => EventKind::HostChange,
         NatVerdict::IpSharing { .. } => EventKind::IpSharing,
     };
-    let a = &flow.app.attribution;
-    let mut ev = Context::conn_event(kind, ts, &a.decky, flow.client, flow.server);
+    let mut ev = Context::conn_event(kind, ts, decky, client, server);
     let subj = if side == Side::Client {
         "client"
     } else {
@@ -186,6 +208,44 @@ fn nat_event(ts: Timestamp, flow: &Flow<FlowApp>, side: Side, v: &NatVerdict) ->
         .push("reason", v.reason())
         .push("raw_hits", v.raw_hits().as_str());
     ev
+}
+
+/// A p0f HTTP head read from a connection's stream, waiting for host
+/// change scoring (the stream analyzers cannot reach the host table).
+#[derive(Debug)]
+pub struct HttpHead {
+    pub info: HttpNatInfo,
+    pub ts: Timestamp,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub decky: Arc<str>,
+    pub direction: super::Direction,
+}
+
+/// After the analyzers: p0f's HTTP module scores each head read against
+/// its host (the client for a request, the server for a response), in
+/// the order they were read.
+pub(super) fn score_http_heads(hosts: &mut HostTsTable, cx: &mut Context) {
+    if cx.p0f_http_heads.is_empty() {
+        return;
+    }
+    let mut heads = std::mem::take(&mut cx.p0f_http_heads);
+    for h in heads.drain(..) {
+        let (ip, side) = if h.info.request {
+            (h.client.ip(), Side::Client)
+        } else {
+            (h.server.ip(), Side::Server)
+        };
+        let recv_date = u32::try_from(h.ts.as_micros().div_euclid(1_000_000)).unwrap_or(0);
+        let obs = h.info.obs(recv_date, h.server.port());
+        let host = hosts.entry(ip);
+        for v in host.nat.score_http(h.info.request, &obs).iter().flatten() {
+            let ev = nat_event(h.ts, &h.decky, h.client, h.server, side, v);
+            cx.emit(ev, h.direction);
+        }
+    }
+    // The buffer keeps its capacity for the next packet.
+    cx.p0f_http_heads = heads;
 }
 
 /// After the analyzers saw a packet's payload: p0f stops following the

@@ -63,6 +63,7 @@ pub struct StreamCx<'a> {
     decky: &'a Arc<str>,
     direction: Direction,
     out: &'a mut Vec<Event>,
+    p0f_http_heads: &'a mut Vec<super::p0f_uptime::HttpHead>,
 }
 
 impl StreamCx<'_> {
@@ -76,6 +77,18 @@ impl StreamCx<'_> {
         ev.push("direction", self.direction.as_str());
         self.stats.events[ev.kind.index()] += 1;
         self.out.push(ev);
+    }
+
+    /// Hands a p0f HTTP head to host change scoring.
+    pub fn p0f_http_head(&mut self, info: super::p0f_http::HttpNatInfo) {
+        self.p0f_http_heads.push(super::p0f_uptime::HttpHead {
+            info,
+            ts: self.ts,
+            client: self.client,
+            server: self.server,
+            decky: self.decky.clone(),
+            direction: self.direction,
+        });
     }
 }
 
@@ -194,6 +207,7 @@ fn cx_for<'a>(
         decky: &app.attribution.decky,
         direction: app.attribution.direction,
         out: &mut cx.out,
+        p0f_http_heads: &mut cx.p0f_http_heads,
     }
 }
 

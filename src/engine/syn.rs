@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use super::{Context, DeckyMap, Engine};
 use crate::decode::{Packet, TcpView};
 use crate::event::{Event, EventKind};
+use crate::fingerprint::p0f::db::SysEntry;
 use crate::fingerprint::p0f::nat::SigSnap;
 use crate::fingerprint::p0f::{self, Database, P0fResult, RawSig};
 use crate::fingerprint::scanner::{self, Scanner};
@@ -15,14 +16,18 @@ use crate::fingerprint::tcpip::{initial_ttl, summarize_options};
 use crate::flow::table::FlowKey;
 use crate::util::time::Timestamp;
 
-/// For a fingerprinted SYN: the p0f OS name id it matched (for the
-/// connection's HTTP `ua_mismatch`) and whether a tool signature matched.
+/// What a fingerprinted SYN tells the rest of the engine: the p0f OS name
+/// id it matched (for the connection's HTTP `ua_mismatch`), a matched
+/// tool's `sys` list, and what host change scoring compares.
+pub(super) type SynSeen = (Option<u32>, Option<&'static [SysEntry]>, Option<SigSnap>);
+
+/// For a fingerprinted SYN: [`SynSeen`].
 pub(super) fn on_syn(
     engine: &mut Engine,
     pkt: &Packet<'_>,
     tcp: &TcpView<'_>,
     ts: Timestamp,
-) -> Option<(Option<u32>, bool, Option<SigSnap>)> {
+) -> Option<SynSeen> {
     let ip = &pkt.ip;
     // Only SYNs to a decky; an outbound SYN from a decky is not an attacker's stack.
     if !is_fingerprinted_syn(&engine.deckies, pkt) {
@@ -53,9 +58,12 @@ pub(super) fn on_syn(
     push_p0f_fields(&mut ev, p0f.as_ref(), scanner);
     crate::fingerprint::clients::label_event(&mut ev);
     engine.cx.emit(ev, direction);
+    // A tool's `sys` list: p0f checks it against the host's OS.
+    let tool = p0f.as_ref().and_then(|p| p.verdict.record);
+    let tool = tool.filter(|r| r.class.is_none()).map(|r| &*r.sys);
     Some((
         p0f.as_ref().and_then(|p| p.os_name_id()),
-        p0f.as_ref().is_some_and(|p| p.is_tool()),
+        tool,
         p0f.as_ref().map(|p| SigSnap::of(p, millis(ts))),
     ))
 }

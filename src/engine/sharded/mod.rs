@@ -197,6 +197,7 @@ impl ShardedEngine {
                     limits,
                     stats: Stats::default(),
                     out: Vec::new(),
+                    p0f_http_heads: Vec::new(),
                     frame: 0,
                     p0f_db,
                     budget: Budget::unlimited(),

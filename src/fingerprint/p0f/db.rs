@@ -49,6 +49,15 @@ pub struct TcpSig {
     pub pay_class: Option<bool>,
 }
 
+/// One entry of a tool label's `sys` line: an OS class (`@unix`) or an OS
+/// name the tool is expected to run on (p0f's host change scoring checks
+/// the host's last OS against it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SysEntry {
+    Class(u16),
+    Name(u32),
+}
+
 /// A TCP signature with its label.
 #[derive(Debug, Clone)]
 pub struct SigRecord {
@@ -63,6 +72,8 @@ pub struct SigRecord {
     /// built once here rather than for every matching SYN.
     pub label: Box<str>,
     pub label_id: u32,
+    /// The label's `sys` list (tools only; empty for an OS).
+    pub sys: Box<[SysEntry]>,
     /// Line of the `sig` in the file (1-based).
     pub line: u32,
 }
@@ -190,6 +201,8 @@ struct Parser<'d> {
     name: u32,
     flavor: Option<Box<str>>,
     label_id: u32,
+    /// The current label's `sys` list.
+    sys: Box<[SysEntry]>,
     mtu_label: Option<u32>,
 }
 
@@ -214,6 +227,7 @@ impl Database {
             name: 0,
             flavor: None,
             label_id: 0,
+            sys: Box::default(),
             mtu_label: None,
         };
         for raw in text.split('\n') {
@@ -480,10 +494,12 @@ impl Parser<'_> {
         let flavor = &rest[name_end + 1..];
         self.flavor = (!flavor.is_empty()).then(|| String::from_utf8_lossy(flavor).into());
         self.label_id += 1;
+        self.sys = Box::default();
         Ok(())
     }
 
     fn parse_sys(&mut self, val: &[u8]) -> Result<(), DbError> {
+        let mut sys = Vec::new();
         let mut i = 0;
         while i < val.len() {
             while val.get(i).is_some_and(|&b| is_blank(b) || b == b',') {
@@ -502,14 +518,16 @@ impl Parser<'_> {
             }
             let name = &val[start..i];
             if is_class {
-                if self.db.find_class(name).is_none() {
+                let Some(c) = self.db.find_class(name) else {
                     let c = String::from_utf8_lossy(name);
                     return self.err(format!("unknown class '{c}'"));
-                }
+                };
+                sys.push(SysEntry::Class(c));
             } else {
-                self.db.intern_name(name);
+                sys.push(SysEntry::Name(self.db.intern_name(name)));
             }
         }
+        self.sys = sys.into();
         Ok(())
     }
 
@@ -540,6 +558,8 @@ impl Parser<'_> {
             class: self.class,
             name: self.name,
             label: self.label_text(),
+            label_id: self.label_id,
+            sys: self.sys.clone(),
             line: self.line,
         };
         let dir = if self.to_srv {
@@ -570,6 +590,7 @@ impl Parser<'_> {
             flavor: self.flavor.clone(),
             label,
             label_id: self.label_id,
+            sys: self.sys.clone(),
             line: self.line,
         };
         let idx = self.db.tcp[dir].len() as u32;

@@ -19,6 +19,7 @@
 use hashbrown::HashMap;
 use std::fmt::Write as _;
 
+use super::db::SysEntry;
 use super::lang;
 
 /// p0f's `MAX_FLOW_DATA`: bytes of each direction it looks at.
@@ -35,6 +36,7 @@ const HDR_SRV: u32 = 1;
 const HDR_AL: u32 = 2;
 const HDR_VIA: u32 = 3;
 const HDR_XFF: u32 = 4;
+const HDR_DAT: u32 = 5;
 const FIRST_HEADERS: [&str; 6] = [
     "User-Agent",
     "Server",
@@ -133,6 +135,9 @@ pub struct HttpRecord {
     pub name: u32,
     /// Name and flavor as p0f prints them.
     pub label: Box<str>,
+    pub label_id: u32,
+    /// Where an application is expected to run (host change scoring).
+    pub sys: Box<[SysEntry]>,
     pub line: u32,
 }
 
@@ -143,6 +148,8 @@ pub struct LabelMeta {
     pub class: Option<u16>,
     pub name: u32,
     pub label: Box<str>,
+    pub label_id: u32,
+    pub sys: Box<[SysEntry]>,
     pub line: u32,
 }
 
@@ -354,6 +361,8 @@ impl HttpDb {
             class: meta.class,
             name: meta.name,
             label: meta.label,
+            label_id: meta.label_id,
+            sys: meta.sys,
             line: meta.line,
         };
         if let Some(prev) = self.find_record(dir, &rec) {
@@ -589,6 +598,8 @@ pub struct WireSig<'a> {
     pub lang: Option<&'a [u8]>,
     /// A `Via` or `X-Forwarded-For` was sent.
     pub via: bool,
+    /// `Date` (responses only), last non-empty one.
+    pub date: Option<&'a [u8]>,
 }
 
 /// What p0f makes of the bytes of one direction so far.
@@ -660,6 +671,7 @@ pub fn read_head<'a>(db: &HttpDb, dir: HttpDir, pay: &'a [u8]) -> HeadRead<'a> {
         sw: None,
         lang: None,
         via: false,
+        date: None,
     };
     let mut pos = off + 1;
     loop {
@@ -708,6 +720,7 @@ pub fn read_head<'a>(db: &HttpDb, dir: HttpDir, pay: &'a [u8]) -> HeadRead<'a> {
             match (dir, id) {
                 (HttpDir::Request, HDR_UA) | (HttpDir::Response, HDR_SRV) => sig.sw = Some(v),
                 (HttpDir::Request, HDR_AL) => sig.lang = Some(v),
+                (HttpDir::Response, HDR_DAT) => sig.date = Some(v),
                 (_, HDR_VIA | HDR_XFF) => sig.via = true,
                 _ => {}
             }
@@ -718,6 +731,12 @@ pub fn read_head<'a>(db: &HttpDb, dir: HttpDir, pay: &'a [u8]) -> HeadRead<'a> {
 }
 
 impl WireSig<'_> {
+    /// The `Date` as Unix seconds the way p0f reads it, 0 when absent or
+    /// unreadable.
+    pub fn date_secs(&self) -> u32 {
+        self.date.and_then(|d| parse_date(cstr(d))).unwrap_or(0)
+    }
+
     /// `lang` as p0f prints it: the language of a leading two-letter code,
     /// `???` for a code it does not know, `none` otherwise.
     pub fn lang_text(&self) -> &'static str {
@@ -750,6 +769,113 @@ impl WireSig<'_> {
             out.join(" ")
         }
     }
+}
+
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// A cursor over a `Date` value, with glibc `strptime`'s rules for the
+/// conversions p0f uses.
+struct DateCur<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl DateCur<'_> {
+    fn skip_space(&mut self) {
+        while self.s.get(self.i).is_some_and(u8::is_ascii_whitespace) {
+            self.i += 1;
+        }
+    }
+
+    fn lit(&mut self, c: u8) -> Option<()> {
+        (self.s.get(self.i) == Some(&c)).then(|| self.i += 1)
+    }
+
+    /// Full name first, then its first three letters, case-insensitively.
+    fn name(&mut self, names: &[&str]) -> Option<usize> {
+        let rest = &self.s[self.i..];
+        for (n, full) in names.iter().enumerate() {
+            for cand in [full.as_bytes(), &full.as_bytes()[..3]] {
+                if rest.len() >= cand.len() && rest[..cand.len()].eq_ignore_ascii_case(cand) {
+                    self.i += cand.len();
+                    return Some(n);
+                }
+            }
+        }
+        None
+    }
+
+    /// Up to `digits` digits (stopping early as glibc does), within range.
+    fn num(&mut self, lo: i64, hi: i64, digits: u32) -> Option<i64> {
+        self.skip_space();
+        let mut v: i64 = 0;
+        let mut n = 0;
+        while let Some(d) = self.s.get(self.i).filter(|b| b.is_ascii_digit()) {
+            if n > 0 && (n >= digits || v * 10 > hi) {
+                break;
+            }
+            v = v * 10 + i64::from(d - b'0');
+            self.i += 1;
+            n += 1;
+        }
+        (n > 0 && (lo..=hi).contains(&v)).then_some(v)
+    }
+}
+
+/// Days from 1970-01-01 to a proleptic Gregorian date (month 1-12; an
+/// out-of-range day carries over as `mktime` normalises it).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// fp_http.c `parse_date`: `strptime(v, "%a, %d %b %Y %H:%M:%S %Z")`
+/// then `mktime`, as Unix seconds (the zone is read and ignored; p0f runs
+/// in UTC here, and only differences between two dates are used).
+fn parse_date(v: &[u8]) -> Option<u32> {
+    let mut c = DateCur { s: v, i: 0 };
+    c.skip_space();
+    c.name(&DAYS)?;
+    c.lit(b',')?;
+    let day = c.num(1, 31, 2)?;
+    c.skip_space();
+    let month = c.name(&MONTHS)? as i64 + 1;
+    let year = c.num(0, 9999, 4)?;
+    let hour = c.num(0, 23, 2)?;
+    c.lit(b':')?;
+    let min = c.num(0, 59, 2)?;
+    c.lit(b':')?;
+    let sec = c.num(0, 61, 2)?;
+    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + min * 60 + sec;
+    // mktime's time_t, as p0f keeps it: in a u32.
+    Some(secs as u32)
 }
 
 #[cfg(test)]
@@ -827,6 +953,31 @@ mod tests {
     }
 
     #[test]
+    fn dates_read_like_strptime_and_mktime() {
+        let d = |s: &str| parse_date(s.as_bytes());
+        assert_eq!(d("Thu, 27 Jul 2023 18:48:56 GMT"), Some(1_690_483_736));
+        assert_eq!(d("thursday, 1 jan 1970 00:00:00 UTC"), Some(0));
+        // The weekday is not checked; a day past the month's end carries.
+        assert_eq!(
+            d("Mon, 31 Feb 2023 00:00:00 GMT"),
+            d("Fri, 3 Mar 2023 00:00:00 GMT")
+        );
+        assert_eq!(d("Thu, 27 Jul 2023 18:48 GMT"), None);
+        assert_eq!(d("27 Jul 2023 18:48:56 GMT"), None);
+        assert_eq!(d("Thu, 32 Jul 2023 18:48:56 GMT"), None);
+        let resp = b"HTTP/1.1 200 OK\r\nDate: Thu, 27 Jul 2023 18:48:56 GMT\r\nDate:\r\n\r\n";
+        assert_eq!(done(HttpDir::Response, resp).date_secs(), 1_690_483_736);
+        let req = b"GET / HTTP/1.1\r\nDate: Thu, 27 Jul 2023 18:48:56 GMT\r\n\r\n";
+        assert_eq!(done(HttpDir::Request, req).date_secs(), 0);
+        // Every cut of a date, and years far out, read without panicking.
+        let full = "Wednesday, 31 December 9999 23:59:61 GMT";
+        for cut in 0..full.len() {
+            let _ = d(&full[..cut]);
+        }
+        assert!(d(full).is_some());
+    }
+
+    #[test]
     fn hostile_heads_never_panic() {
         let mut rng = 0x1234_5678u32;
         for len in 0..300 {
@@ -840,7 +991,7 @@ mod tests {
             for dir in [HttpDir::Request, HttpDir::Response] {
                 if let HeadRead::Done(s) = HeadRead::of(db(), dir, &buf) {
                     let m = db().find(&s);
-                    let _ = (db().raw_sig(&s), s.lang_text(), s.params(&m));
+                    let _ = (db().raw_sig(&s), s.lang_text(), s.params(&m), s.date_secs());
                 }
             }
         }
