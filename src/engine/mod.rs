@@ -197,19 +197,32 @@ impl Engine {
         dtls_hellos.set_budget(budget.clone());
         let mut quic = quic::QuicTracker::new(&limits);
         quic.set_budget(budget.clone());
+        let mut seq_classes = SeqClassTable::new(limits.seq_sources);
+        seq_classes.set_budget(budget.clone());
+        let mut leaks = ipv6_leak::LeakTracker::new(&limits);
+        leaks.set_budget(budget.clone());
+        let mut dhcp = dhcp::DhcpTracker::new(dhcp::DEFAULT_MACS);
+        dhcp.set_budget(budget.clone());
+        // As many hosts as sequence-sample sources, within its own cap.
+        let mut p0f_hosts = crate::fingerprint::p0f::uptime::HostTsTable::with_memcap(
+            (limits.seq_sources * crate::fingerprint::p0f::uptime::HOST_ENTRY_BYTES)
+                .min(crate::fingerprint::p0f::uptime::DEFAULT_MEMCAP),
+        );
+        p0f_hosts.set_budget(budget.clone());
+        let mut defrag = DefragTable::new(defrag::DEFAULT_BYTES);
+        defrag.set_budget(budget.clone());
+        let mut clients =
+            client_mismatch::ClientConsistency::new(client_mismatch::DEFAULT_SOURCES);
+        clients.set_budget(budget.clone());
         Engine {
             flows,
-            seq_classes: SeqClassTable::new(limits.seq_sources),
+            seq_classes,
             quic,
             dtls_hellos,
-            leaks: ipv6_leak::LeakTracker::new(&limits),
-            dhcp: dhcp::DhcpTracker::new(dhcp::DEFAULT_MACS),
-            // As many hosts as sequence-sample sources, within its own cap.
-            p0f_hosts: crate::fingerprint::p0f::uptime::HostTsTable::with_memcap(
-                (limits.seq_sources * crate::fingerprint::p0f::uptime::HOST_ENTRY_BYTES)
-                    .min(crate::fingerprint::p0f::uptime::DEFAULT_MEMCAP),
-            ),
-            defrag: DefragTable::new(defrag::DEFAULT_BYTES),
+            leaks,
+            dhcp,
+            p0f_hosts,
+            defrag,
             checksums: checksums::ChecksumGate::default(),
             cx: Context {
                 limits,
@@ -224,7 +237,7 @@ impl Engine {
             track_leaks: true,
             routed_seq: None,
             tally: (limits_tally > 0).then(|| FingerprintTally::new(limits_tally)),
-            clients: client_mismatch::ClientConsistency::new(client_mismatch::DEFAULT_SOURCES),
+            clients,
         }
     }
 
