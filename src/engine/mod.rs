@@ -309,7 +309,8 @@ impl Engine {
     }
 
     /// Brings memory back under the budget after a packet that overshot
-    /// it. Partial state goes first, oldest first: the half-finished
+    /// it. Partial state goes first, oldest first: datagrams waiting for
+    /// their other fragments, the half-finished
     /// handshakes being read on the least recently active flows, then
     /// half-open flows, then the least recently active flows themselves
     /// (reported as evicted, like a full table's). A new flow is never
@@ -318,9 +319,14 @@ impl Engine {
         if !self.cx.budget.over() {
             return;
         }
+        self.defrag.shed(&mut self.cx.stats);
         let budget = self.cx.budget.clone();
         let mut shed = 0u64;
         self.flows.for_each_oldest_mut(SHED_SCAN, |flow| {
+            // Shedding fragments may have been enough.
+            if !budget.over() {
+                return false;
+            }
             if flow.app.stream.take().is_some() {
                 flow.app.stream_shed = true;
                 shed += 1;

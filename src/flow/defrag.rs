@@ -381,6 +381,21 @@ impl DefragTable {
         }
     }
 
+    /// While the memory budget is over its cap, drops the oldest
+    /// datagrams (the engine's shedding: pieces waiting for the rest of
+    /// a datagram go before any flow's state).
+    pub fn shed(&mut self, stats: &mut Stats) {
+        while self.budget.budget().over() {
+            let Some((_, &oldest)) = self.order.iter().next() else {
+                return;
+            };
+            self.discard(&oldest);
+            self.evictions += 1;
+            self.budget.note_eviction();
+            stats.bump("ip_fragment_datagrams_memcap_evicted");
+        }
+    }
+
     fn charge(&mut self, key: &Key, n: usize) {
         self.bytes += n;
         self.budget.settle(self.bytes);
