@@ -370,7 +370,10 @@ fn a_million_sources_of_fragments_that_never_complete() {
         }
         real_client(w, t);
     });
-    check(&run, "1M sources of IPv4/IPv6 fragments that never complete");
+    check(
+        &run,
+        "1M sources of IPv4/IPv6 fragments that never complete",
+    );
     assert!(
         run.summary.contains("ip_fragment_datagrams_evicted")
             || run.summary.contains("ip_fragment_datagrams_memcap_evicted"),
@@ -564,6 +567,18 @@ fn live_flood_in_run_stays_within_memcap() {
         "live flood: daemon VmHWM {} MiB, real client reported: {seen}",
         peak / 1024
     );
+    if !seen {
+        let _ = guard.daemon.take().map(|mut d| {
+            let _ = d.kill();
+            d.wait()
+        });
+        let err = std::fs::read_to_string(&stderr).unwrap_or_default();
+        let tail: Vec<&str> = err.lines().rev().take(40).collect();
+        eprintln!(
+            "daemon stderr (last lines, newest first):\n{}",
+            tail.join("\n")
+        );
+    }
     assert!(seen, "the real client was not reported");
     assert!(peak > 0 && peak <= LIMIT_KIB, "VmHWM {peak} KiB");
 }

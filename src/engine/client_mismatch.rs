@@ -15,8 +15,8 @@ use std::net::IpAddr;
 use hashbrown::HashMap;
 
 use crate::event::{Event, EventKind};
-use crate::util::budget::{heap_cost, Budget, Charge, Pool};
 use crate::fingerprint::clients::user_agent::{browser_claim, is_browser_label};
+use crate::util::budget::{heap_cost, Budget, Charge, Pool};
 
 /// Sources followed at most, by default.
 pub const DEFAULT_SOURCES: usize = 65_536;
@@ -480,7 +480,10 @@ mod tests {
         t.set_budget(budget.clone());
         for i in 0..50 {
             let ip = format!("198.51.100.{i}");
-            run(&mut t, vec![syn(1, &ip), http(1, &ip, CHROME, "Python requests")]);
+            run(
+                &mut t,
+                vec![syn(1, &ip), http(1, &ip, CHROME, "Python requests")],
+            );
         }
         assert!(t.boxed > 0);
         assert_eq!(budget.pool_used(Pool::ClientClaims), t.allocated());

@@ -211,8 +211,7 @@ impl Engine {
         p0f_hosts.set_budget(budget.clone());
         let mut defrag = DefragTable::new(defrag::DEFAULT_BYTES);
         defrag.set_budget(budget.clone());
-        let mut clients =
-            client_mismatch::ClientConsistency::new(client_mismatch::DEFAULT_SOURCES);
+        let mut clients = client_mismatch::ClientConsistency::new(client_mismatch::DEFAULT_SOURCES);
         clients.set_budget(budget.clone());
         Engine {
             flows,

@@ -330,12 +330,19 @@ mod tests {
         let mut t = MacIpv4Table::new(1000);
         t.set_budget(budget.clone());
         for i in 0..10u8 {
-            t.record([2, 0, 0, 0, 0, i], Ipv4Addr::new(10, 0, 0, i + 1), Provenance::Arp);
+            t.record(
+                [2, 0, 0, 0, 0, i],
+                Ipv4Addr::new(10, 0, 0, i + 1),
+                Provenance::Arp,
+            );
         }
         assert_eq!((t.len(), t.evictions), (4, 6));
         assert_eq!(budget.evictions(Pool::LinkLocal), 6);
         assert_eq!(budget.pool_used(Pool::LinkLocal), 4 * per);
-        assert_eq!(t.lookup(&[2, 0, 0, 0, 0, 9]), Some(Ipv4Addr::new(10, 0, 0, 10)));
+        assert_eq!(
+            t.lookup(&[2, 0, 0, 0, 0, 9]),
+            Some(Ipv4Addr::new(10, 0, 0, 10))
+        );
         drop(t);
         assert_eq!(budget.used(), 0);
     }

@@ -294,6 +294,10 @@ mod tests {
         assert_eq!((t.len(), t.evictions), (10, 90));
         assert_eq!(budget.evictions(Pool::P0fHosts), 90);
         // The newest host is kept, with what was written to it.
-        assert!(t.get(&IpAddr::from(99u32.to_be_bytes())).unwrap().last_syn.is_some());
+        assert!(t
+            .get(&IpAddr::from(99u32.to_be_bytes()))
+            .unwrap()
+            .last_syn
+            .is_some());
     }
 }
