@@ -4,7 +4,7 @@
 CARGO ?= cargo
 BIN := target/release/decnet-sniffer
 
-.PHONY: deps build demo test lint bench bench-process bench-micro bench-live conformance
+.PHONY: deps build demo test test-decnet decnet-side-by-side lint bench bench-process bench-micro bench-live conformance
 
 deps:
 	./scripts/install-deps.sh
@@ -20,6 +20,16 @@ demo: build
 test: deps
 	$(CARGO) test --locked --all-targets
 	$(CARGO) test --locked --no-default-features --lib --tests
+	$(MAKE) test-decnet
+
+# DECNET 1.0.0's own ingester, profiler, parsers and bus on our events
+# (tests/decnet/README.md); a venv from PyPI under target/, kept between runs.
+test-decnet: deps
+	./tests/decnet/run.sh
+
+# docs/decnet.md: DECNET's own sniffer and ours side by side.
+decnet-side-by-side: deps
+	./tests/decnet/run.sh --side-by-side
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -5,7 +5,7 @@
 # TLS handshakes (openssl s_client TLS 1.3 and 1.2, curl), failed SSH logins
 # over IPv4 and IPv6, HTTP over IPv6, and one outbound connection from a decky
 # to the attacker (an implant calling home). Also writes data/demo/decnet-state.json
-# naming the deckies in DECNET's state-file format (SPEC section 3).
+# naming the deckies in DECNET's state-file format (docs/spec.md section 3).
 #
 # Usage: sudo scripts/make-demo-capture.sh [OUTDIR]   (default: data/demo)
 # Env:   SKIP_ORACLES=1 to skip OUTDIR/expected.tsv (TLS values from tshark/Suricata).

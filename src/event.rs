@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::util::time::Timestamp;
 
-/// Every event type of SPEC section 5.
+/// Every event type of docs/spec.md section 5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventKind {
     TcpSynFingerprint,
@@ -102,7 +102,7 @@ impl EventKind {
         }
     }
 
-    /// Whether SPEC section 7 publishes this event on `decky.<name>.traffic`.
+    /// Whether docs/spec.md section 7 publishes this event on `decky.<name>.traffic`.
     pub fn on_bus(self) -> bool {
         matches!(
             self,
@@ -118,7 +118,7 @@ impl EventKind {
         )
     }
 
-    /// The fields whose values, with `src_ip`, form the dedup key (SPEC 4.3).
+    /// The fields whose values, with `src_ip`, form the dedup key (docs/spec.md section 4.3).
     pub fn dedup_fields(self) -> &'static [&'static str] {
         match self {
             EventKind::TlsClientHello => &["ja3", "ja4"],
@@ -151,8 +151,12 @@ pub struct Field<'a> {
     pub name: &'static str,
     pub value: &'a [u8],
     /// Attacker-chosen free text (SNI, ALPN, banners, names, HTTP text):
-    /// written after every other parameter in the syslog line (SPEC 4.1).
+    /// written after every other parameter in the syslog line (docs/spec.md section 4.1).
     pub free_text: bool,
+    /// The value holds a `]`: written after every value that does not
+    /// (SPEC 4.1), where DECNET's parsers, which stop at the first `]`,
+    /// lose only it.
+    pub bracket: bool,
 }
 
 /// Where one field's value lies in [`Event::values`].
@@ -162,6 +166,7 @@ struct Slot {
     start: usize,
     end: usize,
     free_text: bool,
+    bracket: bool,
 }
 
 /// A complete event, ready for dedup and output.
@@ -179,6 +184,8 @@ pub struct Event {
     values: Vec<u8>,
     /// Whether any field is free text (most events have none).
     has_free_text: bool,
+    /// Whether any value holds a `]` (nearly none do).
+    has_bracket: bool,
     /// Place among the events of the same packet and time when they come
     /// from several engines (flows gone idle together); not written.
     pub order: u64,
@@ -218,6 +225,7 @@ impl Event {
             slots,
             values,
             has_free_text: false,
+            has_bracket: false,
             order: 0,
         }
     }
@@ -263,13 +271,17 @@ impl Event {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
             "field name {name:?}"
         );
+        let end = self.values.len();
+        let bracket = self.values.get(start..end).is_some_and(holds_bracket);
         self.slots.push(Slot {
             name,
             start,
-            end: self.values.len(),
+            end,
             free_text,
+            bracket,
         });
         self.has_free_text |= free_text;
+        self.has_bracket |= bracket;
         self
     }
 
@@ -279,12 +291,29 @@ impl Event {
             name: s.name,
             value: self.values.get(s.start..s.end).unwrap_or_default(),
             free_text: s.free_text,
+            bracket: s.bracket,
+        })
+    }
+
+    /// The field pushed `i`-th.
+    pub fn field_at(&self, i: usize) -> Option<Field<'_>> {
+        let s = self.slots.get(i)?;
+        Some(Field {
+            name: s.name,
+            value: self.values.get(s.start..s.end).unwrap_or_default(),
+            free_text: s.free_text,
+            bracket: s.bracket,
         })
     }
 
     /// Whether any field is free text.
     pub fn has_free_text(&self) -> bool {
         self.has_free_text
+    }
+
+    /// Whether any value holds a `]`.
+    pub fn has_bracket(&self) -> bool {
+        self.has_bracket
     }
 
     pub fn field_count(&self) -> usize {
@@ -306,6 +335,13 @@ impl Event {
     pub fn src_ip(&self) -> &[u8] {
         self.get("src_ip").unwrap_or(b"")
     }
+}
+
+/// Whether `v` holds a `]`. Most values are short (numbers, addresses,
+/// hashes): core's inlined byte search beats a call into memchr for them.
+#[inline]
+fn holds_bracket(v: &[u8]) -> bool {
+    v.contains(&b']')
 }
 
 impl Drop for Event {

@@ -101,7 +101,7 @@ fn read_with_decnet_bus_sends_hello_pub_frames_and_bye() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bus.sock");
     let listener = UnixListener::bind(&path).unwrap();
-    // The test bus: reads frames per SPEC 7 until BYE.
+    // The test bus: reads frames per docs/spec.md section 7 until BYE.
     let peer = std::thread::spawn(move || {
         let (conn, _) = listener.accept().unwrap();
         conn.set_read_timeout(Some(Duration::from_secs(20)))

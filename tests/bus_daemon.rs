@@ -204,3 +204,65 @@ fn daemon_publishes_to_the_decnet_bus_and_stops_on_control() {
     assert_eq!(f[1].0, "SUB system.sniffer.control");
     assert_eq!(f.last().unwrap().0, "BYE");
 }
+
+/// `run` reads DECNET's bus variables through the bus module:
+/// `DECNET_BUS_TYPE=nats` with `DECNET_BUS_URL` selects that NATS server
+/// (nothing listens there: the daemon queues and retries), and an unknown
+/// `DECNET_BUS_TYPE` is a configuration error. Captures on the loopback of a
+/// namespace of its own.
+#[test]
+fn daemon_honours_decnet_bus_type_and_url() {
+    if let Some(why) = netns_support::skip_reason(&[]) {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let ns = netns_support::prefix("bt");
+    assert!(sh(&format!(
+        "ip netns add {ns} && ip netns exec {ns} ip link set lo up"
+    )));
+    let dir = std::env::temp_dir().join(format!("bus-type-{ns}"));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let run = |bus_type: &str| {
+        let stderr = dir.join(format!("{bus_type}.stderr"));
+        let child = Command::new("ip")
+            .args(["netns", "exec", &ns])
+            .arg(env!("CARGO_BIN_EXE_decnet-sniffer"))
+            .args(["run", "--iface", "lo", "--decky", "d1=127.0.0.1"])
+            .arg("--state")
+            .arg(dir.join("absent-state.json"))
+            .arg("--log")
+            .arg(dir.join(format!("{bus_type}.log")))
+            .env("DECNET_BUS_TYPE", bus_type)
+            .env("DECNET_BUS_URL", "nats://127.0.0.1:14222")
+            .env("DECNET_SNIFFER_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        (child, stderr)
+    };
+    let (mut child, stderr) = run("nats");
+    let log = || fs::read_to_string(&stderr).unwrap_or_default();
+    let end = Instant::now() + Duration::from_secs(20);
+    while !log().contains("capturing on") && child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < end, "{}", log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = log();
+    assert!(
+        text.contains("publishing traffic events to Nats") && text.contains("127.0.0.1:14222"),
+        "{text}"
+    );
+    let (mut child, stderr) = run("amqp");
+    let status = child.wait().unwrap();
+    let text = fs::read_to_string(&stderr).unwrap_or_default();
+    assert!(!status.success(), "{text}");
+    assert!(text.contains("DECNET_BUS_TYPE"), "{text}");
+    sh(&format!("ip netns del {ns}"));
+    let _ = fs::remove_dir_all(&dir);
+}

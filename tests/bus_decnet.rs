@@ -1,5 +1,5 @@
 //! The DECNET UNIX-socket bus client against a test peer that speaks the
-//! framing of SPEC 7: header line `VERB[ args]\n`, 4-byte big-endian body
+//! framing of docs/spec.md section 7: header line `VERB[ args]\n`, 4-byte big-endian body
 //! length, body; header ≤ 4096 bytes, body ≤ 1 MiB.
 
 mod bus_support;
@@ -21,7 +21,7 @@ struct Frame {
     body: Vec<u8>,
 }
 
-/// Reads a frame per SPEC 7, asserting its limits; `None` at end of stream.
+/// Reads a frame per docs/spec.md section 7, asserting its limits; `None` at end of stream.
 fn read_frame(r: &mut impl BufRead) -> Option<Frame> {
     let mut line = Vec::new();
     let n = r.read_until(b'\n', &mut line).ok()?;

@@ -527,13 +527,55 @@ fn link_local_leaks_name_the_capture_interface() {
     for workers in ["1", "2"] {
         let _ = fs::remove_file(r.path("decnet.json"));
         let mut d = r.daemon(&["--iface", "eth0", "--workers", workers]);
-        // decky-01 answers over IPv4 (its MAC is learnt), then speaks from
-        // its link-local address.
+        // decky-01 answers over IPv4 (its MAC is learnt); its own
+        // link-local packets (DAD, router solicitations) are no leak. The
+        // attacker then sends to decky-01's link-local address: a leak.
         knock(&r, "atk", D1, 81);
         wait_for_events(&r, "decky-01's SYN", syn_to(D1, 81));
-        let deadline = Instant::now() + Duration::from_secs(15);
+        // Both link-local addresses usable (DAD done), then send.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let d1_ll = loop {
+            let out = Command::new("ip")
+                .args([
+                    "netns",
+                    "exec",
+                    &r.ns("d1"),
+                    "ip",
+                    "-6",
+                    "-o",
+                    "addr",
+                    "show",
+                ])
+                .args(["dev", "eth0", "scope", "link"])
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            if !text.is_empty() && !text.contains("tentative") {
+                break text
+                    .split_whitespace()
+                    .nth(3)
+                    .unwrap()
+                    .split('/')
+                    .next()
+                    .unwrap()
+                    .to_string();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "decky-01 has no link-local address: {text}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        };
         let leak = loop {
-            r.exec("d1", "ping -6 -c 1 -W 1 ff02::1%eth0 >/dev/null 2>&1");
+            r.exec(
+                "atk",
+                &format!(
+                    "[ -z \"$(ip -6 addr show dev eth0 scope link tentative)\" ] && python3 -c \
+                     \"import socket\ns=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM)\n\
+                     s.sendto(b'x',('{d1_ll}',9,0,socket.if_nametoindex('eth0')))\" >/dev/null 2>&1"
+                ),
+            );
+            std::thread::sleep(Duration::from_millis(200));
             let evs = r.events();
             if let Some(e) = of_type(&evs, "ipv6_link_local_leak").first() {
                 break (*e).clone();
@@ -542,6 +584,11 @@ fn link_local_leaks_name_the_capture_interface() {
         };
         assert_eq!(leak["decky"], "decky-01", "{leak}");
         assert_eq!(field(&leak, "on_iface"), "eth0", "{leak}");
+        assert_eq!(field(&leak, "attacker_v4"), ATTACKER, "{leak}");
+        // Every leak is the attacker's, none decky-01's own.
+        for e in of_type(&r.events(), "ipv6_link_local_leak") {
+            assert_ne!(field(e, "attacker_v4"), D1, "{e}");
+        }
         assert_eq!(d.stop().code(), Some(0), "{}", d.log());
     }
 }
@@ -636,6 +683,57 @@ fn sigterm_reports_the_open_connection_and_exits_zero() {
         .expect("the open connection's tcp_flow_timing");
     assert_eq!(f["decky"], "decky-01");
     assert!(field(f, "packets").parse::<u64>().unwrap() >= 5, "{f}");
+}
+
+/// A fatal output error (here: the JSON file cannot be reopened on SIGHUP)
+/// goes through SIGTERM's flush: the open connection is still reported
+/// (in the log file, which reopened fine), then the exit status is 1.
+#[test]
+fn a_failed_reopen_flushes_like_sigterm_and_exits_nonzero() {
+    let Some(r) = Replica::up("df") else { return };
+    r.write_state(&THREE);
+    r.background(
+        "d1",
+        "python3 -c \"import socket,time\ns=socket.socket();s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n\
+         s.bind(('0.0.0.0',9000));s.listen(1)\nc,_=s.accept();c.recv(100);c.sendall(b'ok');time.sleep(60)\"",
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    fs::create_dir(r.path("j")).unwrap();
+    let json = r.path("j/decnet.json");
+    let mut d = r.daemon(&["--json", json.to_str().unwrap()]);
+    r.background(
+        "atk",
+        &format!(
+            "python3 -c \"import socket,time\nc=socket.create_connection(('{D1}',9000))\nc.sendall(b'hello');\
+             c.recv(10);time.sleep(60)\""
+        ),
+    );
+    let syn = |evs: &[Value]| syn_to(D1, 9000)(evs);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !syn(&events_in(&json)) {
+        assert!(Instant::now() < deadline, "no SYN event");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let flow_line = |text: &str| {
+        text.lines()
+            .any(|l| l.contains(" tcp_flow_timing ") && l.contains("dst_port=\"9000\""))
+    };
+    assert!(!flow_line(
+        &fs::read_to_string(r.path("decnet.log")).unwrap()
+    ));
+    // The JSON file's directory becomes a plain file: reopening fails.
+    fs::remove_dir_all(r.path("j")).unwrap();
+    fs::write(r.path("j"), b"").unwrap();
+    d.signal("HUP");
+    let status = d.wait(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(1), "{}", d.log());
+    assert!(d.log().contains("cannot reopen"), "{}", d.log());
+    assert!(
+        flow_line(&fs::read_to_string(r.path("decnet.log")).unwrap()),
+        "the open connection reported at exit:\n{}",
+        d.log()
+    );
 }
 
 #[test]

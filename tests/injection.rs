@@ -2,7 +2,7 @@
 //!
 //! Every hostile value below goes through the real output path and must
 //! come back as exactly one RFC 5424 line and one JSON record, every field
-//! present, and a parser written here from DECNET's rules (SPEC 4.1:
+//! present, and a parser written here from DECNET's rules (docs/spec.md section 4.1:
 //! `k="v"` inside `[relay@55555 ...]`, `\\` `\"` `\]` and `\xNN` escapes)
 //! must recover the exact bytes from the line.
 
@@ -48,7 +48,7 @@ fn hostile_values() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-/// The free-text fields the catalogue names (SPEC 4.1), each carried by the
+/// The free-text fields the catalogue names (docs/spec.md section 4.1), each carried by the
 /// event type that emits it.
 const FREE_TEXT: [(EventKind, &str); 12] = [
     (EventKind::TlsClientHello, "sni"),

@@ -445,7 +445,7 @@ mod ja4t_conformance {
 
     /// Wireshark's JA4+ plugin: the distinct JA4T/JA4TS values of each capture.
     /// Its divergences, normalised here: a window scale of 0 is written `00`
-    /// (FoxIO's tool and SPEC: `0`, present is not absent); a 5th part on
+    /// (FoxIO's tool and docs/spec.md: `0`, present is not absent); a 5th part on
     /// retransmitted SYN-ACKs (retransmission delays) is dropped; SYNs carrying
     /// ECN flags are skipped by the plugin (we fingerprint every SYN).
     #[test]

@@ -265,8 +265,12 @@ fn link_local_leaks_match_tshark() {
         .into_iter()
         .map(|r| (r[1].clone(), r[2].clone()))
         .collect();
-    // The server is the decky, known by its link-local address.
-    let server_ll = &rows.iter().find(|r| r[5] == "136").unwrap()[2];
+    // The server is the decky, known by its link-local address; its own
+    // packets (sent from its MAC) are never a leak.
+    let server = rows.iter().find(|r| r[5] == "136").unwrap();
+    let (server_mac, server_ll) = (&server[1], &server[2]);
+    let rows: Vec<&Vec<String>> = rows.iter().filter(|r| &r[1] != server_mac).collect();
+    assert_eq!(rows.len(), 4);
     let mut deckies = DeckyMap::default();
     deckies.insert("srv", server_ll.parse().unwrap());
     let (events, _) = run(&own("ipv6-link-local.pcap"), Limits::default(), deckies);
@@ -277,9 +281,9 @@ fn link_local_leaks_match_tshark() {
     assert_eq!(
         leaks.len(),
         rows.len(),
-        "every link-local packet to or from the decky"
+        "every link-local packet to the decky"
     );
-    for (ev, r) in leaks.iter().zip(&rows) {
+    for (ev, r) in leaks.iter().zip(rows.iter().copied()) {
         assert_eq!(field(ev, "src_ip"), r[2]);
         assert_eq!(field(ev, "dst_ip"), r[3]);
         let slaac = &r[4];
@@ -295,10 +299,7 @@ fn link_local_leaks_match_tshark() {
         assert!(ev.get("direction").is_none());
         assert_eq!(&*ev.decky, "srv");
     }
-    assert!(leaks.iter().any(|e| field(e, "iid_kind") == "eui64"));
-    assert!(leaks
-        .iter()
-        .any(|e| field(e, "iid_kind") == "stable_privacy"));
+    assert!(leaks.iter().all(|e| field(e, "iid_kind") == "eui64"));
 }
 
 #[test]
@@ -311,23 +312,26 @@ fn link_local_leak_to_a_decky_known_by_ipv4() {
         .unwrap();
     let mut deckies = DeckyMap::default();
     deckies.insert("srv", server_v4);
-    let (events, _) = run(&own("ipv6-link-local.pcap"), Limits::default(), deckies);
+    let (events, engine) = run(&own("ipv6-link-local.pcap"), Limits::default(), deckies);
     let leaks: Vec<&Event> = events
         .iter()
         .filter(|e| e.kind == EventKind::Ipv6LinkLocalLeak)
         .collect();
-    // All but the first neighbor solicitation, sent to a multicast group
-    // before the decky's link-local address was seen.
-    assert_eq!(
-        leaks.len(),
-        tshark_rows("ipv6-link-local.tshark.tsv").len() - 1
-    );
-    let attacker = leaks
-        .iter()
-        .find(|e| field(e, "iid_kind") == "eui64")
-        .unwrap();
-    assert_eq!(field(attacker, "mac_oui"), "00:1b:21");
-    assert_eq!(field(attacker, "attacker_v4"), "10.77.0.2");
+    // The client's packets but its first neighbor solicitation, sent to a
+    // multicast group before the decky's link-local address was seen. The
+    // decky's own four (its MAC was seen with its IPv4 address) are not
+    // leaks, and counted.
+    let rows = tshark_rows("ipv6-link-local.tshark.tsv");
+    let server_mac = &arp.iter().find(|r| r[2] == server_v4.to_string()).unwrap()[1];
+    let own_rows = rows.iter().filter(|r| &r[1] == server_mac).count();
+    assert_eq!(own_rows, 4);
+    assert_eq!(leaks.len(), rows.len() - own_rows - 1);
+    assert_eq!(engine.stats().get("ipv6_leak_decky_own"), own_rows as u64);
+    for leak in &leaks {
+        assert_eq!(field(leak, "iid_kind"), "eui64");
+        assert_eq!(field(leak, "mac_oui"), "00:1b:21");
+        assert_eq!(field(leak, "attacker_v4"), "10.77.0.2");
+    }
 }
 
 /// A raw IPv4/UDP packet (no link header).
@@ -401,5 +405,86 @@ fn junk_initial_flood_is_bounded() {
             .filter(|e| e.kind == EventKind::QuicClientHello)
             .count(),
         1
+    );
+}
+
+/// An Ethernet frame carrying IPv6/UDP from `src` to `dst` (checksum right).
+fn udp6_frame(mac: [u8; 6], src: &str, dst: &str) -> Vec<u8> {
+    let (s, d): (std::net::Ipv6Addr, std::net::Ipv6Addr) =
+        (src.parse().unwrap(), dst.parse().unwrap());
+    let payload = b"probe";
+    let len = (8 + payload.len()) as u16;
+    let mut udp = vec![0x9c, 0x40, 0x00, 0x09];
+    udp.extend(len.to_be_bytes());
+    udp.extend([0, 0]);
+    udp.extend(payload);
+    // RFC 8200 8.1 pseudo-header checksum.
+    let mut sum: u32 = 0;
+    let mut add = |b: &[u8]| {
+        for c in b.chunks(2) {
+            sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+        }
+    };
+    add(&s.octets());
+    add(&d.octets());
+    add(&u32::from(len).to_be_bytes());
+    add(&[0, 0, 0, 17]);
+    add(&udp);
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    let ck = !(sum as u16);
+    udp[6..8].copy_from_slice(&(if ck == 0 { 0xffff } else { ck }).to_be_bytes());
+    let mut f = vec![0x33, 0x33, 0, 0, 0, 2];
+    f.extend(mac);
+    f.extend([0x86, 0xdd, 0x60, 0, 0, 0]);
+    f.extend(len.to_be_bytes());
+    f.extend([17, 64]);
+    f.extend(s.octets());
+    f.extend(d.octets());
+    f.extend(udp);
+    f
+}
+
+/// A decky known by its global IPv6 address: the MAC it sends from is a
+/// decky's, so its link-local packets are not leaks (counted), while the same
+/// packet from another MAC is one.
+#[test]
+fn a_deckys_own_link_local_packets_are_no_leak() {
+    let decky_mac = [0x02, 0, 0, 0, 0, 0x13];
+    let other_mac = [0x02, 0, 0, 0, 0, 0x66];
+    let mut deckies = DeckyMap::default();
+    deckies.insert("decky-03", "fd77::13".parse().unwrap());
+    let mut engine = Engine::new(Limits::default(), deckies);
+    let frames = [
+        udp6_frame(decky_mac, "fd77::13", "fd77::66"),
+        // The decky's own link-local packet to one of its addresses.
+        udp6_frame(decky_mac, "fe80::8c3a:91ff:1e22:7b10", "fd77::13"),
+        // Another host's.
+        udp6_frame(other_mac, "fe80::1:2:3:4", "fd77::13"),
+    ];
+    let mut events = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        let raw = RawPacket {
+            ts: Timestamp::new(1_700_000_000 + i as i64, 0),
+            linktype: linktype::ETHERNET,
+            data: f,
+            orig_len: f.len() as u32,
+        };
+        engine.process(&raw, &mut |e| events.push(e));
+    }
+    engine.finish(&mut |e| events.push(e));
+    let leaks: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::Ipv6LinkLocalLeak)
+        .collect();
+    assert_eq!(leaks.len(), 1, "{leaks:?}");
+    assert_eq!(field(leaks[0], "src_ip"), "fe80::1:2:3:4");
+    assert_eq!(field(leaks[0], "attacker_v4"), "");
+    assert_eq!(engine.stats().get("ipv6_leak_decky_own"), 1);
+    let tables = engine.table_stats();
+    assert!(
+        tables.iter().any(|t| t.0 == "decky_macs" && t.1 == 1),
+        "{tables:?}"
     );
 }

@@ -371,7 +371,7 @@ fn ja4h_matches_every_foxio_tool() {
 /// `GET /Hello Arkime HTTP/1.0` with no header, inside GRE/ERSPAN/VXLAN.
 /// FoxIO's Rust tool reports nothing (tshark's version field is not
 /// `HTTP/1.0` for a target with a space); Wireshark's plugin hashes the
-/// empty header list as SHA-256("") = `e3b0c44298fc`, where SPEC section 6
+/// empty header list as SHA-256("") = `e3b0c44298fc`, where docs/spec.md section 6
 /// says an empty list is `000000000000`.
 #[cfg(feature = "ja4plus")]
 #[test]
@@ -418,6 +418,7 @@ fn bridge_fields_of_a_request_with_cookies() {
             "dst_port",
             "host",
             "user_agent",
+            "remote_port",
             "p0f_http_app",
             "p0f_http_lang",
             "p0f_http_params",
@@ -428,6 +429,8 @@ fn bridge_fields_of_a_request_with_cookies() {
         ]
     );
     assert_eq!(field(ev, "remote_addr"), "127.0.0.1:61256");
+    assert_eq!(field(ev, "remote_port"), "61256");
+    assert_eq!(field(ev, "src_port"), "61256");
     assert_eq!(field(ev, "proto"), "h1");
     assert_eq!(field(ev, "method"), "GET");
     assert_eq!(field(ev, "path"), "/");
@@ -451,6 +454,7 @@ fn remote_addr_brackets_ipv6() {
     let http = of_kind(&events, EventKind::HttpRequestFingerprint);
     assert_eq!(http.len(), 1);
     assert_eq!(field(http[0], "remote_addr"), "[::1]:57722");
+    assert_eq!(field(http[0], "remote_port"), "57722");
     assert_eq!(field(http[0], "user_agent"), "");
     assert_eq!(field(http[0], "headers_ordered"), r#"["user-agent"]"#);
 }

@@ -223,7 +223,7 @@ fn corpus_matches_foxio_snapshots() {
                 }
             }
             // TLS 1.3 certificates are encrypted: FoxIO's tool read them with
-            // the TLS secrets stored in the pcapng; SPEC reports TLS <= 1.2 only.
+            // the TLS secrets stored in the pcapng; docs/spec.md reports TLS <= 1.2 only.
             if f("ja4s").starts_with("t13") {
                 continue;
             }

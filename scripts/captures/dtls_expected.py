@@ -9,7 +9,7 @@ and `sni` in the frame that completed the ClientHello. tshark 4.0 has no
 JA4; the `ja4` rows (tool `tshark-fields+ja4spec`) are computed here from
 tshark's dissected fields (versions, cipher suites, extension types, ALPN,
 signature algorithms) following FoxIO's JA4 specification, with the
-decisions of SPEC.md section 6 (GREASE dropped everywhere; no trailing `_`
+decisions of docs/spec.md section 6 (GREASE dropped everywhere; no trailing `_`
 without signature algorithms; empty lists hash to twelve zeros).
 """
 import glob

@@ -1,4 +1,4 @@
-//! Health heartbeats and the control subject (SPEC 7).
+//! Health heartbeats and the control subject (docs/spec.md section 7).
 //!
 //! Health: an envelope of type `health` on `system.sniffer.health` with
 //! payload `{"worker":"sniffer","ts":<float>, <bus counters>, <engine

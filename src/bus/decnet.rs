@@ -1,4 +1,4 @@
-//! Client for DECNET's UNIX-socket bus (SPEC 7).
+//! Client for DECNET's UNIX-socket bus (docs/spec.md section 7).
 //!
 //! Frame: an ASCII header line `VERB[ args]\n`, a 4-byte big-endian body
 //! length, then the body (a JSON object, or nothing). Header ≤ 4096 bytes,

@@ -1,10 +1,10 @@
-//! Subjects and the v1 envelope of SPEC 7:
+//! Subjects and the v1 envelope of docs/spec.md section 7:
 //! `{"v":1,"id":"<32 hex>","topic":"decky.<name>.traffic","type":"<event_type>","ts":<float>,"payload":{..}}`.
 //!
 //! The JSON is written by hand so the payload keeps the catalogue's field
 //! order (a `serde_json::Map` would sort it) and so a message costs one
 //! buffer. Strings go through `serde_json`'s escaper; invalid UTF-8 in a
-//! field becomes U+FFFD, as in the JSON sidecar (SPEC 4.2).
+//! field becomes U+FFFD, as in the JSON sidecar (docs/spec.md section 4.2).
 
 use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::event::Event;
 use crate::util::time::Timestamp;
 
-/// DECNET's frame limits (SPEC 7), applied to both transports so a message
+/// DECNET's frame limits (docs/spec.md section 7), applied to both transports so a message
 /// is valid on either.
 pub const MAX_HEADER_LEN: usize = 4096;
 pub const MAX_BODY_LEN: usize = 1 << 20;
@@ -73,7 +73,7 @@ fn is_token_byte(b: u8) -> bool {
 
 /// The subject token of a decky: its name, or, in observe-all mode where
 /// the name is an IP text, that text with `.` and `:` replaced by `-`
-/// (`10.0.0.5` → `10-0-0-5`, SPEC 3).
+/// (`10.0.0.5` → `10-0-0-5`, docs/spec.md section 3).
 pub fn subject_token(decky: &str) -> Cow<'_, str> {
     if decky.parse::<IpAddr>().is_ok() {
         Cow::Owned(decky.replace(['.', ':'], "-"))

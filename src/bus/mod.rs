@@ -1,4 +1,4 @@
-//! Publication of traffic events (SPEC 7): DECNET's UNIX-socket bus or NATS.
+//! Publication of traffic events (docs/spec.md section 7): DECNET's UNIX-socket bus or NATS.
 //!
 //! The engine calls [`Bus::publish`] after dedup and the file write. Publish
 //! builds the v1 envelope and pushes it into a bounded drop-oldest queue; a
@@ -33,7 +33,7 @@ use crate::event::Event;
 use envelope::{traffic_envelope, traffic_topic, MAX_BODY_LEN};
 use shared::{Counters, Message, Shared};
 
-/// DECNET's default bus socket (SPEC 7).
+/// DECNET's default bus socket (docs/spec.md section 7).
 pub const DEFAULT_DECNET_SOCKET: &str = "/run/decnet/bus.sock";
 /// Default NATS URL when `DECNET_BUS_TYPE=nats` names no `DECNET_BUS_URL`.
 pub const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
@@ -148,61 +148,54 @@ impl BusTarget {
         BusTarget::Decnet(PathBuf::from(DEFAULT_DECNET_SOCKET))
     }
 
-    /// The target DECNET's environment selects (SPEC 7), or `None` when none
-    /// of `DECNET_BUS_ENABLED`, `DECNET_BUS_TYPE`, `DECNET_BUS_SOCKET` is set
-    /// (the caller then applies its mode's default: the DECNET socket for
-    /// `run`, off for `read`). An unusable `DECNET_BUS_TYPE` is logged and
-    /// turns the bus off; [`BusTarget::try_from_env`] reports it instead.
-    pub fn from_env() -> Option<Self> {
-        match Self::try_from_env() {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::error!("{e}; bus disabled");
-                Some(BusTarget::Off)
-            }
-        }
-    }
-
-    /// The daemon's target when no `--bus` is given (SPEC 7): what the
-    /// environment selects, else DECNET's socket.
-    pub fn default_for_run() -> Self {
-        Self::from_env().unwrap_or_else(Self::decnet_default)
-    }
-
-    pub fn try_from_env() -> Result<Option<Self>, BusConfigError> {
-        Self::from_vars(|k| std::env::var(k).ok())
-    }
-
-    /// [`BusTarget::try_from_env`] over any variable lookup.
+    /// The target DECNET's environment selects (docs/spec.md section 7), as a `--bus`
+    /// value, or `None` when none of `DECNET_BUS_ENABLED`,
+    /// `DECNET_BUS_TYPE`, `DECNET_BUS_SOCKET` is set (the caller then
+    /// applies its default). `run` reads its environment through this.
     ///
-    /// - `DECNET_BUS_ENABLED=false` (any case): off.
+    /// - `DECNET_BUS_ENABLED=false` (or `0`, `no`, `off`; any case): off.
     /// - `DECNET_BUS_TYPE` unset or `unix`: the DECNET socket,
     ///   `DECNET_BUS_SOCKET` or [`DEFAULT_DECNET_SOCKET`].
     /// - `DECNET_BUS_TYPE=nats`: `DECNET_BUS_URL` or [`DEFAULT_NATS_URL`]
     ///   (an addition; DECNET's Python workers have no NATS transport).
     /// - `fake`/`null` (DECNET's in-process buses): off.
-    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, BusConfigError> {
-        let enabled = get("DECNET_BUS_ENABLED");
-        let kind = get("DECNET_BUS_TYPE").filter(|s| !s.trim().is_empty());
-        let socket = get("DECNET_BUS_SOCKET").filter(|s| !s.trim().is_empty());
+    ///
+    /// Empty values count as unset.
+    pub fn env_spec(
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<String>, BusConfigError> {
+        let var = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let enabled = var("DECNET_BUS_ENABLED").map(|v| v.to_ascii_lowercase());
+        let kind = var("DECNET_BUS_TYPE").map(|v| v.to_ascii_lowercase());
+        let socket = var("DECNET_BUS_SOCKET");
         if enabled.is_none() && kind.is_none() && socket.is_none() {
             return Ok(None);
         }
-        if enabled.is_some_and(|v| v.trim().eq_ignore_ascii_case("false")) {
-            return Ok(Some(BusTarget::Off));
+        if enabled.is_some_and(|v| matches!(v.as_str(), "false" | "0" | "no" | "off")) {
+            return Ok(Some("off".to_owned()));
         }
-        let kind = kind.map(|k| k.trim().to_ascii_lowercase());
         match kind.as_deref() {
-            None | Some("unix") => Ok(Some(BusTarget::Decnet(PathBuf::from(
-                socket.unwrap_or_else(|| DEFAULT_DECNET_SOCKET.to_string()),
-            )))),
-            Some("nats") => {
-                let url = get("DECNET_BUS_URL").unwrap_or_else(|| DEFAULT_NATS_URL.to_string());
-                nats::parse_servers(&url).map(Some)
-            }
-            Some("fake") | Some("null") => Ok(Some(BusTarget::Off)),
+            None | Some("unix") => Ok(Some(format!(
+                "decnet:{}",
+                socket.as_deref().unwrap_or(DEFAULT_DECNET_SOCKET)
+            ))),
+            Some("nats") => Ok(Some(
+                var("DECNET_BUS_URL").unwrap_or_else(|| DEFAULT_NATS_URL.to_owned()),
+            )),
+            Some("fake") | Some("null") => Ok(Some("off".to_owned())),
             Some(other) => Err(BusConfigError::UnknownBusType(other.to_string())),
         }
+    }
+
+    /// [`BusTarget::env_spec`], parsed.
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, BusConfigError> {
+        Self::env_spec(get)?
+            .map(|spec| Self::parse(&spec))
+            .transpose()
     }
 
     /// Applies `--bus-jetstream STREAM` (only meaningful for NATS).
@@ -227,13 +220,13 @@ impl BusTarget {
     }
 }
 
-/// Bus settings; [`BusOptions::new`] gives SPEC defaults.
+/// Bus settings; [`BusOptions::new`] gives docs/spec.md defaults.
 #[derive(Debug, Clone)]
 pub struct BusOptions {
     pub target: BusTarget,
-    /// Messages held while the bus is slow or down (SPEC 9: 65,536).
+    /// Messages held while the bus is slow or down (docs/spec.md section 9: 65,536).
     pub queue_cap: usize,
-    /// Heartbeat period on `system.sniffer.health` (SPEC 7: 30 s).
+    /// Heartbeat period on `system.sniffer.health` (docs/spec.md section 7: 30 s).
     pub health_interval: Duration,
     /// Longest a single write (DECNET), batch hand-over or flush (NATS), or
     /// JetStream acknowledgement may take before the connection is
@@ -391,7 +384,7 @@ impl Bus {
         })
     }
 
-    /// Queues `event` for publication if SPEC 7 puts its type on the bus.
+    /// Queues `event` for publication if docs/spec.md section 7 puts its type on the bus.
     /// Never blocks and never does I/O; when the queue is full the oldest
     /// message is dropped and counted.
     pub fn publish(&self, event: &Event) {
@@ -446,7 +439,7 @@ impl Bus {
         self.shared.stats()
     }
 
-    /// Drains the queue for at most `drain` (SPEC 8: 2 s), says BYE on the
+    /// Drains the queue for at most `drain` (docs/spec.md section 8: 2 s), says BYE on the
     /// DECNET bus, closes the connection and stops the thread. Returns
     /// within `drain` plus a short grace period even if the peer hangs.
     /// Returns the final counters (`queued`: what the drain left behind).

@@ -1,6 +1,6 @@
 //! The bounded queue between the engine and the bus client.
 //!
-//! The engine must never wait on the bus (SPEC 7), so a push never blocks on
+//! The engine must never wait on the bus (docs/spec.md section 7), so a push never blocks on
 //! capacity: when the queue is full the oldest message is discarded and
 //! counted. The lock is held only for an O(1) `VecDeque` operation; the
 //! displaced message is freed after the lock is released.

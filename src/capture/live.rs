@@ -41,7 +41,7 @@ const FILTER_BODY: &str = concat!(
     " or (udp and (port 4789 or port 8472 or port 6081))"
 );
 
-/// The kernel filter when `--filter` is not given (SPEC section 2): TCP;
+/// The kernel filter when `--filter` is not given (docs/spec.md section 2): TCP;
 /// UDP on the ports that carry QUIC, DTLS, DHCP or DHCPv6, plus any UDP datagram that
 /// starts like a DTLS handshake record (0x0100 included) or a QUIC long-header packet of a
 /// known version (attackers use odd ports); ICMPv6 (NDP); and IP fragments
@@ -356,10 +356,10 @@ impl InterfaceInfo for SysfsInterfaces {
     }
 }
 
-/// DECNET's host-side helper interfaces, in the order SPEC section 2 tries them.
+/// DECNET's host-side helper interfaces, in the order docs/spec.md section 2 tries them.
 pub const HELPER_IFACES: [&str; 2] = ["decnet_macvlan0", "decnet_ipvlan0"];
 
-/// Picks the capture interface (SPEC section 2): the one named by `--iface`,
+/// Picks the capture interface (docs/spec.md section 2): the one named by `--iface`,
 /// `DECNET_SNIFFER_IFACE` or the config file (`explicit`: name and which of
 /// them, decided by the caller's precedence), else the state file's
 /// `config.interface`, else DECNET's helper interface. A helper is replaced

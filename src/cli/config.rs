@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::bus::BusTarget;
 use crate::capture::live::LiveOptions;
 
 /// DECNET's state file when nothing else names one.
@@ -56,6 +57,10 @@ pub struct Layer {
     pub p0f_db: Option<PathBuf>,
     /// Engine worker threads (1: the capture thread analyses).
     pub workers: Option<usize>,
+    /// Why the environment's bus settings are unusable (an unknown
+    /// `DECNET_BUS_TYPE`); never from the file.
+    #[serde(skip)]
+    pub bus_env_error: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +86,7 @@ impl Layer {
         merge_fields!(self, lower; iface, state, deckies, log, json, filter, buffer_size,
             snaplen, promisc, wait_iface, user, metrics, bus, bus_jetstream, dedup_ttl,
             max_dedup, flow_idle, max_flows, reassembly_bytes, max_seq_sources,
-            max_pending_handshakes, memcap, p0f_db, workers)
+            max_pending_handshakes, memcap, p0f_db, workers, bus_env_error)
     }
 
     /// The environment variables DECNET sets for its workers. Empty values
@@ -92,15 +97,17 @@ impl Layer {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let bus = match var("DECNET_BUS_ENABLED").map(|v| v.to_ascii_lowercase()) {
-            Some(v) if matches!(v.as_str(), "false" | "0" | "no" | "off") => Some("off".to_owned()),
-            _ => var("DECNET_BUS_SOCKET").map(|p| format!("decnet:{p}")),
+        // One reading of DECNET's bus variables, shared with the bus.
+        let (bus, bus_env_error) = match BusTarget::env_spec(&get) {
+            Ok(spec) => (spec, None),
+            Err(e) => (None, Some(e.to_string())),
         };
         Layer {
             iface: var("DECNET_SNIFFER_IFACE"),
             state: var("DECNET_STATE_FILE").map(PathBuf::from),
             memcap: var("DECNET_MEMCAP").and_then(|v| v.parse().ok()),
             bus,
+            bus_env_error,
             ..Layer::default()
         }
     }
@@ -152,38 +159,6 @@ fn line_column(text: &[u8], at: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Where traffic events are published.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BusTarget {
-    Off,
-    /// DECNET's UNIX-socket bus.
-    Decnet(PathBuf),
-    /// A NATS server (`nats://HOST:PORT`), optionally JetStream.
-    Nats {
-        url: String,
-        jetstream: Option<String>,
-    },
-}
-
-impl BusTarget {
-    fn parse(s: &str, jetstream: Option<String>) -> Result<BusTarget, ConfigError> {
-        if s == "off" {
-            Ok(BusTarget::Off)
-        } else if let Some(p) = s.strip_prefix("decnet:") {
-            Ok(BusTarget::Decnet(PathBuf::from(p)))
-        } else if s.starts_with("nats://") || s.starts_with("tls://") {
-            Ok(BusTarget::Nats {
-                url: s.to_owned(),
-                jetstream,
-            })
-        } else {
-            Err(ConfigError::Invalid(format!(
-                "--bus {s:?}: expected decnet:PATH, nats://HOST:PORT or off"
-            )))
-        }
-    }
-}
-
 /// Everything `run` needs, defaults filled in.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -220,6 +195,15 @@ impl Settings {
             .map(|i| (i, "given with --iface"))
             .or_else(|| env.iface.clone().map(|i| (i, "from DECNET_SNIFFER_IFACE")))
             .or_else(|| file.iface.clone().map(|i| (i, "from the config file")));
+        // An unusable bus environment matters only when no flag names a bus.
+        let bus_env_error = if flags.bus.is_none() {
+            env.bus_env_error.clone()
+        } else {
+            None
+        };
+        if let Some(e) = bus_env_error {
+            return Err(ConfigError::Invalid(e));
+        }
         let l = flags.over(env).over(file);
         let defaults = LiveOptions::default();
         let log = l.log.unwrap_or_else(|| PathBuf::from(DEFAULT_LOG));
@@ -250,12 +234,18 @@ impl Settings {
             Some(n) => n,
             None => 1,
         };
-        let bus = BusTarget::parse(
-            l.bus
-                .as_deref()
-                .unwrap_or(&format!("decnet:{DEFAULT_BUS_SOCKET}")),
-            l.bus_jetstream.clone(),
-        )?;
+        let bus_spec = l
+            .bus
+            .clone()
+            .unwrap_or_else(|| format!("decnet:{DEFAULT_BUS_SOCKET}"));
+        let mut bus = BusTarget::parse(&bus_spec)
+            .map_err(|e| ConfigError::Invalid(format!("--bus {bus_spec:?}: {e}")))?;
+        // A stream name means something to NATS only (as before: ignored
+        // for the other buses, so one config file serves both).
+        if matches!(bus, BusTarget::Nats { .. }) {
+            bus.set_jetstream(l.bus_jetstream.clone())
+                .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        }
         let limits = crate::engine::Limits::default();
         Ok(Settings {
             iface,
@@ -396,13 +386,49 @@ mod tests {
         )
         .unwrap()
         .bus;
+        assert_eq!(got, BusTarget::parse("nats://127.0.0.1:4222").unwrap());
+        // DECNET_BUS_TYPE=nats with DECNET_BUS_URL, or the default URL.
         assert_eq!(
-            got,
-            BusTarget::Nats {
-                url: "nats://127.0.0.1:4222".into(),
-                jetstream: None
-            }
+            s(&[
+                ("DECNET_BUS_TYPE", "nats"),
+                ("DECNET_BUS_URL", "nats://10.1.1.1:4223")
+            ]),
+            BusTarget::parse("nats://10.1.1.1:4223").unwrap()
         );
+        assert_eq!(
+            s(&[("DECNET_BUS_TYPE", "NATS")]),
+            BusTarget::parse(crate::bus::DEFAULT_NATS_URL).unwrap()
+        );
+        assert_eq!(
+            s(&[("DECNET_BUS_TYPE", "unix"), ("DECNET_BUS_SOCKET", "/b")]),
+            BusTarget::Decnet("/b".into())
+        );
+        assert_eq!(s(&[("DECNET_BUS_ENABLED", "0")]), BusTarget::Off);
+        // The environment's jetstream stream applies to its NATS bus.
+        let flags = Layer {
+            bus_jetstream: Some("DECNET".into()),
+            ..Layer::default()
+        };
+        let got = Settings::resolve(flags, env(&[("DECNET_BUS_TYPE", "nats")]), Layer::default())
+            .unwrap()
+            .bus;
+        assert!(matches!(got, BusTarget::Nats { jetstream: Some(ref j), .. } if j == "DECNET"));
+        // An unknown type is an error, unless a flag names the bus.
+        let e = Settings::resolve(
+            Layer::default(),
+            env(&[("DECNET_BUS_TYPE", "amqp")]),
+            Layer::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("DECNET_BUS_TYPE"), "{e}");
+        let flags = Layer {
+            bus: Some("off".into()),
+            ..Layer::default()
+        };
+        let got = Settings::resolve(flags, env(&[("DECNET_BUS_TYPE", "amqp")]), Layer::default())
+            .unwrap()
+            .bus;
+        assert_eq!(got, BusTarget::Off);
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::fingerprint::p0f::Database as P0fDatabase;
     long_about = "Passive network fingerprinting sensor for DECNET deckies.\n\n\
         Reads captures (`read`) or a live interface (`run`), attributes traffic to deckies \
         and writes fingerprint events (TCP/IP, TLS, SSH, HTTP, QUIC) in DECNET's RFC 5424 \
-        and JSON-lines formats. Event catalogue: SPEC.md section 5."
+        and JSON-lines formats. Event catalogue: docs/spec.md section 5."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -35,7 +35,7 @@ pub enum Command {
     Run(run::RunArgs),
 }
 
-/// Who is observed (SPEC section 3).
+/// Who is observed (docs/spec.md section 3).
 #[derive(Args, Debug, Clone, Default)]
 pub struct DeckyArgs {
     /// DECNET state file (decnet-state.json); deckies come from config.deckies[].name/ip.
@@ -74,7 +74,7 @@ impl DeckyArgs {
     }
 }
 
-/// Engine limits and timeouts (SPEC section 9).
+/// Engine limits and timeouts (docs/spec.md section 9).
 #[derive(Args, Debug, Clone)]
 pub struct LimitArgs {
     /// Seconds of silence after which a TCP flow is reported and dropped.

@@ -1,4 +1,4 @@
-//! `decnet-sniffer run`: the daemon (SPEC section 8).
+//! `decnet-sniffer run`: the daemon (docs/spec.md section 8).
 //!
 //! One thread captures and runs the engine (with `--workers N`, it routes
 //! frames to N engine threads and writes what they format); helpers around
@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use super::config::{BusTarget, ConfigError, Layer, Settings};
+use super::config::{ConfigError, Layer, Settings};
 use super::{DeckyArgs, LimitArgs, OutputArgs};
-use crate::bus::Bus;
+use crate::bus::{Bus, BusTarget};
 use crate::capture::live::{
     retry_missing_interface, select_interface, CaptureError, KernelStats, LiveCapture,
     SysfsInterfaces,
@@ -43,7 +43,7 @@ const POLL: Duration = Duration::from_millis(200);
 const TICK: Duration = Duration::from_secs(1);
 /// Packets may sit this long in a ring block before the kernel hands it over.
 const RING_SLACK: Duration = Duration::from_secs(1);
-/// Longest wait at shutdown for the bus to take the queued events (SPEC 8).
+/// Longest wait at shutdown for the bus to take the queued events (docs/spec.md section 8).
 const BUS_DRAIN: Duration = Duration::from_secs(2);
 
 #[derive(Args, Debug)]
@@ -174,6 +174,7 @@ fn settings_of(args: &RunArgs) -> Result<Settings, ConfigError> {
         memcap: typed("memcap").then_some(args.limits.memcap),
         p0f_db: args.limits.p0f_db.clone(),
         workers: args.daemon.workers,
+        bus_env_error: None,
     };
     let env = Layer::from_env(|k| std::env::var(k).ok());
     let file = match &args.daemon.config {
@@ -229,7 +230,7 @@ impl Signals {
 
 /// Builds decky maps from the state file plus `--decky` entries. Until a
 /// state file has been seen, and with no `--decky`, every server is observed
-/// (SPEC section 3); once DECNET has written one, a missing file means its
+/// (docs/spec.md section 3); once DECNET has written one, a missing file means its
 /// deckies were torn down.
 struct DeckySource {
     manual: Vec<String>,
@@ -444,8 +445,9 @@ impl Daemon {
                     self.settings.json.display()
                 );
                 if let Err(e) = self.output.reopen() {
-                    tracing::error!("fatal: cannot reopen the output: {e}");
-                    return 1;
+                    // As on SIGTERM: open flows reported, the bus drained.
+                    tracing::error!("fatal: cannot reopen the output: {e}; flushing and stopping");
+                    return self.shutdown(1);
                 }
                 if let Some(w) = &self.watcher {
                     w.request_reload();
@@ -479,8 +481,8 @@ impl Daemon {
                 return 1;
             }
             if let Err(e) = self.flush_output() {
-                tracing::error!("fatal: cannot write events: {e}");
-                return 1;
+                tracing::error!("fatal: cannot write events: {e}; flushing and stopping");
+                return self.shutdown(1);
             }
 
             if last_tick.elapsed() >= TICK {
@@ -647,23 +649,17 @@ fn snapshot(
 /// The bus client for `settings.bus`, started (it connects in the
 /// background; events queue meanwhile). `None` for `off`.
 fn connect_bus(settings: &Settings) -> Result<Option<Bus>, String> {
-    let target = match &settings.bus {
-        BusTarget::Off => return Ok(None),
-        BusTarget::Decnet(path) => crate::bus::BusTarget::Decnet(path.clone()),
-        BusTarget::Nats { url, jetstream } => {
-            let mut t = crate::bus::BusTarget::parse(url).map_err(|e| e.to_string())?;
-            t.set_jetstream(jetstream.clone())
-                .map_err(|e| e.to_string())?;
-            t
-        }
-    };
+    if settings.bus == BusTarget::Off {
+        return Ok(None);
+    }
+    let target = settings.bus.clone();
     tracing::info!("publishing traffic events to {target:?}");
     Bus::start(crate::bus::BusOptions::new(target))
         .map(Some)
         .map_err(|e| e.to_string())
 }
 
-/// Engine counters carried by the bus health heartbeat (SPEC 7).
+/// Engine counters carried by the bus health heartbeat (docs/spec.md section 7).
 fn health_counters(
     engine: &Analyzer,
     out: &OutputStats,
@@ -694,7 +690,7 @@ fn health_counters(
 /// After the capture socket is open nothing privileged is left to do:
 /// switch to `--user` (its primary group, no supplementary groups), and drop
 /// every capability a non-root process was started with (systemd's ambient
-/// CAP_NET_RAW). Started as root without `--user`, stays root (SPEC: default stay).
+/// CAP_NET_RAW). Started as root without `--user`, stays root (docs/spec.md: default stay).
 ///
 /// When dropping, the bounding set is emptied first (while CAP_SETPCAP is
 /// still held) and no_new_privs is set, so nothing the process could exec

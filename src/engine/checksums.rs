@@ -22,7 +22,6 @@
 //! gate. Only observing every host (someone else's capture, no deckies)
 //! leaves the per-direction guess as the one rule.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use crate::decode::{IpView, Packet, Transport};
@@ -76,7 +75,7 @@ type Direction = (IpAddr, u16, IpAddr, u16, u8);
 /// The validation state of one capture (engine or router).
 #[derive(Debug, Default)]
 pub struct ChecksumGate {
-    directions: HashMap<Direction, Pool>,
+    directions: hashbrown::HashMap<Direction, Pool, ahash::RandomState>,
 }
 
 impl ChecksumGate {

@@ -1,5 +1,5 @@
 //! Who is observed: the decky map from DECNET's state file, `--decky`
-//! arguments, or observe-all mode (SPEC section 3).
+//! arguments, or observe-all mode (docs/spec.md section 3).
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};

@@ -117,7 +117,8 @@ impl HttpConn {
 }
 
 /// Builds the event in catalogue order: DECNET's bridge fields, then the
-/// connection's addresses, then `host` and `user_agent`.
+/// connection's addresses, then `host` and `user_agent`, then
+/// `remote_port` (the client port, which DECNET's JA4H bounty reads).
 fn request_event(cx: &StreamCx<'_>, head: &RequestHead<'_>, p0f: Option<&P0fHttpResult>) -> Event {
     let mut ev = cx.event(EventKind::HttpRequestFingerprint);
     // `cx.event` pushed the four address fields first; they go after the
@@ -141,7 +142,8 @@ fn request_event(cx: &StreamCx<'_>, head: &RequestHead<'_>, p0f: Option<&P0fHttp
     ev.move_first_fields_to_end(4);
     let user_agent = head.header("user-agent").unwrap_or_default();
     ev.push_text("host", head.header("host").unwrap_or_default())
-        .push_text("user_agent", user_agent);
+        .push_text("user_agent", user_agent)
+        .push("remote_port", cx.client.port());
     push_p0f_request_fields(&mut ev, p0f, &ua_mismatch(cx.p0f_db, user_agent, cx.syn_os));
     crate::fingerprint::clients::label_event(&mut ev);
     ev

@@ -4,14 +4,16 @@
 //! packets with a link-local source to or from a decky, NDP included,
 //! produce the event.
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use super::{Context, DeckyMap, Limits};
 use crate::capture::{linktype, RawPacket};
 use crate::decode::{IpView, Packet, Transport};
 use crate::event::{Event, EventKind};
-use crate::fingerprint::ipv6_leak::{self, arp_sender, IidKind, Mac, MacIpv4Table, Provenance};
+use crate::fingerprint::ipv6_leak::{
+    self, arp_sender, DeckyMacs, IidKind, Leak, Mac, MacIpv4Table, Provenance,
+};
 use crate::util::budget::{Budget, Charge, Pool};
 use crate::util::lru::Lru;
 use crate::util::time::Timestamp;
@@ -29,6 +31,12 @@ pub struct LeakTracker {
     pub link_local_evictions: u64,
     /// `link_local_macs`, charged to the memory budget (`link_local`).
     link_local_charge: Charge,
+    /// MACs of frames sent from a decky's own address: link-local packets
+    /// from them are the decky's own, never a leak.
+    decky_macs: DeckyMacs,
+    /// The last two IPv4 sources checked against the deckies (a flow's
+    /// two directions), so a flow's frames cost no lookup.
+    last_v4_sources: [Option<(Mac, Ipv4Addr)>; 2],
     /// The capture interface, for `on_iface` (empty when reading files).
     iface: Arc<str>,
 }
@@ -41,6 +49,8 @@ impl LeakTracker {
             link_local_macs: Lru::new(cap),
             link_local_evictions: 0,
             link_local_charge: Charge::new(Budget::unlimited(), Pool::LinkLocal),
+            decky_macs: DeckyMacs::new(cap),
+            last_v4_sources: [None; 2],
             iface: Arc::from(""),
         }
     }
@@ -48,6 +58,7 @@ impl LeakTracker {
     /// Charges `budget` from now on.
     pub fn set_budget(&mut self, budget: Budget) {
         self.macs.set_budget(budget.clone());
+        self.decky_macs.set_budget(budget.clone());
         self.link_local_charge.set_budget(budget);
     }
 
@@ -60,19 +71,29 @@ impl LeakTracker {
         }
     }
 
+    /// A new decky map: sources seen before may be deckies now.
+    pub fn deckies_changed(&mut self) {
+        self.last_v4_sources = [None; 2];
+    }
+
     /// Names the interface the packets come from (`run`).
     pub fn set_interface(&mut self, name: &str) {
         self.iface = Arc::from(name);
     }
 
     /// Table sizes and evictions, for table statistics.
-    pub fn table_stats(&self) -> [(&'static str, usize, u64); 2] {
+    pub fn table_stats(&self) -> [(&'static str, usize, u64); 3] {
         [
             ("mac_ipv4", self.macs.len(), self.macs.evictions),
             (
                 "link_local_macs",
                 self.link_local_macs.len(),
                 self.link_local_evictions,
+            ),
+            (
+                "decky_macs",
+                self.decky_macs.len(),
+                self.decky_macs.evictions,
             ),
         ]
     }
@@ -94,10 +115,18 @@ impl LeakTracker {
                     if self.macs.record(mac, src, Provenance::Ipv4Frame) {
                         cx.stats.bump("ipv6_leak_mac_evictions");
                     }
+                    let seen = Some((mac, src));
+                    if !self.last_v4_sources.contains(&seen) {
+                        self.last_v4_sources = [seen, self.last_v4_sources[0]];
+                        self.learn_decky_mac(cx, deckies, IpAddr::V4(src), mac);
+                    }
                 }
             }
             (IpAddr::V6(src), IpAddr::V6(dst)) => {
                 let Some(leak) = ipv6_leak::classify(&src, pkt.src_mac) else {
+                    if let Some(mac) = pkt.src_mac {
+                        self.learn_decky_mac(cx, deckies, IpAddr::V6(src), mac);
+                    }
                     return;
                 };
                 if let Some(mac) = pkt.src_mac.filter(ipv6_leak::is_unicast_mac) {
@@ -113,7 +142,14 @@ impl LeakTracker {
                 let Some(decky) = self.attribute(deckies, &src, &dst, pkt) else {
                     return;
                 };
-                let attacker_v4 = leak.mac.and_then(|m| self.macs.lookup(&m));
+                if self.is_decky_own(deckies, &src, &leak) {
+                    cx.stats.bump("ipv6_leak_decky_own");
+                    return;
+                }
+                let attacker_v4 = leak
+                    .mac
+                    .and_then(|m| self.macs.lookup(&m))
+                    .filter(|v4| deckies.get(&IpAddr::V4(*v4)).is_none());
                 let mut ev = Event::new(EventKind::Ipv6LinkLocalLeak, ts, decky);
                 ev.push("src_ip", IpAddr::V6(src))
                     .push("dst_ip", IpAddr::V6(dst))
@@ -145,6 +181,38 @@ impl LeakTracker {
 }
 
 impl LeakTracker {
+    /// Remembers `mac` as a decky's when `src`, the address it sent from,
+    /// is a decky's.
+    fn learn_decky_mac(&mut self, cx: &mut Context, deckies: &DeckyMap, src: IpAddr, mac: Mac) {
+        if deckies.get(&src).is_some() && self.decky_macs.record(mac) {
+            cx.stats.bump("ipv6_leak_decky_mac_evictions");
+        }
+    }
+
+    /// Whether a link-local source is a decky's own: a decky's address, or
+    /// sent from (or embedding, or last seen with) a decky's MAC, or from a
+    /// MAC last seen with a decky's IPv4 address.
+    fn is_decky_own(&self, deckies: &DeckyMap, src: &Ipv6Addr, leak: &Leak) -> bool {
+        if deckies.get(&IpAddr::V6(*src)).is_some() {
+            return true;
+        }
+        let embedded = match leak.iid {
+            IidKind::Eui64 { mac } => Some(mac),
+            IidKind::StablePrivacy => None,
+        };
+        let seen_with = self.link_local_macs.peek(src).copied();
+        [leak.mac, embedded, seen_with]
+            .into_iter()
+            .flatten()
+            .any(|m| {
+                self.decky_macs.contains(&m)
+                    || self
+                        .macs
+                        .lookup(&m)
+                        .is_some_and(|v4| deckies.get(&IpAddr::V4(v4)).is_some())
+            })
+    }
+
     /// The decky a link-local packet concerns: its destination, the target
     /// of a neighbor solicitation/advertisement or redirect, or its source,
     /// by address; else by MAC, since deckies are usually known by their

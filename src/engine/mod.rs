@@ -50,7 +50,7 @@ pub use deckies::{Decap, DeckyMap};
 pub use sharded::ShardedEngine;
 pub use stats::Stats;
 
-/// Caps and timeouts (SPEC section 9 defaults).
+/// Caps and timeouts (docs/spec.md section 9 defaults).
 #[derive(Debug, Clone)]
 pub struct Limits {
     pub flows: usize,
@@ -84,7 +84,7 @@ impl Default for Limits {
     }
 }
 
-/// Which way a connection crosses the decky boundary (SPEC section 3).
+/// Which way a connection crosses the decky boundary (docs/spec.md section 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
     Inbound,
@@ -190,6 +190,7 @@ impl Engine {
     /// An engine drawing on `budget` (a shard's share of `--memcap`).
     pub fn with_budget(limits: Limits, deckies: DeckyMap, budget: Budget) -> Self {
         let limits_tally = limits.tally_fingerprints;
+        let client_sources = limits.seq_sources.min(client_mismatch::DEFAULT_SOURCES);
         let mut flows = FlowTable::with_half_open_cap(limits.flows, limits.pending_handshakes);
         flows.set_budget(budget.clone());
         let mut dtls_hellos =
@@ -211,7 +212,7 @@ impl Engine {
         p0f_hosts.set_budget(budget.clone());
         let mut defrag = DefragTable::new(defrag::DEFAULT_BYTES);
         defrag.set_budget(budget.clone());
-        let mut clients = client_mismatch::ClientConsistency::new(client_mismatch::DEFAULT_SOURCES);
+        let mut clients = client_mismatch::ClientConsistency::new(client_sources);
         clients.set_budget(budget.clone());
         Engine {
             flows,
@@ -286,6 +287,7 @@ impl Engine {
     pub fn set_deckies(&mut self, mut deckies: DeckyMap) {
         deckies.decap = self.deckies.decap;
         self.deckies = deckies;
+        self.leaks.deckies_changed();
     }
 
     /// Names the capture interface (`on_iface` of link-local leaks).
@@ -553,7 +555,7 @@ impl Engine {
             });
         }
         let (decky, direction) = match (self.deckies.get(client), self.deckies.get(server)) {
-            // Internal traffic is named after the server's decky (SPEC section 3).
+            // Internal traffic is named after the server's decky (docs/spec.md section 3).
             (Some(_), Some(s)) => (s, Direction::Internal),
             (None, Some(s)) => (s, Direction::Inbound),
             (Some(c), None) => (c, Direction::Outbound),

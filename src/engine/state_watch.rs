@@ -1,4 +1,4 @@
-//! Reloads DECNET's state file while the daemon runs (SPEC section 3).
+//! Reloads DECNET's state file while the daemon runs (docs/spec.md section 3).
 //!
 //! A thread watches the file's directory with inotify, so writers that
 //! replace the file by renaming a temporary one over it are seen as well as
@@ -29,7 +29,7 @@ use notify::{EventKind, RecursiveMode, Watcher};
 
 #[derive(Debug, Clone)]
 pub struct WatchOptions {
-    /// Longest time between two checks of the file (SPEC: 60 s).
+    /// Longest time between two checks of the file (docs/spec.md: 60 s).
     pub period: Duration,
     /// Quiet time after a change event before the file is read.
     pub debounce: Duration,

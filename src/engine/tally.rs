@@ -1,4 +1,4 @@
-//! The most frequent fingerprints per decky, for `read --summary` (SPEC
+//! The most frequent fingerprints per decky, for `read --summary` (docs/spec.md
 //! "Progress"): each event kind's headline fingerprint (JA4 of a
 //! ClientHello, HASSH of a key exchange, ...) counted per decky as events
 //! are emitted. Only kept when asked for, and bounded: at most `cap`

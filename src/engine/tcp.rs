@@ -33,7 +33,7 @@ pub struct FlowApp {
 }
 
 /// Flows shorter than this many packets, with no retransmission and under
-/// a second, are not worth a `tcp_flow_timing` (SPEC section 5).
+/// a second, are not worth a `tcp_flow_timing` (docs/spec.md section 5).
 const TRIVIAL_PACKETS: u64 = 4;
 const TRIVIAL_DURATION_US: i64 = 1_000_000;
 

@@ -169,6 +169,66 @@ impl MacIpv4Table {
     }
 }
 
+/// Bounded set of the MACs that frames from a decky's own address came
+/// from: a link-local packet from one of them is the decky itself (its
+/// router solicitation, its DAD), never a leak of an attacker.
+pub struct DeckyMacs {
+    map: Lru<Mac, ()>,
+    /// The last MAC recorded: a decky's bulk transfer records it once.
+    last: Option<Mac>,
+    /// Entries dropped to make room (the cap or the memory budget).
+    pub evictions: u64,
+    /// Charged to the memory budget (`link_local`).
+    charge: crate::util::budget::Charge,
+}
+
+impl DeckyMacs {
+    pub fn new(cap: usize) -> Self {
+        DeckyMacs {
+            map: Lru::new(cap),
+            last: None,
+            evictions: 0,
+            charge: crate::util::budget::Charge::new(
+                crate::util::budget::Budget::unlimited(),
+                crate::util::budget::Pool::LinkLocal,
+            ),
+        }
+    }
+
+    /// Charges `budget` from now on.
+    pub fn set_budget(&mut self, budget: crate::util::budget::Budget) {
+        self.charge.set_budget(budget);
+    }
+
+    /// Records `mac` as a decky's; ignores multicast and zero MACs.
+    /// Returns whether another entry was evicted to make room.
+    pub fn record(&mut self, mac: Mac) -> bool {
+        if self.last == Some(mac) || !is_unicast_mac(&mac) {
+            return false;
+        }
+        self.last = Some(mac);
+        let evicted = self.map.insert(mac, ()).is_some();
+        let shed = self.map.settle_budget(&mut self.charge);
+        if evicted {
+            self.evictions += 1;
+        }
+        self.evictions += shed;
+        evicted || shed > 0
+    }
+
+    pub fn contains(&self, mac: &Mac) -> bool {
+        self.map.contains(mac)
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
 /// The sender of an ARP message over Ethernet/IPv4 (RFC 826): its MAC and
 /// IPv4 address. `None` for other hardware or protocol types and for
 /// probes (sender address 0.0.0.0, which `record` ignores anyway).
@@ -302,6 +362,22 @@ mod tests {
             t.lookup(&[2, 0, 0, 0, 0, 9]),
             Some(Ipv4Addr::new(10, 0, 1, 9))
         );
+    }
+
+    #[test]
+    fn decky_macs_are_unicast_and_bounded() {
+        let mut t = DeckyMacs::new(2);
+        assert!(!t.record([0x33, 0x33, 0, 0, 0, 1]));
+        assert!(!t.record([0; 6]));
+        assert!(t.is_empty());
+        assert!(!t.record([2, 0, 0, 0, 0, 1]));
+        assert!(!t.record([2, 0, 0, 0, 0, 1]));
+        assert!(!t.record([2, 0, 0, 0, 0, 2]));
+        assert!(t.contains(&[2, 0, 0, 0, 0, 1]));
+        assert!(t.record([2, 0, 0, 0, 0, 3]));
+        assert_eq!((t.len(), t.evictions), (2, 1));
+        assert!(!t.contains(&[2, 0, 0, 0, 0, 1]));
+        assert!(t.contains(&[2, 0, 0, 0, 0, 3]));
     }
 
     #[test]

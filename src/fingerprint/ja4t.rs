@@ -79,7 +79,7 @@ mod tests {
 
     #[test]
     fn spec_examples() {
-        // SPEC section 5 and the corpus' Wireshark values.
+        // docs/spec.md section 5 and the corpus' Wireshark values.
         let win10 = [2, 4, 5, 0xb4, 1, 3, 3, 8, 1, 1, 4, 2];
         assert_eq!(
             ja4t(&tcp(64240, &win10)).unwrap(),

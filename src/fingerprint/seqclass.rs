@@ -1,4 +1,4 @@
-//! IP-ID and ISN sequence classes per source (SPEC section 5): how a host
+//! IP-ID and ISN sequence classes per source (docs/spec.md section 5): how a host
 //! numbers its packets gives away its stack or the tool that forged them.
 
 use std::net::IpAddr;

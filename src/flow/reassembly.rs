@@ -1,5 +1,5 @@
 //! One direction of a TCP stream, reassembled into in-order bytes, within a
-//! per-direction window (SPEC section 9: 16 KiB) and the process's byte
+//! per-direction window (docs/spec.md section 9: 16 KiB) and the process's byte
 //! budget ([`Budget`], pool [`Pool::Reassembly`]).
 //!
 //! The next expected segment, the common case, is handed on without being

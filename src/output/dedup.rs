@@ -1,4 +1,4 @@
-//! Dedup on packet time (SPEC 4.3): an event is dropped when the same
+//! Dedup on packet time (docs/spec.md section 4.3): an event is dropped when the same
 //! (`src_ip`, event type, key fields) was emitted less than the TTL ago.
 //! The window starts at the first emission and repeats do not extend it.
 

@@ -1,4 +1,4 @@
-//! The JSON record (SPEC 4.2), DECNET's parsed form of the line, built from
+//! The JSON record (docs/spec.md section 4.2), DECNET's parsed form of the line, built from
 //! the event itself so `fields` holds the exact values.
 
 use crate::event::Event;

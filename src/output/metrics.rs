@@ -1,4 +1,4 @@
-//! `--metrics ADDR:PORT`: Prometheus text exposition (SPEC section 8).
+//! `--metrics ADDR:PORT`: Prometheus text exposition (docs/spec.md section 8).
 //!
 //! The engine is single-threaded and must never wait for a scraper, so it
 //! does not share live counters. About once a second the capture loop

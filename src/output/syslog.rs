@@ -1,4 +1,4 @@
-//! The RFC 5424 line (SPEC 4.1):
+//! The RFC 5424 line (docs/spec.md section 4.1):
 //! `<PRI>1 TIMESTAMP HOSTNAME sniffer - EVENT_TYPE [relay@55555 k="v" ...]`.
 
 use crate::event::{Event, Field};
@@ -55,13 +55,54 @@ pub(super) fn write_params(
 }
 
 /// Structured fields in catalogue order, then free text in its relative
-/// order: a consumer that stops at the first `]` loses as little as possible.
-pub fn ordered_fields(ev: &Event) -> impl Iterator<Item = Field<'_>> {
-    // Without free text (most events) the second pass is skipped at once.
-    let second_pass = if ev.has_free_text() { usize::MAX } else { 0 };
-    ev.fields()
-        .filter(|f| !f.free_text)
-        .chain(ev.fields().take(second_pass).filter(|f| f.free_text))
+/// order; and after all those, the values that hold a `]`, in the same
+/// order: a consumer that stops at the first `]` loses as little as
+/// possible, and nothing but values that hold one (SPEC 4.1).
+pub fn ordered_fields(ev: &Event) -> OrderedFields<'_> {
+    OrderedFields {
+        ev,
+        pass: 0,
+        at: 0,
+        // Most events have neither: one pass over the fields.
+        passes: match (ev.has_free_text(), ev.has_bracket()) {
+            (false, false) => &[(false, false)],
+            (true, false) => &[(false, false), (true, false)],
+            (false, true) => &[(false, false), (false, true)],
+            (true, true) => &[(false, false), (true, false), (false, true), (true, true)],
+        },
+    }
+}
+
+/// The fields of an event in line order: one pass per (free text, holds
+/// `]`) group, in [`ordered_fields`]' order, without allocating.
+#[derive(Clone)]
+pub struct OrderedFields<'a> {
+    ev: &'a Event,
+    passes: &'static [(bool, bool)],
+    pass: usize,
+    at: usize,
+}
+
+impl<'a> Iterator for OrderedFields<'a> {
+    type Item = Field<'a>;
+
+    fn next(&mut self) -> Option<Field<'a>> {
+        loop {
+            let &(free_text, bracket) = self.passes.get(self.pass)?;
+            match self.ev.field_at(self.at) {
+                Some(f) => {
+                    self.at += 1;
+                    if f.free_text == free_text && f.bracket == bracket {
+                        return Some(f);
+                    }
+                }
+                None => {
+                    self.pass += 1;
+                    self.at = 0;
+                }
+            }
+        }
+    }
 }
 
 /// HOSTNAME is printable ASCII without spaces (RFC 5424 6.2.4); decky names
@@ -249,6 +290,81 @@ mod tests {
             "<132>1 2026-04-21T16:35:50.123456+00:00 decky-01 sniffer - tls_session \
              [relay@55555 src_ip=\"203.0.113.7\" ja3s=\"abc\" sni=\"a.example\"]"
         );
+    }
+
+    /// What DECNET's parsers keep: the parameters before the first `]`
+    /// after the SD-ID (`\[relay@55555\s+(.*?)\]`), escaped or not.
+    fn names_before_first_bracket(line: &str) -> Vec<&str> {
+        let sd = &line[line.find("[relay@55555 ").unwrap() + 13..];
+        let sd = &sd[..sd.find(']').unwrap()];
+        sd.split("=\"")
+            .filter_map(|part| part.rsplit(' ').next())
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+            .collect()
+    }
+
+    #[test]
+    fn values_holding_a_bracket_go_last() {
+        let mut ev = Event::new(
+            EventKind::HttpRequestFingerprint,
+            Timestamp::new(1_776_789_350, 0),
+            "decky-01".into(),
+        );
+        ev.push("remote_addr", "[::1]:57722")
+            .push("src_ip", "::1")
+            .push_text("headers_ordered", "[\"Host\"]")
+            .push("ja4h", "ge11nn_x]")
+            .push_text("host", "a.example")
+            .push("dst_port", "80");
+        let mut out = Vec::new();
+        write_line(&ev, &mut out);
+        let line = String::from_utf8(out).unwrap();
+        assert!(
+            line.ends_with(
+                "[relay@55555 src_ip=\"::1\" dst_port=\"80\" host=\"a.example\" \
+                 remote_addr=\"[::1\\]:57722\" ja4h=\"ge11nn_x\\]\" \
+                 headers_ordered=\"[\\\"Host\\\"\\]\"]"
+            ),
+            "{line}"
+        );
+        // A parser stopping at the first `]` keeps every value without one.
+        assert_eq!(
+            names_before_first_bracket(&line),
+            ["src_ip", "dst_port", "host", "remote_addr"]
+        );
+        let names: Vec<&str> = ordered_fields(&ev).map(|f| f.name).collect();
+        assert_eq!(
+            names,
+            [
+                "src_ip",
+                "dst_port",
+                "host",
+                "remote_addr",
+                "ja4h",
+                "headers_ordered"
+            ]
+        );
+    }
+
+    #[test]
+    fn without_brackets_the_order_is_catalogue_then_free_text() {
+        let mut ev = Event::new(
+            EventKind::TlsSession,
+            Timestamp::new(1_776_789_350, 0),
+            "decky-01".into(),
+        );
+        ev.push("src_ip", "203.0.113.7")
+            .push_text("sni", "a.example")
+            .push("ja3s", "abc")
+            .push_text("alpn", "h2");
+        assert!(!ev.has_bracket());
+        let names: Vec<&str> = ordered_fields(&ev).map(|f| f.name).collect();
+        assert_eq!(names, ["src_ip", "ja3s", "sni", "alpn"]);
+        // Structured only: push order.
+        let mut ev = Event::new(EventKind::TlsSession, Timestamp::new(1, 0), "d".into());
+        ev.push("b", "1").push("a", "2");
+        let names: Vec<&str> = ordered_fields(&ev).map(|f| f.name).collect();
+        assert_eq!(names, ["b", "a"]);
     }
 
     #[test]

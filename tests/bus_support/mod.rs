@@ -42,7 +42,7 @@ pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     cond()
 }
 
-/// Checks an envelope against SPEC 7 and the event it came from.
+/// Checks an envelope against docs/spec.md section 7 and the event it came from.
 pub fn check_envelope(body: &[u8], topic: &str, ev: &Event) -> serde_json::Value {
     let v: serde_json::Value = serde_json::from_slice(body).expect("envelope is JSON");
     let obj = v.as_object().expect("envelope is an object");

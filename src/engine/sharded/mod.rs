@@ -359,6 +359,7 @@ impl ShardedEngine {
             }
         }
         self.router.deckies = deckies;
+        self.router.leaks.deckies_changed();
     }
 
     pub fn deckies(&self) -> &DeckyMap {

@@ -17,7 +17,7 @@
 //! - cookie names / pairs: SHA-256 of the cookie names, and of the
 //!   `name=value` pairs, both ordered by cookie name and joined by `,`.
 //!
-//! An empty list hashes to `000000000000` (SPEC section 6).
+//! An empty list hashes to `000000000000` (docs/spec.md section 6).
 
 use sha2::{Digest, Sha256};
 

@@ -10,7 +10,7 @@
 
 use super::head::{check_prefix, Prefix, RequestHead, MAX_METHOD_LEN};
 
-/// Default cap on a stored request head (SPEC section 9: 16 KiB of
+/// Default cap on a stored request head (docs/spec.md section 9: 16 KiB of
 /// reassembly per direction).
 pub const DEFAULT_HEAD_CAP: usize = 16 * 1024;
 

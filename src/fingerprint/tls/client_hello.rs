@@ -18,7 +18,7 @@ pub struct ClientHello<'a> {
     extensions: Extensions<'a>,
 }
 
-/// Resumption mechanisms a ClientHello offers (SPEC `resumption`).
+/// Resumption mechanisms a ClientHello offers (docs/spec.md `resumption`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Resumption {
     pub session_ticket: bool,
@@ -218,7 +218,7 @@ impl<'a> AlpnList<'a> {
         AlpnList(Reader::new(list))
     }
 
-    /// The offered names joined by `,` (SPEC `alpn`).
+    /// The offered names joined by `,` (docs/spec.md `alpn`).
     pub fn joined(self) -> Vec<u8> {
         let mut out = Vec::new();
         self.write_joined(&mut out);

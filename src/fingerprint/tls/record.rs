@@ -20,7 +20,7 @@ pub mod content_type {
 /// The largest record a peer may send (TLSCiphertext: 2^14 + 2048).
 pub const MAX_RECORD_LEN: usize = 16_384 + 2_048;
 
-/// The default cap on buffered bytes per direction (SPEC section 9).
+/// The default cap on buffered bytes per direction (docs/spec.md section 9).
 pub const DEFAULT_CAP: usize = 16 * 1024;
 
 const RECORD_HEADER_LEN: usize = 5;

@@ -14,7 +14,7 @@ pub const DTLS13: u16 = 0xfefc;
 /// OpenSSL's DTLS before 0.9.8f; JA4 has no code for it (`00`).
 pub const DTLS_OPENSSL_OLD: u16 = 0x0100;
 
-/// `tls_version` as SPEC section 5 writes it: `TLS 1.3` ... `SSL 3.0`,
+/// `tls_version` as docs/spec.md section 5 writes it: `TLS 1.3` ... `SSL 3.0`,
 /// `DTLS 1.0/1.2/1.3` for DTLS (0x0100 as Wireshark names it), else
 /// `0xNNNN`.
 pub fn version_text(v: u16) -> String {
