@@ -305,6 +305,83 @@ fn a_million_partial_quic_hellos() {
     check(&run, "1M partial QUIC Initials");
 }
 
+/// The first piece (offset 0, more to come) of a TCP datagram to the
+/// decky's 443, in an Ethernet frame: IPv4 from `v4`, else IPv6 from
+/// 2001:db8::/32 with a Fragment header. `piece` bytes of the datagram's
+/// payload, a multiple of 8.
+fn first_fragment(i: u32, v4: bool, piece: &[u8]) -> Vec<u8> {
+    let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
+    if v4 {
+        f.extend_from_slice(&[0x08, 0x00]);
+        let mut ip = [0u8; 20];
+        ip[0] = 0x45;
+        ip[2..4].copy_from_slice(&((20 + piece.len()) as u16).to_be_bytes());
+        ip[4..6].copy_from_slice(&(i as u16).to_be_bytes());
+        ip[6] = 0x20; // MF, offset 0
+        ip[8] = 64;
+        ip[9] = 6;
+        ip[12..16].copy_from_slice(&flood_src(i).octets());
+        ip[16..20].copy_from_slice(&DECKY.octets());
+        let mut sum = 0u32;
+        for c in ip.chunks(2) {
+            sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
+        }
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+        f.extend_from_slice(&ip);
+    } else {
+        f.extend_from_slice(&[0x86, 0xdd]);
+        let mut ip = [0u8; 40];
+        ip[0] = 0x60;
+        ip[4..6].copy_from_slice(&((8 + piece.len()) as u16).to_be_bytes());
+        ip[6] = 44;
+        ip[7] = 64;
+        ip[8..12].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        ip[20..24].copy_from_slice(&i.to_be_bytes());
+        ip[24..28].copy_from_slice(&[0x20, 0x01, 0x0d, 0xb8]);
+        ip[39] = 5;
+        f.extend_from_slice(&ip);
+        // Next header TCP, offset 0 with M set, identification i.
+        f.extend_from_slice(&[6, 0, 0, 1]);
+        f.extend_from_slice(&i.to_be_bytes());
+    }
+    f.extend_from_slice(piece);
+    f
+}
+
+/// First pieces of IPv4 and IPv6 datagrams that never complete, from a
+/// million sources (half of each family): the defragmenter holds them
+/// within its cap and the budget, oldest evicted first.
+#[test]
+fn a_million_sources_of_fragments_that_never_complete() {
+    let run = read_stream("memcap-fragments", &[], |w| {
+        // A SYN's TCP header (data offset 5) and payload to fill the piece.
+        let mut piece = vec![0u8; 512];
+        piece[12] = 0x50;
+        piece[13] = SYN;
+        let mut t = T0;
+        for i in 0..1_000_000u32 {
+            piece[0..2].copy_from_slice(&(1024 + (i % 60_000) as u16).to_be_bytes());
+            piece[2..4].copy_from_slice(&443u16.to_be_bytes());
+            t += 1;
+            w.packet(t, &first_fragment(i, i % 2 == 0, &piece));
+        }
+        real_client(w, t);
+    });
+    check(
+        &run,
+        "1M sources of IPv4/IPv6 fragments that never complete",
+    );
+    assert!(
+        run.summary.contains("ip_fragment_datagrams_evicted")
+            || run.summary.contains("ip_fragment_datagrams_memcap_evicted"),
+        "the fragment flood was not evicted: {}",
+        run.summary
+    );
+}
+
 /// The UDP payload of the first IPv4 datagram to port 8443 in a classic
 /// little-endian pcap of Ethernet frames.
 fn first_quic_initial(path: &std::path::Path) -> Vec<u8> {
@@ -490,6 +567,18 @@ fn live_flood_in_run_stays_within_memcap() {
         "live flood: daemon VmHWM {} MiB, real client reported: {seen}",
         peak / 1024
     );
+    if !seen {
+        let _ = guard.daemon.take().map(|mut d| {
+            let _ = d.kill();
+            d.wait()
+        });
+        let err = std::fs::read_to_string(&stderr).unwrap_or_default();
+        let tail: Vec<&str> = err.lines().rev().take(40).collect();
+        eprintln!(
+            "daemon stderr (last lines, newest first):\n{}",
+            tail.join("\n")
+        );
+    }
     assert!(seen, "the real client was not reported");
     assert!(peak > 0 && peak <= LIMIT_KIB, "VmHWM {peak} KiB");
 }

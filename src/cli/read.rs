@@ -65,6 +65,7 @@ pub fn run(args: ReadArgs) -> i32 {
         return 1;
     }
     let mut output = Output::new(args.output.dedup_ttl, args.output.max_dedup);
+    output.set_memcap(args.limits.memcap);
     if let Err(e) = open_outputs(&args.output, &mut output) {
         error(e);
         return 1;
@@ -322,7 +323,8 @@ fn print_summary(engine: &Analyzer, out: &OutputStats, secs: f64) {
         "  dedup: {}, {}\n",
         out.dedup_entries, out.dedup_evictions
     ));
-    let memory = engine.memory_stats();
+    let mut memory = engine.memory_stats();
+    out.fill_memory(&mut memory);
     let used: usize = memory.iter().map(|p| p.bytes).sum();
     text.push_str(&format!(
         "memory (bytes, memcap evictions), {used} in all:\n"

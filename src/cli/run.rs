@@ -362,6 +362,7 @@ impl Daemon {
         drop_privileges(settings.user.as_deref()).map_err(StartError::Privileges)?;
 
         let mut output = Output::new(settings.dedup_ttl, settings.max_dedup);
+        output.set_memcap(settings.memcap);
         output.log_to(&settings.log)?;
         output.json_to(&settings.json)?;
         let bus = connect_bus(&settings).map_err(StartError::Bus)?;
@@ -598,7 +599,8 @@ fn snapshot(
         .map(|(n, _, ev)| (n.to_string(), *ev))
         .collect();
     evictions.push(("dedup".into(), out.dedup_evictions));
-    let memory = engine.memory_stats();
+    let mut memory = engine.memory_stats();
+    out.fill_memory(&mut memory);
     let memory_bytes = memory
         .iter()
         .map(|p| (p.name.to_string(), p.bytes as u64))

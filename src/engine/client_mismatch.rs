@@ -16,6 +16,7 @@ use hashbrown::HashMap;
 
 use crate::event::{Event, EventKind};
 use crate::fingerprint::clients::user_agent::{browser_claim, is_browser_label};
+use crate::util::budget::{heap_cost, Budget, Charge, Pool};
 
 /// Sources followed at most, by default.
 pub const DEFAULT_SOURCES: usize = 65_536;
@@ -61,8 +62,14 @@ pub struct ClientConsistency {
     sources: HashMap<IpAddr, Source>,
     cap: usize,
     last_sweep: i64,
-    /// Sources dropped to make room for a new one.
+    /// Sources dropped to make room for a new one (the cap or the memory
+    /// budget).
     pub evictions: u64,
+    /// Heap bytes of the claims' strings.
+    boxed: usize,
+    /// Charged to the memory budget (`client_claims`): the hash table's
+    /// buckets and `boxed`.
+    charge: Charge,
 }
 
 impl ClientConsistency {
@@ -72,6 +79,41 @@ impl ClientConsistency {
             cap: cap.max(1),
             last_sweep: i64::MIN,
             evictions: 0,
+            boxed: 0,
+            charge: Charge::new(Budget::unlimited(), Pool::ClientClaims),
+        }
+    }
+
+    /// Charges `budget` from now on.
+    pub fn set_budget(&mut self, budget: Budget) {
+        self.charge.set_budget(budget);
+    }
+
+    /// What the table holds: per source its bucket (hashbrown keeps 1/8
+    /// free and a control byte per bucket), and the claims' strings.
+    /// Charged by entries, not capacity, so that shedding frees budget.
+    fn allocated(&self) -> usize {
+        let slot = (std::mem::size_of::<(IpAddr, Source)>() + 1) * 8 / 7;
+        self.sources.len() * slot + self.boxed
+    }
+
+    /// Settles the charge; while the budget is over, drops sources other
+    /// than `keep` (hash order: the table keeps no age order; stale ones
+    /// went first at the last sweep).
+    fn settle(&mut self, keep: IpAddr) {
+        while self.charge.settle(self.allocated()) && self.sources.len() > 1 {
+            let Some(k) = self.sources.keys().copied().find(|k| *k != keep) else {
+                return;
+            };
+            self.drop_source(&k);
+            self.charge.note_eviction();
+        }
+    }
+
+    fn drop_source(&mut self, ip: &IpAddr) {
+        if let Some(s) = self.sources.remove(ip) {
+            self.boxed -= source_heap(&s);
+            self.evictions += 1;
         }
     }
 
@@ -107,6 +149,15 @@ impl ClientConsistency {
             return None;
         }
         let ip: IpAddr = std::str::from_utf8(ev.get("src_ip")?).ok()?.parse().ok()?;
+        let before = self.sources.get(&ip).map_or(0, source_heap);
+        let mismatch = self.observe_source(ev, ip);
+        let after = self.sources.get(&ip).map_or(0, source_heap);
+        self.boxed = self.boxed + after - before;
+        self.settle(ip);
+        mismatch
+    }
+
+    fn observe_source(&mut self, ev: &Event, ip: IpAddr) -> Option<Event> {
         let now = ev.ts.secs;
         let source = self.source(ip, now);
         source.last = now;
@@ -162,17 +213,33 @@ impl ClientConsistency {
         if !self.sources.contains_key(&ip) && self.sources.len() >= self.cap {
             if now > self.last_sweep {
                 self.last_sweep = now;
-                self.sources.retain(|_, s| now - s.last <= WINDOW_SECS);
+                let mut freed = 0;
+                self.sources.retain(|_, s| {
+                    let keep = now - s.last <= WINDOW_SECS;
+                    if !keep {
+                        freed += source_heap(s);
+                    }
+                    keep
+                });
+                self.boxed -= freed;
             }
             if self.sources.len() >= self.cap {
                 if let Some(k) = self.sources.keys().next().copied() {
-                    self.sources.remove(&k);
-                    self.evictions += 1;
+                    self.drop_source(&k);
                 }
             }
         }
         self.sources.entry(ip).or_default()
     }
+}
+
+/// Heap bytes a source's claims hold.
+fn source_heap(s: &Source) -> usize {
+    [&s.tool, &s.browser]
+        .into_iter()
+        .flatten()
+        .map(|c| heap_cost(c.what.len()) + heap_cost(c.extra.len()))
+        .sum()
 }
 
 fn text<'e>(ev: &'e Event, name: &str) -> &'e str {
@@ -404,5 +471,42 @@ mod tests {
         // Stale sources are swept first, without counting an eviction.
         run(&mut t, vec![syn(1000, "198.51.100.9")]);
         assert_eq!((t.len(), t.evictions), (1, 3));
+    }
+
+    #[test]
+    fn budget_charges_buckets_and_claims_and_sheds() {
+        let budget = Budget::unlimited();
+        let mut t = ClientConsistency::new(1000);
+        t.set_budget(budget.clone());
+        for i in 0..50 {
+            let ip = format!("198.51.100.{i}");
+            run(
+                &mut t,
+                vec![syn(1, &ip), http(1, &ip, CHROME, "Python requests")],
+            );
+        }
+        assert!(t.boxed > 0);
+        assert_eq!(budget.pool_used(Pool::ClientClaims), t.allocated());
+        // All go stale and are swept: the strings are given back.
+        t.cap = 1;
+        run(&mut t, vec![syn(1000, "203.0.113.1")]);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.boxed, 0);
+        assert_eq!(budget.pool_used(Pool::ClientClaims), t.allocated());
+        drop(t);
+        assert_eq!(budget.used(), 0, "everything charged is given back");
+
+        // A budget of a few sources: others go, the newcomer stays.
+        let budget = Budget::new(4096);
+        let mut t = ClientConsistency::new(1000);
+        t.set_budget(budget.clone());
+        for i in 0..200 {
+            let ip = format!("198.51.{}.{}", i / 250, i % 250);
+            run(&mut t, vec![http(1, &ip, CHROME, "Python requests")]);
+            assert!(t.sources.contains_key(&ip.parse::<IpAddr>().unwrap()));
+        }
+        assert!(budget.evictions(Pool::ClientClaims) > 0);
+        assert_eq!(t.evictions, budget.evictions(Pool::ClientClaims));
+        assert!(t.len() < 200);
     }
 }

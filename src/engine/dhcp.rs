@@ -17,6 +17,7 @@ use super::{Context, DeckyMap};
 use crate::decode::{Packet, Transport};
 use crate::event::{Event, EventKind};
 use crate::fingerprint::dhcp::{self, Family, Mac, Message};
+use crate::util::budget::{Budget, Charge, Pool};
 use crate::util::lru::Lru;
 use crate::util::time::Timestamp;
 
@@ -56,6 +57,8 @@ impl Seen {
 pub struct DhcpTracker {
     seen: Lru<Mac, Seen>,
     pub evictions: u64,
+    /// Charged to the memory budget (`dhcp_clients`).
+    charge: Charge,
 }
 
 impl DhcpTracker {
@@ -64,7 +67,13 @@ impl DhcpTracker {
         DhcpTracker {
             seen: Lru::new(macs.max(1)),
             evictions: 0,
+            charge: Charge::new(Budget::unlimited(), Pool::DhcpClients),
         }
+    }
+
+    /// Charges `budget` from now on.
+    pub fn set_budget(&mut self, budget: Budget) {
+        self.charge.set_budget(budget);
     }
 
     /// Table size and evictions, for table statistics.
@@ -112,11 +121,18 @@ impl DhcpTracker {
             .client_mac
             .or(if msg.from_server { None } else { pkt.src_mac })
             .unwrap_or_default();
-        let (seen, evicted) = self.seen.get_or_insert_with(mac, Seen::default);
-        if evicted.is_some() {
-            self.evictions += 1;
-            cx.stats.bump("dhcp_client_evictions");
+        let before = self.seen.len();
+        let (_, evicted) = self.seen.get_or_insert_with(mac, Seen::default);
+        let mut evicted = u64::from(evicted.is_some());
+        if self.seen.len() != before {
+            // A new MAC: charge it, shedding the oldest others.
+            evicted += self.seen.settle_budget(&mut self.charge);
         }
+        if evicted > 0 {
+            self.evictions += evicted;
+            cx.stats.add("dhcp_client_evictions", evicted);
+        }
+        let (seen, _) = self.seen.get_or_insert_with(mac, Seen::default);
         let (new, replaced) = seen.insert(shape_key(&msg));
         if replaced {
             cx.stats.bump("dhcp_fingerprints_replaced");
@@ -264,7 +280,7 @@ mod tests {
             p0f_http_heads: Vec::new(),
             frame: 0,
             p0f_db: crate::fingerprint::p0f::Database::bundled(),
-            budget: crate::util::budget::Budget::unlimited(),
+            budget: Budget::unlimited(),
         };
         let deckies = DeckyMap::observe_all();
         for i in 0..10u8 {
@@ -290,5 +306,42 @@ mod tests {
         let mut out = Vec::new();
         write_mac(&[0, 0x0b, 0x82, 1, 0xfc, 0x42], &mut out);
         assert_eq!(out, b"00:0b:82:01:fc:42");
+    }
+
+    #[test]
+    fn the_mac_table_draws_on_the_budget() {
+        use crate::util::budget::{Budget, Pool};
+        let per = Lru::<Mac, Seen>::entry_bytes();
+        let budget = Budget::new(3 * per);
+        let mut t = DhcpTracker::new(100);
+        t.set_budget(budget.clone());
+        let mut cx = Context {
+            limits: Default::default(),
+            stats: Default::default(),
+            out: Vec::new(),
+            frame: 0,
+            p0f_db: crate::fingerprint::p0f::Database::bundled(),
+            budget: Budget::unlimited(),
+            p0f_http_heads: Vec::new(),
+        };
+        let deckies = DeckyMap::observe_all();
+        for i in 0..10u8 {
+            let frame = discover([2, 0, 0, 0, 0, i]);
+            let raw = crate::capture::RawPacket {
+                ts: Timestamp::new(1, 0),
+                linktype: crate::capture::linktype::ETHERNET,
+                data: &frame,
+                orig_len: frame.len() as u32,
+            };
+            let pkt = crate::decode::decode(&raw).unwrap();
+            t.observe(&mut cx, &deckies, &pkt, raw.ts);
+        }
+        // Every newcomer is reported; the oldest MACs made room.
+        assert_eq!(cx.out.len(), 10);
+        assert_eq!(t.table_stats()[0], ("dhcp_clients", 3, 7));
+        assert_eq!(budget.evictions(Pool::DhcpClients), 7);
+        assert_eq!(budget.pool_used(Pool::DhcpClients), 3 * per);
+        drop(t);
+        assert_eq!(budget.used(), 0);
     }
 }

@@ -14,6 +14,7 @@ use crate::event::{Event, EventKind};
 use crate::fingerprint::ipv6_leak::{
     self, arp_sender, DeckyMacs, IidKind, Leak, Mac, MacIpv4Table, Provenance,
 };
+use crate::util::budget::{Budget, Charge, Pool};
 use crate::util::lru::Lru;
 use crate::util::time::Timestamp;
 
@@ -28,6 +29,8 @@ pub struct LeakTracker {
     /// lets a packet *to* a stable-privacy address be tied to its owner.
     link_local_macs: Lru<Ipv6Addr, Mac>,
     pub link_local_evictions: u64,
+    /// `link_local_macs`, charged to the memory budget (`link_local`).
+    link_local_charge: Charge,
     /// MACs of frames sent from a decky's own address: link-local packets
     /// from them are the decky's own, never a leak.
     decky_macs: DeckyMacs,
@@ -45,10 +48,18 @@ impl LeakTracker {
             macs: MacIpv4Table::new(cap),
             link_local_macs: Lru::new(cap),
             link_local_evictions: 0,
+            link_local_charge: Charge::new(Budget::unlimited(), Pool::LinkLocal),
             decky_macs: DeckyMacs::new(cap),
             last_v4_sources: [None; 2],
             iface: Arc::from(""),
         }
+    }
+
+    /// Charges `budget` from now on.
+    pub fn set_budget(&mut self, budget: Budget) {
+        self.macs.set_budget(budget.clone());
+        self.decky_macs.set_budget(budget.clone());
+        self.link_local_charge.set_budget(budget);
     }
 
     /// The capture interface: the one named with [`Self::set_interface`],
@@ -119,9 +130,13 @@ impl LeakTracker {
                     return;
                 };
                 if let Some(mac) = pkt.src_mac.filter(ipv6_leak::is_unicast_mac) {
-                    if self.link_local_macs.insert(src, mac).is_some() {
-                        self.link_local_evictions += 1;
-                        cx.stats.bump("ipv6_leak_link_local_evictions");
+                    let mut evicted = u64::from(self.link_local_macs.insert(src, mac).is_some());
+                    evicted += self
+                        .link_local_macs
+                        .settle_budget(&mut self.link_local_charge);
+                    if evicted > 0 {
+                        self.link_local_evictions += evicted;
+                        cx.stats.add("ipv6_leak_link_local_evictions", evicted);
                     }
                 }
                 let Some(decky) = self.attribute(deckies, &src, &dst, pkt) else {

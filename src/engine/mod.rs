@@ -201,19 +201,31 @@ impl Engine {
         dtls_hellos.set_budget(budget.clone());
         let mut quic = quic::QuicTracker::new(&limits);
         quic.set_budget(budget.clone());
+        let mut seq_classes = SeqClassTable::new(limits.seq_sources);
+        seq_classes.set_budget(budget.clone());
+        let mut leaks = ipv6_leak::LeakTracker::new(&limits);
+        leaks.set_budget(budget.clone());
+        let mut dhcp = dhcp::DhcpTracker::new(dhcp::DEFAULT_MACS);
+        dhcp.set_budget(budget.clone());
+        // As many hosts as sequence-sample sources, within its own cap.
+        let mut p0f_hosts = crate::fingerprint::p0f::uptime::HostTsTable::with_memcap(
+            (limits.seq_sources * crate::fingerprint::p0f::uptime::HOST_ENTRY_BYTES)
+                .min(crate::fingerprint::p0f::uptime::DEFAULT_MEMCAP),
+        );
+        p0f_hosts.set_budget(budget.clone());
+        let mut defrag = DefragTable::new(defrag::DEFAULT_BYTES);
+        defrag.set_budget(budget.clone());
+        let mut clients = client_mismatch::ClientConsistency::new(client_sources);
+        clients.set_budget(budget.clone());
         Engine {
             flows,
-            seq_classes: SeqClassTable::new(limits.seq_sources),
+            seq_classes,
             quic,
             dtls_hellos,
-            leaks: ipv6_leak::LeakTracker::new(&limits),
-            dhcp: dhcp::DhcpTracker::new(dhcp::DEFAULT_MACS),
-            // As many hosts as sequence-sample sources, within its own cap.
-            p0f_hosts: crate::fingerprint::p0f::uptime::HostTsTable::with_memcap(
-                (limits.seq_sources * crate::fingerprint::p0f::uptime::HOST_ENTRY_BYTES)
-                    .min(crate::fingerprint::p0f::uptime::DEFAULT_MEMCAP),
-            ),
-            defrag: DefragTable::new(defrag::DEFAULT_BYTES),
+            leaks,
+            dhcp,
+            p0f_hosts,
+            defrag,
             checksums: checksums::ChecksumGate::default(),
             cx: Context {
                 limits,
@@ -229,8 +241,7 @@ impl Engine {
             track_leaks: true,
             routed_seq: None,
             tally: (limits_tally > 0).then(|| FingerprintTally::new(limits_tally)),
-            // Per-source state, so bounded like the other per-source tables.
-            clients: client_mismatch::ClientConsistency::new(client_sources),
+            clients,
         }
     }
 
@@ -303,7 +314,8 @@ impl Engine {
     }
 
     /// Brings memory back under the budget after a packet that overshot
-    /// it. Partial state goes first, oldest first: the half-finished
+    /// it. Partial state goes first, oldest first: datagrams waiting for
+    /// their other fragments, the half-finished
     /// handshakes being read on the least recently active flows, then
     /// half-open flows, then the least recently active flows themselves
     /// (reported as evicted, like a full table's). A new flow is never
@@ -312,9 +324,14 @@ impl Engine {
         if !self.cx.budget.over() {
             return;
         }
+        self.defrag.shed(&mut self.cx.stats);
         let budget = self.cx.budget.clone();
         let mut shed = 0u64;
         self.flows.for_each_oldest_mut(SHED_SCAN, |flow| {
+            // Shedding fragments may have been enough.
+            if !budget.over() {
+                return false;
+            }
             if flow.app.stream.take().is_some() {
                 flow.app.stream_shed = true;
                 shed += 1;

@@ -105,8 +105,10 @@ pub struct MacIpv4Table {
     /// the same record again (every frame of a bulk transfer) changes
     /// nothing and needs no lookup.
     last: Option<(Mac, Ipv4Addr, Provenance)>,
-    /// Entries dropped to make room.
+    /// Entries dropped to make room (the cap or the memory budget).
     pub evictions: u64,
+    /// Charged to the memory budget (`link_local`).
+    charge: crate::util::budget::Charge,
 }
 
 impl MacIpv4Table {
@@ -115,7 +117,16 @@ impl MacIpv4Table {
             map: Lru::new(cap),
             last: None,
             evictions: 0,
+            charge: crate::util::budget::Charge::new(
+                crate::util::budget::Budget::unlimited(),
+                crate::util::budget::Pool::LinkLocal,
+            ),
         }
+    }
+
+    /// Charges `budget` from now on.
+    pub fn set_budget(&mut self, budget: crate::util::budget::Budget) {
+        self.charge.set_budget(budget);
     }
 
     /// Records that `mac` was seen using `ip`. Ignores multicast MACs and
@@ -137,10 +148,12 @@ impl MacIpv4Table {
             return false;
         }
         let evicted = self.map.insert(mac, (ip, how)).is_some();
+        let shed = self.map.settle_budget(&mut self.charge);
         if evicted {
             self.evictions += 1;
         }
-        evicted
+        self.evictions += shed;
+        evicted || shed > 0
     }
 
     pub fn lookup(&self, mac: &Mac) -> Option<Ipv4Addr> {
@@ -163,8 +176,10 @@ pub struct DeckyMacs {
     map: Lru<Mac, ()>,
     /// The last MAC recorded: a decky's bulk transfer records it once.
     last: Option<Mac>,
-    /// Entries dropped to make room.
+    /// Entries dropped to make room (the cap or the memory budget).
     pub evictions: u64,
+    /// Charged to the memory budget (`link_local`).
+    charge: crate::util::budget::Charge,
 }
 
 impl DeckyMacs {
@@ -173,7 +188,16 @@ impl DeckyMacs {
             map: Lru::new(cap),
             last: None,
             evictions: 0,
+            charge: crate::util::budget::Charge::new(
+                crate::util::budget::Budget::unlimited(),
+                crate::util::budget::Pool::LinkLocal,
+            ),
         }
+    }
+
+    /// Charges `budget` from now on.
+    pub fn set_budget(&mut self, budget: crate::util::budget::Budget) {
+        self.charge.set_budget(budget);
     }
 
     /// Records `mac` as a decky's; ignores multicast and zero MACs.
@@ -184,10 +208,12 @@ impl DeckyMacs {
         }
         self.last = Some(mac);
         let evicted = self.map.insert(mac, ()).is_some();
+        let shed = self.map.settle_budget(&mut self.charge);
         if evicted {
             self.evictions += 1;
         }
-        evicted
+        self.evictions += shed;
+        evicted || shed > 0
     }
 
     pub fn contains(&self, mac: &Mac) -> bool {
@@ -370,5 +396,30 @@ mod tests {
         assert_eq!(arp_sender(&arp[..17]), None);
         arp[5] = 16; // IPv6-sized protocol addresses: not ours
         assert_eq!(arp_sender(&arp), None);
+    }
+
+    #[test]
+    fn mac_table_budget_sheds_the_oldest() {
+        use crate::util::budget::{Budget, Pool};
+        let per = Lru::<Mac, (Ipv4Addr, Provenance)>::entry_bytes();
+        let budget = Budget::new(4 * per);
+        let mut t = MacIpv4Table::new(1000);
+        t.set_budget(budget.clone());
+        for i in 0..10u8 {
+            t.record(
+                [2, 0, 0, 0, 0, i],
+                Ipv4Addr::new(10, 0, 0, i + 1),
+                Provenance::Arp,
+            );
+        }
+        assert_eq!((t.len(), t.evictions), (4, 6));
+        assert_eq!(budget.evictions(Pool::LinkLocal), 6);
+        assert_eq!(budget.pool_used(Pool::LinkLocal), 4 * per);
+        assert_eq!(
+            t.lookup(&[2, 0, 0, 0, 0, 9]),
+            Some(Ipv4Addr::new(10, 0, 0, 10))
+        );
+        drop(t);
+        assert_eq!(budget.used(), 0);
     }
 }

@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use crate::util::budget::{Budget, Charge, Pool};
 use crate::util::lru::Lru;
 
 /// Samples kept per source; classes use the last [`SAMPLES`].
@@ -115,6 +116,8 @@ pub struct SeqClasses {
 pub struct SeqClassTable {
     sources: Lru<IpAddr, SourceSamples>,
     pub evictions: u64,
+    /// Charged to the memory budget (`seq_sources`).
+    charge: Charge,
 }
 
 impl SeqClassTable {
@@ -122,7 +125,13 @@ impl SeqClassTable {
         SeqClassTable {
             sources: Lru::new(cap),
             evictions: 0,
+            charge: Charge::new(Budget::unlimited(), Pool::SeqSources),
         }
+    }
+
+    /// Charges `budget` from now on.
+    pub fn set_budget(&mut self, budget: Budget) {
+        self.charge.set_budget(budget);
     }
 
     pub fn len(&self) -> usize {
@@ -146,7 +155,7 @@ impl SeqClassTable {
             }
             s.isn.push(isn);
         }
-        SeqClasses {
+        let classes = SeqClasses {
             ipid: if ipid.is_some() {
                 s.ipid.class(16)
             } else {
@@ -155,7 +164,9 @@ impl SeqClassTable {
             ipid_samples: s.ipid.len(),
             isn: s.isn.class(32),
             isn_samples: s.isn.len(),
-        }
+        };
+        self.evictions += self.sources.settle_budget(&mut self.charge);
+        classes
     }
 }
 
@@ -205,5 +216,29 @@ mod tests {
         }
         assert_eq!(t.len(), 100);
         assert_eq!(t.evictions, 900);
+    }
+
+    #[test]
+    fn budget_accounts_sources_and_sheds_the_oldest() {
+        use crate::util::budget::{Budget, Pool};
+        let per = Lru::<IpAddr, SourceSamples>::entry_bytes();
+        let budget = Budget::unlimited();
+        let mut t = SeqClassTable::new(1000);
+        t.set_budget(budget.clone());
+        for i in 0..100u32 {
+            t.observe(IpAddr::from(i.to_be_bytes()), 1, Some(1), i);
+        }
+        assert_eq!(budget.pool_used(Pool::SeqSources), 100 * per);
+        drop(t);
+        assert_eq!(budget.used(), 0);
+        let budget = Budget::new(10 * per);
+        let mut t = SeqClassTable::new(1000);
+        t.set_budget(budget.clone());
+        for i in 0..100u32 {
+            t.observe(IpAddr::from(i.to_be_bytes()), 1, Some(1), i);
+        }
+        assert_eq!((t.len(), t.evictions), (10, 90));
+        assert_eq!(budget.evictions(Pool::SeqSources), 90);
+        assert!(!budget.over());
     }
 }

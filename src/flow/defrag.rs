@@ -25,6 +25,7 @@ use std::net::IpAddr;
 
 use crate::decode::{self, Fragment, Packet, Transport};
 use crate::engine::Stats;
+use crate::util::budget::{heap_cost, Budget, Charge, Pool};
 use crate::util::time::Timestamp;
 
 /// Default byte cap (Linux's `ipfrag_high_thresh` is 4 MiB too).
@@ -35,9 +36,12 @@ pub const TIMEOUT_SECS: i64 = 30;
 /// ClientHello in 8-byte pieces needs 188.
 pub const MAX_PIECES: usize = 256;
 /// Bookkeeping per datagram beyond its pieces: the entry, its key in the
-/// order index, hash and tree overhead.
-const DATAGRAM_OVERHEAD: usize =
-    std::mem::size_of::<Datagram>() + 2 * std::mem::size_of::<Key>() + 64;
+/// order index, its source's entry in the per-source index, hash and tree
+/// overhead.
+const DATAGRAM_OVERHEAD: usize = std::mem::size_of::<Datagram>()
+    + 2 * std::mem::size_of::<Key>()
+    + std::mem::size_of::<(IpAddr, usize)>()
+    + 64;
 const PIECE_OVERHEAD: usize = std::mem::size_of::<Piece>() + std::mem::size_of::<(u32, u32)>();
 /// Largest IPv6 payload and IPv4 total length.
 const MAX_LEN: u32 = 65_535;
@@ -112,8 +116,10 @@ pub struct DefragTable {
     bytes: usize,
     cap: usize,
     source_cap: usize,
-    /// Datagrams evicted to stay within the byte cap.
+    /// Datagrams evicted to stay within the byte cap or the budget.
     pub evictions: u64,
+    /// `bytes`, charged to the memory budget (`--memcap`).
+    budget: Charge,
 }
 
 impl Default for DefragTable {
@@ -137,7 +143,13 @@ impl DefragTable {
             cap,
             source_cap: (cap / 4).max(cap.min(256 * 1024)),
             evictions: 0,
+            budget: Charge::new(Budget::unlimited(), Pool::Fragments),
         }
+    }
+
+    /// Charges `budget` (pool `ip_fragments`) from now on.
+    pub fn set_budget(&mut self, budget: Budget) {
+        self.budget.set_budget(budget);
     }
 
     /// Datagrams in progress.
@@ -230,7 +242,9 @@ impl DefragTable {
                 return None;
             }
         }
-        let charge = data.len() + PIECE_OVERHEAD + if offset == 0 { head_len } else { 0 };
+        let charge = heap_cost(data.len())
+            + PIECE_OVERHEAD
+            + if offset == 0 { heap_cost(head_len) } else { 0 };
         if !self.datagrams.contains_key(&key) {
             if !self.make_room(&key, charge + DATAGRAM_OVERHEAD, stats) {
                 return None;
@@ -281,6 +295,7 @@ impl DefragTable {
         let too_many = d.pieces.len() > MAX_PIECES;
         let complete = d.last_in && d.head.is_some() && d.meat == d.len;
         self.charge(&key, charge);
+        self.shed_for_budget(&key, stats);
         if too_many {
             stats.bump("ip_fragment_datagrams_too_many_pieces");
             self.discard(&key);
@@ -352,8 +367,38 @@ impl DefragTable {
         true
     }
 
+    /// While the memory budget is over its cap, drops the oldest
+    /// datagrams other than `key`'s (the piece at hand is never refused).
+    fn shed_for_budget(&mut self, key: &Key, stats: &mut Stats) {
+        while self.budget.budget().over() {
+            let Some(oldest) = self.order.values().copied().find(|k| k != key) else {
+                return;
+            };
+            self.discard(&oldest);
+            self.evictions += 1;
+            self.budget.note_eviction();
+            stats.bump("ip_fragment_datagrams_memcap_evicted");
+        }
+    }
+
+    /// While the memory budget is over its cap, drops the oldest
+    /// datagrams (the engine's shedding: pieces waiting for the rest of
+    /// a datagram go before any flow's state).
+    pub fn shed(&mut self, stats: &mut Stats) {
+        while self.budget.budget().over() {
+            let Some((_, &oldest)) = self.order.iter().next() else {
+                return;
+            };
+            self.discard(&oldest);
+            self.evictions += 1;
+            self.budget.note_eviction();
+            stats.bump("ip_fragment_datagrams_memcap_evicted");
+        }
+    }
+
     fn charge(&mut self, key: &Key, n: usize) {
         self.bytes += n;
+        self.budget.settle(self.bytes);
         *self.per_source.entry(key.src).or_insert(0) += n;
         if let Some(d) = self.datagrams.get_mut(key) {
             d.bytes += n;
@@ -371,6 +416,7 @@ impl DefragTable {
     fn remove(&mut self, key: &Key) -> Option<Datagram> {
         let d = self.datagrams.remove(key)?;
         self.bytes -= d.bytes;
+        self.budget.settle(self.bytes);
         if let Some(held) = self.per_source.get_mut(&key.src) {
             *held -= d.bytes;
             if *held == 0 {
@@ -735,7 +781,7 @@ mod tests {
         let seg = segment(1024);
         let piece = |id| v4_piece(id, 0, true, &seg[..1000]);
         // Room for about three datagrams; one source may fill all of it.
-        let cap = 3 * (1000 + 20 + PIECE_OVERHEAD + DATAGRAM_OVERHEAD);
+        let cap = 3 * (heap_cost(1000) + heap_cost(20) + PIECE_OVERHEAD + DATAGRAM_OVERHEAD);
         let mut t = DefragTable::new(cap);
         let mut s = Stats::default();
         for id in 0..5 {
@@ -753,6 +799,46 @@ mod tests {
         }
         assert!(t.bytes() <= 1 << 20, "{}", t.bytes());
         assert!(s.get("ip_fragments_source_budget") > 0);
+    }
+
+    #[test]
+    fn budget_charge_is_released_and_oldest_shed() {
+        let seg = segment(1024);
+        let budget = Budget::unlimited();
+        let mut t = DefragTable::new(DEFAULT_BYTES);
+        t.set_budget(budget.clone());
+        let mut s = Stats::default();
+        // Pieces of datagrams that complete, time out, overlap.
+        let whole = segment(40);
+        for id in 0..10 {
+            feed(&mut t, &mut s, 1, &v4_piece(id, 0, true, &whole[..16]));
+            assert_eq!(budget.pool_used(Pool::Fragments), t.bytes());
+        }
+        assert!(feed(&mut t, &mut s, 1, &v4_piece(3, 16, false, &whole[16..])).is_some());
+        feed(&mut t, &mut s, 1, &v4_piece(4, 8, true, &whole[8..24]));
+        assert_eq!(budget.pool_used(Pool::Fragments), t.bytes());
+        assert!(budget.used() > 0);
+        feed(&mut t, &mut s, 100, &v4_piece(99, 8, true, &whole[8..16]));
+        t.expire(Timestamp::new(1000, 0), &mut s);
+        assert!(t.is_empty());
+        assert_eq!(budget.used(), 0, "everything charged is given back");
+
+        // A small budget: the oldest datagrams go, the newcomer stays.
+        let one = heap_cost(1000) + heap_cost(20) + PIECE_OVERHEAD + DATAGRAM_OVERHEAD;
+        let budget = Budget::new(3 * one);
+        let mut t = DefragTable::new(DEFAULT_BYTES);
+        t.set_budget(budget.clone());
+        for id in 0..6 {
+            feed(&mut t, &mut s, 1, &v4_piece(id, 0, true, &seg[..1000]));
+            assert!(!budget.over());
+        }
+        assert_eq!(t.len(), 3);
+        assert_eq!(budget.evictions(Pool::Fragments), 3);
+        assert_eq!(s.get("ip_fragment_datagrams_memcap_evicted"), 3);
+        // The newest is among those kept: completing it works.
+        assert!(feed(&mut t, &mut s, 1, &v4_piece(5, 1000, false, &seg[1000..])).is_some());
+        drop(t);
+        assert_eq!(budget.used(), 0);
     }
 
     #[test]

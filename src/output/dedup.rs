@@ -9,6 +9,7 @@ use ahash::RandomState;
 use hashbrown::HashTable;
 
 use crate::event::Event;
+use crate::util::budget::{Budget, Charge, Pool};
 use crate::util::time::Timestamp;
 
 /// One emission: the key's hash and when it was first written.
@@ -33,6 +34,8 @@ pub struct Dedup {
     index: HashTable<u32>,
     keyer: DedupKeyer,
     pub evictions: u64,
+    /// Charged to the output's memory budget (`output_dedup`).
+    charge: Charge,
 }
 
 /// Computes dedup keys; cloned to the threads that format events ahead
@@ -65,6 +68,34 @@ impl Dedup {
             index: HashTable::new(),
             keyer: DedupKeyer(RandomState::new()),
             evictions: 0,
+            charge: Charge::new(Budget::unlimited(), Pool::OutputDedup),
+        }
+    }
+
+    /// Charges `budget` from now on.
+    pub fn set_budget(&mut self, budget: Budget) {
+        self.charge.set_budget(budget);
+    }
+
+    /// Bytes charged: each emission in the ring (live or dead) and each
+    /// live one's index slot (a `u32` and a control byte at 7/8 load).
+    pub fn bytes(&self) -> usize {
+        self.ring.len() * std::mem::size_of::<Emission>() + self.index.len() * 6
+    }
+
+    /// Emissions dropped because the memory budget was spent.
+    pub fn memcap_evictions(&self) -> u64 {
+        self.charge.budget().evictions(Pool::OutputDedup)
+    }
+
+    /// Settles the charge; while the budget is over, drops the oldest
+    /// emissions (never the newest).
+    fn settle(&mut self) {
+        while self.charge.settle(self.bytes()) && self.ring.len() > 1 {
+            if self.pop_front() {
+                self.evictions += 1;
+                self.charge.note_eviction();
+            }
         }
     }
 
@@ -119,6 +150,7 @@ impl Dedup {
         let (ring, front) = (&self.ring, self.front_seq);
         self.index
             .insert_unique(key, seq, |&s| emission(ring, front, s).map_or(0, |e| e.key));
+        self.settle();
         true
     }
 
@@ -216,5 +248,37 @@ mod tests {
         let mut d = Dedup::new(0, 10);
         assert!(d.admit(&ev(0, "a")));
         assert!(d.admit(&ev(0, "a")));
+    }
+
+    #[test]
+    fn budget_accounts_emissions_and_sheds_the_oldest() {
+        use crate::util::budget::{Budget, Pool};
+        let budget = Budget::unlimited();
+        let mut d = Dedup::new(300, 1000);
+        d.set_budget(budget.clone());
+        for k in 0..100u64 {
+            assert!(d.admit_key(k, Timestamp::new(1, 0)));
+        }
+        assert_eq!(budget.pool_used(Pool::OutputDedup), d.bytes());
+        assert!(d.bytes() >= 100 * std::mem::size_of::<Emission>());
+        // All expire: the charge goes back with them.
+        assert!(d.admit_key(5000, Timestamp::new(1000, 0)));
+        assert_eq!(d.len(), 1);
+        assert_eq!(budget.pool_used(Pool::OutputDedup), d.bytes());
+        drop(d);
+        assert_eq!(budget.used(), 0);
+
+        let one = std::mem::size_of::<Emission>() + 6;
+        let budget = Budget::new(10 * one);
+        let mut d = Dedup::new(300, 1000);
+        d.set_budget(budget.clone());
+        for k in 0..100u64 {
+            assert!(d.admit_key(k, Timestamp::new(1, 0)), "never refused");
+        }
+        assert_eq!(d.len(), 10);
+        assert_eq!(d.memcap_evictions(), 90);
+        assert_eq!(d.evictions, 90);
+        // The newest are still deduplicated.
+        assert!(!d.admit_key(99, Timestamp::new(2, 0)));
     }
 }

@@ -25,6 +25,21 @@ pub struct OutputStats {
     pub write_errors: u64,
     pub dedup_evictions: u64,
     pub dedup_entries: usize,
+    /// Bytes the dedup table holds, and its entries dropped for `--memcap`.
+    pub dedup_bytes: usize,
+    pub dedup_memcap_evictions: u64,
+}
+
+impl OutputStats {
+    /// Puts the dedup table's figures in the engine's memory pools (its
+    /// budget is the output thread's own share of `--memcap`).
+    pub fn fill_memory(&self, pools: &mut [crate::util::budget::PoolStats]) {
+        let name = crate::util::budget::Pool::OutputDedup.name();
+        if let Some(p) = pools.iter_mut().find(|p| p.name == name) {
+            p.bytes = self.dedup_bytes;
+            p.evictions = self.dedup_memcap_evictions;
+        }
+    }
 }
 
 /// Bus events held back before a flush is forced.
@@ -84,7 +99,17 @@ impl Output {
         let mut s = self.stats.clone();
         s.dedup_evictions = self.dedup.evictions;
         s.dedup_entries = self.dedup.len();
+        s.dedup_bytes = self.dedup.bytes();
+        s.dedup_memcap_evictions = self.dedup.memcap_evictions();
         s
+    }
+
+    /// Gives the dedup table its share of `--memcap`
+    /// ([`crate::util::budget::dedup_share`]).
+    pub fn set_memcap(&mut self, memcap: usize) {
+        let share = crate::util::budget::dedup_share(memcap);
+        self.dedup
+            .set_budget(crate::util::budget::Budget::new(share));
     }
 
     /// How to format events ahead of [`Self::handle_formatted`], on other

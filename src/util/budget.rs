@@ -35,6 +35,14 @@ pub fn traffic_share(memcap: usize) -> usize {
     memcap / 8 * 3
 }
 
+/// Of a `--memcap` of `memcap` bytes, what the output's dedup table (on
+/// the output thread, outside the engine's budget) may hold: a quarter,
+/// 64 MiB at the default, room for `--max-dedup`'s default million
+/// emissions. 0: unlimited.
+pub fn dedup_share(memcap: usize) -> usize {
+    memcap / 4
+}
+
 /// What a charge is for: each has its own use and eviction counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pool {
@@ -57,10 +65,18 @@ pub enum Pool {
     Fragments,
     /// Link-local (IPv6 leak, ARP) tables.
     LinkLocal,
+    /// Per-host TCP timestamp samples (p0f uptime).
+    P0fHosts,
+    /// DHCP/DHCPv6 clients already reported, by MAC.
+    DhcpClients,
+    /// Per-source client claims (`client_mismatch`).
+    ClientClaims,
+    /// The output's dedup table (on the output thread, its own share).
+    OutputDedup,
 }
 
 impl Pool {
-    pub const ALL: [Pool; 9] = [
+    pub const ALL: [Pool; 13] = [
         Pool::Flows,
         Pool::HalfOpenFlows,
         Pool::Reassembly,
@@ -70,6 +86,10 @@ impl Pool {
         Pool::SeqSources,
         Pool::Fragments,
         Pool::LinkLocal,
+        Pool::P0fHosts,
+        Pool::DhcpClients,
+        Pool::ClientClaims,
+        Pool::OutputDedup,
     ];
 
     /// The name in `--summary` and the `table` label in `/metrics`.
@@ -84,6 +104,10 @@ impl Pool {
             Pool::SeqSources => "seq_sources",
             Pool::Fragments => "ip_fragments",
             Pool::LinkLocal => "link_local",
+            Pool::P0fHosts => "p0f_hosts",
+            Pool::DhcpClients => "dhcp_clients",
+            Pool::ClientClaims => "client_claims",
+            Pool::OutputDedup => "output_dedup",
         }
     }
 }
@@ -257,6 +281,66 @@ pub fn add_pool_stats(total: &mut Vec<PoolStats>, more: &[PoolStats]) {
     }
 }
 
+/// What a table has charged to one pool of a budget: the table says what
+/// it holds now ([`Charge::settle`]) and the difference is charged or
+/// released, one atomic add when it changed and none otherwise. Dropping
+/// it gives everything back.
+#[derive(Debug)]
+pub struct Charge {
+    budget: Budget,
+    pool: Pool,
+    charged: usize,
+}
+
+impl Charge {
+    pub fn new(budget: Budget, pool: Pool) -> Self {
+        Charge {
+            budget,
+            pool,
+            charged: 0,
+        }
+    }
+
+    /// Brings the charge to `bytes` (forced: a newcomer is never refused);
+    /// true when the budget is now over its cap and the owner should shed.
+    pub fn settle(&mut self, bytes: usize) -> bool {
+        if bytes > self.charged {
+            self.budget.charge(self.pool, bytes - self.charged);
+        } else if bytes < self.charged {
+            self.budget.release(self.pool, self.charged - bytes);
+        }
+        self.charged = bytes;
+        self.budget.over()
+    }
+
+    /// Counts one entry shed to stay within the budget.
+    pub fn note_eviction(&self) {
+        self.budget.note_eviction(self.pool);
+    }
+
+    pub fn charged(&self) -> usize {
+        self.charged
+    }
+
+    pub fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
+    /// Moves the charge to `budget` (set before the table fills).
+    pub fn set_budget(&mut self, budget: Budget) {
+        let held = self.charged;
+        self.settle(0);
+        self.budget = budget;
+        self.settle(held);
+    }
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.budget.release(self.pool, self.charged);
+    }
+}
+
 /// What one heap allocation of `bytes` costs beyond them: glibc malloc's
 /// 8-byte header, rounded to its 16-byte granule (minimum chunk 32).
 pub const fn heap_cost(bytes: usize) -> usize {
@@ -296,6 +380,22 @@ mod tests {
         assert!(!b.over());
         let s = b.stats();
         assert_eq!(s[Pool::Reassembly as usize].refused, 1);
+    }
+
+    #[test]
+    fn charge_settles_the_difference_and_gives_back_on_drop() {
+        let b = Budget::new(100);
+        let mut c = Charge::new(b.clone(), Pool::OutputDedup);
+        assert!(!c.settle(60));
+        assert!(c.settle(160), "over the cap: shed");
+        assert_eq!(b.pool_used(Pool::OutputDedup), 160);
+        assert!(!c.settle(40));
+        assert_eq!(b.used(), 40);
+        let other = Budget::new(100);
+        c.set_budget(other.clone());
+        assert_eq!((b.used(), other.used()), (0, 40));
+        drop(c);
+        assert_eq!(other.used(), 0);
     }
 
     #[test]

@@ -220,6 +220,21 @@ impl<K: Hash + Eq, V> Lru<K, V> {
         self.node(self.oldest).map(|n| (&n.key, &n.value))
     }
 
+    /// Charges what the table holds now ([`Self::entry_bytes`] each) to
+    /// `charge`, and while its budget is over drops the least recently
+    /// used entries, never the last one (the newest, which a caller has
+    /// just touched: a newcomer is not refused). Returns how many went,
+    /// each counted as a budget eviction. Call once an insert is done.
+    pub fn settle_budget(&mut self, charge: &mut crate::util::budget::Charge) -> u64 {
+        let mut shed = 0;
+        while charge.settle(self.len() * Self::entry_bytes()) && self.len() > 1 {
+            self.pop_oldest();
+            charge.note_eviction();
+            shed += 1;
+        }
+        shed
+    }
+
     /// Removes and returns the least recently used entry.
     pub fn pop_oldest(&mut self) -> Option<(K, V)> {
         let idx = self.oldest;
@@ -410,5 +425,35 @@ mod tests {
             n += 1;
         }
         assert!(n > 0 && t.is_empty() && t.index.is_empty());
+    }
+
+    #[test]
+    fn settle_budget_charges_entries_and_sheds_the_oldest() {
+        use crate::util::budget::{Budget, Charge, Pool};
+        let per = Lru::<u32, u32>::entry_bytes();
+        let budget = Budget::new(3 * per);
+        let mut charge = Charge::new(budget.clone(), Pool::SeqSources);
+        let mut t: Lru<u32, u32> = Lru::new(100);
+        let mut shed = 0;
+        for i in 0..5 {
+            t.insert(i, i);
+            shed += t.settle_budget(&mut charge);
+        }
+        assert_eq!((t.len(), shed), (3, 2));
+        assert_eq!(budget.evictions(Pool::SeqSources), 2);
+        assert_eq!(budget.pool_used(Pool::SeqSources), 3 * per);
+        // The oldest went; the newest stays.
+        assert!(!t.contains(&1) && t.contains(&4));
+        while t.pop_oldest().is_some() {}
+        t.settle_budget(&mut charge);
+        assert_eq!(budget.used(), 0, "charge equals release once empty");
+        // A budget smaller than one entry still keeps the newcomer.
+        let tiny = Budget::new(1);
+        let mut charge = Charge::new(tiny.clone(), Pool::SeqSources);
+        t.insert(9, 9);
+        t.settle_budget(&mut charge);
+        assert!(t.contains(&9));
+        drop(charge);
+        assert_eq!(tiny.used(), 0);
     }
 }

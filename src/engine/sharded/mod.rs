@@ -164,7 +164,15 @@ impl ShardedEngine {
         };
         let mut shards = Vec::with_capacity(n);
         let whole = Budget::new(crate::util::budget::traffic_share(limits.memcap));
-        let budgets: Vec<Budget> = (0..n).map(|_| whole.share(n)).collect();
+        // The router's tables (fragments, link-local, DHCP, sequence
+        // samples) draw on an eighth; the shards split the rest.
+        let router_budget = whole.share(8);
+        let for_shards = if whole.cap() == usize::MAX {
+            Budget::unlimited()
+        } else {
+            Budget::new(whole.cap() - router_budget.cap())
+        };
+        let budgets: Vec<Budget> = (0..n).map(|_| for_shards.share(n)).collect();
         for (i, budget) in budgets.iter().enumerate() {
             let engine =
                 Engine::for_shard(per_shard.clone(), deckies.clone(), p0f_db, budget.clone());
@@ -183,14 +191,22 @@ impl ShardedEngine {
             });
         }
         let tally_cap = limits.tally_fingerprints;
+        let mut leaks = LeakTracker::new(&limits);
+        leaks.set_budget(router_budget.clone());
+        let mut dhcp = DhcpTracker::new(crate::engine::dhcp::DEFAULT_MACS);
+        dhcp.set_budget(router_budget.clone());
+        let mut seq_classes = SeqClassTable::new(limits.seq_sources);
+        seq_classes.set_budget(router_budget.clone());
+        let mut defrag = DefragTable::new(defrag::DEFAULT_BYTES);
+        defrag.set_budget(router_budget.clone());
         Ok(ShardedEngine {
             router: Router {
-                leaks: LeakTracker::new(&limits),
-                dhcp: DhcpTracker::new(crate::engine::dhcp::DEFAULT_MACS),
-                seq_classes: SeqClassTable::new(limits.seq_sources),
+                leaks,
+                dhcp,
+                seq_classes,
                 formatter,
                 deckies,
-                defrag: DefragTable::new(defrag::DEFAULT_BYTES),
+                defrag,
                 checksums: ChecksumGate::default(),
                 now: Timestamp::default(),
                 cx: Context {
@@ -200,7 +216,7 @@ impl ShardedEngine {
                     p0f_http_heads: Vec::new(),
                     frame: 0,
                     p0f_db,
-                    budget: Budget::unlimited(),
+                    budget: router_budget,
                 },
             },
             chunk: Chunk {
@@ -424,7 +440,7 @@ impl ShardedEngine {
 
     /// Bytes used and evictions per memory pool, all shards together.
     pub fn memory_stats(&self) -> Vec<PoolStats> {
-        let mut total = Vec::new();
+        let mut total = self.router.cx.budget.stats();
         for b in &self.budgets {
             add_pool_stats(&mut total, &b.stats());
         }

@@ -9,6 +9,7 @@
 
 use std::net::IpAddr;
 
+use crate::util::budget::{Budget, Charge, Pool};
 use crate::util::lru::Lru;
 
 /// p0f's `MIN_TWAIT` and `MAX_TWAIT` (ms).
@@ -153,6 +154,8 @@ pub const DEFAULT_MEMCAP: usize = 32 << 20;
 pub struct HostTsTable {
     hosts: Lru<IpAddr, HostTs>,
     pub evictions: u64,
+    /// Charged to the memory budget (`p0f_hosts`).
+    charge: Charge,
 }
 
 impl HostTsTable {
@@ -161,7 +164,13 @@ impl HostTsTable {
         HostTsTable {
             hosts: Lru::new((memcap / HOST_ENTRY_BYTES).max(1)),
             evictions: 0,
+            charge: Charge::new(Budget::unlimited(), Pool::P0fHosts),
         }
+    }
+
+    /// Charges `budget` from now on.
+    pub fn set_budget(&mut self, budget: Budget) {
+        self.charge.set_budget(budget);
     }
 
     pub fn len(&self) -> usize {
@@ -193,11 +202,16 @@ impl HostTsTable {
     /// The host's entry, created if absent (evicting the least recently
     /// used host when full).
     pub fn entry(&mut self, host: IpAddr) -> &mut HostTs {
-        let (v, evicted) = self.hosts.get_or_insert_with(host, HostTs::default);
+        let before = self.hosts.len();
+        let (_, evicted) = self.hosts.get_or_insert_with(host, HostTs::default);
         if evicted.is_some() {
             self.evictions += 1;
         }
-        v
+        if self.hosts.len() != before {
+            // A new host: charge it, shedding the oldest others.
+            self.evictions += self.hosts.settle_budget(&mut self.charge);
+        }
+        self.hosts.get_or_insert_with(host, HostTs::default).0
     }
 }
 
@@ -263,4 +277,33 @@ mod tests {
     // A host's state stays small: the default cap holds ~90k hosts (the
     // HTTP module's last response and OS request take 40 bytes of it).
     const _: () = assert!(HOST_ENTRY_BYTES <= 360);
+
+    #[test]
+    fn budget_accounts_hosts_and_sheds_the_oldest() {
+        use crate::util::budget::{Budget, Pool};
+        let per = Lru::<IpAddr, HostTs>::entry_bytes();
+        let budget = Budget::unlimited();
+        let mut t = HostTsTable::with_memcap(DEFAULT_MEMCAP);
+        t.set_budget(budget.clone());
+        for i in 0..100u32 {
+            t.entry(IpAddr::from(i.to_be_bytes())).last_syn = base(i, 0);
+        }
+        assert_eq!(budget.pool_used(Pool::P0fHosts), 100 * per);
+        drop(t);
+        assert_eq!(budget.used(), 0);
+        let budget = Budget::new(10 * per);
+        let mut t = HostTsTable::with_memcap(DEFAULT_MEMCAP);
+        t.set_budget(budget.clone());
+        for i in 0..100u32 {
+            t.entry(IpAddr::from(i.to_be_bytes())).last_syn = base(i, 0);
+        }
+        assert_eq!((t.len(), t.evictions), (10, 90));
+        assert_eq!(budget.evictions(Pool::P0fHosts), 90);
+        // The newest host is kept, with what was written to it.
+        assert!(t
+            .get(&IpAddr::from(99u32.to_be_bytes()))
+            .unwrap()
+            .last_syn
+            .is_some());
+    }
 }
