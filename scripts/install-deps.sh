@@ -8,7 +8,7 @@ packages=(
   tshark p0f tcpdump iproute2 ethtool     # oracles and network-namespace tests
   nats-server                             # bus tests
   openssh-server openssh-client curl openssl nmap tcpreplay util-linux  # daemon tests (real peers)
-  python3 python3-venv                    # conformance script, DECNET end-to-end venv
+  python3 python3-venv python3-scapy      # conformance script, DECNET end-to-end venv, evasion tests (attacker)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -148,10 +148,32 @@ fn thousands_of_extensions() {
     let (events, stats) = run(&connection(&records(&client_hello(&exts)), &[], 1460));
     assert_eq!(count(&events, EventKind::TlsClientHello), 0);
     assert_eq!(stats.get("tls_record_errors"), 1);
-    // 16383 extensions (65 KB): not even taken for a hello.
+    assert_eq!(stats.get("tls_client_hello_too_large"), 1);
+    // 16383 extensions (65 KB): not even taken for a hello, but counted.
     let exts: Vec<(u16, Vec<u8>)> = (0..16383u16).map(|t| (t, vec![])).collect();
-    let (events, _) = run(&connection(&records(&client_hello(&exts)), &[], 1460));
+    let (events, stats) = run(&connection(&records(&client_hello(&exts)), &[], 1460));
     assert_eq!(count(&events, EventKind::TlsClientHello), 0);
+    assert_eq!(stats.get("tls_client_hello_too_large"), 1);
+}
+
+#[test]
+fn hello_cut_by_the_reassembly_window_is_counted() {
+    // A 12 KB hello whose second segment never comes while 20 KB more
+    // follow: the bytes past the 16 KiB window are dropped and the hello
+    // can never complete.
+    let exts: Vec<(u16, Vec<u8>)> = (1..=3000u16).map(|t| (t, vec![])).collect();
+    let mut client = records(&client_hello(&exts));
+    client.extend_from_slice(&[0x17; 20_000]);
+    let mut frames = connection(&client, &[], 1000);
+    frames.remove(4);
+    let (events, stats) = run(&frames);
+    assert_eq!(count(&events, EventKind::TlsClientHello), 0);
+    assert!(stats.get("reassembly_dropped_segments") > 0);
+    assert_eq!(stats.get("tls_client_hello_dropped_over_budget"), 1);
+    // The same hello whole: no such count.
+    let (events, stats) = run(&connection(&records(&client_hello(&exts)), &[], 1000));
+    assert_eq!(count(&events, EventKind::TlsClientHello), 1);
+    assert_eq!(stats.get("tls_client_hello_dropped_over_budget"), 0);
 }
 
 #[test]

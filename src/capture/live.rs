@@ -24,7 +24,7 @@ pub use super::RawPacket;
 
 /// One transport-level alternative of [`default_filter`].
 const FILTER_BODY: &str = concat!(
-    "tcp or icmp6",
+    "tcp or icmp6 or arp",
     " or (udp and (port 443 or port 784 or port 853 or port 4433 or port 4434",
     " or port 5061 or port 5349 or port 5684 or port 6514 or port 8443",
     " or port 10161 or port 10162",
@@ -42,6 +42,7 @@ const FILTER_BODY: &str = concat!(
 );
 
 /// The kernel filter when `--filter` is not given (docs/spec.md section 2): TCP;
+/// ARP (it teaches the MAC-to-IPv4 table of `ipv6_link_local_leak`, as in `read`);
 /// UDP on the ports that carry QUIC, DTLS, DHCP or DHCPv6, plus any UDP datagram that
 /// starts like a DTLS handshake record (0x0100 included) or a QUIC long-header packet of a
 /// known version (attackers use odd ports); ICMPv6 (NDP); and IP fragments

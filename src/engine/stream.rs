@@ -270,6 +270,10 @@ pub(super) fn on_payload(
             if outcome.dropped_over_budget {
                 scx.stats.bump("reassembly_dropped_over_memcap");
             }
+            let lost = outcome.dropped_over_cap || outcome.dropped_over_budget;
+            if lost && dir == Dir::ToServer && want[0] {
+                tls.note_client_bytes_lost();
+            }
             if want.iter().all(|w| !*w) {
                 buffers[d].release();
             }

@@ -12,10 +12,13 @@ use crate::event::{Event, EventKind, Fixed};
 use crate::fingerprint::tls::certificate::{self, CertificateList};
 use crate::fingerprint::tls::ja3::{write_ja3s_hash, Ja3Text};
 use crate::fingerprint::tls::ja4::{Ja4Parts, Transport};
-use crate::fingerprint::tls::prelude::{find_hello, hello_at, Plausible, PRELUDE_LIMIT};
+use crate::fingerprint::tls::prelude::{
+    find_hello, hello_at, oversized_hello_at, Plausible, PRELUDE_LIMIT,
+};
 use crate::fingerprint::tls::version::{push_version_text, TLS13};
 use crate::fingerprint::tls::{
-    ext, handshake_type, push_hex, ClientHello, HandshakeReader, Next, ReaderStatus, ServerHello,
+    ext, handshake_type, push_hex, ClientHello, HandshakeReader, Next, ReaderError, ReaderStatus,
+    ServerHello,
 };
 use crate::flow::table::Handshake;
 
@@ -28,6 +31,9 @@ pub struct TlsConn {
     hello: Option<HelloFields>,
     /// The version the ServerHello chose.
     negotiated: Option<u16>,
+    /// Client bytes were dropped by reassembly (window or memory budget)
+    /// while the ClientHello was still being read.
+    client_bytes_lost: bool,
 }
 
 #[derive(Debug, Default)]
@@ -201,6 +207,13 @@ impl TlsConn {
                             cx.limits.reassembly_bytes,
                         )));
                     }
+                    None if offset == 0 && oversized_hello_at(data, hello_type) => {
+                        if dir == Dir::ToServer {
+                            cx.stats.bump("tls_client_hello_too_large");
+                        }
+                        *state = DirState::Done;
+                        return Interest::Done;
+                    }
                     None => {
                         let past_prelude =
                             offset.saturating_add(data.len() as u64) >= PRELUDE_LIMIT;
@@ -231,8 +244,15 @@ impl TlsConn {
         } else if let DirState::Reading(client) = &mut self.client {
             client.set_ignore_change_cipher_spec(ignore_ccs);
         }
-        if let ReaderStatus::Failed(_) = status {
+        if let ReaderStatus::Failed(e) = status {
             cx.stats.bump("tls_record_errors");
+            // The first message of a client's handshake is its hello.
+            let hello_refused = dir == Dir::ToServer
+                && self.hello.is_none()
+                && matches!(e, ReaderError::MessageTooLarge { .. });
+            if hello_refused {
+                cx.stats.bump("tls_client_hello_too_large");
+            }
         }
         let state = match dir {
             Dir::ToServer => &mut self.client,
@@ -250,8 +270,20 @@ impl TlsConn {
     /// Every payload segment of the flow.
     pub fn on_segment(&mut self, _cx: &mut StreamCx<'_>, _dir: Dir, _payload_len: usize) {}
 
-    /// The flow ends.
-    pub fn on_close(&mut self, _cx: &mut StreamCx<'_>) {}
+    /// Reassembly dropped client bytes (beyond its window or its memory
+    /// budget).
+    pub fn note_client_bytes_lost(&mut self) {
+        self.client_bytes_lost = true;
+    }
+
+    /// The flow ends: a ClientHello still incomplete after reassembly
+    /// dropped some of its bytes is counted as lost to the budget.
+    pub fn on_close(&mut self, cx: &mut StreamCx<'_>) {
+        let hello_unfinished = self.hello.is_none() && matches!(self.client, DirState::Reading(_));
+        if self.client_bytes_lost && hello_unfinished {
+            cx.stats.bump("tls_client_hello_dropped_over_budget");
+        }
+    }
 
     fn on_message(&mut self, cx: &mut StreamCx<'_>, dir: Dir, ty: u8, body: &[u8]) -> Next {
         match (dir, ty) {

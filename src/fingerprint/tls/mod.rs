@@ -27,7 +27,7 @@ pub mod version;
 mod wire;
 
 pub use client_hello::{ClientHello, Resumption};
-pub use record::{HandshakeReader, Next, ReaderStatus};
+pub use record::{HandshakeReader, Next, ReaderError, ReaderStatus};
 pub use server_hello::ServerHello;
 pub use wire::{Extension, Extensions, U16List};
 

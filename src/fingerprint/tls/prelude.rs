@@ -61,6 +61,19 @@ pub fn hello_at(data: &[u8], msg_type: u8) -> Plausible {
     Plausible::Yes
 }
 
+/// Whether `data` starts with what would be a hello of `msg_type` but
+/// for declaring more than [`MAX_HELLO_LEN`] bytes: refused, and counted.
+pub fn oversized_hello_at(data: &[u8], msg_type: u8) -> bool {
+    data.len() >= 11
+        && data[0] == 22
+        && data[1] == 3
+        && data[2] <= 4
+        && data[5] == msg_type
+        && u32::from_be_bytes([0, data[6], data[7], data[8]]) as usize > MAX_HELLO_LEN
+        && data[9] == 3
+        && data[10] <= 4
+}
+
 /// The offset of the first plausible hello of `msg_type` in `data`.
 pub fn find_hello(data: &[u8], msg_type: u8) -> Option<usize> {
     (0..data.len())
