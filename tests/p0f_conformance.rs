@@ -11,28 +11,9 @@ use std::path::Path;
 use decnet_sniffer::event::{Event, EventKind};
 
 mod support;
+use support::{endpoint, p0f_endpoint, text};
 
 use support::{corpus, events_of};
-
-fn text(ev: &Event, name: &str) -> String {
-    String::from_utf8_lossy(ev.get(name).unwrap_or_else(|| panic!("{name} missing"))).into_owned()
-}
-
-fn endpoint(ev: &Event, ip: &str, port: &str) -> SocketAddr {
-    SocketAddr::new(
-        text(ev, ip).parse().expect("ip"),
-        text(ev, port).parse().expect("port"),
-    )
-}
-
-/// `1.2.3.4/80` or p0f's uncompressed IPv6 `2001:db8:0:0:0:0:0:1/80`.
-fn p0f_endpoint(s: &str) -> Option<SocketAddr> {
-    let (ip, port) = s.rsplit_once('/')?;
-    Some(SocketAddr::new(
-        ip.parse::<IpAddr>().ok()?,
-        port.parse().ok()?,
-    ))
-}
 
 /// One `mod=syn|...` (or syn+ack) line of a p0f log, with the `mod=mtu`
 /// line that follows it, if any.

@@ -7,42 +7,12 @@
 //! says so.
 
 mod support;
+use support::{endpoint, events_of, p0f_endpoint, text};
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::Path;
 
-use decnet_sniffer::capture::file::CaptureFile;
-use decnet_sniffer::engine::{DeckyMap, Engine, Limits};
-use decnet_sniffer::event::{Event, EventKind};
-
-fn events_of(path: &Path) -> Vec<Event> {
-    let mut engine = Engine::new(Limits::default(), DeckyMap::observe_all());
-    let mut events = Vec::new();
-    let mut file = CaptureFile::open(path).unwrap_or_else(|e| panic!("{e}"));
-    file.for_each(|p| engine.process(&p, &mut |e| events.push(e)))
-        .unwrap_or_else(|e| panic!("{e}"));
-    engine.finish(&mut |e| events.push(e));
-    events
-}
-
-fn text(ev: &Event, name: &str) -> String {
-    String::from_utf8_lossy(ev.get(name).unwrap_or_else(|| panic!("{name} missing"))).into_owned()
-}
-
-fn endpoint(ev: &Event, ip: &str, port: &str) -> SocketAddr {
-    SocketAddr::new(
-        text(ev, ip).parse().expect("ip"),
-        text(ev, port).parse().expect("port"),
-    )
-}
-
-fn p0f_endpoint(s: &str) -> Option<SocketAddr> {
-    let (ip, port) = s.rsplit_once('/')?;
-    Some(SocketAddr::new(
-        ip.parse::<IpAddr>().ok()?,
-        port.parse().ok()?,
-    ))
-}
+use decnet_sniffer::event::EventKind;
 
 /// One `mod=http request|...` or `mod=http response|...` record.
 #[derive(Debug)]

@@ -457,3 +457,26 @@ pub fn events_of(path: &Path) -> Vec<decnet_sniffer::event::Event> {
     use decnet_sniffer::engine::{DeckyMap, Limits};
     replay(path, Limits::default(), DeckyMap::observe_all()).0
 }
+
+/// A field of an event as text; panics naming a field the event lacks.
+pub fn text(ev: &decnet_sniffer::event::Event, name: &str) -> String {
+    String::from_utf8_lossy(ev.get(name).unwrap_or_else(|| panic!("{name} missing"))).into_owned()
+}
+
+/// The socket an event names by two fields (`src_ip`, `src_port`).
+pub fn endpoint(ev: &decnet_sniffer::event::Event, ip: &str, port: &str) -> std::net::SocketAddr {
+    std::net::SocketAddr::new(
+        text(ev, ip).parse().expect("ip"),
+        text(ev, port).parse().expect("port"),
+    )
+}
+
+/// An endpoint as p0f logs it: `1.2.3.4/80`, or uncompressed IPv6
+/// `2001:db8:0:0:0:0:0:1/80`.
+pub fn p0f_endpoint(s: &str) -> Option<std::net::SocketAddr> {
+    let (ip, port) = s.rsplit_once('/')?;
+    Some(std::net::SocketAddr::new(
+        ip.parse::<std::net::IpAddr>().ok()?,
+        port.parse().ok()?,
+    ))
+}
