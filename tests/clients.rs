@@ -218,6 +218,67 @@ fn other_captures_get_no_contradicting_label() {
     }
 }
 
+#[cfg(feature = "ja4plus")]
+#[test]
+fn browsers_and_tls_scanners_get_exactly_their_labels() {
+    let expected: &[(&str, &[(&str, &str)])] = &[
+        ("chromium-tls", &[("Chromium headless (BoringSSL)", "ja4")]),
+        (
+            "chromium-tls12",
+            &[("Chromium headless (BoringSSL)", "ja4")],
+        ),
+        ("chromium-http", &[("Chromium headless", "ja4h")]),
+        ("firefox-tls", &[("Firefox ESR headless (NSS)", "ja4")]),
+        ("firefox-http", &[("Firefox ESR headless", "ja4h")]),
+        ("testssl-tls", &[("testssl.sh", "ja4")]),
+        ("sslyze-tls", &[("sslyze (nassl)", "ja4")]),
+    ];
+    for (case, want) in expected {
+        let mut want: BTreeSet<(String, String)> = want
+            .iter()
+            .map(|(l, m)| (l.to_string(), m.to_string()))
+            .collect();
+        want.insert((LINUX.to_string(), "ja4t".to_string()));
+        let got = labels_of(&clients_dir().join(format!("{case}.pcap")));
+        assert_eq!(got, want, "{case}");
+    }
+}
+
+#[cfg(feature = "ja4plus")]
+/// Chromium shuffles its extensions per connection: its hellos share one
+/// JA4 (sorted, GREASE dropped) but not one JA4_o, so the database labels
+/// it by JA4 and never by JA4_o.
+#[test]
+fn chromium_is_labelled_by_sorted_ja4_not_by_its_random_order() {
+    let mut ja4 = BTreeSet::new();
+    let mut ja4_o = BTreeSet::new();
+    let mut hellos = 0;
+    for case in ["chromium-tls", "chromium-tls12"] {
+        for e in support::events_of(&clients_dir().join(format!("{case}.pcap"))) {
+            if e.kind != decnet_sniffer::event::EventKind::TlsClientHello {
+                continue;
+            }
+            hellos += 1;
+            ja4.insert(e.get("ja4").unwrap().to_vec());
+            ja4_o.insert(e.get("ja4_o").unwrap().to_vec());
+            assert_eq!(e.get("client_source").unwrap(), b"ja4");
+        }
+    }
+    assert!(hellos >= 4, "{hellos} hellos");
+    assert_eq!(ja4.len(), 1, "{ja4:?}");
+    assert!(ja4_o.len() > 1, "extension order did not vary: {ja4_o:?}");
+    // GREASE is neither counted nor hashed: tshark shows 16 suites (one
+    // GREASE) and 18 extensions (two GREASE) in these hellos.
+    assert!(ja4.first().unwrap().starts_with(b"t13i1516h2_"));
+    let db = Database::bundled();
+    assert!(
+        !db.rows()
+            .iter()
+            .any(|r| r.method.as_str() == "ja4_o" && r.label.contains("Chromium")),
+        "Chromium needs no ja4_o row"
+    );
+}
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_decnet-sniffer"))
 }

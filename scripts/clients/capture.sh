@@ -19,7 +19,7 @@ need_root
 apt_need tcpdump openssl curl wget python3-requests python3-httpx python3-aiohttp \
     python3-paramiko gnutls-bin golang-go openjdk-17-jdk-headless openssh-server \
     openssh-client dropbear-bin putty-tools hydra nmap sqlmap dirb whatweb gobuster \
-    ncrack masscan zmap hping3
+    ncrack masscan zmap hping3 chromium testssl.sh firefox-esr
 
 OUT=tests/data/clients
 HERE=scripts/clients
@@ -67,6 +67,18 @@ javac -d "$WORK" "$HERE/Get.java" 2>/dev/null || true
 # Debian's interpreter and libraries, whatever python3 comes first on PATH.
 PY=/usr/bin/python3
 ASYNCSSH_PY="${ASYNCSSH_PY:-$PY}"
+# sslyze comes from PyPI (see README): the one on PATH, or SSLYZE=/venv/bin/sslyze.
+SSLYZE="${SSLYZE:-sslyze}"
+# Chromium headless as tests/corpus/README.md runs it; --dump-dom makes it
+# load one page and exit.
+CHROMIUM=(chromium --headless --no-sandbox --disable-gpu --no-first-run
+    --disable-background-networking --disable-component-update --disable-sync
+    --user-data-dir="$WORK/chromium" --ignore-certificate-errors --dump-dom)
+# Firefox ESR headless: --screenshot loads one page and exits; on the
+# self-signed certificate it stops at the error page, hence the timeout.
+mkdir -p "$WORK/firefox"
+FIREFOX=(env HOME="$WORK/firefox" timeout 15 firefox-esr --headless --no-remote
+    --profile "$WORK/firefox" --screenshot "$WORK/firefox.png")
 SRV_MAC=$(cat "/sys/class/net/srv0/address" 2>/dev/null || ip netns exec "$S" cat /sys/class/net/srv0/address)
 
 # run CASE PACKETS FILTER -- CMD... : capture CMD's traffic matching FILTER
@@ -112,8 +124,16 @@ case_cmd() {
     go-tls-sni) run "$1" 40 "$tls" -- "$WORK/go-get" https://decky.test/ ;;
     wget-tls-sni) run "$1" 40 "$tls" -- wget -q --no-check-certificate -O /dev/null https://decky.test/ ;;
     gnutls-tls-sni) run "$1" 40 "$tls" -- sh -c "gnutls-cli --insecure -p 443 decky.test </dev/null" ;;
+    chromium-tls) run "$1" 40 "$tls" -- "${CHROMIUM[@]}" "$https" ;;
+    chromium-tls12) run "$1" 40 "$tls12" -- "${CHROMIUM[@]}" "https://$SRV:8443/" ;;
+    firefox-tls) run "$1" 40 "$tls" -- "${FIREFOX[@]}" "$https" ;;
+    # TLS scanners: only their first handshakes (the packet cap).
+    testssl-tls) run "$1" 100 "$tls" -- testssl --quiet --color 0 --warnings off -p "$SRV:443" ;;
+    sslyze-tls) run "$1" 60 "$tls" -- "$SSLYZE" --tlsv1_3 "$SRV:443" ;;
     nmap-ssl-enum) run "$1" 60 "$tls" -- nmap -Pn -n -p 443 --script ssl-enum-ciphers "$SRV" ;;
     # HTTP clients.
+    chromium-http) run "$1" 20 "$web" -- "${CHROMIUM[@]}" "$http" ;;
+    firefox-http) run "$1" 20 "$web" -- "${FIREFOX[@]}" "$http" ;;
     curl-http) run "$1" 20 "$web" -- curl -s -o /dev/null "$http" ;;
     wget-http) run "$1" 20 "$web" -- wget -q -O /dev/null "$http" ;;
     urllib-http) run "$1" 20 "$web" -- "$PY" "$HERE/py_get.py" urllib "$http" ;;
