@@ -23,11 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import decnet_common as c  # noqa: E402
 
 BINARY = Path(os.environ.get("DECNET_SNIFFER_BIN", c.ROOT / "target/debug/decnet-sniffer"))
-# The event types our sniffer publishes on DECNET's bus (SPEC 7).
+# The event types our sniffer publishes on DECNET's bus (docs/spec.md section 7).
 BUS_TYPES = {
     "tls_session", "tcp_flow_timing", "tcp_syn_fingerprint", "ssh_client_banner",
     "ssh_kex_fingerprint", "quic_client_hello", "http_request_fingerprint",
-    "ipv6_link_local_leak",
+    "ipv6_link_local_leak", "client_mismatch",
 }
 # Warnings DECNET logs about its own installation, not about our data: its
 # wheel lacks the prober's p0f v2 databases.
