@@ -273,15 +273,7 @@ mod tests {
     #[test]
     fn the_mac_table_is_bounded() {
         let mut t = DhcpTracker::new(4);
-        let mut cx = Context {
-            limits: Default::default(),
-            stats: Default::default(),
-            out: Vec::new(),
-            p0f_http_heads: Vec::new(),
-            frame: 0,
-            p0f_db: crate::fingerprint::p0f::Database::bundled(),
-            budget: Budget::unlimited(),
-        };
+        let mut cx = Context::for_tests();
         let deckies = DeckyMap::observe_all();
         for i in 0..10u8 {
             let frame = discover([2, 0, 0, 0, 0, i]);
@@ -315,15 +307,7 @@ mod tests {
         let budget = Budget::new(3 * per);
         let mut t = DhcpTracker::new(100);
         t.set_budget(budget.clone());
-        let mut cx = Context {
-            limits: Default::default(),
-            stats: Default::default(),
-            out: Vec::new(),
-            frame: 0,
-            p0f_db: crate::fingerprint::p0f::Database::bundled(),
-            budget: Budget::unlimited(),
-            p0f_http_heads: Vec::new(),
-        };
+        let mut cx = Context::for_tests();
         let deckies = DeckyMap::observe_all();
         for i in 0..10u8 {
             let frame = discover([2, 0, 0, 0, 0, i]);

@@ -360,15 +360,7 @@ mod tests {
         assert_eq!(arp_payload(&raw(linktype::RAW, &body)), None);
 
         let mut t = LeakTracker::new(&Limits::default());
-        let mut cx = Context {
-            limits: Limits::default(),
-            stats: Default::default(),
-            out: Vec::new(),
-            p0f_http_heads: Vec::new(),
-            frame: 0,
-            p0f_db: crate::fingerprint::p0f::Database::bundled(),
-            budget: crate::util::budget::Budget::unlimited(),
-        };
+        let mut cx = Context::for_tests();
         t.observe_non_ip(&mut cx, &raw(linktype::LINUX_SLL, &sll));
         assert_eq!(
             t.macs.lookup(&[0x00, 0x1b, 0x21, 0x3c, 0x4d, 0x5e]),

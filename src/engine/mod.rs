@@ -128,6 +128,21 @@ pub struct Context {
 }
 
 impl Context {
+    /// A context at the default limits with no budget, for unit tests of
+    /// the pieces that emit through it.
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> Self {
+        Context {
+            limits: Limits::default(),
+            stats: Stats::default(),
+            out: Vec::new(),
+            p0f_http_heads: Vec::new(),
+            frame: 0,
+            p0f_db: P0fDatabase::bundled(),
+            budget: Budget::unlimited(),
+        }
+    }
+
     /// Queues an event, appending the `direction` field all connection
     /// events carry.
     pub fn emit(&mut self, mut ev: Event, direction: Direction) {
