@@ -153,23 +153,10 @@ fn report(what: &str, checked: usize, failures: &[String]) {
 
 #[test]
 fn foxio_corpus_http_matches_p0f() {
-    let logs = support::corpus().join("foxio/p0f-3.09b");
     let mut total = 0;
     let mut failures = Vec::new();
-    let mut names: Vec<_> = std::fs::read_dir(&logs)
-        .expect("p0f logs")
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .collect();
-    names.sort();
-    for log in names {
-        let Some(pcap) = log.strip_suffix(".log") else {
-            continue;
-        };
-        let pcap = support::foxio_pcap(pcap);
-        if !pcap.exists() {
-            continue;
-        }
-        let (n, f) = check(&pcap, &logs.join(&log));
+    for (_, pcap, log_path) in support::foxio_p0f_logs() {
+        let (n, f) = check(&pcap, &log_path);
         total += n;
         failures.extend(f);
     }

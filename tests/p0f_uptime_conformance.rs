@@ -58,22 +58,9 @@ fn ours(ev: &Event) -> (SocketAddr, SocketAddr, String, String, String) {
 
 #[test]
 fn foxio_corpus_uptime_matches_p0f() {
-    let logs = support::corpus().join("foxio/p0f-3.09b");
-    let mut names: Vec<_> = std::fs::read_dir(&logs)
-        .expect("p0f logs")
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .collect();
-    names.sort();
     let (mut total, mut failures) = (0, Vec::new());
-    for log in names {
-        let Some(pcap) = log.strip_suffix(".log") else {
-            continue;
-        };
-        let pcap = support::foxio_pcap(pcap);
-        if !pcap.exists() {
-            continue;
-        }
-        let want = uptime_lines(&std::fs::read_to_string(logs.join(&log)).unwrap());
+    for (log, pcap, log_path) in support::foxio_p0f_logs() {
+        let want = uptime_lines(&std::fs::read_to_string(&log_path).unwrap());
         let got: Vec<_> = events_of(&pcap)
             .iter()
             .filter(|e| e.kind == EventKind::HostUptime)

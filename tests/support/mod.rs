@@ -480,3 +480,22 @@ pub fn p0f_endpoint(s: &str) -> Option<std::net::SocketAddr> {
         port.parse().ok()?,
     ))
 }
+
+/// p0f 3.09b's logs of the FoxIO captures (`tests/corpus/foxio/p0f-3.09b`),
+/// sorted: (log file name, capture, log) for every log whose capture exists.
+pub fn foxio_p0f_logs() -> Vec<(String, PathBuf, PathBuf)> {
+    let dir = corpus().join("foxio/p0f-3.09b");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("p0f logs")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .filter_map(|log| {
+            let pcap = foxio_pcap(log.strip_suffix(".log")?);
+            let path = dir.join(&log);
+            pcap.exists().then_some((log, pcap, path))
+        })
+        .collect()
+}
