@@ -24,6 +24,8 @@ use crate::fingerprint::p0f::Database as P0fDatabase;
 pub const DEFAULT_STATE: &str = "/opt/decnet/decnet-state.json";
 /// DECNET's log file (the JSON sidecar sits beside it as `decnet.json`).
 pub const DEFAULT_LOG: &str = "/var/log/decnet/decnet.log";
+/// The JSON sidecar beside [`DEFAULT_LOG`].
+pub const DEFAULT_JSON: &str = "/var/log/decnet/decnet.json";
 
 /// One source of settings. The TOML file has exactly these keys (unknown
 /// keys are an error, so a typo does not silently fall back to a default).
@@ -396,10 +398,7 @@ impl Settings {
     /// `run`'s log and JSON files ([`Settings::resolve`] always names both).
     pub fn output_files(&self) -> (&Path, &Path) {
         let log = self.log.as_deref().unwrap_or(Path::new(DEFAULT_LOG));
-        let json = self
-            .json
-            .as_deref()
-            .unwrap_or(Path::new("/var/log/decnet/decnet.json"));
+        let json = self.json.as_deref().unwrap_or(Path::new(DEFAULT_JSON));
         (log, json)
     }
 
@@ -532,10 +531,7 @@ mod tests {
             s.log.as_deref(),
             Some(Path::new("/var/log/decnet/decnet.log"))
         );
-        assert_eq!(
-            s.json.as_deref(),
-            Some(Path::new("/var/log/decnet/decnet.json"))
-        );
+        assert_eq!(s.json.as_deref(), Some(Path::new(DEFAULT_JSON)));
         assert_eq!(s.bus, BusTarget::Decnet(DEFAULT_DECNET_SOCKET.into()));
         assert_eq!(s.live.buffer_size, 64 << 20);
         assert_eq!(s.wait_iface, Duration::ZERO);

@@ -61,6 +61,8 @@ pub fn run(args: ReadArgs) -> Result<ExitCode, Failure> {
     let settings = settings_of(&args).map_err(Failure::fatal)?;
     let deckies = settings.deckies.load().map_err(Failure::fatal)?;
     refuse_clashes(&args.files, &settings).map_err(Failure::fatal)?;
+    // Before any output file is touched or the bus connected.
+    let p0f_db = settings.load_databases().map_err(Failure::fatal)?;
     let mut output = Output::new(settings.dedup_ttl, settings.max_dedup);
     output.set_memcap(settings.memcap);
     open_outputs(&settings, &mut output).map_err(Failure::fatal)?;
@@ -68,7 +70,6 @@ pub fn run(args: ReadArgs) -> Result<ExitCode, Failure> {
     if let Some(b) = &bus {
         output.publish_with(Box::new(b.publisher()));
     }
-    let p0f_db = settings.load_databases().map_err(Failure::fatal)?;
     let formatter = output.formatter();
     // Dedup, formatting and writing run on their own thread, beside
     // reading and decoding.
