@@ -14,6 +14,7 @@
 //! system calls through `nix` and `caps`. Keep it that way (issue 6).
 #![forbid(unsafe_code)]
 
+pub mod analyzers;
 pub mod bus;
 pub mod capture;
 pub mod cli;
@@ -22,5 +23,7 @@ pub mod engine;
 pub mod event;
 pub mod fingerprint;
 pub mod flow;
+pub mod limits;
 pub mod output;
+pub mod stats;
 pub mod util;

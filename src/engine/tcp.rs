@@ -1,13 +1,14 @@
-//! TCP: flow creation and attribution, counters, FIN/RST/idle endings and
-//! the `tcp_flow_timing` event; SYNs go to [`super::syn`], payload to
+//! TCP: flow creation and attribution, counters and FIN/RST/idle endings;
+//! SYNs go to [`super::syn`], every segment to the flow observers
+//! ([`FlowObservers`]: JA4SSH's ACK counts, `tcp_flow_timing`), payload to
 //! [`super::stream`].
 
 use std::net::SocketAddr;
 
 use super::p0f_uptime::{self, Handshake};
-use super::{stream, syn, Attribution, Context, Direction, Engine};
+use super::{stream, syn, Context, Engine};
+use crate::analyzers::{Attribution, Emitter, FlowEndCx, FlowObservers, Segment};
 use crate::decode::{Packet, TcpFlags, TcpView};
-use crate::event::{EventKind, Fixed};
 use crate::flow::table::{Flow, FlowEnd, FlowKey, Side};
 use crate::util::time::Timestamp;
 
@@ -23,19 +24,13 @@ pub struct FlowApp {
     pub syn_os: Option<u32>,
     /// p0f's view of the connection, for its uptime module.
     pub p0f: p0f_uptime::P0fFlow,
-    /// Segments without payload whose only flag is ACK, per side (client,
-    /// server), from the flow's start: JA4SSH counts them.
-    pub bare_acks: [u32; 2],
+    /// What the flow observers keep of every segment.
+    pub observers: FlowObservers,
     /// Each side's FIN has been acknowledged by the other side.
     pub fin_acked: [bool; 2],
     /// The memory budget took the stream state: no more is made.
     pub stream_shed: bool,
 }
-
-/// Flows shorter than this many packets, with no retransmission and under
-/// a second, are not worth a `tcp_flow_timing` (docs/spec.md section 5).
-const TRIVIAL_PACKETS: u64 = 4;
-const TRIVIAL_DURATION_US: i64 = 1_000_000;
 
 pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, ts: Timestamp) {
     let src = SocketAddr::new(pkt.ip.src, tcp.src_port());
@@ -107,7 +102,7 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
         syn_mss: None,
         syn_os,
         p0f: Default::default(),
-        bare_acks: [0; 2],
+        observers: FlowObservers::default(),
         stream_shed: false,
         fin_acked: [false; 2],
     };
@@ -224,15 +219,14 @@ fn track(
         track.fin_end.get_or_insert(tcp.seq().wrapping_add(seg_len));
     }
 
-    if payload.is_empty() && flags.0 == TcpFlags::ACK {
-        let n = &mut flow.app.bare_acks[side as usize];
-        *n = n.saturating_add(1);
-    }
+    let seg = Segment {
+        side,
+        flags,
+        payload_len: payload.len(),
+        retransmission,
+    };
+    flow.app.observers.on_segment(&seg);
     if !payload.is_empty() {
-        let seg = stream::SegmentMeta {
-            flags,
-            retransmission,
-        };
         // Data on a SYN (TCP Fast Open, or any payload an attacker puts
         // there: the decky's kernel queues it) starts after the SYN's own
         // sequence number, where the stream begins.
@@ -241,7 +235,7 @@ fn track(
         } else {
             tcp.seq()
         };
-        stream::on_payload(cx, flow, side, seq, payload, ts, seg);
+        stream::on_payload(cx, flow, &seg, seq, payload, ts);
     }
 
     if flags.has(TcpFlags::RST) {
@@ -261,43 +255,20 @@ fn track(
     None
 }
 
-/// Reports a flow that left the table: analyzers' closing events, then
-/// `tcp_flow_timing` unless the flow was trivial.
+/// Reports a flow that left the table: the stream analyzers' closing
+/// events, then the flow observers' (`tcp_flow_timing`).
 pub(super) fn end_flow(cx: &mut Context, mut flow: Flow<FlowApp>, reason: FlowEnd, ts: Timestamp) {
     if reason == FlowEnd::Evicted {
         cx.stats.bump("flows_evicted");
     }
     stream::on_close(cx, &mut flow, ts);
-    let s = &flow.stats;
-    let duration = s.duration_us();
-    if s.packets < TRIVIAL_PACKETS && s.retransmits == 0 && duration < TRIVIAL_DURATION_US {
-        return;
-    }
-    let a = &flow.app.attribution;
-    let mut ev = Context::conn_event(
-        EventKind::TcpFlowTiming,
+    let emitter = Emitter::new(
+        (flow.client, flow.server, &flow.app.attribution),
         ts,
-        &a.decky,
-        flow.client,
-        flow.server,
+        &mut cx.stats,
+        &mut cx.out,
     );
-    let gaps = s.packets.saturating_sub(1);
-    let (mean, min, max) = if gaps == 0 {
-        (0.0, 0.0, 0.0)
-    } else {
-        (
-            s.iat_sum_us as f64 / gaps as f64 / 1000.0,
-            s.iat_min_us as f64 / 1000.0,
-            s.iat_max_us as f64 / 1000.0,
-        )
-    };
-    ev.push("packets", s.packets)
-        .push("bytes", s.bytes)
-        .push("duration_s", Fixed(duration as f64 / 1e6, 3))
-        .push("mean_iat_ms", Fixed(mean, 2))
-        .push("min_iat_ms", Fixed(min, 2))
-        .push("max_iat_ms", Fixed(max, 2))
-        .push("retransmits", s.retransmits);
-    let direction: Direction = a.direction;
-    cx.emit(ev, direction);
+    flow.app
+        .observers
+        .on_end(&mut FlowEndCx::new(emitter, &flow.stats));
 }
