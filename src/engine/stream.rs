@@ -3,11 +3,14 @@
 //! stream analyzers ([`StreamAnalyzers`]) until each says it has seen
 //! enough. A direction nobody wants any more has its buffer released.
 
-use super::tcp::FlowApp;
+use std::net::SocketAddr;
+
 use super::Context;
-use crate::analyzers::{Emitter, Segment, StreamAnalyzers, StreamCx, StreamEnv};
+use crate::analyzers::{
+    Attribution, Emitter, FlowObservers, Segment, StreamAnalyzers, StreamCx, StreamEnv,
+};
 use crate::flow::reassembly::StreamBuffer;
-use crate::flow::table::Flow;
+use crate::flow::table::Handshake;
 use crate::limits::Limits;
 use crate::util::budget::{heap_cost, Budget, Pool};
 use crate::util::time::Timestamp;
@@ -91,31 +94,48 @@ impl StreamState {
     }
 }
 
+/// What the stream dispatch reads of a flow (the TCP layer's flow state
+/// stays the TCP layer's).
+pub struct StreamFlow<'a> {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub handshake: &'a Handshake,
+    /// Each side's initial sequence number, where known.
+    pub isn: [Option<u32>; 2],
+    pub attribution: &'a Attribution,
+    pub observers: &'a FlowObservers,
+    /// p0f OS name id of the connection's SYN, if it matched an OS.
+    pub syn_os: Option<u32>,
+}
+
 /// The analyzers' view of a flow at time `ts`.
-fn cx_for<'a>(cx: &'a mut Context, flow: &'a Flow<FlowApp>, ts: Timestamp) -> StreamCx<'a> {
-    let app = &flow.app;
+fn cx_for<'a>(cx: &'a mut Context, flow: &'a StreamFlow<'_>, ts: Timestamp) -> StreamCx<'a> {
     let emitter = Emitter::new(
-        (flow.client, flow.server, &app.attribution),
+        (flow.client, flow.server, flow.attribution),
         ts,
         &mut cx.stats,
         &mut cx.out,
     );
     let env = StreamEnv {
-        handshake: &flow.handshake,
+        handshake: flow.handshake,
         limits: &cx.limits,
-        observed: &app.observers,
+        observed: flow.observers,
         p0f_db: cx.p0f_db,
-        syn_os: app.syn_os,
+        syn_os: flow.syn_os,
         p0f_http_heads: &mut cx.p0f_http_heads,
     };
     StreamCx::new(emitter, env)
 }
 
 /// Hands a segment's payload, starting at sequence number `seq`, to the
-/// analyzers.
+/// analyzers. `slot` is the flow's stream state, made here at its first
+/// payload byte unless the memory budget `shed` it.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn on_payload(
     cx: &mut Context,
-    flow: &mut Flow<FlowApp>,
+    slot: &mut Option<Box<StreamState>>,
+    shed: bool,
+    flow: &StreamFlow<'_>,
     seg: &Segment,
     seq: u32,
     payload: &[u8],
@@ -123,11 +143,11 @@ pub(super) fn on_payload(
 ) {
     let side = seg.side;
     let d = side as usize;
-    let mut state = match flow.app.stream.take() {
+    let mut state = match slot.take() {
         Some(s) => s,
         // The budget took this flow's partial handshakes: it is timed, not
         // read any more.
-        None if flow.app.stream_shed => return,
+        None if shed => return,
         None => Box::new(StreamState::new(&cx.limits, &cx.budget, flow.isn)),
     };
     {
@@ -162,12 +182,17 @@ pub(super) fn on_payload(
         }
     }
     state.recharge();
-    flow.app.stream = Some(state);
+    *slot = Some(state);
 }
 
 /// Lets the analyzers report at the end of a flow.
-pub(super) fn on_close(cx: &mut Context, flow: &mut Flow<FlowApp>, ts: Timestamp) {
-    let Some(mut state) = flow.app.stream.take() else {
+pub(super) fn on_close(
+    cx: &mut Context,
+    slot: &mut Option<Box<StreamState>>,
+    flow: &StreamFlow<'_>,
+    ts: Timestamp,
+) {
+    let Some(mut state) = slot.take() else {
         return;
     };
     let mut scx = cx_for(cx, flow, ts);

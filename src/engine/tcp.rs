@@ -235,7 +235,8 @@ fn track(
         } else {
             tcp.seq()
         };
-        stream::on_payload(cx, flow, &seg, seq, payload, ts);
+        let (slot, shed, parts) = stream_parts(flow);
+        stream::on_payload(cx, slot, shed, &parts, &seg, seq, payload, ts);
     }
 
     if flags.has(TcpFlags::RST) {
@@ -261,7 +262,8 @@ pub(super) fn end_flow(cx: &mut Context, mut flow: Flow<FlowApp>, reason: FlowEn
     if reason == FlowEnd::Evicted {
         cx.stats.bump("flows_evicted");
     }
-    stream::on_close(cx, &mut flow, ts);
+    let (slot, _, parts) = stream_parts(&mut flow);
+    stream::on_close(cx, slot, &parts, ts);
     let emitter = Emitter::new(
         (flow.client, flow.server, &flow.app.attribution),
         ts,
@@ -271,4 +273,26 @@ pub(super) fn end_flow(cx: &mut Context, mut flow: Flow<FlowApp>, reason: FlowEn
     flow.app
         .observers
         .on_end(&mut FlowEndCx::new(emitter, &flow.stats));
+}
+
+/// The flow's stream state slot, whether the budget shed it, and what the
+/// stream dispatch reads of the rest of the flow.
+fn stream_parts(
+    flow: &mut Flow<FlowApp>,
+) -> (
+    &mut Option<Box<stream::StreamState>>,
+    bool,
+    stream::StreamFlow<'_>,
+) {
+    let app = &mut flow.app;
+    let parts = stream::StreamFlow {
+        client: flow.client,
+        server: flow.server,
+        handshake: &flow.handshake,
+        isn: flow.isn,
+        attribution: &app.attribution,
+        observers: &app.observers,
+        syn_os: app.syn_os,
+    };
+    (&mut app.stream, app.stream_shed, parts)
 }
