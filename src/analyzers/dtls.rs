@@ -13,6 +13,7 @@ use crate::fingerprint::tls::ja4::{Ja4Parts, Transport};
 use crate::fingerprint::tls::version::push_version_text;
 use crate::fingerprint::tls::ClientHello;
 use crate::limits::Limits;
+use crate::stats::Counter;
 use crate::stats::Stats;
 use crate::util::budget::Budget;
 use crate::util::time::Timestamp;
@@ -71,7 +72,7 @@ fn on_datagram(cx: &mut DatagramCx<'_>, hellos: &mut DtlsHelloTable, payload: &[
         Ok(ch) => emit(cx, &ch),
         Err(DtlsError::NotClientHello) => return false,
         Err(DtlsError::Fragmented) => on_fragments(cx, hellos, payload),
-        Err(DtlsError::Malformed(_)) => cx.stats.bump("dtls_parse_errors"),
+        Err(DtlsError::Malformed(_)) => cx.stats.bump(Counter::DtlsParseErrors),
     }
     true
 }
@@ -86,11 +87,11 @@ fn on_fragments(cx: &mut DatagramCx<'_>, hellos: &mut DtlsHelloTable, payload: &
         let body = message.get(TLS_HS_HEADER..).unwrap_or_default();
         match ClientHello::parse_dtls(body) {
             Ok(ch) => emit(cx, &ch),
-            Err(_) => cx.stats.bump("dtls_parse_errors"),
+            Err(_) => cx.stats.bump(Counter::DtlsParseErrors),
         }
     }
     if frags.next().is_some() {
-        cx.stats.bump("dtls_datagrams_over_fragment_cap");
+        cx.stats.bump(Counter::DtlsDatagramsOverFragmentCap);
     }
 }
 
@@ -113,7 +114,7 @@ fn emit(cx: &mut DatagramCx<'_>, ch: &ClientHello<'_>) {
 mod tests {
     use super::MAX_FRAGMENTS_PER_DATAGRAM;
     use crate::capture::{linktype, RawPacket};
-    use crate::engine::{DeckyMap, Engine, Limits};
+    use crate::engine::{Counter, DeckyMap, Engine, Limits};
     use crate::event::{Event, EventKind};
     use crate::util::time::Timestamp;
 
@@ -183,7 +184,7 @@ mod tests {
         let got = process(&mut engine, 1, &first);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0], want[0]);
-        assert_eq!(engine.stats().get("dtls_hellos_reassembled"), 1);
+        assert_eq!(engine.stats().get(Counter::DtlsHellosReassembled), 1);
     }
 
     #[test]
@@ -196,9 +197,9 @@ mod tests {
         assert!(process(&mut engine, 1, &frame(1000, &record(&frags))).is_empty());
         let stats = engine.stats();
         assert_eq!(
-            stats.get("dtls_fragmented_hellos"),
+            stats.get(Counter::DtlsFragmentedHellos),
             MAX_FRAGMENTS_PER_DATAGRAM as u64
         );
-        assert_eq!(stats.get("dtls_datagrams_over_fragment_cap"), 1);
+        assert_eq!(stats.get(Counter::DtlsDatagramsOverFragmentCap), 1);
     }
 }

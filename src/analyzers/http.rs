@@ -13,6 +13,7 @@ use crate::event::{Event, EventKind};
 use crate::fingerprint::http::ja4h::Ja4h;
 use crate::fingerprint::http::{HttpItem, Progress, RequestHead, RequestReader};
 use crate::flow::Side;
+use crate::stats::Counter;
 
 /// Request lines that start a stream which is plainly HTTP: never a
 /// plaintext prelude to TLS (as `CONNECT` is).
@@ -85,7 +86,7 @@ impl StreamAnalyzer for HttpConn {
                 let ev = request_event(cx, &head, p0f.as_ref());
                 cx.emit(ev);
             }
-            HttpItem::OversizedHead => cx.stats.bump("http_oversized_heads"),
+            HttpItem::OversizedHead => cx.stats.bump(Counter::HttpOversizedHeads),
         });
         if let (Some(r), Some(p0f)) = (p0f_request, self.p0f.as_mut()) {
             // The reader has not finished this head yet: keep it for later.

@@ -9,12 +9,12 @@ use crate::fingerprint::quic::{ClientHello, CollectorConfig, Counters, InitialCo
 use crate::fingerprint::tls::ja3::Ja3Text;
 use crate::fingerprint::tls::ja4::{Ja4Parts, Transport};
 use crate::limits::Limits;
-use crate::stats::Stats;
+use crate::stats::{Counter, Stats};
 use crate::util::budget::{Budget, Pool};
 
 impl Counters for Stats {
-    fn count(&mut self, name: &'static str) {
-        self.bump(name);
+    fn count(&mut self, counter: Counter) {
+        self.bump(counter);
     }
 }
 
@@ -110,7 +110,7 @@ impl QuicTracker {
 fn emit(cx: &mut DatagramCx<'_>, hello: &ClientHello) {
     let parsed = client_hello_body(&hello.message).map(crate::fingerprint::tls::ClientHello::parse);
     let Some(Ok(ch)) = parsed else {
-        cx.stats.bump("quic_tls_parse_errors");
+        cx.stats.bump(Counter::QuicTlsParseErrors);
         return;
     };
     let ja3 = Ja3Text::new(&ch);

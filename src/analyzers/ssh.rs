@@ -15,6 +15,7 @@ use crate::event::EventKind;
 use crate::fingerprint::ssh::ja4ssh::Ja4SshMeter;
 use crate::fingerprint::ssh::{Hassh, Ident, KexInit, ProtoFamily, Role, SshItem, SshReader};
 use crate::flow::Side;
+use crate::stats::Counter;
 
 /// The identification line every SSH speaker starts with.
 const IDENT_PREFIX: &[u8] = b"SSH-";
@@ -120,11 +121,11 @@ impl Session {
             self.idents[side as usize] = Some(line);
         }
         if unreadable {
-            cx.stats.bump("ssh_kexinit_unreadable");
+            cx.stats.bump(Counter::SshKexinitUnreadable);
         }
         match kex {
             Some(Ok(h)) => self.hassh[side as usize] = Some(h),
-            Some(Err(_)) => cx.stats.bump("ssh_kexinit_malformed"),
+            Some(Err(_)) => cx.stats.bump(Counter::SshKexinitMalformed),
             None => {}
         }
     }
@@ -204,7 +205,7 @@ impl Session {
         if self.ja4ssh.values.len() < MAX_JA4SSH_VALUES {
             self.ja4ssh.values.push(v);
         } else {
-            cx.stats.bump("ssh_ja4ssh_values_dropped");
+            cx.stats.bump(Counter::SshJa4sshValuesDropped);
         }
     }
 

@@ -22,6 +22,7 @@ use crate::fingerprint::tls::{
 };
 use crate::flow::table::Handshake;
 use crate::flow::Side;
+use crate::stats::Counter;
 
 /// Per-connection TLS state.
 #[derive(Debug, Default)]
@@ -185,7 +186,7 @@ impl StreamAnalyzer for TlsConn {
                     }
                     None if offset == 0 && oversized_hello_at(data, hello_type) => {
                         if side == Side::Client {
-                            cx.stats.bump("tls_client_hello_too_large");
+                            cx.stats.bump(Counter::TlsClientHelloTooLarge);
                         }
                         *state = DirState::Done;
                         return Interest::Done;
@@ -223,13 +224,13 @@ impl StreamAnalyzer for TlsConn {
             client.set_ignore_change_cipher_spec(ignore_ccs);
         }
         if let ReaderStatus::Failed(e) = status {
-            cx.stats.bump("tls_record_errors");
+            cx.stats.bump(Counter::TlsRecordErrors);
             // The first message of a client's handshake is its hello.
             let hello_refused = side == Side::Client
                 && self.hello.is_none()
                 && matches!(e, ReaderError::MessageTooLarge { .. });
             if hello_refused {
-                cx.stats.bump("tls_client_hello_too_large");
+                cx.stats.bump(Counter::TlsClientHelloTooLarge);
             }
         }
         let state = match side {
@@ -258,7 +259,7 @@ impl StreamAnalyzer for TlsConn {
     fn on_close(&mut self, cx: &mut StreamCx<'_>) {
         let hello_unfinished = self.hello.is_none() && matches!(self.client, DirState::Reading(_));
         if self.client_bytes_lost && hello_unfinished {
-            cx.stats.bump("tls_client_hello_dropped_over_budget");
+            cx.stats.bump(Counter::TlsClientHelloDroppedOverBudget);
         }
     }
 }
@@ -281,7 +282,7 @@ impl TlsConn {
         let ch = match ClientHello::parse(body) {
             Ok(ch) => ch,
             Err(_) => {
-                cx.stats.bump("tls_parse_errors");
+                cx.stats.bump(Counter::TlsParseErrors);
                 return Next::Stop;
             }
         };
@@ -314,7 +315,7 @@ impl TlsConn {
         let sh = match ServerHello::parse(body) {
             Ok(sh) => sh,
             Err(_) => {
-                cx.stats.bump("tls_parse_errors");
+                cx.stats.bump(Counter::TlsParseErrors);
                 return Next::Stop;
             }
         };
@@ -353,7 +354,7 @@ impl TlsConn {
             return;
         }
         let Ok(list) = CertificateList::parse(body) else {
-            cx.stats.bump("tls_parse_errors");
+            cx.stats.bump(Counter::TlsParseErrors);
             return;
         };
         let chain_len = list.clone().count();
@@ -361,7 +362,7 @@ impl TlsConn {
             return;
         };
         let Ok(leaf) = certificate::parse_der(leaf_der) else {
-            cx.stats.bump("tls_certificate_parse_errors");
+            cx.stats.bump(Counter::TlsCertificateParseErrors);
             return;
         };
         let s = certificate::summary_of(&leaf, leaf_der);

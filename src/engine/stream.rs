@@ -12,6 +12,7 @@ use crate::analyzers::{
 use crate::flow::reassembly::StreamBuffer;
 use crate::flow::table::Handshake;
 use crate::limits::Limits;
+use crate::stats::Counter;
 use crate::util::budget::{heap_cost, Budget, Pool};
 use crate::util::time::Timestamp;
 
@@ -165,13 +166,13 @@ pub(super) fn on_payload(
                 analyzers.on_data(want, &mut scx, side, offset, data);
             });
             if outcome.conflicting_overlap {
-                scx.stats.bump("reassembly_conflicting_overlaps");
+                scx.stats.bump(Counter::ReassemblyConflictingOverlaps);
             }
             if outcome.dropped_over_cap {
-                scx.stats.bump("reassembly_dropped_segments");
+                scx.stats.bump(Counter::ReassemblyDroppedSegments);
             }
             if outcome.dropped_over_budget {
-                scx.stats.bump("reassembly_dropped_over_memcap");
+                scx.stats.bump(Counter::ReassemblyDroppedOverMemcap);
             }
             if outcome.dropped_over_cap || outcome.dropped_over_budget {
                 analyzers.on_bytes_lost(want, side);

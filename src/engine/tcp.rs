@@ -10,6 +10,7 @@ use super::{stream, syn, Context, Engine};
 use crate::analyzers::{Attribution, Emitter, FlowEndCx, FlowObservers, Segment};
 use crate::decode::{Packet, TcpFlags, TcpView};
 use crate::flow::table::{Flow, FlowEnd, FlowKey, Side};
+use crate::stats::Counter;
 use crate::util::time::Timestamp;
 
 /// The engine's per-flow state.
@@ -93,7 +94,7 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
     }
     let (client, server) = orient(engine, src, dst, tcp);
     let Some(attribution) = engine.attribute(&client.ip(), &server.ip()) else {
-        engine.cx.stats.bump("tcp_unobserved_packets");
+        engine.cx.stats.bump(Counter::TcpUnobservedPackets);
         return;
     };
     let app = FlowApp {
@@ -260,7 +261,7 @@ fn track(
 /// events, then the flow observers' (`tcp_flow_timing`).
 pub(super) fn end_flow(cx: &mut Context, mut flow: Flow<FlowApp>, reason: FlowEnd, ts: Timestamp) {
     if reason == FlowEnd::Evicted {
-        cx.stats.bump("flows_evicted");
+        cx.stats.bump(Counter::FlowsEvicted);
     }
     let (slot, _, parts) = stream_parts(&mut flow);
     stream::on_close(cx, slot, &parts, ts);
