@@ -224,7 +224,7 @@ impl Settings {
             Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
             None => defaults.buffer_size,
         };
-        let max_workers = crate::engine::sharded::MAX_WORKERS;
+        let max_workers = crate::runtime::MAX_WORKERS;
         let workers = match l.workers {
             Some(n) if !(1..=max_workers).contains(&n) => {
                 return Err(ConfigError::Invalid(format!(

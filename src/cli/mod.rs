@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::engine::{DeckyMap, Limits};
+use crate::deckies::{DeckyMap, DeckySource, MissingFile};
+use crate::engine::Limits;
 use crate::fingerprint::p0f::Database as P0fDatabase;
 
 #[derive(Parser, Debug)]
@@ -50,27 +51,19 @@ pub struct DeckyArgs {
     /// traffic) and, with no deckies, all; a tunnel to a decky is analysed
     /// as the datagram it is. `never` opens none, `always` all.
     #[arg(long, value_name = "MODE", default_value = "auto")]
-    pub decap: crate::engine::Decap,
+    pub decap: crate::deckies::Decap,
 }
 
 impl DeckyArgs {
     /// Builds the decky map, or a one-line error naming the cause.
     pub fn load(&self) -> Result<DeckyMap, String> {
-        let mut map = match &self.state {
-            Some(path) => {
-                if !path.exists() {
-                    return Err(format!("{}: state file not found", path.display()));
-                }
-                DeckyMap::load(path).map_err(|e| e.to_string())?
-            }
-            None if self.deckies.is_empty() => DeckyMap::observe_all(),
-            None => DeckyMap::default(),
-        };
-        for arg in &self.deckies {
-            map.add_arg(arg).map_err(|e| e.to_string())?;
-        }
-        map.decap = self.decap;
-        Ok(map)
+        DeckySource::new(
+            self.state.clone(),
+            self.deckies.clone(),
+            self.decap,
+            MissingFile::Error,
+        )
+        .load()
     }
 }
 

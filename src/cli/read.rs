@@ -11,9 +11,10 @@ use super::{error, DeckyArgs, LimitArgs, OutputArgs};
 use crate::bus::{Bus, BusOptions, BusTarget};
 use crate::capture::file::{CaptureFile, FileEnd};
 use crate::decode::DecodeError;
-use crate::engine::{Analyzer, FingerprintTally};
+use crate::engine::FingerprintTally;
 use crate::event::EventKind;
 use crate::output::{Output, OutputStats, OutputThread};
+use crate::runtime::PacketEngine;
 
 #[derive(Args, Debug)]
 pub struct ReadArgs {
@@ -32,7 +33,7 @@ pub struct ReadArgs {
     /// for every run with the same N, and the same as with 1 except for the
     /// order of the flows still open at the end, and where tables overflow.
     #[arg(long, value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u16).range(1..=crate::engine::sharded::MAX_WORKERS as i64))]
+          value_parser = clap::value_parser!(u16).range(1..=crate::runtime::MAX_WORKERS as i64))]
     pub workers: u16,
     /// Print a summary to stderr at the end (packets, decode errors, events,
     /// flows, evictions, and the most frequent fingerprints per decky).
@@ -106,7 +107,7 @@ pub fn run(args: ReadArgs) -> i32 {
         limits.tally_fingerprints = TALLY_ENTRIES;
     }
     let workers = usize::from(args.workers);
-    let mut engine = match Analyzer::new(limits, deckies, p0f_db, workers, formatter) {
+    let mut engine = match crate::runtime::start(limits, deckies, p0f_db, workers, formatter) {
         Ok(e) => e,
         Err(e) => {
             error(format!("cannot start the worker threads: {e}"));
@@ -139,7 +140,7 @@ pub fn run(args: ReadArgs) -> i32 {
             p.finish_and_clear();
         }
         if let Ok(end) = &result {
-            warn_skipped(&mut engine, path, end);
+            warn_skipped(&mut *engine, path, end);
         }
         match result {
             Ok(end) if end.truncated => error(format!(
@@ -170,14 +171,14 @@ pub fn run(args: ReadArgs) -> i32 {
         stop_bus(b);
     }
     if args.summary {
-        print_summary(&engine, &output.stats(), started.elapsed().as_secs_f64());
+        print_summary(&*engine, &output.stats(), started.elapsed().as_secs_f64());
     }
     i32::from(failed)
 }
 
 /// Counts the packets a file held but no analysis could take, and says so
 /// once per file.
-fn warn_skipped(engine: &mut Analyzer, path: &std::path::Path, end: &FileEnd) {
+fn warn_skipped(engine: &mut dyn PacketEngine, path: &std::path::Path, end: &FileEnd) {
     if end.no_interface > 0 {
         engine.count("pcapng_packets_without_interface", end.no_interface);
         error(format!(
@@ -278,7 +279,7 @@ const TALLY_ENTRIES: usize = 65_536;
 /// Values shown per decky and fingerprint field.
 const TOP_SHOWN: usize = 5;
 
-fn print_summary(engine: &Analyzer, out: &OutputStats, secs: f64) {
+fn print_summary(engine: &dyn PacketEngine, out: &OutputStats, secs: f64) {
     let s = engine.stats();
     let mut text = String::new();
     let rate = if secs > 0.0 {

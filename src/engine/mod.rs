@@ -4,10 +4,8 @@
 //! It is single-threaded and driven only by packet time, so the same input
 //! yields the same events in `read` and `run` alike.
 
-pub mod analyzer;
 pub mod checksums;
 pub mod client_mismatch;
-pub mod deckies;
 pub mod dhcp;
 pub mod dtls;
 pub mod dtls_hellos;
@@ -16,9 +14,7 @@ pub mod ipv6_leak;
 pub mod p0f_http;
 pub mod p0f_uptime;
 pub mod quic;
-pub mod sharded;
 pub mod ssh;
-pub mod state_watch;
 pub mod stats;
 pub mod stream;
 pub mod syn;
@@ -45,9 +41,7 @@ pub use tally::FingerprintTally;
 /// drop per packet over budget: bounded, so shedding stays O(1) per packet.
 const SHED_SCAN: usize = 64;
 
-pub use analyzer::Analyzer;
-pub use deckies::{Decap, DeckyMap};
-pub use sharded::ShardedEngine;
+pub use crate::deckies::{Decap, DeckyMap};
 pub use stats::Stats;
 
 /// Caps and timeouts (docs/spec.md section 9 defaults).
@@ -128,6 +122,19 @@ pub struct Context {
 }
 
 impl Context {
+    /// A context with no events pending, drawing on `budget`.
+    pub fn new(limits: Limits, p0f_db: &'static P0fDatabase, budget: Budget) -> Self {
+        Context {
+            limits,
+            stats: Stats::default(),
+            out: Vec::new(),
+            p0f_http_heads: Vec::new(),
+            frame: 0,
+            p0f_db,
+            budget,
+        }
+    }
+
     /// A context at the default limits with no budget, for unit tests of
     /// the pieces that emit through it.
     #[cfg(test)]
@@ -189,7 +196,7 @@ pub struct Engine {
     /// Latest packet time seen, the engine's clock.
     now: Timestamp,
     /// Off in a shard: the link-local and DHCP tables span every host, so the
-    /// [`ShardedEngine`]'s router keeps them.
+    /// router in front of the shards keeps them.
     track_leaks: bool,
     /// In a shard: the router's IP-ID/ISN classes for the SYN at hand.
     routed_seq: Option<crate::fingerprint::seqclass::SeqClasses>,
@@ -242,15 +249,7 @@ impl Engine {
             p0f_hosts,
             defrag,
             checksums: checksums::ChecksumGate::default(),
-            cx: Context {
-                limits,
-                stats: Stats::default(),
-                out: Vec::new(),
-                p0f_http_heads: Vec::new(),
-                frame: 0,
-                p0f_db: P0fDatabase::bundled(),
-                budget,
-            },
+            cx: Context::new(limits, P0fDatabase::bundled(), budget),
             deckies,
             now: Timestamp::default(),
             track_leaks: true,
@@ -260,10 +259,10 @@ impl Engine {
         }
     }
 
-    /// An engine for one shard of a [`ShardedEngine`]: it sees only the
-    /// frames routed to it, already decoded and counted once by the router,
-    /// and leaves link-local leaks to the router.
-    fn for_shard(
+    /// An engine for one shard behind a router (`crate::runtime`): it
+    /// sees only the packets routed to it, already decoded and counted
+    /// once by the router, and leaves link-local leaks to the router.
+    pub fn for_shard(
         limits: Limits,
         deckies: DeckyMap,
         p0f_db: &'static P0fDatabase,
@@ -288,7 +287,8 @@ impl Engine {
         &self.cx.stats
     }
 
-    /// Adds `n` to a named counter (see [`Analyzer::count`]).
+    /// Adds `n` to a named counter kept outside the engine (the capture
+    /// file's skipped packets).
     pub fn count(&mut self, name: &'static str, n: u64) {
         self.cx.stats.add(name, n);
     }
@@ -432,23 +432,22 @@ impl Engine {
         self.hand_over(sink);
     }
 
-    /// A frame the router of a [`ShardedEngine`] decoded and counted
-    /// already, with its IP-ID/ISN classes when it is a fingerprinted SYN;
-    /// the clock was moved with [`Self::advance_time`].
-    fn process_routed(
+    /// A packet the router in front of the shards decoded and counted
+    /// already (frame `frame` of the capture), with its IP-ID/ISN classes
+    /// when it is a fingerprinted SYN; the clock was moved with
+    /// [`Self::advance_time`].
+    pub fn process_routed(
         &mut self,
-        raw: &RawPacket<'_>,
+        pkt: &Packet<'_>,
+        ts: Timestamp,
         frame: u64,
         seq: Option<crate::fingerprint::seqclass::SeqClasses>,
         sink: &mut impl FnMut(Event),
     ) {
         self.cx.frame = frame;
-        let deckies = &self.deckies;
-        if let Ok(pkt) = decode::decode_with(raw, &|ip| deckies.opens_tunnel(ip)) {
-            self.routed_seq = seq;
-            self.dispatch(&pkt, raw.ts);
-            self.routed_seq = None;
-        }
+        self.routed_seq = seq;
+        self.dispatch(pkt, ts);
+        self.routed_seq = None;
         self.shed();
         self.hand_over(sink);
     }

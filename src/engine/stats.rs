@@ -32,7 +32,7 @@ impl Stats {
         self.counters.get(name).copied().unwrap_or(0)
     }
 
-    /// Adds another engine's counters (the shards of a [`super::ShardedEngine`]).
+    /// Adds another engine's counters (the shards behind a router).
     pub fn merge(&mut self, other: &Stats) {
         self.packets += other.packets;
         self.bytes += other.bytes;

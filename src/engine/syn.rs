@@ -74,17 +74,13 @@ pub(super) fn millis(ts: Timestamp) -> u64 {
 }
 
 /// Whether a SYN gets a fingerprint: sent to a decky, not from one.
-pub(super) fn is_fingerprinted_syn(deckies: &DeckyMap, pkt: &Packet<'_>) -> bool {
+pub fn is_fingerprinted_syn(deckies: &DeckyMap, pkt: &Packet<'_>) -> bool {
     deckies.is_decky(&pkt.ip.dst)
         && (deckies.is_observe_all() || deckies.get(&pkt.ip.src).is_none())
 }
 
 /// Adds the SYN's IP-ID and ISN to its source's samples and classifies them.
-pub(super) fn sample_seq(
-    table: &mut SeqClassTable,
-    pkt: &Packet<'_>,
-    tcp: &TcpView<'_>,
-) -> SeqClasses {
+pub fn sample_seq(table: &mut SeqClassTable, pkt: &Packet<'_>, tcp: &TcpView<'_>) -> SeqClasses {
     let ipid = (pkt.ip.version == 4).then_some(pkt.ip.ident);
     table.observe(pkt.ip.src, tcp.src_port(), ipid, tcp.seq())
 }
