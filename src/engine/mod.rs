@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use crate::capture::RawPacket;
 use crate::decode::{self, Packet, Transport};
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, EventPool};
 use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::fingerprint::seqclass::SeqClassTable;
 use crate::flow::defrag::{self, DefragTable};
@@ -119,6 +119,8 @@ pub struct Context {
     /// The byte budget every table and buffer that grows with traffic
     /// draws from.
     pub budget: Budget,
+    /// Buffers of the events already written, for new ones.
+    pub events: EventPool,
 }
 
 impl Context {
@@ -132,6 +134,7 @@ impl Context {
             frame: 0,
             p0f_db,
             budget,
+            events: EventPool::new(),
         }
     }
 
@@ -147,6 +150,7 @@ impl Context {
             frame: 0,
             p0f_db: P0fDatabase::bundled(),
             budget: Budget::unlimited(),
+            events: EventPool::new(),
         }
     }
 
@@ -158,15 +162,17 @@ impl Context {
         self.out.push(ev);
     }
 
-    /// A new event with `src_ip src_port dst_ip dst_port` already set.
+    /// A new event with `src_ip src_port dst_ip dst_port` already set,
+    /// its buffers from `events`.
     pub fn conn_event(
+        events: &EventPool,
         kind: EventKind,
         ts: Timestamp,
         decky: &Arc<str>,
         client: SocketAddr,
         server: SocketAddr,
     ) -> Event {
-        let mut ev = Event::new(kind, ts, decky.clone());
+        let mut ev = events.event(kind, ts, decky.clone());
         ev.push("src_ip", client.ip())
             .push("src_port", client.port())
             .push("dst_ip", server.ip())

@@ -12,7 +12,7 @@ use super::tcp::FlowApp;
 use super::tls::TlsConn;
 use super::{Context, Direction, Limits, Stats};
 use crate::decode::TcpFlags;
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, EventPool};
 use crate::flow::reassembly::StreamBuffer;
 use crate::flow::table::{Flow, Handshake, Side};
 use crate::util::budget::{heap_cost, Budget, Pool};
@@ -63,13 +63,21 @@ pub struct StreamCx<'a> {
     decky: &'a Arc<str>,
     direction: Direction,
     out: &'a mut Vec<Event>,
+    events: &'a EventPool,
     p0f_http_heads: &'a mut Vec<super::p0f_uptime::HttpHead>,
 }
 
 impl StreamCx<'_> {
     /// A new event with `src_ip src_port dst_ip dst_port` set.
     pub fn event(&self, kind: EventKind) -> Event {
-        Context::conn_event(kind, self.ts, self.decky, self.client, self.server)
+        Context::conn_event(
+            self.events,
+            kind,
+            self.ts,
+            self.decky,
+            self.client,
+            self.server,
+        )
     }
 
     /// Queues an event, appending `direction`.
@@ -207,6 +215,7 @@ fn cx_for<'a>(
         decky: &app.attribution.decky,
         direction: app.attribution.direction,
         out: &mut cx.out,
+        events: &cx.events,
         p0f_http_heads: &mut cx.p0f_http_heads,
     }
 }

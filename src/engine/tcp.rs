@@ -275,6 +275,7 @@ pub(super) fn end_flow(cx: &mut Context, mut flow: Flow<FlowApp>, reason: FlowEn
     }
     let a = &flow.app.attribution;
     let mut ev = Context::conn_event(
+        &cx.events,
         EventKind::TcpFlowTiming,
         ts,
         &a.decky,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::{dtls, Context, Direction, Engine, Limits, Stats};
 use crate::decode::{Packet, UdpView};
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, EventPool};
 use crate::util::time::Timestamp;
 
 /// What a datagram analyzer may use. `client` is the datagram's sender.
@@ -18,18 +18,26 @@ pub struct DatagramCx<'a> {
     decky: Arc<str>,
     direction: Direction,
     out: &'a mut Vec<Event>,
+    events: &'a EventPool,
 }
 
 impl DatagramCx<'_> {
     /// A new event with `src_ip src_port dst_ip dst_port` set.
     pub fn event(&self, kind: EventKind) -> Event {
-        Context::conn_event(kind, self.ts, &self.decky, self.client, self.server)
+        Context::conn_event(
+            self.events,
+            kind,
+            self.ts,
+            &self.decky,
+            self.client,
+            self.server,
+        )
     }
 
     /// A new event with no fields, for events whose catalogue order differs
     /// (`quic_client_hello` puts `src_port` last).
     pub fn bare_event(&self, kind: EventKind) -> Event {
-        Event::new(kind, self.ts, self.decky.clone())
+        self.events.event(kind, self.ts, self.decky.clone())
     }
 
     /// Queues an event, appending `direction`.
@@ -59,6 +67,7 @@ pub(super) fn on_datagram(engine: &mut Engine, pkt: &Packet<'_>, udp: &UdpView<'
         decky: attribution.decky,
         direction: attribution.direction,
         out: &mut engine.cx.out,
+        events: &engine.cx.events,
     };
     if engine.quic.on_datagram(&mut cx, payload) {
         engine.quic.enforce_budget(&mut engine.cx.stats);
