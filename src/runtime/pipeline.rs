@@ -5,7 +5,7 @@
 use super::sharded::ShardedEngine;
 use crate::capture::RawPacket;
 use crate::deckies::DeckyMap;
-use crate::engine::{Engine, FingerprintTally, Limits, Stats};
+use crate::engine::{Counter, Engine, FingerprintTally, Limits, Stats};
 use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::output::formatted::Formatter;
 use crate::output::EventSink;
@@ -42,7 +42,7 @@ pub trait PacketEngine {
 
     /// Adds `n` to a named counter kept outside the engine (the capture
     /// file's skipped packets), for the summary and metrics.
-    fn count(&mut self, name: &'static str, n: u64);
+    fn count(&mut self, counter: Counter, n: u64);
 
     /// Counters; with workers, as of the last events handed over.
     fn stats(&self) -> &Stats;
@@ -100,8 +100,8 @@ impl PacketEngine for Engine {
         Engine::set_deckies(self, deckies);
     }
 
-    fn count(&mut self, name: &'static str, n: u64) {
-        Engine::count(self, name, n);
+    fn count(&mut self, counter: Counter, n: u64) {
+        Engine::count(self, counter, n);
     }
 
     fn stats(&self) -> &Stats {
@@ -154,8 +154,8 @@ impl PacketEngine for ShardedEngine {
         ShardedEngine::set_deckies(self, deckies);
     }
 
-    fn count(&mut self, name: &'static str, n: u64) {
-        ShardedEngine::count(self, name, n);
+    fn count(&mut self, counter: Counter, n: u64) {
+        ShardedEngine::count(self, counter, n);
     }
 
     fn stats(&self) -> &Stats {

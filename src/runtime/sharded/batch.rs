@@ -1,9 +1,8 @@
 //! A shard's packets of one chunk, decoded by the router: the bytes of
 //! each packet's innermost IP packet in one arena and a small record per
-//! packet, reused chunk after chunk.
+//! packet (what decoding found), reused chunk after chunk.
 
-use super::detached::DetachedPacket;
-use crate::decode::Packet;
+use crate::decode::{DecodeError, DetachedPacket, Packet};
 use crate::fingerprint::seqclass::SeqClasses;
 use crate::util::time::Timestamp;
 
@@ -27,7 +26,8 @@ pub struct RoutedPacket<'a> {
     /// Position of the frame in its chunk.
     pub index: u32,
     pub ts: Timestamp,
-    pub packet: Packet<'a>,
+    /// As the router decoded it (an error only if the copy differed).
+    pub packet: Result<Packet<'a>, DecodeError>,
     pub seq: Option<SeqClasses>,
 }
 
@@ -38,25 +38,31 @@ pub struct PacketBatch {
 }
 
 impl PacketBatch {
-    /// Adds a decoded packet (`packet` over `bytes`, from
-    /// [`DetachedPacket::detach`]).
+    /// Adds a decoded packet (`packet` apart from `bytes`, from
+    /// [`Packet::detach`]); returns the bytes copied.
     pub fn push(
         &mut self,
         index: u32,
         ts: Timestamp,
         packet: DetachedPacket,
-        bytes: &[u8],
+        bytes: [&[u8]; 2],
         seq: Option<SeqClasses>,
-    ) {
-        self.data.extend_from_slice(bytes);
+    ) -> usize {
+        let before = self.data.len();
+        for b in bytes {
+            self.data.extend_from_slice(b);
+        }
+        let len = self.data.len() - before;
         self.meta.push(Meta {
             index,
             ts,
             packet,
-            // `detach` hands over at most u32::MAX bytes.
-            len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+            // An IP packet is at most a capture record (16 MiB) or a
+            // reassembled datagram (64 KiB).
+            len: u32::try_from(len).unwrap_or(u32::MAX),
             seq,
         });
+        len
     }
 
     /// The packets in the order pushed.
@@ -90,6 +96,7 @@ mod tests {
     use super::*;
     use crate::capture::{linktype, RawPacket};
     use crate::decode::{self, Transport};
+    use crate::util::time::Timestamp;
 
     /// An Ethernet frame carrying IPv4/TCP with `payload`, and two bytes
     /// of padding after the IP packet.
@@ -137,10 +144,10 @@ mod tests {
                 orig_len: f.len() as u32,
             };
             let pkt = decode::decode(&raw).unwrap();
-            let (detached, bytes) = DetachedPacket::detach(&pkt, raw.data).unwrap();
+            let (detached, bytes) = pkt.detach().unwrap();
             // Only the IP packet travels: no link header, no padding.
-            assert_eq!(bytes.len(), f.len() - 16);
-            b.push(i as u32 * 2, raw.ts, detached, bytes, None);
+            let copied = b.push(i as u32 * 2, raw.ts, detached, bytes, None);
+            assert_eq!(copied, f.len() - 16);
             decoded.push(pkt);
         }
         let back: Vec<RoutedPacket<'_>> = b.iter().collect();
@@ -148,16 +155,20 @@ mod tests {
         for (i, (r, pkt)) in back.iter().zip(&decoded).enumerate() {
             assert_eq!(r.index, i as u32 * 2);
             assert_eq!(r.ts, Timestamp::new(i as i64, 7));
-            assert_eq!(r.packet.src_mac, pkt.src_mac);
-            assert_eq!(r.packet.ip.src, pkt.ip.src);
-            assert_eq!(r.packet.ip.ident, pkt.ip.ident);
-            assert_eq!(r.packet.ip.header, pkt.ip.header);
-            assert_eq!(r.packet.ip.payload, pkt.ip.payload);
-            let (Transport::Tcp(a), Transport::Tcp(b)) = (r.packet.transport, pkt.transport) else {
+            let got = r.packet.as_ref().unwrap();
+            assert_eq!(got.src_mac, pkt.src_mac);
+            assert_eq!(got.tunnel_depth, pkt.tunnel_depth);
+            assert_eq!((got.ip.src, got.ip.dst), (pkt.ip.src, pkt.ip.dst));
+            assert_eq!((got.ip.ident, got.ip.ttl), (pkt.ip.ident, pkt.ip.ttl));
+            assert_eq!(got.ip.header_bytes(), pkt.ip.header_bytes());
+            assert_eq!(got.ip.payload, pkt.ip.payload);
+            let (Transport::Tcp(a), Transport::Tcp(b)) = (got.transport, pkt.transport) else {
                 panic!("not TCP");
             };
-            assert_eq!((a.header, a.payload), (b.header, b.payload));
-            assert_eq!(a.dst_port(), 443);
+            assert_eq!(a.header_len(), b.header_len());
+            assert_eq!(a.option_bytes(), b.option_bytes());
+            assert_eq!(a.payload, b.payload);
+            assert_eq!((a.src_port(), a.dst_port(), a.seq()), (12345, 443, 1));
         }
         drop(back);
         b.clear();

@@ -20,7 +20,6 @@
 //! split over shards, in observe-all mode, may get up to one per shard.)
 
 mod batch;
-mod detached;
 mod merge;
 mod router;
 mod worker;
@@ -37,7 +36,7 @@ use worker::{Done, Job, Snapshot};
 
 use crate::capture::RawPacket;
 use crate::deckies::DeckyMap;
-use crate::engine::{Engine, FingerprintTally, Limits, Stats};
+use crate::engine::{Counter, Engine, FingerprintTally, Limits, Stats};
 use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::output::formatted::{FormattedBatch, Formatter, MergedChunk};
 use crate::util::budget::{add_pool_stats, Budget, PoolStats};
@@ -311,8 +310,8 @@ impl ShardedEngine {
 
     /// Adds `n` to a named counter of the router's (see
     /// [`super::PacketEngine::count`]); in [`Self::stats`] from the next merge.
-    pub fn count(&mut self, name: &'static str, n: u64) {
-        self.router.cx.stats.add(name, n);
+    pub fn count(&mut self, counter: Counter, n: u64) {
+        self.router.cx.stats.add(counter, n);
     }
 
     /// Bytes used and evictions per memory pool, all shards together.

@@ -5,7 +5,6 @@
 
 use std::net::IpAddr;
 
-use super::detached::DetachedPacket;
 use super::merge::{tag, Phase};
 use super::Chunk;
 use crate::capture::RawPacket;
@@ -87,12 +86,12 @@ impl Router {
                         whole.tunnel_depth,
                         &opens,
                     ) {
-                        Ok(pkt) => self.route(chunk, index, &pkt, &whole.bytes, raw.ts),
+                        Ok(pkt) => self.route(chunk, index, &pkt, raw.ts),
                         Err(e) => self.cx.stats.decode_error(e),
                     }
                 }
             }
-            Ok(pkt) => self.route(chunk, index, &pkt, raw.data, raw.ts),
+            Ok(pkt) => self.route(chunk, index, &pkt, raw.ts),
             Err(e) => {
                 if e == DecodeError::NotIp {
                     self.leaks.observe_non_ip(&mut self.cx, raw);
@@ -104,16 +103,9 @@ impl Router {
         self.defrag.expire(self.now, &mut self.cx.stats);
     }
 
-    /// Sends a whole packet `pkt` (decoded from `source`) to its shard,
-    /// after the router's own observations of it.
-    fn route(
-        &mut self,
-        chunk: &mut Chunk,
-        index: u32,
-        pkt: &Packet<'_>,
-        source: &[u8],
-        ts: Timestamp,
-    ) {
+    /// Sends a whole packet `pkt` to its shard, decoded, after the
+    /// router's own observations of it.
+    fn route(&mut self, chunk: &mut Chunk, index: u32, pkt: &Packet<'_>, ts: Timestamp) {
         // Checksums are judged here, once for the capture, so the verdicts
         // do not depend on how many shards there are.
         if !self.checksums.admit(pkt, &mut self.cx.stats) {
@@ -133,15 +125,12 @@ impl Router {
             }
             _ => None,
         };
-        let Some((detached, bytes)) = DetachedPacket::detach(pkt, source) else {
-            // Decoding never yields a view outside its frame.
-            debug_assert!(false, "a decoded view outside its frame");
-            self.cx.stats.bump("packets_not_routed");
+        // Only fragments, put together above, have nothing to detach.
+        let Some((detached, bytes)) = pkt.detach() else {
             return;
         };
         let shard = self.shard_of(pkt, chunk.batches.len());
-        chunk.batches[shard].push(index, ts, detached, bytes, seq);
-        chunk.bytes += bytes.len();
+        chunk.bytes += chunk.batches[shard].push(index, ts, detached, bytes, seq);
     }
 
     /// The shard for a packet: by its remote host (see the module docs).

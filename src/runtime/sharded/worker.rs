@@ -110,9 +110,13 @@ fn process_chunk(
         while let Some(routed) = own.next_if(|r| r.index == index) {
             let packet = tag(index, Phase::Packet);
             let frame = first_frame + u64::from(index) + 1;
-            engine.process_routed(&routed.packet, routed.ts, frame, routed.seq, &mut |ev| {
-                formatter.format(packet, ev, &mut events)
-            });
+            match routed.packet {
+                Ok(pkt) => engine.process_routed(&pkt, routed.ts, frame, routed.seq, &mut |ev| {
+                    formatter.format(packet, ev, &mut events)
+                }),
+                // The router decoded these very bytes: never.
+                Err(e) => engine.count_decode_error(e),
+            }
         }
     }
     events
