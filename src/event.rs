@@ -202,7 +202,10 @@ pub struct Event {
 /// removes both allocations from nearly every event. Each engine (each
 /// shard) has its own pool, so they never contend for it.
 #[derive(Clone, Default)]
-pub struct EventPool(Arc<Mutex<Vec<(Vec<Slot>, Vec<u8>)>>>);
+pub struct EventPool(Arc<Mutex<Vec<Buffers>>>);
+
+/// The two buffers of an event: slots, values.
+type Buffers = (Vec<Slot>, Vec<u8>);
 
 /// Buffers kept at most: one output batch (`output::thread`), so a whole
 /// batch of dropped events can be rebuilt without the allocator (about
@@ -268,7 +271,7 @@ impl PartialEq for EventPool {
 
 impl Eq for EventPool {}
 
-fn fresh_buffers() -> (Vec<Slot>, Vec<u8>) {
+fn fresh_buffers() -> Buffers {
     (
         Vec::with_capacity(SLOTS_INITIAL),
         Vec::with_capacity(VALUES_INITIAL),
@@ -656,7 +659,11 @@ mod tests {
         drop(ev);
         assert_eq!(pool.len(), RECYCLED_MAX);
         // Events of their own give nothing back, and pools do not share.
-        drop(Event::new(EventKind::TlsSession, Timestamp::new(0, 0), decky));
+        drop(Event::new(
+            EventKind::TlsSession,
+            Timestamp::new(0, 0),
+            decky,
+        ));
         assert_eq!(pool.len(), RECYCLED_MAX);
         assert!(EventPool::new().is_empty());
     }

@@ -14,9 +14,9 @@ use crate::bus::Bus;
 use crate::capture::file::{CaptureFile, FileEnd};
 use crate::decode::DecodeError;
 use crate::engine::{Counter, FingerprintTally};
-use crate::runtime::PacketEngine;
 use crate::event::EventKind;
 use crate::output::{Output, OutputStats, OutputThread};
+use crate::runtime::PacketEngine;
 
 #[derive(Args, Debug)]
 pub struct ReadArgs {

@@ -30,13 +30,13 @@ use crate::capture::live::{
     retry_missing_interface, select_interface, CaptureError, KernelStats, LiveCapture,
     SysfsInterfaces,
 };
-use crate::decode::DecodeError;
 use crate::deckies::{DeckyMap, MissingFile, ReloadCounters, StateWatcher, WatchOptions};
-use crate::runtime::PacketEngine;
+use crate::decode::DecodeError;
 use crate::event::EventKind;
 use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::output::metrics::{MetricsHub, MetricsServer, MetricsSnapshot};
 use crate::output::{Output, OutputStats};
+use crate::runtime::PacketEngine;
 use crate::util::time::Timestamp;
 
 /// Longest wait for packets before the loop checks signals and timers.
@@ -270,7 +270,9 @@ impl Daemon {
     ) -> Result<Option<Daemon>, StartError> {
         let signals = Signals::install().map_err(StartError::Signals)?;
         let state = settings.state_file().to_path_buf();
-        let mut source = settings.deckies.source(Some(state.clone()), MissingFile::Wait);
+        let mut source = settings
+            .deckies
+            .source(Some(state.clone()), MissingFile::Wait);
         let deckies = source.load().unwrap_or_else(|e| {
             tracing::error!("{e}; starting with no deckies until the state file is fixed");
             DeckyMap::default()

@@ -75,7 +75,12 @@ impl<'a> IpView<'a> {
 
     /// IPv4 option bytes or IPv6 extension header bytes.
     pub fn options_len(&self) -> usize {
-        self.header.len() - if self.version == 4 { V4_FIXED_LEN } else { V6_FIXED_LEN }
+        self.header.len()
+            - if self.version == 4 {
+                V4_FIXED_LEN
+            } else {
+                V6_FIXED_LEN
+            }
     }
 
     /// Bytes from the version nibble to the transport header.

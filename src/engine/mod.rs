@@ -35,9 +35,9 @@ pub use tally::FingerprintTally;
 const SHED_SCAN: usize = 64;
 
 pub use crate::analyzers::{Attribution, Direction};
+pub use crate::deckies::{Decap, DeckyMap};
 pub use crate::limits::Limits;
 pub use crate::stats::{Counter, Stats};
-pub use crate::deckies::{Decap, DeckyMap};
 
 /// What every event producer may touch: limits, counters, pending events.
 pub struct Context {
@@ -78,7 +78,11 @@ impl Context {
     /// the pieces that emit through it.
     #[cfg(test)]
     pub(crate) fn for_tests() -> Self {
-        Context::new(Limits::default(), P0fDatabase::bundled(), Budget::unlimited())
+        Context::new(
+            Limits::default(),
+            P0fDatabase::bundled(),
+            Budget::unlimited(),
+        )
     }
 
     /// Queues an event through the one [`Emitter`], appending the

@@ -98,7 +98,8 @@ pub(super) fn on_packet(
                 let host = hosts.get_mut(&ip);
                 if let Some(v) = host.and_then(|h| h.nat.verify_tool(0, sys)) {
                     let a = &flow.app.attribution;
-                    let ev = nat_event(&cx.events, ts, &a.decky, flow.client, flow.server, side, &v);
+                    let ev =
+                        nat_event(&cx.events, ts, &a.decky, flow.client, flow.server, side, &v);
                     cx.emit(ev, a.direction);
                 }
                 return;

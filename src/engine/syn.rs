@@ -45,7 +45,14 @@ pub(super) fn on_syn(
     let p0f = analyze(engine.cx.p0f_db, pkt, tcp, None);
     let scanner = scanner::identify(ip, tcp);
 
-    let mut ev = Context::conn_event(&engine.cx.events, EventKind::TcpSynFingerprint, ts, &decky, client, server);
+    let mut ev = Context::conn_event(
+        &engine.cx.events,
+        EventKind::TcpSynFingerprint,
+        ts,
+        &decky,
+        client,
+        server,
+    );
     push_stack_fields(&mut ev, pkt, tcp, p0f.as_ref());
     ev.push("ipid_class", classes.ipid.as_str())
         .push("ipid_samples", classes.ipid_samples)
@@ -105,7 +112,14 @@ pub(super) fn on_synack(
         .and_then(|f| f.app.syn_mss);
     let p0f = analyze(engine.cx.p0f_db, pkt, tcp, peer_mss);
 
-    let mut ev = Context::conn_event(&engine.cx.events, EventKind::TcpSynackFingerprint, ts, &decky, client, server);
+    let mut ev = Context::conn_event(
+        &engine.cx.events,
+        EventKind::TcpSynackFingerprint,
+        ts,
+        &decky,
+        client,
+        server,
+    );
     push_stack_fields(&mut ev, pkt, tcp, p0f.as_ref());
     ev.push("os_guess", p0f::os_guess(p0f.as_ref(), None))
         .push("df", ip.df)
