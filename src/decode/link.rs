@@ -2,8 +2,8 @@
 //! BSD NULL/loopback and raw IP.
 
 use super::{DecodeError, Inner, Layer};
-use crate::util::wire::be16;
 use crate::capture::linktype;
+use crate::util::wire::be16;
 
 pub const ETHERTYPE_IPV4: u16 = 0x0800;
 pub const ETHERTYPE_IPV6: u16 = 0x86dd;
