@@ -104,7 +104,7 @@ pub(super) fn on_packet(
             }
             p.alive = true;
             p.next_seq[0] = seq.wrapping_add(1);
-            let ts1 = ts1_of(tcp.header);
+            let ts1 = ts1_of(tcp);
             let host = hosts.entry(ip);
             if let Some(snap) = snap {
                 nat = host.nat.score_tcp(true, &snap, cli_port);
@@ -124,7 +124,7 @@ pub(super) fn on_packet(
                 return;
             };
             p.next_seq[1] = seq.wrapping_add(1);
-            let ts1 = ts1_of(tcp.header);
+            let ts1 = ts1_of(tcp);
             let host = hosts.entry(ip);
             if let Some(snap) = snap {
                 nat = host.nat.score_tcp(false, &snap, cli_port);
@@ -148,7 +148,7 @@ pub(super) fn on_packet(
             }
             let up = check(
                 &mut p.tps[d],
-                ts1_of(tcp.header),
+                ts1_of(tcp),
                 now,
                 base(hosts, ip, side),
                 false,
@@ -164,7 +164,7 @@ pub(super) fn on_packet(
             p.alive = false;
             check(
                 &mut p.tps[d],
-                ts1_of(tcp.header),
+                ts1_of(tcp),
                 now,
                 base(hosts, ip, side),
                 false,
