@@ -111,11 +111,31 @@ impl Context {
     }
 }
 
+/// The engine's per-flow state.
+#[derive(Debug)]
+pub struct FlowApp {
+    pub attribution: Attribution,
+    /// Created at the first payload byte.
+    pub stream: Option<Box<stream::StreamState>>,
+    /// MSS of the client's last SYN (p0f reads the SYN-ACK's window with it).
+    pub syn_mss: Option<u16>,
+    /// p0f OS name id of the client's last SYN, if it matched an OS.
+    pub syn_os: Option<u32>,
+    /// p0f's view of the connection, for its uptime module.
+    pub p0f: p0f_uptime::P0fFlow,
+    /// What the flow observers keep of every segment.
+    pub observers: crate::analyzers::FlowObservers,
+    /// Each side's FIN has been acknowledged by the other side.
+    pub fin_acked: [bool; 2],
+    /// The memory budget took the stream state: no more is made.
+    pub stream_shed: bool,
+}
+
 /// The packet-to-event engine.
 pub struct Engine {
     cx: Context,
     deckies: DeckyMap,
-    flows: FlowTable<tcp::FlowApp>,
+    flows: FlowTable<FlowApp>,
     seq_classes: SeqClassTable,
     /// The datagram analyzers' tables (QUIC, DTLS).
     datagrams: DatagramAnalyzers,

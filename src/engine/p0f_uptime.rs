@@ -11,8 +11,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use super::tcp::FlowApp;
-use super::Context;
+use super::{Context, FlowApp};
 use crate::analyzers::p0f_http::P0fNeeds;
 use crate::decode::{TcpFlags, TcpView};
 use crate::event::{Event, EventKind, EventPool};

@@ -219,7 +219,7 @@ mod tests {
         let held = st.allocated();
         eprintln!(
             "COST flow entry {} stream state {} one held segment {}",
-            crate::flow::table::FlowTable::<super::super::tcp::FlowApp>::entry_bytes(),
+            crate::flow::table::FlowTable::<super::super::FlowApp>::entry_bytes(),
             heap_cost(std::mem::size_of::<StreamState>()),
             held
         );
