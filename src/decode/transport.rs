@@ -2,7 +2,7 @@
 //! every field is then read from its named place in a fixed-size header
 //! array, so no accessor can fail or quietly return 0.
 
-use super::{DecodeError, IpView, Layer, Transport};
+use super::{u16_at, u32_at, DecodeError, IpView, Layer, Transport};
 
 const PROTO_TCP: u8 = 6;
 const PROTO_UDP: u8 = 17;
@@ -46,16 +46,6 @@ pub mod udp_field {
     pub const LENGTH: usize = 4;
     pub const CHECKSUM: usize = 6;
     pub const LEN: usize = 8;
-}
-
-#[inline]
-fn u16_at<const N: usize>(h: &[u8; N], at: usize) -> u16 {
-    u16::from_be_bytes([h[at], h[at + 1]])
-}
-
-#[inline]
-fn u32_at<const N: usize>(h: &[u8; N], at: usize) -> u32 {
-    u32::from_be_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]])
 }
 
 /// TCP header flags.
