@@ -168,8 +168,8 @@ pub fn sharded(data: &[u8]) {
             .iter()
             .any(|w| name.contains(w))
     };
-    if single.stats().counters.keys().any(|n| capped(n))
-        || shards.stats().counters.keys().any(|n| capped(n))
+    if single.stats().counters().any(|(n, _)| capped(n))
+        || shards.stats().counters().any(|(n, _)| capped(n))
     {
         return;
     }
@@ -720,7 +720,7 @@ pub fn dtls(data: &[u8]) {
 /// table (several records, or several fragments in a record, make the
 /// reassembly reachable from one datagram).
 fn dtls_fragments(data: &[u8]) {
-    use decnet_sniffer::engine::dtls_hellos::DtlsHelloTable;
+    use decnet_sniffer::analyzers::dtls_hellos::DtlsHelloTable;
     use decnet_sniffer::engine::Stats;
     use decnet_sniffer::fingerprint::tls::dtls::{hello_fragments, HelloFragment};
     use decnet_sniffer::fingerprint::tls::ja4::{ja4, HelloTransport};
@@ -751,7 +751,7 @@ fn dtls_fragments(data: &[u8]) {
                     let _ = ja4(&ch, HelloTransport::Dtls);
                 }
             }
-            assert!(table.held_bytes() <= decnet_sniffer::engine::dtls_hellos::MAX_HELD_BYTES);
+            assert!(table.held_bytes() <= decnet_sniffer::analyzers::dtls_hellos::MAX_HELD_BYTES);
         }
         table.finish(&mut stats);
         assert!(table.is_empty());

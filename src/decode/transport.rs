@@ -224,6 +224,7 @@ pub struct TcpOptions<'a> {
 
 impl<'a> TcpOptions<'a> {
     /// Walks `options`, sizing each option by its length byte.
+    #[inline]
     pub fn new(options: &'a [u8]) -> Self {
         TcpOptions {
             rest: options,
@@ -237,6 +238,7 @@ impl<'a> TcpOptions<'a> {
     /// the same: a known option whose length byte is wrong still takes its
     /// fixed size (see [`TcpOptions::length_byte_agreed`]), and SACK with a
     /// length outside 10..=34 is malformed.
+    #[inline]
     pub fn as_p0f_reads(options: &'a [u8]) -> Self {
         TcpOptions {
             sizing: Sizing::P0f,
@@ -257,6 +259,7 @@ impl<'a> TcpOptions<'a> {
     }
 
     /// The fixed size p0f gives a known kind.
+    #[inline]
     fn p0f_fixed_size(kind: u8) -> Option<usize> {
         match kind {
             2 => Some(4),
@@ -267,6 +270,7 @@ impl<'a> TcpOptions<'a> {
         }
     }
 
+    #[cold]
     fn malformed(&mut self, kind: u8) -> Option<TcpOption<'a>> {
         self.rest = &[];
         self.ended = true;
@@ -277,6 +281,8 @@ impl<'a> TcpOptions<'a> {
 impl<'a> Iterator for TcpOptions<'a> {
     type Item = TcpOption<'a>;
 
+    // Inlined so that each caller's sizing is known where it walks.
+    #[inline]
     fn next(&mut self) -> Option<TcpOption<'a>> {
         if self.ended {
             return None;

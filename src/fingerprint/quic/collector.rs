@@ -30,18 +30,20 @@ use super::header::{
     starts_with_known_long_header, InitialPacket, LongHeaderPacket, Packets, Tail, Version,
 };
 use super::keys::InitialSecrets;
+use crate::util::counter::Counter;
 use crate::util::lru::Lru;
 use crate::util::time::Timestamp;
 
 /// Where the collector reports what it did and what it skipped; the engine
 /// forwards these to its statistics.
 pub trait Counters {
-    fn count(&mut self, name: &'static str);
+    fn count(&mut self, counter: Counter);
 }
 
+/// Counts by name (the tests read them back by name).
 impl Counters for BTreeMap<&'static str, u64> {
-    fn count(&mut self, name: &'static str) {
-        *self.entry(name).or_insert(0) += 1;
+    fn count(&mut self, counter: Counter) {
+        *self.entry(counter.name()).or_insert(0) += 1;
     }
 }
 
@@ -224,7 +226,7 @@ impl InitialCollector {
             }
         }
         if let Some(Tail::Error(_)) = packets.tail() {
-            counters.count("quic_header_errors");
+            counters.count(Counter::QuicHeaderErrors);
         }
         Outcome::Quic(hello)
     }
@@ -269,11 +271,11 @@ impl InitialCollector {
         let stored = match self.conns.peek(&key) {
             Some(conn) if conn.owns(p.version, p.dcid) => match &conn.phase {
                 Phase::Finished => {
-                    counters.count("quic_initials_after_hello");
+                    counters.count(Counter::QuicInitialsAfterHello);
                     return None;
                 }
                 Phase::Reported { tries, .. } if *tries >= INITIALS_AFTER_HELLO => {
-                    counters.count("quic_initials_after_hello");
+                    counters.count(Counter::QuicInitialsAfterHello);
                     return None;
                 }
                 Phase::Pending {
@@ -293,12 +295,12 @@ impl InitialCollector {
         let evictions = self.budget.evictions;
         let spent = self.budget.try_spend(key.client.ip(), ts);
         if self.budget.evictions != evictions {
-            counters.count("quic_budget_source_evictions");
+            counters.count(Counter::QuicBudgetSourceEvictions);
         }
         if let Err(refusal) = spent {
-            counters.count("quic_decrypt_skipped");
+            counters.count(Counter::QuicDecryptSkipped);
             if refusal == Refusal::Global {
-                counters.count("quic_decrypt_skipped_global");
+                counters.count(Counter::QuicDecryptSkippedGlobal);
             }
             return None;
         }
@@ -315,15 +317,15 @@ impl InitialCollector {
         ) {
             Ok(o) => o,
             Err(DecryptError::TooShort) => {
-                counters.count("quic_initials_too_short");
+                counters.count(Counter::QuicInitialsTooShort);
                 return None;
             }
             Err(DecryptError::Authentication) => {
-                counters.count("quic_decrypt_failed");
+                counters.count(Counter::QuicDecryptFailed);
                 return None;
             }
         };
-        counters.count("quic_initials_decrypted");
+        counters.count(Counter::QuicInitialsDecrypted);
 
         if stored.is_none() {
             self.open_connection(key, p, secrets, counters);
@@ -363,7 +365,7 @@ impl InitialCollector {
             self.held = self.held.saturating_sub(old.held());
         }
         if let Some((_, evicted)) = self.conns.insert(key, conn) {
-            counters.count("quic_conn_evictions");
+            counters.count(Counter::QuicConnEvictions);
             self.held = self.held.saturating_sub(evicted.held());
         }
     }
@@ -395,7 +397,7 @@ impl InitialCollector {
                 *tries += 1;
                 return None;
             }
-            counters.count("quic_hellos_after_retry_request");
+            counters.count(Counter::QuicHellosAfterRetryRequest);
             conn.phase = Phase::Pending {
                 secrets: *secrets,
                 largest_pn: *largest_pn,
@@ -428,11 +430,11 @@ impl InitialCollector {
                 }
                 Ok(_) => {}
                 Err(FrameError::Unsupported(_)) => {
-                    counters.count("quic_frames_unsupported");
+                    counters.count(Counter::QuicFramesUnsupported);
                     break;
                 }
                 Err(FrameError::Malformed) => {
-                    counters.count("quic_frames_malformed");
+                    counters.count(Counter::QuicFramesMalformed);
                     break;
                 }
             }
@@ -453,7 +455,7 @@ impl InitialCollector {
                 else {
                     return None;
                 };
-                counters.count("quic_client_hellos");
+                counters.count(Counter::QuicClientHellos);
                 let message = hello.into_message()?;
                 if base == 0 {
                     // Keep the keys: a HelloRetryRequest brings a second one.
@@ -470,10 +472,10 @@ impl InitialCollector {
             }
             Err(e) => {
                 counters.count(match e {
-                    AssembleError::BeyondCap => "quic_hello_beyond_cap",
-                    AssembleError::TooLarge(_) => "quic_hello_too_large",
-                    AssembleError::NotClientHello(_) => "quic_hello_not_client_hello",
-                    AssembleError::TooFragmented => "quic_hello_too_fragmented",
+                    AssembleError::BeyondCap => Counter::QuicHelloBeyondCap,
+                    AssembleError::TooLarge(_) => Counter::QuicHelloTooLarge,
+                    AssembleError::NotClientHello(_) => Counter::QuicHelloNotClientHello,
+                    AssembleError::TooFragmented => Counter::QuicHelloTooFragmented,
                 });
                 self.finish(key);
                 None
@@ -507,7 +509,7 @@ impl InitialCollector {
         };
         if let Phase::Pending { held, .. } = conn.phase {
             self.held = self.held.saturating_sub(held);
-            counters.count("quic_pending_evictions");
+            counters.count(Counter::QuicPendingEvictions);
         }
         true
     }
@@ -521,7 +523,7 @@ impl InitialCollector {
             };
             if let Phase::Pending { held, .. } = conn.phase {
                 self.held = self.held.saturating_sub(held);
-                counters.count("quic_pending_evictions");
+                counters.count(Counter::QuicPendingEvictions);
             }
         }
     }

@@ -5,13 +5,18 @@
 //! same fields, by the datagram that completes it.
 
 use super::dtls_hellos::DtlsHelloTable;
-use super::udp::DatagramCx;
+use super::{DatagramAnalyzer, DatagramCx};
 use crate::event::EventKind;
 use crate::fingerprint::tls::dtls::{client_hello, hello_fragments, DtlsError};
 use crate::fingerprint::tls::ja3::Ja3Text;
 use crate::fingerprint::tls::ja4::{HelloTransport, Ja4Parts};
 use crate::fingerprint::tls::version::push_version_text;
 use crate::fingerprint::tls::ClientHello;
+use crate::limits::Limits;
+use crate::stats::Counter;
+use crate::stats::Stats;
+use crate::util::budget::Budget;
+use crate::util::time::Timestamp;
 
 /// The TLS handshake header in front of a reassembled ClientHello body.
 const TLS_HS_HEADER: usize = 4;
@@ -23,14 +28,51 @@ const TLS_HS_HEADER: usize = 4;
 /// megabytes.
 const MAX_FRAGMENTS_PER_DATAGRAM: usize = 32;
 
+/// The DTLS analyzer: its table of fragmented ClientHellos.
+pub struct Dtls {
+    pub hellos: DtlsHelloTable,
+}
+
+impl DatagramAnalyzer for Dtls {
+    fn new(limits: &Limits, budget: &Budget) -> Self {
+        let mut hellos = DtlsHelloTable::new(limits.pending_handshakes, limits.reassembly_bytes);
+        hellos.set_budget(budget.clone());
+        Dtls { hellos }
+    }
+
+    /// Returns true if the datagram was a DTLS ClientHello (or a piece of
+    /// one), reported or counted.
+    /// The table settles its memory budget after every datagram, DTLS or
+    /// not: it is where partial ClientHellos give way to newer state.
+    fn on_datagram(&mut self, cx: &mut DatagramCx<'_>, payload: &[u8]) -> bool {
+        let taken = on_datagram(cx, &mut self.hellos, payload);
+        self.hellos.enforce_budget(cx.stats);
+        taken
+    }
+
+    fn expire(&mut self, now: Timestamp, stats: &mut Stats) {
+        self.hellos.expire(now, stats);
+        self.hellos.enforce_budget(stats);
+    }
+
+    fn finish(&mut self, stats: &mut Stats) {
+        self.hellos.finish(stats);
+        self.hellos.enforce_budget(stats);
+    }
+
+    fn table_stats(&self, tables: &mut Vec<(&'static str, usize, u64)>) {
+        tables.push(("dtls_hellos", self.hellos.len(), self.hellos.evictions));
+    }
+}
+
 /// Returns true if the datagram was a DTLS ClientHello (or a piece of one),
 /// reported or counted.
-pub fn on_datagram(cx: &mut DatagramCx<'_>, hellos: &mut DtlsHelloTable, payload: &[u8]) -> bool {
+fn on_datagram(cx: &mut DatagramCx<'_>, hellos: &mut DtlsHelloTable, payload: &[u8]) -> bool {
     match client_hello(payload) {
         Ok(ch) => emit(cx, &ch),
         Err(DtlsError::NotClientHello) => return false,
         Err(DtlsError::Fragmented) => on_fragments(cx, hellos, payload),
-        Err(DtlsError::Malformed(_)) => cx.stats.bump("dtls_parse_errors"),
+        Err(DtlsError::Malformed(_)) => cx.stats.bump(Counter::DtlsParseErrors),
     }
     true
 }
@@ -38,17 +80,18 @@ pub fn on_datagram(cx: &mut DatagramCx<'_>, hellos: &mut DtlsHelloTable, payload
 fn on_fragments(cx: &mut DatagramCx<'_>, hellos: &mut DtlsHelloTable, payload: &[u8]) {
     let mut frags = hello_fragments(payload);
     for frag in frags.by_ref().take(MAX_FRAGMENTS_PER_DATAGRAM) {
-        let Some(message) = hellos.insert(cx.client, cx.server, cx.ts, &frag, cx.stats) else {
+        let (client, server, ts) = (cx.client, cx.server, cx.ts);
+        let Some(message) = hellos.insert(client, server, ts, &frag, cx.stats) else {
             continue;
         };
         let body = message.get(TLS_HS_HEADER..).unwrap_or_default();
         match ClientHello::parse_dtls(body) {
             Ok(ch) => emit(cx, &ch),
-            Err(_) => cx.stats.bump("dtls_parse_errors"),
+            Err(_) => cx.stats.bump(Counter::DtlsParseErrors),
         }
     }
     if frags.next().is_some() {
-        cx.stats.bump("dtls_datagrams_over_fragment_cap");
+        cx.stats.bump(Counter::DtlsDatagramsOverFragmentCap);
     }
 }
 
@@ -71,7 +114,7 @@ fn emit(cx: &mut DatagramCx<'_>, ch: &ClientHello<'_>) {
 mod tests {
     use super::MAX_FRAGMENTS_PER_DATAGRAM;
     use crate::capture::{linktype, RawPacket};
-    use crate::engine::{DeckyMap, Engine, Limits};
+    use crate::engine::{Counter, DeckyMap, Engine, Limits};
     use crate::event::{Event, EventKind};
     use crate::util::time::Timestamp;
 
@@ -141,7 +184,7 @@ mod tests {
         let got = process(&mut engine, 1, &first);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0], want[0]);
-        assert_eq!(engine.stats().get("dtls_hellos_reassembled"), 1);
+        assert_eq!(engine.stats().get(Counter::DtlsHellosReassembled), 1);
     }
 
     #[test]
@@ -154,9 +197,9 @@ mod tests {
         assert!(process(&mut engine, 1, &frame(1000, &record(&frags))).is_empty());
         let stats = engine.stats();
         assert_eq!(
-            stats.get("dtls_fragmented_hellos"),
+            stats.get(Counter::DtlsFragmentedHellos),
             MAX_FRAGMENTS_PER_DATAGRAM as u64
         );
-        assert_eq!(stats.get("dtls_datagrams_over_fragment_cap"), 1);
+        assert_eq!(stats.get(Counter::DtlsDatagramsOverFragmentCap), 1);
     }
 }
