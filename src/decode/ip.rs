@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{DecodeError, Layer};
+use super::{u16_at, DecodeError, Layer};
 use crate::util::wire::{be16, be32};
 
 /// Extension headers followed before giving up (RFC 8200 sets no limit).
@@ -188,11 +188,6 @@ mod v6_field {
     pub const HOP_LIMIT: usize = 7;
     pub const SRC: usize = 8;
     pub const DST: usize = 24;
-}
-
-#[inline]
-fn u16_at<const N: usize>(h: &[u8; N], at: usize) -> u16 {
-    u16::from_be_bytes([h[at], h[at + 1]])
 }
 
 #[inline]
