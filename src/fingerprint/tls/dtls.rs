@@ -23,6 +23,9 @@ const CONTENT_HANDSHAKE: u8 = 22;
 /// encrypted sequence number, never a version.
 const UNIFIED_HEADER_MASK: u8 = 0b1110_0000;
 const UNIFIED_HEADER_BITS: u8 = 0b0010_0000;
+/// RFC 9146: a DTLS 1.2 record with a connection id, whose length sits
+/// after a CID of a length only the peers know.
+const CONTENT_TLS12_CID: u8 = 25;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DtlsError {
@@ -95,12 +98,13 @@ impl<'a> HelloFragments<'a> {
     /// Opens the next epoch-0 handshake record; false at the end.
     fn next_record(&mut self) -> bool {
         while self.records.rest().len() >= RECORD_HEADER_LEN {
-            // A unified header ends the walk: without the connection id's
-            // length, which only the handshake told the peers, the record
-            // cannot be framed, and what follows it in the datagram is
-            // encrypted too (a ClientHello always leads its flight).
-            let first = self.records.rest().first();
-            if first.is_some_and(|&b| b & UNIFIED_HEADER_MASK == UNIFIED_HEADER_BITS) {
+            // A unified header or a DTLS 1.2 CID record ends the walk:
+            // without the connection id's length, which only the handshake
+            // told the peers, the record cannot be framed, and what follows
+            // it in the datagram is encrypted too (a ClientHello always
+            // leads its flight).
+            let first = self.records.rest().first().copied().unwrap_or_default();
+            if first & UNIFIED_HEADER_MASK == UNIFIED_HEADER_BITS || first == CONTENT_TLS12_CID {
                 break;
             }
             let Ok(header) = self.records.take(RECORD_HEADER_LEN) else {
@@ -325,14 +329,15 @@ mod tests {
 
     /// A DTLS 1.3 unified header (RFC 9147 4) whose encrypted sequence
     /// number reads 0xfefd and whose ciphertext, read as a DTLSPlaintext
-    /// header, would point at a ClientHello record: nothing is found.
+    /// header, would point at a ClientHello record: nothing is found. The
+    /// same for a DTLS 1.2 record with a connection id (RFC 9146).
     #[test]
     fn unified_header_records_are_never_framed_as_plaintext() {
         let body = hello_body();
         let hello = record(22, 0xfefd, 0, &fragment(1, body.len() as u32, 0, 0, &body));
         let mut ciphertext = vec![0, 0, 0, 0, 0, 0, 0, 4, 0xaa, 0xbb, 0xcc, 0xdd];
         ciphertext.extend(&hello);
-        for first in [0x2e, 0x2f, 0x3e, 0x20, 0x3f] {
+        for first in [0x2e, 0x2f, 0x3e, 0x20, 0x3f, CONTENT_TLS12_CID] {
             // 001CSLEE: sequence number 0xfefd, then the length (L set).
             let mut d = vec![first, 0xfe, 0xfd];
             d.extend((ciphertext.len() as u16).to_be_bytes());
