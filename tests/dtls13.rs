@@ -167,7 +167,11 @@ fn wolfssl_dtls13_hellos_match_tshark() {
             let at = format!("{file} frame {}", w.frame);
             let client = support::endpoint(ev, "src_ip", "src_port").to_string();
             let server = support::endpoint(ev, "dst_ip", "dst_port").to_string();
-            assert_eq!((client, server), (w.client.clone(), w.server.clone()), "{at}");
+            assert_eq!(
+                (client, server),
+                (w.client.clone(), w.server.clone()),
+                "{at}"
+            );
             assert_eq!(field(ev, "ja3"), w.get(TSHARK, "ja3"), "{at}: ja3");
             assert_eq!(field(ev, "ja4"), w.get(TSHARK_JA4, "ja4"), "{at}: ja4");
             assert_eq!(field(ev, "sni"), w.get(TSHARK, "sni"), "{at}: sni");
@@ -244,7 +248,11 @@ fn the_captures_hold_hrr_fragments_and_unified_headers() {
             .map(|p| p[0])
             .collect();
         // Both sides' Finished, ACKs and data: at least 8 records.
-        assert!(unified.len() >= 8, "{file}: {} unified headers", unified.len());
+        assert!(
+            unified.len() >= 8,
+            "{file}: {} unified headers",
+            unified.len()
+        );
         // C (connection id) set exactly in the CID capture.
         let with_cid = unified.iter().filter(|b| *b & 0x10 != 0).count();
         let want = if file == "dtls13-wolfssl-cid.pcap" {
