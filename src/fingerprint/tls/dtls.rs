@@ -4,10 +4,10 @@
 //! A datagram may hold several records, and a record several handshake
 //! fragments. DTLS 1.3 sends its ClientHello in a DTLSPlaintext record like
 //! 1.2 (record version 0xfefd); its encrypted records have a unified header
-//! and end the walk. A ClientHello larger than the path MTU comes as fragments of
-//! one `message_seq`, each giving the message's total length and its own
-//! offset and length; [`hello_fragments`] hands them out, checked, for the
-//! engine's reassembly table.
+//! and end the walk. A ClientHello larger than the path MTU comes as
+//! fragments of one `message_seq`, each giving the message's total length
+//! and its own offset and length; [`hello_fragments`] hands them out,
+//! checked, for the engine's reassembly table.
 
 use super::wire::Reader;
 use super::{handshake_type, ClientHello, TlsError};
