@@ -80,12 +80,12 @@ const WIRE_MTU: usize = 1500;
 const MAX_DIRECTIONS: usize = 16_384;
 
 /// One direction of a connection: source and destination socket, protocol.
-type Direction = (IpAddr, u16, IpAddr, u16, u8);
+type OneWay = (IpAddr, u16, IpAddr, u16, u8);
 
 /// The validation state of one capture (engine or router).
 #[derive(Debug, Default)]
 pub struct ChecksumGate {
-    directions: hashbrown::HashMap<Direction, Pool, ahash::RandomState>,
+    directions: hashbrown::HashMap<OneWay, Pool, ahash::RandomState>,
 }
 
 impl ChecksumGate {

@@ -11,9 +11,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use super::p0f_http::{HttpNatInfo, P0fNeeds};
 use super::tcp::FlowApp;
 use super::Context;
+use crate::analyzers::p0f_http::P0fNeeds;
 use crate::decode::{TcpFlags, TcpView};
 use crate::event::{Event, EventKind};
 use crate::fingerprint::p0f::db::SysEntry;
@@ -210,17 +210,7 @@ fn nat_event(
     ev
 }
 
-/// A p0f HTTP head read from a connection's stream, waiting for host
-/// change scoring (the stream analyzers cannot reach the host table).
-#[derive(Debug)]
-pub struct HttpHead {
-    pub info: HttpNatInfo,
-    pub ts: Timestamp,
-    pub client: SocketAddr,
-    pub server: SocketAddr,
-    pub decky: Arc<str>,
-    pub direction: super::Direction,
-}
+pub use crate::analyzers::p0f_http::HttpHead;
 
 /// After the analyzers: p0f's HTTP module scores each head read against
 /// its host (the client for a request, the server for a response), in

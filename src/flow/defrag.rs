@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use crate::decode::{self, Fragment, Packet, Transport};
-use crate::engine::Stats;
+use crate::stats::Stats;
 use crate::util::budget::{heap_cost, Budget, Charge, Pool};
 use crate::util::counter::Counter;
 use crate::util::time::Timestamp;
