@@ -31,7 +31,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use crate::decode::TcpFlags;
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, EventPool};
 use crate::flow::table::{FlowStats, Handshake};
 use crate::flow::Side;
 use crate::limits::Limits;
@@ -105,6 +105,8 @@ pub struct Emitter<'a> {
     decky: &'a Arc<str>,
     direction: Direction,
     out: &'a mut Vec<Event>,
+    /// Where new events take their buffers from.
+    events: &'a EventPool,
 }
 
 impl<'a> Emitter<'a> {
@@ -113,6 +115,7 @@ impl<'a> Emitter<'a> {
         ts: Timestamp,
         stats: &'a mut Stats,
         out: &'a mut Vec<Event>,
+        events: &'a EventPool,
     ) -> Self {
         let (client, server, attribution) = conn;
         Emitter {
@@ -123,6 +126,7 @@ impl<'a> Emitter<'a> {
             decky: &attribution.decky,
             direction: attribution.direction,
             out,
+            events,
         }
     }
 
@@ -142,15 +146,17 @@ impl<'a> Emitter<'a> {
         out.push(ev);
     }
 
-    /// A new connection event with `src_ip src_port dst_ip dst_port` set.
+    /// A new connection event with `src_ip src_port dst_ip dst_port` set,
+    /// its buffers from `events`.
     pub fn conn_event(
+        events: &EventPool,
         kind: EventKind,
         ts: Timestamp,
         decky: &Arc<str>,
         client: SocketAddr,
         server: SocketAddr,
     ) -> Event {
-        let mut ev = Event::new(kind, ts, decky.clone());
+        let mut ev = events.event(kind, ts, decky.clone());
         ev.push("src_ip", client.ip())
             .push("src_port", client.port())
             .push("dst_ip", server.ip())
@@ -161,13 +167,20 @@ impl<'a> Emitter<'a> {
     /// A new event of this connection with `src_ip src_port dst_ip
     /// dst_port` set.
     pub fn event(&self, kind: EventKind) -> Event {
-        Self::conn_event(kind, self.ts, self.decky, self.client, self.server)
+        Self::conn_event(
+            self.events,
+            kind,
+            self.ts,
+            self.decky,
+            self.client,
+            self.server,
+        )
     }
 
     /// A new event with no fields, for events whose catalogue order differs
     /// (`quic_client_hello` puts `src_port` last).
     pub fn bare_event(&self, kind: EventKind) -> Event {
-        Event::new(kind, self.ts, self.decky.clone())
+        self.events.event(kind, self.ts, self.decky.clone())
     }
 
     /// Queues an event of this connection.
@@ -576,7 +589,14 @@ mod tests {
             "192.0.2.1:1000".parse().unwrap(),
             "10.0.0.5:22".parse().unwrap(),
         );
-        let mut e = Emitter::new((c, s, &a), Timestamp::new(1, 0), &mut stats, &mut out);
+        let pool = EventPool::default();
+        let mut e = Emitter::new(
+            (c, s, &a),
+            Timestamp::new(1, 0),
+            &mut stats,
+            &mut out,
+            &pool,
+        );
         let ev = e.event(EventKind::SshClientBanner);
         e.emit(ev);
         Emitter::queue(

@@ -116,6 +116,7 @@ fn cx_for<'a>(cx: &'a mut Context, flow: &'a StreamFlow<'_>, ts: Timestamp) -> S
         ts,
         &mut cx.stats,
         &mut cx.out,
+        &cx.events,
     );
     let env = StreamEnv {
         handshake: flow.handshake,

@@ -250,6 +250,7 @@ pub(super) fn end_flow(cx: &mut Context, mut flow: Flow<FlowApp>, reason: FlowEn
         ts,
         &mut cx.stats,
         &mut cx.out,
+        &cx.events,
     );
     flow.app
         .observers
