@@ -8,6 +8,7 @@
 #   WORKLOADS="mixed scan bulk" bench/run.sh          # the full 5M-SYN storm
 #   TOOLS="decnet floor" bench/run.sh
 #   TOOLS="decnet decnet-mmap decnet-w2 floor" bench/run.sh   # read --mmap, --workers 2
+#   BASELINE=old/decnet-sniffer TOOLS="baseline decnet floor" bench/run.sh   # before/after
 #
 # Files live in ${BENCH_DIR:-/tmp/decnet-bench} (generated when missing).
 # The runs of one workload alternate between the tools (run 1 of each, then
@@ -60,13 +61,14 @@ run_tool() {
     rm -rf "$out" && mkdir -p "$out"
     local t="$out/time"
     case $tool in
-    decnet | decnet-w* | decnet-mmap)
-        local extra=()
+    decnet | decnet-w* | decnet-mmap | baseline)
+        local extra=() bin=$sniffer
         case $tool in
+        baseline) bin=${BASELINE:?BASELINE=/path/to/decnet-sniffer for the baseline tool} ;;
         decnet-w*) extra=(--workers "${tool#decnet-w}") ;;
         decnet-mmap) extra=(--mmap) ;;
         esac
-        "$measure" "$t" "$sniffer" read --state "$state" \
+        "$measure" "$t" "$bin" read --state "$state" \
             --log "$out/decnet.log" --json "$out/decnet.json" --no-progress \
             "${extra[@]}" "$file"
         events=$(wc -l <"$out/decnet.log")
@@ -132,7 +134,7 @@ for w in $WORKLOADS; do
     for tool in $TOOLS; do : >"$BENCH_DIR/runs-$w-$tool.txt"; done
     for i in $(seq 1 "$RUNS"); do
         for tool in $TOOLS; do
-            case $tool in decnet | decnet-* | floor | read_loop) ;; *) [ "$i" -le "$OTHER_RUNS" ] || continue ;; esac
+            case $tool in decnet | decnet-* | baseline | floor | read_loop) ;; *) [ "$i" -le "$OTHER_RUNS" ] || continue ;; esac
             run_tool "$tool" "$file" "$BENCH_DIR/out-$w-$tool"
             cat "$BENCH_DIR/out-$w-$tool/m" >>"$BENCH_DIR/runs-$w-$tool.txt"
             echo "$w $tool run $i: $(cat "$BENCH_DIR/out-$w-$tool/m") (cpu wall rss_kib events dd_cpu)" >&2
@@ -172,24 +174,26 @@ def ratio(what, num, den, target, ok):
     if den > 0:
         r = num / den
         rows.append(f"| {what} | {r:.2f} | {target} | {'met' if ok(r) else 'NOT met'} |")
-for w in ("mixed", "bulk", "scan", "scan500k"):
-    d, f = m.get((w, "decnet")), m.get((w, "floor"))
-    if not d:
-        continue
-    if f and w in ("mixed", "bulk"):
-        limit = 5 if w == "mixed" else 1.5
-        ratio(f"{w}: decnet CPU / floor CPU", d[0], f[0], f"<= {limit}", lambda r, l=limit: r <= l)
-    s = m.get((w, "suricata"))
-    if s and w == "mixed":
-        ratio("mixed: Suricata CPU / decnet CPU", s[0], d[0], ">= 8", lambda r: r >= 8)
-    if f and w.startswith("scan") and d[2] > 0:
-        per_event = d[0] / d[2] * 1e6
-        floor_per_event = (f[0] + d[3]) / d[2] * 1e6
-        rows.append(f"| {w}: CPU per SYN event, decnet / (floor + dd of its output), µs | "
-                    f"{per_event:.2f} / {floor_per_event:.2f} | | |")
-        ratio(f"{w}: decnet CPU / (floor + dd) CPU", d[0], f[0] + d[3], "<= 3", lambda r: r <= 3)
-    ratio(f"{w}: decnet peak RSS / --memcap ({memcap:.0f} MiB)", d[1] / 1024, memcap, "<= 1",
-          lambda r: r <= 1)
+for tool in ("baseline", "decnet"):
+    for w in ("mixed", "bulk", "scan", "scan500k"):
+        d, f = m.get((w, tool)), m.get((w, "floor"))
+        if not d:
+            continue
+        name = f"{w}, {tool}"
+        if f and w in ("mixed", "bulk"):
+            limit = 5 if w == "mixed" else 1.5
+            ratio(f"{name}: CPU / floor CPU", d[0], f[0], f"<= {limit}", lambda r, l=limit: r <= l)
+        s = m.get((w, "suricata"))
+        if s and w == "mixed":
+            ratio(f"{name}: Suricata CPU / this CPU", s[0], d[0], ">= 8", lambda r: r >= 8)
+        if f and w.startswith("scan") and d[2] > 0:
+            per_event = d[0] / d[2] * 1e6
+            floor_per_event = (f[0] + d[3]) / d[2] * 1e6
+            rows.append(f"| {name}: CPU µs per SYN event / (floor + dd of the output) | "
+                        f"{per_event:.2f} / {floor_per_event:.2f} | | |")
+            ratio(f"{name}: CPU / (floor + dd) CPU", d[0], f[0] + d[3], "<= 3", lambda r: r <= 3)
+        ratio(f"{name}: peak RSS / --memcap ({memcap:.0f} MiB)", d[1] / 1024, memcap, "<= 1",
+              lambda r: r <= 1)
 if rows:
     print()
     print("| target (issue 24) | measured | target | |")
