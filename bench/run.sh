@@ -29,6 +29,16 @@ OTHER_RUNS=${OTHER_RUNS:-$RUNS}
 WORKLOADS=${WORKLOADS:-"mixed scan500k bulk"}
 TOOLS=${TOOLS:-"decnet floor suricata p0f tshark"}
 PY=${PYTHON:-/usr/bin/python3}
+# External tools that are not installed are left out (and said so).
+tools=""
+for tool in $TOOLS; do
+    case $tool in
+    suricata | p0f | tshark)
+        command -v "$tool" >/dev/null || { echo "$tool: not installed, left out" >&2; continue; } ;;
+    esac
+    tools="$tools $tool"
+done
+TOOLS=$tools
 mkdir -p "$BENCH_DIR"
 state="$BENCH_DIR/decnet-state.json"
 

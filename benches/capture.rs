@@ -58,8 +58,12 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("capture");
     g.throughput(Throughput::Bytes(std::fs::metadata(&path).unwrap().len()));
     g.sample_size(20);
-    g.bench_function("read_64MiB", |b| b.iter(|| black_box(read_all(&path, false))));
-    g.bench_function("mmap_64MiB", |b| b.iter(|| black_box(read_all(&path, true))));
+    g.bench_function("read_64MiB", |b| {
+        b.iter(|| black_box(read_all(&path, false)))
+    });
+    g.bench_function("mmap_64MiB", |b| {
+        b.iter(|| black_box(read_all(&path, true)))
+    });
     g.finish();
     std::fs::remove_dir_all(&dir).unwrap();
 }

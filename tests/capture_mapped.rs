@@ -28,7 +28,13 @@ fn read_all(path: &Path, mapped: bool) -> (Packets, Result<FileEnd, String>, usi
     };
     let mut packets = Vec::new();
     let end = file.for_each(|p| {
-        packets.push((p.ts.secs, p.ts.nanos, p.linktype, p.data.to_vec(), p.orig_len))
+        packets.push((
+            p.ts.secs,
+            p.ts.nanos,
+            p.linktype,
+            p.data.to_vec(),
+            p.orig_len,
+        ))
     });
     let end = end.map_err(|e| e.to_string());
     (packets, end, file.position())
@@ -83,9 +89,9 @@ fn numbered_pcap(path: &Path, n: u32) {
 /// Whether /proc/locks shows a lease on `path`'s inode being broken.
 fn lease_breaking(inode: u64) -> bool {
     let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
-    locks.lines().any(|l| {
-        l.contains("LEASE") && l.contains("BREAK") && l.contains(&format!(":{inode} "))
-    })
+    locks
+        .lines()
+        .any(|l| l.contains("LEASE") && l.contains("BREAK") && l.contains(&format!(":{inode} ")))
 }
 
 #[test]
@@ -130,7 +136,11 @@ fn truncated_while_mapped_ends_the_read_without_a_crash() {
 
     // The packets handed out are the file's, in order, with none made up:
     // at least the 100 read before the truncation, at most the whole file.
-    assert!(seen.len() >= 100 && seen.len() <= n as usize, "{}", seen.len());
+    assert!(
+        seen.len() >= 100 && seen.len() <= n as usize,
+        "{}",
+        seen.len()
+    );
     assert!(seen.iter().enumerate().all(|(i, &v)| v == i as u32));
     assert_eq!(end.packets, seen.len() as u64);
     // Read with read() after the lease was given up: a reader that had not

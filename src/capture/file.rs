@@ -271,14 +271,13 @@ impl CaptureFile {
         let base = *base;
         let path = &self.path;
         let blocks = &mut self.blocks;
-        let malformed = |reader: &dyn PcapReaderIterator, blocks: u64, reason| {
-            CaptureFileError::Malformed {
+        let malformed =
+            |reader: &dyn PcapReaderIterator, blocks: u64, reason| CaptureFileError::Malformed {
                 path: path.clone(),
                 offset: base + reader.consumed(),
                 block: blocks + 1,
                 reason,
-            }
-        };
+            };
         let refill = |reader: &mut Box<dyn PcapReaderIterator + Send>| {
             let offset = base + reader.consumed();
             reader.refill().map_err(|_| CaptureFileError::Read {
@@ -341,11 +340,7 @@ impl CaptureFile {
                     return Err(malformed(reader.as_ref(), *blocks, parse_failure(kind)));
                 }
                 Err(PcapError::HeaderNotRecognized) => {
-                    return Err(malformed(
-                        reader.as_ref(),
-                        *blocks,
-                        "block not recognised",
-                    ));
+                    return Err(malformed(reader.as_ref(), *blocks, "block not recognised"));
                 }
             }
         }
@@ -426,9 +421,7 @@ impl MappedPcap {
     /// Leaves the map (releasing the lease) and returns a streaming reader
     /// of the rest of the file from `pos`, given the file header first,
     /// with the file offset of its byte 0 minus that header.
-    fn hand_off(
-        &mut self,
-    ) -> io::Result<(Box<dyn PcapReaderIterator + Send>, usize)> {
+    fn hand_off(&mut self) -> io::Result<(Box<dyn PcapReaderIterator + Send>, usize)> {
         let map = self.map.take().ok_or(io::ErrorKind::InvalidInput)?;
         let mut header = [0u8; PCAP_HEADER];
         header.copy_from_slice(&map.bytes()[..PCAP_HEADER]);
