@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use pcap_parser::pcap::{parse_pcap_frame, parse_pcap_frame_be, parse_pcap_header};
+use pcap_parser::pcap::{parse_pcap_frame, parse_pcap_frame_be, parse_pcap_header, PcapHeader};
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
@@ -112,7 +112,8 @@ struct MappedPcap {
     /// `None` once handed off (unmapped, lease released).
     map: Option<Mapped>,
     file: File,
-    big_endian: bool,
+    /// The file header, handed to the layout before the first record.
+    header: PcapHeader,
     /// Offset of the next record (0: the file header is next).
     pos: usize,
     /// `pos` when the pages behind the reader were last released.
@@ -357,7 +358,7 @@ impl MappedPcap {
             return None;
         }
         Some(MappedPcap {
-            big_endian: header.is_bigendian(),
+            header,
             file: file.try_clone().ok()?,
             map: Some(map),
             pos: 0,
@@ -378,14 +379,11 @@ impl MappedPcap {
             return Walked::HandOff;
         };
         if self.pos == 0 {
-            let Ok((_, header)) = parse_pcap_header(map.bytes()) else {
-                return Walked::HandOff;
-            };
             *blocks += 1;
-            layout.packet_of(PcapBlockOwned::LegacyHeader(header));
+            layout.packet_of(PcapBlockOwned::LegacyHeader(self.header.clone()));
             self.pos = PCAP_HEADER;
         }
-        let parse = if self.big_endian {
+        let parse = if self.header.is_bigendian() {
             parse_pcap_frame_be
         } else {
             parse_pcap_frame
@@ -432,7 +430,7 @@ impl MappedPcap {
         rest.seek(SeekFrom::Start(self.pos as u64))?;
         let input = io::Cursor::new(header).chain(rest);
         let reader = create_reader(BUFFER, input).map_err(|_| io::ErrorKind::InvalidData)?;
-        Ok((reader, self.pos - PCAP_HEADER))
+        Ok((reader, self.pos.saturating_sub(PCAP_HEADER)))
     }
 }
 

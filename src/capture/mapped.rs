@@ -20,6 +20,11 @@
 //!   duration of one callback, so nothing can still point into the map.
 //! - The length is read once, after the lease is held.
 //!
+//! The one window left: the kernel revokes a lease not given back within
+//! the break time, so a single callback blocked that long (an output
+//! stalled behind a full FIFO) while someone truncates the file could still
+//! meet SIGBUS.
+//!
 //! Where the lease is refused (not the owner and no CAP_LEASE, a file open
 //! for writing, a file system without leases), the file is not mapped.
 //! Pipes, stdin and anything that is not a regular file are never mapped.
