@@ -68,9 +68,9 @@ impl V4 {
 /// TSval and TSecr of the first timestamp option before EOL.
 fn timestamps(tcp: &TcpView<'_>) -> Option<(u32, u32)> {
     tcp.options().find_map(|o| match o {
-            TcpOption::Timestamps { value, echo } => Some((value, echo)),
-            _ => None,
-        })
+        TcpOption::Timestamps { value, echo } => Some((value, echo)),
+        _ => None,
+    })
 }
 
 /// Identifies the tool that built a SYN (SYN set, ACK clear).
@@ -92,7 +92,10 @@ pub fn identify(ip: &IpView<'_>, tcp: &TcpView<'_>) -> Option<Scanner> {
         }
     }
     let no_df = v4.as_ref().is_none_or(|v| !v.df);
-    if no_df && matches!(window, 1024 | 2048 | 3072 | 4096) && options == [2, 4, 0x05, 0xb4] && ack == 0
+    if no_df
+        && matches!(window, 1024 | 2048 | 3072 | 4096)
+        && options == [2, 4, 0x05, 0xb4]
+        && ack == 0
     {
         return Some(Scanner::Nmap);
     }
@@ -164,7 +167,10 @@ mod tests {
             Some(Scanner::Masscan)
         );
         let ip = ip4(255, 36876, false, [10, 99, 0, 2]);
-        assert_eq!(identify_raw(&ip, &tcp(61, 0x5c7c9034, 0, 2, 1024, &[])), None);
+        assert_eq!(
+            identify_raw(&ip, &tcp(61, 0x5c7c9034, 0, 2, 1024, &[])),
+            None
+        );
     }
 
     #[test]

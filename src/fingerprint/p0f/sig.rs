@@ -364,7 +364,11 @@ pub fn mss_of(tcp: &TcpView<'_>) -> u16 {
         TcpOption::Mss(v) => Some(v),
         _ => None,
     };
-    tcp.p0f_options().take(MAX_TCP_OPT).filter_map(mss).last().unwrap_or(0)
+    tcp.p0f_options()
+        .take(MAX_TCP_OPT)
+        .filter_map(mss)
+        .last()
+        .unwrap_or(0)
 }
 
 /// The TSval of a segment's timestamp option as p0f reads it (0 without
@@ -374,7 +378,11 @@ pub fn ts1_of(tcp: &TcpView<'_>) -> u32 {
         TcpOption::Timestamps { value, .. } => Some(value),
         _ => None,
     };
-    tcp.p0f_options().take(MAX_TCP_OPT).filter_map(ts1).last().unwrap_or(0)
+    tcp.p0f_options()
+        .take(MAX_TCP_OPT)
+        .filter_map(ts1)
+        .last()
+        .unwrap_or(0)
 }
 
 /// Unit of a window multiple.
@@ -469,8 +477,8 @@ fn read_options(mut walk: TcpOptions<'_>, pure_syn: bool) -> OptionSummary {
             TcpOption::Eol => {
                 let padding = walk.remaining();
                 o.eol_pad = padding.len() as u8; // option space is at most 40 bytes
-                // p0f stops at the first non-zero padding byte and notices
-                // it only when that is not the last byte.
+                                                 // p0f stops at the first non-zero padding byte and notices
+                                                 // it only when that is not the last byte.
                 if let Some((_, before_last)) = padding.split_last() {
                     if before_last.iter().any(|&b| b != 0) {
                         o.quirks |= quirk::OPT_EOL_NZ;
