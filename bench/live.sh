@@ -186,8 +186,8 @@ run_once() {
 
 results="$BENCH_DIR/live-results.md"
 {
-    echo "| workload | rate | sent | sent pps | veth drops | ring received | kernel drops | engine packets | events | daemon CPU s | packets/CPU-s | daemon CPU during replay | processed by replay end |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| workload | rate | sent | sent pps | veth drops | ring received | kernel drops | engine packets | events | daemon CPU s | packets/CPU-s | CPU µs/packet | daemon CPU during replay | processed by replay end |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 } >"$results.tmp"
 
 for w in $WORKLOADS; do
@@ -210,8 +210,9 @@ sent, failed, secs, pps, recv, drop, ifdrop, veth, pkts, events, cpu, cpu_replay
 # The daemon's share of one core while tcpreplay was sending.
 share = f"{100 * cpu_replay / secs:.0f}%" if secs > 0 else "-"
 per_cpu = f"{pkts / cpu:,.0f}" if cpu > 0 else "-"
+us_per_packet = f"{cpu / pkts * 1e6:.2f}" if pkts > 0 else "-"
 print(f"| {w} | {rate} | {sent:,.0f} | {pps:,.0f} | {veth:,.0f} | {recv:,.0f} | {drop + ifdrop:,.0f} | "
-      f"{pkts:,.0f} | {events:,.0f} | {cpu:.2f} | {per_cpu} | {share} | {done:,.0f} |")
+      f"{pkts:,.0f} | {events:,.0f} | {cpu:.2f} | {per_cpu} | {us_per_packet} | {share} | {done:,.0f} |")
 PYEOF
 done
 mv "$results.tmp" "$results"

@@ -3,7 +3,8 @@
 //! `--decode`, also decodes it). `bench/run.sh` compares
 //! `decnet-sniffer read` against this.
 //!
-//! `cargo run --release --example read_loop -- [--decode] FILE...`
+//! `cargo run --release --example read_loop -- [--decode] [--mmap] FILE...`
+//! (`--mmap`: through the memory map, as `read --mmap`).
 
 use std::path::Path;
 use std::time::Instant;
@@ -13,10 +14,13 @@ use decnet_sniffer::decode;
 
 fn main() {
     let mut decode_too = false;
+    let mut mapped = false;
     let mut files = Vec::new();
     for arg in std::env::args().skip(1) {
         if arg == "--decode" {
             decode_too = true;
+        } else if arg == "--mmap" {
+            mapped = true;
         } else {
             files.push(arg);
         }
@@ -24,7 +28,12 @@ fn main() {
     let started = Instant::now();
     let (mut packets, mut bytes, mut decoded) = (0u64, 0u64, 0u64);
     for path in &files {
-        let mut file = match CaptureFile::open(Path::new(path)) {
+        let opened = if mapped {
+            CaptureFile::open_mapped(Path::new(path))
+        } else {
+            CaptureFile::open(Path::new(path))
+        };
+        let mut file = match opened {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("{e}");

@@ -3,13 +3,15 @@
 //! resolutions), told apart by their magic number, never by the file name.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use pcap_parser::pcap::{parse_pcap_frame, parse_pcap_frame_be, parse_pcap_header, PcapHeader};
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{create_reader, PcapBlockOwned, PcapError};
 
+use super::mapped::Mapped;
 use super::RawPacket;
 use crate::util::time::Timestamp;
 
@@ -27,6 +29,13 @@ const KNOWN_MAGICS: [[u8; 4]; 5] = [
 ];
 /// Interfaces per pcapng section we keep; more is hostile or broken.
 const MAX_INTERFACES: usize = 4096;
+/// Classic pcap file header length.
+const PCAP_HEADER: usize = 24;
+/// Classic pcap record header length.
+const PCAP_RECORD: usize = 16;
+/// A mapped file's pages behind the reader are dropped from the process
+/// (not from the page cache) every this many bytes: RSS stays flat.
+const RELEASE_STEP: usize = 8 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureFileError {
@@ -78,10 +87,47 @@ struct Interface {
 /// A capture file being read; `-` is standard input.
 pub struct CaptureFile {
     path: PathBuf,
-    reader: Box<dyn PcapReaderIterator + Send>,
+    source: Source,
     layout: Layout,
     /// Blocks (headers and records) read so far.
     blocks: u64,
+}
+
+/// Where the records come from.
+enum Source {
+    /// A classic pcap file read in place (`capture::mapped`).
+    Mapped(MappedPcap),
+    /// Everything else, and a mapped file from where the map was left:
+    /// pcap-parser's streaming reader over `read()`.
+    Stream {
+        reader: Box<dyn PcapReaderIterator + Send>,
+        /// File offset of the reader's byte 0 minus the header it was
+        /// given again (see [`MappedPcap::hand_off`]).
+        base: usize,
+    },
+}
+
+/// A classic pcap file walked record by record in its memory map.
+struct MappedPcap {
+    /// `None` once handed off (unmapped, lease released).
+    map: Option<Mapped>,
+    file: File,
+    /// The file header, handed to the layout before the first record.
+    header: PcapHeader,
+    /// Offset of the next record (0: the file header is next).
+    pos: usize,
+    /// `pos` when the pages behind the reader were last released.
+    released: usize,
+}
+
+/// Why the walk through a map stopped.
+enum Walked {
+    /// Every record was read.
+    End,
+    /// The rest is for the streaming reader, from `pos` on: the lease
+    /// broke, or the next record is cut short or larger than the first
+    /// read buffer, where the streaming reader's verdict is the one kept.
+    HandOff,
 }
 
 /// What the headers read so far say about the records that follow.
@@ -101,7 +147,21 @@ struct Layout {
 }
 
 impl CaptureFile {
+    /// Opens `path` to be read with `read()`.
     pub fn open(path: &Path) -> Result<Self, CaptureFileError> {
+        Self::open_as(path, false)
+    }
+
+    /// Opens `path` to be read in place through a memory map when it is a
+    /// classic pcap file the kernel lets us lease (`capture::mapped`),
+    /// otherwise as [`CaptureFile::open`] does. Same packets, same errors.
+    /// On a 2-vCPU VM mapping page-cache pages costs more CPU than
+    /// `read()` copies them (BENCHMARKS.md), hence not the default.
+    pub fn open_mapped(path: &Path) -> Result<Self, CaptureFileError> {
+        Self::open_as(path, true)
+    }
+
+    fn open_as(path: &Path, mapped: bool) -> Result<Self, CaptureFileError> {
         let input: Box<dyn Read + Send> = if path.as_os_str() == "-" {
             Box::new(io::stdin())
         } else {
@@ -109,6 +169,17 @@ impl CaptureFile {
                 path: path.to_owned(),
                 source,
             })?;
+            if let Some(mapped) = mapped.then(|| MappedPcap::new(&f)).flatten() {
+                return Ok(CaptureFile {
+                    path: path.to_owned(),
+                    source: Source::Mapped(mapped),
+                    blocks: 0,
+                    layout: Layout {
+                        legacy_linktype: 1,
+                        ..Layout::default()
+                    },
+                });
+            }
             Box::new(f)
         };
         Self::from_reader(path, input)
@@ -147,7 +218,7 @@ impl CaptureFile {
         };
         Ok(CaptureFile {
             path,
-            reader,
+            source: Source::Stream { reader, base: 0 },
             blocks: 0,
             layout: Layout {
                 legacy_linktype: 1,
@@ -162,7 +233,16 @@ impl CaptureFile {
 
     /// Bytes consumed so far (for progress display).
     pub fn position(&self) -> usize {
-        self.reader.consumed()
+        match &self.source {
+            Source::Mapped(m) => m.pos,
+            Source::Stream { reader, base } => base + reader.consumed(),
+        }
+    }
+
+    /// Whether the records are read in place from a memory map (until
+    /// the end, or until the map has to be left).
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.source, Source::Mapped(_))
     }
 
     /// Calls `f` for every packet, in file order. A truncated last record
@@ -172,75 +252,185 @@ impl CaptureFile {
         mut f: impl FnMut(RawPacket<'_>),
     ) -> Result<FileEnd, CaptureFileError> {
         let mut end = FileEnd::default();
+        if let Source::Mapped(m) = &mut self.source {
+            match m.walk(&mut self.layout, &mut self.blocks, &mut end, &mut f) {
+                Walked::End => return Ok(self.layout.skipped(end)),
+                Walked::HandOff => {
+                    let (reader, base) = m.hand_off().map_err(|_| CaptureFileError::Read {
+                        path: self.path.clone(),
+                        offset: m.pos,
+                    })?;
+                    // The streaming reader starts with the file header again.
+                    self.blocks -= 1;
+                    self.source = Source::Stream { reader, base };
+                }
+            }
+        }
+        let Source::Stream { reader, base } = &mut self.source else {
+            unreachable!("a mapped source was handed off above")
+        };
+        let base = *base;
+        let path = &self.path;
+        let blocks = &mut self.blocks;
+        let malformed =
+            |reader: &dyn PcapReaderIterator, blocks: u64, reason| CaptureFileError::Malformed {
+                path: path.clone(),
+                offset: base + reader.consumed(),
+                block: blocks + 1,
+                reason,
+            };
+        let refill = |reader: &mut Box<dyn PcapReaderIterator + Send>| {
+            let offset = base + reader.consumed();
+            reader.refill().map_err(|_| CaptureFileError::Read {
+                path: path.clone(),
+                offset,
+            })
+        };
         let mut capacity = BUFFER;
         loop {
-            match self.reader.next() {
+            match reader.next() {
                 Ok((offset, block)) => {
-                    self.blocks += 1;
+                    *blocks += 1;
                     if let Some(pkt) = self.layout.packet_of(block) {
                         end.packets += 1;
                         f(pkt);
                     }
                     // No shift per record: `refill` moves the unread tail once per buffer.
-                    self.reader.consume_noshift(offset);
+                    reader.consume_noshift(offset);
                 }
                 Err(PcapError::Eof) => return Ok(self.layout.skipped(end)),
                 Err(PcapError::Incomplete(_)) => {
-                    self.refill()?;
+                    refill(reader)?;
                 }
                 Err(PcapError::UnexpectedEof) => {
-                    let rest = self.reader.data();
+                    let rest = reader.data();
                     // The parser also says "more data needed" for a block
                     // whose declared length is all there but whose fields
                     // overrun it: that is damage, not a cut file.
                     if self.layout.whole_record_in(rest) {
-                        return Err(self.malformed("record fields overrun its declared length"));
+                        return Err(malformed(
+                            reader.as_ref(),
+                            *blocks,
+                            "record fields overrun its declared length",
+                        ));
                     }
                     end.truncated = true;
                     end.unread = rest.len();
                     return Ok(self.layout.skipped(end));
                 }
                 Err(PcapError::BufferTooSmall) => {
-                    if capacity >= MAX_RECORD || !self.reader.grow(capacity * 2) {
-                        return Err(self.malformed("record larger than 16 MiB"));
+                    if capacity >= MAX_RECORD || !reader.grow(capacity * 2) {
+                        return Err(malformed(
+                            reader.as_ref(),
+                            *blocks,
+                            "record larger than 16 MiB",
+                        ));
                     }
                     capacity *= 2;
-                    self.refill()?;
+                    refill(reader)?;
                 }
                 Err(PcapError::ReadError) => {
                     return Err(CaptureFileError::Read {
-                        path: self.path.clone(),
-                        offset: self.reader.consumed(),
+                        path: path.clone(),
+                        offset: base + reader.consumed(),
                     })
                 }
                 // The parser's errors carry the input bytes: never print
                 // them, say what is wrong in words.
                 Err(PcapError::NomError(_, kind)) | Err(PcapError::OwnedNomError(_, kind)) => {
-                    return Err(self.malformed(parse_failure(kind)));
+                    return Err(malformed(reader.as_ref(), *blocks, parse_failure(kind)));
                 }
                 Err(PcapError::HeaderNotRecognized) => {
-                    return Err(self.malformed("block not recognised"));
+                    return Err(malformed(reader.as_ref(), *blocks, "block not recognised"));
                 }
             }
         }
     }
+}
 
-    fn refill(&mut self) -> Result<(), CaptureFileError> {
-        let offset = self.reader.consumed();
-        let path = &self.path;
-        self.reader.refill().map_err(|_| CaptureFileError::Read {
-            path: path.clone(),
-            offset,
+impl MappedPcap {
+    /// A mapped classic pcap file (not the "modified" variant with longer
+    /// record headers); `None`: read `file` with `read()`.
+    fn new(file: &File) -> Option<MappedPcap> {
+        let map = Mapped::new(file)?;
+        let (_, header) = parse_pcap_header(map.bytes()).ok()?;
+        if header.is_modified_format() {
+            return None;
+        }
+        Some(MappedPcap {
+            header,
+            file: file.try_clone().ok()?,
+            map: Some(map),
+            pos: 0,
+            released: 0,
         })
     }
 
-    fn malformed(&self, reason: &'static str) -> CaptureFileError {
-        CaptureFileError::Malformed {
-            path: self.path.clone(),
-            offset: self.reader.consumed(),
-            block: self.blocks + 1,
-            reason,
+    /// Hands each record to `layout` and `f` in the order of the file, as
+    /// the streaming reader would, until the end or a hand-off.
+    fn walk(
+        &mut self,
+        layout: &mut Layout,
+        blocks: &mut u64,
+        end: &mut FileEnd,
+        f: &mut impl FnMut(RawPacket<'_>),
+    ) -> Walked {
+        let Some(map) = &mut self.map else {
+            return Walked::HandOff;
+        };
+        if self.pos == 0 {
+            *blocks += 1;
+            layout.packet_of(PcapBlockOwned::LegacyHeader(self.header.clone()));
+            self.pos = PCAP_HEADER;
         }
+        let parse = if self.header.is_bigendian() {
+            parse_pcap_frame_be
+        } else {
+            parse_pcap_frame
+        };
+        loop {
+            // Before every record: a writer or truncater waiting on the
+            // lease means the map must not be touched again.
+            if !map.intact() {
+                return Walked::HandOff;
+            }
+            let bytes = map.bytes();
+            let Some(rest) = bytes.get(self.pos..).filter(|r| !r.is_empty()) else {
+                return Walked::End;
+            };
+            match parse(rest) {
+                Ok((after, record)) if (record.caplen as usize) < BUFFER - PCAP_RECORD => {
+                    *blocks += 1;
+                    if let Some(pkt) = layout.packet_of(PcapBlockOwned::Legacy(record)) {
+                        end.packets += 1;
+                        f(pkt);
+                    }
+                    self.pos = bytes.len() - after.len();
+                }
+                _ => return Walked::HandOff,
+            }
+            if self.pos - self.released >= RELEASE_STEP {
+                map.release_before(self.pos);
+                self.released = self.pos;
+            }
+        }
+    }
+
+    /// Leaves the map (releasing the lease) and returns a streaming reader
+    /// of the rest of the file from `pos`, given the file header first,
+    /// with the file offset of its byte 0 minus that header.
+    fn hand_off(&mut self) -> io::Result<(Box<dyn PcapReaderIterator + Send>, usize)> {
+        let map = self.map.take().ok_or(io::ErrorKind::InvalidInput)?;
+        let mut header = [0u8; PCAP_HEADER];
+        header.copy_from_slice(&map.bytes()[..PCAP_HEADER]);
+        // Unmaps and lets go of the lease: whoever waits on it may now
+        // write or truncate; `read()` below sees whatever they leave.
+        drop(map);
+        let mut rest = self.file.try_clone()?;
+        rest.seek(SeekFrom::Start(self.pos as u64))?;
+        let input = io::Cursor::new(header).chain(rest);
+        let reader = create_reader(BUFFER, input).map_err(|_| io::ErrorKind::InvalidData)?;
+        Ok((reader, self.pos.saturating_sub(PCAP_HEADER)))
     }
 }
 

@@ -3,6 +3,9 @@
 
 pub mod file;
 pub mod live;
+// The only module with `unsafe` code: the memory map and its lease.
+#[allow(unsafe_code)]
+mod mapped;
 
 use crate::util::time::Timestamp;
 

@@ -44,6 +44,11 @@ pub struct ReadArgs {
     /// Never show the progress bar (it is shown only when stderr is a terminal).
     #[arg(long)]
     pub no_progress: bool,
+    /// Read capture files in place through a memory map instead of read()
+    /// (classic pcap files that no one has open for writing; the others are
+    /// read as usual). Same output.
+    #[arg(long)]
+    pub mmap: bool,
     /// Also publish traffic events on a bus: decnet:PATH, nats://HOST:PORT or off (default).
     #[arg(long, value_name = "TARGET")]
     pub bus: Option<String>,
@@ -85,7 +90,12 @@ pub fn run(args: ReadArgs) -> Result<ExitCode, Failure> {
     let started = Instant::now();
     let mut failed = false;
     for path in &args.files {
-        let mut file = match CaptureFile::open(path) {
+        let opened = if args.mmap {
+            CaptureFile::open_mapped(path)
+        } else {
+            CaptureFile::open(path)
+        };
+        let mut file = match opened {
             Ok(f) => f,
             Err(e) => {
                 error(e);
