@@ -589,7 +589,14 @@ mod tests {
             "192.0.2.1:1000".parse().unwrap(),
             "10.0.0.5:22".parse().unwrap(),
         );
-        let mut e = Emitter::new((c, s, &a), Timestamp::new(1, 0), &mut stats, &mut out);
+        let pool = EventPool::default();
+        let mut e = Emitter::new(
+            (c, s, &a),
+            Timestamp::new(1, 0),
+            &mut stats,
+            &mut out,
+            &pool,
+        );
         let ev = e.event(EventKind::SshClientBanner);
         e.emit(ev);
         Emitter::queue(
