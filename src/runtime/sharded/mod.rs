@@ -1,23 +1,26 @@
 //! The engine spread over worker threads, one shard of the hosts each.
 //!
-//! A router on the caller's thread decodes every frame once, keeps the
-//! link-local leak tables (they span all hosts), and sends the decoded
-//! packet to the shard of its *remote host*: the side that is not a decky, or both
-//! sides together when that is ambiguous (observe-all mode, decky to
-//! decky). So a connection, and everything one attacker does to the
-//! deckies, stays on one shard. IP-ID/ISN samples, which follow a source
-//! across all its connections, are taken by the router.
+//! A router on the caller's thread (`router`) decodes every frame once,
+//! keeps the tables that span all hosts (link-local leaks, DHCP clients,
+//! IP-ID/ISN samples, which follow a source across all its connections),
+//! and sends the decoded packet (`decode::DetachedPacket` and its IP bytes,
+//! never decoded again) to the shard of its *remote host*: the side that is
+//! not a decky, or both sides together when that is ambiguous (observe-all
+//! mode, decky to decky). So a connection, and everything one attacker does
+//! to the deckies, stays on one shard.
 //!
-//! Frames travel in chunks. Each shard also gets the time of every frame
-//! in the chunk, so its idle flows expire at the same packet as in a single
-//! engine. It formats its events (line, record, dedup key: the costly part
-//! of the output) and tags each with the frame it came from. Merging the
-//! shards' lists by that tag gives the order one engine would have
-//! produced, and the output thread only dedups and writes: deterministic for any number of workers, and the same as the
-//! single engine except where tables overflow (each shard holds its share
-//! of the caps) and for the order of the flows still open at exit. (The
-//! QUIC decryption budget per source is per shard, so a source that is
-//! split over shards, in observe-all mode, may get up to one per shard.)
+//! Packets travel in chunks (`batch`). Each shard (`worker`) also gets
+//! the time of every frame in the chunk, so its idle flows expire at the
+//! same packet as in a single engine. It formats its events (line, record,
+//! dedup key: the costly part of the output) and tags each with the frame
+//! it came from. Merging the shards' lists by that tag (`merge`) gives
+//! the order one engine would have produced, and the output thread only
+//! dedups and writes: deterministic for any number of workers, and the
+//! same as the single engine except where tables overflow (each shard holds
+//! its share of the caps) and for the order of the flows still open at
+//! exit. (The QUIC decryption budget per source is per shard, so a source
+//! that is split over shards, in observe-all mode, may get up to one per
+//! shard.)
 
 mod batch;
 mod merge;
