@@ -146,9 +146,9 @@ impl<'a> TcpView<'a> {
     pub fn options(&self) -> TcpOptions<'a> {
         TcpOptions::new(self.options)
     }
-    /// The options as p0f 3.09b reads them (see [`TcpOptions::as_p0f_reads`]).
-    pub fn p0f_options(&self) -> TcpOptions<'a> {
-        TcpOptions::as_p0f_reads(self.options)
+    /// The options as p0f 3.09b reads them (see [`P0fTcpOptions`]).
+    pub fn p0f_options(&self) -> P0fTcpOptions<'a> {
+        P0fTcpOptions::as_p0f_reads(self.options)
     }
     /// True for SYN without ACK: a connection attempt.
     pub fn is_syn(&self) -> bool {
@@ -200,52 +200,56 @@ impl TcpOption<'_> {
     }
 }
 
-/// How an option's size is found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Sizing {
-    /// By its length byte (RFC 9293; Wireshark and FoxIO's JA4T do this).
-    LengthByte,
-    /// As p0f 3.09b: MSS, window scale, SACK-permitted and timestamps take
-    /// their fixed size whatever their length byte says; SACK must declare
-    /// 10 to 34 bytes.
-    P0f,
-}
-
 /// The one TCP option walker: iterates the options in wire order. After EOL
-/// the remaining bytes are padding ([`TcpOptions::remaining`]) and
+/// the remaining bytes are padding ([`TcpOptionWalk::remaining`]) and
 /// iteration stops; a malformed option ends it too.
+///
+/// `P0F_SIZING` says how an option's size is found: false, by its length
+/// byte (RFC 9293; Wireshark and FoxIO's JA4T do this: [`TcpOptions`]);
+/// true, as p0f 3.09b does ([`P0fTcpOptions`]). The choice is made at
+/// compile time so that each walk costs what a hand-written one would.
 #[derive(Debug, Clone)]
-pub struct TcpOptions<'a> {
+pub struct TcpOptionWalk<'a, const P0F_SIZING: bool> {
     rest: &'a [u8],
     ended: bool,
-    sizing: Sizing,
     length_byte_agreed: bool,
 }
+
+/// Options sized by their length byte.
+pub type TcpOptions<'a> = TcpOptionWalk<'a, false>;
+
+/// Options sized as p0f 3.09b sizes them: MSS, window scale,
+/// SACK-permitted and timestamps take their fixed size whatever their
+/// length byte says (see [`TcpOptionWalk::length_byte_agreed`]), and SACK
+/// with a length outside 10..=34 is malformed.
+pub type P0fTcpOptions<'a> = TcpOptionWalk<'a, true>;
 
 impl<'a> TcpOptions<'a> {
     /// Walks `options`, sizing each option by its length byte.
     #[inline]
     pub fn new(options: &'a [u8]) -> Self {
-        TcpOptions {
+        TcpOptionWalk {
             rest: options,
             ended: false,
-            sizing: Sizing::LengthByte,
             length_byte_agreed: true,
         }
     }
+}
 
+impl<'a> P0fTcpOptions<'a> {
     /// Walks `options` as p0f 3.09b does, so that its signatures come out
-    /// the same: a known option whose length byte is wrong still takes its
-    /// fixed size (see [`TcpOptions::length_byte_agreed`]), and SACK with a
-    /// length outside 10..=34 is malformed.
+    /// the same.
     #[inline]
     pub fn as_p0f_reads(options: &'a [u8]) -> Self {
-        TcpOptions {
-            sizing: Sizing::P0f,
-            ..TcpOptions::new(options)
+        TcpOptionWalk {
+            rest: options,
+            ended: false,
+            length_byte_agreed: true,
         }
     }
+}
 
+impl<'a, const P0F_SIZING: bool> TcpOptionWalk<'a, P0F_SIZING> {
     /// Bytes not yet walked: after an EOL option its padding (p0f reports
     /// them as `eol+N`), after a malformed one nothing.
     pub fn remaining(&self) -> &'a [u8] {
@@ -278,10 +282,9 @@ impl<'a> TcpOptions<'a> {
     }
 }
 
-impl<'a> Iterator for TcpOptions<'a> {
+impl<'a, const P0F_SIZING: bool> Iterator for TcpOptionWalk<'a, P0F_SIZING> {
     type Item = TcpOption<'a>;
 
-    // Inlined so that each caller's sizing is known where it walks.
     #[inline]
     fn next(&mut self) -> Option<TcpOption<'a>> {
         if self.ended {
@@ -302,9 +305,10 @@ impl<'a> Iterator for TcpOptions<'a> {
             _ => {}
         }
         let length_byte = after.first().map(|&l| usize::from(l));
-        let fixed = match self.sizing {
-            Sizing::P0f => Self::p0f_fixed_size(kind),
-            Sizing::LengthByte => None,
+        let fixed = if P0F_SIZING {
+            Self::p0f_fixed_size(kind)
+        } else {
+            None
         };
         let len = match (fixed, length_byte) {
             (Some(size), _) => {
@@ -314,7 +318,7 @@ impl<'a> Iterator for TcpOptions<'a> {
             (None, Some(l)) => l,
             (None, None) => return self.malformed(kind),
         };
-        let sack_ok = self.sizing == Sizing::LengthByte || (10..=34).contains(&len);
+        let sack_ok = !P0F_SIZING || (10..=34).contains(&len);
         if len < 2 || len > self.rest.len() || (kind == 5 && !sack_ok) {
             return self.malformed(kind);
         }

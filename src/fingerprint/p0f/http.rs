@@ -734,7 +734,9 @@ impl WireSig<'_> {
     /// The `Date` as Unix seconds the way p0f reads it, 0 when absent or
     /// unreadable.
     pub fn date_secs(&self) -> u32 {
-        self.date.and_then(|d| parse_date(before_nul(d))).unwrap_or(0)
+        self.date
+            .and_then(|d| parse_date(before_nul(d)))
+            .unwrap_or(0)
     }
 
     /// `lang` as p0f prints it: the language of a leading two-letter code,
