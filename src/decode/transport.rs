@@ -387,3 +387,129 @@ impl<'a> UdpView<'a> {
         u16_at(self.fixed, udp_field::CHECKSUM)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment(data_offset_words: u8, options: &[u8], payload: &[u8]) -> Vec<u8> {
+        let mut s = vec![0x30, 0x39, 0, 80, 0, 0, 0, 7, 0x80, 0, 0, 1];
+        s.push(data_offset_words << 4 | 0x01); // NS set
+        s.push(0x12); // SYN+ACK
+        s.extend_from_slice(&[0xfa, 0xf0, 0xab, 0xcd, 0, 9]);
+        s.extend_from_slice(options);
+        s.extend_from_slice(payload);
+        s
+    }
+
+    #[test]
+    fn tcp_view_names_every_field() {
+        let s = segment(6, &[2, 4, 5, 0xb4], b"hi");
+        let t = TcpView::new(&s).unwrap();
+        assert_eq!((t.src_port(), t.dst_port()), (12345, 80));
+        assert_eq!(
+            (t.seq(), t.ack(), t.ack_first_byte()),
+            (7, 0x8000_0001, 0x80)
+        );
+        assert_eq!(t.flags(), TcpFlags(0x112));
+        assert!(t.is_synack() && !t.is_syn());
+        assert_eq!(
+            (t.window(), t.checksum(), t.urgent_ptr()),
+            (0xfaf0, 0xabcd, 9)
+        );
+        assert_eq!(
+            (t.header_len(), t.option_bytes(), t.payload),
+            (24, &[2, 4, 5, 0xb4][..], &b"hi"[..])
+        );
+    }
+
+    #[test]
+    fn tcp_and_udp_views_refuse_short_headers() {
+        for n in 0..20 {
+            assert_eq!(
+                TcpView::new(&[0x50; 20][..n]).err(),
+                Some(DecodeError::Truncated(Layer::Tcp))
+            );
+        }
+        assert_eq!(
+            TcpView::new(&segment(4, &[], &[])).err(),
+            Some(DecodeError::Malformed(Layer::Tcp))
+        );
+        assert_eq!(
+            TcpView::new(&segment(6, &[1, 1], &[])).err(),
+            Some(DecodeError::Truncated(Layer::Tcp))
+        );
+        assert_eq!(
+            UdpView::new(&[0; 7]).err(),
+            Some(DecodeError::Truncated(Layer::Udp))
+        );
+        assert_eq!(
+            UdpView::new(&[0, 1, 0, 2, 0, 7, 0, 0]).err(),
+            Some(DecodeError::Malformed(Layer::Udp))
+        );
+        let u = UdpView::new(&[0, 53, 0, 54, 0, 10, 0xbe, 0xef, 1, 2, 3]).unwrap();
+        assert_eq!(
+            (u.src_port(), u.dst_port(), u.length(), u.checksum()),
+            (53, 54, 10, 0xbeef)
+        );
+        assert_eq!(u.payload, [1, 2]);
+    }
+
+    #[test]
+    fn the_two_sizings_differ_only_where_p0f_does() {
+        // MSS with a length byte of 5: by its length byte it is an unknown
+        // 5-byte option; p0f reads an MSS of 4 bytes and flags the length.
+        let opts = [2, 5, 5, 0xb4, 1, 1, 1, 1];
+        let rfc: Vec<_> = TcpOptions::new(&opts).collect();
+        assert_eq!(
+            rfc[0],
+            TcpOption::Other {
+                kind: 2,
+                data: &[5, 0xb4, 1]
+            }
+        );
+        assert_eq!(rfc.len(), 4);
+        let mut p0f = P0fTcpOptions::as_p0f_reads(&opts);
+        assert_eq!(p0f.next(), Some(TcpOption::Mss(0x05b4)));
+        assert!(!p0f.length_byte_agreed());
+        assert_eq!(p0f.next(), Some(TcpOption::Nop));
+        assert!(p0f.length_byte_agreed());
+        // SACK must declare 10..=34 bytes for p0f.
+        let sack = [5, 4, 0, 0];
+        assert_eq!(
+            TcpOptions::new(&sack).next(),
+            Some(TcpOption::Sack(&[0, 0]))
+        );
+        assert_eq!(
+            P0fTcpOptions::as_p0f_reads(&sack).next(),
+            Some(TcpOption::Malformed { kind: 5 })
+        );
+        // EOL ends both walks and leaves its padding.
+        let mut w = TcpOptions::new(&[1, 0, 0, 7]);
+        assert_eq!(
+            w.by_ref().collect::<Vec<_>>(),
+            [TcpOption::Nop, TcpOption::Eol]
+        );
+        assert_eq!(w.remaining(), [0, 7]);
+    }
+
+    #[test]
+    fn hostile_options_end_the_walk_without_panicking() {
+        // Every option list of up to three bytes from an interesting alphabet.
+        let alphabet = [0u8, 1, 2, 3, 4, 5, 8, 10, 40, 255];
+        let mut buf = Vec::new();
+        for len in 0..=3u32 {
+            for code in 0..alphabet.len().pow(len) {
+                buf.clear();
+                let mut c = code;
+                for _ in 0..len {
+                    buf.push(alphabet[c % alphabet.len()]);
+                    c /= alphabet.len();
+                }
+                let rfc = TcpOptions::new(&buf).count();
+                let p0f = P0fTcpOptions::as_p0f_reads(&buf).count();
+                assert!(rfc <= buf.len() && p0f <= buf.len(), "{buf:?}");
+            }
+        }
+    }
+}
