@@ -126,8 +126,8 @@ pub fn engine(data: &[u8]) {
 /// in observe-all mode one source's connections spread over shards), so
 /// such inputs are only run, not compared.
 pub fn sharded(data: &[u8]) {
-    use decnet_sniffer::engine::ShardedEngine;
     use decnet_sniffer::output::Output;
+    use decnet_sniffer::runtime::ShardedEngine;
     let (lt, frames) = frames(data);
     let packets = || {
         frames.iter().map(move |&(ts, frame)| RawPacket {

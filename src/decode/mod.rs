@@ -5,11 +5,13 @@
 //! returns borrowed views of its headers. Nothing is copied or allocated;
 //! every length is checked against the bytes actually present.
 
+mod detached;
 mod ip;
 mod link;
 mod transport;
 mod tunnel;
 
+pub use detached::DetachedPacket;
 pub use ip::{Fragment, FragmentInfo, IpView};
 pub use link::{link_payload, LinkPayload};
 pub use transport::{
