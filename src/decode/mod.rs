@@ -14,7 +14,10 @@ mod tunnel;
 pub use detached::DetachedPacket;
 pub use ip::{Fragment, FragmentInfo, IpView};
 pub use link::{link_payload, LinkPayload};
-pub use transport::{tcp_field, udp_field, TcpFlags, TcpOption, TcpOptions, TcpView, UdpView};
+pub use transport::{
+    tcp_field, udp_field, P0fTcpOptions, TcpFlags, TcpOption, TcpOptionWalk, TcpOptions, TcpView,
+    UdpView,
+};
 
 use crate::capture::RawPacket;
 

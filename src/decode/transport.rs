@@ -146,9 +146,9 @@ impl<'a> TcpView<'a> {
     pub fn options(&self) -> TcpOptions<'a> {
         TcpOptions::new(self.options)
     }
-    /// The options as p0f 3.09b reads them (see [`TcpOptions::as_p0f_reads`]).
-    pub fn p0f_options(&self) -> TcpOptions<'a> {
-        TcpOptions::as_p0f_reads(self.options)
+    /// The options as p0f 3.09b reads them (see [`P0fTcpOptions`]).
+    pub fn p0f_options(&self) -> P0fTcpOptions<'a> {
+        P0fTcpOptions::as_p0f_reads(self.options)
     }
     /// True for SYN without ACK: a connection attempt.
     pub fn is_syn(&self) -> bool {
@@ -200,52 +200,56 @@ impl TcpOption<'_> {
     }
 }
 
-/// How an option's size is found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Sizing {
-    /// By its length byte (RFC 9293; Wireshark and FoxIO's JA4T do this).
-    LengthByte,
-    /// As p0f 3.09b: MSS, window scale, SACK-permitted and timestamps take
-    /// their fixed size whatever their length byte says; SACK must declare
-    /// 10 to 34 bytes.
-    P0f,
-}
-
 /// The one TCP option walker: iterates the options in wire order. After EOL
-/// the remaining bytes are padding ([`TcpOptions::remaining`]) and
+/// the remaining bytes are padding ([`TcpOptionWalk::remaining`]) and
 /// iteration stops; a malformed option ends it too.
+///
+/// `P0F_SIZING` says how an option's size is found: false, by its length
+/// byte (RFC 9293; Wireshark and FoxIO's JA4T do this: [`TcpOptions`]);
+/// true, as p0f 3.09b does ([`P0fTcpOptions`]). The choice is made at
+/// compile time so that each walk costs what a hand-written one would.
 #[derive(Debug, Clone)]
-pub struct TcpOptions<'a> {
+pub struct TcpOptionWalk<'a, const P0F_SIZING: bool> {
     rest: &'a [u8],
     ended: bool,
-    sizing: Sizing,
     length_byte_agreed: bool,
 }
+
+/// Options sized by their length byte.
+pub type TcpOptions<'a> = TcpOptionWalk<'a, false>;
+
+/// Options sized as p0f 3.09b sizes them: MSS, window scale,
+/// SACK-permitted and timestamps take their fixed size whatever their
+/// length byte says (see [`TcpOptionWalk::length_byte_agreed`]), and SACK
+/// with a length outside 10..=34 is malformed.
+pub type P0fTcpOptions<'a> = TcpOptionWalk<'a, true>;
 
 impl<'a> TcpOptions<'a> {
     /// Walks `options`, sizing each option by its length byte.
     #[inline]
     pub fn new(options: &'a [u8]) -> Self {
-        TcpOptions {
+        TcpOptionWalk {
             rest: options,
             ended: false,
-            sizing: Sizing::LengthByte,
             length_byte_agreed: true,
         }
     }
+}
 
+impl<'a> P0fTcpOptions<'a> {
     /// Walks `options` as p0f 3.09b does, so that its signatures come out
-    /// the same: a known option whose length byte is wrong still takes its
-    /// fixed size (see [`TcpOptions::length_byte_agreed`]), and SACK with a
-    /// length outside 10..=34 is malformed.
+    /// the same.
     #[inline]
     pub fn as_p0f_reads(options: &'a [u8]) -> Self {
-        TcpOptions {
-            sizing: Sizing::P0f,
-            ..TcpOptions::new(options)
+        TcpOptionWalk {
+            rest: options,
+            ended: false,
+            length_byte_agreed: true,
         }
     }
+}
 
+impl<'a, const P0F_SIZING: bool> TcpOptionWalk<'a, P0F_SIZING> {
     /// Bytes not yet walked: after an EOL option its padding (p0f reports
     /// them as `eol+N`), after a malformed one nothing.
     pub fn remaining(&self) -> &'a [u8] {
@@ -278,10 +282,9 @@ impl<'a> TcpOptions<'a> {
     }
 }
 
-impl<'a> Iterator for TcpOptions<'a> {
+impl<'a, const P0F_SIZING: bool> Iterator for TcpOptionWalk<'a, P0F_SIZING> {
     type Item = TcpOption<'a>;
 
-    // Inlined so that each caller's sizing is known where it walks.
     #[inline]
     fn next(&mut self) -> Option<TcpOption<'a>> {
         if self.ended {
@@ -302,9 +305,10 @@ impl<'a> Iterator for TcpOptions<'a> {
             _ => {}
         }
         let length_byte = after.first().map(|&l| usize::from(l));
-        let fixed = match self.sizing {
-            Sizing::P0f => Self::p0f_fixed_size(kind),
-            Sizing::LengthByte => None,
+        let fixed = if P0F_SIZING {
+            Self::p0f_fixed_size(kind)
+        } else {
+            None
         };
         let len = match (fixed, length_byte) {
             (Some(size), _) => {
@@ -314,7 +318,7 @@ impl<'a> Iterator for TcpOptions<'a> {
             (None, Some(l)) => l,
             (None, None) => return self.malformed(kind),
         };
-        let sack_ok = self.sizing == Sizing::LengthByte || (10..=34).contains(&len);
+        let sack_ok = !P0F_SIZING || (10..=34).contains(&len);
         if len < 2 || len > self.rest.len() || (kind == 5 && !sack_ok) {
             return self.malformed(kind);
         }
@@ -381,5 +385,131 @@ impl<'a> UdpView<'a> {
     }
     pub fn checksum(&self) -> u16 {
         u16_at(self.fixed, udp_field::CHECKSUM)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment(data_offset_words: u8, options: &[u8], payload: &[u8]) -> Vec<u8> {
+        let mut s = vec![0x30, 0x39, 0, 80, 0, 0, 0, 7, 0x80, 0, 0, 1];
+        s.push(data_offset_words << 4 | 0x01); // NS set
+        s.push(0x12); // SYN+ACK
+        s.extend_from_slice(&[0xfa, 0xf0, 0xab, 0xcd, 0, 9]);
+        s.extend_from_slice(options);
+        s.extend_from_slice(payload);
+        s
+    }
+
+    #[test]
+    fn tcp_view_names_every_field() {
+        let s = segment(6, &[2, 4, 5, 0xb4], b"hi");
+        let t = TcpView::new(&s).unwrap();
+        assert_eq!((t.src_port(), t.dst_port()), (12345, 80));
+        assert_eq!(
+            (t.seq(), t.ack(), t.ack_first_byte()),
+            (7, 0x8000_0001, 0x80)
+        );
+        assert_eq!(t.flags(), TcpFlags(0x112));
+        assert!(t.is_synack() && !t.is_syn());
+        assert_eq!(
+            (t.window(), t.checksum(), t.urgent_ptr()),
+            (0xfaf0, 0xabcd, 9)
+        );
+        assert_eq!(
+            (t.header_len(), t.option_bytes(), t.payload),
+            (24, &[2, 4, 5, 0xb4][..], &b"hi"[..])
+        );
+    }
+
+    #[test]
+    fn tcp_and_udp_views_refuse_short_headers() {
+        for n in 0..20 {
+            assert_eq!(
+                TcpView::new(&[0x50; 20][..n]).err(),
+                Some(DecodeError::Truncated(Layer::Tcp))
+            );
+        }
+        assert_eq!(
+            TcpView::new(&segment(4, &[], &[])).err(),
+            Some(DecodeError::Malformed(Layer::Tcp))
+        );
+        assert_eq!(
+            TcpView::new(&segment(6, &[1, 1], &[])).err(),
+            Some(DecodeError::Truncated(Layer::Tcp))
+        );
+        assert_eq!(
+            UdpView::new(&[0; 7]).err(),
+            Some(DecodeError::Truncated(Layer::Udp))
+        );
+        assert_eq!(
+            UdpView::new(&[0, 1, 0, 2, 0, 7, 0, 0]).err(),
+            Some(DecodeError::Malformed(Layer::Udp))
+        );
+        let u = UdpView::new(&[0, 53, 0, 54, 0, 10, 0xbe, 0xef, 1, 2, 3]).unwrap();
+        assert_eq!(
+            (u.src_port(), u.dst_port(), u.length(), u.checksum()),
+            (53, 54, 10, 0xbeef)
+        );
+        assert_eq!(u.payload, [1, 2]);
+    }
+
+    #[test]
+    fn the_two_sizings_differ_only_where_p0f_does() {
+        // MSS with a length byte of 5: by its length byte it is an unknown
+        // 5-byte option; p0f reads an MSS of 4 bytes and flags the length.
+        let opts = [2, 5, 5, 0xb4, 1, 1, 1, 1];
+        let rfc: Vec<_> = TcpOptions::new(&opts).collect();
+        assert_eq!(
+            rfc[0],
+            TcpOption::Other {
+                kind: 2,
+                data: &[5, 0xb4, 1]
+            }
+        );
+        assert_eq!(rfc.len(), 4);
+        let mut p0f = P0fTcpOptions::as_p0f_reads(&opts);
+        assert_eq!(p0f.next(), Some(TcpOption::Mss(0x05b4)));
+        assert!(!p0f.length_byte_agreed());
+        assert_eq!(p0f.next(), Some(TcpOption::Nop));
+        assert!(p0f.length_byte_agreed());
+        // SACK must declare 10..=34 bytes for p0f.
+        let sack = [5, 4, 0, 0];
+        assert_eq!(
+            TcpOptions::new(&sack).next(),
+            Some(TcpOption::Sack(&[0, 0]))
+        );
+        assert_eq!(
+            P0fTcpOptions::as_p0f_reads(&sack).next(),
+            Some(TcpOption::Malformed { kind: 5 })
+        );
+        // EOL ends both walks and leaves its padding.
+        let mut w = TcpOptions::new(&[1, 0, 0, 7]);
+        assert_eq!(
+            w.by_ref().collect::<Vec<_>>(),
+            [TcpOption::Nop, TcpOption::Eol]
+        );
+        assert_eq!(w.remaining(), [0, 7]);
+    }
+
+    #[test]
+    fn hostile_options_end_the_walk_without_panicking() {
+        // Every option list of up to three bytes from an interesting alphabet.
+        let alphabet = [0u8, 1, 2, 3, 4, 5, 8, 10, 40, 255];
+        let mut buf = Vec::new();
+        for len in 0..=3u32 {
+            for code in 0..alphabet.len().pow(len) {
+                buf.clear();
+                let mut c = code;
+                for _ in 0..len {
+                    buf.push(alphabet[c % alphabet.len()]);
+                    c /= alphabet.len();
+                }
+                let rfc = TcpOptions::new(&buf).count();
+                let p0f = P0fTcpOptions::as_p0f_reads(&buf).count();
+                assert!(rfc <= buf.len() && p0f <= buf.len(), "{buf:?}");
+            }
+        }
     }
 }

@@ -700,22 +700,22 @@ pub fn read_head<'a>(db: &HttpDb, dir: HttpDir, payload: &'a [u8]) -> HeadRead<'
         if o < payload.len() && (payload[o] == b' ' || payload[o] == b'\t') {
             o += 1;
         }
-        let vstart = o;
-        while o < payload.len() && o - vstart <= MAX_HDR_VAL && payload[o] != b'\n' {
+        let value_start = o;
+        while o < payload.len() && o - value_start <= MAX_HDR_VAL && payload[o] != b'\n' {
             o += 1;
         }
-        let mut vlen = o - vstart;
-        if vlen > MAX_HDR_VAL {
+        let mut value_len = o - value_start;
+        if value_len > MAX_HDR_VAL {
             return HeadRead::Rejected;
         }
         if o == payload.len() {
             return HeadRead::Incomplete;
         }
         if payload[o - 1] == b'\r' {
-            vlen -= 1;
+            value_len -= 1;
         }
         let id = db.lookup(name);
-        let value = (vlen > 0).then(|| &payload[vstart..vstart + vlen]);
+        let value = (value_len > 0).then(|| &payload[value_start..value_start + value_len]);
         if let (Some(v), Some(id)) = (value, id) {
             match (dir, id) {
                 (HttpDir::Request, HDR_UA) | (HttpDir::Response, HDR_SRV) => sig.software = Some(v),

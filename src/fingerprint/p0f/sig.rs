@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use crate::decode::{DecodeError, IpView, TcpFlags, TcpOption, TcpOptions, TcpView};
+use crate::decode::{DecodeError, IpView, P0fTcpOptions, TcpFlags, TcpOption, TcpView};
 use crate::util::decimal::push_u64;
 
 /// p0f's limit on the TTL distance of a non-fuzzy match (config.h `MAX_DIST`).
@@ -452,7 +452,7 @@ struct OptionSummary {
 /// Reads the options as p0f does: at most [`MAX_TCP_OPT`] of them, a wrong
 /// length byte or a malformed option is `bad`, and so are options left
 /// unread after the limit.
-fn read_options(mut walk: TcpOptions<'_>, pure_syn: bool) -> OptionSummary {
+fn read_options(mut walk: P0fTcpOptions<'_>, pure_syn: bool) -> OptionSummary {
     let mut o = OptionSummary {
         layout: OptLayout::EMPTY,
         eol_pad: 0,
