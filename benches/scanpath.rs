@@ -78,15 +78,6 @@ fn bench(c: &mut Criterion) {
             black_box(out.len())
         })
     });
-    g.bench_function("itoa_event_numbers_for_comparison", |b| {
-        b.iter(|| {
-            out.clear();
-            for v in values {
-                out.extend_from_slice(itoa::Buffer::new().format(black_box(v)).as_bytes());
-            }
-            black_box(out.len())
-        })
-    });
     g.finish();
 }
 
