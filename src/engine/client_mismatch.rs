@@ -13,7 +13,6 @@
 
 use std::net::IpAddr;
 
-
 use crate::event::{Event, EventKind};
 use crate::fingerprint::clients::user_agent::{browser_claim, is_browser_label};
 use crate::util::budget::{heap_cost, Budget, Charge, Pool};

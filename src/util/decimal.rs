@@ -51,7 +51,20 @@ mod tests {
 
     #[test]
     fn matches_std_formatting() {
-        let mut every = vec![0u64, 7, 9, 10, 99, 100, 101, 999, 1000, 65535, 1_000_000, u64::MAX];
+        let mut every = vec![
+            0u64,
+            7,
+            9,
+            10,
+            99,
+            100,
+            101,
+            999,
+            1000,
+            65535,
+            1_000_000,
+            u64::MAX,
+        ];
         every.extend((0..64).map(|b| 1u64 << b));
         every.extend((1..20).map(|e| 10u64.pow(e) - 1));
         every.extend((1..20).map(|e| 10u64.pow(e)));
