@@ -1,10 +1,16 @@
 //! The per-source tables a spoofed-SYN flood turns over on every packet,
 //! each with a new source once the table is full: the client-claims table
-//! (`client_mismatch`), p0f's per-host table (uptime and host change), and
-//! the decimal writer every number of every event goes through.
+//! (`client_mismatch`), p0f's per-host table (uptime and host change), the
+//! checksum gate's per-direction verdicts, and the decimal writer every
+//! number of every event goes through.
 
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+mod common;
+
+use decnet_sniffer::decode::decode;
+use decnet_sniffer::engine::checksums::ChecksumGate;
 use decnet_sniffer::engine::client_mismatch::ClientConsistency;
+use decnet_sniffer::engine::Stats;
 use decnet_sniffer::event::{Event, EventKind};
 use decnet_sniffer::fingerprint::p0f::uptime::HostTsTable;
 use decnet_sniffer::util::decimal::push_u64;
@@ -63,6 +69,27 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             h = h.wrapping_add(1);
             black_box(hosts.entry(source(h)).last_syn.is_some())
+        })
+    });
+
+    // The checksum gate: a segment of a known direction, and SYNs from new sources.
+    let mut gate = ChecksumGate::default();
+    let mut stats = Stats::default();
+    let data = common::data_segment();
+    let raw = common::raw(&data, 1);
+    let pkt = decode(&raw).expect("bench frame decodes");
+    g.bench_function("checksum_gate_known_direction", |b| {
+        b.iter(|| black_box(gate.admit(black_box(&pkt), &mut stats)))
+    });
+    let mut frame = common::linux_syn();
+    let mut s = 0u32;
+    g.bench_function("checksum_gate_syn_new_source", |b| {
+        b.iter(|| {
+            s = s.wrapping_add(1);
+            frame[26..30].copy_from_slice(&(0x6440_0000u32 | (s & 0x3f_ffff)).to_be_bytes());
+            let raw = common::raw(&frame, 1);
+            let pkt = decode(&raw).expect("bench frame decodes");
+            black_box(gate.admit(&pkt, &mut stats))
         })
     });
 
