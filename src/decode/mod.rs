@@ -5,13 +5,16 @@
 //! returns borrowed views of its headers. Nothing is copied or allocated;
 //! every length is checked against the bytes actually present.
 
+mod detached;
 mod ip;
 mod link;
 mod transport;
 mod tunnel;
 
+pub use detached::DetachedPacket;
 pub use ip::{Fragment, FragmentInfo, IpView};
-pub use transport::{TcpFlags, TcpOption, TcpOptions, TcpView, UdpView};
+pub use link::{link_payload, LinkPayload};
+pub use transport::{tcp_field, udp_field, TcpFlags, TcpOption, TcpOptions, TcpView, UdpView};
 
 use crate::capture::RawPacket;
 
@@ -244,15 +247,17 @@ fn decode_from<'a>(
     }
 }
 
+/// The big-endian `u16` at `at` of a header whose length the view's
+/// constructor checked (`at` is one of the named field places).
 #[inline]
-pub(crate) fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+fn u16_at<const N: usize>(header: &[u8; N], at: usize) -> u16 {
+    u16::from_be_bytes([header[at], header[at + 1]])
 }
 
+/// The big-endian `u32` at `at` of a checked header.
 #[inline]
-pub(crate) fn be32(b: &[u8], at: usize) -> Option<u32> {
-    let s = b.get(at..at + 4)?;
-    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+fn u32_at<const N: usize>(header: &[u8; N], at: usize) -> u32 {
+    u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
 }
 
 #[cfg(test)]

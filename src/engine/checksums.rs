@@ -83,9 +83,9 @@ const MAX_DIRECTIONS: usize = 16_384;
 /// as its mapped IPv6 form), then ports, protocol and whether the
 /// addresses are IPv4. Plain integers hash in three steps where the
 /// `IpAddr` tuple took eleven.
-type Direction = (u128, u128, u64);
+type OneWay = (u128, u128, u64);
 
-fn direction(src: &IpAddr, sport: u16, dst: &IpAddr, dport: u16, proto: u8) -> Direction {
+fn one_way(src: &IpAddr, sport: u16, dst: &IpAddr, dport: u16, proto: u8) -> OneWay {
     let addr = |a: &IpAddr| match a {
         IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
         IpAddr::V6(v6) => u128::from(*v6),
@@ -98,7 +98,7 @@ fn direction(src: &IpAddr, sport: u16, dst: &IpAddr, dport: u16, proto: u8) -> D
 /// The validation state of one capture (engine or router).
 #[derive(Debug, Default)]
 pub struct ChecksumGate {
-    directions: hashbrown::HashMap<Direction, Pool, ahash::RandomState>,
+    directions: hashbrown::HashMap<OneWay, Pool, ahash::RandomState>,
 }
 
 impl ChecksumGate {
@@ -109,11 +109,11 @@ impl ChecksumGate {
         };
         let (key, handshake) = match pkt.transport {
             Transport::Tcp(t) => (
-                direction(&pkt.ip.src, t.src_port(), &pkt.ip.dst, t.dst_port(), 6),
+                one_way(&pkt.ip.src, t.src_port(), &pkt.ip.dst, t.dst_port(), 6),
                 t.is_syn() || t.is_synack(),
             ),
             Transport::Udp(u) => (
-                direction(&pkt.ip.src, u.src_port(), &pkt.ip.dst, u.dst_port(), 17),
+                one_way(&pkt.ip.src, u.src_port(), &pkt.ip.dst, u.dst_port(), 17),
                 false,
             ),
             _ => return true,
@@ -150,7 +150,7 @@ fn verdict(pkt: &Packet<'_>) -> Option<bool> {
         _ => return None,
     };
     let segment = ip.payload;
-    let stated = (ip.total_len as usize).checked_sub(ip.header.len())?;
+    let stated = (ip.total_len as usize).checked_sub(ip.header_len())?;
     if segment.len() != stated || segment.len() < field_at + 2 {
         return None;
     }
@@ -159,7 +159,7 @@ fn verdict(pkt: &Packet<'_>) -> Option<bool> {
         // host (GRO) or not yet segmented (TSO), checksum never final.
         return None;
     }
-    if ip.version == 4 && fold(sum(ip.header)) != 0xffff {
+    if ip.version == 4 && fold(sum(ip.header_bytes())) != 0xffff {
         return Some(false);
     }
     if proto == 17 && segment[6] == 0 && segment[7] == 0 {
@@ -286,18 +286,18 @@ mod tests {
         let v4: IpAddr = "192.0.2.1".parse().unwrap();
         let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
         let other: IpAddr = "192.0.2.2".parse().unwrap();
-        let base = direction(&v4, 1000, &other, 80, 6);
+        let base = one_way(&v4, 1000, &other, 80, 6);
         let variants = [
-            direction(&mapped, 1000, &other, 80, 6),
-            direction(&other, 1000, &v4, 80, 6),
-            direction(&v4, 80, &other, 1000, 6),
-            direction(&v4, 1001, &other, 80, 6),
-            direction(&v4, 1000, &other, 81, 6),
-            direction(&v4, 1000, &other, 80, 17),
+            one_way(&mapped, 1000, &other, 80, 6),
+            one_way(&other, 1000, &v4, 80, 6),
+            one_way(&v4, 80, &other, 1000, 6),
+            one_way(&v4, 1001, &other, 80, 6),
+            one_way(&v4, 1000, &other, 81, 6),
+            one_way(&v4, 1000, &other, 80, 17),
         ];
         for v in variants {
             assert_ne!(v, base);
         }
-        assert_eq!(direction(&v4, 1000, &other, 80, 6), base);
+        assert_eq!(one_way(&v4, 1000, &other, 80, 6), base);
     }
 }

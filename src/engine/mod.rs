@@ -4,35 +4,24 @@
 //! It is single-threaded and driven only by packet time, so the same input
 //! yields the same events in `read` and `run` alike.
 
-pub mod analyzer;
 pub mod checksums;
 pub mod client_mismatch;
-pub mod deckies;
 pub mod dhcp;
-pub mod dtls;
-pub mod dtls_hellos;
-pub mod http;
 pub mod ipv6_leak;
-pub mod p0f_http;
 pub mod p0f_uptime;
-pub mod quic;
-pub mod sharded;
-pub mod ssh;
-pub mod state_watch;
-pub mod stats;
 pub mod stream;
 pub mod syn;
 pub mod tally;
 pub mod tcp;
-pub mod tls;
 pub mod udp;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use crate::analyzers::{DatagramAnalyzers, Emitter};
 use crate::capture::RawPacket;
 use crate::decode::{self, Packet, Transport};
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, EventPool};
 use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::fingerprint::seqclass::SeqClassTable;
 use crate::flow::defrag::{self, DefragTable};
@@ -45,69 +34,10 @@ pub use tally::FingerprintTally;
 /// drop per packet over budget: bounded, so shedding stays O(1) per packet.
 const SHED_SCAN: usize = 64;
 
-pub use analyzer::Analyzer;
-pub use deckies::{Decap, DeckyMap};
-pub use sharded::ShardedEngine;
-pub use stats::{Counter, Stats};
-
-/// Caps and timeouts (docs/spec.md section 9 defaults).
-#[derive(Debug, Clone)]
-pub struct Limits {
-    pub flows: usize,
-    /// Bytes held per direction while a handshake is reassembled.
-    pub reassembly_bytes: usize,
-    pub pending_handshakes: usize,
-    pub seq_sources: usize,
-    /// A flow silent this long is reported and dropped.
-    pub flow_idle_secs: u64,
-    /// UDP ports treated as QUIC.
-    pub quic_ports: Vec<u16>,
-    /// Distinct fingerprints counted for `read --summary` (0: none).
-    pub tally_fingerprints: usize,
-    /// Bytes all state that grows with traffic may take together
-    /// (`--memcap`; 0: unlimited).
-    pub memcap: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            flows: 1_000_000,
-            reassembly_bytes: 16 * 1024,
-            pending_handshakes: 262_144,
-            seq_sources: 262_144,
-            flow_idle_secs: 120,
-            quic_ports: vec![443],
-            tally_fingerprints: 0,
-            memcap: crate::util::budget::DEFAULT_MEMCAP,
-        }
-    }
-}
-
-/// Which way a connection crosses the decky boundary (docs/spec.md section 3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    Inbound,
-    Outbound,
-    Internal,
-}
-
-impl Direction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Inbound => "inbound",
-            Direction::Outbound => "outbound",
-            Direction::Internal => "internal",
-        }
-    }
-}
-
-/// The attribution of one connection: which decky, which way.
-#[derive(Debug, Clone)]
-pub struct Attribution {
-    pub decky: Arc<str>,
-    pub direction: Direction,
-}
+pub use crate::analyzers::{Attribution, Direction};
+pub use crate::deckies::{Decap, DeckyMap};
+pub use crate::limits::Limits;
+pub use crate::stats::{Counter, Stats};
 
 /// What every event producer may touch: limits, counters, pending events.
 pub struct Context {
@@ -125,58 +55,90 @@ pub struct Context {
     /// The byte budget every table and buffer that grows with traffic
     /// draws from.
     pub budget: Budget,
+    /// Buffers of the events already written, for new ones.
+    pub events: EventPool,
 }
 
 impl Context {
-    /// A context at the default limits with no budget, for unit tests of
-    /// the pieces that emit through it.
-    #[cfg(test)]
-    pub(crate) fn for_tests() -> Self {
+    /// A context with no events pending, drawing on `budget`.
+    pub fn new(limits: Limits, p0f_db: &'static P0fDatabase, budget: Budget) -> Self {
         Context {
-            limits: Limits::default(),
+            limits,
             stats: Stats::default(),
             out: Vec::new(),
             p0f_http_heads: Vec::new(),
             frame: 0,
-            p0f_db: P0fDatabase::bundled(),
-            budget: Budget::unlimited(),
+            p0f_db,
+            budget,
+            events: EventPool::new(),
         }
     }
 
-    /// Queues an event, appending the `direction` field all connection
-    /// events carry.
-    pub fn emit(&mut self, mut ev: Event, direction: Direction) {
-        ev.push("direction", direction.as_str());
-        self.stats.events[ev.kind.index()] += 1;
-        self.out.push(ev);
+    /// A context at the default limits with no budget, for unit tests of
+    /// the pieces that emit through it.
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> Self {
+        Context::new(
+            Limits::default(),
+            P0fDatabase::bundled(),
+            Budget::unlimited(),
+        )
     }
 
-    /// A new event with `src_ip src_port dst_ip dst_port` already set.
+    /// Queues an event through the one [`Emitter`], appending the
+    /// `direction` field all connection events carry.
+    pub fn emit(&mut self, ev: Event, direction: Direction) {
+        Emitter::queue(&mut self.stats, &mut self.out, ev, Some(direction));
+    }
+
+    /// Queues an event about the LAN rather than a connection: no
+    /// `direction`.
+    pub fn emit_unattributed(&mut self, ev: Event) {
+        Emitter::queue(&mut self.stats, &mut self.out, ev, None);
+    }
+
+    /// A new event with `src_ip src_port dst_ip dst_port` already set,
+    /// its buffers from `events`.
     pub fn conn_event(
+        events: &EventPool,
         kind: EventKind,
         ts: Timestamp,
         decky: &Arc<str>,
         client: SocketAddr,
         server: SocketAddr,
     ) -> Event {
-        let mut ev = Event::new(kind, ts, decky.clone());
-        ev.push("src_ip", client.ip())
-            .push("src_port", client.port())
-            .push("dst_ip", server.ip())
-            .push("dst_port", server.port());
-        ev
+        Emitter::conn_event(events, kind, ts, decky, client, server)
     }
+}
+
+/// The engine's per-flow state.
+#[derive(Debug)]
+pub struct FlowApp {
+    pub attribution: Attribution,
+    /// Created at the first payload byte.
+    pub stream: Option<Box<stream::StreamState>>,
+    /// MSS of the client's last SYN (p0f reads the SYN-ACK's window with it).
+    pub syn_mss: Option<u16>,
+    /// p0f OS name id of the client's last SYN, if it matched an OS.
+    pub syn_os: Option<u32>,
+    /// p0f's view of the connection, for its uptime module.
+    pub p0f: p0f_uptime::P0fFlow,
+    /// What the flow observers keep of every segment.
+    pub observers: crate::analyzers::FlowObservers,
+    /// Each side's FIN has been acknowledged by the other side.
+    pub fin_acked: [bool; 2],
+    /// The memory budget took the stream state: no more is made.
+    pub stream_shed: bool,
 }
 
 /// The packet-to-event engine.
 pub struct Engine {
     cx: Context,
     deckies: DeckyMap,
-    flows: FlowTable<tcp::FlowApp>,
+    flows: FlowTable<FlowApp>,
     seq_classes: SeqClassTable,
-    quic: quic::QuicTracker,
-    /// Fragmented DTLS ClientHellos being reassembled.
-    dtls_hellos: dtls_hellos::DtlsHelloTable,
+    /// The datagram analyzers' tables (QUIC, DTLS).
+    datagrams: DatagramAnalyzers,
     leaks: ipv6_leak::LeakTracker,
     /// DHCP/DHCPv6 clients already reported, by MAC.
     dhcp: dhcp::DhcpTracker,
@@ -189,7 +151,7 @@ pub struct Engine {
     /// Latest packet time seen, the engine's clock.
     now: Timestamp,
     /// Off in a shard: the link-local and DHCP tables span every host, so the
-    /// [`ShardedEngine`]'s router keeps them.
+    /// router in front of the shards keeps them.
     track_leaks: bool,
     /// In a shard: the router's IP-ID/ISN classes for the SYN at hand.
     routed_seq: Option<crate::fingerprint::seqclass::SeqClasses>,
@@ -211,11 +173,7 @@ impl Engine {
         let client_sources = limits.seq_sources.min(client_mismatch::DEFAULT_SOURCES);
         let mut flows = FlowTable::with_half_open_cap(limits.flows, limits.pending_handshakes);
         flows.set_budget(budget.clone());
-        let mut dtls_hellos =
-            dtls_hellos::DtlsHelloTable::new(limits.pending_handshakes, limits.reassembly_bytes);
-        dtls_hellos.set_budget(budget.clone());
-        let mut quic = quic::QuicTracker::new(&limits);
-        quic.set_budget(budget.clone());
+        let datagrams = DatagramAnalyzers::new(&limits, &budget);
         let mut seq_classes = SeqClassTable::new(limits.seq_sources);
         seq_classes.set_budget(budget.clone());
         let mut leaks = ipv6_leak::LeakTracker::new(&limits);
@@ -235,22 +193,13 @@ impl Engine {
         Engine {
             flows,
             seq_classes,
-            quic,
-            dtls_hellos,
+            datagrams,
             leaks,
             dhcp,
             p0f_hosts,
             defrag,
             checksums: checksums::ChecksumGate::default(),
-            cx: Context {
-                limits,
-                stats: Stats::default(),
-                out: Vec::new(),
-                p0f_http_heads: Vec::new(),
-                frame: 0,
-                p0f_db: P0fDatabase::bundled(),
-                budget,
-            },
+            cx: Context::new(limits, P0fDatabase::bundled(), budget),
             deckies,
             now: Timestamp::default(),
             track_leaks: true,
@@ -260,10 +209,10 @@ impl Engine {
         }
     }
 
-    /// An engine for one shard of a [`ShardedEngine`]: it sees only the
-    /// frames routed to it, already decoded and counted once by the router,
-    /// and leaves link-local leaks to the router.
-    fn for_shard(
+    /// An engine for one shard behind a router (`crate::runtime`): it
+    /// sees only the packets routed to it, already decoded and counted
+    /// once by the router, and leaves link-local leaks to the router.
+    pub fn for_shard(
         limits: Limits,
         deckies: DeckyMap,
         p0f_db: &'static P0fDatabase,
@@ -288,7 +237,8 @@ impl Engine {
         &self.cx.stats
     }
 
-    /// Adds `n` to a named counter (see [`Analyzer::count`]).
+    /// Adds `n` to a counter kept outside the engine (the capture file's
+    /// skipped packets).
     pub fn count(&mut self, counter: Counter, n: u64) {
         self.cx.stats.add(counter, n);
     }
@@ -387,14 +337,12 @@ impl Engine {
                 self.seq_classes.len(),
                 self.seq_classes.evictions,
             ),
-            (
-                "dtls_hellos",
-                self.dtls_hellos.len(),
-                self.dtls_hellos.evictions,
-            ),
+        ];
+        self.datagrams.table_stats(&mut tables);
+        tables.extend([
             ("p0f_hosts", self.p0f_hosts.len(), self.p0f_hosts.evictions),
             ("ip_fragments", self.defrag.len(), self.defrag.evictions),
-        ];
+        ]);
         tables.push(("client_sources", self.clients.len(), self.clients.evictions));
         tables.extend(self.leaks.table_stats());
         tables.extend(self.dhcp.table_stats());
@@ -432,25 +380,31 @@ impl Engine {
         self.hand_over(sink);
     }
 
-    /// A frame the router of a [`ShardedEngine`] decoded and counted
-    /// already, with its IP-ID/ISN classes when it is a fingerprinted SYN;
-    /// the clock was moved with [`Self::advance_time`].
-    fn process_routed(
+    /// A packet the router in front of the shards decoded and counted
+    /// already (frame `frame` of the capture), with its IP-ID/ISN classes
+    /// when it is a fingerprinted SYN; the clock was moved with
+    /// [`Self::advance_time`].
+    pub fn process_routed(
         &mut self,
-        raw: &RawPacket<'_>,
+        pkt: &Packet<'_>,
+        ts: Timestamp,
         frame: u64,
         seq: Option<crate::fingerprint::seqclass::SeqClasses>,
         sink: &mut impl FnMut(Event),
     ) {
         self.cx.frame = frame;
-        let deckies = &self.deckies;
-        if let Ok(pkt) = decode::decode_with(raw, &|ip| deckies.opens_tunnel(ip)) {
-            self.routed_seq = seq;
-            self.dispatch(&pkt, raw.ts);
-            self.routed_seq = None;
-        }
+        self.routed_seq = seq;
+        self.dispatch(pkt, ts);
+        self.routed_seq = None;
         self.shed();
         self.hand_over(sink);
+    }
+
+    /// Counts a frame that did not decode (a shard's copy of a routed
+    /// packet that no longer did: never, as the router decoded the same
+    /// bytes).
+    pub fn count_decode_error(&mut self, e: decode::DecodeError) {
+        self.cx.stats.decode_error(e);
     }
 
     /// Reports flows idle at `now` (the daemon calls this on a silent link).
@@ -475,8 +429,7 @@ impl Engine {
                 ts,
             );
         }
-        self.dtls_hellos.finish(&mut self.cx.stats);
-        self.dtls_hellos.enforce_budget(&mut self.cx.stats);
+        self.datagrams.finish(&mut self.cx.stats);
         self.hand_over(sink);
     }
 
@@ -526,8 +479,7 @@ impl Engine {
 
     fn expire_idle(&mut self) {
         self.defrag.expire(self.now, &mut self.cx.stats);
-        self.dtls_hellos.expire(self.now, &mut self.cx.stats);
-        self.dtls_hellos.enforce_budget(&mut self.cx.stats);
+        self.datagrams.expire(self.now, &mut self.cx.stats);
         let idle_us = i64::try_from(self.cx.limits.flow_idle_secs.saturating_mul(1_000_000))
             .unwrap_or(i64::MAX);
         while let Some((flow, half_open)) = self.flows.pop_idle(self.now, idle_us) {

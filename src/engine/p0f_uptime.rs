@@ -11,11 +11,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use super::p0f_http::{HttpNatInfo, P0fNeeds};
-use super::tcp::FlowApp;
-use super::Context;
+use super::{Context, FlowApp};
+use crate::analyzers::p0f_http::P0fNeeds;
 use crate::decode::{TcpFlags, TcpView};
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, EventPool};
 use crate::fingerprint::p0f::db::SysEntry;
 use crate::fingerprint::p0f::nat::{NatVerdict, SigSnap};
 use crate::fingerprint::p0f::sig::ts1_of;
@@ -98,14 +97,15 @@ pub(super) fn on_packet(
                 let host = hosts.get_mut(&ip);
                 if let Some(v) = host.and_then(|h| h.nat.verify_tool(0, sys)) {
                     let a = &flow.app.attribution;
-                    let ev = nat_event(ts, &a.decky, flow.client, flow.server, side, &v);
+                    let ev =
+                        nat_event(&cx.events, ts, &a.decky, flow.client, flow.server, side, &v);
                     cx.emit(ev, a.direction);
                 }
                 return;
             }
             p.alive = true;
             p.next_seq[0] = seq.wrapping_add(1);
-            let ts1 = ts1_of(tcp.header);
+            let ts1 = ts1_of(tcp);
             let host = hosts.entry(ip);
             if let Some(snap) = snap {
                 nat = host.nat.score_tcp(true, &snap, cli_port);
@@ -125,7 +125,7 @@ pub(super) fn on_packet(
                 return;
             };
             p.next_seq[1] = seq.wrapping_add(1);
-            let ts1 = ts1_of(tcp.header);
+            let ts1 = ts1_of(tcp);
             let host = hosts.entry(ip);
             if let Some(snap) = snap {
                 nat = host.nat.score_tcp(false, &snap, cli_port);
@@ -149,7 +149,7 @@ pub(super) fn on_packet(
             }
             let up = check(
                 &mut p.tps[d],
-                ts1_of(tcp.header),
+                ts1_of(tcp),
                 now,
                 base(hosts, ip, side),
                 false,
@@ -165,7 +165,7 @@ pub(super) fn on_packet(
             p.alive = false;
             check(
                 &mut p.tps[d],
-                ts1_of(tcp.header),
+                ts1_of(tcp),
                 now,
                 base(hosts, ip, side),
                 false,
@@ -175,11 +175,11 @@ pub(super) fn on_packet(
     };
     if let Some(v) = nat {
         let a = &flow.app.attribution;
-        let ev = nat_event(ts, &a.decky, flow.client, flow.server, side, &v);
+        let ev = nat_event(&cx.events, ts, &a.decky, flow.client, flow.server, side, &v);
         cx.emit(ev, a.direction);
     }
     if let Some(up) = up {
-        let ev = uptime_event(ts, flow, side, &up);
+        let ev = uptime_event(&cx.events, ts, flow, side, &up);
         cx.emit(ev, flow.app.attribution.direction);
     }
 }
@@ -187,6 +187,7 @@ pub(super) fn on_packet(
 /// `host_change` or `ip_sharing`: `src_ip src_port dst_ip dst_port subj
 /// reason raw_hits`.
 fn nat_event(
+    events: &EventPool,
     ts: Timestamp,
     decky: &Arc<str>,
     client: SocketAddr,
@@ -198,7 +199,7 @@ fn nat_event(
         NatVerdict::HostChange { .. } => EventKind::HostChange,
         NatVerdict::IpSharing { .. } => EventKind::IpSharing,
     };
-    let mut ev = Context::conn_event(kind, ts, decky, client, server);
+    let mut ev = Context::conn_event(events, kind, ts, decky, client, server);
     let subj = if side == Side::Client {
         "client"
     } else {
@@ -210,17 +211,7 @@ fn nat_event(
     ev
 }
 
-/// A p0f HTTP head read from a connection's stream, waiting for host
-/// change scoring (the stream analyzers cannot reach the host table).
-#[derive(Debug)]
-pub struct HttpHead {
-    pub info: HttpNatInfo,
-    pub ts: Timestamp,
-    pub client: SocketAddr,
-    pub server: SocketAddr,
-    pub decky: Arc<str>,
-    pub direction: super::Direction,
-}
+pub use crate::analyzers::p0f_http::HttpHead;
 
 /// After the analyzers: p0f's HTTP module scores each head read against
 /// its host (the client for a request, the server for a response), in
@@ -240,7 +231,7 @@ pub(super) fn score_http_heads(hosts: &mut HostTsTable, cx: &mut Context) {
         let obs = h.info.obs(recv_date, h.server.port());
         let host = hosts.entry(ip);
         for v in host.nat.score_http(h.info.request, &obs).iter().flatten() {
-            let ev = nat_event(h.ts, &h.decky, h.client, h.server, side, v);
+            let ev = nat_event(&cx.events, h.ts, &h.decky, h.client, h.server, side, v);
             cx.emit(ev, h.direction);
         }
     }
@@ -279,9 +270,16 @@ fn base(hosts: &HostTsTable, ip: std::net::IpAddr, side: Side) -> Option<TsSampl
 
 /// `host_uptime`: `src_ip src_port dst_ip dst_port` (the connection's
 /// client and server) `subj uptime_s uptime_text raw_freq_hz`.
-fn uptime_event(ts: Timestamp, flow: &Flow<FlowApp>, side: Side, up: &Uptime) -> Event {
+fn uptime_event(
+    events: &EventPool,
+    ts: Timestamp,
+    flow: &Flow<FlowApp>,
+    side: Side,
+    up: &Uptime,
+) -> Event {
     let (client, server): (SocketAddr, SocketAddr) = (flow.client, flow.server);
     let mut ev = Context::conn_event(
+        events,
         EventKind::HostUptime,
         ts,
         &flow.app.attribution.decky,

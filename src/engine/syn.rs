@@ -43,9 +43,16 @@ pub(super) fn on_syn(
     let client = SocketAddr::new(ip.src, tcp.src_port());
     let server = SocketAddr::new(ip.dst, tcp.dst_port());
     let p0f = analyze(engine.cx.p0f_db, pkt, tcp, None);
-    let scanner = scanner::identify(ip.header, tcp.header);
+    let scanner = scanner::identify(ip, tcp);
 
-    let mut ev = Context::conn_event(EventKind::TcpSynFingerprint, ts, &decky, client, server);
+    let mut ev = Context::conn_event(
+        &engine.cx.events,
+        EventKind::TcpSynFingerprint,
+        ts,
+        &decky,
+        client,
+        server,
+    );
     push_stack_fields(&mut ev, pkt, tcp, p0f.as_ref());
     ev.push("ipid_class", classes.ipid.as_str())
         .push("ipid_samples", classes.ipid_samples)
@@ -74,17 +81,13 @@ pub(super) fn millis(ts: Timestamp) -> u64 {
 }
 
 /// Whether a SYN gets a fingerprint: sent to a decky, not from one.
-pub(super) fn is_fingerprinted_syn(deckies: &DeckyMap, pkt: &Packet<'_>) -> bool {
+pub fn is_fingerprinted_syn(deckies: &DeckyMap, pkt: &Packet<'_>) -> bool {
     deckies.is_decky(&pkt.ip.dst)
         && (deckies.is_observe_all() || deckies.get(&pkt.ip.src).is_none())
 }
 
 /// Adds the SYN's IP-ID and ISN to its source's samples and classifies them.
-pub(super) fn sample_seq(
-    table: &mut SeqClassTable,
-    pkt: &Packet<'_>,
-    tcp: &TcpView<'_>,
-) -> SeqClasses {
+pub fn sample_seq(table: &mut SeqClassTable, pkt: &Packet<'_>, tcp: &TcpView<'_>) -> SeqClasses {
     let ipid = (pkt.ip.version == 4).then_some(pkt.ip.ident);
     table.observe(pkt.ip.src, tcp.src_port(), ipid, tcp.seq())
 }
@@ -109,7 +112,14 @@ pub(super) fn on_synack(
         .and_then(|f| f.app.syn_mss);
     let p0f = analyze(engine.cx.p0f_db, pkt, tcp, peer_mss);
 
-    let mut ev = Context::conn_event(EventKind::TcpSynackFingerprint, ts, &decky, client, server);
+    let mut ev = Context::conn_event(
+        &engine.cx.events,
+        EventKind::TcpSynackFingerprint,
+        ts,
+        &decky,
+        client,
+        server,
+    );
     push_stack_fields(&mut ev, pkt, tcp, p0f.as_ref());
     ev.push("os_guess", p0f::os_guess(p0f.as_ref(), None))
         .push("df", ip.df)
@@ -126,7 +136,7 @@ pub(super) fn on_synack(
 /// The MSS of a SYN as p0f reads it (0 without one), kept on the flow for
 /// its SYN-ACK.
 pub(super) fn mss_of(tcp: &TcpView<'_>) -> u16 {
-    p0f::sig::mss_of(tcp.header)
+    p0f::sig::mss_of(tcp)
 }
 
 fn analyze<'a>(
@@ -135,25 +145,21 @@ fn analyze<'a>(
     tcp: &TcpView<'_>,
     peer_mss: Option<u16>,
 ) -> Option<P0fResult<'a>> {
-    let sig = RawSig::from_headers(pkt.ip.header, tcp.header, tcp.payload.len()).ok()?;
+    let sig = RawSig::from_views(&pkt.ip, tcp, tcp.payload.len()).ok()?;
     Some(P0fResult::analyze(
         db,
         sig.with_peer_mss(peer_mss.unwrap_or(0)),
     ))
 }
 
-/// JA4T/JA4TS written straight into the event (empty without `ja4plus` or
-/// for a truncated header).
+/// JA4T/JA4TS written straight into the event (empty without `ja4plus`).
 #[cfg_attr(not(feature = "ja4plus"), allow(dead_code))]
-struct Ja4t<'a>(&'a [u8]);
+struct Ja4t<'a>(TcpView<'a>);
 
 impl crate::event::FieldValue for Ja4t<'_> {
     #[cfg(feature = "ja4plus")]
     fn write_to(&self, out: &mut Vec<u8>) {
-        let mark = out.len();
-        if crate::fingerprint::ja4t::write_ja4t(self.0, out).is_none() {
-            out.truncate(mark);
-        }
+        crate::fingerprint::ja4t::write_ja4t(&self.0, out);
     }
 
     #[cfg(not(feature = "ja4plus"))]
@@ -161,7 +167,7 @@ impl crate::event::FieldValue for Ja4t<'_> {
 }
 
 fn ja4t<'a>(tcp: &TcpView<'a>) -> Ja4t<'a> {
-    Ja4t(tcp.header)
+    Ja4t(*tcp)
 }
 
 /// `p0f_sig p0f_os p0f_match p0f_dist mtu link scanner`.

@@ -7,12 +7,25 @@
 //! one `http_response_fingerprint`.
 
 use super::p0f_http::{ua_mismatch, P0fHttp, P0fHttpResult, P0fNeeds};
-use super::stream::{Dir, Interest, StreamCx};
-use super::Counter;
+use super::{Interest, StreamAnalyzer, StreamCx};
 use crate::event::{Event, EventKind};
 #[cfg(feature = "ja4plus")]
 use crate::fingerprint::http::ja4h::Ja4h;
 use crate::fingerprint::http::{HttpItem, Progress, RequestHead, RequestReader};
+use crate::flow::Side;
+use crate::stats::Counter;
+
+/// Request lines that start a stream which is plainly HTTP: never a
+/// plaintext prelude to TLS (as `CONNECT` is).
+const CLAIMED_METHODS: [&[u8]; 7] = [
+    b"GET ",
+    b"POST ",
+    b"HEAD ",
+    b"PUT ",
+    b"DELETE ",
+    b"OPTIONS ",
+    b"PATCH ",
+];
 
 /// Per-connection HTTP state.
 #[derive(Debug, Default)]
@@ -26,26 +39,27 @@ pub struct HttpConn {
     p0f_off: bool,
 }
 
-impl HttpConn {
+impl StreamAnalyzer for HttpConn {
+    /// A request line of the common methods, whichever side sends it.
+    fn claims(_side: Side, first: &[u8]) -> bool {
+        CLAIMED_METHODS.iter().any(|m| first.starts_with(m))
+    }
+
     /// Heap bytes held by the reader of a partial request (for the memory
     /// budget).
-    pub fn heap_bytes(&self) -> usize {
+    fn heap_bytes(&self) -> usize {
         self.reader.as_ref().map_or(0, |r| r.heap_bytes())
     }
 
-    pub fn new() -> Self {
-        HttpConn::default()
-    }
-
-    /// The next in-order bytes of `dir`, at stream offset `offset`.
-    pub fn on_data(
+    /// The next in-order bytes of `side`, at stream offset `offset`.
+    fn on_data(
         &mut self,
         cx: &mut StreamCx<'_>,
-        dir: Dir,
+        side: Side,
         _offset: u64,
         data: &[u8],
     ) -> Interest {
-        if dir == Dir::ToClient {
+        if side == Side::Server {
             return self.on_response_data(cx, data);
         }
         if self.done {
@@ -85,7 +99,9 @@ impl HttpConn {
         }
         Interest::More
     }
+}
 
+impl HttpConn {
     /// What p0f's HTTP module still wants of this connection.
     pub fn p0f_needs(&self) -> P0fNeeds {
         match &self.p0f {
@@ -112,12 +128,6 @@ impl HttpConn {
             Interest::Done
         }
     }
-
-    /// Every payload segment of the flow.
-    pub fn on_segment(&mut self, _cx: &mut StreamCx<'_>, _dir: Dir, _payload_len: usize) {}
-
-    /// The flow ends.
-    pub fn on_close(&mut self, _cx: &mut StreamCx<'_>) {}
 }
 
 /// Builds the event in catalogue order: DECNET's bridge fields, then the
