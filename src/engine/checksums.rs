@@ -79,8 +79,21 @@ const WIRE_MTU: usize = 1500;
 /// as `checksum_directions_reset`), which only forgets past verdicts.
 const MAX_DIRECTIONS: usize = 16_384;
 
-/// One direction of a connection: source and destination socket, protocol.
-type OneWay = (IpAddr, u16, IpAddr, u16, u8);
+/// One direction of a connection: source and destination address (IPv4
+/// as its mapped IPv6 form), then ports, protocol and whether the
+/// addresses are IPv4. Plain integers hash in three steps where the
+/// `IpAddr` tuple took eleven.
+type OneWay = (u128, u128, u64);
+
+fn one_way(src: &IpAddr, sport: u16, dst: &IpAddr, dport: u16, proto: u8) -> OneWay {
+    let addr = |a: &IpAddr| match a {
+        IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+        IpAddr::V6(v6) => u128::from(*v6),
+    };
+    let v4 = u64::from(src.is_ipv4());
+    let rest = u64::from(sport) << 32 | u64::from(dport) << 16 | u64::from(proto) << 8 | v4;
+    (addr(src), addr(dst), rest)
+}
 
 /// The validation state of one capture (engine or router).
 #[derive(Debug, Default)]
@@ -96,11 +109,11 @@ impl ChecksumGate {
         };
         let (key, handshake) = match pkt.transport {
             Transport::Tcp(t) => (
-                (pkt.ip.src, t.src_port(), pkt.ip.dst, t.dst_port(), 6),
+                one_way(&pkt.ip.src, t.src_port(), &pkt.ip.dst, t.dst_port(), 6),
                 t.is_syn() || t.is_synack(),
             ),
             Transport::Udp(u) => (
-                (pkt.ip.src, u.src_port(), pkt.ip.dst, u.dst_port(), 17),
+                one_way(&pkt.ip.src, u.src_port(), &pkt.ip.dst, u.dst_port(), 17),
                 false,
             ),
             _ => return true,
@@ -266,5 +279,25 @@ mod tests {
         // An offloaded capture from its first packet: nothing dropped.
         let mut pool = Pool::default();
         assert!((0..10).all(|_| pool.admit(false, false, &mut stats)));
+    }
+
+    #[test]
+    fn directions_keep_every_part_of_the_key_apart() {
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().unwrap();
+        let other: IpAddr = "192.0.2.2".parse().unwrap();
+        let base = one_way(&v4, 1000, &other, 80, 6);
+        let variants = [
+            one_way(&mapped, 1000, &other, 80, 6),
+            one_way(&other, 1000, &v4, 80, 6),
+            one_way(&v4, 80, &other, 1000, 6),
+            one_way(&v4, 1001, &other, 80, 6),
+            one_way(&v4, 1000, &other, 81, 6),
+            one_way(&v4, 1000, &other, 80, 17),
+        ];
+        for v in variants {
+            assert_ne!(v, base);
+        }
+        assert_eq!(one_way(&v4, 1000, &other, 80, 6), base);
     }
 }

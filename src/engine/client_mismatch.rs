@@ -8,15 +8,15 @@
 //!
 //! Per source: the last SYN's OS, the last non-browser client label and
 //! the last browser claim, each with its time. Bounded: at most `cap`
-//! sources; stale ones are swept when full, then one is evicted (counted).
+//! sources; stale ones are swept when full, then the least recently used
+//! is evicted (counted).
 
 use std::net::IpAddr;
-
-use hashbrown::HashMap;
 
 use crate::event::{Event, EventKind};
 use crate::fingerprint::clients::user_agent::{browser_claim, is_browser_label};
 use crate::util::budget::{heap_cost, Budget, Charge, Pool};
+use crate::util::lru::Lru;
 
 /// Sources followed at most, by default.
 pub const DEFAULT_SOURCES: usize = 65_536;
@@ -57,10 +57,11 @@ struct Source {
 }
 
 /// The per-source table.
-#[derive(Debug)]
 pub struct ClientConsistency {
-    sources: HashMap<IpAddr, Source>,
-    cap: usize,
+    /// In order of last use: the stalest source is the next to go, found
+    /// without scanning (a flood of spoofed SYNs turns the table over on
+    /// every packet).
+    sources: Lru<IpAddr, Source>,
     last_sweep: i64,
     /// Sources dropped to make room for a new one (the cap or the memory
     /// budget).
@@ -72,11 +73,19 @@ pub struct ClientConsistency {
     charge: Charge,
 }
 
+impl std::fmt::Debug for ClientConsistency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConsistency")
+            .field("sources", &self.sources.len())
+            .field("evictions", &self.evictions)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ClientConsistency {
     pub fn new(cap: usize) -> Self {
         ClientConsistency {
-            sources: HashMap::new(),
-            cap: cap.max(1),
+            sources: Lru::new(cap.max(1)),
             last_sweep: i64::MIN,
             evictions: 0,
             boxed: 0,
@@ -97,24 +106,21 @@ impl ClientConsistency {
         self.sources.len() * slot + self.boxed
     }
 
-    /// Settles the charge; while the budget is over, drops sources other
-    /// than `keep` (hash order: the table keeps no age order; stale ones
-    /// went first at the last sweep).
-    fn settle(&mut self, keep: IpAddr) {
+    /// Settles the charge; while the budget is over, drops the least
+    /// recently used sources, never the newest (`observe` just touched it).
+    fn settle(&mut self) {
         while self.charge.settle(self.allocated()) && self.sources.len() > 1 {
-            let Some(k) = self.sources.keys().copied().find(|k| *k != keep) else {
-                return;
-            };
-            self.drop_source(&k);
+            if let Some((_, s)) = self.sources.pop_oldest() {
+                self.forget(&s);
+            }
             self.charge.note_eviction();
         }
     }
 
-    fn drop_source(&mut self, ip: &IpAddr) {
-        if let Some(s) = self.sources.remove(ip) {
-            self.boxed -= source_heap(&s);
-            self.evictions += 1;
-        }
+    /// Accounts for a source that left the table (counted).
+    fn forget(&mut self, s: &Source) {
+        self.boxed -= source_heap(s);
+        self.evictions += 1;
     }
 
     pub fn len(&self) -> usize {
@@ -149,87 +155,86 @@ impl ClientConsistency {
             return None;
         }
         let ip: IpAddr = std::str::from_utf8(ev.get("src_ip")?).ok()?.parse().ok()?;
-        let before = self.sources.get(&ip).map_or(0, source_heap);
-        let mismatch = self.observe_source(ev, ip);
-        let after = self.sources.get(&ip).map_or(0, source_heap);
+        let now = ev.ts.secs;
+        self.make_room(ip, now);
+        let (source, evicted) = self.sources.get_or_insert_with(ip, Source::default);
+        let before = source_heap(source);
+        let mismatch = observe_source(source, ev, now);
+        let after = source_heap(source);
+        if let Some((_, old)) = evicted {
+            self.forget(&old);
+        }
         self.boxed = self.boxed + after - before;
-        self.settle(ip);
+        self.settle();
         mismatch
     }
 
-    fn observe_source(&mut self, ev: &Event, ip: IpAddr) -> Option<Event> {
-        let now = ev.ts.secs;
-        let source = self.source(ip, now);
-        source.last = now;
-        let label = text(ev, "client");
-        let method = text(ev, "client_source");
-        match ev.kind {
-            EventKind::TcpSynFingerprint => {
-                let os = text(ev, "os_guess");
-                source.syn = OS_GUESSES.iter().find(|g| **g == os).map(|g| (*g, now));
-                None
+    /// When a new source finds the table full, sweeps the stale ones (once
+    /// a second, uncounted); the insert then evicts the least recently
+    /// used if it is still full.
+    fn make_room(&mut self, ip: IpAddr, now: i64) {
+        if !self.sources.is_full() || now <= self.last_sweep || self.sources.contains(&ip) {
+            return;
+        }
+        self.last_sweep = now;
+        while let Some((_, s)) = self.sources.peek_oldest() {
+            if now - s.last <= WINDOW_SECS {
+                break;
             }
-            EventKind::HttpRequestFingerprint => {
-                let claim = browser_claim(ev.get("user_agent").unwrap_or_default());
-                let Some(claim) = claim else {
-                    remember_tool(source, label, method, now);
-                    return None;
-                };
-                let os = claim.os.unwrap_or("");
-                set(&mut source.browser, claim.product, os, "user_agent", now);
-                let mut disagree: Vec<(&str, String)> = Vec::new();
-                if !label.is_empty() && !same_browser(label, claim.product) {
-                    disagree.push((static_method(method), label.to_string()));
-                }
-                push_syn_and_tool(source, os, now, &mut disagree);
-                let said = format!(
-                    "User-Agent {}{}{}",
-                    claim.product,
-                    if claim.os_name.is_empty() { "" } else { " on " },
-                    claim.os_name
-                );
-                let scope = if !label.is_empty() && !same_browser(label, claim.product) {
-                    "connection"
-                } else {
-                    "source"
-                };
-                mismatch(ev, scope, ("user_agent", said), disagree)
-            }
-            _ => {
-                if label.is_empty() || is_browser_label(label) {
-                    return None;
-                }
-                remember_tool(source, label, method, now);
-                let browser = source.browser.as_ref().filter(|b| fresh(b, now))?;
-                let said = format!("User-Agent {}", browser.what);
-                let disagree = vec![(static_method(method), label.to_string())];
-                mismatch(ev, "source", ("user_agent", said), disagree)
+            if let Some((_, s)) = self.sources.pop_oldest() {
+                self.boxed -= source_heap(&s);
             }
         }
     }
+}
 
-    /// The entry of `ip`, made room for when the table is full.
-    fn source(&mut self, ip: IpAddr, now: i64) -> &mut Source {
-        if !self.sources.contains_key(&ip) && self.sources.len() >= self.cap {
-            if now > self.last_sweep {
-                self.last_sweep = now;
-                let mut freed = 0;
-                self.sources.retain(|_, s| {
-                    let keep = now - s.last <= WINDOW_SECS;
-                    if !keep {
-                        freed += source_heap(s);
-                    }
-                    keep
-                });
-                self.boxed -= freed;
-            }
-            if self.sources.len() >= self.cap {
-                if let Some(k) = self.sources.keys().next().copied() {
-                    self.drop_source(&k);
-                }
-            }
+/// Records what `ev` claims for its source; the mismatch it shows, if any.
+fn observe_source(source: &mut Source, ev: &Event, now: i64) -> Option<Event> {
+    source.last = now;
+    let label = text(ev, "client");
+    let method = text(ev, "client_source");
+    match ev.kind {
+        EventKind::TcpSynFingerprint => {
+            let os = text(ev, "os_guess");
+            source.syn = OS_GUESSES.iter().find(|g| **g == os).map(|g| (*g, now));
+            None
         }
-        self.sources.entry(ip).or_default()
+        EventKind::HttpRequestFingerprint => {
+            let claim = browser_claim(ev.get("user_agent").unwrap_or_default());
+            let Some(claim) = claim else {
+                remember_tool(source, label, method, now);
+                return None;
+            };
+            let os = claim.os.unwrap_or("");
+            set(&mut source.browser, claim.product, os, "user_agent", now);
+            let mut disagree: Vec<(&str, String)> = Vec::new();
+            if !label.is_empty() && !same_browser(label, claim.product) {
+                disagree.push((static_method(method), label.to_string()));
+            }
+            push_syn_and_tool(source, os, now, &mut disagree);
+            let said = format!(
+                "User-Agent {}{}{}",
+                claim.product,
+                if claim.os_name.is_empty() { "" } else { " on " },
+                claim.os_name
+            );
+            let scope = if !label.is_empty() && !same_browser(label, claim.product) {
+                "connection"
+            } else {
+                "source"
+            };
+            mismatch(ev, scope, ("user_agent", said), disagree)
+        }
+        _ => {
+            if label.is_empty() || is_browser_label(label) {
+                return None;
+            }
+            remember_tool(source, label, method, now);
+            let browser = source.browser.as_ref().filter(|b| fresh(b, now))?;
+            let said = format!("User-Agent {}", browser.what);
+            let disagree = vec![(static_method(method), label.to_string())];
+            mismatch(ev, "source", ("user_agent", said), disagree)
+        }
     }
 }
 
@@ -476,7 +481,7 @@ mod tests {
     #[test]
     fn budget_charges_buckets_and_claims_and_sheds() {
         let budget = Budget::unlimited();
-        let mut t = ClientConsistency::new(1000);
+        let mut t = ClientConsistency::new(50);
         t.set_budget(budget.clone());
         for i in 0..50 {
             let ip = format!("198.51.100.{i}");
@@ -487,8 +492,7 @@ mod tests {
         }
         assert!(t.boxed > 0);
         assert_eq!(budget.pool_used(Pool::ClientClaims), t.allocated());
-        // All go stale and are swept: the strings are given back.
-        t.cap = 1;
+        // The table is full; all go stale and are swept: the strings are given back.
         run(&mut t, vec![syn(1000, "203.0.113.1")]);
         assert_eq!(t.len(), 1);
         assert_eq!(t.boxed, 0);
@@ -503,7 +507,7 @@ mod tests {
         for i in 0..200 {
             let ip = format!("198.51.{}.{}", i / 250, i % 250);
             run(&mut t, vec![http(1, &ip, CHROME, "Python requests")]);
-            assert!(t.sources.contains_key(&ip.parse::<IpAddr>().unwrap()));
+            assert!(t.sources.contains(&ip.parse::<IpAddr>().unwrap()));
         }
         assert!(budget.evictions(Pool::ClientClaims) > 0);
         assert_eq!(t.evictions, budget.evictions(Pool::ClientClaims));

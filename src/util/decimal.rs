@@ -2,7 +2,9 @@
 //! for every event, and the formatting machinery (plus the `String` it
 //! needs) cost more than the rest of the line.
 
-/// Appends `v` in decimal (itoa: two digits per step, no `fmt`).
+/// Appends `v` in decimal (itoa: two digits per step, no `fmt`). Measured
+/// against writing the digits into a fixed buffer appended whole (no
+/// `memcpy` call): itoa was twice as fast (`cargo bench --bench scanpath`).
 pub fn push_u64(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
@@ -49,7 +51,24 @@ mod tests {
 
     #[test]
     fn matches_std_formatting() {
-        for v in [0u64, 7, 9, 10, 99, 100, 65535, 1_000_000, u64::MAX] {
+        let mut every = vec![
+            0u64,
+            7,
+            9,
+            10,
+            99,
+            100,
+            101,
+            999,
+            1000,
+            65535,
+            1_000_000,
+            u64::MAX,
+        ];
+        every.extend((0..64).map(|b| 1u64 << b));
+        every.extend((1..20).map(|e| 10u64.pow(e) - 1));
+        every.extend((1..20).map(|e| 10u64.pow(e)));
+        for v in every {
             let mut out = Vec::new();
             push_u64(&mut out, v);
             assert_eq!(out, v.to_string().as_bytes());

@@ -181,6 +181,32 @@ impl<K: Hash + Eq, V> Lru<K, V> {
         (&mut node.value, evicted)
     }
 
+    /// [`Self::get_or_insert_with`], then, when the table grew, charges
+    /// it with [`Self::settle_budget`] (which never drops the entry just
+    /// made): one probe where a lookup after settling would take two.
+    /// Returns the entry, whether the cap evicted one, and how many
+    /// entries the budget shed.
+    pub fn get_or_insert_settled(
+        &mut self,
+        key: K,
+        make: impl FnOnce() -> V,
+        charge: &mut crate::util::budget::Charge,
+    ) -> (&mut V, bool, u64) {
+        let (idx, evicted, grew) = match self.find(&key) {
+            Some(idx) => {
+                self.touch(idx);
+                (idx, false, false)
+            }
+            None => {
+                let (idx, evicted) = self.insert_new(key, make());
+                (idx, evicted.is_some(), evicted.is_none())
+            }
+        };
+        let shed = if grew { self.settle_budget(charge) } else { 0 };
+        let node = self.nodes.get_mut(idx).expect("linked slot");
+        (&mut node.value, evicted, shed)
+    }
+
     pub fn remove(&mut self, key: &K) -> Option<V> {
         let hash = self.hasher.hash_one(key);
         let nodes = &self.nodes;
@@ -455,5 +481,32 @@ mod tests {
         assert!(t.contains(&9));
         drop(charge);
         assert_eq!(tiny.used(), 0);
+    }
+
+    #[test]
+    fn get_or_insert_settled_charges_only_growth() {
+        use crate::util::budget::{Budget, Charge, Pool};
+        let per = Lru::<u32, u32>::entry_bytes();
+        let budget = Budget::new(2 * per);
+        let mut charge = Charge::new(budget.clone(), Pool::SeqSources);
+        let mut t: Lru<u32, u32> = Lru::new(3);
+        for i in 0..2 {
+            let (v, evicted, shed) = t.get_or_insert_settled(i, || i * 10, &mut charge);
+            assert_eq!((*v, evicted, shed), (i * 10, false, 0));
+        }
+        // Present: touched, not rebuilt, nothing charged.
+        let (v, evicted, shed) = t.get_or_insert_settled(0, || 99, &mut charge);
+        assert_eq!((*v, evicted, shed), (0, false, 0));
+        // A third entry is over the budget: the oldest (1) is shed, the newcomer stays.
+        let (v, evicted, shed) = t.get_or_insert_settled(2, || 20, &mut charge);
+        assert_eq!((*v, evicted, shed), (20, false, 1));
+        assert!(t.contains(&0) && !t.contains(&1) && t.contains(&2));
+        assert_eq!(budget.pool_used(Pool::SeqSources), 2 * per);
+        // At the cap, the insert evicts instead and nothing is settled.
+        let mut t: Lru<u32, u32> = Lru::new(1);
+        let mut free = Charge::new(Budget::unlimited(), Pool::SeqSources);
+        t.get_or_insert_settled(1, || 1, &mut free);
+        let (v, evicted, shed) = t.get_or_insert_settled(2, || 2, &mut free);
+        assert_eq!((*v, evicted, shed), (2, true, 0));
     }
 }

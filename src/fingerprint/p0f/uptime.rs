@@ -202,16 +202,12 @@ impl HostTsTable {
     /// The host's entry, created if absent (evicting the least recently
     /// used host when full).
     pub fn entry(&mut self, host: IpAddr) -> &mut HostTs {
-        let before = self.hosts.len();
-        let (_, evicted) = self.hosts.get_or_insert_with(host, HostTs::default);
-        if evicted.is_some() {
-            self.evictions += 1;
-        }
-        if self.hosts.len() != before {
-            // A new host: charge it, shedding the oldest others.
-            self.evictions += self.hosts.settle_budget(&mut self.charge);
-        }
-        self.hosts.get_or_insert_with(host, HostTs::default).0
+        // A new host is charged, shedding the oldest others.
+        let (entry, evicted, shed) =
+            self.hosts
+                .get_or_insert_settled(host, HostTs::default, &mut self.charge);
+        self.evictions += u64::from(evicted) + shed;
+        entry
     }
 }
 
