@@ -131,7 +131,7 @@ impl HeaderList {
     }
 
     /// (name, value) pairs in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> + Clone + '_ {
         self.fields.iter().map(|&(start, n, v)| {
             let start = start as usize;
             let mid = start + n as usize;
