@@ -87,20 +87,37 @@ fn tshark(capture: &str) -> Tshark {
         cmd.args(["-d", &format!("tcp.port=={SERVER_PORT},http2")]);
     }
     cmd.args(["-Y", &format!("tcp.dstport=={SERVER_PORT} && http2")])
-        .args(["-T", "fields", "-E", "separator=\u{1f}", "-E", "aggregator=\u{1e}"]);
+        .args([
+            "-T",
+            "fields",
+            "-E",
+            "separator=\u{1f}",
+            "-E",
+            "aggregator=\u{1e}",
+        ]);
     for f in FIELDS {
         cmd.args(["-e", f]);
     }
     let out = cmd
         .output()
         .expect("tshark (scripts/install-deps.sh installs it)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let mut t = Tshark::default();
     for line in text.lines() {
         let cols: Vec<Vec<&str>> = line
             .split('\u{1f}')
-            .map(|c| if c.is_empty() { Vec::new() } else { c.split('\u{1e}').collect() })
+            .map(|c| {
+                if c.is_empty() {
+                    Vec::new()
+                } else {
+                    c.split('\u{1e}').collect()
+                }
+            })
             .collect();
         let col = |name: &str| &cols[FIELDS.iter().position(|f| *f == name).unwrap()];
         let num = |s: &str| -> u64 {
@@ -109,7 +126,8 @@ fn tshark(capture: &str) -> Tshark {
                 None => s.parse().unwrap(),
             }
         };
-        let (types, flags, streams) = (col("http2.type"), col("http2.flags"), col("http2.streamid"));
+        let (types, flags, streams) =
+            (col("http2.type"), col("http2.flags"), col("http2.streamid"));
         let mut values_taken = std::collections::HashMap::<&str, usize>::new();
         let mut ids = col("http2.settings.id").iter();
         let mut increments = col("http2.window_update.window_size_increment").iter();
@@ -190,7 +208,11 @@ fn akamai(t: &Tshark) -> String {
         "{}|{}|{}|{}",
         s.join(";"),
         wu,
-        if p.is_empty() { "0".to_string() } else { p.join(",") },
+        if p.is_empty() {
+            "0".to_string()
+        } else {
+            p.join(",")
+        },
         ps.join(",")
     )
 }
@@ -213,18 +235,30 @@ fn hash12(list: &[String]) -> String {
 /// before its first `=`, sorted by name; the language from the first
 /// Accept-Language entry without `-`, four characters.
 fn foxio_ja4h(fields: &[(String, String)]) -> String {
-    let method = fields.iter().find(|(n, _)| n == ":method").unwrap().1.to_lowercase();
+    let method = fields
+        .iter()
+        .find(|(n, _)| n == ":method")
+        .unwrap()
+        .1
+        .to_lowercase();
     let headers: Vec<String> = fields
         .iter()
         .map(|(n, _)| n.clone())
-        .filter(|n| !n.starts_with(':') && !n.starts_with("cookie") && n != "referer" && !n.is_empty())
+        .filter(|n| {
+            !n.starts_with(':') && !n.starts_with("cookie") && n != "referer" && !n.is_empty()
+        })
         .collect();
     let cookie = fields.iter().any(|(n, _)| n == "cookie");
     let referer = fields.iter().any(|(n, _)| n == "referer");
     let mut pairs: Vec<(String, String)> = fields
         .iter()
         .filter(|(n, _)| n == "cookie")
-        .map(|(_, v)| (v.split('=').next().unwrap().trim().to_string(), v.trim().to_string()))
+        .map(|(_, v)| {
+            (
+                v.split('=').next().unwrap().trim().to_string(),
+                v.trim().to_string(),
+            )
+        })
         .collect();
     pairs.sort_by(|a, b| a.0.cmp(&b.0));
     let lang = match fields.iter().find(|(n, _)| n == "accept-language") {
@@ -270,7 +304,10 @@ fn foxio_ja4h(fields: &[(String, String)]) -> String {
 ///   (transportDefaultConnFlow); `encodeHeaders` writes `:authority
 ///   :method :path :scheme`.
 const DOCUMENTED: &[(&str, &str)] = &[
-    ("curl-prior-knowledge.pcap", "3:100;4:33554432;2:0|33488897|0|m,p,s,a"),
+    (
+        "curl-prior-knowledge.pcap",
+        "3:100;4:33554432;2:0|33488897|0|m,p,s,a",
+    ),
     ("curl-upgrade.pcap", "3:100;4:33554432;2:0|33488897|0|"),
     (
         "nghttp-prior-knowledge.pcap",
@@ -280,7 +317,10 @@ const DOCUMENTED: &[(&str, &str)] = &[
         "nghttp-upgrade.pcap",
         "3:100;4:65535|00|3:0:0:201,5:0:0:101,7:0:0:1,9:0:7:1,11:0:3:1,1:0:11:16|",
     ),
-    ("go-prior-knowledge.pcap", "2:0;4:4194304;6:10485760|1073741824|0|a,m,p,s"),
+    (
+        "go-prior-knowledge.pcap",
+        "2:0;4:4194304;6:10485760|1073741824|0|a,m,p,s",
+    ),
 ];
 
 #[test]
@@ -303,7 +343,10 @@ fn ja4h_is_foxio_s_of_tshark_s_header_fields() {
     ] {
         let ev = h2c_event(capture);
         let t = tshark(capture);
-        assert!(!t.headers.is_empty(), "{capture}: tshark saw a HEADERS frame");
+        assert!(
+            !t.headers.is_empty(),
+            "{capture}: tshark saw a HEADERS frame"
+        );
         let ja4h = support::text(&ev, "ja4h");
         if cfg!(feature = "ja4plus") {
             assert_eq!(ja4h, foxio_ja4h(&t.headers), "{capture}");
@@ -330,7 +373,10 @@ fn ja4h_is_foxio_s_of_tshark_s_header_fields() {
             support::text(&ev, "headers_ordered"),
             serde_json::to_string(&names).unwrap()
         );
-        assert_eq!(support::text(&ev, "remote_port"), support::text(&ev, "src_port"));
+        assert_eq!(
+            support::text(&ev, "remote_port"),
+            support::text(&ev, "src_port")
+        );
         assert_eq!(support::text(&ev, "dst_port"), SERVER_PORT);
     }
     // curl was given a cookie, a referer and a language.
@@ -404,7 +450,7 @@ fn ja4h_of_http2_fields_matches_foxio_s_wireshark_plugin() {
             let (prefix, rest) = ro.split_once('_').unwrap();
             let (headers, cookies) = rest.split_once('_').unwrap();
             let items: Vec<&str> = cookies.split(',').collect();
-            let n = (items.len() + 1) / 2;
+            let n = items.len().div_ceil(2);
             // The first pair starts with the first name.
             let middle = items[n - 1];
             let first = middle.find(&format!("_{}=", items[0])).unwrap() + 1;
@@ -417,7 +463,11 @@ fn ja4h_of_http2_fields_matches_foxio_s_wireshark_plugin() {
                 (b":path", b"/"),
             ];
             for h in headers.split(',') {
-                let value: &[u8] = if h == "accept-language" { b"en-US,en;q=0.9" } else { b"x" };
+                let value: &[u8] = if h == "accept-language" {
+                    b"en-US,en;q=0.9"
+                } else {
+                    b"x"
+                };
                 fields.push((h.as_bytes(), value));
             }
             if prefix.as_bytes()[5] == b'r' {

@@ -151,7 +151,8 @@ fn half_sent_header_blocks_are_bounded_per_flow() {
         conns.push(c);
     }
     drop(w);
-    let mut engine = decnet_sniffer::engine::Engine::new(Limits::default(), DeckyMap::observe_all());
+    let mut engine =
+        decnet_sniffer::engine::Engine::new(Limits::default(), DeckyMap::observe_all());
     let mut file = decnet_sniffer::capture::file::CaptureFile::open(&path).unwrap();
     file.for_each(|p| engine.process(&p, &mut |_| {})).unwrap();
     let _ = std::fs::remove_dir_all(&dir);

@@ -15,9 +15,9 @@
 use super::p0f_http::{ua_mismatch, P0fHttp, P0fHttpResult, P0fNeeds};
 use super::stream::{Dir, Interest, StreamCx};
 use crate::event::{Event, EventKind};
+use crate::fingerprint::http::head::write_names_json;
 #[cfg(feature = "ja4plus")]
 use crate::fingerprint::http::ja4h::Ja4h;
-use crate::fingerprint::http::head::write_names_json;
 use crate::fingerprint::http::{HttpItem, Progress, RequestHead, RequestReader};
 use crate::fingerprint::http2::hpack::HpackError;
 use crate::fingerprint::http2::{ClientReader, Step, Stop};
@@ -142,7 +142,8 @@ impl HttpConn {
         if let Some(h2) = self.h2.take() {
             let dropped = h2.preface().dropped;
             if dropped > 0 {
-                cx.stats.add("http2_preface_items_dropped", u64::from(dropped));
+                cx.stats
+                    .add("http2_preface_items_dropped", u64::from(dropped));
             }
         }
         self.done = true;
@@ -252,7 +253,11 @@ fn h2_event(cx: &StreamCx<'_>, h2: &ClientReader, with_request: bool) -> Event {
     ev.push_text("host", host)
         .push_text("user_agent", user_agent)
         .push("remote_port", cx.client.port());
-    push_p0f_request_fields(&mut ev, None, &ua_mismatch(cx.p0f_db, user_agent, cx.syn_os));
+    push_p0f_request_fields(
+        &mut ev,
+        None,
+        &ua_mismatch(cx.p0f_db, user_agent, cx.syn_os),
+    );
     ev.push_with("http2_fingerprint", |out| h2.preface().write_akamai(out));
     crate::fingerprint::clients::label_event(&mut ev);
     ev

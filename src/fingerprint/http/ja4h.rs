@@ -151,7 +151,7 @@ impl<'a> Parts<'a> {
                 }
             } else if name.eq_ignore_ascii_case(b"referer") {
                 has_referer = true;
-            } else if !name.is_empty() && !(cookies == Cookies::OnePerField && name[0] == b':') {
+            } else if !(name.is_empty() || cookies == Cookies::OnePerField && name[0] == b':') {
                 if lang.is_none() && name.eq_ignore_ascii_case(b"accept-language") {
                     lang = Some(value);
                 }

@@ -247,7 +247,10 @@ impl ClientReader {
         } else if f.ty == CONTINUATION {
             return Err(Stop::FrameError);
         }
-        let read = matches!(f.ty, HEADERS | CONTINUATION | PRIORITY | SETTINGS | WINDOW_UPDATE);
+        let read = matches!(
+            f.ty,
+            HEADERS | CONTINUATION | PRIORITY | SETTINGS | WINDOW_UPDATE
+        );
         if read && f.len > self.block_cap {
             return Err(Stop::TooLarge);
         }
@@ -420,7 +423,10 @@ mod tests {
                 first
             };
             assert_eq!(step, Step::Request, "split {split}");
-            assert_eq!(r.preface().akamai(), "3:100;4:1048576;2:0|2096897|0|m,p,s,a");
+            assert_eq!(
+                r.preface().akamai(),
+                "3:100;4:1048576;2:0|2096897|0|m,p,s,a"
+            );
             assert_eq!(r.headers().get(b":authority"), Some(&b"a"[..]));
         }
     }
@@ -469,11 +475,22 @@ mod tests {
         let mut inter = frame(HEADERS, 0, 1, &[0x82]);
         inter.extend(frame(SETTINGS, 0, 0, &[]));
         assert_eq!(run(inter), Step::Stopped(Stop::FrameError));
-        assert_eq!(run(frame(CONTINUATION, 4, 1, &[])), Step::Stopped(Stop::FrameError));
-        // Bad SETTINGS length, padding longer than the payload.
-        assert_eq!(run(frame(SETTINGS, 0, 0, &[0; 5])), Step::Stopped(Stop::FrameError));
         assert_eq!(
-            run(frame(HEADERS, FLAG_PADDED | FLAG_END_HEADERS, 1, &[9, 0x82])),
+            run(frame(CONTINUATION, 4, 1, &[])),
+            Step::Stopped(Stop::FrameError)
+        );
+        // Bad SETTINGS length, padding longer than the payload.
+        assert_eq!(
+            run(frame(SETTINGS, 0, 0, &[0; 5])),
+            Step::Stopped(Stop::FrameError)
+        );
+        assert_eq!(
+            run(frame(
+                HEADERS,
+                FLAG_PADDED | FLAG_END_HEADERS,
+                1,
+                &[9, 0x82]
+            )),
             Step::Stopped(Stop::FrameError)
         );
         // Many frames and never a request.
@@ -487,7 +504,10 @@ mod tests {
             run(frame(HEADERS, FLAG_END_HEADERS, 1, &[0x3f, 0xe2, 0x1f])),
             Step::Stopped(Stop::Hpack(HpackError::TableSizeTooLarge))
         );
-        assert_eq!(run(frame(GOAWAY, 0, 0, &[0; 8])), Step::Stopped(Stop::GoAway));
+        assert_eq!(
+            run(frame(GOAWAY, 0, 0, &[0; 8])),
+            Step::Stopped(Stop::GoAway)
+        );
         let mut r = ClientReader::after_pri_head(1024);
         assert_eq!(r.feed(b"SX"), Step::Stopped(Stop::BadPreface));
     }

@@ -487,7 +487,10 @@ mod tests {
         // Size update to 100, then two literals with indexing of 50 and 60
         // bytes: the first is evicted.
         let mut block = vec![0x3f, 100 - 31];
-        for (n, v) in [("aaaa", "bbbbbbbbbbbbbb"), ("cccc", "dddddddddddddddddddddddd")] {
+        for (n, v) in [
+            ("aaaa", "bbbbbbbbbbbbbb"),
+            ("cccc", "dddddddddddddddddddddddd"),
+        ] {
             block.push(0x40);
             block.push(n.len() as u8);
             block.extend_from_slice(n.as_bytes());
@@ -497,7 +500,10 @@ mod tests {
         d.decode(&block, &mut out).unwrap();
         assert_eq!(d.table.entries.len(), 1);
         assert_eq!(d.table.size, 60);
-        assert_eq!(d.entry(62).unwrap(), (&b"cccc"[..], &b"dddddddddddddddddddddddd"[..]));
+        assert_eq!(
+            d.entry(62).unwrap(),
+            (&b"cccc"[..], &b"dddddddddddddddddddddddd"[..])
+        );
         assert_eq!(d.entry(63), Err(HpackError::BadIndex));
     }
 
@@ -510,16 +516,28 @@ mod tests {
             Decoder::new(16 * 1024).decode(b, &mut out)
         };
         // An index integer with endless continuation bytes.
-        assert_eq!(run(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]), Err(HpackError::IntegerTooLong));
+        assert_eq!(
+            run(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
+            Err(HpackError::IntegerTooLong)
+        );
         // The largest 4-byte continuation: an index far past the tables.
-        assert_eq!(run(&[0xff, 0xff, 0xff, 0xff, 0x7f]), Err(HpackError::BadIndex));
+        assert_eq!(
+            run(&[0xff, 0xff, 0xff, 0xff, 0x7f]),
+            Err(HpackError::BadIndex)
+        );
         // A string length far past the block.
-        assert_eq!(run(&[0x00, 0x7f, 0xff, 0xff, 0x7f]), Err(HpackError::Truncated));
+        assert_eq!(
+            run(&[0x00, 0x7f, 0xff, 0xff, 0x7f]),
+            Err(HpackError::Truncated)
+        );
         assert_eq!(run(&[0x80]), Err(HpackError::BadIndex));
         assert_eq!(run(&[0xbe]), Err(HpackError::BadIndex));
         // Table size update to 4097, and one after a field.
         assert_eq!(run(&[0x3f, 0xe2, 0x1f]), Err(HpackError::TableSizeTooLarge));
-        assert_eq!(run(&[0x82, 0x3f, 0x01]), Err(HpackError::MisplacedSizeUpdate));
+        assert_eq!(
+            run(&[0x82, 0x3f, 0x01]),
+            Err(HpackError::MisplacedSizeUpdate)
+        );
         // Huffman value with padding that is not all ones ('a' + 000).
         assert_eq!(
             run(&[0x00, 0x01, b'x', 0x81, 0x18]),
@@ -529,13 +547,19 @@ mod tests {
         // The same indexed field repeated past the list limit.
         let mut small = Decoder::new(200);
         out.clear();
-        assert_eq!(small.decode(&[0x82; 10], &mut out), Err(HpackError::ListTooLarge));
+        assert_eq!(
+            small.decode(&[0x82; 10], &mut out),
+            Err(HpackError::ListTooLarge)
+        );
         assert!(out.size <= 200);
         // Huffman expansion is bounded too: 40 '0's in 25 bytes.
         out.clear();
         let mut block = vec![0x00, 0x01, b'x', 0x80 | 25];
         block.extend_from_slice(&[0; 25]);
-        assert_eq!(Decoder::new(60).decode(&block, &mut out), Err(HpackError::ListTooLarge));
+        assert_eq!(
+            Decoder::new(60).decode(&block, &mut out),
+            Err(HpackError::ListTooLarge)
+        );
         assert!(d.decode(&[], &mut out).is_ok());
     }
 }

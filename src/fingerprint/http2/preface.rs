@@ -119,7 +119,10 @@ impl Preface {
             out.extend_from_slice(num.format(p.weight).as_bytes());
         }
         out.push(b'|');
-        for (i, letter) in self.pseudo[..usize::from(self.pseudo_len)].iter().enumerate() {
+        for (i, letter) in self.pseudo[..usize::from(self.pseudo_len)]
+            .iter()
+            .enumerate()
+        {
             if i > 0 {
                 out.push(b',');
             }
