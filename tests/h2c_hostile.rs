@@ -165,6 +165,7 @@ fn half_sent_header_blocks_are_bounded_per_flow() {
         .filter(|t| t.name == "stream_readers")
         .map(|t| t.bytes)
         .sum();
+    eprintln!("COST h2c half-sent block: {} bytes per flow", used / flows as usize);
     assert!(used > 0);
     assert!(
         used <= flows as usize * 48 * 1024,
