@@ -165,10 +165,34 @@ fn half_sent_header_blocks_are_bounded_per_flow() {
         .filter(|t| t.name == "stream_readers")
         .map(|t| t.bytes)
         .sum();
-    eprintln!("COST h2c half-sent block: {} bytes per flow", used / flows as usize);
+    eprintln!(
+        "COST h2c half-sent block: {} bytes per flow",
+        used / flows as usize
+    );
     assert!(used > 0);
     assert!(
         used <= flows as usize * 48 * 1024,
         "{used} bytes for {flows} flows"
     );
+}
+
+/// SETTINGS parameters past the 32 kept are counted, and the request is
+/// still reported with the first 32.
+#[test]
+fn settings_past_the_cap_are_counted() {
+    let mut settings = Vec::new();
+    for id in 0..40u16 {
+        settings.extend_from_slice(&(100 + id).to_be_bytes());
+        settings.extend_from_slice(&7u32.to_be_bytes());
+    }
+    let mut rest = frame(4, 0, 0, &settings);
+    rest.extend(frame(1, 0x5, 1, &[0x82, 0x84, 0x86, 0x41, 0x01, b'a']));
+    let (events, stat) = run(&[connection(&rest)]);
+    assert_eq!(stat("http2_preface_items_dropped"), 9);
+    let reqs = h2c_requests(&events);
+    assert_eq!(reqs.len(), 1);
+    let fp = support::text(reqs[0], "http2_fingerprint");
+    assert!(fp.starts_with("3:100;100:7;101:7;"), "{fp}");
+    assert!(fp.ends_with(";130:7|00|0|m,p,s,a"), "{fp}");
+    assert_eq!(support::text(reqs[0], "host"), "a");
 }

@@ -140,11 +140,7 @@ impl HttpConn {
             }
         }
         if let Some(h2) = self.h2.take() {
-            let dropped = h2.preface().dropped;
-            if dropped > 0 {
-                cx.stats
-                    .add("http2_preface_items_dropped", u64::from(dropped));
-            }
+            count_dropped(cx, &h2);
         }
         self.done = true;
         Interest::Done
@@ -188,7 +184,17 @@ impl HttpConn {
                 let ev = h2_event(cx, &h2, false);
                 cx.emit(ev);
             }
+            count_dropped(cx, &h2);
         }
+    }
+}
+
+/// SETTINGS parameters and PRIORITY frames past the preface's caps.
+fn count_dropped(cx: &mut StreamCx<'_>, h2: &ClientReader) {
+    let dropped = h2.preface().dropped;
+    if dropped > 0 {
+        cx.stats
+            .add("http2_preface_items_dropped", u64::from(dropped));
     }
 }
 
