@@ -168,8 +168,8 @@ pub fn sharded(data: &[u8]) {
             .iter()
             .any(|w| name.contains(w))
     };
-    if single.stats().counters.keys().any(|n| capped(n))
-        || shards.stats().counters.keys().any(|n| capped(n))
+    if single.stats().counters().any(|(n, _)| capped(n))
+        || shards.stats().counters().any(|(n, _)| capped(n))
     {
         return;
     }

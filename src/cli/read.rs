@@ -11,7 +11,7 @@ use super::{error, DeckyArgs, LimitArgs, OutputArgs};
 use crate::bus::{Bus, BusOptions, BusTarget};
 use crate::capture::file::{CaptureFile, FileEnd};
 use crate::decode::DecodeError;
-use crate::engine::{Analyzer, FingerprintTally};
+use crate::engine::{Analyzer, Counter, FingerprintTally};
 use crate::event::EventKind;
 use crate::output::{Output, OutputStats, OutputThread};
 
@@ -179,7 +179,7 @@ pub fn run(args: ReadArgs) -> i32 {
 /// once per file.
 fn warn_skipped(engine: &mut Analyzer, path: &std::path::Path, end: &FileEnd) {
     if end.no_interface > 0 {
-        engine.count("pcapng_packets_without_interface", end.no_interface);
+        engine.count(Counter::PcapngPacketsWithoutInterface, end.no_interface);
         error(format!(
             "warning: {}: {} packet(s) name an interface with no interface description block; skipped",
             path.display(),
@@ -187,7 +187,7 @@ fn warn_skipped(engine: &mut Analyzer, path: &std::path::Path, end: &FileEnd) {
         ));
     }
     if end.bad_time > 0 {
-        engine.count("packets_time_out_of_range", end.bad_time);
+        engine.count(Counter::PacketsTimeOutOfRange, end.bad_time);
         error(format!(
             "warning: {}: {} packet(s) with a time outside 1970-01-01..9999-12-31; skipped",
             path.display(),
@@ -292,9 +292,9 @@ fn print_summary(engine: &Analyzer, out: &OutputStats, secs: f64) {
     ));
     let errors: u64 = s.decode_errors.iter().sum();
     text.push_str(&format!("decode errors: {errors}\n"));
-    for (kind, n) in DecodeError::KINDS.iter().zip(s.decode_errors) {
+    for (kind, n) in DecodeError::ALL.iter().zip(s.decode_errors) {
         if n > 0 {
-            text.push_str(&format!("  {kind}: {n}\n"));
+            text.push_str(&format!("  {}: {n}\n", kind.kind()));
         }
     }
     text.push_str("events (emitted / written / deduplicated):\n");
@@ -339,7 +339,7 @@ fn print_summary(engine: &Analyzer, out: &OutputStats, secs: f64) {
 "
         ));
     }
-    for (name, n) in &s.counters {
+    for (name, n) in s.counters() {
         text.push_str(&format!("{name}: {n}\n"));
     }
     if out.write_errors > 0 {

@@ -610,9 +610,8 @@ fn snapshot(
         .map(|p| (p.name.to_string(), p.evictions))
         .collect();
     let mut counters: Vec<(String, u64)> = s
-        .counters
-        .iter()
-        .map(|(k, v)| (k.to_string(), *v))
+        .counters()
+        .map(|(name, n)| (name.to_string(), n))
         .collect();
     counters.push(("output_write_errors".into(), out.write_errors));
     counters.push((
@@ -625,9 +624,9 @@ fn snapshot(
         kernel_received: kernel.received,
         kernel_dropped: kernel.dropped,
         interface_dropped: kernel.if_dropped,
-        decode_errors: DecodeError::KINDS
+        decode_errors: DecodeError::ALL
             .iter()
-            .map(|k| k.to_string())
+            .map(|e| e.kind().to_string())
             .zip(s.decode_errors)
             .collect(),
         events_emitted: by_kind(&out.written),

@@ -73,6 +73,19 @@ pub enum Layer {
     Udp,
 }
 
+impl Layer {
+    /// Every layer, in declaration order (`layer as usize` is its position).
+    pub const ALL: [Layer; 7] = [
+        Layer::Link,
+        Layer::Vlan,
+        Layer::Ipv4,
+        Layer::Ipv6,
+        Layer::Tunnel,
+        Layer::Tcp,
+        Layer::Udp,
+    ];
+}
+
 impl DecodeError {
     /// A stable name for counters: `truncated_tcp`, `not_ip`, ...
     pub fn kind(self) -> &'static str {
@@ -100,30 +113,46 @@ impl DecodeError {
         }
     }
 
-    pub const KINDS: [&'static str; 18] = [
-        "truncated_link",
-        "truncated_vlan",
-        "truncated_ipv4",
-        "truncated_ipv6",
-        "truncated_tunnel",
-        "truncated_tcp",
-        "truncated_udp",
-        "malformed_link",
-        "malformed_vlan",
-        "malformed_ipv4",
-        "malformed_ipv6",
-        "malformed_tunnel",
-        "malformed_tcp",
-        "malformed_udp",
-        "not_ip",
-        "unsupported_linktype",
-        "too_many_tunnels",
-        "too_many_extension_headers",
-    ];
+    /// Every kind, in counter order: `ALL[e.index()] == e`.
+    pub const ALL: [DecodeError; 2 * Layer::ALL.len() + 4] = {
+        use DecodeError::*;
+        use Layer::*;
+        [
+            Truncated(Link),
+            Truncated(Vlan),
+            Truncated(Ipv4),
+            Truncated(Ipv6),
+            Truncated(Tunnel),
+            Truncated(Tcp),
+            Truncated(Udp),
+            Malformed(Link),
+            Malformed(Vlan),
+            Malformed(Ipv4),
+            Malformed(Ipv6),
+            Malformed(Tunnel),
+            Malformed(Tcp),
+            Malformed(Udp),
+            NotIp,
+            UnsupportedLinkType,
+            TooManyTunnels,
+            TooManyExtensionHeaders,
+        ]
+    };
 
-    pub fn index(self) -> usize {
-        let k = self.kind();
-        Self::KINDS.iter().position(|n| *n == k).unwrap_or(0)
+    pub const COUNT: usize = Self::ALL.len();
+
+    /// The slot of this kind in a `[u64; DecodeError::COUNT]`: truncations
+    /// by layer, then malformations by layer, then the rest.
+    pub const fn index(self) -> usize {
+        const LAYERS: usize = Layer::ALL.len();
+        match self {
+            DecodeError::Truncated(layer) => layer as usize,
+            DecodeError::Malformed(layer) => LAYERS + layer as usize,
+            DecodeError::NotIp => 2 * LAYERS,
+            DecodeError::UnsupportedLinkType => 2 * LAYERS + 1,
+            DecodeError::TooManyTunnels => 2 * LAYERS + 2,
+            DecodeError::TooManyExtensionHeaders => 2 * LAYERS + 3,
+        }
     }
 }
 
@@ -224,4 +253,36 @@ pub(crate) fn be16(b: &[u8], at: usize) -> Option<u16> {
 pub(crate) fn be32(b: &[u8], at: usize) -> Option<u32> {
     let s = b.get(at..at + 4)?;
     Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+#[cfg(test)]
+mod error_index_tests {
+    use super::DecodeError;
+
+    #[test]
+    fn index_is_the_position_in_all() {
+        for (i, e) in DecodeError::ALL.into_iter().enumerate() {
+            assert_eq!(e.index(), i, "{e:?}");
+        }
+    }
+
+    /// The summary and `/metrics` list kinds in this order.
+    #[test]
+    fn kinds_keep_their_counter_order() {
+        let kinds: Vec<&str> = DecodeError::ALL.iter().map(|e| e.kind()).collect();
+        assert_eq!(
+            &kinds[..3],
+            ["truncated_link", "truncated_vlan", "truncated_ipv4"]
+        );
+        assert_eq!(kinds[7], "malformed_link");
+        assert_eq!(
+            kinds[14..],
+            [
+                "not_ip",
+                "unsupported_linktype",
+                "too_many_tunnels",
+                "too_many_extension_headers"
+            ]
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! The engine as the commands drive it: one [`Engine`] on the calling
 //! thread, or a [`ShardedEngine`] over worker threads (`--workers`).
 
-use super::{DeckyMap, Engine, FingerprintTally, Limits, ShardedEngine, Stats};
+use super::{Counter, DeckyMap, Engine, FingerprintTally, Limits, ShardedEngine, Stats};
 use crate::capture::RawPacket;
 use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::output::formatted::Formatter;
@@ -99,10 +99,10 @@ impl Analyzer {
     /// Counters; with shards, as of the last chunk handed over.
     /// Adds `n` to a named counter kept outside the engine (the capture
     /// file's skipped packets), for the summary and metrics.
-    pub fn count(&mut self, name: &'static str, n: u64) {
+    pub fn count(&mut self, counter: Counter, n: u64) {
         match self {
-            Analyzer::Single(e) => e.count(name, n),
-            Analyzer::Sharded(e) => e.count(name, n),
+            Analyzer::Single(e) => e.count(counter, n),
+            Analyzer::Sharded(e) => e.count(counter, n),
         }
     }
 

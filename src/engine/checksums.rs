@@ -25,7 +25,7 @@ use std::net::IpAddr;
 
 use crate::decode::{IpView, Packet, Transport};
 
-use super::Stats;
+use super::{Counter, Stats};
 
 /// Good and bad checksums seen from one pool of senders.
 #[derive(Debug, Default, Clone, Copy)]
@@ -45,7 +45,7 @@ impl Pool {
         }
         if self.pinned {
             if !good {
-                stats.bump("checksum_bad_dropped");
+                stats.bump(Counter::ChecksumBadDropped);
             }
             return good;
         }
@@ -56,17 +56,17 @@ impl Pool {
         }
         let off = self.bad > self.good;
         if off && !self.off {
-            stats.bump("checksum_validation_turned_off");
+            stats.bump(Counter::ChecksumValidationTurnedOff);
         }
         self.off = off;
         if good {
             return true;
         }
         if off {
-            stats.bump("checksum_bad_accepted_offload");
+            stats.bump(Counter::ChecksumBadAcceptedOffload);
             true
         } else {
-            stats.bump("checksum_bad_dropped");
+            stats.bump(Counter::ChecksumBadDropped);
             false
         }
     }
@@ -107,7 +107,7 @@ impl ChecksumGate {
         };
         if self.directions.len() >= MAX_DIRECTIONS && !self.directions.contains_key(&key) {
             self.directions.clear();
-            stats.bump("checksum_directions_reset");
+            stats.bump(Counter::ChecksumDirectionsReset);
         }
         self.directions
             .entry(key)
@@ -254,15 +254,15 @@ mod tests {
             pool.admit(false, false, &mut stats),
             "most bad now: offload"
         );
-        assert_eq!(stats.get("checksum_validation_turned_off"), 1);
-        assert_eq!(stats.get("checksum_bad_dropped"), 1);
-        assert_eq!(stats.get("checksum_bad_accepted_offload"), 1);
+        assert_eq!(stats.get(Counter::ChecksumValidationTurnedOff), 1);
+        assert_eq!(stats.get(Counter::ChecksumBadDropped), 1);
+        assert_eq!(stats.get(Counter::ChecksumBadAcceptedOffload), 1);
         // A good SYN pins the direction: later bad segments are dropped
         // however many there are.
         let mut pool = Pool::default();
         assert!(pool.admit(true, true, &mut stats));
         assert!((0..10).all(|_| !pool.admit(false, false, &mut stats)));
-        assert_eq!(stats.get("checksum_validation_turned_off"), 1);
+        assert_eq!(stats.get(Counter::ChecksumValidationTurnedOff), 1);
         // An offloaded capture from its first packet: nothing dropped.
         let mut pool = Pool::default();
         assert!((0..10).all(|_| pool.admit(false, false, &mut stats)));

@@ -13,6 +13,7 @@ use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
+use super::Counter;
 use super::{Context, DeckyMap};
 use crate::decode::{Packet, Transport};
 use crate::event::{Event, EventKind};
@@ -109,12 +110,12 @@ impl DhcpTracker {
         let msg = match parsed {
             Ok(msg) => msg,
             Err(_) => {
-                cx.stats.bump("dhcp_parse_errors");
+                cx.stats.bump(Counter::DhcpParseErrors);
                 return;
             }
         };
         if msg.truncated {
-            cx.stats.bump("dhcp_truncated_options");
+            cx.stats.bump(Counter::DhcpTruncatedOptions);
         }
         // A DHCPv6 server message names its client only through the DUID.
         let mac = msg
@@ -130,15 +131,15 @@ impl DhcpTracker {
         }
         if evicted > 0 {
             self.evictions += evicted;
-            cx.stats.add("dhcp_client_evictions", evicted);
+            cx.stats.add(Counter::DhcpClientEvictions, evicted);
         }
         let (seen, _) = self.seen.get_or_insert_with(mac, Seen::default);
         let (new, replaced) = seen.insert(shape_key(&msg));
         if replaced {
-            cx.stats.bump("dhcp_fingerprints_replaced");
+            cx.stats.bump(Counter::DhcpFingerprintsReplaced);
         }
         if !new {
-            cx.stats.bump("dhcp_repeats_suppressed");
+            cx.stats.bump(Counter::DhcpRepeatsSuppressed);
             return;
         }
         let decky = attribute(deckies, &msg, pkt);
@@ -288,7 +289,7 @@ mod tests {
         }
         assert_eq!(cx.out.len(), 10);
         assert_eq!(t.table_stats()[0], ("dhcp_clients", 4, 6));
-        assert_eq!(cx.stats.get("dhcp_client_evictions"), 6);
+        assert_eq!(cx.stats.get(Counter::DhcpClientEvictions), 6);
         assert_eq!(&*cx.out[0].decky, "lan");
         assert_eq!(cx.out[9].get("client_mac"), Some(&b"02:00:00:00:00:09"[..]));
     }

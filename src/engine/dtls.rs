@@ -6,6 +6,7 @@
 
 use super::dtls_hellos::DtlsHelloTable;
 use super::udp::DatagramCx;
+use super::Counter;
 use crate::event::EventKind;
 use crate::fingerprint::tls::dtls::{client_hello, hello_fragments, DtlsError};
 use crate::fingerprint::tls::ja3::Ja3Text;
@@ -30,7 +31,7 @@ pub fn on_datagram(cx: &mut DatagramCx<'_>, hellos: &mut DtlsHelloTable, payload
         Ok(ch) => emit(cx, &ch),
         Err(DtlsError::NotClientHello) => return false,
         Err(DtlsError::Fragmented) => on_fragments(cx, hellos, payload),
-        Err(DtlsError::Malformed(_)) => cx.stats.bump("dtls_parse_errors"),
+        Err(DtlsError::Malformed(_)) => cx.stats.bump(Counter::DtlsParseErrors),
     }
     true
 }
@@ -44,11 +45,11 @@ fn on_fragments(cx: &mut DatagramCx<'_>, hellos: &mut DtlsHelloTable, payload: &
         let body = message.get(TLS_HS_HEADER..).unwrap_or_default();
         match ClientHello::parse_dtls(body) {
             Ok(ch) => emit(cx, &ch),
-            Err(_) => cx.stats.bump("dtls_parse_errors"),
+            Err(_) => cx.stats.bump(Counter::DtlsParseErrors),
         }
     }
     if frags.next().is_some() {
-        cx.stats.bump("dtls_datagrams_over_fragment_cap");
+        cx.stats.bump(Counter::DtlsDatagramsOverFragmentCap);
     }
 }
 
@@ -71,7 +72,7 @@ fn emit(cx: &mut DatagramCx<'_>, ch: &ClientHello<'_>) {
 mod tests {
     use super::MAX_FRAGMENTS_PER_DATAGRAM;
     use crate::capture::{linktype, RawPacket};
-    use crate::engine::{DeckyMap, Engine, Limits};
+    use crate::engine::{Counter, DeckyMap, Engine, Limits};
     use crate::event::{Event, EventKind};
     use crate::util::time::Timestamp;
 
@@ -141,7 +142,7 @@ mod tests {
         let got = process(&mut engine, 1, &first);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0], want[0]);
-        assert_eq!(engine.stats().get("dtls_hellos_reassembled"), 1);
+        assert_eq!(engine.stats().get(Counter::DtlsHellosReassembled), 1);
     }
 
     #[test]
@@ -154,9 +155,9 @@ mod tests {
         assert!(process(&mut engine, 1, &frame(1000, &record(&frags))).is_empty());
         let stats = engine.stats();
         assert_eq!(
-            stats.get("dtls_fragmented_hellos"),
+            stats.get(Counter::DtlsFragmentedHellos),
             MAX_FRAGMENTS_PER_DATAGRAM as u64
         );
-        assert_eq!(stats.get("dtls_datagrams_over_fragment_cap"), 1);
+        assert_eq!(stats.get(Counter::DtlsDatagramsOverFragmentCap), 1);
     }
 }

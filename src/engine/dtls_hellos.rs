@@ -23,7 +23,7 @@
 
 use std::net::SocketAddr;
 
-use super::stats::Stats;
+use super::stats::{Counter, Stats};
 use crate::fingerprint::quic::crypto_stream::{ClientHelloAssembler, Progress};
 use crate::fingerprint::tls::dtls::HelloFragment;
 use crate::fingerprint::tls::handshake_type;
@@ -126,7 +126,7 @@ impl DtlsHelloTable {
             let Some((_, entry)) = self.entries.pop_oldest() else {
                 return;
             };
-            self.forget(&entry, "dtls_hellos_evicted", stats);
+            self.forget(&entry, Counter::DtlsHellosEvicted, stats);
             self.evictions += 1;
             self.budget.note_eviction(Pool::Dtls);
         }
@@ -157,7 +157,7 @@ impl DtlsHelloTable {
         stats: &mut Stats,
     ) -> Option<Vec<u8>> {
         if frag.length.saturating_add(TLS_HS_HEADER) > self.max_hello {
-            stats.bump("dtls_hello_fragments_too_large");
+            stats.bump(Counter::DtlsHelloFragmentsTooLarge);
             return None;
         }
         let key = Key { client, server };
@@ -169,18 +169,18 @@ impl DtlsHelloTable {
             None => return self.begin(key, ts, frag, stats),
         };
         if frag.message_seq < entry.message_seq {
-            stats.bump("dtls_hello_fragments_stale");
+            stats.bump(Counter::DtlsHelloFragmentsStale);
             return None;
         }
         if frag.message_seq > entry.message_seq {
             if entry.is_pending() {
-                stats.bump("dtls_hellos_superseded");
+                stats.bump(Counter::DtlsHellosSuperseded);
             }
             return self.begin(key, ts, frag, stats);
         }
         match entry.state {
             State::Pending(_) if frag.length != entry.length => {
-                stats.bump("dtls_hello_fragments_inconsistent");
+                stats.bump(Counter::DtlsHelloFragmentsInconsistent);
                 None
             }
             State::Pending(_) => self.feed(key, frag, stats),
@@ -197,7 +197,7 @@ impl DtlsHelloTable {
         frag: &HelloFragment<'_>,
         stats: &mut Stats,
     ) -> Option<Vec<u8>> {
-        stats.bump("dtls_fragmented_hellos");
+        stats.bump(Counter::DtlsFragmentedHellos);
         let mut hello = ClientHelloAssembler::new(self.max_hello);
         let len = (frag.length as u32).to_be_bytes();
         // Cannot fail: the header fits (length checked against the cap).
@@ -213,7 +213,7 @@ impl DtlsHelloTable {
             self.held = self.held.saturating_sub(old.held);
         }
         if let Some((_, evicted)) = self.entries.insert(key, entry) {
-            self.forget(&evicted, "dtls_hellos_evicted", stats);
+            self.forget(&evicted, Counter::DtlsHellosEvicted, stats);
             self.evictions += 1;
         }
         self.feed(key, frag, stats)
@@ -241,13 +241,13 @@ impl DtlsHelloTable {
                 };
                 self.held = self.held.saturating_sub(entry.held);
                 entry.held = 0;
-                stats.bump("dtls_hellos_reassembled");
+                stats.bump(Counter::DtlsHellosReassembled);
                 hello.into_message()
             }
             // The length was checked against the cap and each fragment
             // against the length: the error left is too many pieces.
             Err(_) => {
-                stats.bump("dtls_hellos_too_fragmented");
+                stats.bump(Counter::DtlsHellosTooFragmented);
                 entry.state = State::Refused;
                 self.held = self.held.saturating_sub(entry.held);
                 entry.held = 0;
@@ -265,7 +265,7 @@ impl DtlsHelloTable {
             let Some((_, entry)) = self.entries.pop_oldest() else {
                 break;
             };
-            self.forget(&entry, "dtls_hellos_evicted", stats);
+            self.forget(&entry, Counter::DtlsHellosEvicted, stats);
             self.evictions += 1;
         }
     }
@@ -281,7 +281,7 @@ impl DtlsHelloTable {
                 break;
             }
             if let Some((_, entry)) = self.entries.pop_oldest() {
-                self.forget(&entry, "dtls_hellos_expired", stats);
+                self.forget(&entry, Counter::DtlsHellosExpired, stats);
             }
         }
     }
@@ -290,12 +290,12 @@ impl DtlsHelloTable {
     /// still partial.
     pub fn finish(&mut self, stats: &mut Stats) {
         while let Some((_, entry)) = self.entries.pop_oldest() {
-            self.forget(&entry, "dtls_hellos_unfinished", stats);
+            self.forget(&entry, Counter::DtlsHellosUnfinished, stats);
         }
     }
 
     /// Accounts for an entry leaving the table: `counter` if it was partial.
-    fn forget(&mut self, entry: &Entry, counter: &'static str, stats: &mut Stats) {
+    fn forget(&mut self, entry: &Entry, counter: Counter, stats: &mut Stats) {
         self.held = self.held.saturating_sub(entry.held);
         if entry.is_pending() {
             stats.bump(counter);
@@ -384,8 +384,8 @@ mod tests {
         assert!(table.held_bytes() > 0);
         let got = table.insert(c, s, t(1), &frag(0, &b, 200, 450), &mut st);
         assert_eq!(got, Some(message(&b)));
-        assert_eq!(st.get("dtls_fragmented_hellos"), 1);
-        assert_eq!(st.get("dtls_hellos_reassembled"), 1);
+        assert_eq!(st.get(Counter::DtlsFragmentedHellos), 1);
+        assert_eq!(st.get(Counter::DtlsHellosReassembled), 1);
         assert_eq!(table.held_bytes(), 0);
         // A stray late copy starts a new partial hello, which expires.
         assert_eq!(
@@ -396,7 +396,7 @@ mod tests {
         assert_eq!(table.len(), 1);
         table.expire(t(2 + EXPIRY_SECS), &mut st);
         assert_eq!(table.len(), 0);
-        assert_eq!(st.get("dtls_hellos_expired"), 1);
+        assert_eq!(st.get(Counter::DtlsHellosExpired), 1);
         assert_eq!(table.held_bytes(), 0);
     }
 
@@ -426,7 +426,7 @@ mod tests {
             let got = table.insert(c, s, t(1), &frag(0, &b, 60, 100), &mut st);
             assert_eq!(got, Some(message(&b)));
         }
-        assert_eq!(st.get("dtls_hellos_reassembled"), 2);
+        assert_eq!(st.get(Counter::DtlsHellosReassembled), 2);
     }
 
     #[test]
@@ -439,31 +439,31 @@ mod tests {
             table.insert(c, s, t(1), &frag(0, &big, 0, 10), &mut st),
             None
         );
-        assert_eq!(st.get("dtls_hello_fragments_too_large"), 1);
+        assert_eq!(st.get(Counter::DtlsHelloFragmentsTooLarge), 1);
         assert!(table.is_empty());
         let b = body(200);
         table.insert(c, s, t(1), &frag(1, &b, 0, 10), &mut st);
         // A different total length under the same message_seq.
         let b2 = body(190);
         table.insert(c, s, t(1), &frag(1, &b2, 10, 20), &mut st);
-        assert_eq!(st.get("dtls_hello_fragments_inconsistent"), 1);
+        assert_eq!(st.get(Counter::DtlsHelloFragmentsInconsistent), 1);
         // An older message_seq.
         table.insert(c, s, t(1), &frag(0, &b, 10, 20), &mut st);
-        assert_eq!(st.get("dtls_hello_fragments_stale"), 1);
+        assert_eq!(st.get(Counter::DtlsHelloFragmentsStale), 1);
         // A newer one replaces the partial one.
         table.insert(c, s, t(1), &frag(2, &b, 10, 20), &mut st);
-        assert_eq!(st.get("dtls_hellos_superseded"), 1);
+        assert_eq!(st.get(Counter::DtlsHellosSuperseded), 1);
         // Single bytes with holes between them: too many pieces.
         for i in (21..200).step_by(2) {
             table.insert(c, s, t(1), &frag(2, &b, i, i + 1), &mut st);
         }
-        assert_eq!(st.get("dtls_hellos_too_fragmented"), 1);
+        assert_eq!(st.get(Counter::DtlsHellosTooFragmented), 1);
         assert_eq!(table.held_bytes(), 0);
         // Refused: nothing more is held for it.
         let rest = table.insert(c, s, t(1), &frag(2, &b, 0, 200), &mut st);
         assert_eq!(rest, None);
         table.finish(&mut st);
-        assert_eq!(st.get("dtls_hellos_unfinished"), 0);
+        assert_eq!(st.get(Counter::DtlsHellosUnfinished), 0);
         assert!(table.is_empty());
     }
 
@@ -480,12 +480,12 @@ mod tests {
             assert!(table.len() <= 50);
             assert!(table.held_bytes() <= 20 * 4096);
         }
-        assert_eq!(st.get("dtls_fragmented_hellos"), 200);
-        let evicted = st.get("dtls_hellos_evicted");
+        assert_eq!(st.get(Counter::DtlsFragmentedHellos), 200);
+        let evicted = st.get(Counter::DtlsHellosEvicted);
         assert_eq!(evicted, table.evictions);
         assert_eq!(evicted + table.len() as u64, 200);
         table.finish(&mut st);
-        assert_eq!(st.get("dtls_hellos_unfinished") + evicted, 200);
+        assert_eq!(st.get(Counter::DtlsHellosUnfinished) + evicted, 200);
         assert_eq!(table.held_bytes(), 0);
     }
 }

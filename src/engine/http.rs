@@ -14,6 +14,7 @@
 
 use super::p0f_http::{ua_mismatch, P0fHttp, P0fHttpResult, P0fNeeds};
 use super::stream::{Dir, Interest, StreamCx};
+use super::Counter;
 use crate::event::{Event, EventKind};
 use crate::fingerprint::http::head::write_names_json;
 #[cfg(feature = "ja4plus")]
@@ -90,7 +91,7 @@ impl HttpConn {
                 let ev = request_event(cx, &head, p0f.as_ref());
                 cx.emit(ev);
             }
-            HttpItem::OversizedHead => cx.stats.bump("http_oversized_heads"),
+            HttpItem::OversizedHead => cx.stats.bump(Counter::HttpOversizedHeads),
         });
         if let (Some(r), Some(p0f)) = (p0f_request, self.p0f.as_mut()) {
             // The reader has not finished this head yet: keep it for later.

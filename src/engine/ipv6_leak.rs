@@ -7,6 +7,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
+use super::Counter;
 use super::{Context, DeckyMap, Limits};
 use crate::capture::{linktype, RawPacket};
 use crate::decode::{IpView, Packet, Transport};
@@ -113,7 +114,7 @@ impl LeakTracker {
             (IpAddr::V4(src), _) => {
                 if let Some(mac) = pkt.src_mac {
                     if self.macs.record(mac, src, Provenance::Ipv4Frame) {
-                        cx.stats.bump("ipv6_leak_mac_evictions");
+                        cx.stats.bump(Counter::Ipv6LeakMacEvictions);
                     }
                     let seen = Some((mac, src));
                     if !self.last_v4_sources.contains(&seen) {
@@ -136,14 +137,14 @@ impl LeakTracker {
                         .settle_budget(&mut self.link_local_charge);
                     if evicted > 0 {
                         self.link_local_evictions += evicted;
-                        cx.stats.add("ipv6_leak_link_local_evictions", evicted);
+                        cx.stats.add(Counter::Ipv6LeakLinkLocalEvictions, evicted);
                     }
                 }
                 let Some(decky) = self.attribute(deckies, &src, &dst, pkt) else {
                     return;
                 };
                 if self.is_decky_own(deckies, &src, &leak) {
-                    cx.stats.bump("ipv6_leak_decky_own");
+                    cx.stats.bump(Counter::Ipv6LeakDeckyOwn);
                     return;
                 }
                 let attacker_v4 = leak
@@ -174,7 +175,7 @@ impl LeakTracker {
     pub fn observe_non_ip(&mut self, cx: &mut Context, raw: &RawPacket<'_>) {
         if let Some((mac, ip)) = arp_payload(raw).and_then(arp_sender) {
             if self.macs.record(mac, ip, Provenance::Arp) {
-                cx.stats.bump("ipv6_leak_mac_evictions");
+                cx.stats.bump(Counter::Ipv6LeakMacEvictions);
             }
         }
     }
@@ -185,7 +186,7 @@ impl LeakTracker {
     /// is a decky's.
     fn learn_decky_mac(&mut self, cx: &mut Context, deckies: &DeckyMap, src: IpAddr, mac: Mac) {
         if deckies.get(&src).is_some() && self.decky_macs.record(mac) {
-            cx.stats.bump("ipv6_leak_decky_mac_evictions");
+            cx.stats.bump(Counter::Ipv6LeakDeckyMacEvictions);
         }
     }
 

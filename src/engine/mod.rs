@@ -48,7 +48,7 @@ const SHED_SCAN: usize = 64;
 pub use analyzer::Analyzer;
 pub use deckies::{Decap, DeckyMap};
 pub use sharded::ShardedEngine;
-pub use stats::Stats;
+pub use stats::{Counter, Stats};
 
 /// Caps and timeouts (docs/spec.md section 9 defaults).
 #[derive(Debug, Clone)]
@@ -289,8 +289,8 @@ impl Engine {
     }
 
     /// Adds `n` to a named counter (see [`Analyzer::count`]).
-    pub fn count(&mut self, name: &'static str, n: u64) {
-        self.cx.stats.add(name, n);
+    pub fn count(&mut self, counter: Counter, n: u64) {
+        self.cx.stats.add(counter, n);
     }
 
     pub fn limits(&self) -> &Limits {
@@ -361,15 +361,15 @@ impl Engine {
                 break;
             };
             self.cx.stats.bump(if half_open {
-                "half_open_flows_memcap_evicted"
+                Counter::HalfOpenFlowsMemcapEvicted
             } else {
-                "flows_memcap_evicted"
+                Counter::FlowsMemcapEvicted
             });
             let ts = flow.stats.last;
             tcp::end_flow(&mut self.cx, flow, crate::flow::table::FlowEnd::Evicted, ts);
         }
         if shed > 0 {
-            self.cx.stats.add("stream_state_memcap_evicted", shed);
+            self.cx.stats.add(Counter::StreamStateMemcapEvicted, shed);
         }
     }
 
@@ -531,7 +531,7 @@ impl Engine {
         let idle_us = i64::try_from(self.cx.limits.flow_idle_secs.saturating_mul(1_000_000))
             .unwrap_or(i64::MAX);
         while let Some((flow, half_open)) = self.flows.pop_idle(self.now, idle_us) {
-            self.cx.stats.bump("flows_idle_expired");
+            self.cx.stats.bump(Counter::FlowsIdleExpired);
             let ts = Timestamp::from_micros(flow.stats.last.as_micros().saturating_add(idle_us));
             // Flows idle at the same packet and time leave one engine's
             // tables established first, then by recency: the shards' events

@@ -2,7 +2,7 @@
 //! reassembled by [`crate::fingerprint::quic`], fingerprinted by
 //! [`crate::fingerprint::tls`] with JA4's `q` transport.
 
-use super::stats::Stats;
+use super::stats::{Counter, Stats};
 use super::udp::DatagramCx;
 use super::Limits;
 use crate::event::EventKind;
@@ -13,8 +13,8 @@ use crate::fingerprint::tls::ja4::{Ja4Parts, Transport};
 use crate::util::budget::{Budget, Pool};
 
 impl Counters for Stats {
-    fn count(&mut self, name: &'static str) {
-        self.bump(name);
+    fn count(&mut self, counter: Counter) {
+        self.bump(counter);
     }
 }
 
@@ -101,7 +101,7 @@ impl QuicTracker {
 fn emit(cx: &mut DatagramCx<'_>, hello: &ClientHello) {
     let parsed = client_hello_body(&hello.message).map(crate::fingerprint::tls::ClientHello::parse);
     let Some(Ok(ch)) = parsed else {
-        cx.stats.bump("quic_tls_parse_errors");
+        cx.stats.bump(Counter::QuicTlsParseErrors);
         return;
     };
     let ja3 = Ja3Text::new(&ch);

@@ -10,6 +10,7 @@
 //! (odd banners are what a honeypot wants to see).
 
 use super::stream::{Dir, Interest, StreamCx};
+use super::Counter;
 use crate::event::EventKind;
 #[cfg(feature = "ja4plus")]
 use crate::fingerprint::ssh::ja4ssh::{Ja4SshMeter, Side};
@@ -116,11 +117,11 @@ impl Session {
             self.idents[dir as usize] = Some(line);
         }
         if unreadable {
-            cx.stats.bump("ssh_kexinit_unreadable");
+            cx.stats.bump(Counter::SshKexinitUnreadable);
         }
         match kex {
             Some(Ok(h)) => self.hassh[dir as usize] = Some(h),
-            Some(Err(_)) => cx.stats.bump("ssh_kexinit_malformed"),
+            Some(Err(_)) => cx.stats.bump(Counter::SshKexinitMalformed),
             None => {}
         }
     }
@@ -199,7 +200,7 @@ impl Session {
         if self.ja4ssh.values.len() < MAX_JA4SSH_VALUES {
             self.ja4ssh.values.push(v);
         } else {
-            cx.stats.bump("ssh_ja4ssh_values_dropped");
+            cx.stats.bump(Counter::SshJa4sshValuesDropped);
         }
     }
 

@@ -10,7 +10,7 @@ use super::http::HttpConn;
 use super::ssh::SshConn;
 use super::tcp::FlowApp;
 use super::tls::TlsConn;
-use super::{Context, Direction, Limits, Stats};
+use super::{Context, Counter, Direction, Limits, Stats};
 use crate::decode::TcpFlags;
 use crate::event::{Event, EventKind};
 use crate::flow::reassembly::StreamBuffer;
@@ -262,13 +262,13 @@ pub(super) fn on_payload(
                 }
             });
             if outcome.conflicting_overlap {
-                scx.stats.bump("reassembly_conflicting_overlaps");
+                scx.stats.bump(Counter::ReassemblyConflictingOverlaps);
             }
             if outcome.dropped_over_cap {
-                scx.stats.bump("reassembly_dropped_segments");
+                scx.stats.bump(Counter::ReassemblyDroppedSegments);
             }
             if outcome.dropped_over_budget {
-                scx.stats.bump("reassembly_dropped_over_memcap");
+                scx.stats.bump(Counter::ReassemblyDroppedOverMemcap);
             }
             let lost = outcome.dropped_over_cap || outcome.dropped_over_budget;
             if lost && dir == Dir::ToServer && want[0] {

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use super::p0f_uptime::{self, Handshake};
+use super::Counter;
 use super::{stream, syn, Attribution, Context, Direction, Engine};
 use crate::decode::{Packet, TcpFlags, TcpView};
 use crate::event::{EventKind, Fixed};
@@ -98,7 +99,7 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
     }
     let (client, server) = orient(engine, src, dst, tcp);
     let Some(attribution) = engine.attribute(&client.ip(), &server.ip()) else {
-        engine.cx.stats.bump("tcp_unobserved_packets");
+        engine.cx.stats.bump(Counter::TcpUnobservedPackets);
         return;
     };
     let app = FlowApp {
@@ -265,7 +266,7 @@ fn track(
 /// `tcp_flow_timing` unless the flow was trivial.
 pub(super) fn end_flow(cx: &mut Context, mut flow: Flow<FlowApp>, reason: FlowEnd, ts: Timestamp) {
     if reason == FlowEnd::Evicted {
-        cx.stats.bump("flows_evicted");
+        cx.stats.bump(Counter::FlowsEvicted);
     }
     stream::on_close(cx, &mut flow, ts);
     let s = &flow.stats;

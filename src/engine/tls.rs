@@ -8,6 +8,7 @@
 //! connection that is not TLS is a few bytes and nothing is allocated.
 
 use super::stream::{Dir, Interest, StreamCx};
+use super::Counter;
 use crate::event::{Event, EventKind, Fixed};
 use crate::fingerprint::tls::certificate::{self, CertificateList};
 use crate::fingerprint::tls::ja3::{write_ja3s_hash, Ja3Text};
@@ -209,7 +210,7 @@ impl TlsConn {
                     }
                     None if offset == 0 && oversized_hello_at(data, hello_type) => {
                         if dir == Dir::ToServer {
-                            cx.stats.bump("tls_client_hello_too_large");
+                            cx.stats.bump(Counter::TlsClientHelloTooLarge);
                         }
                         *state = DirState::Done;
                         return Interest::Done;
@@ -245,13 +246,13 @@ impl TlsConn {
             client.set_ignore_change_cipher_spec(ignore_ccs);
         }
         if let ReaderStatus::Failed(e) = status {
-            cx.stats.bump("tls_record_errors");
+            cx.stats.bump(Counter::TlsRecordErrors);
             // The first message of a client's handshake is its hello.
             let hello_refused = dir == Dir::ToServer
                 && self.hello.is_none()
                 && matches!(e, ReaderError::MessageTooLarge { .. });
             if hello_refused {
-                cx.stats.bump("tls_client_hello_too_large");
+                cx.stats.bump(Counter::TlsClientHelloTooLarge);
             }
         }
         let state = match dir {
@@ -281,7 +282,7 @@ impl TlsConn {
     pub fn on_close(&mut self, cx: &mut StreamCx<'_>) {
         let hello_unfinished = self.hello.is_none() && matches!(self.client, DirState::Reading(_));
         if self.client_bytes_lost && hello_unfinished {
-            cx.stats.bump("tls_client_hello_dropped_over_budget");
+            cx.stats.bump(Counter::TlsClientHelloDroppedOverBudget);
         }
     }
 
@@ -302,7 +303,7 @@ impl TlsConn {
         let ch = match ClientHello::parse(body) {
             Ok(ch) => ch,
             Err(_) => {
-                cx.stats.bump("tls_parse_errors");
+                cx.stats.bump(Counter::TlsParseErrors);
                 return Next::Stop;
             }
         };
@@ -335,7 +336,7 @@ impl TlsConn {
         let sh = match ServerHello::parse(body) {
             Ok(sh) => sh,
             Err(_) => {
-                cx.stats.bump("tls_parse_errors");
+                cx.stats.bump(Counter::TlsParseErrors);
                 return Next::Stop;
             }
         };
@@ -374,7 +375,7 @@ impl TlsConn {
             return;
         }
         let Ok(list) = CertificateList::parse(body) else {
-            cx.stats.bump("tls_parse_errors");
+            cx.stats.bump(Counter::TlsParseErrors);
             return;
         };
         let chain_len = list.clone().count();
@@ -382,7 +383,7 @@ impl TlsConn {
             return;
         };
         let Ok(leaf) = certificate::parse_der(leaf_der) else {
-            cx.stats.bump("tls_certificate_parse_errors");
+            cx.stats.bump(Counter::TlsCertificateParseErrors);
             return;
         };
         let s = certificate::summary_of(&leaf, leaf_der);

@@ -26,6 +26,7 @@ use std::net::IpAddr;
 use crate::decode::{self, Fragment, Packet, Transport};
 use crate::engine::Stats;
 use crate::util::budget::{heap_cost, Budget, Charge, Pool};
+use crate::util::counter::Counter;
 use crate::util::time::Timestamp;
 
 /// Default byte cap (Linux's `ipfrag_high_thresh` is 4 MiB too).
@@ -177,7 +178,7 @@ impl DefragTable {
             }
             self.order.remove(&seq);
             self.remove(&key);
-            stats.bump("ip_fragment_datagrams_expired");
+            stats.bump(Counter::IpFragmentDatagramsExpired);
         }
     }
 
@@ -192,19 +193,19 @@ impl DefragTable {
             return None;
         };
         self.expire(now, stats);
-        stats.bump("ip_fragments");
+        stats.bump(Counter::IpFragments);
         let ip = &pkt.ip;
         let v6 = ip.version == 6;
         // The bytes the IP header vouches for must all be in the capture.
         let stated = (ip.total_len as usize).saturating_sub(ip.header.len());
         if ip.payload.len() < stated {
-            stats.bump("ip_fragments_truncated");
+            stats.bump(Counter::IpFragmentsTruncated);
             return None;
         }
         let mut data = ip.payload;
         if info.more && data.len() % 8 != 0 {
             if v6 {
-                stats.bump("ip_fragments_bad_length");
+                stats.bump(Counter::IpFragmentsBadLength);
                 return None;
             }
             data = &data[..data.len() & !7];
@@ -212,7 +213,7 @@ impl DefragTable {
         let offset = info.offset;
         let end = offset + data.len() as u32;
         if end == offset {
-            stats.bump("ip_fragments_empty");
+            stats.bump(Counter::IpFragmentsEmpty);
             return None;
         }
         let head_len = if v6 {
@@ -221,11 +222,11 @@ impl DefragTable {
             ip.header.len()
         };
         if end as usize + if v6 { head_len - 40 + 8 } else { head_len } > MAX_LEN as usize {
-            stats.bump("ip_fragments_oversize");
+            stats.bump(Counter::IpFragmentsOversize);
             return None;
         }
         if offset == 0 && upper_header_short(ip.protocol, data) {
-            stats.bump("ip_fragments_tiny");
+            stats.bump(Counter::IpFragmentsTiny);
             if v6 {
                 return None;
             }
@@ -238,7 +239,7 @@ impl DefragTable {
         };
         if let Some(d) = self.datagrams.get(&key) {
             if !consistent_end(d.len, d.last_in, end, info.more) {
-                stats.bump("ip_fragments_inconsistent");
+                stats.bump(Counter::IpFragmentsInconsistent);
                 return None;
             }
         }
@@ -260,11 +261,11 @@ impl DefragTable {
         let d = self.datagrams.get_mut(&key)?;
         match d.insert(offset, end) {
             Insert::Duplicate => {
-                stats.bump("ip_fragments_duplicate");
+                stats.bump(Counter::IpFragmentsDuplicate);
                 return None;
             }
             Insert::Overlap => {
-                stats.bump("ip_fragment_datagrams_overlap");
+                stats.bump(Counter::IpFragmentDatagramsOverlap);
                 self.discard(&key);
                 return None;
             }
@@ -297,7 +298,7 @@ impl DefragTable {
         self.charge(&key, charge);
         self.shed_for_budget(&key, stats);
         if too_many {
-            stats.bump("ip_fragment_datagrams_too_many_pieces");
+            stats.bump(Counter::IpFragmentDatagramsTooManyPieces);
             self.discard(&key);
             return None;
         }
@@ -305,7 +306,7 @@ impl DefragTable {
             return None;
         }
         let d = self.discard(&key)?;
-        stats.bump("ip_fragment_datagrams_reassembled");
+        stats.bump(Counter::IpFragmentDatagramsReassembled);
         Some(d.assemble(v6))
     }
 
@@ -332,7 +333,7 @@ impl DefragTable {
                 Ok(inner) if matches!(inner.transport, Transport::Fragment) => {
                     if inner.tunnel_depth <= whole.tunnel_depth {
                         // A fragment inside itself: no tunnel was peeled.
-                        stats.bump("ip_fragments_nested_without_tunnel");
+                        stats.bump(Counter::IpFragmentsNestedWithoutTunnel);
                         return None;
                     }
                     self.push(&inner, now, stats)
@@ -351,18 +352,18 @@ impl DefragTable {
         // With a cap too small to share, one source may use it all (and
         // evict its own oldest datagrams).
         if self.source_cap < self.cap && held + need > self.source_cap {
-            stats.bump("ip_fragments_source_budget");
+            stats.bump(Counter::IpFragmentsSourceBudget);
             return false;
         }
         while self.bytes + need > self.cap {
             let oldest = self.order.values().copied().find(|k| k != key);
             let Some(oldest) = oldest else {
-                stats.bump("ip_fragments_memcap");
+                stats.bump(Counter::IpFragmentsMemcap);
                 return false;
             };
             self.discard(&oldest);
             self.evictions += 1;
-            stats.bump("ip_fragment_datagrams_evicted");
+            stats.bump(Counter::IpFragmentDatagramsEvicted);
         }
         true
     }
@@ -377,7 +378,7 @@ impl DefragTable {
             self.discard(&oldest);
             self.evictions += 1;
             self.budget.note_eviction();
-            stats.bump("ip_fragment_datagrams_memcap_evicted");
+            stats.bump(Counter::IpFragmentDatagramsMemcapEvicted);
         }
     }
 
@@ -392,7 +393,7 @@ impl DefragTable {
             self.discard(&oldest);
             self.evictions += 1;
             self.budget.note_eviction();
-            stats.bump("ip_fragment_datagrams_memcap_evicted");
+            stats.bump(Counter::IpFragmentDatagramsMemcapEvicted);
         }
     }
 
@@ -647,8 +648,12 @@ mod tests {
             0,
             "header checksum valid"
         );
-        assert_eq!(s.get("ip_fragments_tiny"), 1, "8-byte TCP header piece");
-        assert_eq!(s.get("ip_fragment_datagrams_reassembled"), 1);
+        assert_eq!(
+            s.get(Counter::IpFragmentsTiny),
+            1,
+            "8-byte TCP header piece"
+        );
+        assert_eq!(s.get(Counter::IpFragmentDatagramsReassembled), 1);
         assert!(t.is_empty() && t.bytes() == 0);
     }
 
@@ -681,7 +686,7 @@ mod tests {
         feed(&mut t, &mut s, 1, &v4_piece(4, 0, true, &seg[..24]));
         // Starts inside the first piece and runs past it: an overlap.
         assert!(feed(&mut t, &mut s, 1, &v4_piece(4, 16, true, &seg[16..32])).is_none());
-        assert_eq!(s.get("ip_fragment_datagrams_overlap"), 1);
+        assert_eq!(s.get(Counter::IpFragmentDatagramsOverlap), 1);
         assert!(t.is_empty());
         // The rest alone cannot complete anything.
         assert!(feed(&mut t, &mut s, 1, &v4_piece(4, 24, false, &seg[24..])).is_none());
@@ -698,7 +703,7 @@ mod tests {
         let mut s = Stats::default();
         feed(&mut t, &mut s, 1, &v4_piece(5, 0, true, &seg[..16]));
         assert!(feed(&mut t, &mut s, 1, &v4_piece(5, 8, false, &evil[8..])).is_none());
-        assert_eq!(s.get("ip_fragment_datagrams_overlap"), 1);
+        assert_eq!(s.get(Counter::IpFragmentDatagramsOverlap), 1);
     }
 
     #[test]
@@ -713,7 +718,7 @@ mod tests {
         let mut other = seg.clone();
         other[10] ^= 0xff;
         assert!(feed(&mut t, &mut s, 1, &v4_piece(6, 8, true, &other[8..24])).is_none());
-        assert_eq!(s.get("ip_fragments_duplicate"), 1);
+        assert_eq!(s.get(Counter::IpFragmentsDuplicate), 1);
         let whole = feed(&mut t, &mut s, 1, &v4_piece(6, 32, false, &seg[32..])).unwrap();
         assert_eq!(payload_of(&whole), seg);
     }
@@ -727,7 +732,7 @@ mod tests {
         // A second "last" piece ending elsewhere, and a piece past the end.
         assert!(feed(&mut t, &mut s, 1, &v4_piece(7, 24, false, &seg[24..40])).is_none());
         assert!(feed(&mut t, &mut s, 1, &v4_piece(7, 48, true, &seg[..8])).is_none());
-        assert_eq!(s.get("ip_fragments_inconsistent"), 2);
+        assert_eq!(s.get(Counter::IpFragmentsInconsistent), 2);
         feed(&mut t, &mut s, 1, &v4_piece(7, 0, true, &seg[..16]));
         let whole = feed(&mut t, &mut s, 1, &v4_piece(7, 16, true, &seg[16..32])).unwrap();
         assert_eq!(payload_of(&whole), seg);
@@ -751,7 +756,7 @@ mod tests {
         let mut s = Stats::default();
         feed(&mut t, &mut s, 100, &v4_piece(9, 0, true, &seg[..24]));
         assert!(feed(&mut t, &mut s, 130, &v4_piece(9, 24, false, &seg[24..])).is_none());
-        assert_eq!(s.get("ip_fragment_datagrams_expired"), 1);
+        assert_eq!(s.get(Counter::IpFragmentDatagramsExpired), 1);
         // Within 30 s it completes.
         feed(&mut t, &mut s, 200, &v4_piece(9, 0, true, &seg[..24]));
         assert!(feed(&mut t, &mut s, 229, &v4_piece(9, 24, false, &seg[24..])).is_some());
@@ -772,7 +777,7 @@ mod tests {
                 &v4_piece(10, off, true, &seg[off..off + 8]),
             );
         }
-        assert_eq!(s.get("ip_fragment_datagrams_too_many_pieces"), 1);
+        assert_eq!(s.get(Counter::IpFragmentDatagramsTooManyPieces), 1);
         assert!(t.is_empty() && t.bytes() == 0);
     }
 
@@ -790,7 +795,7 @@ mod tests {
         }
         assert_eq!(t.len(), 3);
         assert_eq!(t.evictions, 2);
-        assert_eq!(s.get("ip_fragment_datagrams_evicted"), 2);
+        assert_eq!(s.get(Counter::IpFragmentDatagramsEvicted), 2);
         // A big table: one source holds at most a quarter.
         let mut t = DefragTable::new(4 << 20);
         let big = segment(60_000);
@@ -798,7 +803,7 @@ mod tests {
             feed(&mut t, &mut s, 1, &v4_piece(id, 0, true, &big[..32_000]));
         }
         assert!(t.bytes() <= 1 << 20, "{}", t.bytes());
-        assert!(s.get("ip_fragments_source_budget") > 0);
+        assert!(s.get(Counter::IpFragmentsSourceBudget) > 0);
     }
 
     #[test]
@@ -834,7 +839,7 @@ mod tests {
         }
         assert_eq!(t.len(), 3);
         assert_eq!(budget.evictions(Pool::Fragments), 3);
-        assert_eq!(s.get("ip_fragment_datagrams_memcap_evicted"), 3);
+        assert_eq!(s.get(Counter::IpFragmentDatagramsMemcapEvicted), 3);
         // The newest is among those kept: completing it works.
         assert!(feed(&mut t, &mut s, 1, &v4_piece(5, 1000, false, &seg[1000..])).is_some());
         drop(t);
@@ -863,15 +868,15 @@ mod tests {
         let mut s = Stats::default();
         // First piece without the whole TCP header: dropped (RFC 8200).
         assert!(feed(&mut t, &mut s, 1, &v6_piece(1, 0, true, 6, &seg[..16])).is_none());
-        assert_eq!(s.get("ip_fragments_tiny"), 1);
+        assert_eq!(s.get(Counter::IpFragmentsTiny), 1);
         assert!(t.is_empty());
         // A non-last piece not a multiple of 8: dropped.
         assert!(feed(&mut t, &mut s, 1, &v6_piece(2, 0, true, 6, &seg[..44])).is_none());
-        assert_eq!(s.get("ip_fragments_bad_length"), 1);
+        assert_eq!(s.get(Counter::IpFragmentsBadLength), 1);
         // Overlap: discarded (RFC 5722).
         feed(&mut t, &mut s, 1, &v6_piece(3, 0, true, 6, &seg[..48]));
         feed(&mut t, &mut s, 1, &v6_piece(3, 40, false, 6, &seg[40..]));
-        assert_eq!(s.get("ip_fragment_datagrams_overlap"), 1);
+        assert_eq!(s.get(Counter::IpFragmentDatagramsOverlap), 1);
         assert!(t.is_empty());
     }
 
@@ -883,9 +888,9 @@ mod tests {
         let mut cut = v4_piece(11, 0, true, &seg[..24]);
         cut.truncate(30);
         assert!(feed(&mut t, &mut s, 1, &cut).is_none());
-        assert_eq!(s.get("ip_fragments_truncated"), 1);
+        assert_eq!(s.get(Counter::IpFragmentsTruncated), 1);
         assert!(feed(&mut t, &mut s, 1, &v4_piece(11, 8, true, &[])).is_none());
-        assert_eq!(s.get("ip_fragments_empty"), 1);
+        assert_eq!(s.get(Counter::IpFragmentsEmpty), 1);
         assert!(t.is_empty());
     }
 }

@@ -1,5 +1,6 @@
 //! Small shared helpers.
 pub mod budget;
+pub mod counter;
 pub mod decimal;
 pub mod load;
 pub mod lru;

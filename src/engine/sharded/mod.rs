@@ -37,7 +37,7 @@ use super::checksums::ChecksumGate;
 use super::dhcp::DhcpTracker;
 use super::ipv6_leak::LeakTracker;
 use super::syn::{is_fingerprinted_syn, sample_seq};
-use super::{Context, DeckyMap, Engine, FingerprintTally, Limits, Stats};
+use super::{Context, Counter, DeckyMap, Engine, FingerprintTally, Limits, Stats};
 use crate::capture::{linktype, RawPacket};
 use crate::decode::{self, DecodeError, Packet, Transport};
 use crate::fingerprint::p0f::Database as P0fDatabase;
@@ -434,8 +434,8 @@ impl ShardedEngine {
 
     /// Adds `n` to a named counter of the router's (see
     /// [`super::Analyzer::count`]); in [`Self::stats`] from the next merge.
-    pub fn count(&mut self, name: &'static str, n: u64) {
-        self.router.cx.stats.add(name, n);
+    pub fn count(&mut self, counter: Counter, n: u64) {
+        self.router.cx.stats.add(counter, n);
     }
 
     /// Bytes used and evictions per memory pool, all shards together.

@@ -28,18 +28,20 @@ use super::decrypt::{open_long, DecryptError};
 use super::frames::{Frame, FrameError, Frames};
 use super::header::{starts_with_known_long_header, InitialPacket, Packet, Packets, Tail, Version};
 use super::keys::InitialSecrets;
+use crate::util::counter::Counter;
 use crate::util::lru::Lru;
 use crate::util::time::Timestamp;
 
 /// Where the collector reports what it did and what it skipped; the engine
 /// forwards these to its statistics.
 pub trait Counters {
-    fn count(&mut self, name: &'static str);
+    fn count(&mut self, counter: Counter);
 }
 
+/// Counts by name (the tests read them back by name).
 impl Counters for BTreeMap<&'static str, u64> {
-    fn count(&mut self, name: &'static str) {
-        *self.entry(name).or_insert(0) += 1;
+    fn count(&mut self, counter: Counter) {
+        *self.entry(counter.name()).or_insert(0) += 1;
     }
 }
 
@@ -222,7 +224,7 @@ impl InitialCollector {
             }
         }
         if let Some(Tail::Error(_)) = packets.tail() {
-            counters.count("quic_header_errors");
+            counters.count(Counter::QuicHeaderErrors);
         }
         Outcome::Quic(hello)
     }
@@ -267,11 +269,11 @@ impl InitialCollector {
         let stored = match self.conns.peek(&key) {
             Some(conn) if conn.owns(p.version, p.dcid) => match &conn.phase {
                 Phase::Finished => {
-                    counters.count("quic_initials_after_hello");
+                    counters.count(Counter::QuicInitialsAfterHello);
                     return None;
                 }
                 Phase::Reported { tries, .. } if *tries >= INITIALS_AFTER_HELLO => {
-                    counters.count("quic_initials_after_hello");
+                    counters.count(Counter::QuicInitialsAfterHello);
                     return None;
                 }
                 Phase::Pending {
@@ -291,12 +293,12 @@ impl InitialCollector {
         let evictions = self.budget.evictions;
         let spent = self.budget.try_spend(key.client.ip(), ts);
         if self.budget.evictions != evictions {
-            counters.count("quic_budget_source_evictions");
+            counters.count(Counter::QuicBudgetSourceEvictions);
         }
         if let Err(refusal) = spent {
-            counters.count("quic_decrypt_skipped");
+            counters.count(Counter::QuicDecryptSkipped);
             if refusal == Refusal::Global {
-                counters.count("quic_decrypt_skipped_global");
+                counters.count(Counter::QuicDecryptSkippedGlobal);
             }
             return None;
         }
@@ -313,15 +315,15 @@ impl InitialCollector {
         ) {
             Ok(o) => o,
             Err(DecryptError::TooShort) => {
-                counters.count("quic_initials_too_short");
+                counters.count(Counter::QuicInitialsTooShort);
                 return None;
             }
             Err(DecryptError::Authentication) => {
-                counters.count("quic_decrypt_failed");
+                counters.count(Counter::QuicDecryptFailed);
                 return None;
             }
         };
-        counters.count("quic_initials_decrypted");
+        counters.count(Counter::QuicInitialsDecrypted);
 
         if stored.is_none() {
             self.open_connection(key, p, secrets, counters);
@@ -361,7 +363,7 @@ impl InitialCollector {
             self.held = self.held.saturating_sub(old.held());
         }
         if let Some((_, evicted)) = self.conns.insert(key, conn) {
-            counters.count("quic_conn_evictions");
+            counters.count(Counter::QuicConnEvictions);
             self.held = self.held.saturating_sub(evicted.held());
         }
     }
@@ -393,7 +395,7 @@ impl InitialCollector {
                 *tries += 1;
                 return None;
             }
-            counters.count("quic_hellos_after_retry_request");
+            counters.count(Counter::QuicHellosAfterRetryRequest);
             conn.phase = Phase::Pending {
                 secrets: *secrets,
                 largest_pn: *largest_pn,
@@ -426,11 +428,11 @@ impl InitialCollector {
                 }
                 Ok(_) => {}
                 Err(FrameError::Unsupported(_)) => {
-                    counters.count("quic_frames_unsupported");
+                    counters.count(Counter::QuicFramesUnsupported);
                     break;
                 }
                 Err(FrameError::Malformed) => {
-                    counters.count("quic_frames_malformed");
+                    counters.count(Counter::QuicFramesMalformed);
                     break;
                 }
             }
@@ -451,7 +453,7 @@ impl InitialCollector {
                 else {
                     return None;
                 };
-                counters.count("quic_client_hellos");
+                counters.count(Counter::QuicClientHellos);
                 let message = hello.into_message()?;
                 if base == 0 {
                     // Keep the keys: a HelloRetryRequest brings a second one.
@@ -468,10 +470,10 @@ impl InitialCollector {
             }
             Err(e) => {
                 counters.count(match e {
-                    AssembleError::BeyondCap => "quic_hello_beyond_cap",
-                    AssembleError::TooLarge(_) => "quic_hello_too_large",
-                    AssembleError::NotClientHello(_) => "quic_hello_not_client_hello",
-                    AssembleError::TooFragmented => "quic_hello_too_fragmented",
+                    AssembleError::BeyondCap => Counter::QuicHelloBeyondCap,
+                    AssembleError::TooLarge(_) => Counter::QuicHelloTooLarge,
+                    AssembleError::NotClientHello(_) => Counter::QuicHelloNotClientHello,
+                    AssembleError::TooFragmented => Counter::QuicHelloTooFragmented,
                 });
                 self.finish(key);
                 None
@@ -505,7 +507,7 @@ impl InitialCollector {
         };
         if let Phase::Pending { held, .. } = conn.phase {
             self.held = self.held.saturating_sub(held);
-            counters.count("quic_pending_evictions");
+            counters.count(Counter::QuicPendingEvictions);
         }
         true
     }
@@ -519,7 +521,7 @@ impl InitialCollector {
             };
             if let Phase::Pending { held, .. } = conn.phase {
                 self.held = self.held.saturating_sub(held);
-                counters.count("quic_pending_evictions");
+                counters.count(Counter::QuicPendingEvictions);
             }
         }
     }
