@@ -195,27 +195,27 @@ fn count_dropped(cx: &mut StreamCx<'_>, h2: &ClientReader) {
     let dropped = h2.preface().dropped;
     if dropped > 0 {
         cx.stats
-            .add("http2_preface_items_dropped", u64::from(dropped));
+            .add(Counter::Http2PrefaceItemsDropped, u64::from(dropped));
     }
 }
 
 /// The counter of a reader that stopped without a request (a GOAWAY is
 /// the client's own end, not counted).
-fn stop_counter(stop: Stop) -> Option<&'static str> {
+fn stop_counter(stop: Stop) -> Option<Counter> {
     Some(match stop {
         Stop::GoAway => return None,
-        Stop::BadPreface => "http2_bad_prefaces",
-        Stop::FrameError => "http2_frame_errors",
-        Stop::TooLarge => "http2_oversized_frames",
-        Stop::ContinuationFlood => "http2_continuation_floods",
-        Stop::TooManyFrames => "http2_frame_limit_reached",
-        Stop::Hpack(HpackError::IntegerTooLong) => "http2_hpack_integer_overflows",
+        Stop::BadPreface => Counter::Http2BadPrefaces,
+        Stop::FrameError => Counter::Http2FrameErrors,
+        Stop::TooLarge => Counter::Http2OversizedFrames,
+        Stop::ContinuationFlood => Counter::Http2ContinuationFloods,
+        Stop::TooManyFrames => Counter::Http2FrameLimitReached,
+        Stop::Hpack(HpackError::IntegerTooLong) => Counter::Http2HpackIntegerOverflows,
         Stop::Hpack(HpackError::TableSizeTooLarge | HpackError::MisplacedSizeUpdate) => {
-            "http2_hpack_table_size_errors"
+            Counter::Http2HpackTableSizeErrors
         }
-        Stop::Hpack(HpackError::Huffman(_)) => "http2_hpack_huffman_errors",
-        Stop::Hpack(HpackError::ListTooLarge) => "http2_header_lists_oversized",
-        Stop::Hpack(HpackError::Truncated | HpackError::BadIndex) => "http2_hpack_errors",
+        Stop::Hpack(HpackError::Huffman(_)) => Counter::Http2HpackHuffmanErrors,
+        Stop::Hpack(HpackError::ListTooLarge) => Counter::Http2HeaderListsOversized,
+        Stop::Hpack(HpackError::Truncated | HpackError::BadIndex) => Counter::Http2HpackErrors,
     })
 }
 
