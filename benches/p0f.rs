@@ -18,17 +18,11 @@ fn bench(c: &mut Criterion) {
         let Transport::Tcp(tcp) = pkt.transport else {
             panic!("bench frame is TCP")
         };
-        let (ip_hdr, tcp_hdr) = (pkt.ip.header, tcp.header);
+        let ip = pkt.ip;
         g.bench_function(format!("sig_{name}"), |b| {
-            b.iter(|| {
-                black_box(RawSig::from_headers(
-                    black_box(ip_hdr),
-                    black_box(tcp_hdr),
-                    0,
-                ))
-            })
+            b.iter(|| black_box(RawSig::from_views(black_box(&ip), black_box(&tcp), 0)))
         });
-        let sig = RawSig::from_headers(ip_hdr, tcp_hdr, 0).expect("valid SYN");
+        let sig = RawSig::from_views(&ip, &tcp, 0).expect("valid SYN");
         g.bench_function(format!("match_{name}"), |b| {
             b.iter(|| black_box(P0fResult::analyze(db, black_box(sig))))
         });

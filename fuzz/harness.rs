@@ -718,7 +718,7 @@ pub fn dtls(data: &[u8]) {
 /// table (several records, or several fragments in a record, make the
 /// reassembly reachable from one datagram).
 fn dtls_fragments(data: &[u8]) {
-    use decnet_sniffer::engine::dtls_hellos::DtlsHelloTable;
+    use decnet_sniffer::analyzers::dtls_hellos::DtlsHelloTable;
     use decnet_sniffer::engine::Stats;
     use decnet_sniffer::fingerprint::tls::dtls::{hello_fragments, HelloFragment};
     use decnet_sniffer::fingerprint::tls::ja4::{ja4, Transport};
@@ -749,7 +749,7 @@ fn dtls_fragments(data: &[u8]) {
                     let _ = ja4(&ch, Transport::Dtls);
                 }
             }
-            assert!(table.held_bytes() <= decnet_sniffer::engine::dtls_hellos::MAX_HELD_BYTES);
+            assert!(table.held_bytes() <= decnet_sniffer::analyzers::dtls_hellos::MAX_HELD_BYTES);
         }
         table.finish(&mut stats);
         assert!(table.is_empty());

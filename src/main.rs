@@ -1,5 +1,5 @@
 #![forbid(unsafe_code)]
 
-fn main() {
-    std::process::exit(decnet_sniffer::cli::main());
+fn main() -> std::process::ExitCode {
+    decnet_sniffer::cli::main()
 }

@@ -143,11 +143,6 @@ impl BusTarget {
         Err(BusConfigError::UnknownTarget(spec.to_string()))
     }
 
-    /// DECNET's default: its bus socket at [`DEFAULT_DECNET_SOCKET`].
-    pub fn decnet_default() -> Self {
-        BusTarget::Decnet(PathBuf::from(DEFAULT_DECNET_SOCKET))
-    }
-
     /// The target DECNET's environment selects (docs/spec.md section 7), as a `--bus`
     /// value, or `None` when none of `DECNET_BUS_ENABLED`,
     /// `DECNET_BUS_TYPE`, `DECNET_BUS_SOCKET` is set (the caller then
@@ -189,13 +184,6 @@ impl BusTarget {
             Some("fake") | Some("null") => Ok(Some("off".to_owned())),
             Some(other) => Err(BusConfigError::UnknownBusType(other.to_string())),
         }
-    }
-
-    /// [`BusTarget::env_spec`], parsed.
-    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, BusConfigError> {
-        Self::env_spec(get)?
-            .map(|spec| Self::parse(&spec))
-            .transpose()
     }
 
     /// Applies `--bus-jetstream STREAM` (only meaningful for NATS).
@@ -576,39 +564,43 @@ mod tests {
                 .collect();
             move |k: &str| m.get(k).cloned()
         };
-        assert_eq!(BusTarget::from_vars(vars(&[])), Ok(None));
+        // The spec as a `--bus` value, parsed as `run` parses it.
+        let target = |pairs: &[(&str, &str)]| {
+            BusTarget::env_spec(vars(pairs)).map(|spec| spec.map(|s| BusTarget::parse(&s)))
+        };
+        assert_eq!(target(&[]), Ok(None));
         assert_eq!(
-            BusTarget::from_vars(vars(&[("DECNET_BUS_ENABLED", "False")])),
-            Ok(Some(BusTarget::Off))
+            target(&[("DECNET_BUS_ENABLED", "False")]),
+            Ok(Some(Ok(BusTarget::Off)))
         );
         assert_eq!(
-            BusTarget::from_vars(vars(&[("DECNET_BUS_ENABLED", "true")])),
-            Ok(Some(BusTarget::decnet_default()))
+            target(&[("DECNET_BUS_ENABLED", "true")]),
+            Ok(Some(Ok(BusTarget::Decnet(DEFAULT_DECNET_SOCKET.into()))))
         );
         assert_eq!(
-            BusTarget::from_vars(vars(&[("DECNET_BUS_SOCKET", "/tmp/b.sock")])),
-            Ok(Some(BusTarget::Decnet("/tmp/b.sock".into())))
+            target(&[("DECNET_BUS_SOCKET", "/tmp/b.sock")]),
+            Ok(Some(Ok(BusTarget::Decnet("/tmp/b.sock".into()))))
         );
         assert_eq!(
-            BusTarget::from_vars(vars(&[
+            target(&[
                 ("DECNET_BUS_ENABLED", "false"),
                 ("DECNET_BUS_SOCKET", "/tmp/b.sock")
-            ])),
-            Ok(Some(BusTarget::Off))
+            ]),
+            Ok(Some(Ok(BusTarget::Off)))
         );
         assert_eq!(
-            BusTarget::from_vars(vars(&[("DECNET_BUS_TYPE", "fake")])),
-            Ok(Some(BusTarget::Off))
+            target(&[("DECNET_BUS_TYPE", "fake")]),
+            Ok(Some(Ok(BusTarget::Off)))
         );
         assert!(matches!(
-            BusTarget::from_vars(vars(&[
+            target(&[
                 ("DECNET_BUS_TYPE", "nats"),
                 ("DECNET_BUS_URL", "nats://10.1.1.1:4222")
-            ])),
-            Ok(Some(BusTarget::Nats { .. }))
+            ]),
+            Ok(Some(Ok(BusTarget::Nats { .. })))
         ));
         assert_eq!(
-            BusTarget::from_vars(vars(&[("DECNET_BUS_TYPE", "amqp")])),
+            target(&[("DECNET_BUS_TYPE", "amqp")]),
             Err(BusConfigError::UnknownBusType("amqp".into()))
         );
     }
@@ -622,7 +614,7 @@ mod tests {
         );
         assert!(t.set_jetstream(Some("a.b".into())).is_err());
         assert!(t.set_jetstream(Some(String::new())).is_err());
-        let mut d = BusTarget::decnet_default();
+        let mut d = BusTarget::Decnet(DEFAULT_DECNET_SOCKET.into());
         assert_eq!(
             d.set_jetstream(Some("S".into())),
             Err(BusConfigError::JetstreamWithoutNats)

@@ -1,9 +1,13 @@
-//! `run`'s configuration: command-line flags, then environment variables,
-//! then an optional TOML file (`--config PATH`), then built-in defaults, in
-//! that order of precedence.
+//! The one configuration of both commands: command-line flags, then
+//! environment variables, then an optional TOML file (`run --config PATH`),
+//! then built-in defaults, in that order of precedence. `read` has flags
+//! only, and defaults of its own (no state file, events to stdout, no bus).
 //!
 //! Each source becomes a [`Layer`] (every setting optional); layers are
-//! merged field by field and [`Settings::resolve`] fills in the defaults.
+//! merged field by field and [`Settings::resolve`] (for `run`) or
+//! [`Settings::for_read`] fills in the defaults, once. The commands then
+//! load what the settings name ([`Settings::load_databases`],
+//! [`DeckySettings::load`]) and hand the values on.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,15 +15,15 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::bus::BusTarget;
+use crate::bus::{BusTarget, DEFAULT_DECNET_SOCKET};
 use crate::capture::live::LiveOptions;
+use crate::engine::{Decap, DeckyMap, Limits};
+use crate::fingerprint::p0f::Database as P0fDatabase;
 
-/// DECNET's state file when nothing else names one.
+/// DECNET's state file when nothing else names one (`run`).
 pub const DEFAULT_STATE: &str = "/opt/decnet/decnet-state.json";
 /// DECNET's log file (the JSON sidecar sits beside it as `decnet.json`).
 pub const DEFAULT_LOG: &str = "/var/log/decnet/decnet.log";
-/// DECNET's bus socket.
-pub const DEFAULT_BUS_SOCKET: &str = "/run/decnet/bus.sock";
 
 /// One source of settings. The TOML file has exactly these keys (unknown
 /// keys are an error, so a typo does not silently fall back to a default).
@@ -61,6 +65,15 @@ pub struct Layer {
     /// `DECNET_BUS_TYPE`); never from the file.
     #[serde(skip)]
     pub bus_env_error: Option<String>,
+    /// `--decap`: flag only.
+    #[serde(skip)]
+    pub decap: Option<Decap>,
+    /// `--quic-ports` (443 is always added): flag only.
+    #[serde(skip)]
+    pub quic_ports: Option<Vec<u16>>,
+    /// `--clients-db`: flag only.
+    #[serde(skip)]
+    pub clients_db: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +99,8 @@ impl Layer {
         merge_fields!(self, lower; iface, state, deckies, log, json, filter, buffer_size,
             snaplen, promisc, wait_iface, user, metrics, bus, bus_jetstream, dedup_ttl,
             max_dedup, flow_idle, max_flows, reassembly_bytes, max_seq_sources,
-            max_pending_handshakes, memcap, p0f_db, workers, bus_env_error)
+            max_pending_handshakes, memcap, p0f_db, workers, bus_env_error, decap, quic_ports,
+            clients_db)
     }
 
     /// The environment variables DECNET sets for its workers. Empty values
@@ -159,16 +173,50 @@ fn line_column(text: &[u8], at: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Everything `run` needs, defaults filled in.
+/// Who is observed: the state file and `--decky` entries (docs/spec.md section 3).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeckySettings {
+    /// `None`: no state file (`read` without `--state`). `run` always has one.
+    pub state: Option<PathBuf>,
+    /// `NAME=IP` entries, added to the state file's deckies.
+    pub manual: Vec<String>,
+    pub decap: Decap,
+}
+
+impl DeckySettings {
+    /// `read`'s decky map, or a one-line error naming the cause. With
+    /// neither a state file nor `--decky`, every server is observed.
+    pub fn load(&self) -> Result<DeckyMap, String> {
+        let mut map = match &self.state {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(format!("{}: state file not found", path.display()));
+                }
+                DeckyMap::load(path).map_err(|e| e.to_string())?
+            }
+            None if self.manual.is_empty() => DeckyMap::observe_all(),
+            None => DeckyMap::default(),
+        };
+        for arg in &self.manual {
+            map.add_arg(arg).map_err(|e| e.to_string())?;
+        }
+        map.decap = self.decap;
+        Ok(map)
+    }
+}
+
+/// Everything a command needs, defaults filled in; built once per process.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The interface named by a flag, the environment or the config file,
     /// with a phrase saying which (for the start-up log).
     pub iface: Option<(String, &'static str)>,
-    pub state: PathBuf,
-    pub deckies: Vec<String>,
-    pub log: PathBuf,
-    pub json: PathBuf,
+    pub deckies: DeckySettings,
+    /// RFC 5424 lines; `run` always has a log file.
+    pub log: Option<PathBuf>,
+    /// JSON records; `run` always has one (beside the log unless named),
+    /// `read` writes them to stdout when neither is named.
+    pub json: Option<PathBuf>,
     pub live: LiveOptions,
     pub wait_iface: Duration,
     pub user: Option<String>,
@@ -182,13 +230,41 @@ pub struct Settings {
     pub max_seq_sources: usize,
     pub max_pending_handshakes: usize,
     pub memcap: usize,
+    /// UDP ports read as QUIC: 443 plus `--quic-ports`, sorted.
+    pub quic_ports: Vec<u16>,
     pub p0f_db: Option<PathBuf>,
+    pub clients_db: Option<PathBuf>,
     pub workers: usize,
 }
 
+/// Which command's defaults fill the gaps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Defaults {
+    /// `read`: no state file, no bus, events on stdout unless `--log`/`--json`.
+    Read,
+    /// `run`: DECNET's state file, log files and bus socket.
+    Run,
+}
+
 impl Settings {
-    /// Merges the three sources (highest precedence first) and applies defaults.
+    /// `run`'s settings: merges the three sources (highest precedence
+    /// first) and applies DECNET's defaults.
     pub fn resolve(flags: Layer, env: Layer, file: Layer) -> Result<Settings, ConfigError> {
+        Self::resolve_for(Defaults::Run, flags, env, file)
+    }
+
+    /// `read`'s settings: its flags only (no environment, no file).
+    pub fn for_read(flags: Layer) -> Result<Settings, ConfigError> {
+        Self::resolve_for(Defaults::Read, flags, Layer::default(), Layer::default())
+    }
+
+    fn resolve_for(
+        defaults: Defaults,
+        flags: Layer,
+        env: Layer,
+        file: Layer,
+    ) -> Result<Settings, ConfigError> {
+        let run = defaults == Defaults::Run;
         let iface = flags
             .iface
             .clone()
@@ -205,16 +281,23 @@ impl Settings {
             return Err(ConfigError::Invalid(e));
         }
         let l = flags.over(env).over(file);
-        let defaults = LiveOptions::default();
-        let log = l.log.unwrap_or_else(|| PathBuf::from(DEFAULT_LOG));
-        // The JSON sidecar sits beside the log unless named.
-        let json = l.json.unwrap_or_else(|| log.with_extension("json"));
-        if json == log {
-            return Err(ConfigError::Invalid(format!(
-                "--log and --json both name {}",
-                log.display()
-            )));
-        }
+        let live_defaults = LiveOptions::default();
+        let (log, json) = if run {
+            let log = l.log.unwrap_or_else(|| PathBuf::from(DEFAULT_LOG));
+            // The JSON sidecar sits beside the log unless named.
+            let json = l.json.unwrap_or_else(|| log.with_extension("json"));
+            if json == log {
+                return Err(ConfigError::Invalid(format!(
+                    "--log and --json both name {}",
+                    log.display()
+                )));
+            }
+            (Some(log), Some(json))
+        } else {
+            // `read` refuses outputs naming each other with its inputs
+            // (`crate::output::clash`).
+            (l.log, l.json)
+        };
         let buffer_size = match l.buffer_size {
             Some(n) if n < 64 << 10 => {
                 return Err(ConfigError::Invalid(format!(
@@ -222,7 +305,7 @@ impl Settings {
                 )));
             }
             Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
-            None => defaults.buffer_size,
+            None => live_defaults.buffer_size,
         };
         let max_workers = crate::engine::sharded::MAX_WORKERS;
         let workers = match l.workers {
@@ -234,31 +317,37 @@ impl Settings {
             Some(n) => n,
             None => 1,
         };
-        let bus_spec = l
-            .bus
-            .clone()
-            .unwrap_or_else(|| format!("decnet:{DEFAULT_BUS_SOCKET}"));
-        let mut bus = BusTarget::parse(&bus_spec)
-            .map_err(|e| ConfigError::Invalid(format!("--bus {bus_spec:?}: {e}")))?;
-        // A stream name means something to NATS only (as before: ignored
-        // for the other buses, so one config file serves both).
-        if matches!(bus, BusTarget::Nats { .. }) {
-            bus.set_jetstream(l.bus_jetstream.clone())
-                .map_err(|e| ConfigError::Invalid(e.to_string()))?;
-        }
-        let limits = crate::engine::Limits::default();
+        let bus = match (&l.bus, run) {
+            (Some(spec), true) => BusTarget::parse(spec)
+                .map_err(|e| ConfigError::Invalid(format!("--bus {spec:?}: {e}")))?,
+            (None, true) => BusTarget::Decnet(PathBuf::from(DEFAULT_DECNET_SOCKET)),
+            (Some(spec), false) => {
+                BusTarget::parse(spec).map_err(|e| ConfigError::Invalid(e.to_string()))?
+            }
+            (None, false) => BusTarget::Off,
+        };
+        let bus = with_jetstream(bus, l.bus_jetstream.clone(), run)?;
+        let limits = Limits::default();
+        let state = match l.state {
+            Some(path) => Some(path),
+            None if run => Some(PathBuf::from(DEFAULT_STATE)),
+            None => None,
+        };
         Ok(Settings {
             iface,
-            state: l.state.unwrap_or_else(|| PathBuf::from(DEFAULT_STATE)),
-            deckies: l.deckies.unwrap_or_default(),
+            deckies: DeckySettings {
+                state,
+                manual: l.deckies.unwrap_or_default(),
+                decap: l.decap.unwrap_or_default(),
+            },
             log,
             json,
             live: LiveOptions {
                 buffer_size,
-                snaplen: l.snaplen.unwrap_or(defaults.snaplen).max(256),
-                promisc: l.promisc.unwrap_or(defaults.promisc),
+                snaplen: l.snaplen.unwrap_or(live_defaults.snaplen).max(256),
+                promisc: l.promisc.unwrap_or(live_defaults.promisc),
                 filter: l.filter.filter(|f| !f.trim().is_empty()),
-                ..defaults
+                ..live_defaults
             },
             wait_iface: Duration::from_secs(l.wait_iface.unwrap_or(0)),
             user: l.user.filter(|u| !u.is_empty()),
@@ -275,22 +364,109 @@ impl Settings {
                 .unwrap_or(limits.pending_handshakes)
                 .max(1),
             memcap: l.memcap.unwrap_or(limits.memcap),
+            quic_ports: quic_ports(l.quic_ports.as_deref().unwrap_or_default()),
             p0f_db: l.p0f_db,
+            clients_db: l.clients_db,
             workers,
         })
     }
 
-    pub fn limits(&self) -> crate::engine::Limits {
-        crate::engine::Limits {
+    /// The engine's limits (no fingerprint tally: `read --summary` adds it).
+    pub fn limits(&self) -> Limits {
+        Limits {
             flows: self.max_flows,
             reassembly_bytes: self.reassembly_bytes,
             pending_handshakes: self.max_pending_handshakes,
             seq_sources: self.max_seq_sources,
             flow_idle_secs: self.flow_idle,
+            quic_ports: self.quic_ports.clone(),
+            tally_fingerprints: 0,
             memcap: self.memcap,
-            ..crate::engine::Limits::default()
         }
     }
+
+    /// `run`'s state file ([`Settings::resolve`] always names one).
+    pub fn state_file(&self) -> &Path {
+        self.deckies
+            .state
+            .as_deref()
+            .unwrap_or(Path::new(DEFAULT_STATE))
+    }
+
+    /// `run`'s log and JSON files ([`Settings::resolve`] always names both).
+    pub fn output_files(&self) -> (&Path, &Path) {
+        let log = self.log.as_deref().unwrap_or(Path::new(DEFAULT_LOG));
+        let json = self
+            .json
+            .as_deref()
+            .unwrap_or(Path::new("/var/log/decnet/decnet.json"));
+        (log, json)
+    }
+
+    /// Loads the databases the settings name, once for the life of the
+    /// process: installs `--clients-db` (else the bundled one stays) and
+    /// returns `--p0f-db`'s database (else the bundled one). Errors name
+    /// the flag, the file, the line and the reason.
+    pub fn load_databases(&self) -> Result<&'static P0fDatabase, String> {
+        if let Some(path) = &self.clients_db {
+            let db = load_clients_database(path).map_err(|e| format!("--clients-db {e}"))?;
+            crate::fingerprint::clients::install(db);
+        }
+        load_p0f_database(self.p0f_db.as_deref()).map_err(|e| format!("--p0f-db {e}"))
+    }
+}
+
+/// Applies a JetStream stream name. `read --bus-jetstream` needs a NATS
+/// bus; `run` ignores a stream name for other buses (as it always has, so
+/// one config file serves both kinds).
+fn with_jetstream(
+    mut bus: BusTarget,
+    stream: Option<String>,
+    run: bool,
+) -> Result<BusTarget, ConfigError> {
+    if !run || matches!(bus, BusTarget::Nats { .. }) {
+        bus.set_jetstream(stream)
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+    }
+    Ok(bus)
+}
+
+/// 443 plus the given ports, sorted, without repeats.
+fn quic_ports(given: &[u16]) -> Vec<u16> {
+    let mut ports: Vec<u16> = given.iter().copied().chain([443]).collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+}
+
+/// A clients database file (data/clients/clients.db format), parsed and
+/// kept for the life of the process.
+fn load_clients_database(
+    path: &Path,
+) -> Result<&'static crate::fingerprint::clients::Database, String> {
+    let text = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let db = crate::fingerprint::clients::Database::parse(&String::from_utf8_lossy(&text))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Box::leak(Box::new(db)))
+}
+
+/// `--p0f-db PATH` read whole (a regular file under the size cap) and
+/// parsed, kept for the life of the process; the bundled database without
+/// a path. The error is one line naming the file, the line and the reason.
+pub fn load_p0f_database(path: Option<&Path>) -> Result<&'static P0fDatabase, String> {
+    let Some(path) = path else {
+        return Ok(P0fDatabase::bundled());
+    };
+    let text = crate::util::load::load_file(path).map_err(|e| e.to_string())?;
+    let db = P0fDatabase::parse(&String::from_utf8_lossy(&text)).map_err(|e| {
+        format!(
+            "{}: p0f database line {}: {}",
+            path.display(),
+            e.line,
+            crate::util::message::excerpt_str(&e.reason, 160)
+        )
+    })?;
+    Ok(Box::leak(Box::new(db)))
 }
 
 #[cfg(test)]
@@ -327,11 +503,16 @@ mod tests {
         );
         let s = Settings::resolve(flags, e.clone(), f.clone()).unwrap();
         assert_eq!(s.iface, Some(("flag0".into(), "given with --iface")));
-        assert_eq!(s.state, Path::new("/env/state.json"));
+        assert_eq!(s.state_file(), Path::new("/env/state.json"));
         assert_eq!(s.dedup_ttl, 5);
         assert_eq!(s.max_flows, 10);
-        assert_eq!(s.log, Path::new("/srv/log/decnet.log"));
-        assert_eq!(s.json, Path::new("/srv/log/decnet.json"));
+        assert_eq!(
+            s.output_files(),
+            (
+                Path::new("/srv/log/decnet.log"),
+                Path::new("/srv/log/decnet.json")
+            )
+        );
         assert_eq!(s.max_dedup, 1_000_000);
 
         let s = Settings::resolve(Layer::default(), e, f.clone()).unwrap();
@@ -339,17 +520,23 @@ mod tests {
         let s =
             Settings::resolve(Layer::default(), env(&[("DECNET_SNIFFER_IFACE", "")]), f).unwrap();
         assert_eq!(s.iface, Some(("file0".into(), "from the config file")));
-        assert_eq!(s.state, Path::new("/file/state.json"));
+        assert_eq!(s.state_file(), Path::new("/file/state.json"));
     }
 
     #[test]
     fn defaults_are_decnets_paths() {
         let s = Settings::resolve(Layer::default(), Layer::default(), Layer::default()).unwrap();
         assert_eq!(s.iface, None);
-        assert_eq!(s.state, Path::new(DEFAULT_STATE));
-        assert_eq!(s.log, Path::new("/var/log/decnet/decnet.log"));
-        assert_eq!(s.json, Path::new("/var/log/decnet/decnet.json"));
-        assert_eq!(s.bus, BusTarget::Decnet(DEFAULT_BUS_SOCKET.into()));
+        assert_eq!(s.deckies.state.as_deref(), Some(Path::new(DEFAULT_STATE)));
+        assert_eq!(
+            s.log.as_deref(),
+            Some(Path::new("/var/log/decnet/decnet.log"))
+        );
+        assert_eq!(
+            s.json.as_deref(),
+            Some(Path::new("/var/log/decnet/decnet.json"))
+        );
+        assert_eq!(s.bus, BusTarget::Decnet(DEFAULT_DECNET_SOCKET.into()));
         assert_eq!(s.live.buffer_size, 64 << 20);
         assert_eq!(s.wait_iface, Duration::ZERO);
         assert_eq!(s.flow_idle, 120);
@@ -373,7 +560,7 @@ mod tests {
         );
         assert_eq!(
             s(&[("DECNET_BUS_ENABLED", "true")]),
-            BusTarget::Decnet(DEFAULT_BUS_SOCKET.into())
+            BusTarget::Decnet(DEFAULT_DECNET_SOCKET.into())
         );
         let flags = Layer {
             bus: Some("nats://127.0.0.1:4222".into()),
@@ -473,6 +660,61 @@ mod tests {
         assert!(layer.metrics.is_some() && layer.max_pending_handshakes.is_some());
         assert_eq!(layer.memcap, Some(268_435_456));
         Settings::resolve(Layer::default(), Layer::default(), layer).unwrap();
+    }
+
+    /// `read` builds the same settings from its flags, with its own
+    /// defaults: no state file, no bus, events on stdout.
+    #[test]
+    fn read_has_its_own_defaults() {
+        let s = Settings::for_read(Layer::default()).unwrap();
+        assert_eq!(s.deckies, DeckySettings::default());
+        assert_eq!((&s.log, &s.json), (&None, &None));
+        assert_eq!(s.bus, BusTarget::Off);
+        assert_eq!(s.quic_ports, vec![443]);
+        assert_eq!(s.limits().quic_ports, vec![443]);
+        assert_eq!(s.workers, 1);
+        // The environment is not read: an unknown bus type is no error.
+        let s = Settings::for_read(Layer {
+            quic_ports: Some(vec![8443, 443, 4433]),
+            bus: Some("nats://127.0.0.1:4222".into()),
+            bus_jetstream: Some("DECNET".into()),
+            ..Layer::default()
+        })
+        .unwrap();
+        assert_eq!(s.limits().quic_ports, vec![443, 4433, 8443]);
+        assert!(matches!(s.bus, BusTarget::Nats { jetstream: Some(ref j), .. } if j == "DECNET"));
+    }
+
+    /// A stream name on `read` needs a NATS bus; `run` ignores one for
+    /// other buses (one config file serves both kinds).
+    #[test]
+    fn jetstream_without_nats() {
+        let flags = Layer {
+            bus: Some("decnet:/x".into()),
+            bus_jetstream: Some("S".into()),
+            ..Layer::default()
+        };
+        let e = Settings::for_read(flags.clone()).unwrap_err();
+        assert!(e.to_string().contains("nats"), "{e}");
+        let s = Settings::resolve(flags, Layer::default(), Layer::default()).unwrap();
+        assert_eq!(s.bus, BusTarget::Decnet("/x".into()));
+    }
+
+    /// `--quic-ports`, `--decap` and `--clients-db` reach `run` too.
+    #[test]
+    fn run_takes_the_flag_only_settings() {
+        let flags = Layer {
+            quic_ports: Some(vec![8443]),
+            decap: Some(Decap::Never),
+            clients_db: Some("/x/clients.db".into()),
+            ..Layer::default()
+        };
+        let s = Settings::resolve(flags, Layer::default(), Layer::default()).unwrap();
+        assert_eq!(s.limits().quic_ports, vec![443, 8443]);
+        assert_eq!(s.deckies.decap, Decap::Never);
+        assert_eq!(s.clients_db.as_deref(), Some(Path::new("/x/clients.db")));
+        // Not config file keys.
+        assert!(Layer::from_toml(Path::new("x.toml"), "quic_ports = [8443]").is_err());
     }
 
     #[test]

@@ -1,16 +1,19 @@
-//! The `decnet-sniffer` command line: argument parsing and the `read`
-//! command; `run` (the daemon) lives in [`run`].
+//! The `decnet-sniffer` command line: argument parsing, the one settings
+//! value ([`config::Settings`]) each command builds from it, and the one
+//! place that reports a failed command ([`main`]). `read` lives in
+//! [`read`], `run` (the daemon) in [`run`].
 
 pub mod config;
 pub mod read;
 pub mod run;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::engine::{DeckyMap, Limits};
-use crate::fingerprint::p0f::Database as P0fDatabase;
+use crate::bus::{Bus, BusOptions, BusTarget};
+use crate::engine::DeckyMap;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -54,23 +57,19 @@ pub struct DeckyArgs {
 }
 
 impl DeckyArgs {
-    /// Builds the decky map, or a one-line error naming the cause.
+    /// Builds `read`'s decky map, or a one-line error naming the cause
+    /// (see [`config::DeckySettings::load`]).
     pub fn load(&self) -> Result<DeckyMap, String> {
-        let mut map = match &self.state {
-            Some(path) => {
-                if !path.exists() {
-                    return Err(format!("{}: state file not found", path.display()));
-                }
-                DeckyMap::load(path).map_err(|e| e.to_string())?
-            }
-            None if self.deckies.is_empty() => DeckyMap::observe_all(),
-            None => DeckyMap::default(),
-        };
-        for arg in &self.deckies {
-            map.add_arg(arg).map_err(|e| e.to_string())?;
+        self.settings().load()
+    }
+
+    /// These flags as settings.
+    pub fn settings(&self) -> config::DeckySettings {
+        config::DeckySettings {
+            state: self.state.clone(),
+            manual: self.deckies.clone(),
+            decap: self.decap,
         }
-        map.decap = self.decap;
-        Ok(map)
     }
 }
 
@@ -116,67 +115,6 @@ pub struct LimitArgs {
     pub quic_ports: Vec<u16>,
 }
 
-impl LimitArgs {
-    pub fn limits(&self) -> Limits {
-        Limits {
-            flows: self.max_flows.max(1),
-            reassembly_bytes: self.reassembly_bytes,
-            pending_handshakes: self.max_pending_handshakes.max(1),
-            seq_sources: self.max_seq_sources.max(1),
-            flow_idle_secs: self.flow_idle,
-            quic_ports: quic_ports(&self.quic_ports),
-            tally_fingerprints: 0,
-            memcap: self.memcap,
-        }
-    }
-
-    /// The p0f database to match with: `--p0f-db` loaded once for the life
-    /// of the process, else the bundled one. Errors name the file and line.
-    pub fn p0f_database(&self) -> Result<&'static P0fDatabase, String> {
-        load_p0f_database(self.p0f_db.as_deref())
-    }
-
-    /// Installs `--clients-db` for the life of the process (else the
-    /// bundled database stays). Errors name the file and line.
-    pub fn install_clients_database(&self) -> Result<(), String> {
-        let Some(path) = &self.clients_db else {
-            return Ok(());
-        };
-        let text = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let db = crate::fingerprint::clients::Database::parse(&String::from_utf8_lossy(&text))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        crate::fingerprint::clients::install(Box::leak(Box::new(db)));
-        Ok(())
-    }
-}
-
-/// `--p0f-db PATH` read whole (a regular file under the size cap) and
-/// parsed, kept for the life of the process; the bundled database without
-/// a path. The error is one line naming the file, the line and the reason.
-pub fn load_p0f_database(path: Option<&Path>) -> Result<&'static P0fDatabase, String> {
-    let Some(path) = path else {
-        return Ok(P0fDatabase::bundled());
-    };
-    let text = crate::util::load::load_file(path).map_err(|e| e.to_string())?;
-    let db = P0fDatabase::parse(&String::from_utf8_lossy(&text)).map_err(|e| {
-        format!(
-            "{}: p0f database line {}: {}",
-            path.display(),
-            e.line,
-            crate::util::message::excerpt_str(&e.reason, 160)
-        )
-    })?;
-    Ok(Box::leak(Box::new(db)))
-}
-
-/// 443 plus the given ports, sorted, without repeats.
-fn quic_ports(given: &[u16]) -> Vec<u16> {
-    let mut ports: Vec<u16> = given.iter().copied().chain([443]).collect();
-    ports.sort_unstable();
-    ports.dedup();
-    ports
-}
-
 /// Where events go.
 #[derive(Args, Debug, Clone)]
 pub struct OutputArgs {
@@ -194,19 +132,52 @@ pub struct OutputArgs {
     pub max_dedup: usize,
 }
 
-/// Runs the program and returns the process exit code.
-pub fn main() -> i32 {
+/// Why a command stopped: the one line [`main`] prints and the exit status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub message: String,
+    pub status: u8,
+}
+
+impl Failure {
+    /// The command could not do its work (status 1).
+    pub fn fatal(message: impl std::fmt::Display) -> Self {
+        Failure {
+            message: message.to_string(),
+            status: 1,
+        }
+    }
+
+    /// `run`'s settings are unusable (status 2, like a usage error).
+    pub fn config(message: impl std::fmt::Display) -> Self {
+        Failure {
+            message: message.to_string(),
+            status: 2,
+        }
+    }
+}
+
+/// Runs the program: parses the command line, runs the command, and is the
+/// one place that reports its failure and picks the exit status.
+pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { 2 } else { 0 };
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
     init_logging();
-    match cli.command {
+    let result = match cli.command {
         Command::Read(args) => read::run(args),
         Command::Run(args) => run::run(args),
+    };
+    match result {
+        Ok(status) => status,
+        Err(failure) => {
+            error(&failure.message);
+            ExitCode::from(failure.status)
+        }
     }
 }
 
@@ -223,11 +194,32 @@ fn init_logging() {
         .try_init();
 }
 
-/// Prints `decnet-sniffer: MESSAGE` to stderr as one bounded line.
+/// The bus client for `target`, started (it connects in the background;
+/// events queue meanwhile). `None` for `off`.
+fn start_bus(target: &BusTarget) -> Result<Option<Bus>, String> {
+    if *target == BusTarget::Off {
+        return Ok(None);
+    }
+    Bus::start(BusOptions::new(target.clone()))
+        .map(Some)
+        .map_err(|e| e.to_string())
+}
+
+/// Prints `decnet-sniffer: error: MESSAGE` to stderr as one bounded line:
+/// a command's failure ([`main`]), or an input `read` skips and goes on.
 pub fn error(msg: impl std::fmt::Display) {
+    print_line("error", msg);
+}
+
+/// Prints `decnet-sniffer: warning: MESSAGE` to stderr as one bounded line.
+pub fn warning(msg: impl std::fmt::Display) {
+    print_line("warning", msg);
+}
+
+fn print_line(level: &str, msg: impl std::fmt::Display) {
     eprintln!(
         "{}",
-        crate::util::message::one_line(&format!("decnet-sniffer: {msg}"))
+        crate::util::message::one_line(&format!("decnet-sniffer: {level}: {msg}"))
     );
 }
 

@@ -2,13 +2,15 @@
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{error, DeckyArgs, LimitArgs, OutputArgs};
-use crate::bus::{Bus, BusOptions, BusTarget};
+use super::config::{ConfigError, Layer, Settings};
+use super::{error, warning, DeckyArgs, Failure, LimitArgs, OutputArgs};
+use crate::bus::Bus;
 use crate::capture::file::{CaptureFile, FileEnd};
 use crate::decode::DecodeError;
 use crate::engine::{Analyzer, Counter, FingerprintTally};
@@ -52,67 +54,32 @@ pub struct ReadArgs {
 /// How long `read` waits at exit for the bus to take the last events.
 const BUS_DRAIN: Duration = Duration::from_secs(5);
 
-pub fn run(args: ReadArgs) -> i32 {
-    let deckies = match args.deckies.load() {
-        Ok(d) => d,
-        Err(e) => {
-            error(e);
-            return 1;
-        }
-    };
-    if let Err(e) = refuse_clashes(&args) {
-        error(e);
-        return 1;
-    }
-    let mut output = Output::new(args.output.dedup_ttl, args.output.max_dedup);
-    output.set_memcap(args.limits.memcap);
-    if let Err(e) = open_outputs(&args.output, &mut output) {
-        error(e);
-        return 1;
-    }
-    let bus = match start_bus(&args) {
-        Ok(b) => b,
-        Err(e) => {
-            error(e);
-            return 1;
-        }
-    };
+/// Reads every file; `Ok` with status 1 when a file could not be read or
+/// an event not written (each said as it happened), `Err` when nothing
+/// could start.
+pub fn run(args: ReadArgs) -> Result<ExitCode, Failure> {
+    let settings = settings_of(&args).map_err(Failure::fatal)?;
+    let deckies = settings.deckies.load().map_err(Failure::fatal)?;
+    refuse_clashes(&args.files, &settings).map_err(Failure::fatal)?;
+    let mut output = Output::new(settings.dedup_ttl, settings.max_dedup);
+    output.set_memcap(settings.memcap);
+    open_outputs(&settings, &mut output).map_err(Failure::fatal)?;
+    let bus = super::start_bus(&settings.bus).map_err(Failure::fatal)?;
     if let Some(b) = &bus {
         output.publish_with(Box::new(b.publisher()));
     }
-    if let Err(e) = args.limits.install_clients_database() {
-        error(e);
-        return 1;
-    }
-    let p0f_db = match args.limits.p0f_database() {
-        Ok(db) => db,
-        Err(e) => {
-            error(e);
-            return 1;
-        }
-    };
+    let p0f_db = settings.load_databases().map_err(Failure::fatal)?;
     let formatter = output.formatter();
     // Dedup, formatting and writing run on their own thread, beside
     // reading and decoding.
-    let mut output = match OutputThread::spawn(output) {
-        Ok(t) => t,
-        Err(e) => {
-            error(format!("cannot start the output thread: {e}"));
-            return 1;
-        }
-    };
-    let mut limits = args.limits.limits();
+    let mut output = OutputThread::spawn(output)
+        .map_err(|e| Failure::fatal(format!("cannot start the output thread: {e}")))?;
+    let mut limits = settings.limits();
     if args.summary {
         limits.tally_fingerprints = TALLY_ENTRIES;
     }
-    let workers = usize::from(args.workers);
-    let mut engine = match Analyzer::new(limits, deckies, p0f_db, workers, formatter) {
-        Ok(e) => e,
-        Err(e) => {
-            error(format!("cannot start the worker threads: {e}"));
-            return 1;
-        }
-    };
+    let mut engine = Analyzer::new(limits, deckies, p0f_db, settings.workers, formatter)
+        .map_err(|e| Failure::fatal(format!("cannot start the worker threads: {e}")))?;
     let started = Instant::now();
     let mut failed = false;
     for path in &args.files {
@@ -142,8 +109,8 @@ pub fn run(args: ReadArgs) -> i32 {
             warn_skipped(&mut engine, path, end);
         }
         match result {
-            Ok(end) if end.truncated => error(format!(
-                "warning: {}: last record truncated at byte {} ({} bytes not read); \
+            Ok(end) if end.truncated => warning(format!(
+                "{}: last record truncated at byte {} ({} bytes not read); \
                  read {} packets",
                 path.display(),
                 file.position(),
@@ -172,7 +139,39 @@ pub fn run(args: ReadArgs) -> i32 {
     if args.summary {
         print_summary(&engine, &output.stats(), started.elapsed().as_secs_f64());
     }
-    i32::from(failed)
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `read`'s flags as the one settings value (`read` has no environment or
+/// config file).
+fn settings_of(args: &ReadArgs) -> Result<Settings, ConfigError> {
+    let (d, o, l) = (&args.deckies, &args.output, &args.limits);
+    Settings::for_read(Layer {
+        state: d.state.clone(),
+        deckies: Some(d.deckies.clone()),
+        decap: Some(d.decap),
+        log: o.log.clone(),
+        json: o.json.clone(),
+        dedup_ttl: Some(o.dedup_ttl),
+        max_dedup: Some(o.max_dedup),
+        flow_idle: Some(l.flow_idle),
+        max_flows: Some(l.max_flows),
+        reassembly_bytes: Some(l.reassembly_bytes),
+        max_seq_sources: Some(l.max_seq_sources),
+        max_pending_handshakes: Some(l.max_pending_handshakes),
+        memcap: Some(l.memcap),
+        quic_ports: Some(l.quic_ports.clone()),
+        p0f_db: l.p0f_db.clone(),
+        clients_db: l.clients_db.clone(),
+        workers: Some(usize::from(args.workers)),
+        bus: args.bus.clone(),
+        bus_jetstream: args.bus_jetstream.clone(),
+        ..Layer::default()
+    })
 }
 
 /// Counts the packets a file held but no analysis could take, and says so
@@ -180,37 +179,20 @@ pub fn run(args: ReadArgs) -> i32 {
 fn warn_skipped(engine: &mut Analyzer, path: &std::path::Path, end: &FileEnd) {
     if end.no_interface > 0 {
         engine.count(Counter::PcapngPacketsWithoutInterface, end.no_interface);
-        error(format!(
-            "warning: {}: {} packet(s) name an interface with no interface description block; skipped",
+        warning(format!(
+            "{}: {} packet(s) name an interface with no interface description block; skipped",
             path.display(),
             end.no_interface
         ));
     }
     if end.bad_time > 0 {
         engine.count(Counter::PacketsTimeOutOfRange, end.bad_time);
-        error(format!(
-            "warning: {}: {} packet(s) with a time outside 1970-01-01..9999-12-31; skipped",
+        warning(format!(
+            "{}: {} packet(s) with a time outside 1970-01-01..9999-12-31; skipped",
             path.display(),
             end.bad_time
         ));
     }
-}
-
-/// `--bus`/`--bus-jetstream`, started; `None` without `--bus` or with `off`.
-fn start_bus(args: &ReadArgs) -> Result<Option<Bus>, String> {
-    let Some(spec) = &args.bus else {
-        return Ok(None);
-    };
-    let mut target = BusTarget::parse(spec).map_err(|e| e.to_string())?;
-    target
-        .set_jetstream(args.bus_jetstream.clone())
-        .map_err(|e| e.to_string())?;
-    if target == BusTarget::Off {
-        return Ok(None);
-    }
-    Bus::start(BusOptions::new(target))
-        .map(Some)
-        .map_err(|e| e.to_string())
 }
 
 /// Gives the bus [`BUS_DRAIN`] to publish what is queued; says what was lost.
@@ -218,8 +200,8 @@ fn stop_bus(bus: Bus) {
     let s = bus.shutdown(BUS_DRAIN);
     let unpublished = s.dropped + s.publish_failures + s.queued as u64;
     if unpublished + s.rejected_topics + s.oversize > 0 {
-        error(format!(
-            "warning: bus: {} event(s) not published ({} dropped from a full queue, {} failed, \
+        warning(format!(
+            "bus: {} event(s) not published ({} dropped from a full queue, {} failed, \
              {} left at exit), {} refused (invalid subject or over 1 MiB)",
             unpublished,
             s.dropped,
@@ -231,30 +213,27 @@ fn stop_bus(bus: Bus) {
 }
 
 /// Refuses `--log`/`--json` naming a file `read` reads, or each other.
-fn refuse_clashes(args: &ReadArgs) -> Result<(), String> {
+fn refuse_clashes(files: &[PathBuf], settings: &Settings) -> Result<(), String> {
     let mut outputs = Vec::new();
-    outputs.extend(args.output.log.as_deref().map(|p| ("--log", p)));
-    outputs.extend(args.output.json.as_deref().map(|p| ("--json", p)));
-    let mut inputs: Vec<(&str, &std::path::Path)> = args
-        .files
-        .iter()
-        .map(|p| ("capture", p.as_path()))
-        .collect();
-    inputs.extend(args.deckies.state.as_deref().map(|p| ("--state", p)));
-    inputs.extend(args.limits.p0f_db.as_deref().map(|p| ("--p0f-db", p)));
+    outputs.extend(settings.log.as_deref().map(|p| ("--log", p)));
+    outputs.extend(settings.json.as_deref().map(|p| ("--json", p)));
+    let mut inputs: Vec<(&str, &std::path::Path)> =
+        files.iter().map(|p| ("capture", p.as_path())).collect();
+    inputs.extend(settings.deckies.state.as_deref().map(|p| ("--state", p)));
+    inputs.extend(settings.p0f_db.as_deref().map(|p| ("--p0f-db", p)));
     crate::output::clash::refuse_clashes(&outputs, &inputs)
 }
 
 fn open_outputs(
-    args: &OutputArgs,
+    settings: &Settings,
     output: &mut Output,
 ) -> Result<(), crate::output::sink::SinkError> {
-    if let Some(p) = &args.log {
+    if let Some(p) = &settings.log {
         output.log_to(p)?;
     }
-    match &args.json {
+    match &settings.json {
         Some(p) => output.json_to(p)?,
-        None if args.log.is_none() => output.json_to_stdout(),
+        None if settings.log.is_none() => output.json_to_stdout(),
         None => {}
     }
     Ok(())

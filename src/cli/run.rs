@@ -16,6 +16,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::config::{ConfigError, Layer, Settings};
-use super::{DeckyArgs, LimitArgs, OutputArgs};
+use super::{DeckyArgs, Failure, LimitArgs, OutputArgs};
 use crate::bus::{Bus, BusTarget};
 use crate::capture::live::{
     retry_missing_interface, select_interface, CaptureError, KernelStats, LiveCapture,
@@ -33,6 +34,7 @@ use crate::decode::DecodeError;
 use crate::engine::state_watch::{ReloadCounters, StateWatcher, WatchOptions};
 use crate::engine::{Analyzer, Decap, DeckyMap};
 use crate::event::EventKind;
+use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::output::metrics::{MetricsHub, MetricsServer, MetricsSnapshot};
 use crate::output::{Output, OutputStats};
 use crate::util::time::Timestamp;
@@ -106,36 +108,22 @@ pub struct DaemonArgs {
     pub bus_jetstream: Option<String>,
 }
 
-pub fn run(args: RunArgs) -> i32 {
-    if let Err(e) = args.limits.install_clients_database() {
-        super::error(format!("--clients-db {e}"));
-        return 2;
-    }
-    let settings = match settings_of(&args) {
-        Ok(s) => s,
-        Err(e) => {
-            super::error(e);
-            return 2;
-        }
-    };
-    let outputs = [
-        ("--log", settings.log.as_path()),
-        ("--json", settings.json.as_path()),
-    ];
-    let mut inputs = vec![("--state", settings.state.as_path())];
+/// Runs the daemon until a signal or a stop request (`Ok`), or a fatal
+/// error (`Err`, after the open flows were reported). Unusable settings,
+/// outputs naming inputs and broken databases fail with status 2 before
+/// anything starts.
+pub fn run(args: RunArgs) -> Result<ExitCode, Failure> {
+    let settings = settings_of(&args).map_err(Failure::config)?;
+    let (log, json) = settings.output_files();
+    let outputs = [("--log", log), ("--json", json)];
+    let mut inputs = vec![("--state", settings.state_file())];
     inputs.extend(settings.p0f_db.as_deref().map(|p| ("--p0f-db", p)));
     inputs.extend(args.daemon.config.as_deref().map(|p| ("--config", p)));
-    if let Err(e) = crate::output::clash::refuse_clashes(&outputs, &inputs) {
-        super::error(e);
-        return 2;
-    }
-    match Daemon::start(settings, args.deckies.decap) {
-        Ok(Some(daemon)) => daemon.run(),
-        Ok(None) => 0,
-        Err(e) => {
-            tracing::error!("{e}");
-            1
-        }
+    crate::output::clash::refuse_clashes(&outputs, &inputs).map_err(Failure::config)?;
+    let p0f_db = settings.load_databases().map_err(Failure::config)?;
+    match Daemon::start(settings, p0f_db).map_err(Failure::fatal)? {
+        Some(daemon) => daemon.run(),
+        None => Ok(ExitCode::SUCCESS),
     }
 }
 
@@ -175,6 +163,9 @@ fn settings_of(args: &RunArgs) -> Result<Settings, ConfigError> {
         p0f_db: args.limits.p0f_db.clone(),
         workers: args.daemon.workers,
         bus_env_error: None,
+        decap: Some(args.deckies.decap),
+        quic_ports: typed("quic_ports").then(|| args.limits.quic_ports.clone()),
+        clients_db: args.limits.clients_db.clone(),
     };
     let env = Layer::from_env(|k| std::env::var(k).ok());
     let file = match &args.daemon.config {
@@ -182,7 +173,7 @@ fn settings_of(args: &RunArgs) -> Result<Settings, ConfigError> {
         None => Layer::default(),
     };
     let settings = Settings::resolve(flags, env, file)?;
-    for d in &settings.deckies {
+    for d in &settings.deckies.manual {
         DeckyMap::default()
             .add_arg(d)
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
@@ -295,32 +286,28 @@ enum StartError {
     },
     #[error("state-file watcher: {0}")]
     Watcher(std::io::Error),
-    #[error("--p0f-db {0}")]
-    P0f(String),
     #[error("cannot start the worker threads: {0}")]
     Workers(std::io::Error),
 }
 
 impl Daemon {
     /// Opens everything; `None` when a signal ended the start-up.
-    fn start(settings: Settings, decap: Decap) -> Result<Option<Daemon>, StartError> {
+    fn start(
+        settings: Settings,
+        p0f_db: &'static P0fDatabase,
+    ) -> Result<Option<Daemon>, StartError> {
         let signals = Signals::install().map_err(StartError::Signals)?;
-        let p0f_db =
-            super::load_p0f_database(settings.p0f_db.as_deref()).map_err(StartError::P0f)?;
         let mut source = DeckySource {
-            manual: settings.deckies.clone(),
+            manual: settings.deckies.manual.clone(),
             seen_file: false,
-            decap,
+            decap: settings.deckies.decap,
         };
-        let deckies = source.load(&settings.state).unwrap_or_else(|e| {
+        let state = settings.state_file().to_path_buf();
+        let deckies = source.load(&state).unwrap_or_else(|e| {
             tracing::error!("{e}; starting with no deckies until the state file is fixed");
             DeckyMap::default()
         });
-        tracing::info!(
-            "state file {}: {}",
-            settings.state.display(),
-            describe(&deckies)
-        );
+        tracing::info!("state file {}: {}", state.display(), describe(&deckies));
 
         let explicit = settings.iface.clone();
         let state_iface = deckies.interface.clone();
@@ -363,17 +350,17 @@ impl Daemon {
 
         let mut output = Output::new(settings.dedup_ttl, settings.max_dedup);
         output.set_memcap(settings.memcap);
-        output.log_to(&settings.log)?;
-        output.json_to(&settings.json)?;
-        let bus = connect_bus(&settings).map_err(StartError::Bus)?;
+        let (log, json) = settings.output_files();
+        output.log_to(log)?;
+        output.json_to(json)?;
+        if settings.bus != BusTarget::Off {
+            tracing::info!("publishing traffic events to {:?}", settings.bus);
+        }
+        let bus = super::start_bus(&settings.bus).map_err(StartError::Bus)?;
         if let Some(b) = &bus {
             output.publish_with(Box::new(b.publisher()));
         }
-        tracing::info!(
-            "writing {} and {}",
-            settings.log.display(),
-            settings.json.display()
-        );
+        tracing::info!("writing {} and {}", log.display(), json.display());
 
         let metrics = match settings.metrics {
             Some(addr) => {
@@ -386,11 +373,9 @@ impl Daemon {
             None => None,
         };
 
-        let watcher = StateWatcher::spawn(
-            settings.state.clone(),
-            WatchOptions::default(),
-            move |p: &Path| source.load(p),
-        )
+        let watcher = StateWatcher::spawn(state, WatchOptions::default(), move |p: &Path| {
+            source.load(p)
+        })
         .map_err(StartError::Watcher)?;
         let reloads = Some(watcher.counters());
         let mut engine = Analyzer::new(
@@ -418,8 +403,9 @@ impl Daemon {
         }))
     }
 
-    /// The capture loop; returns the exit status.
-    fn run(mut self) -> i32 {
+    /// The capture loop, until a signal or a stop request; a fatal error
+    /// stops it the same way (open flows reported) and is returned.
+    fn run(mut self) -> Result<ExitCode, Failure> {
         let mut last_tick = Instant::now();
         // Newest packet time and when it was processed.
         let mut clock: Option<(Timestamp, Instant)> = None;
@@ -429,25 +415,25 @@ impl Daemon {
             if self.signals.term.load(Ordering::Relaxed) {
                 tracing::info!("signal received: flushing open flows and stopping");
                 self.drain_ring();
-                return self.shutdown(0);
+                return self.shutdown().map(|()| ExitCode::SUCCESS);
             }
             if self.bus.as_ref().is_some_and(Bus::stop_requested) {
                 tracing::info!(
                     "stop requested on system.sniffer.control: flushing open flows and stopping"
                 );
                 self.drain_ring();
-                return self.shutdown(0);
+                return self.shutdown().map(|()| ExitCode::SUCCESS);
             }
             if self.signals.hup.swap(false, Ordering::Relaxed) {
+                let (log, json) = self.settings.output_files();
                 tracing::info!(
                     "SIGHUP: reopening {} and {}, reloading the state file",
-                    self.settings.log.display(),
-                    self.settings.json.display()
+                    log.display(),
+                    json.display()
                 );
                 if let Err(e) = self.output.reopen() {
                     // As on SIGTERM: open flows reported, the bus drained.
-                    tracing::error!("fatal: cannot reopen the output: {e}; flushing and stopping");
-                    return self.shutdown(1);
+                    return self.stop_on(format!("cannot reopen the output: {e}"));
                 }
                 if let Some(w) = &self.watcher {
                     w.request_reload();
@@ -476,13 +462,10 @@ impl Daemon {
                 }
             }
             if let Err(e) = batch {
-                tracing::error!("fatal: {e}");
-                self.shutdown(1);
-                return 1;
+                return self.stop_on(e.to_string());
             }
             if let Err(e) = self.flush_output() {
-                tracing::error!("fatal: cannot write events: {e}; flushing and stopping");
-                return self.shutdown(1);
+                return self.stop_on(format!("cannot write events: {e}"));
             }
 
             if last_tick.elapsed() >= TICK {
@@ -528,16 +511,23 @@ impl Daemon {
         }
     }
 
-    /// Reports every open flow, writes everything out, stops the helpers.
-    fn shutdown(&mut self, status: i32) -> i32 {
-        self.engine.finish(&mut self.output);
-        let status = match self.flush_output() {
-            Ok(()) => status,
-            Err(e) => {
-                tracing::error!("writing the last events failed: {e}");
-                1
-            }
+    /// Stops as on SIGTERM after a fatal error, which is returned (with
+    /// the shutdown's own failure, if any).
+    fn stop_on(&mut self, cause: String) -> Result<ExitCode, Failure> {
+        tracing::info!("fatal error: flushing open flows and stopping");
+        let message = match self.shutdown() {
+            Ok(()) => cause,
+            Err(then) => format!("{cause}; then {}", then.message),
         };
+        Err(Failure::fatal(message))
+    }
+
+    /// Reports every open flow, writes everything out, stops the helpers.
+    fn shutdown(&mut self) -> Result<(), Failure> {
+        self.engine.finish(&mut self.output);
+        let flushed = self
+            .flush_output()
+            .map_err(|e| Failure::fatal(format!("writing the last events failed: {e}")));
         self.publish_metrics();
         if let Some(bus) = self.bus.take() {
             bus.shutdown(BUS_DRAIN);
@@ -545,7 +535,7 @@ impl Daemon {
         self.watcher = None;
         let s = self.engine.stats();
         tracing::info!("stopped: {} packets, {} bytes", s.packets, s.bytes);
-        status
+        flushed
     }
 
     fn publish_metrics(&mut self) {
@@ -643,19 +633,6 @@ fn snapshot(
     };
     snap.stamp_now();
     snap
-}
-
-/// The bus client for `settings.bus`, started (it connects in the
-/// background; events queue meanwhile). `None` for `off`.
-fn connect_bus(settings: &Settings) -> Result<Option<Bus>, String> {
-    if settings.bus == BusTarget::Off {
-        return Ok(None);
-    }
-    let target = settings.bus.clone();
-    tracing::info!("publishing traffic events to {target:?}");
-    Bus::start(crate::bus::BusOptions::new(target))
-        .map(Some)
-        .map_err(|e| e.to_string())
 }
 
 /// Engine counters carried by the bus health heartbeat (docs/spec.md section 7).

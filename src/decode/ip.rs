@@ -2,7 +2,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{be16, DecodeError, Layer};
+use super::{DecodeError, Layer};
+use crate::util::wire::{be16, be32};
 
 /// Extension headers followed before giving up (RFC 8200 sets no limit).
 const MAX_EXT_HEADERS: usize = 16;
@@ -33,9 +34,9 @@ pub struct FragmentInfo {
     pub v6_next: u8,
 }
 
-/// A view of an IPv4 or IPv6 header; `header` spans the fixed header plus
-/// options or extension headers, `payload` the transport bytes that the
-/// length fields vouch for (Ethernet padding excluded).
+/// A view of an IPv4 or IPv6 header: its fields, read once when the view
+/// is made, and `payload`, the transport bytes that the length fields vouch
+/// for (Ethernet padding excluded).
 #[derive(Debug, Clone, Copy)]
 pub struct IpView<'a> {
     pub version: u8,
@@ -50,10 +51,15 @@ pub struct IpView<'a> {
     /// IPv4 identification; 0 for IPv6.
     pub ident: u16,
     pub df: bool,
+    /// IPv4 reserved flag (the "evil bit"); false for IPv6.
+    pub reserved_flag: bool,
+    /// IPv6 flow label; 0 for IPv4.
+    pub flow_label: u32,
     /// Total length from the header (IPv4 total length, IPv6 40 + payload length).
     pub total_len: u32,
     pub fragment: Fragment,
-    pub header: &'a [u8],
+    /// The fixed header plus IPv4 options or IPv6 extension headers.
+    header: &'a [u8],
     pub payload: &'a [u8],
 }
 
@@ -69,31 +75,79 @@ impl<'a> IpView<'a> {
 
     /// IPv4 option bytes or IPv6 extension header bytes.
     pub fn options_len(&self) -> usize {
-        self.header.len() - if self.version == 4 { 20 } else { 40 }
+        self.header.len()
+            - if self.version == 4 {
+                V4_FIXED_LEN
+            } else {
+                V6_FIXED_LEN
+            }
     }
 
-    /// The IPv6 flow label (0 for IPv4).
-    pub fn flow_label(&self) -> u32 {
-        if self.version == 6 && self.header.len() >= 4 {
-            u32::from_be_bytes([0, self.header[1] & 0x0f, self.header[2], self.header[3]])
-        } else {
-            0
-        }
+    /// Bytes from the version nibble to the transport header.
+    pub fn header_len(&self) -> usize {
+        self.header.len()
+    }
+
+    /// The header as sent, options or extension headers included: for
+    /// checksumming and for rebuilding a reassembled datagram, not for
+    /// reading fields (they are on the view).
+    pub fn header_bytes(&self) -> &'a [u8] {
+        self.header
     }
 }
 
+const V4_FIXED_LEN: usize = 20;
+const V6_FIXED_LEN: usize = 40;
+
+/// Where each field of the fixed IPv4 header starts (RFC 791).
+mod v4_field {
+    pub const VERSION_IHL: usize = 0;
+    pub const TOS: usize = 1;
+    pub const TOTAL_LEN: usize = 2;
+    pub const IDENT: usize = 4;
+    pub const FLAGS_FRAGMENT: usize = 6;
+    pub const TTL: usize = 8;
+    pub const PROTOCOL: usize = 9;
+    pub const SRC: usize = 12;
+    pub const DST: usize = 16;
+}
+
+/// Where each field of the fixed IPv6 header starts (RFC 8200).
+mod v6_field {
+    /// Version, traffic class and flow label.
+    pub const VERSION_CLASS_FLOW: usize = 0;
+    pub const PAYLOAD_LEN: usize = 4;
+    pub const NEXT_HEADER: usize = 6;
+    pub const HOP_LIMIT: usize = 7;
+    pub const SRC: usize = 8;
+    pub const DST: usize = 24;
+}
+
+#[inline]
+fn u16_at<const N: usize>(h: &[u8; N], at: usize) -> u16 {
+    u16::from_be_bytes([h[at], h[at + 1]])
+}
+
+#[inline]
+fn addr_at<const N: usize, const A: usize>(h: &[u8; N], at: usize) -> [u8; A] {
+    let mut a = [0u8; A];
+    a.copy_from_slice(&h[at..at + A]);
+    a
+}
+
 fn parse_v4(b: &[u8]) -> Result<IpView<'_>, DecodeError> {
-    if b.len() < 20 {
+    use v4_field::*;
+    let Some((fixed, _)) = b.split_first_chunk::<V4_FIXED_LEN>() else {
         return Err(DecodeError::Truncated(Layer::Ipv4));
-    }
-    let ihl = usize::from(b[0] & 0x0f) * 4;
-    if ihl < 20 {
+    };
+    let ihl = usize::from(fixed[VERSION_IHL] & 0x0f) * 4;
+    if ihl < V4_FIXED_LEN {
         return Err(DecodeError::Malformed(Layer::Ipv4));
     }
     if b.len() < ihl {
         return Err(DecodeError::Truncated(Layer::Ipv4));
     }
-    let mut total = usize::from(be16(b, 2).unwrap_or(0));
+    let mut total = usize::from(u16_at(fixed, TOTAL_LEN));
     if total == 0 {
         // Captured on a sender with TCP segmentation offload: the NIC fills
         // the length in later. Trust the captured bytes, as Wireshark does.
@@ -102,23 +156,26 @@ fn parse_v4(b: &[u8]) -> Result<IpView<'_>, DecodeError> {
     if total < ihl {
         return Err(DecodeError::Malformed(Layer::Ipv4));
     }
-    let flags_frag = be16(b, 6).unwrap_or(0);
+    let ident = u16_at(fixed, IDENT);
+    let flags_frag = u16_at(fixed, FLAGS_FRAGMENT);
     let more_fragments = flags_frag & 0x2000 != 0;
     let offset = u32::from(flags_frag & 0x1fff) * 8;
     let end = total.min(b.len());
     Ok(IpView {
         version: 4,
-        src: IpAddr::V4(Ipv4Addr::new(b[12], b[13], b[14], b[15])),
-        dst: IpAddr::V4(Ipv4Addr::new(b[16], b[17], b[18], b[19])),
-        ttl: b[8],
-        tos: b[1],
-        protocol: b[9],
-        ident: be16(b, 4).unwrap_or(0),
+        src: IpAddr::V4(Ipv4Addr::from(addr_at::<V4_FIXED_LEN, 4>(fixed, SRC))),
+        dst: IpAddr::V4(Ipv4Addr::from(addr_at::<V4_FIXED_LEN, 4>(fixed, DST))),
+        ttl: fixed[TTL],
+        tos: fixed[TOS],
+        protocol: fixed[PROTOCOL],
+        ident,
         df: flags_frag & 0x4000 != 0,
+        reserved_flag: flags_frag & 0x8000 != 0,
+        flow_label: 0,
         total_len: total as u32,
         fragment: if more_fragments || offset != 0 {
             Fragment::Piece(FragmentInfo {
-                id: u32::from(be16(b, 4).unwrap_or(0)),
+                id: u32::from(ident),
                 offset,
                 more: more_fragments,
                 v6_frag_at: 0,
@@ -134,18 +191,18 @@ fn parse_v4(b: &[u8]) -> Result<IpView<'_>, DecodeError> {
 }
 
 fn parse_v6(b: &[u8]) -> Result<IpView<'_>, DecodeError> {
-    if b.len() < 40 {
+    let Some((fixed, _)) = b.split_first_chunk::<V6_FIXED_LEN>() else {
         return Err(DecodeError::Truncated(Layer::Ipv6));
-    }
-    let payload_len = usize::from(be16(b, 4).unwrap_or(0));
+    };
+    let payload_len = usize::from(u16_at(fixed, v6_field::PAYLOAD_LEN));
     let end = if payload_len == 0 {
         b.len()
     } else {
         (40 + payload_len).min(b.len())
     };
-    let mut next = b[6];
-    let mut next_at = 6;
-    let mut at = 40;
+    let mut next = fixed[v6_field::NEXT_HEADER];
+    let mut next_at = v6_field::NEXT_HEADER;
+    let mut at = V6_FIXED_LEN;
     let fragment = Fragment::None;
     for _ in 0..MAX_EXT_HEADERS {
         match next {
@@ -161,7 +218,7 @@ fn parse_v6(b: &[u8]) -> Result<IpView<'_>, DecodeError> {
             // whose fragmentable part follows this header.
             44 => {
                 let off_flags = be16(b, at + 2).ok_or(DecodeError::Truncated(Layer::Ipv6))?;
-                let id = super::be32(b, at + 4).ok_or(DecodeError::Truncated(Layer::Ipv6))?;
+                let id = be32(b, at + 4).ok_or(DecodeError::Truncated(Layer::Ipv6))?;
                 let offset = u32::from(off_flags >> 3) * 8;
                 let more = off_flags & 1 != 0;
                 if offset != 0 || more {
@@ -169,6 +226,7 @@ fn parse_v6(b: &[u8]) -> Result<IpView<'_>, DecodeError> {
                         return Err(DecodeError::Truncated(Layer::Ipv6));
                     }
                     return Ok(v6_view(
+                        fixed,
                         b,
                         b[at],
                         at + 8,
@@ -204,7 +262,7 @@ fn parse_v6(b: &[u8]) -> Result<IpView<'_>, DecodeError> {
         // More extension headers than we follow: refused, and counted.
         return Err(DecodeError::TooManyExtensionHeaders);
     }
-    Ok(v6_view(b, next, at, end, fragment))
+    Ok(v6_view(fixed, b, next, at, end, fragment))
 }
 
 fn is_extension_header(next: u8) -> bool {
@@ -212,22 +270,29 @@ fn is_extension_header(next: u8) -> bool {
 }
 
 /// The view of an IPv6 packet whose headers end at `at` with `next`.
-fn v6_view(b: &[u8], next: u8, at: usize, end: usize, fragment: Fragment) -> IpView<'_> {
-    let payload_len = usize::from(be16(b, 4).unwrap_or(0));
-    let mut src = [0u8; 16];
-    src.copy_from_slice(&b[8..24]);
-    let mut dst = [0u8; 16];
-    dst.copy_from_slice(&b[24..40]);
+fn v6_view<'a>(
+    fixed: &[u8; V6_FIXED_LEN],
+    b: &'a [u8],
+    next: u8,
+    at: usize,
+    end: usize,
+    fragment: Fragment,
+) -> IpView<'a> {
+    use v6_field::*;
+    let payload_len = u32::from(u16_at(fixed, PAYLOAD_LEN));
+    let class_flow = u32::from_be_bytes(addr_at(fixed, VERSION_CLASS_FLOW));
     IpView {
         version: 6,
-        src: IpAddr::V6(Ipv6Addr::from(src)),
-        dst: IpAddr::V6(Ipv6Addr::from(dst)),
-        ttl: b[7],
-        tos: ((b[0] & 0x0f) << 4) | (b[1] >> 4),
+        src: IpAddr::V6(Ipv6Addr::from(addr_at::<V6_FIXED_LEN, 16>(fixed, SRC))),
+        dst: IpAddr::V6(Ipv6Addr::from(addr_at::<V6_FIXED_LEN, 16>(fixed, DST))),
+        ttl: fixed[HOP_LIMIT],
+        tos: (class_flow >> 20) as u8,
         protocol: next,
         ident: 0,
         df: true,
-        total_len: (40 + payload_len) as u32,
+        reserved_flag: false,
+        flow_label: class_flow & 0x000f_ffff,
+        total_len: V6_FIXED_LEN as u32 + payload_len,
         fragment,
         header: &b[..at],
         payload: &b[at..end],

@@ -1,8 +1,9 @@
 //! Link layers: Ethernet with 802.1Q/802.1ad tags, Linux cooked v1/v2,
 //! BSD NULL/loopback and raw IP.
 
-use super::{be16, DecodeError, Inner, Layer};
+use super::{DecodeError, Inner, Layer};
 use crate::capture::linktype;
+use crate::util::wire::be16;
 
 pub const ETHERTYPE_IPV4: u16 = 0x0800;
 pub const ETHERTYPE_IPV6: u16 = 0x86dd;

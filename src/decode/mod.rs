@@ -11,7 +11,7 @@ mod transport;
 mod tunnel;
 
 pub use ip::{Fragment, FragmentInfo, IpView};
-pub use transport::{TcpFlags, TcpOption, TcpOptions, TcpView, UdpView};
+pub use transport::{tcp_field, udp_field, TcpFlags, TcpOption, TcpOptions, TcpView, UdpView};
 
 use crate::capture::RawPacket;
 
@@ -243,18 +243,6 @@ fn decode_from<'a>(
         });
     }
 }
-
-#[inline]
-pub(crate) fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-#[inline]
-pub(crate) fn be32(b: &[u8], at: usize) -> Option<u32> {
-    let s = b.get(at..at + 4)?;
-    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-}
-
 #[cfg(test)]
 mod error_index_tests {
     use super::DecodeError;

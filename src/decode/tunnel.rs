@@ -1,7 +1,8 @@
 //! Tunnels whose inner packet is what the attacker sent: GRE (with ERSPAN
 //! types I-III), VXLAN, Geneve and IP-in-IP.
 
-use super::{be16, DecodeError, Inner, IpView, Layer};
+use super::{DecodeError, Inner, IpView, Layer};
+use crate::util::wire::be16;
 
 const PROTO_IPIP: u8 = 4;
 const PROTO_IPV6: u8 = 41;
@@ -81,7 +82,7 @@ fn udp_tunnel(b: &[u8]) -> Result<Option<Inner<'_>>, DecodeError> {
             return Ok(None);
         }
         let opt_len = usize::from(body[0] & 0x3f) * 4;
-        let proto = be16(body, 2).unwrap_or(0);
+        let proto = u16::from_be_bytes([body[2], body[3]]);
         let inner = body
             .get(8 + opt_len..)
             .ok_or(DecodeError::Truncated(Layer::Tunnel))?;

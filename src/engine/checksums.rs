@@ -80,12 +80,12 @@ const WIRE_MTU: usize = 1500;
 const MAX_DIRECTIONS: usize = 16_384;
 
 /// One direction of a connection: source and destination socket, protocol.
-type Direction = (IpAddr, u16, IpAddr, u16, u8);
+type OneWay = (IpAddr, u16, IpAddr, u16, u8);
 
 /// The validation state of one capture (engine or router).
 #[derive(Debug, Default)]
 pub struct ChecksumGate {
-    directions: hashbrown::HashMap<Direction, Pool, ahash::RandomState>,
+    directions: hashbrown::HashMap<OneWay, Pool, ahash::RandomState>,
 }
 
 impl ChecksumGate {
@@ -137,7 +137,7 @@ fn verdict(pkt: &Packet<'_>) -> Option<bool> {
         _ => return None,
     };
     let segment = ip.payload;
-    let stated = (ip.total_len as usize).checked_sub(ip.header.len())?;
+    let stated = (ip.total_len as usize).checked_sub(ip.header_len())?;
     if segment.len() != stated || segment.len() < field_at + 2 {
         return None;
     }
@@ -146,7 +146,7 @@ fn verdict(pkt: &Packet<'_>) -> Option<bool> {
         // host (GRO) or not yet segmented (TSO), checksum never final.
         return None;
     }
-    if ip.version == 4 && fold(sum(ip.header)) != 0xffff {
+    if ip.version == 4 && fold(sum(ip.header_bytes())) != 0xffff {
         return Some(false);
     }
     if proto == 17 && segment[6] == 0 && segment[7] == 0 {

@@ -173,8 +173,7 @@ impl DhcpTracker {
                 },
             );
         // Not a connection: no `direction`.
-        cx.stats.events[ev.kind.index()] += 1;
-        cx.out.push(ev);
+        cx.emit_unattributed(ev);
     }
 }
 

@@ -163,8 +163,7 @@ impl LeakTracker {
                     )
                     .push("observed_at", ts.rfc3339());
                 // Not a connection: no `direction`.
-                cx.stats.events[ev.kind.index()] += 1;
-                cx.out.push(ev);
+                cx.emit_unattributed(ev);
             }
             _ => {}
         }

@@ -9,27 +9,20 @@ pub mod checksums;
 pub mod client_mismatch;
 pub mod deckies;
 pub mod dhcp;
-pub mod dtls;
-pub mod dtls_hellos;
-pub mod http;
 pub mod ipv6_leak;
-pub mod p0f_http;
 pub mod p0f_uptime;
-pub mod quic;
 pub mod sharded;
-pub mod ssh;
 pub mod state_watch;
-pub mod stats;
 pub mod stream;
 pub mod syn;
 pub mod tally;
 pub mod tcp;
-pub mod tls;
 pub mod udp;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
+use crate::analyzers::{DatagramAnalyzers, Emitter};
 use crate::capture::RawPacket;
 use crate::decode::{self, Packet, Transport};
 use crate::event::{Event, EventKind};
@@ -45,69 +38,12 @@ pub use tally::FingerprintTally;
 /// drop per packet over budget: bounded, so shedding stays O(1) per packet.
 const SHED_SCAN: usize = 64;
 
+pub use crate::analyzers::{Attribution, Direction};
+pub use crate::limits::Limits;
+pub use crate::stats::{Counter, Stats};
 pub use analyzer::Analyzer;
 pub use deckies::{Decap, DeckyMap};
 pub use sharded::ShardedEngine;
-pub use stats::{Counter, Stats};
-
-/// Caps and timeouts (docs/spec.md section 9 defaults).
-#[derive(Debug, Clone)]
-pub struct Limits {
-    pub flows: usize,
-    /// Bytes held per direction while a handshake is reassembled.
-    pub reassembly_bytes: usize,
-    pub pending_handshakes: usize,
-    pub seq_sources: usize,
-    /// A flow silent this long is reported and dropped.
-    pub flow_idle_secs: u64,
-    /// UDP ports treated as QUIC.
-    pub quic_ports: Vec<u16>,
-    /// Distinct fingerprints counted for `read --summary` (0: none).
-    pub tally_fingerprints: usize,
-    /// Bytes all state that grows with traffic may take together
-    /// (`--memcap`; 0: unlimited).
-    pub memcap: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            flows: 1_000_000,
-            reassembly_bytes: 16 * 1024,
-            pending_handshakes: 262_144,
-            seq_sources: 262_144,
-            flow_idle_secs: 120,
-            quic_ports: vec![443],
-            tally_fingerprints: 0,
-            memcap: crate::util::budget::DEFAULT_MEMCAP,
-        }
-    }
-}
-
-/// Which way a connection crosses the decky boundary (docs/spec.md section 3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    Inbound,
-    Outbound,
-    Internal,
-}
-
-impl Direction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Inbound => "inbound",
-            Direction::Outbound => "outbound",
-            Direction::Internal => "internal",
-        }
-    }
-}
-
-/// The attribution of one connection: which decky, which way.
-#[derive(Debug, Clone)]
-pub struct Attribution {
-    pub decky: Arc<str>,
-    pub direction: Direction,
-}
 
 /// What every event producer may touch: limits, counters, pending events.
 pub struct Context {
@@ -143,12 +79,16 @@ impl Context {
         }
     }
 
-    /// Queues an event, appending the `direction` field all connection
-    /// events carry.
-    pub fn emit(&mut self, mut ev: Event, direction: Direction) {
-        ev.push("direction", direction.as_str());
-        self.stats.events[ev.kind.index()] += 1;
-        self.out.push(ev);
+    /// Queues an event through the one [`Emitter`], appending the
+    /// `direction` field all connection events carry.
+    pub fn emit(&mut self, ev: Event, direction: Direction) {
+        Emitter::queue(&mut self.stats, &mut self.out, ev, Some(direction));
+    }
+
+    /// Queues an event about the LAN rather than a connection: no
+    /// `direction`.
+    pub fn emit_unattributed(&mut self, ev: Event) {
+        Emitter::queue(&mut self.stats, &mut self.out, ev, None);
     }
 
     /// A new event with `src_ip src_port dst_ip dst_port` already set.
@@ -159,12 +99,7 @@ impl Context {
         client: SocketAddr,
         server: SocketAddr,
     ) -> Event {
-        let mut ev = Event::new(kind, ts, decky.clone());
-        ev.push("src_ip", client.ip())
-            .push("src_port", client.port())
-            .push("dst_ip", server.ip())
-            .push("dst_port", server.port());
-        ev
+        Emitter::conn_event(kind, ts, decky, client, server)
     }
 }
 
@@ -174,9 +109,8 @@ pub struct Engine {
     deckies: DeckyMap,
     flows: FlowTable<tcp::FlowApp>,
     seq_classes: SeqClassTable,
-    quic: quic::QuicTracker,
-    /// Fragmented DTLS ClientHellos being reassembled.
-    dtls_hellos: dtls_hellos::DtlsHelloTable,
+    /// The datagram analyzers' tables (QUIC, DTLS).
+    datagrams: DatagramAnalyzers,
     leaks: ipv6_leak::LeakTracker,
     /// DHCP/DHCPv6 clients already reported, by MAC.
     dhcp: dhcp::DhcpTracker,
@@ -211,11 +145,7 @@ impl Engine {
         let client_sources = limits.seq_sources.min(client_mismatch::DEFAULT_SOURCES);
         let mut flows = FlowTable::with_half_open_cap(limits.flows, limits.pending_handshakes);
         flows.set_budget(budget.clone());
-        let mut dtls_hellos =
-            dtls_hellos::DtlsHelloTable::new(limits.pending_handshakes, limits.reassembly_bytes);
-        dtls_hellos.set_budget(budget.clone());
-        let mut quic = quic::QuicTracker::new(&limits);
-        quic.set_budget(budget.clone());
+        let datagrams = DatagramAnalyzers::new(&limits, &budget);
         let mut seq_classes = SeqClassTable::new(limits.seq_sources);
         seq_classes.set_budget(budget.clone());
         let mut leaks = ipv6_leak::LeakTracker::new(&limits);
@@ -235,8 +165,7 @@ impl Engine {
         Engine {
             flows,
             seq_classes,
-            quic,
-            dtls_hellos,
+            datagrams,
             leaks,
             dhcp,
             p0f_hosts,
@@ -387,14 +316,12 @@ impl Engine {
                 self.seq_classes.len(),
                 self.seq_classes.evictions,
             ),
-            (
-                "dtls_hellos",
-                self.dtls_hellos.len(),
-                self.dtls_hellos.evictions,
-            ),
+        ];
+        self.datagrams.table_stats(&mut tables);
+        tables.extend([
             ("p0f_hosts", self.p0f_hosts.len(), self.p0f_hosts.evictions),
             ("ip_fragments", self.defrag.len(), self.defrag.evictions),
-        ];
+        ]);
         tables.push(("client_sources", self.clients.len(), self.clients.evictions));
         tables.extend(self.leaks.table_stats());
         tables.extend(self.dhcp.table_stats());
@@ -475,8 +402,7 @@ impl Engine {
                 ts,
             );
         }
-        self.dtls_hellos.finish(&mut self.cx.stats);
-        self.dtls_hellos.enforce_budget(&mut self.cx.stats);
+        self.datagrams.finish(&mut self.cx.stats);
         self.hand_over(sink);
     }
 
@@ -526,8 +452,7 @@ impl Engine {
 
     fn expire_idle(&mut self) {
         self.defrag.expire(self.now, &mut self.cx.stats);
-        self.dtls_hellos.expire(self.now, &mut self.cx.stats);
-        self.dtls_hellos.enforce_budget(&mut self.cx.stats);
+        self.datagrams.expire(self.now, &mut self.cx.stats);
         let idle_us = i64::try_from(self.cx.limits.flow_idle_secs.saturating_mul(1_000_000))
             .unwrap_or(i64::MAX);
         while let Some((flow, half_open)) = self.flows.pop_idle(self.now, idle_us) {

@@ -11,9 +11,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use super::p0f_http::{HttpNatInfo, P0fNeeds};
 use super::tcp::FlowApp;
 use super::Context;
+use crate::analyzers::p0f_http::P0fNeeds;
 use crate::decode::{TcpFlags, TcpView};
 use crate::event::{Event, EventKind};
 use crate::fingerprint::p0f::db::SysEntry;
@@ -105,7 +105,7 @@ pub(super) fn on_packet(
             }
             p.alive = true;
             p.next_seq[0] = seq.wrapping_add(1);
-            let ts1 = ts1_of(tcp.header);
+            let ts1 = ts1_of(tcp);
             let host = hosts.entry(ip);
             if let Some(snap) = snap {
                 nat = host.nat.score_tcp(true, &snap, cli_port);
@@ -125,7 +125,7 @@ pub(super) fn on_packet(
                 return;
             };
             p.next_seq[1] = seq.wrapping_add(1);
-            let ts1 = ts1_of(tcp.header);
+            let ts1 = ts1_of(tcp);
             let host = hosts.entry(ip);
             if let Some(snap) = snap {
                 nat = host.nat.score_tcp(false, &snap, cli_port);
@@ -149,7 +149,7 @@ pub(super) fn on_packet(
             }
             let up = check(
                 &mut p.tps[d],
-                ts1_of(tcp.header),
+                ts1_of(tcp),
                 now,
                 base(hosts, ip, side),
                 false,
@@ -165,7 +165,7 @@ pub(super) fn on_packet(
             p.alive = false;
             check(
                 &mut p.tps[d],
-                ts1_of(tcp.header),
+                ts1_of(tcp),
                 now,
                 base(hosts, ip, side),
                 false,
@@ -210,17 +210,7 @@ fn nat_event(
     ev
 }
 
-/// A p0f HTTP head read from a connection's stream, waiting for host
-/// change scoring (the stream analyzers cannot reach the host table).
-#[derive(Debug)]
-pub struct HttpHead {
-    pub info: HttpNatInfo,
-    pub ts: Timestamp,
-    pub client: SocketAddr,
-    pub server: SocketAddr,
-    pub decky: Arc<str>,
-    pub direction: super::Direction,
-}
+pub use crate::analyzers::p0f_http::HttpHead;
 
 /// After the analyzers: p0f's HTTP module scores each head read against
 /// its host (the client for a request, the server for a response), in

@@ -1,115 +1,30 @@
 //! TCP stream dispatch: each direction is reassembled by a bounded
-//! [`StreamBuffer`] and its in-order bytes are offered to the application
-//! analyzers (TLS, SSH, HTTP) until each says it has seen enough. A
-//! direction nobody wants any more has its buffer released.
+//! [`StreamBuffer`] and its in-order bytes are offered to the registered
+//! stream analyzers ([`StreamAnalyzers`]) until each says it has seen
+//! enough. A direction nobody wants any more has its buffer released.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-use super::http::HttpConn;
-use super::ssh::SshConn;
-use super::tcp::FlowApp;
-use super::tls::TlsConn;
-use super::{Context, Counter, Direction, Limits, Stats};
-use crate::decode::TcpFlags;
-use crate::event::{Event, EventKind};
+use super::Context;
+use crate::analyzers::{
+    Attribution, Emitter, FlowObservers, Segment, StreamAnalyzers, StreamCx, StreamEnv,
+};
 use crate::flow::reassembly::StreamBuffer;
-use crate::flow::table::{Flow, Handshake, Side};
+use crate::flow::table::Handshake;
+use crate::limits::Limits;
+use crate::stats::Counter;
 use crate::util::budget::{heap_cost, Budget, Pool};
 use crate::util::time::Timestamp;
 
-/// Direction of stream bytes relative to the connection's client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dir {
-    ToServer = 0,
-    ToClient = 1,
-}
-
-impl From<Side> for Dir {
-    fn from(s: Side) -> Dir {
-        match s {
-            Side::Client => Dir::ToServer,
-            Side::Server => Dir::ToClient,
-        }
-    }
-}
-
-/// Whether an analyzer wants more bytes of a direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Interest {
-    More,
-    Done,
-}
-
-/// What an analyzer may use while handling stream bytes.
-pub struct StreamCx<'a> {
-    pub client: SocketAddr,
-    pub server: SocketAddr,
-    pub handshake: &'a Handshake,
-    /// Time of the packet being processed.
-    pub ts: Timestamp,
-    pub limits: &'a Limits,
-    pub stats: &'a mut Stats,
-    /// TCP flags of the segment being processed (empty at flow end).
-    pub tcp_flags: TcpFlags,
-    /// The segment being processed carries only bytes seen before.
-    pub retransmission: bool,
-    /// Payload-less, ACK-only segments per side (client, server) so far.
-    pub bare_acks: [u32; 2],
-    /// p0f's database (its HTTP signatures).
-    pub p0f_db: &'static crate::fingerprint::p0f::Database,
-    /// p0f OS name id of the connection's SYN, if it matched an OS.
-    pub syn_os: Option<u32>,
-    decky: &'a Arc<str>,
-    direction: Direction,
-    out: &'a mut Vec<Event>,
-    p0f_http_heads: &'a mut Vec<super::p0f_uptime::HttpHead>,
-}
-
-impl StreamCx<'_> {
-    /// A new event with `src_ip src_port dst_ip dst_port` set.
-    pub fn event(&self, kind: EventKind) -> Event {
-        Context::conn_event(kind, self.ts, self.decky, self.client, self.server)
-    }
-
-    /// Queues an event, appending `direction`.
-    pub fn emit(&mut self, mut ev: Event) {
-        ev.push("direction", self.direction.as_str());
-        self.stats.events[ev.kind.index()] += 1;
-        self.out.push(ev);
-    }
-
-    /// Hands a p0f HTTP head to host change scoring.
-    pub fn p0f_http_head(&mut self, info: super::p0f_http::HttpNatInfo) {
-        self.p0f_http_heads.push(super::p0f_uptime::HttpHead {
-            info,
-            ts: self.ts,
-            client: self.client,
-            server: self.server,
-            decky: self.decky.clone(),
-            direction: self.direction,
-        });
-    }
-}
-
-const ANALYZERS: usize = 3;
-
-/// What the TCP layer knows about a payload segment.
-#[derive(Debug, Clone, Copy)]
-pub struct SegmentMeta {
-    pub flags: TcpFlags,
-    pub retransmission: bool,
-}
+const ANALYZERS: usize = StreamAnalyzers::COUNT;
 
 /// Per-flow stream state, boxed on the flow at its first payload byte.
 #[derive(Debug)]
 pub struct StreamState {
     buffers: [StreamBuffer; 2],
-    /// `wants[dir][analyzer]`: still interested in that direction.
+    /// `wants[side][analyzer]`: still interested in that side's bytes.
     wants: [[bool; ANALYZERS]; 2],
-    tls: TlsConn,
-    ssh: SshConn,
-    http: HttpConn,
+    analyzers: StreamAnalyzers,
     budget: Budget,
     /// Bytes charged to [`Pool::StreamReaders`]: this box and the readers'
     /// buffers (the reassembly buffers charge their own pool).
@@ -130,9 +45,7 @@ impl StreamState {
         StreamState {
             buffers,
             wants: [[true; ANALYZERS]; 2],
-            tls: TlsConn::new(),
-            ssh: SshConn::new(),
-            http: HttpConn::new(),
+            analyzers: StreamAnalyzers::default(),
             budget: budget.clone(),
             charged: 0,
         }
@@ -140,10 +53,7 @@ impl StreamState {
 
     /// Heap bytes of the box and the readers.
     fn footprint(&self) -> usize {
-        heap_cost(std::mem::size_of::<Self>())
-            + self.tls.heap_bytes()
-            + self.ssh.heap_bytes()
-            + self.http.heap_bytes()
+        heap_cost(std::mem::size_of::<Self>()) + self.analyzers.heap_bytes()
     }
 
     /// Settles the charge after the readers grew or shrank: the bytes are
@@ -180,86 +90,80 @@ impl Drop for StreamState {
 
 impl StreamState {
     /// What p0f's HTTP module still wants of the connection.
-    pub fn p0f_http_needs(&self) -> super::p0f_http::P0fNeeds {
-        self.http.p0f_needs()
+    pub fn p0f_http_needs(&self) -> crate::analyzers::p0f_http::P0fNeeds {
+        self.analyzers.http.p0f_needs()
     }
 }
 
-fn cx_for<'a>(
-    cx: &'a mut Context,
-    flow_parts: (&'a FlowApp, SocketAddr, SocketAddr, &'a Handshake),
-    ts: Timestamp,
-    seg: SegmentMeta,
-) -> StreamCx<'a> {
-    let (app, client, server, handshake) = flow_parts;
-    StreamCx {
-        client,
-        server,
-        handshake,
+/// What the stream dispatch reads of a flow (the TCP layer's flow state
+/// stays the TCP layer's).
+pub struct StreamFlow<'a> {
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub handshake: &'a Handshake,
+    /// Each side's initial sequence number, where known.
+    pub isn: [Option<u32>; 2],
+    pub attribution: &'a Attribution,
+    pub observers: &'a FlowObservers,
+    /// p0f OS name id of the connection's SYN, if it matched an OS.
+    pub syn_os: Option<u32>,
+}
+
+/// The analyzers' view of a flow at time `ts`.
+fn cx_for<'a>(cx: &'a mut Context, flow: &'a StreamFlow<'_>, ts: Timestamp) -> StreamCx<'a> {
+    let emitter = Emitter::new(
+        (flow.client, flow.server, flow.attribution),
         ts,
+        &mut cx.stats,
+        &mut cx.out,
+    );
+    let env = StreamEnv {
+        handshake: flow.handshake,
         limits: &cx.limits,
-        stats: &mut cx.stats,
-        tcp_flags: seg.flags,
-        retransmission: seg.retransmission,
-        bare_acks: app.bare_acks,
+        observed: flow.observers,
         p0f_db: cx.p0f_db,
-        syn_os: app.syn_os,
-        decky: &app.attribution.decky,
-        direction: app.attribution.direction,
-        out: &mut cx.out,
+        syn_os: flow.syn_os,
         p0f_http_heads: &mut cx.p0f_http_heads,
-    }
+    };
+    StreamCx::new(emitter, env)
 }
 
-/// Hands a segment's payload to the analyzers.
+/// Hands a segment's payload, starting at sequence number `seq`, to the
+/// analyzers. `slot` is the flow's stream state, made here at its first
+/// payload byte unless the memory budget `shed` it.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn on_payload(
     cx: &mut Context,
-    flow: &mut Flow<FlowApp>,
-    side: Side,
+    slot: &mut Option<Box<StreamState>>,
+    shed: bool,
+    flow: &StreamFlow<'_>,
+    seg: &Segment,
     seq: u32,
     payload: &[u8],
     ts: Timestamp,
-    seg: SegmentMeta,
 ) {
-    let dir = Dir::from(side);
-    let d = dir as usize;
-    let mut state = match flow.app.stream.take() {
+    let side = seg.side;
+    let d = side as usize;
+    let mut state = match slot.take() {
         Some(s) => s,
         // The budget took this flow's partial handshakes: it is timed, not
         // read any more.
-        None if flow.app.stream_shed => return,
+        None if shed => return,
         None => Box::new(StreamState::new(&cx.limits, &cx.budget, flow.isn)),
     };
     {
         let StreamState {
             buffers,
             wants,
-            tls,
-            ssh,
-            http,
+            analyzers,
             ..
         } = &mut *state;
-        let mut scx = cx_for(
-            cx,
-            (&flow.app, flow.client, flow.server, &flow.handshake),
-            ts,
-            seg,
-        );
-        tls.on_segment(&mut scx, dir, payload.len());
-        ssh.on_segment(&mut scx, dir, payload.len());
-        http.on_segment(&mut scx, dir, payload.len());
+        let mut scx = cx_for(cx, flow, ts);
+        analyzers.on_segment(&mut scx, seg);
         if wants[d].iter().any(|w| *w) {
             let want = &mut wants[d];
             let outcome = buffers[d].push(seq, payload, |offset, data| {
-                if want[0] && tls.on_data(&mut scx, dir, offset, data) == Interest::Done {
-                    want[0] = false;
-                }
-                if want[1] && ssh.on_data(&mut scx, dir, offset, data) == Interest::Done {
-                    want[1] = false;
-                }
-                if want[2] && http.on_data(&mut scx, dir, offset, data) == Interest::Done {
-                    want[2] = false;
-                }
+                analyzers.on_data(want, &mut scx, side, offset, data);
             });
             if outcome.conflicting_overlap {
                 scx.stats.bump(Counter::ReassemblyConflictingOverlaps);
@@ -270,9 +174,8 @@ pub(super) fn on_payload(
             if outcome.dropped_over_budget {
                 scx.stats.bump(Counter::ReassemblyDroppedOverMemcap);
             }
-            let lost = outcome.dropped_over_cap || outcome.dropped_over_budget;
-            if lost && dir == Dir::ToServer && want[0] {
-                tls.note_client_bytes_lost();
+            if outcome.dropped_over_cap || outcome.dropped_over_budget {
+                analyzers.on_bytes_lost(want, side);
             }
             if want.iter().all(|w| !*w) {
                 buffers[d].release();
@@ -280,26 +183,21 @@ pub(super) fn on_payload(
         }
     }
     state.recharge();
-    flow.app.stream = Some(state);
+    *slot = Some(state);
 }
 
 /// Lets the analyzers report at the end of a flow.
-pub(super) fn on_close(cx: &mut Context, flow: &mut Flow<FlowApp>, ts: Timestamp) {
-    let Some(mut state) = flow.app.stream.take() else {
+pub(super) fn on_close(
+    cx: &mut Context,
+    slot: &mut Option<Box<StreamState>>,
+    flow: &StreamFlow<'_>,
+    ts: Timestamp,
+) {
+    let Some(mut state) = slot.take() else {
         return;
     };
-    let mut scx = cx_for(
-        cx,
-        (&flow.app, flow.client, flow.server, &flow.handshake),
-        ts,
-        SegmentMeta {
-            flags: TcpFlags(0),
-            retransmission: false,
-        },
-    );
-    state.tls.on_close(&mut scx);
-    state.ssh.on_close(&mut scx);
-    state.http.on_close(&mut scx);
+    let mut scx = cx_for(cx, flow, ts);
+    state.analyzers.on_close(&mut scx);
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ pub(super) fn on_syn(
     let client = SocketAddr::new(ip.src, tcp.src_port());
     let server = SocketAddr::new(ip.dst, tcp.dst_port());
     let p0f = analyze(engine.cx.p0f_db, pkt, tcp, None);
-    let scanner = scanner::identify(ip.header, tcp.header);
+    let scanner = scanner::identify(ip, tcp);
 
     let mut ev = Context::conn_event(EventKind::TcpSynFingerprint, ts, &decky, client, server);
     push_stack_fields(&mut ev, pkt, tcp, p0f.as_ref());
@@ -126,7 +126,7 @@ pub(super) fn on_synack(
 /// The MSS of a SYN as p0f reads it (0 without one), kept on the flow for
 /// its SYN-ACK.
 pub(super) fn mss_of(tcp: &TcpView<'_>) -> u16 {
-    p0f::sig::mss_of(tcp.header)
+    p0f::sig::mss_of(tcp)
 }
 
 fn analyze<'a>(
@@ -135,25 +135,21 @@ fn analyze<'a>(
     tcp: &TcpView<'_>,
     peer_mss: Option<u16>,
 ) -> Option<P0fResult<'a>> {
-    let sig = RawSig::from_headers(pkt.ip.header, tcp.header, tcp.payload.len()).ok()?;
+    let sig = RawSig::from_views(&pkt.ip, tcp, tcp.payload.len()).ok()?;
     Some(P0fResult::analyze(
         db,
         sig.with_peer_mss(peer_mss.unwrap_or(0)),
     ))
 }
 
-/// JA4T/JA4TS written straight into the event (empty without `ja4plus` or
-/// for a truncated header).
+/// JA4T/JA4TS written straight into the event (empty without `ja4plus`).
 #[cfg_attr(not(feature = "ja4plus"), allow(dead_code))]
-struct Ja4t<'a>(&'a [u8]);
+struct Ja4t<'a>(TcpView<'a>);
 
 impl crate::event::FieldValue for Ja4t<'_> {
     #[cfg(feature = "ja4plus")]
     fn write_to(&self, out: &mut Vec<u8>) {
-        let mark = out.len();
-        if crate::fingerprint::ja4t::write_ja4t(self.0, out).is_none() {
-            out.truncate(mark);
-        }
+        crate::fingerprint::ja4t::write_ja4t(&self.0, out);
     }
 
     #[cfg(not(feature = "ja4plus"))]
@@ -161,7 +157,7 @@ impl crate::event::FieldValue for Ja4t<'_> {
 }
 
 fn ja4t<'a>(tcp: &TcpView<'a>) -> Ja4t<'a> {
-    Ja4t(tcp.header)
+    Ja4t(*tcp)
 }
 
 /// `p0f_sig p0f_os p0f_match p0f_dist mtu link scanner`.

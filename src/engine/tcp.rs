@@ -1,15 +1,16 @@
-//! TCP: flow creation and attribution, counters, FIN/RST/idle endings and
-//! the `tcp_flow_timing` event; SYNs go to [`super::syn`], payload to
+//! TCP: flow creation and attribution, counters and FIN/RST/idle endings;
+//! SYNs go to [`super::syn`], every segment to the flow observers
+//! ([`FlowObservers`]: JA4SSH's ACK counts, `tcp_flow_timing`), payload to
 //! [`super::stream`].
 
 use std::net::SocketAddr;
 
 use super::p0f_uptime::{self, Handshake};
-use super::Counter;
-use super::{stream, syn, Attribution, Context, Direction, Engine};
+use super::{stream, syn, Context, Engine};
+use crate::analyzers::{Attribution, Emitter, FlowEndCx, FlowObservers, Segment};
 use crate::decode::{Packet, TcpFlags, TcpView};
-use crate::event::{EventKind, Fixed};
 use crate::flow::table::{Flow, FlowEnd, FlowKey, Side};
+use crate::stats::Counter;
 use crate::util::time::Timestamp;
 
 /// The engine's per-flow state.
@@ -24,19 +25,13 @@ pub struct FlowApp {
     pub syn_os: Option<u32>,
     /// p0f's view of the connection, for its uptime module.
     pub p0f: p0f_uptime::P0fFlow,
-    /// Segments without payload whose only flag is ACK, per side (client,
-    /// server), from the flow's start: JA4SSH counts them.
-    pub bare_acks: [u32; 2],
+    /// What the flow observers keep of every segment.
+    pub observers: FlowObservers,
     /// Each side's FIN has been acknowledged by the other side.
     pub fin_acked: [bool; 2],
     /// The memory budget took the stream state: no more is made.
     pub stream_shed: bool,
 }
-
-/// Flows shorter than this many packets, with no retransmission and under
-/// a second, are not worth a `tcp_flow_timing` (docs/spec.md section 5).
-const TRIVIAL_PACKETS: u64 = 4;
-const TRIVIAL_DURATION_US: i64 = 1_000_000;
 
 pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, ts: Timestamp) {
     let src = SocketAddr::new(pkt.ip.src, tcp.src_port());
@@ -108,7 +103,7 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
         syn_mss: None,
         syn_os,
         p0f: Default::default(),
-        bare_acks: [0; 2],
+        observers: FlowObservers::default(),
         stream_shed: false,
         fin_acked: [false; 2],
     };
@@ -225,15 +220,14 @@ fn track(
         track.fin_end.get_or_insert(tcp.seq().wrapping_add(seg_len));
     }
 
-    if payload.is_empty() && flags.0 == TcpFlags::ACK {
-        let n = &mut flow.app.bare_acks[side as usize];
-        *n = n.saturating_add(1);
-    }
+    let seg = Segment {
+        side,
+        flags,
+        payload_len: payload.len(),
+        retransmission,
+    };
+    flow.app.observers.on_segment(&seg);
     if !payload.is_empty() {
-        let seg = stream::SegmentMeta {
-            flags,
-            retransmission,
-        };
         // Data on a SYN (TCP Fast Open, or any payload an attacker puts
         // there: the decky's kernel queues it) starts after the SYN's own
         // sequence number, where the stream begins.
@@ -242,7 +236,8 @@ fn track(
         } else {
             tcp.seq()
         };
-        stream::on_payload(cx, flow, side, seq, payload, ts, seg);
+        let (slot, shed, parts) = stream_parts(flow);
+        stream::on_payload(cx, slot, shed, &parts, &seg, seq, payload, ts);
     }
 
     if flags.has(TcpFlags::RST) {
@@ -262,43 +257,43 @@ fn track(
     None
 }
 
-/// Reports a flow that left the table: analyzers' closing events, then
-/// `tcp_flow_timing` unless the flow was trivial.
+/// Reports a flow that left the table: the stream analyzers' closing
+/// events, then the flow observers' (`tcp_flow_timing`).
 pub(super) fn end_flow(cx: &mut Context, mut flow: Flow<FlowApp>, reason: FlowEnd, ts: Timestamp) {
     if reason == FlowEnd::Evicted {
         cx.stats.bump(Counter::FlowsEvicted);
     }
-    stream::on_close(cx, &mut flow, ts);
-    let s = &flow.stats;
-    let duration = s.duration_us();
-    if s.packets < TRIVIAL_PACKETS && s.retransmits == 0 && duration < TRIVIAL_DURATION_US {
-        return;
-    }
-    let a = &flow.app.attribution;
-    let mut ev = Context::conn_event(
-        EventKind::TcpFlowTiming,
+    let (slot, _, parts) = stream_parts(&mut flow);
+    stream::on_close(cx, slot, &parts, ts);
+    let emitter = Emitter::new(
+        (flow.client, flow.server, &flow.app.attribution),
         ts,
-        &a.decky,
-        flow.client,
-        flow.server,
+        &mut cx.stats,
+        &mut cx.out,
     );
-    let gaps = s.packets.saturating_sub(1);
-    let (mean, min, max) = if gaps == 0 {
-        (0.0, 0.0, 0.0)
-    } else {
-        (
-            s.iat_sum_us as f64 / gaps as f64 / 1000.0,
-            s.iat_min_us as f64 / 1000.0,
-            s.iat_max_us as f64 / 1000.0,
-        )
+    flow.app
+        .observers
+        .on_end(&mut FlowEndCx::new(emitter, &flow.stats));
+}
+
+/// The flow's stream state slot, whether the budget shed it, and what the
+/// stream dispatch reads of the rest of the flow.
+fn stream_parts(
+    flow: &mut Flow<FlowApp>,
+) -> (
+    &mut Option<Box<stream::StreamState>>,
+    bool,
+    stream::StreamFlow<'_>,
+) {
+    let app = &mut flow.app;
+    let parts = stream::StreamFlow {
+        client: flow.client,
+        server: flow.server,
+        handshake: &flow.handshake,
+        isn: flow.isn,
+        attribution: &app.attribution,
+        observers: &app.observers,
+        syn_os: app.syn_os,
     };
-    ev.push("packets", s.packets)
-        .push("bytes", s.bytes)
-        .push("duration_s", Fixed(duration as f64 / 1e6, 3))
-        .push("mean_iat_ms", Fixed(mean, 2))
-        .push("min_iat_ms", Fixed(min, 2))
-        .push("max_iat_ms", Fixed(max, 2))
-        .push("retransmits", s.retransmits);
-    let direction: Direction = a.direction;
-    cx.emit(ev, direction);
+    (&mut app.stream, app.stream_shed, parts)
 }

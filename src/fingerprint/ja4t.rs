@@ -8,50 +8,41 @@
 //! own `0` (as FoxIO's tools, Wireshark's and Zeek's plugins do: macOS gives
 //! `2-1-3-1-1-8-4-0-0`). A part that is absent is `00`.
 
+use crate::decode::{TcpOption, TcpOptions, TcpView};
 use crate::util::decimal::push_u64;
 
-/// JA4T of a SYN, or JA4TS of a SYN-ACK, from the TCP header bytes (options
-/// included). `None` if the header is truncated.
-pub fn ja4t(tcp: &[u8]) -> Option<String> {
+/// JA4T of a SYN, or JA4TS of a SYN-ACK.
+pub fn ja4t(tcp: &TcpView<'_>) -> String {
     let mut out = Vec::with_capacity(32);
-    write_ja4t(tcp, &mut out)?;
-    String::from_utf8(out).ok()
+    write_ja4t(tcp, &mut out);
+    // Digits, `_` and `-` only.
+    String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Appends the JA4T of `tcp` to `out` (digits, `_` and `-` only), or
-/// nothing if the header is truncated: one pass, no formatting machinery.
-pub fn write_ja4t(tcp: &[u8], out: &mut Vec<u8>) -> Option<()> {
-    let window = u16::from_be_bytes([*tcp.get(14)?, *tcp.get(15)?]);
-    let doff = usize::from(*tcp.get(12)? >> 4) * 4;
-    let opts = tcp.get(20..doff.max(20))?;
-
-    push_u64(out, u64::from(window));
+/// Appends the JA4T of `tcp` to `out` (digits, `_` and `-` only): one
+/// pass, no formatting machinery.
+pub fn write_ja4t(tcp: &TcpView<'_>, out: &mut Vec<u8>) {
+    push_u64(out, u64::from(tcp.window()));
     out.push(b'_');
     let (mut mss, mut wscale) = (None, None);
-    let mut i = 0;
-    while let Some(&kind) = opts.get(i) {
-        if i > 0 {
+    let mut walk = tcp.options();
+    let mut first = true;
+    while let Some(option) = walk.next() {
+        if !first {
             out.push(b'-');
         }
-        push_u64(out, u64::from(kind));
-        if kind <= 1 {
-            i += 1;
-            continue;
-        }
-        // A length that runs past the options, or below 2, ends the list.
-        let Some(&len) = opts.get(i + 1) else { break };
-        let len = usize::from(len);
-        let Some(body) = opts.get(i + 2..i + len.max(2)).filter(|_| len >= 2) else {
-            break;
-        };
-        match (kind, body) {
-            (2, [a, b]) => mss = Some(u16::from_be_bytes([*a, *b])),
-            (3, [s]) => wscale = Some(*s),
+        first = false;
+        push_u64(out, u64::from(option.kind()));
+        match option {
+            TcpOption::Mss(v) => mss = Some(v),
+            TcpOption::WindowScale(s) => wscale = Some(s),
+            // The bytes after EOL are listed as options too: padding gives
+            // one `0` each.
+            TcpOption::Eol => walk = TcpOptions::new(walk.remaining()),
             _ => {}
         }
-        i += len;
     }
-    if opts.is_empty() {
+    if tcp.option_bytes().is_empty() {
         out.extend_from_slice(b"00");
     }
     for part in [mss, wscale.map(u16::from)] {
@@ -61,12 +52,15 @@ pub fn write_ja4t(tcp: &[u8], out: &mut Vec<u8>) -> Option<()> {
             None => out.extend_from_slice(b"00"),
         }
     }
-    Some(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ja4t(tcp: &[u8]) -> Option<String> {
+        Some(super::ja4t(&TcpView::new(tcp).ok()?))
+    }
 
     fn tcp(win: u16, opts: &[u8]) -> Vec<u8> {
         let doff = (20 + opts.len()) / 4;

@@ -39,18 +39,11 @@ impl Scanner {
     }
 }
 
-/// The SYN fields the rules look at.
-struct Syn<'a> {
-    v4: Option<V4>,
-    dst_port: u16,
-    seq: u32,
-    ack: u32,
-    flags: u8,
-    window: u16,
-    urg: u16,
-    options: &'a [u8],
-}
+use std::net::IpAddr;
 
+use crate::decode::{IpView, TcpFlags, TcpOption, TcpView};
+
+/// The IPv4 fields the rules look at.
 struct V4 {
     ttl: u8,
     id: u16,
@@ -58,113 +51,73 @@ struct V4 {
     dst: u32,
 }
 
-const TCP_SYN: u8 = 0x02;
-const TCP_ACK: u8 = 0x10;
-const TCP_URG: u8 = 0x20;
-const TCP_ECE: u8 = 0x40;
-const TCP_CWR: u8 = 0x80;
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
-impl<'a> Syn<'a> {
-    fn parse(ip: &[u8], tcp: &'a [u8]) -> Option<Syn<'a>> {
-        let v4 = match ip.first()? >> 4 {
-            4 => Some(V4 {
-                ttl: *ip.get(8)?,
-                id: be16(ip, 4)?,
-                df: be16(ip, 6)? & 0x4000 != 0,
-                dst: be32(ip, 16)?,
+impl V4 {
+    fn of(ip: &IpView<'_>) -> Option<V4> {
+        match ip.dst {
+            IpAddr::V4(dst) => Some(V4 {
+                ttl: ip.ttl,
+                id: ip.ident,
+                df: ip.df,
+                dst: u32::from(dst),
             }),
-            6 => None,
-            _ => return None,
-        };
-        let doff = usize::from(*tcp.get(12)? >> 4) * 4;
-        Some(Syn {
-            v4,
-            dst_port: be16(tcp, 2)?,
-            seq: be32(tcp, 4)?,
-            ack: be32(tcp, 8)?,
-            flags: *tcp.get(13)?,
-            window: be16(tcp, 14)?,
-            urg: be16(tcp, 18)?,
-            options: tcp.get(20..doff.max(20))?,
-        })
-    }
-
-    fn no_df(&self) -> bool {
-        self.v4.as_ref().is_none_or(|v| !v.df)
-    }
-
-    /// TSval and TSecr of a timestamp option (a simple option walk).
-    fn timestamps(&self) -> Option<(u32, u32)> {
-        let o = self.options;
-        let mut i = 0;
-        while let Some(&kind) = o.get(i) {
-            match kind {
-                0 => return None,
-                1 => i += 1,
-                _ => {
-                    let len = usize::from(*o.get(i + 1)?);
-                    if len < 2 {
-                        return None;
-                    }
-                    if kind == 8 && len == 10 {
-                        return Some((be32(o, i + 2)?, be32(o, i + 6)?));
-                    }
-                    i += len;
-                }
-            }
+            IpAddr::V6(_) => None,
         }
-        None
     }
 }
 
-/// Identifies the tool that built a SYN (SYN set, ACK clear) from its IP
-/// header bytes and TCP header bytes (options included).
-pub fn identify(ip: &[u8], tcp: &[u8]) -> Option<Scanner> {
-    let s = Syn::parse(ip, tcp)?;
-    if s.flags & TCP_SYN == 0 || s.flags & TCP_ACK != 0 {
+/// TSval and TSecr of the first timestamp option before EOL.
+fn timestamps(tcp: &TcpView<'_>) -> Option<(u32, u32)> {
+    tcp.options().find_map(|o| match o {
+        TcpOption::Timestamps { value, echo } => Some((value, echo)),
+        _ => None,
+    })
+}
+
+/// Identifies the tool that built a SYN (SYN set, ACK clear).
+pub fn identify(ip: &IpView<'_>, tcp: &TcpView<'_>) -> Option<Scanner> {
+    if !tcp.is_syn() {
         return None;
     }
-    if let Some(v4) = &s.v4 {
-        if v4.id == 54321 && !v4.df && v4.ttl > 128 && s.window == 65535 {
+    let v4 = V4::of(ip);
+    let window = tcp.window();
+    let ack = tcp.ack();
+    let options = tcp.option_bytes();
+    if let Some(v4) = &v4 {
+        if v4.id == 54321 && !v4.df && v4.ttl > 128 && window == 65535 {
             return Some(Scanner::Zmap);
         }
-        let masscan_id = (v4.dst ^ u32::from(s.dst_port) ^ s.seq) as u16;
-        if v4.id == masscan_id && !v4.df && s.window == 1024 && s.ack == 0 {
+        let masscan_id = (v4.dst ^ u32::from(tcp.dst_port()) ^ tcp.seq()) as u16;
+        if v4.id == masscan_id && !v4.df && window == 1024 && ack == 0 {
             return Some(Scanner::Masscan);
         }
     }
-    if s.no_df()
-        && matches!(s.window, 1024 | 2048 | 3072 | 4096)
-        && s.options == [2, 4, 0x05, 0xb4]
-        && s.ack == 0
+    let no_df = v4.as_ref().is_none_or(|v| !v.df);
+    if no_df
+        && matches!(window, 1024 | 2048 | 3072 | 4096)
+        && options == [2, 4, 0x05, 0xb4]
+        && ack == 0
     {
         return Some(Scanner::Nmap);
     }
-    if let Some((0xffff_ffff, 0)) = s.timestamps() {
-        if matches!(s.window, 1 | 4 | 16 | 63 | 256 | 512 | 31337) {
+    if let Some((0xffff_ffff, 0)) = timestamps(tcp) {
+        if matches!(window, 1 | 4 | 16 | 63 | 256 | 512 | 31337) {
             return Some(Scanner::Nmap);
         }
     }
-    if s.flags & (TCP_ECE | TCP_CWR) == TCP_ECE | TCP_CWR
-        && s.flags & TCP_URG == 0
-        && s.urg == 0xf7f5
-        && s.window == 3
+    let flags = tcp.flags();
+    if flags.has(TcpFlags::ECE)
+        && flags.has(TcpFlags::CWR)
+        && !flags.has(TcpFlags::URG)
+        && tcp.urgent_ptr() == 0xf7f5
+        && window == 3
     {
         return Some(Scanner::Nmap);
     }
-    if s.no_df() && s.options.is_empty() {
-        if s.window == 512 && s.ack != 0 {
+    if no_df && options.is_empty() {
+        if window == 512 && ack != 0 {
             return Some(Scanner::Hping3);
         }
-        if s.window == 1480 && s.ack == 0 {
+        if window == 1480 && ack == 0 {
             return Some(Scanner::Nping);
         }
     }
@@ -174,6 +127,13 @@ pub fn identify(ip: &[u8], tcp: &[u8]) -> Option<Scanner> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `identify` on raw header bytes (None when they do not decode).
+    fn identify_raw(ip: &[u8], tcp: &[u8]) -> Option<Scanner> {
+        let ip = IpView::parse(ip).ok()?;
+        let tcp = TcpView::new(tcp).ok()?;
+        identify(&ip, &tcp)
+    }
 
     fn ip4(ttl: u8, id: u16, df: bool, dst: [u8; 4]) -> Vec<u8> {
         let mut h = vec![0x45, 0, 0, 40, 0, 0, 0, 0, ttl, 6, 0, 0, 10, 99, 0, 1];
@@ -203,11 +163,14 @@ mod tests {
         // From masscan.pcap: 10.99.0.2:61, ISN 0x5c7c9034, IP ID 36875.
         let ip = ip4(255, 36875, false, [10, 99, 0, 2]);
         assert_eq!(
-            identify(&ip, &tcp(61, 0x5c7c9034, 0, 2, 1024, &[])),
+            identify_raw(&ip, &tcp(61, 0x5c7c9034, 0, 2, 1024, &[])),
             Some(Scanner::Masscan)
         );
         let ip = ip4(255, 36876, false, [10, 99, 0, 2]);
-        assert_eq!(identify(&ip, &tcp(61, 0x5c7c9034, 0, 2, 1024, &[])), None);
+        assert_eq!(
+            identify_raw(&ip, &tcp(61, 0x5c7c9034, 0, 2, 1024, &[])),
+            None
+        );
     }
 
     #[test]
@@ -216,12 +179,12 @@ mod tests {
             2, 4, 5, 0xb4, 4, 2, 8, 10, 1, 2, 3, 4, 0, 0, 0, 0, 1, 3, 3, 7,
         ];
         let ip = ip4(64, 54321, true, [10, 99, 0, 2]);
-        assert_eq!(identify(&ip, &tcp(80, 7, 0, 2, 64240, &linux)), None);
+        assert_eq!(identify_raw(&ip, &tcp(80, 7, 0, 2, 64240, &linux)), None);
         // A SYN+ACK is never labelled.
         let ip = ip4(255, 54321, false, [10, 99, 0, 2]);
-        assert_eq!(identify(&ip, &tcp(80, 7, 0, 0x12, 65535, &[])), None);
+        assert_eq!(identify_raw(&ip, &tcp(80, 7, 0, 0x12, 65535, &[])), None);
         assert_eq!(
-            identify(&ip, &tcp(80, 7, 0, 0x02, 65535, &[])),
+            identify_raw(&ip, &tcp(80, 7, 0, 0x02, 65535, &[])),
             Some(Scanner::Zmap)
         );
     }
@@ -230,8 +193,8 @@ mod tests {
     fn garbage_is_harmless() {
         for n in 0..48usize {
             let junk: Vec<u8> = (0..n).map(|i| (i * 29 + 3) as u8).collect();
-            let _ = identify(&junk, &junk);
-            let _ = identify(&ip4(1, 2, false, [1, 2, 3, 4]), &junk);
+            let _ = identify_raw(&junk, &junk);
+            let _ = identify_raw(&ip4(1, 2, false, [1, 2, 3, 4]), &junk);
         }
     }
 }

@@ -80,10 +80,7 @@ mod tests {
         hdr.extend_from_slice(&[
             2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7,
         ]);
-        let tcp = TcpView {
-            header: &hdr,
-            payload: &[],
-        };
+        let tcp = TcpView::new(&hdr).unwrap();
         let s = summarize_options(&tcp);
         assert_eq!(s.options_sig, "M,S,T,N,W");
         assert_eq!(

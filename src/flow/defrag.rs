@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use crate::decode::{self, Fragment, Packet, Transport};
-use crate::engine::Stats;
+use crate::stats::Stats;
 use crate::util::budget::{heap_cost, Budget, Charge, Pool};
 use crate::util::counter::Counter;
 use crate::util::time::Timestamp;
@@ -197,7 +197,7 @@ impl DefragTable {
         let ip = &pkt.ip;
         let v6 = ip.version == 6;
         // The bytes the IP header vouches for must all be in the capture.
-        let stated = (ip.total_len as usize).saturating_sub(ip.header.len());
+        let stated = (ip.total_len as usize).saturating_sub(ip.header_len());
         if ip.payload.len() < stated {
             stats.bump(Counter::IpFragmentsTruncated);
             return None;
@@ -219,7 +219,7 @@ impl DefragTable {
         let head_len = if v6 {
             usize::from(info.v6_frag_at)
         } else {
-            ip.header.len()
+            ip.header_len()
         };
         if end as usize + if v6 { head_len - 40 + 8 } else { head_len } > MAX_LEN as usize {
             stats.bump(Counter::IpFragmentsOversize);
@@ -287,7 +287,7 @@ impl DefragTable {
             },
         );
         if offset == 0 {
-            d.head = Some(ip.header[..head_len].into());
+            d.head = Some(ip.header_bytes()[..head_len].into());
             d.v6_next_at = usize::from(info.v6_next_at);
             d.v6_next = info.v6_next;
             d.src_mac = pkt.src_mac;

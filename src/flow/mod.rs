@@ -4,3 +4,7 @@
 pub mod defrag;
 pub mod reassembly;
 pub mod table;
+
+/// Which end of a connection sent a packet, the one vocabulary for it
+/// across the crate (TCP flows, stream analyzers, JA4SSH, QUIC keys).
+pub use table::Side;

@@ -7,3 +7,4 @@ pub mod lru;
 pub mod message;
 pub mod swar;
 pub mod time;
+pub mod wire;

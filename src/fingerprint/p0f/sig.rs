@@ -12,6 +12,7 @@
 
 use std::fmt;
 
+use crate::decode::{DecodeError, IpView, TcpFlags, TcpOption, TcpOptions, TcpView};
 use crate::util::decimal::push_u64;
 
 /// p0f's limit on the TTL distance of a non-fuzzy match (config.h `MAX_DIST`).
@@ -80,15 +81,6 @@ pub mod opt {
     pub const SACK: u8 = 5;
     pub const TS: u8 = 8;
 }
-
-const TCP_FIN: u8 = 0x01;
-const TCP_SYN: u8 = 0x02;
-const TCP_RST: u8 = 0x04;
-const TCP_PUSH: u8 = 0x08;
-const TCP_ACK: u8 = 0x10;
-const TCP_URG: u8 = 0x20;
-const TCP_ECE: u8 = 0x40;
-const TCP_CWR: u8 = 0x80;
 
 /// The option kinds of a segment in wire order (at most [`MAX_TCP_OPT`]).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -227,139 +219,113 @@ pub struct RawSig {
     pub peer_mss: u16,
 }
 
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes([
-        *b.get(at)?,
-        *b.get(at + 1)?,
-        *b.get(at + 2)?,
-        *b.get(at + 3)?,
-    ]))
+impl SigError {
+    fn from_decode(e: DecodeError) -> SigError {
+        match e {
+            DecodeError::Malformed(_) => SigError::BadHeaderLength,
+            DecodeError::NotIp => SigError::BadIpVersion,
+            _ => SigError::Truncated,
+        }
+    }
 }
 
 impl RawSig {
-    /// Builds the signature from the IP header bytes (from the version nibble
-    /// to the first TCP byte: IPv4 options or IPv6 extension headers
-    /// included), the TCP header bytes (options included; extra bytes past
-    /// the data offset are ignored) and the payload length.
+    /// Builds the signature from raw header bytes: the IP header (from the
+    /// version nibble to the first TCP byte: IPv4 options or IPv6 extension
+    /// headers included), the TCP header (options included; extra bytes
+    /// past the data offset are ignored) and the payload length. For tests
+    /// and tools; the engine has the decoded views ([`RawSig::from_views`]).
     pub fn from_headers(ip: &[u8], tcp: &[u8], payload_len: usize) -> Result<RawSig, SigError> {
-        let first = *ip.first().ok_or(SigError::Truncated)?;
+        let ip = IpView::parse(ip).map_err(SigError::from_decode)?;
+        let tcp = TcpView::new(tcp).map_err(SigError::from_decode)?;
+        RawSig::from_views(&ip, &tcp, payload_len)
+    }
+
+    /// Builds the signature of a decoded SYN or SYN+ACK carrying
+    /// `payload_len` bytes.
+    pub fn from_views(
+        ip: &IpView<'_>,
+        tcp: &TcpView<'_>,
+        payload_len: usize,
+    ) -> Result<RawSig, SigError> {
         let mut quirks = 0u32;
-        let (ip_ver, ttl, ip_opt_len, tos, ip_hdr_len);
-        match first >> 4 {
-            4 => {
-                let ihl = usize::from(first & 0x0f) * 4;
-                if ihl < 20 {
-                    return Err(SigError::BadHeaderLength);
-                }
-                if ip.len() < ihl {
-                    return Err(SigError::Truncated);
-                }
-                let tos_byte = ip[1];
-                let id = be16(ip, 4).ok_or(SigError::Truncated)?;
-                let flags_off = be16(ip, 6).ok_or(SigError::Truncated)?;
-                ip_ver = 4;
-                ttl = ip[8];
-                ip_opt_len = (ihl - 20) as u8; // IHL caps it at 40
-                tos = tos_byte >> 2;
-                ip_hdr_len = ihl;
-                if tos_byte & 0x03 != 0 {
-                    quirks |= quirk::ECN;
-                }
-                if flags_off & 0x8000 != 0 {
-                    quirks |= quirk::NZ_MBZ;
-                }
-                if flags_off & 0x4000 != 0 {
-                    quirks |= quirk::DF;
-                    if id != 0 {
-                        quirks |= quirk::NZ_ID;
-                    }
-                } else if id == 0 {
-                    quirks |= quirk::ZERO_ID;
-                }
-            }
-            6 => {
-                if ip.len() < 40 {
-                    return Err(SigError::Truncated);
-                }
-                let ver_tc_flow = be32(ip, 0).ok_or(SigError::Truncated)?;
-                ip_ver = 6;
-                ttl = ip[7];
-                // p0f never sees extension headers; their length stands in
-                // for IPv4 options, as its README defines the field.
-                ip_opt_len = u8::try_from(ip.len() - 40).unwrap_or(u8::MAX);
-                tos = ((ver_tc_flow >> 22) & 0x3f) as u8;
-                ip_hdr_len = ip.len();
-                if ver_tc_flow & 0x000f_ffff != 0 {
-                    quirks |= quirk::FLOW;
-                }
-                if (ver_tc_flow >> 20) & 0x03 != 0 {
-                    quirks |= quirk::ECN;
-                }
-            }
-            _ => return Err(SigError::BadIpVersion),
-        }
-
-        let doff = usize::from(*tcp.get(12).ok_or(SigError::Truncated)? >> 4) * 4;
-        if doff < 20 {
-            return Err(SigError::BadHeaderLength);
-        }
-        let tcp = tcp.get(..doff).ok_or(SigError::Truncated)?;
-        let flags = tcp[13];
-        if flags & TCP_SYN == 0 {
-            return Err(SigError::NotSyn);
-        }
-        let syn_ack = flags & TCP_ACK != 0;
-        // p0f's `tcp_type == TCP_SYN`: only SYN among SYN/ACK/FIN/RST.
-        let pure_syn = flags & (TCP_SYN | TCP_ACK | TCP_FIN | TCP_RST) == TCP_SYN;
-
-        let seq = be32(tcp, 4).ok_or(SigError::Truncated)?;
-        let ack_first = tcp[8];
-        let ack = be32(tcp, 8).ok_or(SigError::Truncated)?;
-        let win = be16(tcp, 14).ok_or(SigError::Truncated)?;
-        let urg = be16(tcp, 18).ok_or(SigError::Truncated)?;
-
-        if flags & (TCP_ECE | TCP_CWR) != 0 || tcp[12] & 0x01 != 0 {
+        // p0f's `tos` drops the two ECN bits.
+        let tos = ip.tos >> 2;
+        if ip.tos & 0x03 != 0 {
             quirks |= quirk::ECN;
         }
-        if seq == 0 {
+        let ip_opt_len = match ip.version {
+            4 => {
+                if ip.reserved_flag {
+                    quirks |= quirk::NZ_MBZ;
+                }
+                if ip.df {
+                    quirks |= quirk::DF;
+                    if ip.ident != 0 {
+                        quirks |= quirk::NZ_ID;
+                    }
+                } else if ip.ident == 0 {
+                    quirks |= quirk::ZERO_ID;
+                }
+                ip.options_len() as u8 // IHL caps it at 40
+            }
+            6 => {
+                if ip.flow_label != 0 {
+                    quirks |= quirk::FLOW;
+                }
+                // p0f never sees extension headers; their length stands in
+                // for IPv4 options, as its README defines the field.
+                u8::try_from(ip.options_len()).unwrap_or(u8::MAX)
+            }
+            _ => return Err(SigError::BadIpVersion),
+        };
+
+        let flags = tcp.flags();
+        if !flags.has(TcpFlags::SYN) {
+            return Err(SigError::NotSyn);
+        }
+        let syn_ack = flags.has(TcpFlags::ACK);
+        // p0f's `tcp_type == TCP_SYN`: only SYN among SYN/ACK/FIN/RST.
+        let pure_syn = !syn_ack && !flags.has(TcpFlags::FIN) && !flags.has(TcpFlags::RST);
+
+        if flags.has(TcpFlags::ECE) || flags.has(TcpFlags::CWR) || flags.has(TcpFlags::NS) {
+            quirks |= quirk::ECN;
+        }
+        if tcp.seq() == 0 {
             quirks |= quirk::ZERO_SEQ;
         }
-        if flags & TCP_ACK != 0 {
-            if ack == 0 {
+        if syn_ack {
+            if tcp.ack() == 0 {
                 quirks |= quirk::ZERO_ACK;
             }
-        } else if flags & TCP_RST == 0 && ack_first & 0x01 != 0 {
+        } else if !flags.has(TcpFlags::RST) && tcp.ack_first_byte() & 0x01 != 0 {
             quirks |= quirk::NZ_ACK;
         }
-        if flags & TCP_URG != 0 {
+        if flags.has(TcpFlags::URG) {
             quirks |= quirk::URG;
-        } else if urg != 0 {
+        } else if tcp.urgent_ptr() != 0 {
             quirks |= quirk::NZ_URG;
         }
-        if flags & TCP_PUSH != 0 {
+        if flags.has(TcpFlags::PSH) {
             quirks |= quirk::PUSH;
         }
 
-        let opts = parse_options(&tcp[20..], pure_syn);
+        let opts = read_options(tcp.p0f_options(), pure_syn);
         quirks |= opts.quirks;
 
         Ok(RawSig {
-            ip_ver,
-            ttl,
+            ip_ver: ip.version,
+            ttl: ip.ttl,
             ip_opt_len,
             tos,
             mss: opts.mss,
-            win,
+            win: tcp.window(),
             wscale: opts.wscale,
             layout: opts.layout,
             eol_pad: opts.eol_pad,
             quirks,
             has_payload: payload_len > 0,
-            tot_hdr: u16::try_from(ip_hdr_len + doff).unwrap_or(u16::MAX),
+            tot_hdr: u16::try_from(ip.header_len() + tcp.header_len()).unwrap_or(u16::MAX),
             ts1: opts.ts1,
             syn_ack,
             peer_mss: 0,
@@ -393,22 +359,30 @@ impl RawSig {
 
 /// The MSS p0f reads from a TCP header (0 without one): what a SYN+ACK's
 /// window is compared with. The last MSS option counts.
-pub fn mss_of(tcp: &[u8]) -> u16 {
-    let doff = tcp.get(12).map_or(0, |b| usize::from(b >> 4) * 4);
-    match tcp.get(20..doff) {
-        Some(opts) => parse_options(opts, false).mss,
-        None => 0,
-    }
+pub fn mss_of(tcp: &TcpView<'_>) -> u16 {
+    let mss = |o| match o {
+        TcpOption::Mss(v) => Some(v),
+        _ => None,
+    };
+    tcp.p0f_options()
+        .take(MAX_TCP_OPT)
+        .filter_map(mss)
+        .last()
+        .unwrap_or(0)
 }
 
 /// The TSval of a segment's timestamp option as p0f reads it (0 without
-/// one), for its uptime check.
-pub fn ts1_of(tcp: &[u8]) -> u32 {
-    let doff = tcp.get(12).map_or(0, |b| usize::from(b >> 4) * 4);
-    match tcp.get(20..doff) {
-        Some(opts) if !opts.is_empty() => parse_options(opts, false).ts1,
-        _ => 0,
-    }
+/// one), for its uptime check. The last timestamp option counts.
+pub fn ts1_of(tcp: &TcpView<'_>) -> u32 {
+    let ts1 = |o| match o {
+        TcpOption::Timestamps { value, .. } => Some(value),
+        _ => None,
+    };
+    tcp.p0f_options()
+        .take(MAX_TCP_OPT)
+        .filter_map(ts1)
+        .last()
+        .unwrap_or(0)
 }
 
 /// Unit of a window multiple.
@@ -465,7 +439,8 @@ pub(crate) fn detect_win_multi(
         .find_map(|&(d, _, unit)| div(d).map(|m| (m, unit)))
 }
 
-struct Options {
+/// What p0f takes from the options.
+struct OptionSummary {
     layout: OptLayout,
     eol_pad: u8,
     mss: u16,
@@ -474,11 +449,11 @@ struct Options {
     quirks: u32,
 }
 
-/// Walks the option bytes as p0f does. A length byte that p0f reads just
-/// past the option space only ever leads to `bad`, which running out of
-/// bytes gives as well, so it is never read here.
-fn parse_options(opts: &[u8], pure_syn: bool) -> Options {
-    let mut o = Options {
+/// Reads the options as p0f does: at most [`MAX_TCP_OPT`] of them, a wrong
+/// length byte or a malformed option is `bad`, and so are options left
+/// unread after the limit.
+fn read_options(mut walk: TcpOptions<'_>, pure_syn: bool) -> OptionSummary {
+    let mut o = OptionSummary {
         layout: OptLayout::EMPTY,
         eol_pad: 0,
         mss: 0,
@@ -486,100 +461,60 @@ fn parse_options(opts: &[u8], pure_syn: bool) -> Options {
         ts1: 0,
         quirks: 0,
     };
-    let end = opts.len();
-    let mut at = 0usize;
-    let mut aborted = false;
-    while at < end && o.layout.len() < MAX_TCP_OPT {
-        let kind = opts[at];
-        o.layout.push(kind);
-        at += 1;
-        // `len` is the declared length byte, if there is one in the space.
-        let len = opts.get(at).copied();
-        match kind {
-            opt::EOL => {
-                o.eol_pad = (end - at) as u8; // option space is at most 40 bytes
-                while at < end {
-                    let b = opts[at];
-                    at += 1;
-                    if b != 0 {
-                        break;
+    // Whether the walk came to its end (EOL, a malformed option or no
+    // bytes left) rather than to the option limit.
+    let mut walked_to_end = false;
+    while o.layout.len() < MAX_TCP_OPT {
+        let Some(option) = walk.next() else {
+            walked_to_end = true;
+            break;
+        };
+        o.layout.push(option.kind());
+        if !walk.length_byte_agreed() {
+            o.quirks |= quirk::OPT_BAD;
+        }
+        match option {
+            TcpOption::Eol => {
+                let padding = walk.remaining();
+                o.eol_pad = padding.len() as u8; // option space is at most 40 bytes
+                                                 // p0f stops at the first non-zero padding byte and notices
+                                                 // it only when that is not the last byte.
+                if let Some((_, before_last)) = padding.split_last() {
+                    if before_last.iter().any(|&b| b != 0) {
+                        o.quirks |= quirk::OPT_EOL_NZ;
                     }
                 }
-                if at != end {
-                    o.quirks |= quirk::OPT_EOL_NZ;
-                    at = end;
-                }
+                walked_to_end = true;
+                break;
             }
-            opt::NOP => {}
-            opt::MSS => {
-                if len != Some(4) {
-                    o.quirks |= quirk::OPT_BAD;
-                }
-                if at + 3 > end {
-                    aborted = true;
-                    break;
-                }
-                o.mss = u16::from_be_bytes([opts[at + 1], opts[at + 2]]);
-                at += 3;
-            }
-            opt::WS => {
-                if len != Some(3) {
-                    o.quirks |= quirk::OPT_BAD;
-                }
-                if at + 2 > end {
-                    aborted = true;
-                    break;
-                }
-                o.wscale = opts[at + 1];
-                if o.wscale > 14 {
+            TcpOption::Mss(mss) => o.mss = mss,
+            TcpOption::WindowScale(shift) => {
+                o.wscale = shift;
+                if shift > 14 {
                     o.quirks |= quirk::OPT_EXWS;
                 }
-                at += 2;
             }
-            opt::SACKOK => {
-                if len != Some(2) {
-                    o.quirks |= quirk::OPT_BAD;
-                }
-                if at + 1 > end {
-                    aborted = true;
-                    break;
-                }
-                at += 1;
-            }
-            opt::TS => {
-                if len != Some(10) {
-                    o.quirks |= quirk::OPT_BAD;
-                }
-                if at + 9 > end {
-                    aborted = true;
-                    break;
-                }
-                o.ts1 =
-                    u32::from_be_bytes([opts[at + 1], opts[at + 2], opts[at + 3], opts[at + 4]]);
-                if o.ts1 == 0 {
+            TcpOption::Timestamps { value, echo } => {
+                o.ts1 = value;
+                if value == 0 {
                     o.quirks |= quirk::OPT_ZERO_TS1;
                 }
-                if pure_syn && opts[at + 5..at + 9] != [0, 0, 0, 0] {
+                if pure_syn && echo != 0 {
                     o.quirks |= quirk::OPT_NZ_TS2;
                 }
-                at += 9;
             }
-            _ => {
-                // SACK (10..=34) and unknown options (2..=40): declared size.
-                let (lo, hi) = if kind == opt::SACK { (10, 34) } else { (2, 40) };
-                match len {
-                    Some(l) if (lo..=hi).contains(&l) && at - 1 + usize::from(l) <= end => {
-                        at += usize::from(l) - 1;
-                    }
-                    _ => {
-                        aborted = true;
-                        break;
-                    }
-                }
+            TcpOption::Malformed { .. } => {
+                o.quirks |= quirk::OPT_BAD;
+                walked_to_end = true;
+                break;
             }
+            TcpOption::Nop
+            | TcpOption::SackPermitted
+            | TcpOption::Sack(_)
+            | TcpOption::Other { .. } => {}
         }
     }
-    if aborted || at != end {
+    if !walked_to_end && !walk.remaining().is_empty() {
         o.quirks |= quirk::OPT_BAD;
     }
     o
@@ -788,6 +723,7 @@ mod tests {
         let mut ip = vec![0u8; 40];
         ip[0] = 0x60;
         ip[1] = 0x01; // flow label 0x10000
+        ip[6] = 6; // next header: TCP
         ip[7] = 57;
         let s = RawSig::from_headers(&ip, &tcp(0x02, 28800, &[2, 4, 5, 0xa0]), 0).unwrap();
         assert_eq!(s.to_string(), "6:57+7:0:1440:mss*20,0:mss:flow:0");

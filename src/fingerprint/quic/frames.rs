@@ -2,7 +2,7 @@
 //! PADDING, PING, ACK, CRYPTO and CONNECTION_CLOSE. Any other frame type
 //! ends the walk; what came before it is still used.
 
-use super::varint::Reader;
+use super::varint::{ByteReader, ReadVarint};
 
 /// Offsets plus lengths of a CRYPTO stream stay below 2^62 (RFC 9000 19.6).
 const MAX_STREAM_OFFSET: u64 = (1 << 62) - 1;
@@ -31,25 +31,25 @@ pub enum FrameError {
 /// Iterator over the frames of a decrypted payload. After an error it
 /// yields nothing more.
 pub struct Frames<'a> {
-    r: Reader<'a>,
+    r: ByteReader<'a>,
     stopped: bool,
 }
 
 impl<'a> Frames<'a> {
     pub fn new(payload: &'a [u8]) -> Self {
         Frames {
-            r: Reader::new(payload),
+            r: ByteReader::new(payload),
             stopped: false,
         }
     }
 
     fn frame(&mut self) -> Result<Frame<'a>, FrameError> {
-        let ty = self.r.varint().ok_or(FrameError::Malformed)?;
+        let ty = self.r.varint().map_err(|_| FrameError::Malformed)?;
         match ty {
             0x00 => {
                 let mut n = 1;
                 while self.r.peek_u8() == Some(0) {
-                    self.r.u8();
+                    let _ = self.r.u8();
                     n += 1;
                 }
                 Ok(Frame::Padding(n))
@@ -60,24 +60,24 @@ impl<'a> Frames<'a> {
                 Ok(Frame::Ack)
             }
             0x06 => {
-                let offset = self.r.varint().ok_or(FrameError::Malformed)?;
-                let len = self.r.varint().ok_or(FrameError::Malformed)?;
+                let offset = self.r.varint().map_err(|_| FrameError::Malformed)?;
+                let len = self.r.varint().map_err(|_| FrameError::Malformed)?;
                 if offset
                     .checked_add(len)
                     .is_none_or(|end| end > MAX_STREAM_OFFSET)
                 {
                     return Err(FrameError::Malformed);
                 }
-                let data = self.r.bytes_u64(len).ok_or(FrameError::Malformed)?;
+                let data = self.r.take_u64(len).map_err(|_| FrameError::Malformed)?;
                 Ok(Frame::Crypto { offset, data })
             }
             0x1c | 0x1d => {
-                self.r.varint().ok_or(FrameError::Malformed)?; // error code
+                self.r.varint().map_err(|_| FrameError::Malformed)?; // error code
                 if ty == 0x1c {
-                    self.r.varint().ok_or(FrameError::Malformed)?; // frame type
+                    self.r.varint().map_err(|_| FrameError::Malformed)?; // frame type
                 }
-                let len = self.r.varint().ok_or(FrameError::Malformed)?;
-                self.r.bytes_u64(len).ok_or(FrameError::Malformed)?; // reason
+                let len = self.r.varint().map_err(|_| FrameError::Malformed)?;
+                self.r.take_u64(len).map_err(|_| FrameError::Malformed)?; // reason
                 Ok(Frame::ConnectionClose)
             }
             other => Err(FrameError::Unsupported(other)),
@@ -87,17 +87,17 @@ impl<'a> Frames<'a> {
     /// Skips an ACK frame body. Each range consumes at least two bytes, so
     /// a huge announced range count ends at the end of the payload.
     fn ack(&mut self, ecn: bool) -> Option<()> {
-        self.r.varint()?; // largest acknowledged
-        self.r.varint()?; // ack delay
-        let ranges = self.r.varint()?;
-        self.r.varint()?; // first ack range
+        self.r.varint().ok()?; // largest acknowledged
+        self.r.varint().ok()?; // ack delay
+        let ranges = self.r.varint().ok()?;
+        self.r.varint().ok()?; // first ack range
         for _ in 0..ranges {
-            self.r.varint()?; // gap
-            self.r.varint()?; // ack range length
+            self.r.varint().ok()?; // gap
+            self.r.varint().ok()?; // ack range length
         }
         if ecn {
             for _ in 0..3 {
-                self.r.varint()?;
+                self.r.varint().ok()?;
             }
         }
         Some(())

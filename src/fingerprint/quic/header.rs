@@ -5,7 +5,7 @@
 //! protection is removed; the packet number and the low bits of the first
 //! byte are left to [`super::protect`].
 
-use super::varint::Reader;
+use super::varint::{ByteReader, ReadVarint};
 
 /// The QUIC versions whose Initial packets we can decrypt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -217,9 +217,9 @@ impl From<HeaderError> for LongError {
 /// Parses the long-header packet at the start of `buf`; returns it and its
 /// length in bytes.
 fn parse_long(buf: &[u8]) -> Result<(Packet<'_>, usize), LongError> {
-    let mut r = Reader::new(buf);
-    let first = r.u8().ok_or(HeaderError::Truncated)?;
-    let wire_version = r.u32().ok_or(HeaderError::Truncated)?;
+    let mut r = ByteReader::new(buf);
+    let first = r.u8().map_err(|_| HeaderError::Truncated)?;
+    let wire_version = r.u32().map_err(|_| HeaderError::Truncated)?;
     let Some(version) = Version::from_wire(wire_version) else {
         return Err(LongError::Unparsed(wire_version));
     };
@@ -228,15 +228,15 @@ fn parse_long(buf: &[u8]) -> Result<(Packet<'_>, usize), LongError> {
     let ty = version.packet_type(first);
     let token = match ty {
         LongType::Initial => {
-            let len = r.varint().ok_or(HeaderError::Truncated)?;
-            r.bytes_u64(len).ok_or(HeaderError::Truncated)?
+            let len = r.varint().map_err(|_| HeaderError::Truncated)?;
+            r.take_u64(len).map_err(|_| HeaderError::Truncated)?
         }
         LongType::Retry => return Err(LongError::Unparsed(wire_version)),
         LongType::ZeroRtt | LongType::Handshake => &[],
     };
-    let length = r.varint().ok_or(HeaderError::Truncated)?;
+    let length = r.varint().map_err(|_| HeaderError::Truncated)?;
     let pn_offset = r.pos();
-    r.bytes_u64(length).ok_or(HeaderError::Truncated)?;
+    r.take_u64(length).map_err(|_| HeaderError::Truncated)?;
     let end = r.pos();
     let bytes = buf.get(..end).ok_or(HeaderError::Truncated)?;
     let packet = match ty {
@@ -257,19 +257,19 @@ fn parse_long(buf: &[u8]) -> Result<(Packet<'_>, usize), LongError> {
     Ok((packet, end))
 }
 
-fn cid<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], HeaderError> {
-    let len = r.u8().ok_or(HeaderError::Truncated)?;
+fn cid<'a>(r: &mut ByteReader<'a>) -> Result<&'a [u8], HeaderError> {
+    let len = r.u8().map_err(|_| HeaderError::Truncated)?;
     if usize::from(len) > MAX_CID_LEN {
         return Err(HeaderError::CidTooLong);
     }
-    r.bytes(usize::from(len)).ok_or(HeaderError::Truncated)
+    r.take(usize::from(len)).map_err(|_| HeaderError::Truncated)
 }
 
 /// Whether the datagram starts with a long header of a QUIC version we know
 /// (cheap test, no allocation, before any cryptography).
 pub fn starts_with_known_long_header(datagram: &[u8]) -> bool {
-    let mut r = Reader::new(datagram);
-    match (r.u8(), r.u32()) {
+    let mut r = ByteReader::new(datagram);
+    match (r.u8().ok(), r.u32().ok()) {
         (Some(first), Some(v)) => first & 0x80 != 0 && Version::from_wire(v).is_some(),
         _ => false,
     }

@@ -55,12 +55,8 @@ fn labels(version: Version) -> &'static Labels {
     }
 }
 
-/// Which side's Initial secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    Client,
-    Server,
-}
+/// Which side's Initial secret: the endpoint that sends with it.
+pub use crate::flow::Side;
 
 /// The `HkdfLabel` structure of TLS 1.3 (RFC 8446 section 7.1) with an
 /// empty context: u16 output length, u8 label length, `"tls13 " + label`,

@@ -1,69 +1,25 @@
-//! A bounds-checked reader over wire bytes, with QUIC variable-length
-//! integers (RFC 9000 section 16).
+//! QUIC variable-length integers (RFC 9000 section 16), read with the
+//! shared bounds-checked [`ByteReader`].
 
-/// A cursor over a byte slice; every read checks what is left.
-#[derive(Debug, Clone)]
-pub struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
+pub use crate::util::wire::ByteReader;
+use crate::util::wire::Truncated;
+
+/// Reads QUIC variable-length integers.
+pub trait ReadVarint {
+    /// A variable-length integer: the two high bits of the first byte give
+    /// its size (1, 2, 4 or 8 bytes). A short read consumes nothing.
+    fn varint(&mut self) -> Result<u64, Truncated>;
 }
 
-impl<'a> Reader<'a> {
-    pub fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, pos: 0 }
-    }
-
-    /// Bytes consumed so far.
-    pub fn pos(&self) -> usize {
-        self.pos
-    }
-
-    pub fn remaining(&self) -> usize {
-        self.buf.len().saturating_sub(self.pos)
-    }
-
-    pub fn rest(&self) -> &'a [u8] {
-        self.buf.get(self.pos..).unwrap_or(&[])
-    }
-
-    pub fn peek_u8(&self) -> Option<u8> {
-        self.buf.get(self.pos).copied()
-    }
-
-    pub fn u8(&mut self) -> Option<u8> {
-        let b = self.peek_u8()?;
-        self.pos += 1;
-        Some(b)
-    }
-
-    pub fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_be_bytes(self.bytes(4)?.try_into().ok()?))
-    }
-
-    /// The next `n` bytes, or `None` (consuming nothing) if fewer are left.
-    pub fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.pos.checked_add(n)?;
-        let b = self.buf.get(self.pos..end)?;
-        self.pos = end;
-        Some(b)
-    }
-
-    /// Like [`Reader::bytes`] for a length read from the wire.
-    pub fn bytes_u64(&mut self, n: u64) -> Option<&'a [u8]> {
-        self.bytes(usize::try_from(n).ok()?)
-    }
-
-    /// A variable-length integer: the two high bits of the first byte give
-    /// its size (1, 2, 4 or 8 bytes).
-    pub fn varint(&mut self) -> Option<u64> {
-        let first = self.peek_u8()?;
-        let len = 1usize << (first >> 6);
-        let bytes = self.bytes(len)?;
+impl ReadVarint for ByteReader<'_> {
+    fn varint(&mut self) -> Result<u64, Truncated> {
+        let first = self.peek_u8().ok_or(Truncated)?;
+        let bytes = self.take(1usize << (first >> 6))?;
         let mut v = u64::from(first & 0x3f);
         for b in bytes.iter().skip(1) {
             v = (v << 8) | u64::from(*b);
         }
-        Some(v)
+        Ok(v)
     }
 }
 
@@ -85,20 +41,20 @@ mod tests {
             (&[0x40, 0x25], 37),
         ];
         for (wire, want) in cases {
-            let mut r = Reader::new(wire);
-            assert_eq!(r.varint(), Some(want));
+            let mut r = ByteReader::new(wire);
+            assert_eq!(r.varint(), Ok(want));
             assert_eq!(r.remaining(), 0);
         }
     }
 
     #[test]
     fn truncated_reads_consume_nothing() {
-        let mut r = Reader::new(&[0x80, 0x01]);
-        assert_eq!(r.varint(), None);
+        let mut r = ByteReader::new(&[0x80, 0x01]);
+        assert_eq!(r.varint(), Err(Truncated));
         assert_eq!(r.pos(), 0);
-        assert_eq!(r.bytes(3), None);
-        assert_eq!(r.bytes_u64(u64::MAX), None);
-        assert_eq!(r.u32(), None);
-        assert_eq!(r.u8(), Some(0x80));
+        assert_eq!(r.take(3), Err(Truncated));
+        assert_eq!(r.take_u64(u64::MAX), Err(Truncated));
+        assert_eq!(r.u32(), Err(Truncated));
+        assert_eq!(r.u8(), Ok(0x80));
     }
 }

@@ -19,11 +19,7 @@ use std::fmt;
 pub const DEFAULT_WINDOW: u32 = 200;
 
 /// The sender of a segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    Client = 0,
-    Server = 1,
-}
+pub use crate::flow::Side;
 
 /// One JA4SSH value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,6 +22,8 @@
 
 use std::fmt;
 
+use crate::util::wire::{ByteReader, Truncated};
+
 /// SSH_MSG_KEXINIT.
 pub const MSG_KEXINIT: u8 = 20;
 /// SSH_MSG_NEWKEYS: after it, the sender's packets are encrypted.
@@ -67,27 +69,9 @@ pub struct KexInit<'a> {
     pub first_kex_packet_follows: Option<bool>,
 }
 
-/// Reads wire fields front to back, refusing to read past the end.
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn bytes(&mut self, n: usize) -> Result<&'a [u8], KexInitError> {
-        if n > self.0.len() {
-            return Err(KexInitError::Truncated);
-        }
-        let (head, tail) = self.0.split_at(n);
-        self.0 = tail;
-        Ok(head)
-    }
-
-    fn u32(&mut self) -> Result<u32, KexInitError> {
-        let b = self.bytes(4)?;
-        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn name_list(&mut self) -> Result<&'a [u8], KexInitError> {
-        let len = usize::try_from(self.u32()?).map_err(|_| KexInitError::Truncated)?;
-        self.bytes(len)
+impl From<Truncated> for KexInitError {
+    fn from(_: Truncated) -> Self {
+        KexInitError::Truncated
     }
 }
 
@@ -95,22 +79,22 @@ impl<'a> KexInit<'a> {
     /// Parses the payload of a KEXINIT packet (message byte included,
     /// padding excluded).
     pub fn parse(payload: &'a [u8]) -> Result<KexInit<'a>, KexInitError> {
-        let mut r = Reader(payload);
-        if r.bytes(1)? != [MSG_KEXINIT] {
+        let mut r = ByteReader::new(payload);
+        if r.u8()? != MSG_KEXINIT {
             return Err(KexInitError::NotKexInit);
         }
-        let cookie = r.bytes(16)?;
-        let kex = r.name_list()?;
-        let host_key = r.name_list()?;
-        let enc_c2s = r.name_list()?;
-        let enc_s2c = r.name_list()?;
-        let mac_c2s = r.name_list()?;
-        let mac_s2c = r.name_list()?;
-        let comp_c2s = r.name_list()?;
-        let comp_s2c = r.name_list()?;
-        let lang_c2s = r.name_list()?;
-        let lang_s2c = r.name_list()?;
-        let first_kex_packet_follows = r.bytes(1).ok().map(|b| b != [0]);
+        let cookie = r.take(16)?;
+        let kex = r.vec32()?;
+        let host_key = r.vec32()?;
+        let enc_c2s = r.vec32()?;
+        let enc_s2c = r.vec32()?;
+        let mac_c2s = r.vec32()?;
+        let mac_s2c = r.vec32()?;
+        let comp_c2s = r.vec32()?;
+        let comp_s2c = r.vec32()?;
+        let lang_c2s = r.vec32()?;
+        let lang_s2c = r.vec32()?;
+        let first_kex_packet_follows = r.u8().ok().map(|b| b != 0);
         Ok(KexInit {
             cookie,
             kex,

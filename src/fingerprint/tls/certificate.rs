@@ -9,25 +9,25 @@ use x509_parser::extensions::{GeneralName, ParsedExtension};
 use x509_parser::nom::Parser;
 use x509_parser::x509::{AttributeTypeAndValue, X509Name};
 
-use super::wire::Reader;
+use super::wire::ByteReader;
 use super::{hex, sha256_hex, TlsError};
 use crate::util::time::civil_from_days;
 
 /// The DER certificates of a Certificate message body, leaf first.
 #[derive(Debug, Clone)]
-pub struct CertificateList<'a>(Reader<'a>);
+pub struct CertificateList<'a>(ByteReader<'a>);
 
 impl<'a> CertificateList<'a> {
     /// Parses the TLS 1.2 layout: `opaque ASN.1Cert<1..2^24-1>` entries in
     /// a three-byte-length list.
     pub fn parse(body: &'a [u8]) -> Result<Self, TlsError> {
-        let mut r = Reader::new(body);
+        let mut r = ByteReader::new(body);
         let list = r.vec24()?;
-        let mut check = Reader::new(list);
+        let mut check = ByteReader::new(list);
         while !check.is_empty() {
             check.vec24()?;
         }
-        Ok(CertificateList(Reader::new(list)))
+        Ok(CertificateList(ByteReader::new(list)))
     }
 }
 

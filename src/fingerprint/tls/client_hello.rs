@@ -2,7 +2,7 @@
 //! RFC 5246 7.4.1.2, RFC 9147 5.3 for DTLS).
 
 use super::grease::is_grease;
-use super::wire::{Extensions, Reader, U16List};
+use super::wire::{ByteReader, Extensions, U16List};
 use super::{ext, version, TlsError};
 
 /// A parsed ClientHello. Lists stay as wire bytes; accessors iterate them.
@@ -71,7 +71,7 @@ impl<'a> ClientHello<'a> {
     }
 
     fn parse_inner(body: &'a [u8], dtls: bool) -> Result<Self, TlsError> {
-        let mut r = Reader::new(body);
+        let mut r = ByteReader::new(body);
         let legacy_version = r.u16()?;
         let random = r.take(32)?;
         let session_id = r.vec8()?;
@@ -119,10 +119,10 @@ impl<'a> ClientHello<'a> {
     /// (clipped to the extension when the length lies).
     pub fn sni(&self) -> Option<&'a [u8]> {
         let data = self.extension(ext::SERVER_NAME)?;
-        let mut r = Reader::new(data);
+        let mut r = ByteReader::new(data);
         let list_len = usize::from(r.u16().ok()?);
         let list = r.rest().get(..list_len).unwrap_or(r.rest());
-        let mut r = Reader::new(list);
+        let mut r = ByteReader::new(list);
         while !r.is_empty() {
             let kind = r.u8().ok()?;
             let len = usize::from(r.u16().ok()?);
@@ -149,7 +149,7 @@ impl<'a> ClientHello<'a> {
     pub fn supported_versions(&self) -> U16List<'a> {
         match self.extension(ext::SUPPORTED_VERSIONS) {
             Some(d) => {
-                let mut r = Reader::new(d);
+                let mut r = ByteReader::new(d);
                 U16List::new(r.vec8().unwrap_or(&[]))
             }
             None => U16List::empty(),
@@ -163,7 +163,7 @@ impl<'a> ClientHello<'a> {
 
     pub fn ec_point_formats(&self) -> &'a [u8] {
         self.extension(ext::EC_POINT_FORMATS)
-            .and_then(|d| Reader::new(d).vec8().ok())
+            .and_then(|d| ByteReader::new(d).vec8().ok())
             .unwrap_or(&[])
     }
 
@@ -174,7 +174,7 @@ impl<'a> ClientHello<'a> {
     fn u16_vector(&self, ty: u16) -> U16List<'a> {
         let list = self
             .extension(ty)
-            .and_then(|d| Reader::new(d).vec16().ok())
+            .and_then(|d| ByteReader::new(d).vec16().ok())
             .unwrap_or(&[]);
         U16List::new(list)
     }
@@ -208,14 +208,14 @@ impl<'a> ClientHello<'a> {
 /// The names of an ALPN extension (`ProtocolNameList`), in order. Stops at
 /// the first entry that overruns the list.
 #[derive(Debug, Clone)]
-pub struct AlpnList<'a>(Reader<'a>);
+pub struct AlpnList<'a>(ByteReader<'a>);
 
 impl<'a> AlpnList<'a> {
     pub(crate) fn from_extension(data: Option<&'a [u8]>) -> Self {
         let list = data
-            .and_then(|d| Reader::new(d).vec16().ok())
+            .and_then(|d| ByteReader::new(d).vec16().ok())
             .unwrap_or(&[]);
-        AlpnList(Reader::new(list))
+        AlpnList(ByteReader::new(list))
     }
 
     /// The offered names joined by `,` (docs/spec.md `alpn`).

@@ -7,7 +7,7 @@
 //! offset and length; [`hello_fragments`] hands them out, checked, for the
 //! engine's reassembly table.
 
-use super::wire::Reader;
+use super::wire::ByteReader;
 use super::{handshake_type, ClientHello, TlsError};
 
 const RECORD_HEADER_LEN: usize = 13;
@@ -64,17 +64,17 @@ impl HelloFragment<'_> {
 /// header that does not fit ends the walk.
 pub fn hello_fragments(datagram: &[u8]) -> HelloFragments<'_> {
     HelloFragments {
-        records: Reader::new(datagram),
-        record: Reader::new(&[]),
+        records: ByteReader::new(datagram),
+        record: ByteReader::new(&[]),
         malformed: false,
     }
 }
 
 pub struct HelloFragments<'a> {
     /// The records not yet opened.
-    records: Reader<'a>,
+    records: ByteReader<'a>,
     /// The rest of the handshake record being walked.
-    record: Reader<'a>,
+    record: ByteReader<'a>,
     malformed: bool,
 }
 
@@ -104,11 +104,11 @@ impl<'a> HelloFragments<'a> {
                 break;
             };
             if content_type == CONTENT_HANDSHAKE && epoch == 0 {
-                self.record = Reader::new(body);
+                self.record = ByteReader::new(body);
                 return true;
             }
         }
-        self.records = Reader::new(&[]);
+        self.records = ByteReader::new(&[]);
         false
     }
 
@@ -139,7 +139,7 @@ impl<'a> HelloFragments<'a> {
             Ok(f) => Some(f),
             Err(_) => {
                 self.malformed = true;
-                self.record = Reader::new(&[]);
+                self.record = ByteReader::new(&[]);
                 None
             }
         }

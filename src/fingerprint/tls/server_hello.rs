@@ -2,7 +2,7 @@
 //! TLS 1.3 encodes as a ServerHello with a fixed random).
 
 use super::client_hello::AlpnList;
-use super::wire::{Extensions, Reader};
+use super::wire::{ByteReader, Extensions};
 use super::{ext, TlsError};
 
 /// SHA-256("HelloRetryRequest"), the random of a HelloRetryRequest
@@ -25,7 +25,7 @@ pub struct ServerHello<'a> {
 impl<'a> ServerHello<'a> {
     /// Parses a ServerHello body (TLS and DTLS share the layout).
     pub fn parse(body: &'a [u8]) -> Result<Self, TlsError> {
-        let mut r = Reader::new(body);
+        let mut r = ByteReader::new(body);
         let legacy_version = r.u16()?;
         let random = r.take(32)?;
         let session_id = r.vec8()?;
@@ -56,7 +56,7 @@ impl<'a> ServerHello<'a> {
     /// The version chosen in supported_versions (TLS 1.3), if any.
     pub fn selected_version(&self) -> Option<u16> {
         let d = self.extensions.find(ext::SUPPORTED_VERSIONS)?;
-        Reader::new(d).u16().ok()
+        ByteReader::new(d).u16().ok()
     }
 
     /// The negotiated version: supported_versions, else the legacy field.

@@ -1,65 +1,15 @@
-//! A bounds-checked cursor over handshake bytes. Every read checks what is
-//! actually present, so parsers built on it cannot index out of range.
+//! Handshake building blocks read with the shared bounds-checked
+//! [`ByteReader`]: every read checks what is actually present, so parsers
+//! built on it cannot index out of range.
+
+pub(crate) use crate::util::wire::ByteReader;
+use crate::util::wire::Truncated;
 
 use super::TlsError;
 
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Reader<'a> {
-    buf: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    pub(crate) fn new(buf: &'a [u8]) -> Self {
-        Reader { buf }
-    }
-
-    pub(crate) fn rest(&self) -> &'a [u8] {
-        self.buf
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-
-    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], TlsError> {
-        if n > self.buf.len() {
-            return Err(TlsError::Truncated);
-        }
-        let (head, tail) = self.buf.split_at(n);
-        self.buf = tail;
-        Ok(head)
-    }
-
-    pub(crate) fn u8(&mut self) -> Result<u8, TlsError> {
-        Ok(self.take(1)?[0])
-    }
-
-    pub(crate) fn u16(&mut self) -> Result<u16, TlsError> {
-        let b = self.take(2)?;
-        Ok(u16::from_be_bytes([b[0], b[1]]))
-    }
-
-    pub(crate) fn u24(&mut self) -> Result<u32, TlsError> {
-        let b = self.take(3)?;
-        Ok(u32::from_be_bytes([0, b[0], b[1], b[2]]))
-    }
-
-    /// A vector with a one-byte length prefix (`opaque x<0..2^8-1>`).
-    pub(crate) fn vec8(&mut self) -> Result<&'a [u8], TlsError> {
-        let n = self.u8()?;
-        self.take(usize::from(n))
-    }
-
-    /// A vector with a two-byte length prefix.
-    pub(crate) fn vec16(&mut self) -> Result<&'a [u8], TlsError> {
-        let n = self.u16()?;
-        self.take(usize::from(n))
-    }
-
-    /// A vector with a three-byte length prefix.
-    pub(crate) fn vec24(&mut self) -> Result<&'a [u8], TlsError> {
-        let n = self.u24()?;
-        self.take(n as usize)
+impl From<Truncated> for TlsError {
+    fn from(_: Truncated) -> Self {
+        TlsError::Truncated
     }
 }
 
@@ -102,21 +52,21 @@ pub struct Extension<'a> {
 /// The extensions of a hello message in wire order. The block was validated
 /// when the message was parsed, so iteration never meets a broken frame.
 #[derive(Debug, Clone)]
-pub struct Extensions<'a>(Reader<'a>);
+pub struct Extensions<'a>(ByteReader<'a>);
 
 impl<'a> Extensions<'a> {
     /// Checks that `block` is a sequence of whole extensions.
     pub(crate) fn validate(block: &'a [u8]) -> Result<Self, TlsError> {
-        let mut r = Reader::new(block);
+        let mut r = ByteReader::new(block);
         while !r.is_empty() {
             r.u16()?;
             r.vec16()?;
         }
-        Ok(Extensions(Reader::new(block)))
+        Ok(Extensions(ByteReader::new(block)))
     }
 
     pub(crate) fn empty() -> Self {
-        Extensions(Reader::new(&[]))
+        Extensions(ByteReader::new(&[]))
     }
 
     /// The data of the first extension of type `ty`.
@@ -144,15 +94,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reader_refuses_to_overrun() {
-        let mut r = Reader::new(&[0x00, 0x05, 1, 2]);
-        assert_eq!(r.vec16(), Err(TlsError::Truncated));
-        let mut r = Reader::new(&[0xff, 0xff, 0xff]);
-        assert_eq!(r.vec24(), Err(TlsError::Truncated));
-        let mut r = Reader::new(&[1, 2, 3]);
-        assert_eq!(r.u24(), Ok(0x010203));
-        assert!(r.is_empty());
-        assert_eq!(r.u8(), Err(TlsError::Truncated));
+    fn a_short_read_is_a_truncated_handshake() {
+        let read =
+            || -> Result<&[u8], TlsError> { Ok(ByteReader::new(&[0x00, 0x05, 1, 2]).vec16()?) };
+        assert_eq!(read(), Err(TlsError::Truncated));
     }
 
     #[test]

@@ -262,6 +262,18 @@ pub fn ua_mismatch(db: &Database, user_agent: &[u8], syn_os: Option<u32>) -> Str
     format!("ua:{} syn:{}", db.name(ua), db.name(syn))
 }
 
+/// A p0f HTTP head read from a connection's stream, waiting for the
+/// engine's host change scoring (analyzers cannot reach its host table).
+#[derive(Debug)]
+pub struct HttpHead {
+    pub info: HttpNatInfo,
+    pub ts: crate::util::time::Timestamp,
+    pub client: std::net::SocketAddr,
+    pub server: std::net::SocketAddr,
+    pub decky: std::sync::Arc<str>,
+    pub direction: super::Direction,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,8 +7,7 @@
 //! messages with a bounded [`HandshakeReader`], or done; the state of a
 //! connection that is not TLS is a few bytes and nothing is allocated.
 
-use super::stream::{Dir, Interest, StreamCx};
-use super::Counter;
+use super::{Interest, StreamAnalyzer, StreamCx};
 use crate::event::{Event, EventKind, Fixed};
 use crate::fingerprint::tls::certificate::{self, CertificateList};
 use crate::fingerprint::tls::ja3::{write_ja3s_hash, Ja3Text};
@@ -22,6 +21,8 @@ use crate::fingerprint::tls::{
     ServerHello,
 };
 use crate::flow::table::Handshake;
+use crate::flow::Side;
+use crate::stats::Counter;
 
 /// Per-connection TLS state.
 #[derive(Debug, Default)]
@@ -126,22 +127,6 @@ impl HelloFields {
     }
 }
 
-/// Whether the first client bytes are clearly another protocol, so the
-/// connection is not worth watching for a late ClientHello.
-fn clearly_not_tls(data: &[u8]) -> bool {
-    const OTHERS: [&[u8]; 8] = [
-        b"SSH-",
-        b"GET ",
-        b"POST ",
-        b"HEAD ",
-        b"PUT ",
-        b"DELETE ",
-        b"OPTIONS ",
-        b"PATCH ",
-    ];
-    OTHERS.iter().any(|p| data.starts_with(p))
-}
-
 /// `ja4l_rtt_ms` and `ja4l_client_ttl`: SYN-ACK to ACK round trip, and the
 /// client's TTL (from its SYN, else its ACK).
 fn push_rtt(ev: &mut Event, hs: &Handshake) {
@@ -155,45 +140,36 @@ fn push_rtt(ev: &mut Event, hs: &Handshake) {
     }
 }
 
-impl TlsConn {
+impl StreamAnalyzer for TlsConn {
     /// Heap bytes held: the readers of partial handshakes and the kept
     /// ClientHello fields (for the memory budget).
-    pub fn heap_bytes(&self) -> usize {
-        let dir = |d: &DirState| match d {
+    fn heap_bytes(&self) -> usize {
+        let held = |d: &DirState| match d {
             DirState::Reading(r) => r.heap_bytes(),
             _ => 0,
         };
-        dir(&self.client)
-            + dir(&self.server)
+        held(&self.client)
+            + held(&self.server)
             + self
                 .hello
                 .as_ref()
                 .map_or(0, |h| crate::util::budget::heap_cost(h.text.capacity()))
     }
 
-    pub fn new() -> Self {
-        TlsConn::default()
-    }
-
-    /// The next in-order bytes of `dir`, at stream offset `offset`.
-    pub fn on_data(
-        &mut self,
-        cx: &mut StreamCx<'_>,
-        dir: Dir,
-        offset: u64,
-        data: &[u8],
-    ) -> Interest {
+    /// Looks for the hello (at the first byte or after a prelude), then
+    /// reads handshake messages.
+    fn on_data(&mut self, cx: &mut StreamCx<'_>, side: Side, offset: u64, data: &[u8]) -> Interest {
         let client_gave_up = matches!(self.client, DirState::Done) && self.hello.is_none();
-        let (state, hello_type) = match dir {
-            Dir::ToServer => (&mut self.client, handshake_type::CLIENT_HELLO),
-            Dir::ToClient => (&mut self.server, handshake_type::SERVER_HELLO),
+        let (state, hello_type) = match side {
+            Side::Client => (&mut self.client, handshake_type::CLIENT_HELLO),
+            Side::Server => (&mut self.server, handshake_type::SERVER_HELLO),
         };
         let mut data = data;
         match state {
             DirState::Done => return Interest::Done,
             DirState::Reading(_) => {}
             DirState::Looking => {
-                if dir == Dir::ToClient && client_gave_up {
+                if side == Side::Server && client_gave_up {
                     *state = DirState::Done;
                     return Interest::Done;
                 }
@@ -209,7 +185,7 @@ impl TlsConn {
                         )));
                     }
                     None if offset == 0 && oversized_hello_at(data, hello_type) => {
-                        if dir == Dir::ToServer {
+                        if side == Side::Client {
                             cx.stats.bump(Counter::TlsClientHelloTooLarge);
                         }
                         *state = DirState::Done;
@@ -218,7 +194,9 @@ impl TlsConn {
                     None => {
                         let past_prelude =
                             offset.saturating_add(data.len() as u64) >= PRELUDE_LIMIT;
-                        if past_prelude || (offset == 0 && clearly_not_tls(data)) {
+                        // A stream another analyzer recognised from its first bytes
+                        // is not worth watching for a late ClientHello.
+                        if past_prelude || cx.claimed_by_another() {
                             *state = DirState::Done;
                             return Interest::Done;
                         }
@@ -230,7 +208,7 @@ impl TlsConn {
         let DirState::Reading(mut reader) = std::mem::take(state) else {
             return Interest::Done;
         };
-        let status = reader.feed(data, |ty, body| self.on_message(cx, dir, ty, body));
+        let status = reader.feed(data, |ty, body| self.on_message(cx, side, ty, body));
         // A TLS 1.3 client in compatibility mode sends a ChangeCipherSpec
         // before its second ClientHello (after a HelloRetryRequest, which a
         // capture may not even hold) and before its encrypted flight; in
@@ -240,7 +218,7 @@ impl TlsConn {
             Some(v) => v == TLS13,
             None => self.hello.as_ref().is_some_and(|h| h.offers_tls13),
         };
-        if dir == Dir::ToServer {
+        if side == Side::Client {
             reader.set_ignore_change_cipher_spec(ignore_ccs);
         } else if let DirState::Reading(client) = &mut self.client {
             client.set_ignore_change_cipher_spec(ignore_ccs);
@@ -248,16 +226,16 @@ impl TlsConn {
         if let ReaderStatus::Failed(e) = status {
             cx.stats.bump(Counter::TlsRecordErrors);
             // The first message of a client's handshake is its hello.
-            let hello_refused = dir == Dir::ToServer
+            let hello_refused = side == Side::Client
                 && self.hello.is_none()
                 && matches!(e, ReaderError::MessageTooLarge { .. });
             if hello_refused {
                 cx.stats.bump(Counter::TlsClientHelloTooLarge);
             }
         }
-        let state = match dir {
-            Dir::ToServer => &mut self.client,
-            Dir::ToClient => &mut self.server,
+        let state = match side {
+            Side::Client => &mut self.client,
+            Side::Server => &mut self.server,
         };
         if status == ReaderStatus::Reading {
             *state = DirState::Reading(reader);
@@ -268,33 +246,34 @@ impl TlsConn {
         }
     }
 
-    /// Every payload segment of the flow.
-    pub fn on_segment(&mut self, _cx: &mut StreamCx<'_>, _dir: Dir, _payload_len: usize) {}
-
-    /// Reassembly dropped client bytes (beyond its window or its memory
-    /// budget).
-    pub fn note_client_bytes_lost(&mut self) {
-        self.client_bytes_lost = true;
+    /// Reassembly dropped bytes (beyond its window or its memory budget):
+    /// the client's count against an unfinished ClientHello.
+    fn on_bytes_lost(&mut self, side: Side) {
+        if side == Side::Client {
+            self.client_bytes_lost = true;
+        }
     }
 
     /// The flow ends: a ClientHello still incomplete after reassembly
     /// dropped some of its bytes is counted as lost to the budget.
-    pub fn on_close(&mut self, cx: &mut StreamCx<'_>) {
+    fn on_close(&mut self, cx: &mut StreamCx<'_>) {
         let hello_unfinished = self.hello.is_none() && matches!(self.client, DirState::Reading(_));
         if self.client_bytes_lost && hello_unfinished {
             cx.stats.bump(Counter::TlsClientHelloDroppedOverBudget);
         }
     }
+}
 
-    fn on_message(&mut self, cx: &mut StreamCx<'_>, dir: Dir, ty: u8, body: &[u8]) -> Next {
-        match (dir, ty) {
-            (Dir::ToServer, handshake_type::CLIENT_HELLO) => self.on_client_hello(cx, body),
-            (Dir::ToClient, handshake_type::SERVER_HELLO) => self.on_server_hello(cx, body),
-            (Dir::ToClient, handshake_type::CERTIFICATE) => {
+impl TlsConn {
+    fn on_message(&mut self, cx: &mut StreamCx<'_>, side: Side, ty: u8, body: &[u8]) -> Next {
+        match (side, ty) {
+            (Side::Client, handshake_type::CLIENT_HELLO) => self.on_client_hello(cx, body),
+            (Side::Server, handshake_type::SERVER_HELLO) => self.on_server_hello(cx, body),
+            (Side::Server, handshake_type::CERTIFICATE) => {
                 self.on_certificate(cx, body);
                 Next::Stop
             }
-            (Dir::ToClient, handshake_type::SERVER_HELLO_DONE) => Next::Stop,
+            (Side::Server, handshake_type::SERVER_HELLO_DONE) => Next::Stop,
             _ => Next::Continue,
         }
     }

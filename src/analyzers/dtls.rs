@@ -5,14 +5,18 @@
 //! same fields, by the datagram that completes it.
 
 use super::dtls_hellos::DtlsHelloTable;
-use super::udp::DatagramCx;
-use super::Counter;
+use super::{DatagramAnalyzer, DatagramCx};
 use crate::event::EventKind;
 use crate::fingerprint::tls::dtls::{client_hello, hello_fragments, DtlsError};
 use crate::fingerprint::tls::ja3::Ja3Text;
 use crate::fingerprint::tls::ja4::{Ja4Parts, Transport};
 use crate::fingerprint::tls::version::push_version_text;
 use crate::fingerprint::tls::ClientHello;
+use crate::limits::Limits;
+use crate::stats::Counter;
+use crate::stats::Stats;
+use crate::util::budget::Budget;
+use crate::util::time::Timestamp;
 
 /// The TLS handshake header in front of a reassembled ClientHello body.
 const TLS_HS_HEADER: usize = 4;
@@ -24,9 +28,46 @@ const TLS_HS_HEADER: usize = 4;
 /// megabytes.
 const MAX_FRAGMENTS_PER_DATAGRAM: usize = 32;
 
+/// The DTLS analyzer: its table of fragmented ClientHellos.
+pub struct Dtls {
+    pub hellos: DtlsHelloTable,
+}
+
+impl DatagramAnalyzer for Dtls {
+    fn new(limits: &Limits, budget: &Budget) -> Self {
+        let mut hellos = DtlsHelloTable::new(limits.pending_handshakes, limits.reassembly_bytes);
+        hellos.set_budget(budget.clone());
+        Dtls { hellos }
+    }
+
+    /// Returns true if the datagram was a DTLS ClientHello (or a piece of
+    /// one), reported or counted.
+    /// The table settles its memory budget after every datagram, DTLS or
+    /// not: it is where partial ClientHellos give way to newer state.
+    fn on_datagram(&mut self, cx: &mut DatagramCx<'_>, payload: &[u8]) -> bool {
+        let taken = on_datagram(cx, &mut self.hellos, payload);
+        self.hellos.enforce_budget(cx.stats);
+        taken
+    }
+
+    fn expire(&mut self, now: Timestamp, stats: &mut Stats) {
+        self.hellos.expire(now, stats);
+        self.hellos.enforce_budget(stats);
+    }
+
+    fn finish(&mut self, stats: &mut Stats) {
+        self.hellos.finish(stats);
+        self.hellos.enforce_budget(stats);
+    }
+
+    fn table_stats(&self, tables: &mut Vec<(&'static str, usize, u64)>) {
+        tables.push(("dtls_hellos", self.hellos.len(), self.hellos.evictions));
+    }
+}
+
 /// Returns true if the datagram was a DTLS ClientHello (or a piece of one),
 /// reported or counted.
-pub fn on_datagram(cx: &mut DatagramCx<'_>, hellos: &mut DtlsHelloTable, payload: &[u8]) -> bool {
+fn on_datagram(cx: &mut DatagramCx<'_>, hellos: &mut DtlsHelloTable, payload: &[u8]) -> bool {
     match client_hello(payload) {
         Ok(ch) => emit(cx, &ch),
         Err(DtlsError::NotClientHello) => return false,
@@ -39,7 +80,8 @@ pub fn on_datagram(cx: &mut DatagramCx<'_>, hellos: &mut DtlsHelloTable, payload
 fn on_fragments(cx: &mut DatagramCx<'_>, hellos: &mut DtlsHelloTable, payload: &[u8]) {
     let mut frags = hello_fragments(payload);
     for frag in frags.by_ref().take(MAX_FRAGMENTS_PER_DATAGRAM) {
-        let Some(message) = hellos.insert(cx.client, cx.server, cx.ts, &frag, cx.stats) else {
+        let (client, server, ts) = (cx.client, cx.server, cx.ts);
+        let Some(message) = hellos.insert(client, server, ts, &frag, cx.stats) else {
             continue;
         };
         let body = message.get(TLS_HS_HEADER..).unwrap_or_default();

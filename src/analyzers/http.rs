@@ -13,8 +13,7 @@
 //! the connection ends without one (an upgrade's request went as HTTP/1.1).
 
 use super::p0f_http::{ua_mismatch, P0fHttp, P0fHttpResult, P0fNeeds};
-use super::stream::{Dir, Interest, StreamCx};
-use super::Counter;
+use super::{Interest, StreamAnalyzer, StreamCx};
 use crate::event::{Event, EventKind};
 use crate::fingerprint::http::head::write_names_json;
 #[cfg(feature = "ja4plus")]
@@ -22,6 +21,21 @@ use crate::fingerprint::http::ja4h::Ja4h;
 use crate::fingerprint::http::{HttpItem, Progress, RequestHead, RequestReader};
 use crate::fingerprint::http2::hpack::HpackError;
 use crate::fingerprint::http2::{ClientReader, Step, Stop};
+use crate::flow::Side;
+use crate::stats::Counter;
+use crate::util::budget::heap_cost;
+
+/// Request lines that start a stream which is plainly HTTP: never a
+/// plaintext prelude to TLS (as `CONNECT` is).
+const CLAIMED_METHODS: [&[u8]; 7] = [
+    b"GET ",
+    b"POST ",
+    b"HEAD ",
+    b"PUT ",
+    b"DELETE ",
+    b"OPTIONS ",
+    b"PATCH ",
+];
 
 /// Per-connection HTTP state.
 #[derive(Debug, Default)]
@@ -38,30 +52,30 @@ pub struct HttpConn {
     h2: Option<Box<ClientReader>>,
 }
 
-impl HttpConn {
+impl StreamAnalyzer for HttpConn {
+    /// A request line of the common methods, whichever side sends it.
+    fn claims(_side: Side, first: &[u8]) -> bool {
+        CLAIMED_METHODS.iter().any(|m| first.starts_with(m))
+    }
+
     /// Heap bytes held by the reader of a partial request (for the memory
     /// budget).
-    pub fn heap_bytes(&self) -> usize {
-        use crate::util::budget::heap_cost;
+    fn heap_bytes(&self) -> usize {
         self.reader.as_ref().map_or(0, |r| r.heap_bytes())
             + self.h2.as_ref().map_or(0, |r| {
                 heap_cost(std::mem::size_of::<ClientReader>()) + r.heap_bytes()
             })
     }
 
-    pub fn new() -> Self {
-        HttpConn::default()
-    }
-
-    /// The next in-order bytes of `dir`, at stream offset `offset`.
-    pub fn on_data(
+    /// The next in-order bytes of `side`, at stream offset `offset`.
+    fn on_data(
         &mut self,
         cx: &mut StreamCx<'_>,
-        dir: Dir,
+        side: Side,
         _offset: u64,
         data: &[u8],
     ) -> Interest {
-        if dir == Dir::ToClient {
+        if side == Side::Server {
             return self.on_response_data(cx, data);
         }
         if self.done {
@@ -112,6 +126,20 @@ impl HttpConn {
         }
     }
 
+    /// The flow ends: an HTTP/2 preface whose connection carried no
+    /// HTTP/2 request is reported alone.
+    fn on_close(&mut self, cx: &mut StreamCx<'_>) {
+        if let Some(h2) = self.h2.take() {
+            if h2.preface_seen() {
+                let ev = h2_event(cx, &h2, false);
+                cx.emit(ev);
+            }
+            count_dropped(cx, &h2);
+        }
+    }
+}
+
+impl HttpConn {
     /// Client bytes after the preface's `PRI * HTTP/2.0` head.
     fn on_h2_data(&mut self, cx: &mut StreamCx<'_>, data: &[u8]) -> Interest {
         let step = match self.h2.as_mut() {
@@ -171,21 +199,6 @@ impl HttpConn {
             Interest::More
         } else {
             Interest::Done
-        }
-    }
-
-    /// Every payload segment of the flow.
-    pub fn on_segment(&mut self, _cx: &mut StreamCx<'_>, _dir: Dir, _payload_len: usize) {}
-
-    /// The flow ends: an HTTP/2 preface whose connection carried no
-    /// HTTP/2 request is reported alone.
-    pub fn on_close(&mut self, cx: &mut StreamCx<'_>) {
-        if let Some(h2) = self.h2.take() {
-            if h2.preface_seen() {
-                let ev = h2_event(cx, &h2, false);
-                cx.emit(ev);
-            }
-            count_dropped(cx, &h2);
         }
     }
 }

@@ -2,14 +2,14 @@
 //! reassembled by [`crate::fingerprint::quic`], fingerprinted by
 //! [`crate::fingerprint::tls`] with JA4's `q` transport.
 
-use super::stats::{Counter, Stats};
-use super::udp::DatagramCx;
-use super::Limits;
+use super::{DatagramAnalyzer, DatagramCx};
 use crate::event::EventKind;
 use crate::fingerprint::quic::crypto_stream::client_hello_body;
 use crate::fingerprint::quic::{ClientHello, CollectorConfig, Counters, InitialCollector, Outcome};
 use crate::fingerprint::tls::ja3::Ja3Text;
 use crate::fingerprint::tls::ja4::{Ja4Parts, Transport};
+use crate::limits::Limits;
+use crate::stats::{Counter, Stats};
 use crate::util::budget::{Budget, Pool};
 
 impl Counters for Stats {
@@ -27,8 +27,9 @@ pub struct QuicTracker {
     charged: usize,
 }
 
-impl QuicTracker {
-    pub fn new(limits: &Limits) -> Self {
+impl DatagramAnalyzer for QuicTracker {
+    /// A tracker charging `budget` (pool [`Pool::Quic`]).
+    fn new(limits: &Limits, budget: &Budget) -> Self {
         let cfg = CollectorConfig {
             max_connections: limits.pending_handshakes.max(1),
             max_hello_bytes: limits.reassembly_bytes,
@@ -36,16 +37,25 @@ impl QuicTracker {
         };
         QuicTracker {
             collector: InitialCollector::new(cfg),
-            budget: Budget::unlimited(),
+            budget: budget.clone(),
             charged: 0,
         }
     }
 
-    /// Charges `budget` from now on (before any datagram).
-    pub fn set_budget(&mut self, budget: Budget) {
-        self.budget = budget;
+    /// Returns true if the datagram was QUIC (handled), and then settles
+    /// the memory budget. `cx.client` is the sender: a client when the
+    /// destination is a QUIC port; a server answering one of our
+    /// connections when the source is.
+    fn on_datagram(&mut self, cx: &mut DatagramCx<'_>, payload: &[u8]) -> bool {
+        let taken = self.read(cx, payload);
+        if taken {
+            self.enforce_budget(cx.stats);
+        }
+        taken
     }
+}
 
+impl QuicTracker {
     /// Settles the budget's charge with what the tracker holds, and while
     /// the budget is spent drops the oldest connections (never the newest).
     pub fn enforce_budget(&mut self, stats: &mut Stats) {
@@ -64,19 +74,8 @@ impl QuicTracker {
         }
     }
 
-    /// Connections tracked (pending and finished), for table statistics.
-    pub fn len(&self) -> usize {
-        self.collector.connections()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Returns true if the datagram was QUIC (handled). `cx.client` is the
-    /// sender: a client when the destination is a QUIC port; a server
-    /// answering one of our connections when the source is.
-    pub fn on_datagram(&mut self, cx: &mut DatagramCx<'_>, payload: &[u8]) -> bool {
+    /// Whether the datagram was QUIC; reports a ClientHello it completes.
+    fn read(&mut self, cx: &mut DatagramCx<'_>, payload: &[u8]) -> bool {
         let ports = &cx.limits.quic_ports;
         if !ports.contains(&cx.server.port()) {
             return ports.contains(&cx.client.port())
@@ -84,9 +83,10 @@ impl QuicTracker {
                     .collector
                     .on_server_datagram(cx.client, cx.server, payload);
         }
+        let (client, server, ts) = (cx.client, cx.server, cx.ts);
         match self
             .collector
-            .on_datagram(cx.client, cx.server, cx.ts, payload, cx.stats)
+            .on_datagram(client, server, ts, payload, cx.stats)
         {
             Outcome::NotQuic => false,
             Outcome::Quic(None) => true,
@@ -95,6 +95,15 @@ impl QuicTracker {
                 true
             }
         }
+    }
+
+    /// Connections tracked (pending and finished), for table statistics.
+    pub fn len(&self) -> usize {
+        self.collector.connections()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

@@ -55,7 +55,7 @@ impl Stats {
             .map(|(c, n)| (c.name(), n))
     }
 
-    /// Adds another engine's counters (the shards of a [`super::ShardedEngine`]).
+    /// Adds another engine's counters (the shards of a sharded engine).
     pub fn merge(&mut self, other: &Stats) {
         self.packets += other.packets;
         self.bytes += other.bytes;

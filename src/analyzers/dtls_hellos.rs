@@ -23,10 +23,10 @@
 
 use std::net::SocketAddr;
 
-use super::stats::{Counter, Stats};
 use crate::fingerprint::quic::crypto_stream::{ClientHelloAssembler, Progress};
 use crate::fingerprint::tls::dtls::HelloFragment;
 use crate::fingerprint::tls::handshake_type;
+use crate::stats::{Counter, Stats};
 use crate::util::budget::{Budget, Pool};
 use crate::util::lru::Lru;
 use crate::util::time::Timestamp;

@@ -9,12 +9,16 @@
 //! server's first bytes decide: its line is then reported as the banner
 //! (odd banners are what a honeypot wants to see).
 
-use super::stream::{Dir, Interest, StreamCx};
-use super::Counter;
+use super::{FlowObserver, Interest, Segment, StreamAnalyzer, StreamCx};
 use crate::event::EventKind;
 #[cfg(feature = "ja4plus")]
-use crate::fingerprint::ssh::ja4ssh::{Ja4SshMeter, Side};
+use crate::fingerprint::ssh::ja4ssh::Ja4SshMeter;
 use crate::fingerprint::ssh::{Hassh, Ident, KexInit, ProtoFamily, Role, SshItem, SshReader};
+use crate::flow::Side;
+use crate::stats::Counter;
+
+/// The identification line every SSH speaker starts with.
+const IDENT_PREFIX: &[u8] = b"SSH-";
 
 /// Segments remembered while it is not yet known whether the connection
 /// is SSH; a connection that needs more is not SSH.
@@ -45,7 +49,7 @@ enum State {
 
 #[derive(Debug)]
 struct Session {
-    /// Client-to-server and server-to-client readers (indexed by `Dir`).
+    /// Client-to-server and server-to-client readers (indexed by `Side`).
     readers: [SshReader; 2],
     /// Identification lines as reported (at most 255 bytes each).
     idents: [Option<Vec<u8>>; 2],
@@ -88,24 +92,24 @@ impl Session {
     }
 
     /// Feeds one direction's bytes and keeps what they complete.
-    fn feed(&mut self, cx: &mut StreamCx<'_>, dir: Dir, data: &[u8]) {
+    fn feed(&mut self, cx: &mut StreamCx<'_>, side: Side, data: &[u8]) {
         let mut ident = None;
         let mut kex = None;
         let mut unreadable = false;
-        self.readers[dir as usize].feed(data, |item| match item {
+        self.readers[side as usize].feed(data, |item| match item {
             SshItem::Ident { line, .. } => ident = Some(line.to_vec()),
             SshItem::KexInit(payload) => {
-                kex = Some(KexInit::parse(payload).map(|k| match dir {
-                    Dir::ToServer => Hassh::client(&k),
-                    Dir::ToClient => Hassh::server(&k),
+                kex = Some(KexInit::parse(payload).map(|k| match side {
+                    Side::Client => Hassh::client(&k),
+                    Side::Server => Hassh::server(&k),
                 }))
             }
             SshItem::KexInitUnreadable => unreadable = true,
             SshItem::NewKeys => {}
         });
         if let Some(line) = ident {
-            if dir == Dir::ToServer {
-                let server = &mut self.readers[Dir::ToClient as usize];
+            if side == Side::Client {
+                let server = &mut self.readers[Side::Server as usize];
                 match Ident::parse(&line).map(|i| i.family()) {
                     // A `SSH-1.99` server follows the client's choice.
                     Some(ProtoFamily::V1) => server.set_family(ProtoFamily::V1),
@@ -114,13 +118,13 @@ impl Session {
                     None => server.set_unframed(),
                 }
             }
-            self.idents[dir as usize] = Some(line);
+            self.idents[side as usize] = Some(line);
         }
         if unreadable {
             cx.stats.bump(Counter::SshKexinitUnreadable);
         }
         match kex {
-            Some(Ok(h)) => self.hassh[dir as usize] = Some(h),
+            Some(Ok(h)) => self.hassh[side as usize] = Some(h),
             Some(Err(_)) => cx.stats.bump(Counter::SshKexinitMalformed),
             None => {}
         }
@@ -161,13 +165,13 @@ impl Session {
 impl Session {
     /// Classifies a payload segment before its bytes are fed: an SSH packet,
     /// a payload-carrying bare ACK, or nothing.
-    fn classify(&self, cx: &StreamCx<'_>, dir: Dir, len: usize) -> Option<Counted> {
-        let side = side_of(dir);
-        if cx.retransmission {
+    fn classify(&self, seg: &Segment) -> Option<Counted> {
+        let (side, len) = (seg.side, seg.payload_len);
+        if seg.retransmission {
             None // replays are not SSH packets
-        } else if self.readers[dir as usize].is_ssh_segment(len) {
+        } else if self.readers[side as usize].is_ssh_segment(len) {
             Some(Counted::Packet(side, len))
-        } else if cx.tcp_flags.0 == crate::decode::TcpFlags::ACK {
+        } else if seg.flags.0 == crate::decode::TcpFlags::ACK {
             Some(Counted::Ack(side))
         } else {
             None
@@ -185,14 +189,15 @@ impl Session {
         }
     }
 
-    /// Hands the meter the bare ACKs the TCP layer counted since last time.
+    /// Hands the meter the bare ACKs [`BareAcks`] counted since last time.
     fn sync_acks(&mut self, cx: &StreamCx<'_>) {
+        let counted = cx.observed.bare_acks.0;
         for (i, side) in [Side::Client, Side::Server].into_iter().enumerate() {
-            let new = cx.bare_acks[i].saturating_sub(self.ja4ssh.acks_seen[i]);
+            let new = counted[i].saturating_sub(self.ja4ssh.acks_seen[i]);
             for _ in 0..new {
                 self.ja4ssh.meter.bare_ack(side);
             }
-            self.ja4ssh.acks_seen[i] = cx.bare_acks[i];
+            self.ja4ssh.acks_seen[i] = counted[i];
         }
     }
 
@@ -226,18 +231,30 @@ impl Session {
     }
 }
 
-#[cfg(feature = "ja4plus")]
-fn side_of(dir: Dir) -> Side {
-    match dir {
-        Dir::ToServer => Side::Client,
-        Dir::ToClient => Side::Server,
+/// Payload-less segments whose only flag is ACK, per side (client,
+/// server), from the flow's start: JA4SSH counts them, and most of them
+/// come before the stream analyzers exist.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BareAcks(pub [u32; 2]);
+
+impl FlowObserver for BareAcks {
+    fn on_segment(&mut self, seg: &Segment) {
+        if seg.is_bare_ack() {
+            let n = &mut self.0[seg.side as usize];
+            *n = n.saturating_add(1);
+        }
     }
 }
 
-impl SshConn {
+impl StreamAnalyzer for SshConn {
+    /// Either side's identification line.
+    fn claims(_side: Side, first: &[u8]) -> bool {
+        first.starts_with(IDENT_PREFIX)
+    }
+
     /// Heap bytes held: the boxed session and its line buffers (for the
     /// memory budget).
-    pub fn heap_bytes(&self) -> usize {
+    fn heap_bytes(&self) -> usize {
         use crate::util::budget::heap_cost;
         match &self.state {
             State::Probing(s) | State::Ssh(s) => {
@@ -253,23 +270,19 @@ impl SshConn {
         }
     }
 
-    pub fn new() -> Self {
-        SshConn::default()
-    }
-
-    /// The next in-order bytes of `dir`, at stream offset `offset`.
-    pub fn on_data(
+    /// The next in-order bytes of `side`, at stream offset `offset`.
+    fn on_data(
         &mut self,
         cx: &mut StreamCx<'_>,
-        dir: Dir,
+        side: Side,
         _offset: u64,
         data: &[u8],
     ) -> Interest {
         self.state = match std::mem::take(&mut self.state) {
-            State::Fresh => self.probe(cx, Session::new(), dir, data),
-            State::Probing(s) => self.probe(cx, s, dir, data),
+            State::Fresh => self.probe(cx, Session::new(), side, data),
+            State::Probing(s) => self.probe(cx, s, side, data),
             State::Ssh(mut s) => {
-                s.feed(cx, dir, data);
+                s.feed(cx, side, data);
                 s.report(cx);
                 State::Ssh(s)
             }
@@ -277,29 +290,13 @@ impl SshConn {
         };
         match &self.state {
             State::Fresh | State::Probing(_) => Interest::More,
-            State::Ssh(s) if !s.readers[dir as usize].is_finished() => Interest::More,
+            State::Ssh(s) if !s.readers[side as usize].is_finished() => Interest::More,
             State::Ssh(_) | State::NotSsh => Interest::Done,
         }
     }
 
-    /// Feeds bytes while undecided and decides when the bytes allow it.
-    fn probe(&self, cx: &mut StreamCx<'_>, mut s: Box<Session>, dir: Dir, data: &[u8]) -> State {
-        s.feed(cx, dir, data);
-        match (dir, s.readers[dir as usize].starts_with_ssh()) {
-            (_, Some(true)) => {
-                #[cfg(feature = "ja4plus")]
-                s.replay_pending(cx);
-                s.report(cx);
-                State::Ssh(s)
-            }
-            // A server that does not start with `SSH-` is not an SSH server.
-            (Dir::ToClient, Some(false)) => State::NotSsh,
-            _ => State::Probing(s),
-        }
-    }
-
     /// Every payload segment of the flow (JA4SSH counts them).
-    pub fn on_segment(&mut self, cx: &mut StreamCx<'_>, dir: Dir, payload_len: usize) {
+    fn on_segment(&mut self, cx: &mut StreamCx<'_>, seg: &Segment) {
         #[cfg(feature = "ja4plus")]
         {
             if let State::Fresh = self.state {
@@ -308,12 +305,12 @@ impl SshConn {
             match &mut self.state {
                 State::Ssh(s) => {
                     s.sync_acks(cx);
-                    if let Some(c) = s.classify(cx, dir, payload_len) {
+                    if let Some(c) = s.classify(seg) {
                         s.count(cx, c);
                     }
                 }
                 State::Probing(s) => {
-                    if let Some(c) = s.classify(cx, dir, payload_len) {
+                    if let Some(c) = s.classify(seg) {
                         if s.ja4ssh.pending.len() >= MAX_PENDING_SEGMENTS {
                             self.state = State::NotSsh;
                         } else {
@@ -325,11 +322,11 @@ impl SshConn {
             }
         }
         #[cfg(not(feature = "ja4plus"))]
-        let _ = (cx, dir, payload_len);
+        let _ = (cx, seg);
     }
 
     /// The flow ends.
-    pub fn on_close(&mut self, cx: &mut StreamCx<'_>) {
+    fn on_close(&mut self, cx: &mut StreamCx<'_>) {
         let State::Ssh(s) = &mut self.state else {
             return;
         };
@@ -342,5 +339,23 @@ impl SshConn {
         }
         #[cfg(feature = "ja4plus")]
         s.finish(cx);
+    }
+}
+
+impl SshConn {
+    /// Feeds bytes while undecided and decides when the bytes allow it.
+    fn probe(&self, cx: &mut StreamCx<'_>, mut s: Box<Session>, side: Side, data: &[u8]) -> State {
+        s.feed(cx, side, data);
+        match (side, s.readers[side as usize].starts_with_ssh()) {
+            (_, Some(true)) => {
+                #[cfg(feature = "ja4plus")]
+                s.replay_pending(cx);
+                s.report(cx);
+                State::Ssh(s)
+            }
+            // A server that does not start with `SSH-` is not an SSH server.
+            (Side::Server, Some(false)) => State::NotSsh,
+            _ => State::Probing(s),
+        }
     }
 }
