@@ -511,4 +511,45 @@ mod tests {
         let mut r = ClientReader::after_pri_head(1024);
         assert_eq!(r.feed(b"SX"), Step::Stopped(Stop::BadPreface));
     }
+
+    /// Random frames of every type with random flags, lengths and HPACK
+    /// bytes, cut at random points: the reader never panics and never
+    /// holds more than its caps.
+    #[test]
+    fn random_frames_never_panic() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..20_000 {
+            let mut c = PREFACE_TAIL.to_vec();
+            for _ in 0..(next() % 12) {
+                let ty = (next() % 11) as u8;
+                let len = (next() % 64) as usize;
+                let payload: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+                c.extend(frame(ty, next() as u8, (next() % 4) as u32, &payload));
+            }
+            if next() % 3 == 0 {
+                // A byte flipped anywhere.
+                let i = (next() as usize) % c.len();
+                c[i] ^= 1 << (next() % 8);
+            }
+            let mut r = ClientReader::after_pri_head(512);
+            let cut = (next() as usize) % (c.len() + 1);
+            if r.feed(&c[..cut]) == Step::More {
+                let _ = r.feed(&c[cut..]);
+            }
+            assert!(r.block.len() <= 512 && r.payload.len() <= 512);
+            assert!(
+                r.headers()
+                    .iter()
+                    .map(|(n, v)| n.len() + v.len() + 32)
+                    .sum::<usize>()
+                    <= 512
+            );
+        }
+    }
 }
