@@ -17,7 +17,7 @@ use decnet_sniffer::decode::{decode, Transport};
 use decnet_sniffer::engine::{DeckyMap, Engine, Limits};
 use decnet_sniffer::event::{Event, EventKind};
 use decnet_sniffer::fingerprint::tls::ja3::{ja3, ja3s};
-use decnet_sniffer::fingerprint::tls::ja4::{ja4, Transport as Ja4Transport};
+use decnet_sniffer::fingerprint::tls::ja4::{ja4, HelloTransport};
 use decnet_sniffer::fingerprint::tls::{
     handshake_type, ClientHello, HandshakeReader, Next, ServerHello,
 };
@@ -128,7 +128,7 @@ fn check(cap: &Capture) {
     let ch = ClientHello::parse(&cap.client_hello).expect("ClientHello parses");
     assert_eq!(ja3(&ch).hash, expected(cap.name, "ja3"), "{}", cap.name);
     assert_eq!(
-        ja4(&ch, Ja4Transport::Tcp).ja4,
+        ja4(&ch, HelloTransport::Tcp).ja4,
         expected(cap.name, "ja4"),
         "{}",
         cap.name
@@ -215,13 +215,13 @@ fn bench(c: &mut Criterion) {
         });
         g.bench_function(format!("ja3_{name}"), |b| b.iter(|| ja3(black_box(&ch))));
         g.bench_function(format!("ja4_{name}"), |b| {
-            b.iter(|| ja4(black_box(&ch), Ja4Transport::Tcp))
+            b.iter(|| ja4(black_box(&ch), HelloTransport::Tcp))
         });
         // What the engine does per hello: parse, then both fingerprints.
         g.bench_function(format!("client_hello_ja3_ja4_{name}"), |b| {
             b.iter(|| {
                 let ch = ClientHello::parse(black_box(body)).expect("parses");
-                (ja3(&ch), ja4(&ch, Ja4Transport::Tcp))
+                (ja3(&ch), ja4(&ch, HelloTransport::Tcp))
             })
         });
         // Record layer: the client's segments as they arrive, up to and
@@ -253,7 +253,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let sh = ServerHello::parse(black_box(sh_body)).expect("parses");
                 #[cfg(feature = "ja4plus")]
-                let s = decnet_sniffer::fingerprint::tls::ja4s::ja4s(&sh, Ja4Transport::Tcp).ja4s;
+                let s = decnet_sniffer::fingerprint::tls::ja4s::ja4s(&sh, HelloTransport::Tcp).ja4s;
                 #[cfg(not(feature = "ja4plus"))]
                 let s = String::new();
                 (ja3s(&sh), s)

@@ -126,8 +126,8 @@ pub fn engine(data: &[u8]) {
 /// in observe-all mode one source's connections spread over shards), so
 /// such inputs are only run, not compared.
 pub fn sharded(data: &[u8]) {
-    use decnet_sniffer::engine::ShardedEngine;
     use decnet_sniffer::output::Output;
+    use decnet_sniffer::runtime::ShardedEngine;
     let (lt, frames) = frames(data);
     let packets = || {
         frames.iter().map(move |&(ts, frame)| RawPacket {
@@ -295,19 +295,21 @@ pub fn tls_handshake(data: &[u8]) {
                 ht::CLIENT_HELLO => {
                     if let Ok(ch) = ClientHello::parse(body) {
                         let _ = ja3::ja3(&ch);
-                        let _ = ja4::ja4(&ch, ja4::Transport::Tcp);
+                        let _ = ja4::ja4(&ch, ja4::HelloTransport::Tcp);
                         let _ = (ch.sni(), ch.alpn().count(), ch.resumption());
                     }
                     if let Ok(ch) = ClientHello::parse_dtls(body) {
-                        let _ = ja4::ja4(&ch, ja4::Transport::Tcp);
+                        let _ = ja4::ja4(&ch, ja4::HelloTransport::Tcp);
                     }
                 }
                 ht::SERVER_HELLO => {
                     if let Ok(sh) = ServerHello::parse(body) {
                         let _ = ja3::ja3s(&sh);
                         #[cfg(feature = "ja4plus")]
-                        let _ =
-                            decnet_sniffer::fingerprint::tls::ja4s::ja4s(&sh, ja4::Transport::Tcp);
+                        let _ = decnet_sniffer::fingerprint::tls::ja4s::ja4s(
+                            &sh,
+                            ja4::HelloTransport::Tcp,
+                        );
                         let _ = (sh.alpn_selected(), sh.is_hello_retry_request());
                     }
                 }
@@ -701,10 +703,10 @@ pub fn http(data: &[u8]) {
 /// `dtls` input: one UDP payload, as the engine's DTLS path reads it.
 pub fn dtls(data: &[u8]) {
     use decnet_sniffer::fingerprint::tls::dtls::client_hello;
-    use decnet_sniffer::fingerprint::tls::ja4::{ja4, Transport};
+    use decnet_sniffer::fingerprint::tls::ja4::{ja4, HelloTransport};
     use decnet_sniffer::fingerprint::tls::version::version_text;
     if let Ok(ch) = client_hello(data) {
-        let j = ja4(&ch, Transport::Dtls);
+        let j = ja4(&ch, HelloTransport::Dtls);
         assert!(j.ja4.starts_with('d'), "DTLS JA4 starts with d: {}", j.ja4);
         let _ = decnet_sniffer::fingerprint::tls::ja3::ja3(&ch);
         let _ = version_text(ch.highest_version());
@@ -721,7 +723,7 @@ fn dtls_fragments(data: &[u8]) {
     use decnet_sniffer::analyzers::dtls_hellos::DtlsHelloTable;
     use decnet_sniffer::engine::Stats;
     use decnet_sniffer::fingerprint::tls::dtls::{hello_fragments, HelloFragment};
-    use decnet_sniffer::fingerprint::tls::ja4::{ja4, Transport};
+    use decnet_sniffer::fingerprint::tls::ja4::{ja4, HelloTransport};
     use decnet_sniffer::fingerprint::tls::ClientHello;
     let frags: Vec<HelloFragment<'_>> = hello_fragments(data).take(64).collect();
     for f in &frags {
@@ -746,7 +748,7 @@ fn dtls_fragments(data: &[u8]) {
             if let Some(message) = table.insert(client, server, ts, f, &mut stats) {
                 assert_eq!(message.len(), 4 + f.length, "reassembled length");
                 if let Ok(ch) = ClientHello::parse_dtls(&message[4..]) {
-                    let _ = ja4(&ch, Transport::Dtls);
+                    let _ = ja4(&ch, HelloTransport::Dtls);
                 }
             }
             assert!(table.held_bytes() <= decnet_sniffer::analyzers::dtls_hellos::MAX_HELD_BYTES);

@@ -193,15 +193,24 @@ pub struct Event {
     /// Place among the events of the same packet and time when they come
     /// from several engines (flows gone idle together); not written.
     pub order: u64,
+    /// Where the buffers go when the event is dropped.
+    pool: Option<EventPool>,
 }
 
-/// Buffers of dropped events, handed to new ones. Events are built on the
-/// capture thread and dropped on the output thread: with the system
+/// Buffers of dropped events, handed to new ones: a handle the engine
+/// holds and every event built from it carries back. Events are built on
+/// the capture thread and dropped on the output thread: with the system
 /// allocator the capture thread then never gets its own freed memory back
 /// from a thread cache, and the slot buffer (over 1 KiB) is a large request
 /// that first consolidates the allocator's free lists. Reusing the buffers
-/// removes both allocations from nearly every event.
-static RECYCLED: Mutex<Vec<(Vec<Slot>, Vec<u8>)>> = Mutex::new(Vec::new());
+/// removes both allocations from nearly every event. Each engine (each
+/// shard) has its own pool, so they never contend for it.
+#[derive(Clone, Default)]
+pub struct EventPool(Arc<Mutex<Vec<Buffers>>>);
+
+/// The two buffers of an event: slots, values.
+type Buffers = (Vec<Slot>, Vec<u8>);
+
 /// Buffers kept at most: one output batch (`output::thread`), so a whole
 /// batch of dropped events can be rebuilt without the allocator (about
 /// 2 MiB typical, 6 MiB with the largest kept values; the same events are
@@ -212,16 +221,83 @@ const RECYCLED_VALUES_MAX: usize = 4096;
 const SLOTS_INITIAL: usize = 36;
 const VALUES_INITIAL: usize = 384;
 
-impl Event {
-    pub fn new(kind: EventKind, ts: Timestamp, decky: Arc<str>) -> Self {
+impl EventPool {
+    pub fn new() -> Self {
+        EventPool::default()
+    }
+
+    /// A new event whose buffers come from this pool, and go back to it
+    /// when it is dropped.
+    pub fn event(&self, kind: EventKind, ts: Timestamp, decky: Arc<str>) -> Event {
         // Never wait for the other thread: on contention, allocate.
-        let reused = RECYCLED.try_lock().ok().and_then(|mut pool| pool.pop());
-        let (slots, values) = reused.unwrap_or_else(|| {
-            (
-                Vec::with_capacity(SLOTS_INITIAL),
-                Vec::with_capacity(VALUES_INITIAL),
-            )
-        });
+        let reused = self.0.try_lock().ok().and_then(|mut pool| pool.pop());
+        let (slots, values) = reused.unwrap_or_else(fresh_buffers);
+        Event::with_buffers(kind, ts, decky, slots, values, Some(self.clone()))
+    }
+
+    /// Buffers waiting for an event.
+    pub fn len(&self) -> usize {
+        self.0.lock().map_or(0, |pool| pool.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Takes back an event's buffers, unless full or they are too large.
+    fn give_back(&self, slots: &mut Vec<Slot>, values: &mut Vec<u8>) {
+        if values.capacity() > RECYCLED_VALUES_MAX || slots.capacity() > 4 * SLOTS_INITIAL {
+            return;
+        }
+        let Ok(mut pool) = self.0.try_lock() else {
+            return;
+        };
+        if pool.len() < RECYCLED_MAX {
+            slots.clear();
+            values.clear();
+            pool.push((std::mem::take(slots), std::mem::take(values)));
+        }
+    }
+}
+
+impl std::fmt::Debug for EventPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EventPool")
+    }
+}
+
+/// Which pool recycles an event's buffers is no part of the event.
+impl PartialEq for EventPool {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for EventPool {}
+
+fn fresh_buffers() -> Buffers {
+    (
+        Vec::with_capacity(SLOTS_INITIAL),
+        Vec::with_capacity(VALUES_INITIAL),
+    )
+}
+
+impl Event {
+    /// A new event with buffers of its own (see [`EventPool::event`] for
+    /// the engine's hot paths).
+    pub fn new(kind: EventKind, ts: Timestamp, decky: Arc<str>) -> Self {
+        let (slots, values) = fresh_buffers();
+        Event::with_buffers(kind, ts, decky, slots, values, None)
+    }
+
+    fn with_buffers(
+        kind: EventKind,
+        ts: Timestamp,
+        decky: Arc<str>,
+        slots: Vec<Slot>,
+        values: Vec<u8>,
+        pool: Option<EventPool>,
+    ) -> Self {
         Event {
             kind,
             ts,
@@ -231,6 +307,7 @@ impl Event {
             has_free_text: false,
             has_bracket: false,
             order: 0,
+            pool,
         }
     }
 
@@ -350,20 +427,8 @@ fn holds_bracket(v: &[u8]) -> bool {
 
 impl Drop for Event {
     fn drop(&mut self) {
-        if self.values.capacity() > RECYCLED_VALUES_MAX || self.slots.capacity() > 4 * SLOTS_INITIAL
-        {
-            return;
-        }
-        let Ok(mut pool) = RECYCLED.try_lock() else {
-            return;
-        };
-        if pool.len() < RECYCLED_MAX {
-            self.slots.clear();
-            self.values.clear();
-            pool.push((
-                std::mem::take(&mut self.slots),
-                std::mem::take(&mut self.values),
-            ));
+        if let Some(pool) = self.pool.take() {
+            pool.give_back(&mut self.slots, &mut self.values);
         }
     }
 }
@@ -574,9 +639,10 @@ mod tests {
     #[test]
     fn recycled_buffers_start_empty() {
         let decky: Arc<str> = "d".into();
+        let pool = EventPool::new();
         let mut kept = Vec::new();
         for round in 0..3 * RECYCLED_MAX {
-            let mut ev = Event::new(EventKind::TlsSession, Timestamp::new(0, 0), decky.clone());
+            let mut ev = pool.event(EventKind::TlsSession, Timestamp::new(0, 0), decky.clone());
             assert_eq!(ev.field_count(), 0, "round {round}");
             assert!(!ev.has_free_text());
             assert!(ev.fields().next().is_none());
@@ -588,11 +654,22 @@ mod tests {
                 kept.push(ev);
             }
         }
+        assert!(pool.len() <= RECYCLED_MAX);
         drop(kept);
-        assert_eq!(
-            Event::new(EventKind::TlsSession, Timestamp::new(0, 0), decky).field_count(),
-            0
-        );
+        assert_eq!(pool.len(), RECYCLED_MAX, "full after the kept events");
+        let ev = pool.event(EventKind::TlsSession, Timestamp::new(0, 0), decky.clone());
+        assert_eq!(ev.field_count(), 0);
+        assert_eq!(pool.len(), RECYCLED_MAX - 1);
+        drop(ev);
+        assert_eq!(pool.len(), RECYCLED_MAX);
+        // Events of their own give nothing back, and pools do not share.
+        drop(Event::new(
+            EventKind::TlsSession,
+            Timestamp::new(0, 0),
+            decky,
+        ));
+        assert_eq!(pool.len(), RECYCLED_MAX);
+        assert!(EventPool::new().is_empty());
     }
 
     #[test]

@@ -13,7 +13,11 @@
 //!   HTTP, QUIC); [`bus`]: publication of traffic events.
 //! - [`analyzers`]: the application analyzers (TLS, SSH, HTTP, QUIC, DTLS)
 //!   behind one interface, and the one event emitter.
+//! - [`deckies`]: who is observed: the decky map, DECNET's state file and
+//!   its watcher.
 //! - [`engine`]: decky attribution, flows, dispatch to the analyzers.
+//! - [`runtime`]: the engine as the commands run it, on the calling thread
+//!   or sharded over worker threads.
 //! - [`cli`]: the `decnet-sniffer` command line.
 //!
 //! There is no `unsafe` code: live capture goes through the `pcap` crate and
@@ -24,6 +28,7 @@ pub mod analyzers;
 pub mod bus;
 pub mod capture;
 pub mod cli;
+pub mod deckies;
 pub mod decode;
 pub mod engine;
 pub mod event;
@@ -31,5 +36,6 @@ pub mod fingerprint;
 pub mod flow;
 pub mod limits;
 pub mod output;
+pub mod runtime;
 pub mod stats;
 pub mod util;

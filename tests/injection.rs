@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use decnet_sniffer::engine::deckies::validate_name;
+use decnet_sniffer::deckies::validate_name;
 use decnet_sniffer::engine::DeckyMap;
 use decnet_sniffer::event::{Event, EventKind};
 use decnet_sniffer::output::Output;

@@ -1,8 +1,8 @@
 //! The crate's layers (docs/architecture.md): reads the `crate::` paths of
 //! every file under `src/` and fails on a path that runs back up a layer,
 //! on an import cycle between top-level modules, on an application
-//! analyzer that reaches into the engine, and on a cycle between analyzer
-//! files. Test modules (`#[cfg(test)] mod tests`) and comments are not
+//! analyzer that reaches into the engine, and on a cycle between the files
+//! of the analyzers or of the engine. Test modules (`#[cfg(test)] mod tests`) and comments are not
 //! read: a test may build whatever it needs.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +24,11 @@ const LAYERS: &[&[&str]] = &[
     &["runtime"],
     &["cli"],
 ];
+
+/// Modules whose files must not import each other in a cycle: an analyzer
+/// file, or a step of the engine's packet path, builds on the ones below
+/// it.
+const SIBLINGS_ACYCLIC: &[&str] = &["analyzers", "engine"];
 
 /// The source text of one file: its path under `src/`, its text.
 type Sources = Vec<(PathBuf, String)>;
@@ -85,7 +90,45 @@ fn module_of(path: &Path) -> Vec<String> {
     parts
 }
 
-/// Every `crate::a::b` path in `code`, as `[a, b]` (at most two levels).
+/// The names a path continues with after `::`: one identifier, or each
+/// item of a `{a, b::c, self}` group.
+fn names_after(rest: &str) -> Vec<String> {
+    let ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let Some(group) = rest.strip_prefix('{') else {
+        return vec![ident(rest)]
+            .into_iter()
+            .filter(|n| !n.is_empty())
+            .collect();
+    };
+    let mut names = Vec::new();
+    let mut depth = 0;
+    let mut start = true;
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => break,
+            '}' => depth -= 1,
+            ',' if depth == 0 => start = true,
+            c if start && !c.is_whitespace() => {
+                start = false;
+                let name = ident(&group[i..]);
+                if !name.is_empty() {
+                    names.push(name);
+                }
+            }
+            _ => {}
+        }
+    }
+    names
+}
+
+/// Every `crate::a::b` path in `code`, as `[a, b]` (`[a]` when nothing
+/// follows; one path per item of a group after `a::`).
 fn crate_paths(code: &str) -> Vec<Vec<String>> {
     let mut found = Vec::new();
     let mut rest = code;
@@ -96,29 +139,27 @@ fn crate_paths(code: &str) -> Vec<Vec<String>> {
         if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
             continue;
         }
-        let ident = |s: &str| -> String {
-            s.chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect()
-        };
-        let first = ident(rest);
-        if first.is_empty() {
-            continue;
-        }
-        let mut path = vec![first.clone()];
-        if let Some(tail) = rest[first.len()..].strip_prefix("::") {
-            let second = ident(tail);
-            if !second.is_empty() {
-                path.push(second);
+        for first in names_after(rest) {
+            let tail = rest
+                .trim_start_matches(|c: char| c.is_alphanumeric() || c == '_')
+                .strip_prefix("::");
+            let seconds = match tail {
+                Some(t) if !rest.starts_with('{') => names_after(t),
+                _ => Vec::new(),
+            };
+            if seconds.is_empty() {
+                found.push(vec![first.clone()]);
+            }
+            for second in seconds {
+                found.push(vec![first.clone(), second]);
             }
         }
-        found.push(path);
     }
     found
 }
 
 /// The sibling modules a file of `parent` names through `super::x` (from
-/// a child file) or `crate::parent::x`.
+/// a file directly under `parent/`) or `crate::parent::x`.
 fn sibling_uses(module: &[String], code: &str, parent: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for p in crate_paths(code) {
@@ -126,19 +167,13 @@ fn sibling_uses(module: &[String], code: &str, parent: &str) -> BTreeSet<String>
             out.insert(p[1].clone());
         }
     }
-    // `super::` from `parent/x.rs` is `parent`; from `parent/mod.rs` it
-    // would be the crate root, which no file of ours uses that way.
+    // `super::` one level down is `parent`; deeper it is a sibling's own
+    // module, which the sibling may use freely.
     if module.len() == 2 {
         let mut rest = code;
         while let Some(i) = rest.find("super::") {
             rest = &rest[i + "super::".len()..];
-            let name: String = rest
-                .chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_')
-                .collect();
-            if !name.is_empty() {
-                out.insert(name);
-            }
+            out.extend(names_after(rest));
         }
     }
     out
@@ -194,7 +229,12 @@ fn layer_of(module: &str) -> Option<usize> {
 fn violations(sources: &Sources) -> Vec<String> {
     let mut problems = Vec::new();
     let mut top: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut analyzers: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // The files of the modules whose files must not import each other in
+    // a cycle: sibling name -> siblings (or their items) it names.
+    let mut files: BTreeMap<&str, BTreeMap<String, BTreeSet<String>>> = SIBLINGS_ACYCLIC
+        .iter()
+        .map(|m| (*m, BTreeMap::new()))
+        .collect();
     for (path, text) in sources {
         let module = module_of(path);
         // The crate roots: `lib.rs` declares the modules, `main.rs` is
@@ -231,24 +271,27 @@ fn violations(sources: &Sources) -> Vec<String> {
                 Some(_) => {}
             }
         }
-        if own == "analyzers" && module.len() == 2 {
-            let uses = sibling_uses(&module, &code, "analyzers");
-            analyzers.insert(module[1].clone(), uses);
+        if let (Some(graph), Some(file)) = (files.get_mut(own.as_str()), module.get(1)) {
+            let uses = sibling_uses(&module, &code, own);
+            graph.entry(file.clone()).or_default().extend(uses);
         }
     }
     if let Some(c) = find_cycle(&top) {
         problems.push(format!("import cycle between modules: {}", c.join(" -> ")));
     }
-    // Only sibling files count: the parent declares them all.
-    let files: BTreeSet<String> = analyzers.keys().cloned().collect();
-    for uses in analyzers.values_mut() {
-        uses.retain(|u| files.contains(u));
-    }
-    if let Some(c) = find_cycle(&analyzers) {
-        problems.push(format!(
-            "import cycle between analyzer files: {}",
-            c.join(" -> ")
-        ));
+    for (parent, mut graph) in files {
+        // Only sibling files count (the rest are items of the parent,
+        // which declares them all).
+        let names: BTreeSet<String> = graph.keys().cloned().collect();
+        for (file, uses) in graph.iter_mut() {
+            uses.retain(|u| names.contains(u) && u != file);
+        }
+        if let Some(c) = find_cycle(&graph) {
+            problems.push(format!(
+                "import cycle between the files of `{parent}`: {}",
+                c.join(" -> ")
+            ));
+        }
     }
     problems
 }
@@ -310,7 +353,7 @@ fn the_checks_find_violations_and_cycles() {
     assert!(
         found
             .iter()
-            .any(|p| p.starts_with("import cycle between analyzer files")),
+            .any(|p| p.starts_with("import cycle between the files of `analyzers`")),
         "{found:?}"
     );
 
@@ -320,6 +363,28 @@ fn the_checks_find_violations_and_cycles() {
         "/// See [`crate::engine::Engine`].\nfn f() {}\n#[cfg(test)]\nmod tests {\n    use crate::engine::Engine;\n}\n",
     )];
     assert!(violations(&quiet).is_empty(), "{:?}", violations(&quiet));
+
+    // Groups are read item by item, at either level.
+    let grouped = vec![
+        file("engine/tcp.rs", "use super::{stream, Context};\n"),
+        file(
+            "engine/stream.rs",
+            "use crate::engine::{self, tcp::FlowApp};\n",
+        ),
+    ];
+    let found = violations(&grouped);
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("import cycle between the files of `engine`")),
+        "{found:?}"
+    );
+    let grouped_up = vec![file("flow/table.rs", "use crate::{util::lru, engine};\n")];
+    let found = violations(&grouped_up);
+    assert!(
+        found.iter().any(|p| p.contains("uses `crate::engine`")),
+        "{found:?}"
+    );
 
     let unknown = vec![file("newthing/mod.rs", "fn f() {}\n")];
     assert!(violations(&unknown)[0].contains("in no layer"));

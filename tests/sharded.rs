@@ -12,11 +12,12 @@ use std::path::{Path, PathBuf};
 
 use decnet_sniffer::capture::file::CaptureFile;
 use decnet_sniffer::capture::RawPacket;
-use decnet_sniffer::engine::{DeckyMap, Engine, Limits, ShardedEngine};
+use decnet_sniffer::engine::{DeckyMap, Engine, Limits};
 use decnet_sniffer::event::Event;
 use decnet_sniffer::fingerprint::p0f::Database;
 use decnet_sniffer::output::syslog::write_line;
 use decnet_sniffer::output::Output;
+use decnet_sniffer::runtime::ShardedEngine;
 use decnet_sniffer::util::time::Timestamp;
 use support::{tcp, ACK, FIN_ACK, PSH_ACK, SYN, SYN_ACK};
 

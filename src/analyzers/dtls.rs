@@ -9,7 +9,7 @@ use super::{DatagramAnalyzer, DatagramCx};
 use crate::event::EventKind;
 use crate::fingerprint::tls::dtls::{client_hello, hello_fragments, DtlsError};
 use crate::fingerprint::tls::ja3::Ja3Text;
-use crate::fingerprint::tls::ja4::{Ja4Parts, Transport};
+use crate::fingerprint::tls::ja4::{HelloTransport, Ja4Parts};
 use crate::fingerprint::tls::version::push_version_text;
 use crate::fingerprint::tls::ClientHello;
 use crate::limits::Limits;
@@ -98,7 +98,7 @@ fn on_fragments(cx: &mut DatagramCx<'_>, hellos: &mut DtlsHelloTable, payload: &
 fn emit(cx: &mut DatagramCx<'_>, ch: &ClientHello<'_>) {
     let mut ev = cx.event(EventKind::DtlsClientHello);
     ev.push_with("ja4", |out| {
-        Ja4Parts::new(ch, Transport::Dtls).write_ja4(out)
+        Ja4Parts::new(ch, HelloTransport::Dtls).write_ja4(out)
     })
     .push_with("ja3", |out| Ja3Text::new(ch).write_hash(out))
     .push_with("tls_version", |out| {

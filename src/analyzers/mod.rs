@@ -31,7 +31,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
 use crate::decode::TcpFlags;
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, EventPool};
 use crate::flow::table::{FlowStats, Handshake};
 use crate::flow::Side;
 use crate::limits::Limits;
@@ -105,6 +105,8 @@ pub struct Emitter<'a> {
     decky: &'a Arc<str>,
     direction: Direction,
     out: &'a mut Vec<Event>,
+    /// Where new events take their buffers from.
+    events: &'a EventPool,
 }
 
 impl<'a> Emitter<'a> {
@@ -113,6 +115,7 @@ impl<'a> Emitter<'a> {
         ts: Timestamp,
         stats: &'a mut Stats,
         out: &'a mut Vec<Event>,
+        events: &'a EventPool,
     ) -> Self {
         let (client, server, attribution) = conn;
         Emitter {
@@ -123,6 +126,7 @@ impl<'a> Emitter<'a> {
             decky: &attribution.decky,
             direction: attribution.direction,
             out,
+            events,
         }
     }
 
@@ -142,15 +146,17 @@ impl<'a> Emitter<'a> {
         out.push(ev);
     }
 
-    /// A new connection event with `src_ip src_port dst_ip dst_port` set.
+    /// A new connection event with `src_ip src_port dst_ip dst_port` set,
+    /// its buffers from `events`.
     pub fn conn_event(
+        events: &EventPool,
         kind: EventKind,
         ts: Timestamp,
         decky: &Arc<str>,
         client: SocketAddr,
         server: SocketAddr,
     ) -> Event {
-        let mut ev = Event::new(kind, ts, decky.clone());
+        let mut ev = events.event(kind, ts, decky.clone());
         ev.push("src_ip", client.ip())
             .push("src_port", client.port())
             .push("dst_ip", server.ip())
@@ -161,13 +167,20 @@ impl<'a> Emitter<'a> {
     /// A new event of this connection with `src_ip src_port dst_ip
     /// dst_port` set.
     pub fn event(&self, kind: EventKind) -> Event {
-        Self::conn_event(kind, self.ts, self.decky, self.client, self.server)
+        Self::conn_event(
+            self.events,
+            kind,
+            self.ts,
+            self.decky,
+            self.client,
+            self.server,
+        )
     }
 
     /// A new event with no fields, for events whose catalogue order differs
     /// (`quic_client_hello` puts `src_port` last).
     pub fn bare_event(&self, kind: EventKind) -> Event {
-        Event::new(kind, self.ts, self.decky.clone())
+        self.events.event(kind, self.ts, self.decky.clone())
     }
 
     /// Queues an event of this connection.
@@ -523,4 +536,83 @@ datagram_analyzers! {
 flow_observers! {
     bare_acks: ssh::BareAcks,
     timing: flow_timing::FlowTiming,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_bytes_of_a_side_are_claimed_once_by_their_protocol() {
+        let claimant = StreamAnalyzers::claimant;
+        assert_eq!(claimant(Side::Client, b"SSH-2.0-OpenSSH_9.6\r\n"), Some(1));
+        assert_eq!(claimant(Side::Server, b"SSH-2.0-x"), Some(1));
+        assert_eq!(claimant(Side::Client, b"GET / HTTP/1.1\r\n"), Some(2));
+        assert_eq!(claimant(Side::Client, b"OPTIONS * HTTP/1.1\r\n"), Some(2));
+        // A TLS record, a prelude TLS may follow (CONNECT, STARTTLS), a
+        // method TLS analysis must not give up on, and too few bytes.
+        assert_eq!(claimant(Side::Client, &[0x16, 3, 1, 0, 0xc8, 1]), None);
+        assert_eq!(claimant(Side::Client, b"CONNECT a:443 HTTP/1.1\r\n"), None);
+        assert_eq!(claimant(Side::Client, b"EHLO x\r\n"), None);
+        assert_eq!(claimant(Side::Client, b"PROPFIND / HTTP/1.1\r\n"), None);
+        assert_eq!(claimant(Side::Client, b"SSH"), None);
+    }
+
+    #[test]
+    fn observers_count_bare_acks_per_side() {
+        let mut obs = FlowObservers::default();
+        let seg = |side, flags, payload_len| Segment {
+            side,
+            flags: TcpFlags(flags),
+            payload_len,
+            retransmission: false,
+        };
+        obs.on_segment(&seg(Side::Client, TcpFlags::SYN, 0));
+        obs.on_segment(&seg(Side::Client, TcpFlags::ACK, 0));
+        obs.on_segment(&seg(Side::Server, TcpFlags::ACK, 0));
+        obs.on_segment(&seg(Side::Server, TcpFlags::ACK, 0));
+        // Payload or another flag: not a bare ACK.
+        obs.on_segment(&seg(Side::Client, TcpFlags::ACK, 10));
+        obs.on_segment(&seg(Side::Client, TcpFlags::ACK | TcpFlags::PSH, 0));
+        assert_eq!(obs.bare_acks.0, [1, 2]);
+    }
+
+    #[test]
+    fn the_emitter_counts_and_appends_direction() {
+        let mut stats = Stats::default();
+        let mut out = Vec::new();
+        let a = Attribution {
+            decky: Arc::from("web"),
+            direction: Direction::Outbound,
+        };
+        let (c, s): (SocketAddr, SocketAddr) = (
+            "192.0.2.1:1000".parse().unwrap(),
+            "10.0.0.5:22".parse().unwrap(),
+        );
+        let pool = EventPool::default();
+        let mut e = Emitter::new(
+            (c, s, &a),
+            Timestamp::new(1, 0),
+            &mut stats,
+            &mut out,
+            &pool,
+        );
+        let ev = e.event(EventKind::SshClientBanner);
+        e.emit(ev);
+        Emitter::queue(
+            &mut stats,
+            &mut out,
+            Event::new(
+                EventKind::DhcpClientFingerprint,
+                Timestamp::new(1, 0),
+                Arc::from("lan"),
+            ),
+            None,
+        );
+        assert_eq!(out[0].get("src_port"), Some(&b"1000"[..]));
+        assert_eq!(out[0].get("direction"), Some(&b"outbound"[..]));
+        assert_eq!(out[1].get("direction"), None);
+        assert_eq!(stats.events[EventKind::SshClientBanner.index()], 1);
+        assert_eq!(stats.events[EventKind::DhcpClientFingerprint.index()], 1);
+    }
 }

@@ -61,7 +61,7 @@ impl HttpNatInfo {
         let request = sig.dir == HttpDir::Request;
         // Only an honest User-Agent that matched an application is checked.
         let app = m.record.is_some_and(|r| r.class.is_none());
-        let ua_os = match sig.sw {
+        let ua_os = match sig.software {
             Some(ua) if request && app && !m.dishonest => db.ua_os(ua),
             _ => None,
         };
@@ -69,7 +69,7 @@ impl HttpNatInfo {
             request,
             record: m.record,
             dishonest: m.dishonest,
-            has_sw: sig.sw.is_some(),
+            has_sw: sig.software.is_some(),
             via: sig.via,
             date: if request { 0 } else { sig.date_secs() },
             ua_os,
@@ -105,7 +105,7 @@ impl P0fHttpResult {
             lang: sig.lang_text(),
             params: sig.params(m),
             dishonest: m.dishonest,
-            software: sig.sw.unwrap_or_default().into(),
+            software: sig.software.unwrap_or_default().into(),
         }
     }
 }

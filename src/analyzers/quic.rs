@@ -5,9 +5,11 @@
 use super::{DatagramAnalyzer, DatagramCx};
 use crate::event::EventKind;
 use crate::fingerprint::quic::crypto_stream::client_hello_body;
-use crate::fingerprint::quic::{ClientHello, CollectorConfig, Counters, InitialCollector, Outcome};
+use crate::fingerprint::quic::{
+    CollectorConfig, Counters, InitialCollector, Outcome, ReassembledHello,
+};
 use crate::fingerprint::tls::ja3::Ja3Text;
-use crate::fingerprint::tls::ja4::{Ja4Parts, Transport};
+use crate::fingerprint::tls::ja4::{HelloTransport, Ja4Parts};
 use crate::limits::Limits;
 use crate::stats::{Counter, Stats};
 use crate::util::budget::{Budget, Pool};
@@ -107,7 +109,7 @@ impl QuicTracker {
     }
 }
 
-fn emit(cx: &mut DatagramCx<'_>, hello: &ClientHello) {
+fn emit(cx: &mut DatagramCx<'_>, hello: &ReassembledHello) {
     let parsed = client_hello_body(&hello.message).map(crate::fingerprint::tls::ClientHello::parse);
     let Some(Ok(ch)) = parsed else {
         cx.stats.bump(Counter::QuicTlsParseErrors);
@@ -119,7 +121,7 @@ fn emit(cx: &mut DatagramCx<'_>, hello: &ClientHello) {
         .push("dst_ip", cx.server.ip())
         .push("dst_port", cx.server.port())
         .push_with("ja4_quic", |out| {
-            Ja4Parts::new(&ch, Transport::Quic).write_ja4(out)
+            Ja4Parts::new(&ch, HelloTransport::Quic).write_ja4(out)
         });
     ev.push_text("sni", ch.sni().unwrap_or_default());
     ev.push_text("alpn", ch.alpn().joined());

@@ -11,7 +11,7 @@ use super::{Interest, StreamAnalyzer, StreamCx};
 use crate::event::{Event, EventKind, Fixed};
 use crate::fingerprint::tls::certificate::{self, CertificateList};
 use crate::fingerprint::tls::ja3::{write_ja3s_hash, Ja3Text};
-use crate::fingerprint::tls::ja4::{Ja4Parts, Transport};
+use crate::fingerprint::tls::ja4::{HelloTransport, Ja4Parts};
 use crate::fingerprint::tls::prelude::{
     find_hello, hello_at, oversized_hello_at, Plausible, PRELUDE_LIMIT,
 };
@@ -287,7 +287,7 @@ impl TlsConn {
             }
         };
         let ja3 = Ja3Text::new(&ch);
-        let mut ja4 = Ja4Parts::new(&ch, Transport::Tcp);
+        let mut ja4 = Ja4Parts::new(&ch, HelloTransport::Tcp);
         let h = HelloFields::new(&ch, &ja3, &mut ja4);
         let mut ev = cx.event(EventKind::TlsClientHello);
         ev.push("ja3", h.part(JA3))
@@ -325,7 +325,7 @@ impl TlsConn {
         ev.push_with("ja3s", |out| write_ja3s_hash(&sh, out));
         #[cfg(feature = "ja4plus")]
         ev.push_with("ja4s", |out| {
-            crate::fingerprint::tls::ja4s::write_ja4s(&sh, Transport::Tcp, out)
+            crate::fingerprint::tls::ja4s::write_ja4s(&sh, HelloTransport::Tcp, out)
         });
         ev.push_with("tls_version", |out| push_version_text(version, out));
         if let Some(h) = &self.hello {

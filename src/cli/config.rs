@@ -17,13 +17,16 @@ use serde::Deserialize;
 
 use crate::bus::{BusTarget, DEFAULT_DECNET_SOCKET};
 use crate::capture::live::LiveOptions;
-use crate::engine::{Decap, DeckyMap, Limits};
+use crate::deckies::{Decap, DeckyMap, DeckySource, MissingFile};
+use crate::engine::Limits;
 use crate::fingerprint::p0f::Database as P0fDatabase;
 
 /// DECNET's state file when nothing else names one (`run`).
 pub const DEFAULT_STATE: &str = "/opt/decnet/decnet-state.json";
 /// DECNET's log file (the JSON sidecar sits beside it as `decnet.json`).
 pub const DEFAULT_LOG: &str = "/var/log/decnet/decnet.log";
+/// The JSON sidecar beside [`DEFAULT_LOG`].
+pub const DEFAULT_JSON: &str = "/var/log/decnet/decnet.json";
 
 /// One source of settings. The TOML file has exactly these keys (unknown
 /// keys are an error, so a typo does not silently fall back to a default).
@@ -187,21 +190,12 @@ impl DeckySettings {
     /// `read`'s decky map, or a one-line error naming the cause. With
     /// neither a state file nor `--decky`, every server is observed.
     pub fn load(&self) -> Result<DeckyMap, String> {
-        let mut map = match &self.state {
-            Some(path) => {
-                if !path.exists() {
-                    return Err(format!("{}: state file not found", path.display()));
-                }
-                DeckyMap::load(path).map_err(|e| e.to_string())?
-            }
-            None if self.manual.is_empty() => DeckyMap::observe_all(),
-            None => DeckyMap::default(),
-        };
-        for arg in &self.manual {
-            map.add_arg(arg).map_err(|e| e.to_string())?;
-        }
-        map.decap = self.decap;
-        Ok(map)
+        self.source(self.state.clone(), MissingFile::Error).load()
+    }
+
+    /// The loader of these settings' maps from the state file `state`.
+    pub fn source(&self, state: Option<PathBuf>, missing: MissingFile) -> DeckySource {
+        DeckySource::new(state, self.manual.clone(), self.decap, missing)
     }
 }
 
@@ -307,7 +301,7 @@ impl Settings {
             Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
             None => live_defaults.buffer_size,
         };
-        let max_workers = crate::engine::sharded::MAX_WORKERS;
+        let max_workers = crate::runtime::MAX_WORKERS;
         let workers = match l.workers {
             Some(n) if !(1..=max_workers).contains(&n) => {
                 return Err(ConfigError::Invalid(format!(
@@ -396,10 +390,7 @@ impl Settings {
     /// `run`'s log and JSON files ([`Settings::resolve`] always names both).
     pub fn output_files(&self) -> (&Path, &Path) {
         let log = self.log.as_deref().unwrap_or(Path::new(DEFAULT_LOG));
-        let json = self
-            .json
-            .as_deref()
-            .unwrap_or(Path::new("/var/log/decnet/decnet.json"));
+        let json = self.json.as_deref().unwrap_or(Path::new(DEFAULT_JSON));
         (log, json)
     }
 
@@ -532,10 +523,7 @@ mod tests {
             s.log.as_deref(),
             Some(Path::new("/var/log/decnet/decnet.log"))
         );
-        assert_eq!(
-            s.json.as_deref(),
-            Some(Path::new("/var/log/decnet/decnet.json"))
-        );
+        assert_eq!(s.json.as_deref(), Some(Path::new(DEFAULT_JSON)));
         assert_eq!(s.bus, BusTarget::Decnet(DEFAULT_DECNET_SOCKET.into()));
         assert_eq!(s.live.buffer_size, 64 << 20);
         assert_eq!(s.wait_iface, Duration::ZERO);

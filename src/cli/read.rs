@@ -13,9 +13,10 @@ use super::{error, warning, DeckyArgs, Failure, LimitArgs, OutputArgs};
 use crate::bus::Bus;
 use crate::capture::file::{CaptureFile, FileEnd};
 use crate::decode::DecodeError;
-use crate::engine::{Analyzer, Counter, FingerprintTally};
+use crate::engine::{Counter, FingerprintTally};
 use crate::event::EventKind;
 use crate::output::{Output, OutputStats, OutputThread};
+use crate::runtime::PacketEngine;
 
 #[derive(Args, Debug)]
 pub struct ReadArgs {
@@ -34,7 +35,7 @@ pub struct ReadArgs {
     /// for every run with the same N, and the same as with 1 except for the
     /// order of the flows still open at the end, and where tables overflow.
     #[arg(long, value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u16).range(1..=crate::engine::sharded::MAX_WORKERS as i64))]
+          value_parser = clap::value_parser!(u16).range(1..=crate::runtime::MAX_WORKERS as i64))]
     pub workers: u16,
     /// Print a summary to stderr at the end (packets, decode errors, events,
     /// flows, evictions, and the most frequent fingerprints per decky).
@@ -61,6 +62,8 @@ pub fn run(args: ReadArgs) -> Result<ExitCode, Failure> {
     let settings = settings_of(&args).map_err(Failure::fatal)?;
     let deckies = settings.deckies.load().map_err(Failure::fatal)?;
     refuse_clashes(&args.files, &settings).map_err(Failure::fatal)?;
+    // Before any output file is touched or the bus connected.
+    let p0f_db = settings.load_databases().map_err(Failure::fatal)?;
     let mut output = Output::new(settings.dedup_ttl, settings.max_dedup);
     output.set_memcap(settings.memcap);
     open_outputs(&settings, &mut output).map_err(Failure::fatal)?;
@@ -68,7 +71,6 @@ pub fn run(args: ReadArgs) -> Result<ExitCode, Failure> {
     if let Some(b) = &bus {
         output.publish_with(Box::new(b.publisher()));
     }
-    let p0f_db = settings.load_databases().map_err(Failure::fatal)?;
     let formatter = output.formatter();
     // Dedup, formatting and writing run on their own thread, beside
     // reading and decoding.
@@ -78,7 +80,7 @@ pub fn run(args: ReadArgs) -> Result<ExitCode, Failure> {
     if args.summary {
         limits.tally_fingerprints = TALLY_ENTRIES;
     }
-    let mut engine = Analyzer::new(limits, deckies, p0f_db, settings.workers, formatter)
+    let mut engine = crate::runtime::start(limits, deckies, p0f_db, settings.workers, formatter)
         .map_err(|e| Failure::fatal(format!("cannot start the worker threads: {e}")))?;
     let started = Instant::now();
     let mut failed = false;
@@ -106,7 +108,7 @@ pub fn run(args: ReadArgs) -> Result<ExitCode, Failure> {
             p.finish_and_clear();
         }
         if let Ok(end) = &result {
-            warn_skipped(&mut engine, path, end);
+            warn_skipped(&mut *engine, path, end);
         }
         match result {
             Ok(end) if end.truncated => warning(format!(
@@ -137,7 +139,7 @@ pub fn run(args: ReadArgs) -> Result<ExitCode, Failure> {
         stop_bus(b);
     }
     if args.summary {
-        print_summary(&engine, &output.stats(), started.elapsed().as_secs_f64());
+        print_summary(&*engine, &output.stats(), started.elapsed().as_secs_f64());
     }
     Ok(if failed {
         ExitCode::FAILURE
@@ -176,7 +178,7 @@ fn settings_of(args: &ReadArgs) -> Result<Settings, ConfigError> {
 
 /// Counts the packets a file held but no analysis could take, and says so
 /// once per file.
-fn warn_skipped(engine: &mut Analyzer, path: &std::path::Path, end: &FileEnd) {
+fn warn_skipped(engine: &mut dyn PacketEngine, path: &std::path::Path, end: &FileEnd) {
     if end.no_interface > 0 {
         engine.count(Counter::PcapngPacketsWithoutInterface, end.no_interface);
         warning(format!(
@@ -257,7 +259,7 @@ const TALLY_ENTRIES: usize = 65_536;
 /// Values shown per decky and fingerprint field.
 const TOP_SHOWN: usize = 5;
 
-fn print_summary(engine: &Analyzer, out: &OutputStats, secs: f64) {
+fn print_summary(engine: &dyn PacketEngine, out: &OutputStats, secs: f64) {
     let s = engine.stats();
     let mut text = String::new();
     let rate = if secs > 0.0 {

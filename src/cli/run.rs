@@ -30,13 +30,13 @@ use crate::capture::live::{
     retry_missing_interface, select_interface, CaptureError, KernelStats, LiveCapture,
     SysfsInterfaces,
 };
+use crate::deckies::{DeckyMap, MissingFile, ReloadCounters, StateWatcher, WatchOptions};
 use crate::decode::DecodeError;
-use crate::engine::state_watch::{ReloadCounters, StateWatcher, WatchOptions};
-use crate::engine::{Analyzer, Decap, DeckyMap};
 use crate::event::EventKind;
 use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::output::metrics::{MetricsHub, MetricsServer, MetricsSnapshot};
 use crate::output::{Output, OutputStats};
+use crate::runtime::PacketEngine;
 use crate::util::time::Timestamp;
 
 /// Longest wait for packets before the loop checks signals and timers.
@@ -219,34 +219,6 @@ impl Signals {
     }
 }
 
-/// Builds decky maps from the state file plus `--decky` entries. Until a
-/// state file has been seen, and with no `--decky`, every server is observed
-/// (docs/spec.md section 3); once DECNET has written one, a missing file means its
-/// deckies were torn down.
-struct DeckySource {
-    manual: Vec<String>,
-    seen_file: bool,
-    /// `--decap`, carried by every map.
-    decap: Decap,
-}
-
-impl DeckySource {
-    fn load(&mut self, path: &Path) -> Result<DeckyMap, String> {
-        let mut map = if !path.exists() && !self.seen_file && self.manual.is_empty() {
-            DeckyMap::observe_all()
-        } else {
-            let mut map = DeckyMap::load(path).map_err(|e| e.to_string())?;
-            self.seen_file |= path.exists();
-            for d in &self.manual {
-                map.add_arg(d).map_err(|e| e.to_string())?;
-            }
-            map
-        };
-        map.decap = self.decap;
-        Ok(map)
-    }
-}
-
 fn describe(map: &DeckyMap) -> String {
     if map.is_observe_all() {
         "no state file yet and no --decky: observing every server".into()
@@ -259,7 +231,7 @@ struct Daemon {
     settings: Settings,
     signals: Signals,
     cap: LiveCapture,
-    engine: Analyzer,
+    engine: Box<dyn PacketEngine>,
     output: Output,
     watcher: Option<StateWatcher<DeckyMap>>,
     reloads: Option<Arc<ReloadCounters>>,
@@ -297,13 +269,11 @@ impl Daemon {
         p0f_db: &'static P0fDatabase,
     ) -> Result<Option<Daemon>, StartError> {
         let signals = Signals::install().map_err(StartError::Signals)?;
-        let mut source = DeckySource {
-            manual: settings.deckies.manual.clone(),
-            seen_file: false,
-            decap: settings.deckies.decap,
-        };
         let state = settings.state_file().to_path_buf();
-        let deckies = source.load(&state).unwrap_or_else(|e| {
+        let mut source = settings
+            .deckies
+            .source(Some(state.clone()), MissingFile::Wait);
+        let deckies = source.load().unwrap_or_else(|e| {
             tracing::error!("{e}; starting with no deckies until the state file is fixed");
             DeckyMap::default()
         });
@@ -373,12 +343,12 @@ impl Daemon {
             None => None,
         };
 
-        let watcher = StateWatcher::spawn(state, WatchOptions::default(), move |p: &Path| {
-            source.load(p)
+        let watcher = StateWatcher::spawn(state, WatchOptions::default(), move |_: &Path| {
+            source.load()
         })
         .map_err(StartError::Watcher)?;
         let reloads = Some(watcher.counters());
-        let mut engine = Analyzer::new(
+        let mut engine = crate::runtime::start(
             settings.limits(),
             deckies,
             p0f_db,
@@ -541,13 +511,13 @@ impl Daemon {
     fn publish_metrics(&mut self) {
         let kernel = self.cap.stats();
         if let Some(bus) = &self.bus {
-            bus.update_health(health_counters(&self.engine, &self.output.stats(), kernel));
+            bus.update_health(health_counters(&*self.engine, &self.output.stats(), kernel));
         }
         let Some((hub, _)) = &self.metrics else {
             return;
         };
         let reloads = self.reloads.as_deref();
-        let mut snap = snapshot(&self.engine, &self.output.stats(), kernel, reloads);
+        let mut snap = snapshot(&*self.engine, &self.output.stats(), kernel, reloads);
         if let Some(bus) = &self.bus {
             let b = bus.stats();
             snap.bus_queue_depth = b.queued as u64;
@@ -561,7 +531,7 @@ impl Daemon {
 
 /// Counters for the metrics endpoint.
 fn snapshot(
-    engine: &Analyzer,
+    engine: &dyn PacketEngine,
     out: &OutputStats,
     kernel: KernelStats,
     reloads: Option<&ReloadCounters>,
@@ -637,7 +607,7 @@ fn snapshot(
 
 /// Engine counters carried by the bus health heartbeat (docs/spec.md section 7).
 fn health_counters(
-    engine: &Analyzer,
+    engine: &dyn PacketEngine,
     out: &OutputStats,
     kernel: KernelStats,
 ) -> serde_json::Map<String, serde_json::Value> {

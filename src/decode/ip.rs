@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{DecodeError, Layer};
+use super::{u16_at, DecodeError, Layer};
 use crate::util::wire::{be16, be32};
 
 /// Extension headers followed before giving up (RFC 8200 sets no limit).
@@ -96,6 +96,73 @@ impl<'a> IpView<'a> {
     }
 }
 
+/// An [`IpView`] apart from its bytes, put back over a copy of them with
+/// [`DetachedIp::attach`] (the sharded engine hands packets over decoded).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct DetachedIp {
+    /// The fields as read; its slices are empty and never read.
+    fields: IpView<'static>,
+    header_len: usize,
+    payload_len: usize,
+}
+
+impl<'a> IpView<'a> {
+    /// The fields, and the header and payload bytes to carry with them.
+    pub(super) fn detach(&self) -> (DetachedIp, [&'a [u8]; 2]) {
+        let f = self;
+        let fields = IpView {
+            version: f.version,
+            src: f.src,
+            dst: f.dst,
+            ttl: f.ttl,
+            tos: f.tos,
+            protocol: f.protocol,
+            ident: f.ident,
+            df: f.df,
+            reserved_flag: f.reserved_flag,
+            flow_label: f.flow_label,
+            total_len: f.total_len,
+            fragment: f.fragment,
+            header: &[],
+            payload: &[],
+        };
+        let detached = DetachedIp {
+            fields,
+            header_len: self.header.len(),
+            payload_len: self.payload.len(),
+        };
+        (detached, [self.header, self.payload])
+    }
+}
+
+impl DetachedIp {
+    /// The view again over `bytes`: its header then its payload, as
+    /// [`IpView::detach`] gave them.
+    pub(super) fn attach<'b>(&self, bytes: &'b [u8]) -> Result<IpView<'b>, DecodeError> {
+        if bytes.len() != self.header_len + self.payload_len {
+            return Err(DecodeError::Truncated(Layer::Ipv4));
+        }
+        let (header, payload) = bytes.split_at(self.header_len);
+        let f = &self.fields;
+        Ok(IpView {
+            version: f.version,
+            src: f.src,
+            dst: f.dst,
+            ttl: f.ttl,
+            tos: f.tos,
+            protocol: f.protocol,
+            ident: f.ident,
+            df: f.df,
+            reserved_flag: f.reserved_flag,
+            flow_label: f.flow_label,
+            total_len: f.total_len,
+            fragment: f.fragment,
+            header,
+            payload,
+        })
+    }
+}
+
 const V4_FIXED_LEN: usize = 20;
 const V6_FIXED_LEN: usize = 40;
 
@@ -121,11 +188,6 @@ mod v6_field {
     pub const HOP_LIMIT: usize = 7;
     pub const SRC: usize = 8;
     pub const DST: usize = 24;
-}
-
-#[inline]
-fn u16_at<const N: usize>(h: &[u8; N], at: usize) -> u16 {
-    u16::from_be_bytes([h[at], h[at + 1]])
 }
 
 #[inline]

@@ -5,12 +5,15 @@
 //! returns borrowed views of its headers. Nothing is copied or allocated;
 //! every length is checked against the bytes actually present.
 
+mod detached;
 mod ip;
 mod link;
 mod transport;
 mod tunnel;
 
+pub use detached::DetachedPacket;
 pub use ip::{Fragment, FragmentInfo, IpView};
+pub use link::{link_payload, LinkPayload};
 pub use transport::{tcp_field, udp_field, TcpFlags, TcpOption, TcpOptions, TcpView, UdpView};
 
 use crate::capture::RawPacket;
@@ -243,6 +246,20 @@ fn decode_from<'a>(
         });
     }
 }
+
+/// The big-endian `u16` at `at` of a header whose length the view's
+/// constructor checked (`at` is one of the named field places).
+#[inline]
+fn u16_at<const N: usize>(header: &[u8; N], at: usize) -> u16 {
+    u16::from_be_bytes([header[at], header[at + 1]])
+}
+
+/// The big-endian `u32` at `at` of a checked header.
+#[inline]
+fn u32_at<const N: usize>(header: &[u8; N], at: usize) -> u32 {
+    u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+}
+
 #[cfg(test)]
 mod error_index_tests {
     use super::DecodeError;

@@ -2,7 +2,7 @@
 //! every field is then read from its named place in a fixed-size header
 //! array, so no accessor can fail or quietly return 0.
 
-use super::{DecodeError, IpView, Layer, Transport};
+use super::{u16_at, u32_at, DecodeError, IpView, Layer, Transport};
 
 const PROTO_TCP: u8 = 6;
 const PROTO_UDP: u8 = 17;
@@ -46,16 +46,6 @@ pub mod udp_field {
     pub const LENGTH: usize = 4;
     pub const CHECKSUM: usize = 6;
     pub const LEN: usize = 8;
-}
-
-#[inline]
-fn u16_at<const N: usize>(h: &[u8; N], at: usize) -> u16 {
-    u16::from_be_bytes([h[at], h[at + 1]])
-}
-
-#[inline]
-fn u32_at<const N: usize>(h: &[u8; N], at: usize) -> u32 {
-    u32::from_be_bytes([h[at], h[at + 1], h[at + 2], h[at + 3]])
 }
 
 /// TCP header flags.
@@ -234,6 +224,7 @@ pub struct TcpOptions<'a> {
 
 impl<'a> TcpOptions<'a> {
     /// Walks `options`, sizing each option by its length byte.
+    #[inline]
     pub fn new(options: &'a [u8]) -> Self {
         TcpOptions {
             rest: options,
@@ -247,6 +238,7 @@ impl<'a> TcpOptions<'a> {
     /// the same: a known option whose length byte is wrong still takes its
     /// fixed size (see [`TcpOptions::length_byte_agreed`]), and SACK with a
     /// length outside 10..=34 is malformed.
+    #[inline]
     pub fn as_p0f_reads(options: &'a [u8]) -> Self {
         TcpOptions {
             sizing: Sizing::P0f,
@@ -267,6 +259,7 @@ impl<'a> TcpOptions<'a> {
     }
 
     /// The fixed size p0f gives a known kind.
+    #[inline]
     fn p0f_fixed_size(kind: u8) -> Option<usize> {
         match kind {
             2 => Some(4),
@@ -277,6 +270,7 @@ impl<'a> TcpOptions<'a> {
         }
     }
 
+    #[cold]
     fn malformed(&mut self, kind: u8) -> Option<TcpOption<'a>> {
         self.rest = &[];
         self.ended = true;
@@ -287,6 +281,8 @@ impl<'a> TcpOptions<'a> {
 impl<'a> Iterator for TcpOptions<'a> {
     type Item = TcpOption<'a>;
 
+    // Inlined so that each caller's sizing is known where it walks.
+    #[inline]
     fn next(&mut self) -> Option<TcpOption<'a>> {
         if self.ended {
             return None;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::Counter;
 use super::{Context, DeckyMap, Limits};
-use crate::capture::{linktype, RawPacket};
+use crate::capture::RawPacket;
 use crate::decode::{IpView, Packet, Transport};
 use crate::event::{Event, EventKind};
 use crate::fingerprint::ipv6_leak::{
@@ -20,7 +20,6 @@ use crate::util::lru::Lru;
 use crate::util::time::Timestamp;
 
 const ETHERTYPE_ARP: u16 = 0x0806;
-const ETHERTYPE_VLAN: [u16; 3] = [0x8100, 0x88a8, 0x9100];
 /// MACs remembered with their IPv4 address.
 const MAC_TABLE_CAP: usize = 65_536;
 
@@ -284,32 +283,15 @@ fn icmpv6_target(ip: &IpView<'_>) -> Option<Ipv6Addr> {
 /// The ARP message of an Ethernet (802.1Q/QinQ tags allowed) or Linux
 /// cooked frame.
 fn arp_payload<'a>(raw: &RawPacket<'a>) -> Option<&'a [u8]> {
-    let d = raw.data;
-    let be16 =
-        |at: usize| -> Option<u16> { Some(u16::from_be_bytes([*d.get(at)?, *d.get(at + 1)?])) };
-    match raw.linktype {
-        linktype::ETHERNET => {
-            let mut at = 12;
-            let mut ethertype = be16(at)?;
-            let mut tags = 0;
-            while ETHERTYPE_VLAN.contains(&ethertype) && tags < 8 {
-                at += 4;
-                tags += 1;
-                ethertype = be16(at)?;
-            }
-            (ethertype == ETHERTYPE_ARP)
-                .then(|| d.get(at + 2..))
-                .flatten()
-        }
-        linktype::LINUX_SLL => (be16(14)? == ETHERTYPE_ARP).then(|| d.get(16..)).flatten(),
-        linktype::LINUX_SLL2 => (be16(0)? == ETHERTYPE_ARP).then(|| d.get(20..)).flatten(),
-        _ => None,
-    }
+    // Decode's own link walker: VLAN tags and cooked headers as for IP.
+    let link = crate::decode::link_payload(raw.linktype, raw.data).ok()?;
+    (link.ethertype == ETHERTYPE_ARP).then_some(link.payload)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::linktype;
 
     fn arp_body() -> Vec<u8> {
         let mut arp = vec![0, 1, 8, 0, 6, 4, 0, 1];

@@ -4,15 +4,11 @@
 //! It is single-threaded and driven only by packet time, so the same input
 //! yields the same events in `read` and `run` alike.
 
-pub mod analyzer;
 pub mod checksums;
 pub mod client_mismatch;
-pub mod deckies;
 pub mod dhcp;
 pub mod ipv6_leak;
 pub mod p0f_uptime;
-pub mod sharded;
-pub mod state_watch;
 pub mod stream;
 pub mod syn;
 pub mod tally;
@@ -25,7 +21,7 @@ use std::sync::Arc;
 use crate::analyzers::{DatagramAnalyzers, Emitter};
 use crate::capture::RawPacket;
 use crate::decode::{self, Packet, Transport};
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, EventPool};
 use crate::fingerprint::p0f::Database as P0fDatabase;
 use crate::fingerprint::seqclass::SeqClassTable;
 use crate::flow::defrag::{self, DefragTable};
@@ -39,11 +35,9 @@ pub use tally::FingerprintTally;
 const SHED_SCAN: usize = 64;
 
 pub use crate::analyzers::{Attribution, Direction};
+pub use crate::deckies::{Decap, DeckyMap};
 pub use crate::limits::Limits;
 pub use crate::stats::{Counter, Stats};
-pub use analyzer::Analyzer;
-pub use deckies::{Decap, DeckyMap};
-pub use sharded::ShardedEngine;
 
 /// What every event producer may touch: limits, counters, pending events.
 pub struct Context {
@@ -61,22 +55,34 @@ pub struct Context {
     /// The byte budget every table and buffer that grows with traffic
     /// draws from.
     pub budget: Budget,
+    /// Buffers of the events already written, for new ones.
+    pub events: EventPool,
 }
 
 impl Context {
-    /// A context at the default limits with no budget, for unit tests of
-    /// the pieces that emit through it.
-    #[cfg(test)]
-    pub(crate) fn for_tests() -> Self {
+    /// A context with no events pending, drawing on `budget`.
+    pub fn new(limits: Limits, p0f_db: &'static P0fDatabase, budget: Budget) -> Self {
         Context {
-            limits: Limits::default(),
+            limits,
             stats: Stats::default(),
             out: Vec::new(),
             p0f_http_heads: Vec::new(),
             frame: 0,
-            p0f_db: P0fDatabase::bundled(),
-            budget: Budget::unlimited(),
+            p0f_db,
+            budget,
+            events: EventPool::new(),
         }
+    }
+
+    /// A context at the default limits with no budget, for unit tests of
+    /// the pieces that emit through it.
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> Self {
+        Context::new(
+            Limits::default(),
+            P0fDatabase::bundled(),
+            Budget::unlimited(),
+        )
     }
 
     /// Queues an event through the one [`Emitter`], appending the
@@ -91,23 +97,45 @@ impl Context {
         Emitter::queue(&mut self.stats, &mut self.out, ev, None);
     }
 
-    /// A new event with `src_ip src_port dst_ip dst_port` already set.
+    /// A new event with `src_ip src_port dst_ip dst_port` already set,
+    /// its buffers from `events`.
     pub fn conn_event(
+        events: &EventPool,
         kind: EventKind,
         ts: Timestamp,
         decky: &Arc<str>,
         client: SocketAddr,
         server: SocketAddr,
     ) -> Event {
-        Emitter::conn_event(kind, ts, decky, client, server)
+        Emitter::conn_event(events, kind, ts, decky, client, server)
     }
+}
+
+/// The engine's per-flow state.
+#[derive(Debug)]
+pub struct FlowApp {
+    pub attribution: Attribution,
+    /// Created at the first payload byte.
+    pub stream: Option<Box<stream::StreamState>>,
+    /// MSS of the client's last SYN (p0f reads the SYN-ACK's window with it).
+    pub syn_mss: Option<u16>,
+    /// p0f OS name id of the client's last SYN, if it matched an OS.
+    pub syn_os: Option<u32>,
+    /// p0f's view of the connection, for its uptime module.
+    pub p0f: p0f_uptime::P0fFlow,
+    /// What the flow observers keep of every segment.
+    pub observers: crate::analyzers::FlowObservers,
+    /// Each side's FIN has been acknowledged by the other side.
+    pub fin_acked: [bool; 2],
+    /// The memory budget took the stream state: no more is made.
+    pub stream_shed: bool,
 }
 
 /// The packet-to-event engine.
 pub struct Engine {
     cx: Context,
     deckies: DeckyMap,
-    flows: FlowTable<tcp::FlowApp>,
+    flows: FlowTable<FlowApp>,
     seq_classes: SeqClassTable,
     /// The datagram analyzers' tables (QUIC, DTLS).
     datagrams: DatagramAnalyzers,
@@ -123,7 +151,7 @@ pub struct Engine {
     /// Latest packet time seen, the engine's clock.
     now: Timestamp,
     /// Off in a shard: the link-local and DHCP tables span every host, so the
-    /// [`ShardedEngine`]'s router keeps them.
+    /// router in front of the shards keeps them.
     track_leaks: bool,
     /// In a shard: the router's IP-ID/ISN classes for the SYN at hand.
     routed_seq: Option<crate::fingerprint::seqclass::SeqClasses>,
@@ -171,15 +199,7 @@ impl Engine {
             p0f_hosts,
             defrag,
             checksums: checksums::ChecksumGate::default(),
-            cx: Context {
-                limits,
-                stats: Stats::default(),
-                out: Vec::new(),
-                p0f_http_heads: Vec::new(),
-                frame: 0,
-                p0f_db: P0fDatabase::bundled(),
-                budget,
-            },
+            cx: Context::new(limits, P0fDatabase::bundled(), budget),
             deckies,
             now: Timestamp::default(),
             track_leaks: true,
@@ -189,10 +209,10 @@ impl Engine {
         }
     }
 
-    /// An engine for one shard of a [`ShardedEngine`]: it sees only the
-    /// frames routed to it, already decoded and counted once by the router,
-    /// and leaves link-local leaks to the router.
-    fn for_shard(
+    /// An engine for one shard behind a router (`crate::runtime`): it
+    /// sees only the packets routed to it, already decoded and counted
+    /// once by the router, and leaves link-local leaks to the router.
+    pub fn for_shard(
         limits: Limits,
         deckies: DeckyMap,
         p0f_db: &'static P0fDatabase,
@@ -217,7 +237,8 @@ impl Engine {
         &self.cx.stats
     }
 
-    /// Adds `n` to a named counter (see [`Analyzer::count`]).
+    /// Adds `n` to a counter kept outside the engine (the capture file's
+    /// skipped packets).
     pub fn count(&mut self, counter: Counter, n: u64) {
         self.cx.stats.add(counter, n);
     }
@@ -359,25 +380,31 @@ impl Engine {
         self.hand_over(sink);
     }
 
-    /// A frame the router of a [`ShardedEngine`] decoded and counted
-    /// already, with its IP-ID/ISN classes when it is a fingerprinted SYN;
-    /// the clock was moved with [`Self::advance_time`].
-    fn process_routed(
+    /// A packet the router in front of the shards decoded and counted
+    /// already (frame `frame` of the capture), with its IP-ID/ISN classes
+    /// when it is a fingerprinted SYN; the clock was moved with
+    /// [`Self::advance_time`].
+    pub fn process_routed(
         &mut self,
-        raw: &RawPacket<'_>,
+        pkt: &Packet<'_>,
+        ts: Timestamp,
         frame: u64,
         seq: Option<crate::fingerprint::seqclass::SeqClasses>,
         sink: &mut impl FnMut(Event),
     ) {
         self.cx.frame = frame;
-        let deckies = &self.deckies;
-        if let Ok(pkt) = decode::decode_with(raw, &|ip| deckies.opens_tunnel(ip)) {
-            self.routed_seq = seq;
-            self.dispatch(&pkt, raw.ts);
-            self.routed_seq = None;
-        }
+        self.routed_seq = seq;
+        self.dispatch(pkt, ts);
+        self.routed_seq = None;
         self.shed();
         self.hand_over(sink);
+    }
+
+    /// Counts a frame that did not decode (a shard's copy of a routed
+    /// packet that no longer did: never, as the router decoded the same
+    /// bytes).
+    pub fn count_decode_error(&mut self, e: decode::DecodeError) {
+        self.cx.stats.decode_error(e);
     }
 
     /// Reports flows idle at `now` (the daemon calls this on a silent link).

@@ -11,11 +11,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use super::tcp::FlowApp;
-use super::Context;
+use super::{Context, FlowApp};
 use crate::analyzers::p0f_http::P0fNeeds;
 use crate::decode::{TcpFlags, TcpView};
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, EventPool};
 use crate::fingerprint::p0f::db::SysEntry;
 use crate::fingerprint::p0f::nat::{NatVerdict, SigSnap};
 use crate::fingerprint::p0f::sig::ts1_of;
@@ -98,7 +97,8 @@ pub(super) fn on_packet(
                 let host = hosts.get_mut(&ip);
                 if let Some(v) = host.and_then(|h| h.nat.verify_tool(0, sys)) {
                     let a = &flow.app.attribution;
-                    let ev = nat_event(ts, &a.decky, flow.client, flow.server, side, &v);
+                    let ev =
+                        nat_event(&cx.events, ts, &a.decky, flow.client, flow.server, side, &v);
                     cx.emit(ev, a.direction);
                 }
                 return;
@@ -175,11 +175,11 @@ pub(super) fn on_packet(
     };
     if let Some(v) = nat {
         let a = &flow.app.attribution;
-        let ev = nat_event(ts, &a.decky, flow.client, flow.server, side, &v);
+        let ev = nat_event(&cx.events, ts, &a.decky, flow.client, flow.server, side, &v);
         cx.emit(ev, a.direction);
     }
     if let Some(up) = up {
-        let ev = uptime_event(ts, flow, side, &up);
+        let ev = uptime_event(&cx.events, ts, flow, side, &up);
         cx.emit(ev, flow.app.attribution.direction);
     }
 }
@@ -187,6 +187,7 @@ pub(super) fn on_packet(
 /// `host_change` or `ip_sharing`: `src_ip src_port dst_ip dst_port subj
 /// reason raw_hits`.
 fn nat_event(
+    events: &EventPool,
     ts: Timestamp,
     decky: &Arc<str>,
     client: SocketAddr,
@@ -198,7 +199,7 @@ fn nat_event(
         NatVerdict::HostChange { .. } => EventKind::HostChange,
         NatVerdict::IpSharing { .. } => EventKind::IpSharing,
     };
-    let mut ev = Context::conn_event(kind, ts, decky, client, server);
+    let mut ev = Context::conn_event(events, kind, ts, decky, client, server);
     let subj = if side == Side::Client {
         "client"
     } else {
@@ -230,7 +231,7 @@ pub(super) fn score_http_heads(hosts: &mut HostTsTable, cx: &mut Context) {
         let obs = h.info.obs(recv_date, h.server.port());
         let host = hosts.entry(ip);
         for v in host.nat.score_http(h.info.request, &obs).iter().flatten() {
-            let ev = nat_event(h.ts, &h.decky, h.client, h.server, side, v);
+            let ev = nat_event(&cx.events, h.ts, &h.decky, h.client, h.server, side, v);
             cx.emit(ev, h.direction);
         }
     }
@@ -269,9 +270,16 @@ fn base(hosts: &HostTsTable, ip: std::net::IpAddr, side: Side) -> Option<TsSampl
 
 /// `host_uptime`: `src_ip src_port dst_ip dst_port` (the connection's
 /// client and server) `subj uptime_s uptime_text raw_freq_hz`.
-fn uptime_event(ts: Timestamp, flow: &Flow<FlowApp>, side: Side, up: &Uptime) -> Event {
+fn uptime_event(
+    events: &EventPool,
+    ts: Timestamp,
+    flow: &Flow<FlowApp>,
+    side: Side,
+    up: &Uptime,
+) -> Event {
     let (client, server): (SocketAddr, SocketAddr) = (flow.client, flow.server);
     let mut ev = Context::conn_event(
+        events,
         EventKind::HostUptime,
         ts,
         &flow.app.attribution.decky,

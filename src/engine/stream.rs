@@ -116,6 +116,7 @@ fn cx_for<'a>(cx: &'a mut Context, flow: &'a StreamFlow<'_>, ts: Timestamp) -> S
         ts,
         &mut cx.stats,
         &mut cx.out,
+        &cx.events,
     );
     let env = StreamEnv {
         handshake: flow.handshake,
@@ -218,7 +219,7 @@ mod tests {
         let held = st.allocated();
         eprintln!(
             "COST flow entry {} stream state {} one held segment {}",
-            crate::flow::table::FlowTable::<super::super::tcp::FlowApp>::entry_bytes(),
+            crate::flow::table::FlowTable::<super::super::FlowApp>::entry_bytes(),
             heap_cost(std::mem::size_of::<StreamState>()),
             held
         );

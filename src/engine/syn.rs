@@ -45,7 +45,14 @@ pub(super) fn on_syn(
     let p0f = analyze(engine.cx.p0f_db, pkt, tcp, None);
     let scanner = scanner::identify(ip, tcp);
 
-    let mut ev = Context::conn_event(EventKind::TcpSynFingerprint, ts, &decky, client, server);
+    let mut ev = Context::conn_event(
+        &engine.cx.events,
+        EventKind::TcpSynFingerprint,
+        ts,
+        &decky,
+        client,
+        server,
+    );
     push_stack_fields(&mut ev, pkt, tcp, p0f.as_ref());
     ev.push("ipid_class", classes.ipid.as_str())
         .push("ipid_samples", classes.ipid_samples)
@@ -74,17 +81,13 @@ pub(super) fn millis(ts: Timestamp) -> u64 {
 }
 
 /// Whether a SYN gets a fingerprint: sent to a decky, not from one.
-pub(super) fn is_fingerprinted_syn(deckies: &DeckyMap, pkt: &Packet<'_>) -> bool {
+pub fn is_fingerprinted_syn(deckies: &DeckyMap, pkt: &Packet<'_>) -> bool {
     deckies.is_decky(&pkt.ip.dst)
         && (deckies.is_observe_all() || deckies.get(&pkt.ip.src).is_none())
 }
 
 /// Adds the SYN's IP-ID and ISN to its source's samples and classifies them.
-pub(super) fn sample_seq(
-    table: &mut SeqClassTable,
-    pkt: &Packet<'_>,
-    tcp: &TcpView<'_>,
-) -> SeqClasses {
+pub fn sample_seq(table: &mut SeqClassTable, pkt: &Packet<'_>, tcp: &TcpView<'_>) -> SeqClasses {
     let ipid = (pkt.ip.version == 4).then_some(pkt.ip.ident);
     table.observe(pkt.ip.src, tcp.src_port(), ipid, tcp.seq())
 }
@@ -109,7 +112,14 @@ pub(super) fn on_synack(
         .and_then(|f| f.app.syn_mss);
     let p0f = analyze(engine.cx.p0f_db, pkt, tcp, peer_mss);
 
-    let mut ev = Context::conn_event(EventKind::TcpSynackFingerprint, ts, &decky, client, server);
+    let mut ev = Context::conn_event(
+        &engine.cx.events,
+        EventKind::TcpSynackFingerprint,
+        ts,
+        &decky,
+        client,
+        server,
+    );
     push_stack_fields(&mut ev, pkt, tcp, p0f.as_ref());
     ev.push("os_guess", p0f::os_guess(p0f.as_ref(), None))
         .push("df", ip.df)

@@ -6,32 +6,12 @@
 use std::net::SocketAddr;
 
 use super::p0f_uptime::{self, Handshake};
-use super::{stream, syn, Context, Engine};
-use crate::analyzers::{Attribution, Emitter, FlowEndCx, FlowObservers, Segment};
+use super::{stream, syn, Context, Engine, FlowApp};
+use crate::analyzers::{Emitter, FlowEndCx, FlowObservers, Segment};
 use crate::decode::{Packet, TcpFlags, TcpView};
 use crate::flow::table::{Flow, FlowEnd, FlowKey, Side};
 use crate::stats::Counter;
 use crate::util::time::Timestamp;
-
-/// The engine's per-flow state.
-#[derive(Debug)]
-pub struct FlowApp {
-    pub attribution: Attribution,
-    /// Created at the first payload byte.
-    pub stream: Option<Box<stream::StreamState>>,
-    /// MSS of the client's last SYN (p0f reads the SYN-ACK's window with it).
-    pub syn_mss: Option<u16>,
-    /// p0f OS name id of the client's last SYN, if it matched an OS.
-    pub syn_os: Option<u32>,
-    /// p0f's view of the connection, for its uptime module.
-    pub p0f: p0f_uptime::P0fFlow,
-    /// What the flow observers keep of every segment.
-    pub observers: FlowObservers,
-    /// Each side's FIN has been acknowledged by the other side.
-    pub fin_acked: [bool; 2],
-    /// The memory budget took the stream state: no more is made.
-    pub stream_shed: bool,
-}
 
 pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, ts: Timestamp) {
     let src = SocketAddr::new(pkt.ip.src, tcp.src_port());
@@ -270,6 +250,7 @@ pub(super) fn end_flow(cx: &mut Context, mut flow: Flow<FlowApp>, reason: FlowEn
         ts,
         &mut cx.stats,
         &mut cx.out,
+        &cx.events,
     );
     flow.app
         .observers

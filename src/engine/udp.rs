@@ -24,6 +24,7 @@ pub(super) fn on_datagram(engine: &mut Engine, pkt: &Packet<'_>, udp: &UdpView<'
         ts,
         &mut cx.stats,
         &mut cx.out,
+        &cx.events,
     );
     let mut dcx = DatagramCx::new(emitter, &cx.limits);
     engine.datagrams.on_datagram(&mut dcx, payload);

@@ -1,5 +1,5 @@
 //! Events formatted before they reach the output thread. The shards of a
-//! [`crate::engine::ShardedEngine`] write each event's RFC 5424 line and
+//! [`crate::runtime::ShardedEngine`] write each event's RFC 5424 line and
 //! JSON record, with its dedup key, into a batch; the output thread only
 //! dedups and writes the bytes, in the merged order. Formatting then runs
 //! on as many threads as there are shards.

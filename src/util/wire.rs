@@ -24,46 +24,56 @@ pub fn be32(b: &[u8], at: usize) -> Option<u32> {
 /// is left; a read that fails consumes nothing.
 #[derive(Debug, Clone, Copy)]
 pub struct ByteReader<'a> {
-    buf: &'a [u8],
-    pos: usize,
+    /// The bytes not yet consumed.
+    rest: &'a [u8],
+    /// Length of the whole input, for [`ByteReader::pos`].
+    len: usize,
 }
 
 impl<'a> ByteReader<'a> {
+    #[inline]
     pub fn new(buf: &'a [u8]) -> Self {
-        ByteReader { buf, pos: 0 }
+        ByteReader {
+            rest: buf,
+            len: buf.len(),
+        }
     }
 
     /// Bytes consumed so far.
     pub fn pos(&self) -> usize {
-        self.pos
+        self.len - self.rest.len()
     }
 
     /// Bytes not yet consumed.
+    #[inline]
     pub fn remaining(&self) -> usize {
-        self.buf.len() - self.pos
+        self.rest.len()
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
-        self.remaining() == 0
+        self.rest.is_empty()
     }
 
     /// The bytes not yet consumed.
+    #[inline]
     pub fn rest(&self) -> &'a [u8] {
-        &self.buf[self.pos..]
+        self.rest
     }
 
+    #[inline]
     pub fn peek_u8(&self) -> Option<u8> {
-        self.buf.get(self.pos).copied()
+        self.rest.first().copied()
     }
 
     /// The next `n` bytes.
     #[inline]
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], Truncated> {
-        if n > self.remaining() {
+        if n > self.rest.len() {
             return Err(Truncated);
         }
-        let head = &self.buf[self.pos..self.pos + n];
-        self.pos += n;
+        let (head, tail) = self.rest.split_at(n);
+        self.rest = tail;
         Ok(head)
     }
 
@@ -83,6 +93,7 @@ impl<'a> ByteReader<'a> {
         Ok(u16::from_be_bytes([b[0], b[1]]))
     }
 
+    #[inline]
     pub fn u24(&mut self) -> Result<u32, Truncated> {
         let b = self.take(3)?;
         Ok(u32::from_be_bytes([0, b[0], b[1], b[2]]))
@@ -96,6 +107,7 @@ impl<'a> ByteReader<'a> {
 
     /// Bytes behind a one-byte length (TLS `opaque x<0..2^8-1>`); on
     /// failure nothing is consumed.
+    #[inline]
     pub fn vec8(&mut self) -> Result<&'a [u8], Truncated> {
         let start = *self;
         let n = self.u8()?;
@@ -103,6 +115,7 @@ impl<'a> ByteReader<'a> {
     }
 
     /// Bytes behind a two-byte length.
+    #[inline]
     pub fn vec16(&mut self) -> Result<&'a [u8], Truncated> {
         let start = *self;
         let n = self.u16()?;
@@ -110,6 +123,7 @@ impl<'a> ByteReader<'a> {
     }
 
     /// Bytes behind a three-byte length.
+    #[inline]
     pub fn vec24(&mut self) -> Result<&'a [u8], Truncated> {
         let start = *self;
         let n = self.u24()?;

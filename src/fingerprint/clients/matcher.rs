@@ -22,7 +22,7 @@ pub fn database() -> &'static Database {
 }
 
 /// Field of `http_request_fingerprint` holding p0f's HTTP application
-/// label (p0f 3.09b's HTTP module, `engine/p0f_http.rs`); `p0f_http`
+/// label (p0f 3.09b's HTTP module, `analyzers/p0f_http.rs`); `p0f_http`
 /// rows are consulted on it, after JA4H.
 pub const P0F_HTTP_APP: &str = "p0f_http_app";
 

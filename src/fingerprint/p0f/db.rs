@@ -134,50 +134,53 @@ enum Module {
 /// A C-string-like cursor: reading past the end yields NUL, as p0f's
 /// NUL-terminated buffers do, so its pointer walks carry over unchanged.
 #[derive(Clone, Copy)]
-struct Cur<'a> {
-    s: &'a [u8],
-    i: usize,
+struct NulCursor<'a> {
+    text: &'a [u8],
+    pos: usize,
 }
 
-impl<'a> Cur<'a> {
-    fn at(&self, k: usize) -> u8 {
-        self.s.get(self.i + k).copied().unwrap_or(0)
+impl<'a> NulCursor<'a> {
+    fn new(text: &'a [u8]) -> Self {
+        NulCursor { text, pos: 0 }
     }
-    fn cur(&self) -> u8 {
+    fn at(&self, k: usize) -> u8 {
+        self.text.get(self.pos + k).copied().unwrap_or(0)
+    }
+    fn byte(&self) -> u8 {
         self.at(0)
     }
-    fn adv(&mut self, n: usize) {
-        self.i += n;
+    fn advance(&mut self, n: usize) {
+        self.pos += n;
     }
-    fn starts(&self, p: &str) -> bool {
-        self.s
-            .get(self.i..)
+    fn starts_with(&self, p: &str) -> bool {
+        self.text
+            .get(self.pos..)
             .is_some_and(|r| r.starts_with(p.as_bytes()))
     }
     /// Index just past a run of ASCII digits starting here.
-    fn skip_digits(&self) -> Cur<'a> {
+    fn skip_digits(&self) -> NulCursor<'a> {
         let mut n = *self;
-        while n.cur().is_ascii_digit() {
-            n.i += 1;
+        while n.byte().is_ascii_digit() {
+            n.pos += 1;
         }
         n
     }
     /// C `atol`: blanks, a sign, digits; saturating instead of overflowing.
-    fn atol(&self) -> i64 {
+    fn parse_long(&self) -> i64 {
         let mut c = *self;
-        while matches!(c.cur(), b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
-            c.i += 1;
+        while matches!(c.byte(), b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
+            c.pos += 1;
         }
-        let neg = c.cur() == b'-';
-        if matches!(c.cur(), b'-' | b'+') {
-            c.i += 1;
+        let neg = c.byte() == b'-';
+        if matches!(c.byte(), b'-' | b'+') {
+            c.pos += 1;
         }
         let mut v: i64 = 0;
-        while c.cur().is_ascii_digit() {
+        while c.byte().is_ascii_digit() {
             v = v
                 .saturating_mul(10)
-                .saturating_add(i64::from(c.cur() - b'0'));
-            c.i += 1;
+                .saturating_add(i64::from(c.byte() - b'0'));
+            c.pos += 1;
         }
         if neg {
             -v
@@ -186,7 +189,7 @@ impl<'a> Cur<'a> {
         }
     }
     fn rest(&self) -> &'a [u8] {
-        self.s.get(self.i..).unwrap_or(&[])
+        self.text.get(self.pos..).unwrap_or(&[])
     }
 }
 
@@ -535,7 +538,7 @@ impl Parser<'_> {
         if val.is_empty() || !val.iter().all(u8::is_ascii_digit) {
             return self.err("malformed MTU value");
         }
-        let mtu = Cur { s: val, i: 0 }.atol();
+        let mtu = NulCursor::new(val).parse_long();
         if !(1..=65535).contains(&mtu) {
             return self.err("malformed MTU value");
         }
@@ -606,8 +609,8 @@ impl Parser<'_> {
     /// way p0f walks it (its leniencies included: an empty number is 0).
     fn tcp_sig_fields(&self, val: &[u8]) -> Result<TcpSig, DbError> {
         let malformed = || self.err::<TcpSig>("malformed signature");
-        let mut c = Cur { s: val, i: 0 };
-        let ip_ver = match c.cur() {
+        let mut c = NulCursor::new(val);
+        let ip_ver = match c.byte() {
             b'4' => Some(4),
             b'6' => Some(6),
             b'*' => None,
@@ -616,162 +619,162 @@ impl Parser<'_> {
         if c.at(1) != b':' {
             return malformed();
         }
-        c.adv(2);
+        c.advance(2);
 
         // Initial TTL, possibly `ttl+dist` or `ttl-`.
-        let mut nxt = c.skip_digits();
-        if !matches!(nxt.cur(), b':' | b'+' | b'-') {
+        let mut after_digits = c.skip_digits();
+        if !matches!(after_digits.byte(), b':' | b'+' | b'-') {
             return malformed();
         }
-        let mut ittl = c.atol();
+        let mut ittl = c.parse_long();
         if !(1..=255).contains(&ittl) {
             return self.err("bogus initial TTL");
         }
-        c = nxt;
-        c.adv(1);
+        c = after_digits;
+        c.advance(1);
         let mut bad_ttl = false;
-        if nxt.cur() == b'-' && nxt.at(1) == b':' {
+        if after_digits.byte() == b'-' && after_digits.at(1) == b':' {
             bad_ttl = true;
-            c.adv(2); // p0f steps one byte too far here; so do we
-        } else if nxt.cur() == b'+' {
-            nxt.adv(1);
-            nxt = nxt.skip_digits();
-            if nxt.cur() != b':' {
+            c.advance(2); // p0f steps one byte too far here; so do we
+        } else if after_digits.byte() == b'+' {
+            after_digits.advance(1);
+            after_digits = after_digits.skip_digits();
+            if after_digits.byte() != b':' {
                 return malformed();
             }
-            let add = c.atol();
+            let add = c.parse_long();
             if add < 0 || ittl + add > 255 {
                 return self.err("bogus initial TTL");
             }
             ittl += add;
-            c = nxt;
-            c.adv(1);
+            c = after_digits;
+            c.advance(1);
         }
 
         // IP option length.
-        let nxt = c.skip_digits();
-        if nxt.cur() != b':' {
+        let after_digits = c.skip_digits();
+        if after_digits.byte() != b':' {
             return malformed();
         }
-        let olen = c.atol();
+        let olen = c.parse_long();
         if !(0..=255).contains(&olen) {
             return self.err("bogus IP option length");
         }
-        c = nxt;
-        c.adv(1);
+        c = after_digits;
+        c.advance(1);
 
         // MSS.
-        let mss = if c.cur() == b'*' && c.at(1) == b':' {
-            c.adv(2);
+        let mss = if c.byte() == b'*' && c.at(1) == b':' {
+            c.advance(2);
             None
         } else {
-            let nxt = c.skip_digits();
-            if nxt.cur() != b':' {
+            let after_digits = c.skip_digits();
+            if after_digits.byte() != b':' {
                 return malformed();
             }
-            let mss = c.atol();
+            let mss = c.parse_long();
             if !(0..=65535).contains(&mss) {
                 return self.err("bogus MSS");
             }
-            c = nxt;
-            c.adv(1);
+            c = after_digits;
+            c.advance(1);
             Some(mss as u16)
         };
 
         // Window size, then a comma.
-        let win = if c.cur() == b'*' && c.at(1) == b',' {
-            c.adv(2);
+        let win = if c.byte() == b'*' && c.at(1) == b',' {
+            c.advance(2);
             WinSpec::Any
-        } else if c.cur() == b'%' {
-            c.adv(1);
-            let nxt = c.skip_digits();
-            if nxt.cur() != b',' {
+        } else if c.byte() == b'%' {
+            c.advance(1);
+            let after_digits = c.skip_digits();
+            if after_digits.byte() != b',' {
                 return malformed();
             }
-            let w = c.atol();
+            let w = c.parse_long();
             if !(2..=65535).contains(&w) {
                 return self.err("bogus '%' value");
             }
-            c = nxt;
-            c.adv(1);
+            c = after_digits;
+            c.advance(1);
             WinSpec::Mod(w as u16)
-        } else if c.starts("mss*") || c.starts("mtu*") {
+        } else if c.starts_with("mss*") || c.starts_with("mtu*") {
             let is_mss = c.at(1) == b's';
-            c.adv(4);
-            let nxt = c.skip_digits();
-            if nxt.cur() != b',' {
+            c.advance(4);
+            let after_digits = c.skip_digits();
+            if after_digits.byte() != b',' {
                 return malformed();
             }
-            let w = c.atol();
+            let w = c.parse_long();
             if !(1..=1000).contains(&w) {
                 return self.err("bogus MSS/MTU multiplier");
             }
-            c = nxt;
-            c.adv(1);
+            c = after_digits;
+            c.advance(1);
             if is_mss {
                 WinSpec::Mss(w as u16)
             } else {
                 WinSpec::Mtu(w as u16)
             }
         } else {
-            let nxt = c.skip_digits();
-            if nxt.cur() != b',' {
+            let after_digits = c.skip_digits();
+            if after_digits.byte() != b',' {
                 return malformed();
             }
-            let w = c.atol();
+            let w = c.parse_long();
             if !(0..=65535).contains(&w) {
                 return self.err("bogus window size");
             }
-            c = nxt;
-            c.adv(1);
+            c = after_digits;
+            c.advance(1);
             WinSpec::Exact(w as u16)
         };
 
         // Window scale.
-        let wscale = if c.cur() == b'*' && c.at(1) == b':' {
-            c.adv(2);
+        let wscale = if c.byte() == b'*' && c.at(1) == b':' {
+            c.advance(2);
             None
         } else {
-            let nxt = c.skip_digits();
-            if nxt.cur() != b':' {
+            let after_digits = c.skip_digits();
+            if after_digits.byte() != b':' {
                 return malformed();
             }
-            let s = c.atol();
+            let s = c.parse_long();
             if !(0..=255).contains(&s) {
                 return self.err("bogus window scale");
             }
-            c = nxt;
-            c.adv(1);
+            c = after_digits;
+            c.advance(1);
             Some(s as u8)
         };
 
         // Option layout.
         let mut layout = OptLayout::EMPTY;
         let mut eol_pad = 0u8;
-        while c.cur() != b':' {
+        while c.byte() != b':' {
             if layout.len() >= MAX_TCP_OPT {
                 return self.err("too many TCP options");
             }
-            if c.starts("eol") {
+            if c.starts_with("eol") {
                 layout.push(opt::EOL);
-                c.adv(3);
-                if c.cur() != b'+' {
+                c.advance(3);
+                if c.byte() != b'+' {
                     return self.err("malformed EOL option");
                 }
-                c.adv(1);
-                let nxt = c.skip_digits();
-                if nxt.cur() == 0 {
+                c.advance(1);
+                let after_digits = c.skip_digits();
+                if after_digits.byte() == 0 {
                     return self.err("truncated options");
                 }
-                if nxt.cur() != b':' {
+                if after_digits.byte() != b':' {
                     return self.err("EOL must be the last option");
                 }
-                let pad = c.atol();
+                let pad = c.parse_long();
                 if !(0..=255).contains(&pad) {
                     return self.err("bogus EOL padding");
                 }
                 eol_pad = pad as u8;
-                c = nxt;
+                c = after_digits;
             } else if let Some((kind, n)) = [
                 ("nop", opt::NOP),
                 ("mss", opt::MSS),
@@ -781,40 +784,40 @@ impl Parser<'_> {
                 ("ts", opt::TS),
             ]
             .iter()
-            .find(|(t, _)| c.starts(t))
+            .find(|(t, _)| c.starts_with(t))
             .map(|(t, k)| (*k, t.len()))
             {
                 layout.push(kind);
-                c.adv(n);
-            } else if c.cur() == b'?' {
-                c.adv(1);
-                let nxt = c.skip_digits();
-                if nxt.cur() != b':' && nxt.cur() != b',' {
+                c.advance(n);
+            } else if c.byte() == b'?' {
+                c.advance(1);
+                let after_digits = c.skip_digits();
+                if after_digits.byte() != b':' && after_digits.byte() != b',' {
                     return self.err("malformed '?' option");
                 }
-                let k = c.atol();
+                let k = c.parse_long();
                 if !(0..=255).contains(&k) {
                     return self.err("bogus '?' option");
                 }
                 layout.push(k as u8);
-                c = nxt;
+                c = after_digits;
             } else {
                 return self.err("unrecognized TCP option");
             }
-            if c.cur() == b':' {
+            if c.byte() == b':' {
                 break;
             }
-            if c.cur() != b',' {
+            if c.byte() != b',' {
                 return self.err("malformed TCP options");
             }
-            c.adv(1);
+            c.advance(1);
         }
-        c.adv(1);
+        c.advance(1);
 
         // Quirks.
         let mut quirks = 0u32;
-        while c.cur() != b':' {
-            let Some(&(bit, name)) = quirk::NAMES.iter().find(|(_, n)| c.starts(n)) else {
+        while c.byte() != b':' {
+            let Some(&(bit, name)) = quirk::NAMES.iter().find(|(_, n)| c.starts_with(n)) else {
                 return self.err("unrecognized quirk");
             };
             let v4_only = quirk::DF | quirk::NZ_ID | quirk::ZERO_ID | quirk::NZ_MBZ;
@@ -825,16 +828,16 @@ impl Parser<'_> {
                 return self.err("'flow' is not valid for IPv4");
             }
             quirks |= bit;
-            c.adv(name.len());
-            if c.cur() == b':' {
+            c.advance(name.len());
+            if c.byte() == b':' {
                 break;
             }
-            if c.cur() != b',' {
+            if c.byte() != b',' {
                 return self.err("malformed quirks");
             }
-            c.adv(1);
+            c.advance(1);
         }
-        c.adv(1);
+        c.advance(1);
 
         let pay_class = match c.rest() {
             b"*" => None,

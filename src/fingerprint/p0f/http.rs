@@ -114,7 +114,7 @@ impl HttpDir {
 
 /// One header of a p0f.fp signature.
 #[derive(Debug, Clone)]
-struct SigHdr {
+struct SigHeader {
     id: u32,
     optional: bool,
     value: Option<Box<[u8]>>,
@@ -125,10 +125,10 @@ struct SigHdr {
 pub struct HttpRecord {
     /// `None` for `*` (any version).
     ver: Option<u8>,
-    hdrs: Vec<SigHdr>,
+    headers: Vec<SigHeader>,
     miss: Vec<u32>,
     /// Expected software string (`User-Agent` or `Server`), if any.
-    sw: Option<Box<[u8]>>,
+    software: Option<Box<[u8]>>,
     pub generic: bool,
     /// OS class; `None` for an application (`!`), printed as `app=`.
     pub class: Option<u16>,
@@ -196,13 +196,13 @@ fn is_hdr_char(b: u8) -> bool {
 }
 
 /// A value as C code sees it: up to the first NUL.
-fn cstr(v: &[u8]) -> &[u8] {
+fn before_nul(v: &[u8]) -> &[u8] {
     memchr::memchr(0, v).map_or(v, |i| &v[..i])
 }
 
 /// C `strstr(hay, needle) != NULL` on C strings.
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    let (hay, needle) = (cstr(hay), cstr(needle));
+    let (hay, needle) = (before_nul(hay), before_nul(needle));
     needle.is_empty() || memchr::memmem::find(hay, needle).is_some()
 }
 
@@ -284,9 +284,9 @@ impl HttpDb {
             _ => return Err("bad HTTP version".into()),
         };
         let mut i = 2;
-        let mut hdrs = Vec::new();
+        let mut headers = Vec::new();
         while val.get(i) != Some(&b':') {
-            if hdrs.len() >= MAX_HDRS {
+            if headers.len() >= MAX_HDRS {
                 return Err("too many headers listed".into());
             }
             let optional = val.get(i) == Some(&b'?');
@@ -316,7 +316,7 @@ impl HttpDb {
                     _ => return bad(),
                 }
             }
-            hdrs.push(SigHdr {
+            headers.push(SigHeader {
                 id,
                 optional,
                 value,
@@ -348,15 +348,15 @@ impl HttpDb {
             }
         }
         i += 1;
-        let sw = &val[i.min(val.len())..];
-        if sw.contains(&b':') {
+        let software = &val[i.min(val.len())..];
+        if software.contains(&b':') {
             return bad();
         }
         let rec = HttpRecord {
             ver,
-            hdrs,
+            headers,
             miss,
-            sw: (!sw.is_empty()).then(|| sw.into()),
+            software: (!software.is_empty()).then(|| software.into()),
             generic: meta.generic,
             class: meta.class,
             name: meta.name,
@@ -377,14 +377,14 @@ impl HttpDb {
     fn find_record(&self, dir: HttpDir, rec: &HttpRecord) -> Option<u32> {
         let probe = Probe {
             ver: rec.ver.map_or(-1, i16::from),
-            hdrs: rec
-                .hdrs
+            headers: rec
+                .headers
                 .iter()
                 .map(|h| (Some(h.id), h.value.as_deref()))
                 .collect(),
             miss: Some(&rec.miss),
             bloom: Some(
-                rec.hdrs
+                rec.headers
                     .iter()
                     .filter(|h| !h.optional)
                     .map(|h| h.id)
@@ -403,7 +403,7 @@ impl HttpDb {
     pub fn find<'d>(&'d self, sig: &WireSig<'_>) -> HttpMatch<'d> {
         let probe = Probe {
             ver: i16::from(sig.ver),
-            hdrs: sig.hdrs.iter().map(|h| (h.id, h.value)).collect(),
+            headers: sig.headers.iter().map(|h| (h.id, h.value)).collect(),
             miss: None,
             bloom: None,
         };
@@ -420,7 +420,7 @@ impl HttpDb {
             generic.get_or_insert(r);
         }
         let record = found.or(generic);
-        let dishonest = match (record.and_then(|r| r.sw.as_deref()), sig.sw) {
+        let dishonest = match (record.and_then(|r| r.software.as_deref()), sig.software) {
             (Some(want), Some(have)) => !contains(have, want),
             _ => false,
         };
@@ -441,7 +441,7 @@ impl HttpDb {
         let d = sig.dir.index();
         let mut out = String::with_capacity(256);
         let _ = write!(out, "{}:", sig.ver);
-        for (n, h) in sig.hdrs.iter().enumerate() {
+        for (n, h) in sig.headers.iter().enumerate() {
             if n > 0 {
                 out.push(',');
             }
@@ -469,7 +469,7 @@ impl HttpDb {
         out.push(':');
         let mut first = true;
         for &id in &self.common[d] {
-            if sig.hdrs.iter().any(|h| h.id == Some(id)) {
+            if sig.headers.iter().any(|h| h.id == Some(id)) {
                 continue;
             }
             if !first {
@@ -479,8 +479,8 @@ impl HttpDb {
             push_clean(&mut out, &self.names[id as usize], usize::MAX, b"");
         }
         out.push(':');
-        if let Some(sw) = sig.sw {
-            push_clean(&mut out, sw, MAX_SHOW, b"]");
+        if let Some(software) = sig.software {
+            push_clean(&mut out, software, MAX_SHOW, b"]");
         }
         out
     }
@@ -514,7 +514,7 @@ fn push_clean(out: &mut String, v: &[u8], max: usize, stops: &[u8]) {
 struct Probe<'a> {
     /// `-1` for any.
     ver: i16,
-    hdrs: Vec<(Option<u32>, Option<&'a [u8]>)>,
+    headers: Vec<(Option<u32>, Option<&'a [u8]>)>,
     /// Dupe detection: the tested signature's own `habsent`.
     miss: Option<&'a [u32]>,
     /// Dupe detection: its non-optional headers, all p0f's Bloom filter
@@ -529,34 +529,34 @@ fn sig_matches(r: &HttpRecord, t: &Probe<'_>) -> bool {
         }
     }
     let seen = |id: u32| t.bloom.as_ref().is_none_or(|b| b.contains(&id));
-    if !r.hdrs.iter().all(|h| h.optional || seen(h.id)) {
+    if !r.headers.iter().all(|h| h.optional || seen(h.id)) {
         return false;
     }
-    let mut ti = 0;
-    for rh in &r.hdrs {
-        let orig = ti;
-        while ti < t.hdrs.len() && t.hdrs[ti].0 != Some(rh.id) {
-            ti += 1;
+    let mut probe_at = 0;
+    for rh in &r.headers {
+        let orig = probe_at;
+        while probe_at < t.headers.len() && t.headers[probe_at].0 != Some(rh.id) {
+            probe_at += 1;
         }
-        if ti == t.hdrs.len() {
+        if probe_at == t.headers.len() {
             // An optional header may be missing, but not appear elsewhere.
-            if !rh.optional || t.hdrs.iter().any(|h| h.0 == Some(rh.id)) {
+            if !rh.optional || t.headers.iter().any(|h| h.0 == Some(rh.id)) {
                 return false;
             }
-            ti = orig;
+            probe_at = orig;
             continue;
         }
         if let Some(want) = &rh.value {
-            match t.hdrs[ti].1 {
+            match t.headers[probe_at].1 {
                 Some(have) if contains(have, want) => {}
                 _ => return false,
             }
         }
-        ti += 1;
+        probe_at += 1;
     }
     if r.miss
         .iter()
-        .any(|m| seen(*m) && t.hdrs.iter().any(|h| h.0 == Some(*m)))
+        .any(|m| seen(*m) && t.headers.iter().any(|h| h.0 == Some(*m)))
     {
         return false;
     }
@@ -579,7 +579,7 @@ pub struct HttpMatch<'d> {
 /// One header as sent: its id if p0f knows the name, and its value
 /// (`None` when empty).
 #[derive(Debug, Clone, Copy)]
-pub struct WireHdr<'a> {
+pub struct WireHeader<'a> {
     pub id: Option<u32>,
     pub name: &'a [u8],
     pub value: Option<&'a [u8]>,
@@ -591,9 +591,9 @@ pub struct WireSig<'a> {
     pub dir: HttpDir,
     /// 1 for `HTTP/1.1`, else 0.
     pub ver: u8,
-    pub hdrs: Vec<WireHdr<'a>>,
+    pub headers: Vec<WireHeader<'a>>,
     /// `User-Agent` (request) or `Server` (response), last non-empty one.
-    pub sw: Option<&'a [u8]>,
+    pub software: Option<&'a [u8]>,
     /// `Accept-Language` (requests only).
     pub lang: Option<&'a [u8]>,
     /// A `Via` or `X-Forwarded-For` was sent.
@@ -615,10 +615,10 @@ pub enum HeadRead<'a> {
 impl<'a> HeadRead<'a> {
     /// Like [`read_head`], treating an incomplete head in `MAX_FLOW_DATA`
     /// bytes or more as rejected (p0f looks no further).
-    pub fn of(db: &HttpDb, dir: HttpDir, pay: &'a [u8]) -> HeadRead<'a> {
-        let pay = &pay[..pay.len().min(MAX_FLOW_DATA)];
-        match read_head(db, dir, pay) {
-            HeadRead::Incomplete if pay.len() >= MAX_FLOW_DATA => HeadRead::Rejected,
+    pub fn of(db: &HttpDb, dir: HttpDir, payload: &'a [u8]) -> HeadRead<'a> {
+        let payload = &payload[..payload.len().min(MAX_FLOW_DATA)];
+        match read_head(db, dir, payload) {
+            HeadRead::Incomplete if payload.len() >= MAX_FLOW_DATA => HeadRead::Rejected,
             r => r,
         }
     }
@@ -626,18 +626,18 @@ impl<'a> HeadRead<'a> {
 
 /// Reads a head from the first bytes of a direction (fp_http.c
 /// `process_http` and `parse_pairs`).
-pub fn read_head<'a>(db: &HttpDb, dir: HttpDir, pay: &'a [u8]) -> HeadRead<'a> {
+pub fn read_head<'a>(db: &HttpDb, dir: HttpDir, payload: &'a [u8]) -> HeadRead<'a> {
     let request = dir == HttpDir::Request;
     let min = if request { 15 } else { 13 };
-    if pay.len() < min {
+    if payload.len() < min {
         return HeadRead::Incomplete;
     }
-    if request && !pay.starts_with(b"GET /") && !pay.starts_with(b"HEAD /") {
+    if request && !payload.starts_with(b"GET /") && !payload.starts_with(b"HEAD /") {
         return HeadRead::Rejected;
     }
     let mut off = 0;
-    while off < pay.len() && off < MAX_URL && pay[off] != b'\n' {
-        let c = pay[off];
+    while off < payload.len() && off < MAX_URL && payload[off] != b'\n' {
+        let c = payload[off];
         if c != b'\r' && !(0x20..=0x7f).contains(&c) {
             return HeadRead::Rejected;
         }
@@ -646,86 +646,86 @@ pub fn read_head<'a>(db: &HttpDb, dir: HttpDir, pay: &'a [u8]) -> HeadRead<'a> {
     if off == MAX_URL || off < min - 1 {
         return HeadRead::Rejected;
     }
-    if off == pay.len() {
+    if off == payload.len() {
         return HeadRead::Incomplete;
     }
     let ver = if request {
         let mut at = off - 8;
-        if pay[off - 1] == b'\r' {
+        if payload[off - 1] == b'\r' {
             at -= 1;
         }
-        if &pay[at..at + 7] != b"HTTP/1." {
+        if &payload[at..at + 7] != b"HTTP/1." {
             return HeadRead::Rejected;
         }
-        pay[at + 7] == b'1'
+        payload[at + 7] == b'1'
     } else {
-        if !pay.starts_with(b"HTTP/1.") {
+        if !payload.starts_with(b"HTTP/1.") {
             return HeadRead::Rejected;
         }
-        pay[7] == b'1'
+        payload[7] == b'1'
     };
     let mut sig = WireSig {
         dir,
         ver: u8::from(ver),
-        hdrs: Vec::with_capacity(16),
-        sw: None,
+        headers: Vec::with_capacity(16),
+        software: None,
         lang: None,
         via: false,
         date: None,
     };
     let mut pos = off + 1;
     loop {
-        let Some(&first) = pay.get(pos) else {
+        let Some(&first) = payload.get(pos) else {
             return HeadRead::Incomplete;
         };
         if first == b'\r' || first == b'\n' {
             return HeadRead::Done(sig);
         }
-        if sig.hdrs.len() >= MAX_HDRS {
+        if sig.headers.len() >= MAX_HDRS {
             return HeadRead::Rejected;
         }
         let mut o = pos;
-        while o < pay.len() && is_hdr_char(pay[o]) && o - pos <= MAX_HDR_NAME {
+        while o < payload.len() && is_hdr_char(payload[o]) && o - pos <= MAX_HDR_NAME {
             o += 1;
         }
-        if o == pay.len() {
+        if o == payload.len() {
             return HeadRead::Incomplete;
         }
         let nlen = o - pos;
-        if nlen == 0 || pay[o] != b':' || nlen > MAX_HDR_NAME {
+        if nlen == 0 || payload[o] != b':' || nlen > MAX_HDR_NAME {
             return HeadRead::Rejected;
         }
-        let name = &pay[pos..o];
+        let name = &payload[pos..o];
         o += 1;
-        if o < pay.len() && (pay[o] == b' ' || pay[o] == b'\t') {
+        if o < payload.len() && (payload[o] == b' ' || payload[o] == b'\t') {
             o += 1;
         }
         let vstart = o;
-        while o < pay.len() && o - vstart <= MAX_HDR_VAL && pay[o] != b'\n' {
+        while o < payload.len() && o - vstart <= MAX_HDR_VAL && payload[o] != b'\n' {
             o += 1;
         }
         let mut vlen = o - vstart;
         if vlen > MAX_HDR_VAL {
             return HeadRead::Rejected;
         }
-        if o == pay.len() {
+        if o == payload.len() {
             return HeadRead::Incomplete;
         }
-        if pay[o - 1] == b'\r' {
+        if payload[o - 1] == b'\r' {
             vlen -= 1;
         }
         let id = db.lookup(name);
-        let value = (vlen > 0).then(|| &pay[vstart..vstart + vlen]);
+        let value = (vlen > 0).then(|| &payload[vstart..vstart + vlen]);
         if let (Some(v), Some(id)) = (value, id) {
             match (dir, id) {
-                (HttpDir::Request, HDR_UA) | (HttpDir::Response, HDR_SRV) => sig.sw = Some(v),
+                (HttpDir::Request, HDR_UA) | (HttpDir::Response, HDR_SRV) => sig.software = Some(v),
                 (HttpDir::Request, HDR_AL) => sig.lang = Some(v),
                 (HttpDir::Response, HDR_DAT) => sig.date = Some(v),
                 (_, HDR_VIA | HDR_XFF) => sig.via = true,
                 _ => {}
             }
         }
-        sig.hdrs.push(WireHdr { id, name, value });
+        sig.headers.push(WireHeader { id, name, value });
         pos = o + 1;
     }
 }
@@ -734,13 +734,15 @@ impl WireSig<'_> {
     /// The `Date` as Unix seconds the way p0f reads it, 0 when absent or
     /// unreadable.
     pub fn date_secs(&self) -> u32 {
-        self.date.and_then(|d| parse_date(cstr(d))).unwrap_or(0)
+        self.date
+            .and_then(|d| parse_date(before_nul(d)))
+            .unwrap_or(0)
     }
 
     /// `lang` as p0f prints it: the language of a leading two-letter code,
     /// `???` for a code it does not know, `none` otherwise.
     pub fn lang_text(&self) -> &'static str {
-        let Some(l) = self.lang.map(cstr) else {
+        let Some(l) = self.lang.map(before_nul) else {
             return "none";
         };
         let alpha = |i: usize| l.get(i).is_some_and(u8::is_ascii_alphabetic);
@@ -757,7 +759,7 @@ impl WireSig<'_> {
         if m.dishonest {
             out.push("dishonest");
         }
-        if self.sw.is_none() {
+        if self.software.is_none() {
             out.push("anonymous");
         }
         if m.record.is_some_and(|r| r.generic) {
@@ -887,8 +889,8 @@ mod tests {
         &Database::bundled().http
     }
 
-    fn done<'a>(dir: HttpDir, pay: &'a [u8]) -> WireSig<'a> {
-        match read_head(db(), dir, pay) {
+    fn done<'a>(dir: HttpDir, payload: &'a [u8]) -> WireSig<'a> {
+        match read_head(db(), dir, payload) {
             HeadRead::Done(s) => s,
             other => panic!("{other:?}"),
         }

@@ -26,7 +26,9 @@ use super::budget::{BudgetConfig, DecryptBudget, Refusal};
 use super::crypto_stream::{AssembleError, ClientHelloAssembler, Progress};
 use super::decrypt::{open_long, DecryptError};
 use super::frames::{Frame, FrameError, Frames};
-use super::header::{starts_with_known_long_header, InitialPacket, Packet, Packets, Tail, Version};
+use super::header::{
+    starts_with_known_long_header, InitialPacket, LongHeaderPacket, Packets, Tail, Version,
+};
 use super::keys::InitialSecrets;
 use crate::util::counter::Counter;
 use crate::util::lru::Lru;
@@ -151,7 +153,7 @@ const INITIALS_AFTER_HELLO: u8 = 4;
 
 /// A complete ClientHello from a client's Initial packets.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientHello {
+pub struct ReassembledHello {
     pub version: Version,
     /// The handshake message: type 1, 3-byte length, body.
     pub message: Vec<u8>,
@@ -162,7 +164,7 @@ pub enum Outcome {
     /// Not a QUIC long-header datagram of a version we know.
     NotQuic,
     /// QUIC; a ClientHello when this datagram completed one.
-    Quic(Option<ClientHello>),
+    Quic(Option<ReassembledHello>),
 }
 
 pub struct InitialCollector {
@@ -217,7 +219,7 @@ impl InitialCollector {
         let mut hello = None;
         let mut packets = Packets::new(payload);
         for packet in packets.by_ref() {
-            if let Packet::Initial(p) = packet {
+            if let LongHeaderPacket::Initial(p) = packet {
                 if let Some(h) = self.on_initial(key, &p, ts, counters) {
                     hello = Some(h);
                 }
@@ -263,7 +265,7 @@ impl InitialCollector {
         p: &InitialPacket<'_>,
         ts: Timestamp,
         counters: &mut dyn Counters,
-    ) -> Option<ClientHello> {
+    ) -> Option<ReassembledHello> {
         // Keys of the connection when this packet belongs to it; else this
         // may open a new one (first Initial, or again after a Retry).
         let stored = match self.conns.peek(&key) {
@@ -377,7 +379,7 @@ impl InitialCollector {
         start: usize,
         end: usize,
         counters: &mut dyn Counters,
-    ) -> Option<ClientHello> {
+    ) -> Option<ReassembledHello> {
         let conn = self.conns.get_mut(&key)?;
         let version = conn.version;
         let payload = self.scratch.get(start..end).unwrap_or(&[]);
@@ -466,7 +468,7 @@ impl InitialCollector {
                         };
                     }
                 }
-                Some(ClientHello { version, message })
+                Some(ReassembledHello { version, message })
             }
             Err(e) => {
                 counters.count(match e {
@@ -557,7 +559,7 @@ mod tests {
             );
             assert_eq!(
                 out,
-                Outcome::Quic(Some(ClientHello {
+                Outcome::Quic(Some(ReassembledHello {
                     version,
                     message: rfc_hello()
                 }))
@@ -655,7 +657,7 @@ mod tests {
             let out = c.on_datagram(cl, sv, t, &p0, &mut n);
             assert_eq!(
                 out,
-                Outcome::Quic(Some(ClientHello {
+                Outcome::Quic(Some(ReassembledHello {
                     version,
                     message: m
                 }))
@@ -687,7 +689,7 @@ mod tests {
         );
         assert_eq!(
             out,
-            Outcome::Quic(Some(ClientHello {
+            Outcome::Quic(Some(ReassembledHello {
                 version: Version::V1,
                 message: m
             }))
@@ -887,7 +889,7 @@ mod tests {
         let out = c.on_datagram(cl, sv, t, &p1, &mut n);
         assert_eq!(
             out,
-            Outcome::Quic(Some(ClientHello {
+            Outcome::Quic(Some(ReassembledHello {
                 version: Version::V1,
                 message: m
             }))
@@ -916,7 +918,7 @@ mod tests {
         let second = big_hello(1500);
         let p0 = seal_client_initial(Version::V1, &dcid, 0, &padded(crypto_frame(0, &first)));
         let want = |message: &[u8]| {
-            Outcome::Quic(Some(ClientHello {
+            Outcome::Quic(Some(ReassembledHello {
                 version: Version::V1,
                 message: message.to_vec(),
             }))

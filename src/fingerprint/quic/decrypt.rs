@@ -91,14 +91,14 @@ pub fn open_long(
 
 #[cfg(test)]
 mod tests {
-    use super::super::header::{Packet, Packets};
+    use super::super::header::{LongHeaderPacket, Packets};
     use super::super::keys::{InitialSecrets, Side};
     use super::super::test_vectors::*;
     use super::*;
 
     fn decrypt_vector(rfc: &Rfc, side: Side, packet_hex: &str) -> (u64, Vec<u8>) {
         let bytes = hex(packet_hex);
-        let Some(Packet::Initial(p)) = Packets::new(&bytes).next() else {
+        let Some(LongHeaderPacket::Initial(p)) = Packets::new(&bytes).next() else {
             panic!("not an Initial")
         };
         assert_eq!(
@@ -141,7 +141,7 @@ mod tests {
     #[test]
     fn wrong_keys_or_damage_fail_authentication() {
         let bytes = hex(RFC9001.client_packet);
-        let Some(Packet::Initial(p)) = Packets::new(&bytes).next() else {
+        let Some(LongHeaderPacket::Initial(p)) = Packets::new(&bytes).next() else {
             panic!()
         };
         // Version 2 keys on a version 1 packet.

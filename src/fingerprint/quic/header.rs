@@ -91,7 +91,7 @@ pub struct InitialPacket<'a> {
 
 /// One packet of a datagram.
 #[derive(Debug, Clone, Copy)]
-pub enum Packet<'a> {
+pub enum LongHeaderPacket<'a> {
     Initial(InitialPacket<'a>),
     /// A 0-RTT or Handshake packet of a known version: skipped.
     OtherLong {
@@ -101,25 +101,25 @@ pub enum Packet<'a> {
     },
 }
 
-impl<'a> Packet<'a> {
+impl<'a> LongHeaderPacket<'a> {
     pub fn version(&self) -> Version {
         match self {
-            Packet::Initial(p) => p.version,
-            Packet::OtherLong { version, .. } => *version,
+            LongHeaderPacket::Initial(p) => p.version,
+            LongHeaderPacket::OtherLong { version, .. } => *version,
         }
     }
 
     pub fn dcid(&self) -> &'a [u8] {
         match self {
-            Packet::Initial(p) => p.dcid,
-            Packet::OtherLong { dcid, .. } => dcid,
+            LongHeaderPacket::Initial(p) => p.dcid,
+            LongHeaderPacket::OtherLong { dcid, .. } => dcid,
         }
     }
 
     pub fn scid(&self) -> &'a [u8] {
         match self {
-            Packet::Initial(p) => p.scid,
-            Packet::OtherLong { scid, .. } => scid,
+            LongHeaderPacket::Initial(p) => p.scid,
+            LongHeaderPacket::OtherLong { scid, .. } => scid,
         }
     }
 }
@@ -166,7 +166,7 @@ impl<'a> Packets<'a> {
         self.tail
     }
 
-    fn stop(&mut self, tail: Tail) -> Option<Packet<'a>> {
+    fn stop(&mut self, tail: Tail) -> Option<LongHeaderPacket<'a>> {
         self.tail = Some(tail);
         self.rest = &[];
         None
@@ -174,9 +174,9 @@ impl<'a> Packets<'a> {
 }
 
 impl<'a> Iterator for Packets<'a> {
-    type Item = Packet<'a>;
+    type Item = LongHeaderPacket<'a>;
 
-    fn next(&mut self) -> Option<Packet<'a>> {
+    fn next(&mut self) -> Option<LongHeaderPacket<'a>> {
         if self.tail.is_some() {
             return None;
         }
@@ -216,7 +216,7 @@ impl From<HeaderError> for LongError {
 
 /// Parses the long-header packet at the start of `buf`; returns it and its
 /// length in bytes.
-fn parse_long(buf: &[u8]) -> Result<(Packet<'_>, usize), LongError> {
+fn parse_long(buf: &[u8]) -> Result<(LongHeaderPacket<'_>, usize), LongError> {
     let mut r = ByteReader::new(buf);
     let first = r.u8().map_err(|_| HeaderError::Truncated)?;
     let wire_version = r.u32().map_err(|_| HeaderError::Truncated)?;
@@ -240,7 +240,7 @@ fn parse_long(buf: &[u8]) -> Result<(Packet<'_>, usize), LongError> {
     let end = r.pos();
     let bytes = buf.get(..end).ok_or(HeaderError::Truncated)?;
     let packet = match ty {
-        LongType::Initial => Packet::Initial(InitialPacket {
+        LongType::Initial => LongHeaderPacket::Initial(InitialPacket {
             version,
             dcid,
             scid,
@@ -248,7 +248,7 @@ fn parse_long(buf: &[u8]) -> Result<(Packet<'_>, usize), LongError> {
             bytes,
             pn_offset,
         }),
-        _ => Packet::OtherLong {
+        _ => LongHeaderPacket::OtherLong {
             version,
             dcid,
             scid,
@@ -299,7 +299,7 @@ mod tests {
     fn v1_initial_fields() {
         let pkt = long(0xc3, 1, &[1, 2, 3, 4, 5, 6, 7, 8], b"tok", 40);
         let mut it = Packets::new(&pkt);
-        let Some(Packet::Initial(p)) = it.next() else {
+        let Some(LongHeaderPacket::Initial(p)) = it.next() else {
             panic!("no initial")
         };
         assert_eq!(p.version, Version::V1);
@@ -316,7 +316,7 @@ mod tests {
     fn v2_type_bits_are_permuted() {
         // 0xd0: long header, fixed bit, type bits 01 = Initial in v2.
         let pkt = long(0xd0, Version::V2_WIRE, &[9; 8], b"", 30);
-        let Some(Packet::Initial(p)) = Packets::new(&pkt).next() else {
+        let Some(LongHeaderPacket::Initial(p)) = Packets::new(&pkt).next() else {
             panic!("no initial")
         };
         assert_eq!(p.version, Version::V2);
@@ -331,8 +331,11 @@ mod tests {
         dgram.extend(long(0xe0, 1, &[7; 8], b"", 25)); // Handshake
         dgram.extend([0x40, 1, 2, 3]); // short header
         let mut it = Packets::new(&dgram);
-        assert!(matches!(it.next(), Some(Packet::Initial(_))));
-        assert!(matches!(it.next(), Some(Packet::OtherLong { .. })));
+        assert!(matches!(it.next(), Some(LongHeaderPacket::Initial(_))));
+        assert!(matches!(
+            it.next(),
+            Some(LongHeaderPacket::OtherLong { .. })
+        ));
         assert!(it.next().is_none());
         assert_eq!(it.tail(), Some(Tail::ShortOrPadding));
     }

@@ -28,5 +28,5 @@ pub mod varint;
 #[cfg(test)]
 pub(crate) mod test_vectors;
 
-pub use collector::{ClientHello, CollectorConfig, Counters, InitialCollector, Outcome};
+pub use collector::{CollectorConfig, Counters, InitialCollector, Outcome, ReassembledHello};
 pub use header::Version;

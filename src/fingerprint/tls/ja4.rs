@@ -7,18 +7,18 @@ use super::{ascii_string, ext, push_hash12, version, ClientHello};
 
 /// Where the hello travelled: JA4's first character.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transport {
+pub enum HelloTransport {
     Tcp,
     Quic,
     Dtls,
 }
 
-impl Transport {
+impl HelloTransport {
     pub fn letter(self) -> char {
         match self {
-            Transport::Tcp => 't',
-            Transport::Quic => 'q',
-            Transport::Dtls => 'd',
+            HelloTransport::Tcp => 't',
+            HelloTransport::Quic => 'q',
+            HelloTransport::Dtls => 'd',
         }
     }
 }
@@ -36,7 +36,7 @@ pub struct Ja4 {
     pub ja4_ro: String,
 }
 
-pub fn ja4(ch: &ClientHello, transport: Transport) -> Ja4 {
+pub fn ja4(ch: &ClientHello, transport: HelloTransport) -> Ja4 {
     let mut parts = Ja4Parts::new(ch, transport);
     let mut variant = |sorted, hashed| {
         let mut out = Vec::with_capacity(128);
@@ -74,7 +74,7 @@ const EXTS_SORTED: usize = 3;
 const SIGALGS: usize = 4;
 
 impl Ja4Parts {
-    pub fn new(ch: &ClientHello, transport: Transport) -> Self {
+    pub fn new(ch: &ClientHello, transport: HelloTransport) -> Self {
         // Room for typical hellos; hostile ones grow it, bounded by the message.
         let mut values = Vec::with_capacity(2 * ch.ciphers().len() + 64);
         let mut ends = [0; 5];
@@ -246,7 +246,7 @@ mod tests {
     #[test]
     fn spec_example_all_variants() {
         let body = spec_example();
-        let j = ja4(&ClientHello::parse(&body).unwrap(), Transport::Tcp);
+        let j = ja4(&ClientHello::parse(&body).unwrap(), HelloTransport::Tcp);
         assert_eq!(j.ja4, "t13d1516h2_8daaf6152771_e5627efa2ab1");
         assert_eq!(j.ja4_o, "t13d1516h2_acb858a92679_18f69afefd3d");
         assert_eq!(
@@ -257,7 +257,7 @@ mod tests {
             j.ja4_ro,
             "t13d1516h2_1301,1302,1303,c02b,c02f,c02c,c030,cca9,cca8,c013,c014,009c,009d,002f,0035_001b,0000,0033,0010,4469,0017,002d,000d,0005,0023,0012,002b,ff01,000b,000a,0015_0403,0804,0401,0503,0805,0501,0806,0601"
         );
-        let q = ja4(&ClientHello::parse(&body).unwrap(), Transport::Quic);
+        let q = ja4(&ClientHello::parse(&body).unwrap(), HelloTransport::Quic);
         assert!(q.ja4.starts_with("q13d1516h2_"));
     }
 
@@ -265,7 +265,7 @@ mod tests {
     fn writers_append_the_spec_values() {
         let body = spec_example();
         let ch = ClientHello::parse(&body).unwrap();
-        let mut parts = Ja4Parts::new(&ch, Transport::Tcp);
+        let mut parts = Ja4Parts::new(&ch, HelloTransport::Tcp);
         let mut out = b"x=".to_vec();
         parts.write_ja4(&mut out);
         assert_eq!(out, b"x=t13d1516h2_8daaf6152771_e5627efa2ab1");
@@ -274,7 +274,7 @@ mod tests {
         assert_eq!(out, b"t13d1516h2_acb858a92679_18f69afefd3d");
         let mut out = Vec::new();
         parts.write_ja4_r(&mut out);
-        assert_eq!(out, ja4(&ch, Transport::Tcp).ja4_r.as_bytes());
+        assert_eq!(out, ja4(&ch, HelloTransport::Tcp).ja4_r.as_bytes());
         // The lists come from the hello again for every variant.
         let mut again = Vec::new();
         parts.write_ja4(&mut again);
@@ -297,7 +297,7 @@ mod tests {
         })
         .collect();
         let body = build(0x0303, &[], &[0x1301], &exts);
-        let j = ja4(&ClientHello::parse(&body).unwrap(), Transport::Tcp);
+        let j = ja4(&ClientHello::parse(&body).unwrap(), HelloTransport::Tcp);
         // Spec vector: the sorted list alone hashes to 6d807ffa2a79.
         assert!(j.ja4.ends_with("_6d807ffa2a79"), "{}", j.ja4);
         assert!(j.ja4_r.ends_with(",4469,ff01"));
@@ -306,12 +306,12 @@ mod tests {
     #[test]
     fn empty_lists_are_zeros() {
         let body = build(0x0303, &[], &[], &[]);
-        let j = ja4(&ClientHello::parse(&body).unwrap(), Transport::Tcp);
+        let j = ja4(&ClientHello::parse(&body).unwrap(), HelloTransport::Tcp);
         assert_eq!(j.ja4, "t12i000000_000000000000_000000000000");
         assert_eq!(j.ja4_r, "t12i000000__");
         // Only SNI and ALPN: the sorted extension list is empty.
         let body = build(0x0303, &[], &[0x1301], &[sni_ext(b"x"), alpn_ext(&[b"h2"])]);
-        let j = ja4(&ClientHello::parse(&body).unwrap(), Transport::Tcp);
+        let j = ja4(&ClientHello::parse(&body).unwrap(), HelloTransport::Tcp);
         assert!(
             j.ja4.starts_with("t12d0102h2_") && j.ja4.ends_with("_000000000000"),
             "{}",
@@ -342,7 +342,7 @@ mod tests {
             .chain([u16_ext(13, &[0x0a0a, 0x0403], 2)])
             .collect();
         let body = build(0x0301, &[], &ciphers, &exts);
-        let j = ja4(&ClientHello::parse(&body).unwrap(), Transport::Dtls);
+        let j = ja4(&ClientHello::parse(&body).unwrap(), HelloTransport::Dtls);
         assert!(j.ja4.starts_with("d10i999900_"), "{}", j.ja4);
         assert!(j.ja4_r.ends_with("_0403"));
     }

@@ -2,7 +2,7 @@
 //! `_{hash of extensions in wire order}`.
 
 use super::grease::non_grease;
-use super::ja4::{alpn_pair, push_hex_list, Transport};
+use super::ja4::{alpn_pair, push_hex_list, HelloTransport};
 use super::{ascii_string, push_hash12, push_hex, version, ServerHello};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,7 +11,7 @@ pub struct Ja4s {
     pub ja4s_r: String,
 }
 
-pub fn ja4s(sh: &ServerHello, transport: Transport) -> Ja4s {
+pub fn ja4s(sh: &ServerHello, transport: HelloTransport) -> Ja4s {
     let mut ja4s = Vec::with_capacity(25);
     let mut ja4s_r = Vec::new();
     write(sh, transport, Some(&mut ja4s), &mut ja4s_r);
@@ -22,13 +22,18 @@ pub fn ja4s(sh: &ServerHello, transport: Transport) -> Ja4s {
 }
 
 /// Appends JA4S (the hashed form) to `out`.
-pub fn write_ja4s(sh: &ServerHello, transport: Transport, out: &mut Vec<u8>) {
+pub fn write_ja4s(sh: &ServerHello, transport: HelloTransport, out: &mut Vec<u8>) {
     let mut raw = Vec::with_capacity(64);
     write(sh, transport, Some(out), &mut raw);
 }
 
 /// Appends the raw form to `raw` and, when given, the hashed form to `hashed`.
-fn write(sh: &ServerHello, transport: Transport, hashed: Option<&mut Vec<u8>>, raw: &mut Vec<u8>) {
+fn write(
+    sh: &ServerHello,
+    transport: HelloTransport,
+    hashed: Option<&mut Vec<u8>>,
+    raw: &mut Vec<u8>,
+) {
     let exts: Vec<u16> = non_grease(sh.extensions().map(|e| e.ty)).collect();
     let count = exts.len().min(99);
     let head_start = raw.len();
@@ -62,7 +67,7 @@ mod tests {
             (0x0000, vec![]),
         ];
         let body = build(0x0303, [1; 32], 0xc030, &exts);
-        let j = ja4s(&ServerHello::parse(&body).unwrap(), Transport::Tcp);
+        let j = ja4s(&ServerHello::parse(&body).unwrap(), HelloTransport::Tcp);
         assert_eq!(j.ja4s, "t120400_c030_4e8089b08790");
         assert_eq!(j.ja4s_r, "t120400_c030_0005,0017,ff01,0000");
     }
@@ -75,10 +80,10 @@ mod tests {
             0x1301,
             &[(43, vec![3, 4]), (16, vec![0, 3, 2, b'h', b'2'])],
         );
-        let j = ja4s(&ServerHello::parse(&body).unwrap(), Transport::Quic);
+        let j = ja4s(&ServerHello::parse(&body).unwrap(), HelloTransport::Quic);
         assert_eq!(j.ja4s_r, "q1302h2_1301_002b,0010");
         let body = build(0x0301, [1; 32], 0x002f, &[]);
-        let j = ja4s(&ServerHello::parse(&body).unwrap(), Transport::Tcp);
+        let j = ja4s(&ServerHello::parse(&body).unwrap(), HelloTransport::Tcp);
         assert_eq!(j.ja4s, "t100000_002f_000000000000");
     }
 }

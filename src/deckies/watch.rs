@@ -387,7 +387,7 @@ mod tests {
     /// unbounded read), and the last good map stays in force.
     #[test]
     fn endless_or_special_state_files_keep_the_last_good_map() {
-        use crate::engine::DeckyMap;
+        use crate::deckies::DeckyMap;
         let dir = tempdir("special");
         let path = dir.join("state.json");
         let good = r#"{"config": {"deckies": [{"name": "d1", "ip": "10.0.0.1"}]}}"#;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use super::batch::PacketBatch;
 use super::merge::{tag, Phase};
-use crate::engine::{DeckyMap, Engine, Stats};
+use crate::deckies::DeckyMap;
+use crate::engine::{Engine, Stats};
 use crate::output::formatted::{FormattedBatch, Formatter};
 use crate::util::time::Timestamp;
 
@@ -106,12 +107,16 @@ fn process_chunk(
     for (index, &ts) in (0u32..).zip(times) {
         let expiry = tag(index, Phase::Expiry);
         engine.advance_time(ts, &mut |ev| formatter.format(expiry, ev, &mut events));
-        while let Some((_, raw, seq)) = own.next_if(|(i, _, _)| *i == index) {
+        while let Some(routed) = own.next_if(|r| r.index == index) {
             let packet = tag(index, Phase::Packet);
             let frame = first_frame + u64::from(index) + 1;
-            engine.process_routed(&raw, frame, seq, &mut |ev| {
-                formatter.format(packet, ev, &mut events)
-            });
+            match routed.packet {
+                Ok(pkt) => engine.process_routed(&pkt, routed.ts, frame, routed.seq, &mut |ev| {
+                    formatter.format(packet, ev, &mut events)
+                }),
+                // The router decoded these very bytes: never.
+                Err(e) => engine.count_decode_error(e),
+            }
         }
     }
     events

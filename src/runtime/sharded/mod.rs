@@ -1,8 +1,8 @@
 //! The engine spread over worker threads, one shard of the hosts each.
 //!
 //! A router on the caller's thread decodes every frame once, keeps the
-//! link-local leak tables (they span all hosts), and sends the frame to
-//! the shard of its *remote host*: the side that is not a decky, or both
+//! link-local leak tables (they span all hosts), and sends the decoded
+//! packet to the shard of its *remote host*: the side that is not a decky, or both
 //! sides together when that is ambiguous (observe-all mode, decky to
 //! decky). So a connection, and everything one attacker does to the
 //! deckies, stays on one shard. IP-ID/ISN samples, which follow a source
@@ -21,28 +21,23 @@
 
 mod batch;
 mod merge;
+mod router;
 mod worker;
 
 use std::collections::VecDeque;
-use std::net::IpAddr;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use batch::PacketBatch;
-use merge::{merge_order, tag, Phase};
+use merge::merge_order;
+use router::Router;
 use worker::{Done, Job, Snapshot};
 
-use super::checksums::ChecksumGate;
-use super::dhcp::DhcpTracker;
-use super::ipv6_leak::LeakTracker;
-use super::syn::{is_fingerprinted_syn, sample_seq};
-use super::{Context, Counter, DeckyMap, Engine, FingerprintTally, Limits, Stats};
-use crate::capture::{linktype, RawPacket};
-use crate::decode::{self, DecodeError, Packet, Transport};
+use crate::capture::RawPacket;
+use crate::deckies::DeckyMap;
+use crate::engine::{Counter, Engine, FingerprintTally, Limits, Stats};
 use crate::fingerprint::p0f::Database as P0fDatabase;
-use crate::fingerprint::seqclass::SeqClassTable;
-use crate::flow::defrag::{self, DefragTable};
 use crate::output::formatted::{FormattedBatch, Formatter, MergedChunk};
 use crate::util::budget::{add_pool_stats, Budget, PoolStats};
 use crate::util::time::Timestamp;
@@ -74,59 +69,6 @@ pub struct ShardedEngine {
     budgets: Vec<Budget>,
 }
 
-struct Router {
-    deckies: DeckyMap,
-    leaks: LeakTracker,
-    dhcp: DhcpTracker,
-    /// IP-ID/ISN samples per source, here because a source's SYNs may
-    /// reach several shards (observe-all mode, decky to decky).
-    seq_classes: SeqClassTable,
-    formatter: Formatter,
-    /// IP datagrams arriving in pieces: whole ones go to the shards.
-    defrag: DefragTable,
-    checksums: ChecksumGate,
-    /// Latest packet time seen.
-    now: Timestamp,
-    cx: Context,
-}
-
-/// Sends a whole packet (decoded as `pkt`) to its shard, after the
-/// router's own observations of it.
-fn route(
-    router: &mut Router,
-    chunk: &mut Chunk,
-    index: u32,
-    pkt: &Packet<'_>,
-    raw: &RawPacket<'_>,
-) {
-    // Checksums are judged here, once for the capture, so the verdicts do
-    // not depend on how many shards there are.
-    if !router.checksums.admit(pkt, &mut router.cx.stats) {
-        return;
-    }
-    router
-        .leaks
-        .observe(&mut router.cx, &router.deckies, pkt, raw.ts);
-    if let Transport::Udp(_) = pkt.transport {
-        router
-            .dhcp
-            .observe(&mut router.cx, &router.deckies, pkt, raw.ts);
-    }
-    for ev in router.cx.out.drain(..) {
-        let tag = tag(index, Phase::Leak);
-        router.formatter.format(tag, ev, &mut chunk.leak_events);
-    }
-    let seq = match pkt.transport {
-        Transport::Tcp(tcp) if tcp.is_syn() && is_fingerprinted_syn(&router.deckies, pkt) => {
-            Some(sample_seq(&mut router.seq_classes, pkt, &tcp))
-        }
-        _ => None,
-    };
-    let shard = router.shard_of(pkt, chunk.batches.len());
-    chunk.batches[shard].push(index, raw, seq);
-    chunk.bytes += raw.data.len();
-}
-
 struct Shard {
     jobs: SyncSender<Job>,
     done: Receiver<Done>,
@@ -138,7 +80,7 @@ struct Shard {
 }
 
 /// The chunk being filled.
-struct Chunk {
+pub(crate) struct Chunk {
     times: Vec<Timestamp>,
     batches: Vec<PacketBatch>,
     leak_events: FormattedBatch,
@@ -191,34 +133,8 @@ impl ShardedEngine {
             });
         }
         let tally_cap = limits.tally_fingerprints;
-        let mut leaks = LeakTracker::new(&limits);
-        leaks.set_budget(router_budget.clone());
-        let mut dhcp = DhcpTracker::new(crate::engine::dhcp::DEFAULT_MACS);
-        dhcp.set_budget(router_budget.clone());
-        let mut seq_classes = SeqClassTable::new(limits.seq_sources);
-        seq_classes.set_budget(router_budget.clone());
-        let mut defrag = DefragTable::new(defrag::DEFAULT_BYTES);
-        defrag.set_budget(router_budget.clone());
         Ok(ShardedEngine {
-            router: Router {
-                leaks,
-                dhcp,
-                seq_classes,
-                formatter,
-                deckies,
-                defrag,
-                checksums: ChecksumGate::default(),
-                now: Timestamp::default(),
-                cx: Context {
-                    limits,
-                    stats: Stats::default(),
-                    out: Vec::new(),
-                    p0f_http_heads: Vec::new(),
-                    frame: 0,
-                    p0f_db,
-                    budget: router_budget,
-                },
-            },
+            router: Router::new(limits, deckies, p0f_db, formatter, router_budget),
             chunk: Chunk {
                 times: Vec::with_capacity(CHUNK_PACKETS),
                 batches: (0..n).map(|_| PacketBatch::default()).collect(),
@@ -246,47 +162,7 @@ impl ShardedEngine {
         let chunk = &mut self.chunk;
         let index = chunk.times.len() as u32;
         chunk.times.push(raw.ts);
-        let router = &mut self.router;
-        router.cx.stats.packets += 1;
-        router.cx.stats.bytes += u64::from(raw.orig_len);
-        let deckies = &router.deckies;
-        let opens = |ip: &decode::IpView<'_>| deckies.opens_tunnel(ip);
-        match decode::decode_with(raw, &opens) {
-            Ok(pkt) if matches!(pkt.transport, Transport::Fragment) => {
-                if let Some(whole) = router.defrag.push_nested(
-                    &pkt,
-                    router.now.max(raw.ts),
-                    &mut router.cx.stats,
-                    &opens,
-                ) {
-                    // The shard decodes the datagram from its raw IP bytes.
-                    let datagram = RawPacket {
-                        ts: raw.ts,
-                        linktype: linktype::RAW,
-                        data: &whole.bytes,
-                        orig_len: u32::try_from(whole.bytes.len()).unwrap_or(u32::MAX),
-                    };
-                    match decode::decode_reassembled(
-                        &whole.bytes,
-                        whole.src_mac,
-                        whole.tunnel_depth,
-                        &opens,
-                    ) {
-                        Ok(pkt) => route(router, chunk, index, &pkt, &datagram),
-                        Err(e) => router.cx.stats.decode_error(e),
-                    }
-                }
-            }
-            Ok(pkt) => route(router, chunk, index, &pkt, raw),
-            Err(e) => {
-                if e == DecodeError::NotIp {
-                    router.leaks.observe_non_ip(&mut router.cx, raw);
-                }
-                router.cx.stats.decode_error(e);
-            }
-        }
-        router.now = router.now.max(raw.ts);
-        router.defrag.expire(router.now, &mut router.cx.stats);
+        self.router.route_frame(raw, index, chunk);
         if chunk.times.len() >= CHUNK_PACKETS || chunk.bytes >= CHUNK_BYTES {
             self.send_chunk();
             self.merge_ready(PIPELINE, sink);
@@ -433,7 +309,7 @@ impl ShardedEngine {
     }
 
     /// Adds `n` to a named counter of the router's (see
-    /// [`super::Analyzer::count`]); in [`Self::stats`] from the next merge.
+    /// [`super::PacketEngine::count`]); in [`Self::stats`] from the next merge.
     pub fn count(&mut self, counter: Counter, n: u64) {
         self.router.cx.stats.add(counter, n);
     }
@@ -527,37 +403,6 @@ impl ShardedEngine {
     }
 }
 
-impl Router {
-    /// The shard for a frame: by its remote host (see the module docs).
-    fn shard_of(&self, pkt: &Packet<'_>, shards: usize) -> usize {
-        let (src, dst) = (&pkt.ip.src, &pkt.ip.dst);
-        let hash = match (self.deckies.is_decky(src), self.deckies.is_decky(dst)) {
-            (false, true) => host_hash(src),
-            (true, false) => host_hash(dst),
-            // XOR: the same shard for both directions.
-            _ => host_hash(src) ^ host_hash(dst),
-        };
-        shard_index(hash, shards)
-    }
-}
-
-/// Multiply-shift: maps a hash onto `0..shards` without a division.
-fn shard_index(hash: u64, shards: usize) -> usize {
-    (((hash >> 32) * shards as u64) >> 32) as usize
-}
-
-/// A fixed (seedless) hash of an address, so routing is the same every run.
-fn host_hash(ip: &IpAddr) -> u64 {
-    let bits = match ip {
-        IpAddr::V4(a) => u128::from(u32::from(*a)),
-        IpAddr::V6(a) => u128::from(*a),
-    };
-    let folded = (bits as u64) ^ ((bits >> 64) as u64).rotate_left(29);
-    // Fibonacci hashing; one more round mixes low bits into the top.
-    let h = folded.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (h ^ (h >> 31)).wrapping_mul(0xBF58_476D_1CE4_E5B9)
-}
-
 /// Adds `rows` into `into` by table name.
 fn add_tables(into: &mut Vec<(&'static str, usize, u64)>, rows: &[(&'static str, usize, u64)]) {
     for &(name, len, evictions) in rows {
@@ -567,23 +412,6 @@ fn add_tables(into: &mut Vec<(&'static str, usize, u64)>, rows: &[(&'static str,
                 r.2 += evictions;
             }
             None => into.push((name, len, evictions)),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn host_hash_spreads_neighbouring_addresses() {
-        let mut counts = [0usize; 4];
-        for i in 0..4096u32 {
-            let ip = IpAddr::V4(std::net::Ipv4Addr::from(0xC633_6400 + i));
-            counts[shard_index(host_hash(&ip), 4)] += 1;
-        }
-        for c in counts {
-            assert!((900..1150).contains(&c), "{counts:?}");
         }
     }
 }
