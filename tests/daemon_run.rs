@@ -604,11 +604,8 @@ fn workers_keep_events_reloads_and_the_exit_report() {
     );
     std::thread::sleep(Duration::from_millis(300));
     let mut d = r.daemon(&["--workers", "2"]);
-    assert!(
-        d.log().contains("analysing on 2 worker threads"),
-        "{}",
-        d.log()
-    );
+    // Logged right after "capturing on", which is all `daemon` waits for.
+    d.wait_for_log("analysing on 2 worker threads", Duration::from_secs(10));
     knock(&r, "atk", D3, 81);
     knock(&r, "atk", D1, 81);
     wait_for_events(&r, "decky-01's SYN", syn_to(D1, 81));

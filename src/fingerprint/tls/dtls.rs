@@ -2,10 +2,12 @@
 //! ClientHello in a UDP datagram, whole or as handshake fragments.
 //!
 //! A datagram may hold several records, and a record several handshake
-//! fragments. A ClientHello larger than the path MTU comes as fragments of
-//! one `message_seq`, each giving the message's total length and its own
-//! offset and length; [`hello_fragments`] hands them out, checked, for the
-//! engine's reassembly table.
+//! fragments. DTLS 1.3 sends its ClientHello in a DTLSPlaintext record like
+//! 1.2 (record version 0xfefd); its encrypted records have a unified header
+//! and end the walk. A ClientHello larger than the path MTU comes as
+//! fragments of one `message_seq`, each giving the message's total length
+//! and its own offset and length; [`hello_fragments`] hands them out,
+//! checked, for the engine's reassembly table.
 
 use super::wire::ByteReader;
 use super::{handshake_type, ClientHello, TlsError};
@@ -15,6 +17,15 @@ const RECORD_HEADER_LEN: usize = 13;
 /// still spoken by some embedded devices; the framing is DTLS 1.0's.
 pub const DTLS_OPENSSL_PRE_0_9_8F: u16 = 0x0100;
 const CONTENT_HANDSHAKE: u8 = 22;
+/// RFC 9147 4.1: a record whose first byte is `001CSLEE` is a DTLS 1.3
+/// DTLSCiphertext with a unified header (encrypted, epoch >= 1), not a
+/// DTLSPlaintext: its second and third bytes are a connection id or an
+/// encrypted sequence number, never a version.
+const UNIFIED_HEADER_MASK: u8 = 0b1110_0000;
+const UNIFIED_HEADER_BITS: u8 = 0b0010_0000;
+/// RFC 9146: a DTLS 1.2 record with a connection id, whose length sits
+/// after a CID of a length only the peers know.
+const CONTENT_TLS12_CID: u8 = 25;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DtlsError {
@@ -87,6 +98,15 @@ impl<'a> HelloFragments<'a> {
     /// Opens the next epoch-0 handshake record; false at the end.
     fn next_record(&mut self) -> bool {
         while self.records.rest().len() >= RECORD_HEADER_LEN {
+            // A unified header or a DTLS 1.2 CID record ends the walk:
+            // without the connection id's length, which only the handshake
+            // told the peers, the record cannot be framed, and what follows
+            // it in the datagram is encrypted too (a ClientHello always
+            // leads its flight).
+            let first = self.records.rest().first().copied().unwrap_or_default();
+            if first & UNIFIED_HEADER_MASK == UNIFIED_HEADER_BITS || first == CONTENT_TLS12_CID {
+                break;
+            }
             let Ok(header) = self.records.take(RECORD_HEADER_LEN) else {
                 break;
             };
@@ -305,6 +325,39 @@ mod tests {
         let mut d = whole.clone();
         d[12] = d[12].wrapping_add(1);
         assert!(pieces(&d).is_empty());
+    }
+
+    /// A DTLS 1.3 unified header (RFC 9147 4) whose encrypted sequence
+    /// number reads 0xfefd and whose ciphertext, read as a DTLSPlaintext
+    /// header, would point at a ClientHello record: nothing is found. The
+    /// same for a DTLS 1.2 record with a connection id (RFC 9146).
+    #[test]
+    fn unified_header_records_are_never_framed_as_plaintext() {
+        let body = hello_body();
+        let hello = record(22, 0xfefd, 0, &fragment(1, body.len() as u32, 0, 0, &body));
+        let mut ciphertext = vec![0, 0, 0, 0, 0, 0, 0, 4, 0xaa, 0xbb, 0xcc, 0xdd];
+        ciphertext.extend(&hello);
+        for first in [0x2e, 0x2f, 0x3e, 0x20, 0x3f, CONTENT_TLS12_CID] {
+            // 001CSLEE: sequence number 0xfefd, then the length (L set).
+            let mut d = vec![first, 0xfe, 0xfd];
+            d.extend((ciphertext.len() as u16).to_be_bytes());
+            d.extend(&ciphertext);
+            assert!(pieces(&d).is_empty(), "first byte {first:#x}");
+            assert_eq!(client_hello(&d).err(), Some(DtlsError::NotClientHello));
+            // The same bytes behind a DTLSPlaintext first byte (application
+            // data) do frame: the test is not vacuous.
+            d[0] = 23;
+            assert_eq!(pieces(&d).len(), 1);
+        }
+        // A ClientHello before a unified-header record, and after an ACK
+        // record (content type 26), is still found.
+        let mut d = record(26, 0xfefd, 0, &[0, 0]);
+        d.extend(&hello);
+        d.extend([0x2f, 0x12, 0x34, 0, 3, 1, 2, 3]);
+        assert_eq!(pieces(&d), [(0, body.len(), 0, body.clone())]);
+        let mut walk = hello_fragments(&d);
+        walk.by_ref().for_each(drop);
+        assert!(!walk.malformed());
     }
 
     #[test]
