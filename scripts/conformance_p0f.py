@@ -315,6 +315,11 @@ def main():
     add("JA4T/JA4TS vs Wireshark plugin (distinct values; wscale 0 as `00`)", ws_ok, ws_bad)
 
     text = ["## p0f v3 and JA4T/JA4TS", "", "| check | agree |", "|---|---|", *rows, ""]
+    text += ["The host change / ip sharing rows include 14 records that come from p0f's HTTP "
+             "module (`via`, `date`, `srv_sig_lb`, `x_known`, `ua_vs_os`, `app_vs_os`, and an "
+             "`ip sharing` summing `app_vs_os ua_vs_os`) on tests/data/p0f_http/nat-*, captures "
+             "made to trigger each reason, and 4 from `nmap -O` tool SYNs after the host's OS "
+             "was known (tool-after-os; scripts/capture_p0f_http_nat.sh).", ""]
     text += ["Known divergences: Wireshark writes a window scale of 0 as `00` and appends "
              "retransmission delays to JA4TS; Zeek stops the option list at EOL and has no "
              "options for IPv6.", ""]

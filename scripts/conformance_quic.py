@@ -120,7 +120,11 @@ def main():
     # ipv6_link_local_leak on the link-local capture, the server as decky.
     rows = [l.rstrip("\n").split("\t") for l in open(os.path.join(data, "ipv6-link-local.tshark.tsv"))]
     arp = {r[1]: r[2] for r in (l.rstrip("\n").split("\t") for l in open(os.path.join(data, "ipv6-link-local.arp.tsv")))}
-    server_ll = next(r[2] for r in rows if r[5] == "136")
+    # The decky's own packets (from its MAC) are never a leak (docs/spec.md
+    # section 5, ipv6_link_local_leak): only the others are compared.
+    server = next(r for r in rows if r[5] == "136")
+    server_mac, server_ll = server[1], server[2]
+    rows = [r for r in rows if r[1] != server_mac]
     out = subprocess.run(
         [args.bin, "read", "--dedup-ttl", "0", "--no-progress", "--decky", f"srv={server_ll}",
          os.path.join(data, "ipv6-link-local.pcap")],

@@ -184,8 +184,8 @@ def main():
              "too few and drops two packets; both FINs retransmitted, the flow ends before the last two "
              "ACKs) and ssh2-malformed/ssh2-moloch-crash.pcap (tshark throws on a malformed host key and "
              "misses NEWKEYS); ja4plus (PyPI) computes the corrected values too. JA4H of a request without "
-             "headers uses `000000000000` (Wireshark hashes the empty string). Not compared: HTTP/2 "
-             "(out of scope) and Wireshark's JA4H of SSDP over UDP.", ""]
+             "headers uses `000000000000` (Wireshark hashes the empty string). Not compared here: HTTP/2 "
+             "(see the h2c section) and Wireshark's JA4H of SSDP over UDP.", ""]
     if problems:
         text += ["Differences:", ""] + [f"- {p}" for p in problems[:50]] + [""]
     os.makedirs(os.path.dirname(a.out), exist_ok=True)

@@ -132,9 +132,13 @@ impl EventKind {
             EventKind::SshClientBanner => &["ssh_version"],
             EventKind::SshKexFingerprint => &["hassh", "hassh_server"],
             EventKind::SshSessionFingerprint => &["ja4ssh"],
-            EventKind::HttpRequestFingerprint => {
-                &["ja4h", "p0f_http_app", "dishonest", "ua_mismatch"]
-            }
+            EventKind::HttpRequestFingerprint => &[
+                "ja4h",
+                "p0f_http_app",
+                "dishonest",
+                "ua_mismatch",
+                "http2_fingerprint",
+            ],
             EventKind::Ipv6LinkLocalLeak => &["src_ip"],
             EventKind::DhcpClientFingerprint => &["client_mac", "message_type", "ja4d"],
             EventKind::HttpResponseFingerprint => &["p0f_http_sig"],

@@ -5,7 +5,9 @@
 //! and `link`; JA4T/JA4TS must agree with FoxIO's ja4 tool and with the
 //! Wireshark and Zeek plugins, up to their documented divergences.
 
-use std::net::{IpAddr, SocketAddr};
+#[cfg(feature = "ja4plus")]
+use std::net::IpAddr;
+use std::net::SocketAddr;
 use std::path::Path;
 
 use decnet_sniffer::event::{Event, EventKind};

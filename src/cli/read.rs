@@ -323,7 +323,7 @@ fn print_summary(engine: &dyn PacketEngine, out: &OutputStats, secs: f64) {
     for p in memory {
         text.push_str(&format!("  {}: {}, {}\n", p.name, p.bytes, p.evictions));
     }
-    let recreated = crate::output::sink::files_recreated();
+    let recreated = out.files_recreated;
     if recreated > 0 {
         text.push_str(&format!(
             "output files recreated: {recreated}

@@ -574,10 +574,7 @@ fn snapshot(
         .map(|(name, n)| (name.to_string(), n))
         .collect();
     counters.push(("output_write_errors".into(), out.write_errors));
-    counters.push((
-        "output_files_recreated".into(),
-        crate::output::sink::files_recreated(),
-    ));
+    counters.push(("output_files_recreated".into(), out.files_recreated));
     let mut snap = MetricsSnapshot {
         packets: s.packets,
         bytes: s.bytes,
@@ -626,10 +623,7 @@ fn health_counters(
         out.deduplicated.iter().sum::<u64>().into(),
     );
     m.insert("write_errors".into(), out.write_errors.into());
-    m.insert(
-        "files_recreated".into(),
-        crate::output::sink::files_recreated().into(),
-    );
+    m.insert("files_recreated".into(), out.files_recreated.into());
     m
 }
 

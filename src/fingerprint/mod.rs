@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod dhcp;
 pub mod http;
+pub mod http2;
 pub mod ipv6_leak;
 #[cfg(feature = "ja4plus")]
 pub mod ja4t;

@@ -2,6 +2,8 @@
 //! then the bus (only after the files have the event).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use super::dedup::Dedup;
 use super::formatted::{FormattedEvent, Formatter};
@@ -28,6 +30,9 @@ pub struct OutputStats {
     /// Bytes the dedup table holds, and its entries dropped for `--memcap`.
     pub dedup_bytes: usize,
     pub dedup_memcap_evictions: u64,
+    /// Output files recreated because the file at their path was removed
+    /// or replaced.
+    pub files_recreated: u64,
 }
 
 impl OutputStats {
@@ -59,6 +64,8 @@ pub struct Output {
     raw: Vec<u8>,
     /// The last write error, for the caller to report once.
     pub last_error: Option<SinkError>,
+    /// Files the sinks recreated, all together.
+    recreated: Arc<AtomicU64>,
 }
 
 impl Output {
@@ -74,16 +81,17 @@ impl Output {
             record: Vec::with_capacity(2048),
             raw: Vec::with_capacity(1024),
             last_error: None,
+            recreated: Arc::default(),
         }
     }
 
     pub fn log_to(&mut self, path: &Path) -> Result<(), SinkError> {
-        self.log = Some(Sink::open(path)?);
+        self.log = Some(Sink::open(path)?.counting_into(self.recreated.clone()));
         Ok(())
     }
 
     pub fn json_to(&mut self, path: &Path) -> Result<(), SinkError> {
-        self.json = Some(Sink::open(path)?);
+        self.json = Some(Sink::open(path)?.counting_into(self.recreated.clone()));
         Ok(())
     }
 
@@ -101,6 +109,7 @@ impl Output {
         s.dedup_entries = self.dedup.len();
         s.dedup_bytes = self.dedup.bytes();
         s.dedup_memcap_evictions = self.dedup.memcap_evictions();
+        s.files_recreated = self.recreated.load(Ordering::Relaxed);
         s
     }
 

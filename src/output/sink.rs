@@ -18,6 +18,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Bytes buffered before a write is forced.
@@ -26,15 +27,6 @@ const BATCH: usize = 64 * 1024;
 /// How often a sink checks that its file is still at its path (wall clock:
 /// this is I/O health, not packet time).
 pub const LINK_CHECK_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Output files recreated in this process because the file at their path
-/// was removed or replaced (all sinks).
-static RECREATED: AtomicU64 = AtomicU64::new(0);
-
-/// Output files recreated so far by every sink of the process.
-pub fn files_recreated() -> u64 {
-    RECREATED.load(Ordering::Relaxed)
-}
 
 #[derive(Debug, thiserror::Error)]
 #[error("{path}: {source}")]
@@ -56,6 +48,9 @@ pub struct Sink {
     link_checked: Instant,
     /// Times this sink recreated its file.
     recreated: u64,
+    /// Files recreated by this sink and the others sharing the handle
+    /// (an output's log and JSON sinks), for the message.
+    recreated_together: Arc<AtomicU64>,
     /// The file ends inside a record (a write stopped part-way).
     mid_line: bool,
 }
@@ -69,6 +64,7 @@ impl Sink {
             buf: Vec::with_capacity(BATCH),
             link_checked: Instant::now(),
             recreated: 0,
+            recreated_together: Arc::default(),
             mid_line: false,
         })
     }
@@ -80,8 +76,16 @@ impl Sink {
             buf: Vec::with_capacity(BATCH),
             link_checked: Instant::now(),
             recreated: 0,
+            recreated_together: Arc::default(),
             mid_line: false,
         }
+    }
+
+    /// Counts this sink's recreations also in `together`, shared with the
+    /// other sinks of an output.
+    pub fn counting_into(mut self, together: Arc<AtomicU64>) -> Self {
+        self.recreated_together = together;
+        self
     }
 
     /// Times this sink found its file gone from its path and recreated it.
@@ -163,7 +167,7 @@ impl Sink {
             return Ok(());
         }
         self.recreated += 1;
-        let total = RECREATED.fetch_add(1, Ordering::Relaxed) + 1;
+        let total = self.recreated_together.fetch_add(1, Ordering::Relaxed) + 1;
         eprintln!(
             "decnet-sniffer: {}: output file was removed or moved while open; \
              recreating it (output files recreated: {total})",

@@ -194,27 +194,32 @@ impl<'a> RequestHead<'a> {
         String::from_utf8_lossy(&out).into_owned()
     }
 
-    /// Appends [`RequestHead::headers_ordered_json`]: plain ASCII names
-    /// (nearly all) copied lower-cased, any other through serde_json.
+    /// Appends [`RequestHead::headers_ordered_json`].
     pub fn write_headers_ordered_json(&self, out: &mut Vec<u8>) {
-        let plain = |b: &u8| (0x20..0x7f).contains(b) && !matches!(b, b'"' | b'\\');
-        out.push(b'[');
-        for (i, h) in self.headers().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            if h.name.iter().all(plain) {
-                out.push(b'"');
-                out.extend(h.name.iter().map(u8::to_ascii_lowercase));
-                out.push(b'"');
-            } else {
-                let name = String::from_utf8_lossy(h.name).to_ascii_lowercase();
-                // Writing into a Vec cannot fail.
-                let _ = serde_json::to_writer(&mut *out, &name);
-            }
-        }
-        out.push(b']');
+        write_names_json(self.headers().map(|h| h.name), out);
     }
+}
+
+/// Appends a JSON list of `names` lower-cased: plain ASCII names (nearly
+/// all) copied, any other through serde_json (bad UTF-8 as U+FFFD).
+pub fn write_names_json<'a>(names: impl Iterator<Item = &'a [u8]>, out: &mut Vec<u8>) {
+    let plain = |b: &u8| (0x20..0x7f).contains(b) && !matches!(b, b'"' | b'\\');
+    out.push(b'[');
+    for (i, name) in names.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if name.iter().all(plain) {
+            out.push(b'"');
+            out.extend(name.iter().map(u8::to_ascii_lowercase));
+            out.push(b'"');
+        } else {
+            let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+            // Writing into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, &name);
+        }
+    }
+    out.push(b']');
 }
 
 /// Iterator over header lines; see [`RequestHead::headers`].

@@ -101,37 +101,69 @@ struct Parts<'a> {
     pairs: Vec<&'a [u8]>,
 }
 
+/// How a request's cookies are split into pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cookies {
+    /// HTTP/1.x: each Cookie header holds `;`-separated pairs.
+    Semicolons,
+    /// HTTP/2: each `cookie` field is one pair (clients send one field per
+    /// cookie, RFC 9113 8.2.3), as FoxIO's tools read `http2.headers.cookie`.
+    OnePerField,
+}
+
 impl<'a> Parts<'a> {
     fn new(req: &RequestHead<'a>) -> Self {
+        Self::from_fields(
+            req.method,
+            req.version,
+            req.headers().map(|h| (h.name, h.value)),
+            Cookies::Semicolons,
+        )
+    }
+
+    /// `fields` in order; names starting with `:` (HTTP/2 pseudo-header
+    /// fields) are not headers, as in FoxIO's Python tool and Wireshark
+    /// plugin.
+    fn from_fields(
+        method: &'a [u8],
+        version: (u8, u8),
+        fields: impl Iterator<Item = (&'a [u8], &'a [u8])>,
+        cookies: Cookies,
+    ) -> Self {
         let mut has_cookie = false;
         let mut has_referer = false;
         let mut names: Vec<&[u8]> = Vec::with_capacity(24);
         let mut pairs: Vec<&[u8]> = Vec::new();
         let mut lang = None;
-        for h in req.headers() {
-            if h.name.eq_ignore_ascii_case(b"cookie") {
+        for (name, value) in fields {
+            if name.eq_ignore_ascii_case(b"cookie") {
                 has_cookie = true;
-                pairs.extend(
-                    h.value
-                        .split(|&b| b == b';')
-                        .map(<[u8]>::trim_ascii)
-                        .filter(|p| !p.is_empty()),
-                );
-            } else if h.name.eq_ignore_ascii_case(b"referer") {
-                has_referer = true;
-            } else if !h.name.is_empty() {
-                if lang.is_none() && h.name.eq_ignore_ascii_case(b"accept-language") {
-                    lang = Some(h.value);
+                let value = value.trim_ascii();
+                match cookies {
+                    Cookies::Semicolons => pairs.extend(
+                        value
+                            .split(|&b| b == b';')
+                            .map(<[u8]>::trim_ascii)
+                            .filter(|p| !p.is_empty()),
+                    ),
+                    Cookies::OnePerField if !value.is_empty() => pairs.push(value),
+                    Cookies::OnePerField => {}
                 }
-                names.push(h.name);
+            } else if name.eq_ignore_ascii_case(b"referer") {
+                has_referer = true;
+            } else if !(name.is_empty() || cookies == Cookies::OnePerField && name[0] == b':') {
+                if lang.is_none() && name.eq_ignore_ascii_case(b"accept-language") {
+                    lang = Some(value);
+                }
+                names.push(name);
             }
         }
         // Pairs are ordered by cookie name (stable for repeated names), as
         // FoxIO's tools do: `b=1` sorts before `b-c=2` although '-' < '='.
         pairs.sort_by_key(|p| cookie_name(p));
 
-        let m = req.method;
-        let (major, minor) = req.version;
+        let m = method;
+        let (major, minor) = version;
         let count = names.len().min(99) as u8;
         let lang = language(lang);
         let prefix = [
@@ -198,6 +230,36 @@ impl Ja4h {
     /// Appends the JA4H value (the hashed form) to `out`.
     pub fn write_hash(req: &RequestHead<'_>, out: &mut Vec<u8>) {
         Parts::new(req).write_hash(out);
+    }
+
+    /// JA4H of an HTTP/2 request from its decoded header fields (version
+    /// `20`; pseudo-header fields other than `:method` not counted).
+    pub fn compute_h2<'a>(fields: impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone) -> Ja4h {
+        let parts = Self::h2_parts(fields);
+        let mut hash = Vec::with_capacity(51);
+        parts.write_hash(&mut hash);
+        let mut raw = Vec::new();
+        parts.write_raw(&mut raw);
+        Ja4h {
+            hash: String::from_utf8_lossy(&hash).into_owned(),
+            raw,
+        }
+    }
+
+    /// Appends the JA4H value of an HTTP/2 request to `out`.
+    pub fn write_hash_h2<'a>(
+        fields: impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone,
+        out: &mut Vec<u8>,
+    ) {
+        Self::h2_parts(fields).write_hash(out);
+    }
+
+    fn h2_parts<'a>(fields: impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone) -> Parts<'a> {
+        let method = fields
+            .clone()
+            .find(|(n, _)| *n == b":method")
+            .map_or(&b""[..], |(_, v)| v);
+        Parts::from_fields(method, (2, 0), fields, Cookies::OnePerField)
     }
 }
 

@@ -32,6 +32,10 @@ pub enum Progress {
     More,
     /// Not (or no longer) HTTP/1.x requests: stop feeding.
     Done,
+    /// The `PRI * HTTP/2.0` head of the HTTP/2 connection preface ended
+    /// after this many bytes of the last `feed`: the rest is HTTP/2 (prior
+    /// knowledge, or after an `Upgrade: h2c` request). Stop feeding.
+    Http2(usize),
 }
 
 /// Tracks whether the bytes since the last LF form an empty line.
@@ -96,6 +100,8 @@ enum State {
         remaining: u64,
     },
     Chunked(Chunked),
+    /// The HTTP/2 preface's first head was read.
+    Http2,
     Done,
 }
 
@@ -223,9 +229,10 @@ impl RequestReader {
     /// Feeds the next in-order client bytes; `on` receives every request
     /// head they complete.
     pub fn feed(&mut self, mut data: &[u8], mut on: impl FnMut(HttpItem<'_>)) -> Progress {
+        let total = data.len();
         while !data.is_empty() {
             let used = match self.state {
-                State::Done => break,
+                State::Done | State::Http2 => break,
                 State::Head => self.feed_head(data, &mut on),
                 State::SkipHead(mut line) => match line.find_empty_line(data) {
                     Some(n) => {
@@ -250,6 +257,10 @@ impl RequestReader {
                 State::Chunked(c) => self.feed_chunked(c, data),
             };
             data = data.get(used..).unwrap_or_default();
+        }
+        if self.state == State::Http2 {
+            self.buf = Vec::new();
+            return Progress::Http2(total - data.len());
         }
         if self.state == State::Done {
             self.buf = Vec::new();
@@ -341,6 +352,11 @@ impl RequestReader {
             self.state = State::Done;
             return;
         };
+        if crate::fingerprint::http2::is_preface_head(req.method, req.target, req.version) {
+            // Not a request: the rest of the stream is HTTP/2 frames.
+            self.state = State::Http2;
+            return;
+        }
         self.requests += 1;
         self.state = match body_framing(&req) {
             Framing::None => State::Head,
