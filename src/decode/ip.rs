@@ -143,22 +143,10 @@ impl DetachedIp {
             return Err(DecodeError::Truncated(Layer::Ipv4));
         }
         let (header, payload) = bytes.split_at(self.header_len);
-        let f = &self.fields;
         Ok(IpView {
-            version: f.version,
-            src: f.src,
-            dst: f.dst,
-            ttl: f.ttl,
-            tos: f.tos,
-            protocol: f.protocol,
-            ident: f.ident,
-            df: f.df,
-            reserved_flag: f.reserved_flag,
-            flow_label: f.flow_label,
-            total_len: f.total_len,
-            fragment: f.fragment,
             header,
             payload,
+            ..self.fields
         })
     }
 }

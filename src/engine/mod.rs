@@ -15,7 +15,7 @@ pub mod tally;
 pub mod tcp;
 pub mod udp;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::analyzers::{DatagramAnalyzers, Emitter};
@@ -95,19 +95,6 @@ impl Context {
     /// `direction`.
     pub fn emit_unattributed(&mut self, ev: Event) {
         Emitter::queue(&mut self.stats, &mut self.out, ev, None);
-    }
-
-    /// A new event with `src_ip src_port dst_ip dst_port` already set,
-    /// its buffers from `events`.
-    pub fn conn_event(
-        events: &EventPool,
-        kind: EventKind,
-        ts: Timestamp,
-        decky: &Arc<str>,
-        client: SocketAddr,
-        server: SocketAddr,
-    ) -> Event {
-        Emitter::conn_event(events, kind, ts, decky, client, server)
     }
 }
 

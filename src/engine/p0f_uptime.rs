@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use super::{Context, FlowApp};
 use crate::analyzers::p0f_http::P0fNeeds;
+use crate::analyzers::Emitter;
 use crate::decode::{TcpFlags, TcpView};
 use crate::event::{Event, EventKind, EventPool};
 use crate::fingerprint::p0f::db::SysEntry;
@@ -199,7 +200,7 @@ fn nat_event(
         NatVerdict::HostChange { .. } => EventKind::HostChange,
         NatVerdict::IpSharing { .. } => EventKind::IpSharing,
     };
-    let mut ev = Context::conn_event(events, kind, ts, decky, client, server);
+    let mut ev = Emitter::conn_event(events, kind, ts, decky, client, server);
     let subj = if side == Side::Client {
         "client"
     } else {
@@ -278,7 +279,7 @@ fn uptime_event(
     up: &Uptime,
 ) -> Event {
     let (client, server): (SocketAddr, SocketAddr) = (flow.client, flow.server);
-    let mut ev = Context::conn_event(
+    let mut ev = Emitter::conn_event(
         events,
         EventKind::HostUptime,
         ts,

@@ -4,7 +4,8 @@
 
 use std::net::SocketAddr;
 
-use super::{Context, DeckyMap, Engine};
+use super::{DeckyMap, Engine};
+use crate::analyzers::Emitter;
 use crate::decode::{Packet, TcpView};
 use crate::event::{Event, EventKind};
 use crate::fingerprint::p0f::db::SysEntry;
@@ -45,7 +46,7 @@ pub(super) fn on_syn(
     let p0f = analyze(engine.cx.p0f_db, pkt, tcp, None);
     let scanner = scanner::identify(ip, tcp);
 
-    let mut ev = Context::conn_event(
+    let mut ev = Emitter::conn_event(
         &engine.cx.events,
         EventKind::TcpSynFingerprint,
         ts,
@@ -112,7 +113,7 @@ pub(super) fn on_synack(
         .and_then(|f| f.app.syn_mss);
     let p0f = analyze(engine.cx.p0f_db, pkt, tcp, peer_mss);
 
-    let mut ev = Context::conn_event(
+    let mut ev = Emitter::conn_event(
         &engine.cx.events,
         EventKind::TcpSynackFingerprint,
         ts,
