@@ -28,6 +28,9 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from agreement import Tally  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests/data/h2c")
 PORT = "8080"
@@ -137,20 +140,6 @@ def foxio_ja4h(headers):
         sha12([p[0] for p in pairs]), sha12([p[1] for p in pairs]))
 
 
-class Tally:
-    def __init__(self):
-        self.counts = {}
-        self.failures = []
-
-    def check(self, what, where, ours, theirs):
-        ok, total = self.counts.get(what, (0, 0))
-        if ours == theirs:
-            ok += 1
-        else:
-            self.failures.append(f"{what[0]} ({what[1]}) {where}: ours {ours!r}, expected {theirs!r}")
-        self.counts[what] = (ok, total + 1)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/decnet-sniffer"))
@@ -189,18 +178,7 @@ def main():
         "| fingerprint | source | matched | total |",
         "|---|---|---|---|",
     ]
-    for (fp, src), (ok, total) in sorted(t.counts.items()):
-        md.append(f"| {fp} | {src} | {ok} | {total} |")
-        print(f"{fp + ' vs ' + src:28} {ok}/{total}")
-    md.append("")
-    if t.failures:
-        md += ["Differences:", ""] + [f"- {f}" for f in t.failures] + [""]
-    for f in t.failures:
-        print("MISMATCH", f)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as out:
-        out.write("\n".join(md))
-    return 1 if t.failures else 0
+    return t.write(args.out, md)
 
 
 if __name__ == "__main__":

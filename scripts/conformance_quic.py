@@ -21,6 +21,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from agreement import Tally  # noqa: E402
 from testdata import corpus_dir  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -70,21 +71,6 @@ def suricata_quic(corpus, capture):
         q = rec.get("quic") if rec.get("event_type") == "quic" else None
         if q and "ja3" in q:
             yield str(rec["src_port"]), q.get("sni", ""), q["ja3"]["hash"], q.get("version", "")
-
-
-class Tally:
-    def __init__(self):
-        self.counts = {}
-        self.failures = []
-
-    def check(self, what, where, ours, theirs):
-        """`what` is (fingerprint, source)."""
-        ok, total = self.counts.get(what, (0, 0))
-        if ours == theirs:
-            ok += 1
-        else:
-            self.failures.append(f"{what[0]} ({what[1]}) {where}: ours {ours!r}, expected {theirs!r}")
-        self.counts[what] = (ok, total + 1)
 
 
 def main():
@@ -149,18 +135,7 @@ def main():
         "| fingerprint | source | matched | total |",
         "|---|---|---|---|",
     ]
-    for (fp, src), (ok, total) in sorted(t.counts.items()):
-        md.append(f"| {fp} | {src} | {ok} | {total} |")
-        print(f"{fp + ' vs ' + src:28} {ok}/{total}")
-    md.append("")
-    if t.failures:
-        md += ["Differences:", ""] + [f"- {f}" for f in t.failures] + [""]
-    for f in t.failures:
-        print("MISMATCH", f)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as out:
-        out.write("\n".join(md))
-    return 1 if t.failures else 0
+    return t.write(args.out, md)
 
 
 if __name__ == "__main__":
