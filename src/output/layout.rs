@@ -14,7 +14,7 @@ use std::ops::Range;
 
 use super::dedup::DedupKeyer;
 use super::json::{escape_line_text, write_string};
-use super::syslog::{escape_param_value, write_hostname, FACILITY, SD_ID};
+use super::syslog::{escape_param_value, write_hostname, FACILITY, MAX_HOSTNAME, SD_ID};
 use crate::event::{Event, EventKind};
 use crate::util::time::DateTimeCache;
 
@@ -321,14 +321,29 @@ fn write_head(
     ev.ts.write_rfc5424_cached(clock, line);
     line.push(b' ');
     let host = line.len();
-    write_hostname(ev.decky.as_bytes(), line);
+    let name = ev.decky.as_bytes();
+    // A decky name as validated at load goes in as it is.
+    let plain_host = !name.is_empty()
+        && name.len() <= MAX_HOSTNAME
+        && name
+            .iter()
+            .all(|&b| (0x21..0x7f).contains(&b) && b != b'"' && b != b'\\');
+    if plain_host {
+        line.extend_from_slice(name);
+    } else {
+        write_hostname(name, line);
+    }
     let host_end = line.len();
     line.extend_from_slice(&l.text[l.line_head_end.clone()]);
     if let Some(raw) = raw {
         // Only the hostname can hold a `"` or `\`.
-        raw.extend_from_slice(&line[start..host]);
-        escape_line_text(&line[host..host_end], raw);
-        raw.extend_from_slice(&line[host_end..]);
+        if plain_host {
+            raw.extend_from_slice(&line[start..]);
+        } else {
+            raw.extend_from_slice(&line[start..host]);
+            escape_line_text(&line[host..host_end], raw);
+            raw.extend_from_slice(&line[host_end..]);
+        }
     }
 }
 
