@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Bytes buffered before a write is forced.
-const BATCH: usize = 256 * 1024;
+const BATCH: usize = 64 * 1024;
 
 /// How often a sink checks that its file is still at its path (wall clock:
 /// this is I/O health, not packet time).
