@@ -1,17 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing decnet-sniffer needs on a Debian machine.
 # Idempotent: packages already present are not fetched again.
-#
-#   scripts/install-deps.sh           # build, tests
-#   scripts/install-deps.sh --bench   # also Suricata 7 from bookworm-backports (bench/run.sh)
 set -euo pipefail
-
-bench=false
-case "${1:-}" in
-"") ;;
---bench) bench=true ;;
-*) echo "usage: $0 [--bench]" >&2; exit 2 ;;
-esac
 
 packages=(
   build-essential pkg-config libpcap-dev   # build (libpcap for live capture)
@@ -31,8 +21,9 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# Suricata 7 is in bookworm-backports only (bookworm itself has 6.0).
-if $bench && ! command -v suricata >/dev/null; then
+# Suricata 7 (an oracle of tests/suricata_oracle.rs and a tool of bench/run.sh)
+# is in bookworm-backports only: bookworm itself has 6.0.
+if ! command -v suricata >/dev/null; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   list=/etc/apt/sources.list.d/bookworm-backports.list
