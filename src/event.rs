@@ -442,6 +442,12 @@ impl Event {
         })
     }
 
+    /// Each field's name, whether it is free text and whether its value
+    /// holds a `]` (what decides the line's layout), without the values.
+    pub fn layout(&self) -> impl ExactSizeIterator<Item = (&'static str, bool, bool)> + '_ {
+        self.slots.iter().map(|s| (s.name, s.free_text, s.bracket))
+    }
+
     /// The field pushed `i`-th.
     pub fn field_at(&self, i: usize) -> Option<Field<'_>> {
         let s = self.slots.get(i)?;
@@ -520,11 +526,33 @@ static BYTE_CLASS: [u8; 256] = {
     t
 };
 
-/// Both facts about a value in one pass (most values are short: numbers,
-/// addresses, hashes).
+/// Both facts about a value in one pass, eight bytes at a time (a SYN
+/// event classifies about 300 bytes of text: a byte at a time this was a
+/// chain of dependent table lookups, 3% of the scan storm's CPU).
 #[inline]
 fn classify(v: &[u8]) -> u8 {
-    v.iter().fold(0, |acc, &b| acc | BYTE_CLASS[usize::from(b)])
+    use crate::util::swar;
+    let mut words = v.chunks_exact(8);
+    let (mut not_plain, mut bracket) = (0u64, 0u64);
+    for chunk in &mut words {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let b = swar::eq(w, b']');
+        // A mask is non-zero exactly when some byte matches (see `swar`).
+        not_plain |= swar::below(w, 0x20)
+            | swar::eq(w, 0x7f)
+            | swar::high(w)
+            | swar::eq(w, b'"')
+            | swar::eq(w, b'\\')
+            | b;
+        bracket |= b;
+    }
+    let tail = words
+        .remainder()
+        .iter()
+        .fold(0, |acc, &b| acc | BYTE_CLASS[usize::from(b)]);
+    tail | u8::from(not_plain != 0) * NOT_PLAIN | u8::from(bracket != 0) * BRACKET
 }
 
 /// Whether `v` is printable ASCII without `"`, `\` or `]`: the RFC 5424
@@ -862,7 +890,26 @@ mod tests {
         for b in 0..=255u8 {
             let plain = (0x20..0x7f).contains(&b) && !b"\"\\]".contains(&b);
             assert_eq!(is_plain(&[b'a', b]), plain, "{b}");
+            // At every place of words and tails.
+            for len in 1..=20 {
+                for at in 0..len {
+                    let mut v = vec![b'x'; len];
+                    v[at] = b;
+                    let byte_by_byte = v.iter().fold(0, |acc, &b| acc | BYTE_CLASS[usize::from(b)]);
+                    assert_eq!(classify(&v), byte_by_byte, "{b} at {at} of {len}");
+                    // Next to a byte that borrows (0x00, 0x80 and ']' + 1).
+                    for next in [0u8, 0x80, b'^', b'!', b'#'] {
+                        if at + 1 < len {
+                            v[at + 1] = next;
+                            let want = v.iter().fold(0, |acc, &b| acc | BYTE_CLASS[usize::from(b)]);
+                            assert_eq!(classify(&v), want, "{b} then {next} at {at} of {len}");
+                            v[at + 1] = b'x';
+                        }
+                    }
+                }
+            }
         }
+        assert_eq!(classify(b""), 0);
     }
 
     #[test]

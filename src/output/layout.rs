@@ -60,10 +60,7 @@ struct Prepared {
 
 impl Layout {
     fn new(ev: &Event) -> Self {
-        let signature: Vec<_> = ev
-            .fields()
-            .map(|f| (f.name, f.free_text, f.bracket))
-            .collect();
+        let signature: Vec<_> = ev.layout().collect();
         let mut text = Vec::new();
         let put = |text: &mut Vec<u8>, parts: &[&[u8]]| {
             let start = text.len();
@@ -133,15 +130,11 @@ impl Layout {
 
     fn matches(&self, ev: &Event) -> bool {
         self.signature.len() == ev.field_count()
-            && self
-                .signature
-                .iter()
-                .zip(ev.fields())
-                .all(|(&(name, free_text, bracket), f)| {
-                    (std::ptr::eq(name, f.name) || name == f.name)
-                        && free_text == f.free_text
-                        && bracket == f.bracket
-                })
+            && self.signature.iter().zip(ev.layout()).all(
+                |(&(name, free_text, bracket), (n, f, b))| {
+                    (std::ptr::eq(name, n) || name == n) && free_text == f && bracket == b
+                },
+            )
     }
 }
 
