@@ -346,16 +346,16 @@ impl Engine {
             self.expire_idle();
         }
         let deckies = &self.deckies;
-        match decode::decode_with(raw, &|ip| deckies.opens_tunnel(ip)) {
-            Ok(pkt) if matches!(pkt.transport, Transport::Fragment) => {
-                self.defragment(&pkt, raw.ts)
-            }
+        // Matched by reference: moving the packet out of the result was a
+        // 160-byte copy per frame.
+        match &decode::decode_with(raw, &|ip| deckies.opens_tunnel(ip)) {
+            Ok(pkt) if matches!(pkt.transport, Transport::Fragment) => self.defragment(pkt, raw.ts),
             Ok(pkt) => {
-                if self.checksums.admit(&pkt, &mut self.cx.stats) {
-                    self.dispatch(&pkt, raw.ts)
+                if self.checksums.admit(pkt, &mut self.cx.stats) {
+                    self.dispatch(pkt, raw.ts)
                 }
             }
-            Err(e) => {
+            &Err(e) => {
                 if e == decode::DecodeError::NotIp {
                     // ARP teaches the link-local leak's MAC-to-IPv4 table.
                     self.leaks.observe_non_ip(&mut self.cx, raw);

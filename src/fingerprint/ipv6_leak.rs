@@ -8,7 +8,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::util::lru::Lru;
+use crate::util::lru::{Located, Lru};
 
 /// A 48-bit MAC address.
 pub type Mac = [u8; 6];
@@ -105,6 +105,9 @@ pub struct MacIpv4Table {
     /// the same record again (every frame of a bulk transfer) changes
     /// nothing and needs no lookup.
     last: Option<(Mac, Ipv4Addr, Provenance)>,
+    /// Where the last two MACs recorded are stored (a connection's two
+    /// sides alternate): their next record touches the slot, no hashing.
+    hints: [Option<(Mac, Located)>; 2],
     /// Entries dropped to make room (the cap or the memory budget).
     pub evictions: u64,
     /// Charged to the memory budget (`link_local`).
@@ -116,6 +119,7 @@ impl MacIpv4Table {
         MacIpv4Table {
             map: Lru::new(cap),
             last: None,
+            hints: [None; 2],
             evictions: 0,
             charge: crate::util::budget::Charge::new(
                 crate::util::budget::Budget::unlimited(),
@@ -141,7 +145,23 @@ impl MacIpv4Table {
             return false;
         }
         self.last = Some((mac, ip, how));
-        if let Some(entry) = self.map.get_mut(&mac) {
+        let hinted = self
+            .hints
+            .iter()
+            .flatten()
+            .find(|(m, _)| *m == mac)
+            .map(|&(_, at)| at);
+        let entry = match hinted.and_then(|at| self.map.get_mut_hinted(at, &mac)) {
+            Some(entry) => Some(entry),
+            None => {
+                let at = self.map.locate(&mac);
+                if let Some(at) = at {
+                    self.hints = [Some((mac, at)), self.hints[0]];
+                }
+                at.and_then(|at| self.map.get_mut_at(at))
+            }
+        };
+        if let Some(entry) = entry {
             if how >= entry.1 {
                 *entry = (ip, how);
             }
@@ -149,6 +169,9 @@ impl MacIpv4Table {
         }
         let evicted = self.map.insert(mac, (ip, how)).is_some();
         let shed = self.map.settle_budget(&mut self.charge);
+        if let Some(at) = self.map.locate(&mac) {
+            self.hints = [Some((mac, at)), self.hints[0]];
+        }
         if evicted {
             self.evictions += 1;
         }
