@@ -425,13 +425,17 @@ impl Engine {
     fn hand_over(&mut self, sink: &mut impl FnMut(Event)) {
         // Heads read outside a segment's own processing (a flow ended by
         // expiry or shutdown) are scored here.
-        p0f_uptime::score_http_heads(&mut self.p0f_hosts, &mut self.cx);
-        if !self.cx.out.is_empty() {
-            let before = self.cx.out.len();
-            self.clients.check(&mut self.cx.out);
-            let found = (self.cx.out.len() - before) as u64;
-            self.cx.stats.events[EventKind::ClientMismatch.index()] += found;
+        if !self.cx.p0f_http_heads.is_empty() {
+            p0f_uptime::score_http_heads(&mut self.p0f_hosts, &mut self.cx);
         }
+        // Most packets complete no event: nothing to check or hand over.
+        if self.cx.out.is_empty() {
+            return;
+        }
+        let before = self.cx.out.len();
+        self.clients.check(&mut self.cx.out);
+        let found = (self.cx.out.len() - before) as u64;
+        self.cx.stats.events[EventKind::ClientMismatch.index()] += found;
         if let Some(tally) = &mut self.tally {
             self.cx.out.iter().for_each(|ev| tally.add(ev));
         }

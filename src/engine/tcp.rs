@@ -62,7 +62,9 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
         );
         let ended = track(&mut engine.cx, flow, side, pkt, tcp, ts);
         p0f_uptime::after_payload(flow, side);
-        p0f_uptime::score_http_heads(&mut engine.p0f_hosts, &mut engine.cx);
+        if !engine.cx.p0f_http_heads.is_empty() {
+            p0f_uptime::score_http_heads(&mut engine.p0f_hosts, &mut engine.cx);
+        }
         finish_segment(engine, &key, ended, ts);
         return;
     }
@@ -111,7 +113,9 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
     );
     let ended = track(&mut engine.cx, flow, side, pkt, tcp, ts);
     p0f_uptime::after_payload(flow, side);
-    p0f_uptime::score_http_heads(&mut engine.p0f_hosts, &mut engine.cx);
+    if !engine.cx.p0f_http_heads.is_empty() {
+        p0f_uptime::score_http_heads(&mut engine.p0f_hosts, &mut engine.cx);
+    }
     finish_segment(engine, &key, ended, ts);
 }
 
