@@ -416,6 +416,17 @@ impl<S> FlowTable<S> {
         }
     }
 
+    /// The last activity of the least recently used flow of either
+    /// table (the earlier of the two); `None` when both are empty.
+    pub fn least_recent_activity(&self) -> Option<Timestamp> {
+        let e = self.established.peek_oldest().map(|(_, f)| f.stats.last);
+        let h = self.half_open.peek_oldest().map(|(_, f)| f.stats.last);
+        match (e, h) {
+            (Some(e), Some(h)) => Some(e.min(h)),
+            (one, other) => one.or(other),
+        }
+    }
+
     /// Removes every flow, least recently active first.
     pub fn drain(&mut self) -> impl Iterator<Item = Flow<S>> + '_ {
         std::iter::from_fn(move || self.pop_oldest())
