@@ -105,9 +105,13 @@ pub struct MacIpv4Table {
     /// the same record again (every frame of a bulk transfer) changes
     /// nothing and needs no lookup.
     last: Option<(Mac, Ipv4Addr, Provenance)>,
-    /// Where the last two MACs recorded are stored (a connection's two
-    /// sides alternate): their next record touches the slot, no hashing.
-    hints: [Option<(Mac, Located)>; 2],
+    /// The last two MACs recorded, the latest first, with where they are
+    /// stored: the table's two most recent entries. A connection's two
+    /// sides alternate between them, so which of the two is the more
+    /// recent is kept here and written into the table (a touch) only
+    /// before an entry is added, the one time the order matters (eviction):
+    /// no hashing and no relinking per frame, the same evictions.
+    recent: [Option<(Mac, Located)>; 2],
     /// Entries dropped to make room (the cap or the memory budget).
     pub evictions: u64,
     /// Charged to the memory budget (`link_local`).
@@ -119,7 +123,7 @@ impl MacIpv4Table {
         MacIpv4Table {
             map: Lru::new(cap),
             last: None,
-            hints: [None; 2],
+            recent: [None; 2],
             evictions: 0,
             charge: crate::util::budget::Charge::new(
                 crate::util::budget::Budget::unlimited(),
@@ -145,38 +149,46 @@ impl MacIpv4Table {
             return false;
         }
         self.last = Some((mac, ip, how));
-        let hinted = self
-            .hints
-            .iter()
-            .flatten()
-            .find(|(m, _)| *m == mac)
-            .map(|&(_, at)| at);
-        let entry = match hinted.and_then(|at| self.map.get_mut_hinted(at, &mac)) {
-            Some(entry) => Some(entry),
-            None => {
-                let at = self.map.locate(&mac);
-                if let Some(at) = at {
-                    self.hints = [Some((mac, at)), self.hints[0]];
+        for i in 0..2 {
+            let Some((m, at)) = self.recent[i].filter(|(m, _)| *m == mac) else {
+                continue;
+            };
+            if let Some(entry) = self.map.peek_mut_hinted(at, &m) {
+                if how >= entry.1 {
+                    *entry = (ip, how);
                 }
-                at.and_then(|at| self.map.get_mut_at(at))
+                self.recent[..=i].rotate_right(1);
+                return false;
             }
-        };
-        if let Some(entry) = entry {
-            if how >= entry.1 {
-                *entry = (ip, how);
+        }
+        self.settle_order();
+        if let Some(at) = self.map.locate(&mac) {
+            if let Some(entry) = self.map.get_mut_at(at) {
+                if how >= entry.1 {
+                    *entry = (ip, how);
+                }
             }
+            self.recent = [Some((mac, at)), self.recent[0]];
             return false;
         }
         let evicted = self.map.insert(mac, (ip, how)).is_some();
         let shed = self.map.settle_budget(&mut self.charge);
         if let Some(at) = self.map.locate(&mac) {
-            self.hints = [Some((mac, at)), self.hints[0]];
+            self.recent = [Some((mac, at)), self.recent[0]];
         }
         if evicted {
             self.evictions += 1;
         }
         self.evictions += shed;
         evicted || shed > 0
+    }
+
+    /// Makes the table's order that of `recent` (the latest most recent),
+    /// before it decides an eviction.
+    fn settle_order(&mut self) {
+        for (mac, at) in [self.recent[1], self.recent[0]].into_iter().flatten() {
+            self.map.get_mut_hinted(at, &mac);
+        }
     }
 
     pub fn lookup(&self, mac: &Mac) -> Option<Ipv4Addr> {
@@ -272,6 +284,28 @@ mod tests {
 
     fn v6(s: &str) -> Ipv6Addr {
         s.parse().unwrap()
+    }
+
+    /// The two sides of a connection alternating leave the table in the
+    /// order of their last records: the one recorded less recently goes
+    /// first when the table is full.
+    #[test]
+    fn mac_table_evicts_in_record_order_while_two_macs_alternate() {
+        let mac = |b: u8| [2, 0, 0, 0, 0, b];
+        let ip = |b: u8| Ipv4Addr::new(192, 0, 2, b);
+        for (tail, gone, kept) in [(1u8, 2u8, 1u8), (2, 1, 2)] {
+            let mut t = MacIpv4Table::new(3);
+            for b in [1, 2, 1, 2, 1, 2, tail] {
+                assert!(!t.record(mac(b), ip(b), Provenance::Ipv4Frame));
+            }
+            // A value change on a recent entry is kept.
+            t.record(mac(kept), ip(kept + 100), Provenance::Ipv4Frame);
+            assert!(!t.record(mac(3), ip(3), Provenance::Ipv4Frame));
+            assert!(t.record(mac(4), ip(4), Provenance::Ipv4Frame), "full");
+            assert_eq!(t.lookup(&mac(gone)), None, "tail {tail}");
+            assert_eq!(t.lookup(&mac(kept)), Some(ip(kept + 100)));
+            assert_eq!(t.evictions, 1);
+        }
     }
 
     #[test]

@@ -161,6 +161,14 @@ impl<K: Hash + Eq, V> Lru<K, V> {
         self.get_mut_at(hint)
     }
 
+    /// [`Self::get_mut_hinted`] without marking the entry most recently
+    /// used.
+    pub fn peek_mut_hinted(&mut self, hint: Located, key: &K) -> Option<&mut V> {
+        self.node_mut(hint.0)
+            .filter(|n| n.key == *key)
+            .map(|n| &mut n.value)
+    }
+
     /// Inserts or replaces `key`, marking it most recently used. Returns the
     /// entry evicted to make room, if the table was full.
     pub fn insert(&mut self, key: K, value: V) -> Option<(K, V)> {
