@@ -12,15 +12,14 @@ use crate::event::{Event, EventKind, Fixed};
 use crate::fingerprint::tls::cert_prints::CertPrintCache;
 use crate::fingerprint::tls::certificate::CertificateList;
 use crate::fingerprint::tls::hello_prints::{HelloPrintCache, HelloPrints};
-use crate::fingerprint::tls::ja3::write_ja3s_hash;
 use crate::fingerprint::tls::ja4::HelloTransport;
 use crate::fingerprint::tls::prelude::{
     find_hello, hello_at, oversized_hello_at, Plausible, PRELUDE_LIMIT,
 };
-use crate::fingerprint::tls::version::{push_version_text, TLS13};
+use crate::fingerprint::tls::server_prints::ServerPrintCache;
+use crate::fingerprint::tls::version::TLS13;
 use crate::fingerprint::tls::{
-    ext, handshake_type, push_hex, ClientHello, HandshakeReader, Next, ReaderError, ReaderStatus,
-    ServerHello,
+    ext, handshake_type, ClientHello, HandshakeReader, Next, ReaderError, ReaderStatus, ServerHello,
 };
 use crate::flow::table::Handshake;
 use crate::flow::Side;
@@ -31,6 +30,7 @@ use crate::stats::Counter;
 #[derive(Debug, Default)]
 pub struct TlsPrints {
     pub hellos: HelloPrintCache,
+    pub servers: ServerPrintCache,
     pub certs: CertPrintCache,
 }
 
@@ -330,17 +330,16 @@ impl TlsConn {
         let version = sh.version();
         self.negotiated = Some(version);
         let mut ev = cx.event(EventKind::TlsSession);
-        ev.push_with("ja3s", |out| write_ja3s_hash(&sh, out));
+        let prints = cx.tls_prints.servers.prints(&sh);
+        ev.push("ja3s", prints.ja3s());
         #[cfg(feature = "ja4plus")]
-        ev.push_with("ja4s", |out| {
-            crate::fingerprint::tls::ja4s::write_ja4s(&sh, HelloTransport::Tcp, out)
-        });
-        ev.push_with("tls_version", |out| push_version_text(version, out));
+        ev.push_with("ja4s", |out| prints.write_ja4s(HelloTransport::Tcp, out));
+        ev.push("tls_version", prints.tls_version());
         if let Some(h) = &self.hello {
             h.push_client_part(&mut ev);
         }
         push_rtt(&mut ev, cx.handshake);
-        ev.push_with("cipher", |out| push_hex(&sh.cipher.to_be_bytes(), out));
+        ev.push("cipher", prints.cipher());
         ev.push_text("alpn_selected", sh.alpn_selected().unwrap_or_default());
         #[cfg(feature = "ja4plus")]
         push_ja4l(&mut ev, cx.handshake);

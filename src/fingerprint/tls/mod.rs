@@ -25,6 +25,7 @@ pub mod ja4x;
 pub mod prelude;
 pub mod record;
 pub mod server_hello;
+pub mod server_prints;
 pub mod version;
 mod wire;
 
