@@ -42,11 +42,13 @@ conformance: build
 # criterion micro-benchmarks, then live capture over a veth pair (root).
 # One after the other, even under `make -j`: they would skew each other.
 bench:
+	./scripts/install-deps.sh
 	./bench/run.sh
 	$(CARGO) bench --locked
 	./bench/live.sh
 
 bench-process:
+	./scripts/install-deps.sh
 	./bench/run.sh
 
 bench-micro:

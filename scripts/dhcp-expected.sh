@@ -4,7 +4,7 @@
 # fields tshark's own DHCP/DHCPv6 dissectors give (first occurrence).
 #
 # Usage: scripts/dhcp-expected.sh PLUGIN_DIR
-#   PLUGIN_DIR holds epan/ja4.so built from FoxIO's wireshark/source against
+#   PLUGIN_DIR holds 4.0/epan/ja4.so built from FoxIO's wireshark/source against
 #   the installed Wireshark (tests/data/dhcp/README.md says how). tshark
 #   ignores plugin directories when run as root, so it runs as `nobody`.
 set -euo pipefail

@@ -21,6 +21,19 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# Suricata 7 (an oracle of tests/suricata_oracle.rs and a tool of bench/run.sh)
+# is in bookworm-backports only: bookworm itself has 6.0.
+if ! command -v suricata >/dev/null; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  list=/etc/apt/sources.list.d/bookworm-backports.list
+  if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    echo "deb http://deb.debian.org/debian bookworm-backports main" | $SUDO tee "$list" >/dev/null
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports suricata >/dev/null
+fi
 command -v cargo >/dev/null || {
   echo "install-deps: cargo not found; install Rust (https://rustup.rs) first" >&2
   exit 1

@@ -161,6 +161,9 @@ pub struct Field<'a> {
     /// (SPEC 4.1), where DECNET's parsers, which stop at the first `]`,
     /// lose only it.
     pub bracket: bool,
+    /// The value is printable ASCII without `"`, `\` or `]`: both outputs
+    /// write it as it is (see [`is_plain`]).
+    pub plain: bool,
 }
 
 /// Where one field's value lies in [`Event::values`].
@@ -171,6 +174,7 @@ struct Slot {
     end: usize,
     free_text: bool,
     bracket: bool,
+    plain: bool,
 }
 
 /// A complete event, ready for dedup and output.
@@ -246,17 +250,37 @@ impl EventPool {
 
     /// Takes back an event's buffers, unless full or they are too large.
     fn give_back(&self, slots: &mut Vec<Slot>, values: &mut Vec<u8>) {
-        if values.capacity() > RECYCLED_VALUES_MAX || slots.capacity() > 4 * SLOTS_INITIAL {
-            return;
-        }
         let Ok(mut pool) = self.0.try_lock() else {
             return;
         };
-        if pool.len() < RECYCLED_MAX {
-            slots.clear();
-            values.clear();
-            pool.push((std::mem::take(slots), std::mem::take(values)));
+        keep(&mut pool, slots, values);
+    }
+
+    /// Drops `events`, their buffers going back to their pools with one
+    /// lock for each run of events from the same pool (the output thread
+    /// drops events by the thousand; a lock per event showed in profiles).
+    pub fn recycle(events: &mut Vec<Event>) {
+        let mut i = 0;
+        while let Some(ev) = events.get(i) {
+            let Some(pool) = ev.pool.clone() else {
+                i += 1;
+                continue;
+            };
+            let run = events[i..]
+                .iter()
+                .take_while(|e| e.pool.as_ref().is_some_and(|p| Arc::ptr_eq(&p.0, &pool.0)))
+                .count();
+            // Never wait for the engine: on contention the events give
+            // back on their own as they drop.
+            if let Ok(mut kept) = pool.0.try_lock() {
+                for ev in &mut events[i..i + run] {
+                    keep(&mut kept, &mut ev.slots, &mut ev.values);
+                    ev.pool = None;
+                }
+            }
+            i += run;
         }
+        events.clear();
     }
 }
 
@@ -274,6 +298,19 @@ impl PartialEq for EventPool {
 }
 
 impl Eq for EventPool {}
+
+/// Keeps one event's buffers in `pool`, unless it is full or they are too
+/// large.
+fn keep(pool: &mut Vec<Buffers>, slots: &mut Vec<Slot>, values: &mut Vec<u8>) {
+    if values.capacity() > RECYCLED_VALUES_MAX || slots.capacity() > 4 * SLOTS_INITIAL {
+        return;
+    }
+    if pool.len() < RECYCLED_MAX {
+        slots.clear();
+        values.clear();
+        pool.push((std::mem::take(slots), std::mem::take(values)));
+    }
+}
 
 fn fresh_buffers() -> Buffers {
     (
@@ -312,10 +349,15 @@ impl Event {
     }
 
     /// Appends a structured field (numbers, addresses, hashes, flags).
-    pub fn push(&mut self, name: &'static str, value: impl FieldValue) -> &mut Self {
+    pub fn push<V: FieldValue>(&mut self, name: &'static str, value: V) -> &mut Self {
         let start = self.values.len();
         value.write_to(&mut self.values);
-        self.slot(name, start, false)
+        if V::PLAIN {
+            // Numbers, flags, addresses: nothing to look for.
+            self.push_slot(name, start, false, false, true)
+        } else {
+            self.slot(name, start, false)
+        }
     }
 
     /// Appends a structured field whose text `write` appends to the buffer
@@ -352,14 +394,32 @@ impl Event {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
             "field name {name:?}"
         );
+        let class = self.values.get(start..).map_or(0, classify);
+        self.push_slot(
+            name,
+            start,
+            free_text,
+            class & BRACKET != 0,
+            class & NOT_PLAIN == 0,
+        )
+    }
+
+    fn push_slot(
+        &mut self,
+        name: &'static str,
+        start: usize,
+        free_text: bool,
+        bracket: bool,
+        plain: bool,
+    ) -> &mut Self {
         let end = self.values.len();
-        let bracket = self.values.get(start..end).is_some_and(holds_bracket);
         self.slots.push(Slot {
             name,
             start,
             end,
             free_text,
             bracket,
+            plain,
         });
         self.has_free_text |= free_text;
         self.has_bracket |= bracket;
@@ -373,6 +433,7 @@ impl Event {
             value: self.values.get(s.start..s.end).unwrap_or_default(),
             free_text: s.free_text,
             bracket: s.bracket,
+            plain: s.plain,
         })
     }
 
@@ -384,6 +445,7 @@ impl Event {
             value: self.values.get(s.start..s.end).unwrap_or_default(),
             free_text: s.free_text,
             bracket: s.bracket,
+            plain: s.plain,
         })
     }
 
@@ -418,11 +480,34 @@ impl Event {
     }
 }
 
-/// Whether `v` holds a `]`. Most values are short (numbers, addresses,
-/// hashes): core's inlined byte search beats a call into memchr for them.
+/// Bits of [`classify`]: the value is not [`is_plain`]; it holds a `]`.
+const NOT_PLAIN: u8 = 1;
+const BRACKET: u8 = 2;
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [NOT_PLAIN; 256];
+    let mut b = 0x20;
+    while b < 0x7f {
+        t[b] = 0;
+        b += 1;
+    }
+    t[b'"' as usize] = NOT_PLAIN;
+    t[b'\\' as usize] = NOT_PLAIN;
+    t[b']' as usize] = NOT_PLAIN | BRACKET;
+    t
+};
+
+/// Both facts about a value in one pass (most values are short: numbers,
+/// addresses, hashes).
 #[inline]
-fn holds_bracket(v: &[u8]) -> bool {
-    v.contains(&b']')
+fn classify(v: &[u8]) -> u8 {
+    v.iter().fold(0, |acc, &b| acc | BYTE_CLASS[usize::from(b)])
+}
+
+/// Whether `v` is printable ASCII without `"`, `\` or `]`: the RFC 5424
+/// parameter escaping, the JSON string escaping and the JSON escaping of the
+/// line all leave such a value as it is.
+pub fn is_plain(v: &[u8]) -> bool {
+    classify(v) & NOT_PLAIN == 0
 }
 
 impl Drop for Event {
@@ -435,6 +520,9 @@ impl Drop for Event {
 
 /// Conversion of a typed value into a field's text.
 pub trait FieldValue {
+    /// Every text this type writes is [`is_plain`]: `push` then skips
+    /// looking at it.
+    const PLAIN: bool = false;
     fn write_to(&self, out: &mut Vec<u8>);
 }
 
@@ -443,6 +531,7 @@ pub trait FieldValue {
 macro_rules! unsigned_field {
     ($($t:ty),*) => {$(
         impl FieldValue for $t {
+            const PLAIN: bool = true;
             fn write_to(&self, out: &mut Vec<u8>) {
                 crate::util::decimal::push_u64(out, *self as u64);
             }
@@ -454,6 +543,7 @@ unsigned_field!(u8, u16, u32, u64, usize);
 macro_rules! signed_field {
     ($($t:ty),*) => {$(
         impl FieldValue for $t {
+            const PLAIN: bool = true;
             fn write_to(&self, out: &mut Vec<u8>) {
                 crate::util::decimal::push_i64(out, i64::from(*self));
             }
@@ -462,7 +552,9 @@ macro_rules! signed_field {
 }
 signed_field!(i32, i64);
 
+/// Digits, dots and colons (an `IpAddr` has no scope id).
 impl FieldValue for IpAddr {
+    const PLAIN: bool = true;
     fn write_to(&self, out: &mut Vec<u8>) {
         match self {
             // Dotted quad without the formatting machinery: every event
@@ -515,6 +607,7 @@ impl FieldValue for SocketAddr {
 }
 
 impl FieldValue for bool {
+    const PLAIN: bool = true;
     fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(if *self { b"true" } else { b"false" });
     }
@@ -543,6 +636,7 @@ impl FieldValue for &String {
 
 /// An optional value: empty when absent (`wscale`, `mtu`).
 impl<T: FieldValue> FieldValue for Option<T> {
+    const PLAIN: bool = T::PLAIN;
     fn write_to(&self, out: &mut Vec<u8>) {
         if let Some(v) = self {
             v.write_to(out);
@@ -552,7 +646,9 @@ impl<T: FieldValue> FieldValue for Option<T> {
 
 /// A decimal with a fixed number of fraction digits (`duration_s`, `*_ms`).
 pub struct Fixed(pub f64, pub usize);
+/// Digits, `-`, `.`, or `NaN` / `inf`.
 impl FieldValue for Fixed {
+    const PLAIN: bool = true;
     fn write_to(&self, out: &mut Vec<u8>) {
         if !write_fixed_plainly(self.0, self.1, out) {
             let _ = std::io::Write::write_fmt(out, format_args!("{:.*}", self.1, self.0));
@@ -670,6 +766,79 @@ mod tests {
         ));
         assert_eq!(pool.len(), RECYCLED_MAX);
         assert!(EventPool::new().is_empty());
+    }
+
+    #[test]
+    fn recycled_together_per_pool() {
+        let decky: Arc<str> = "d".into();
+        let (a, b) = (EventPool::new(), EventPool::new());
+        let mut events = Vec::new();
+        for i in 0..10 {
+            let pool = if i % 4 < 2 { &a } else { &b };
+            let mut ev = pool.event(EventKind::TlsSession, Timestamp::new(0, 0), decky.clone());
+            ev.push("ja3", "x");
+            events.push(ev);
+        }
+        events.push(Event::new(
+            EventKind::TlsSession,
+            Timestamp::new(0, 0),
+            decky.clone(),
+        ));
+        let mut big = a.event(EventKind::TlsSession, Timestamp::new(0, 0), decky);
+        big.push("ja3", "x".repeat(2 * RECYCLED_VALUES_MAX));
+        events.push(big);
+        EventPool::recycle(&mut events);
+        assert!(events.is_empty());
+        assert_eq!((a.len(), b.len()), (6, 4), "too large a buffer is not kept");
+        // Held by another thread: nothing waits, the buffers go to the
+        // allocator.
+        let mut events = vec![a.event(EventKind::TlsSession, Timestamp::new(0, 0), "d".into())];
+        assert_eq!(a.len(), 5);
+        let guard = a.0.lock().unwrap();
+        EventPool::recycle(&mut events);
+        drop(guard);
+        assert!(events.is_empty());
+        assert_eq!(a.len(), 5);
+    }
+
+    #[test]
+    fn plain_values_are_told_apart() {
+        let mut ev = Event::new(EventKind::TlsSession, Timestamp::new(0, 0), "d".into());
+        ev.push("a", 7u16)
+            .push("b", "x y")
+            .push("c", "x\"y")
+            .push("d", "x]")
+            .push_text("e", "caf\u{e9}")
+            .push_text("f", b"\x7f")
+            .push("g", std::net::IpAddr::from([1, 2, 3, 4]))
+            .push("h", "[::1]:80".parse::<SocketAddr>().unwrap())
+            .push("i", Fixed(1.5, 1))
+            .push_with("j", |v| v.extend_from_slice(b"a\\b"))
+            .push_text_with("k", |v| v.extend_from_slice(b"~ !"));
+        let plain: Vec<(bool, bool)> = ev.fields().map(|f| (f.plain, f.bracket)).collect();
+        assert_eq!(
+            plain,
+            [
+                (true, false),
+                (true, false),
+                (false, false),
+                (false, true),
+                (false, false),
+                (false, false),
+                (true, false),
+                (false, true),
+                (true, false),
+                (false, false),
+                (true, false)
+            ]
+        );
+        for f in ev.fields() {
+            assert_eq!(f.plain, is_plain(f.value), "{}", f.name);
+        }
+        for b in 0..=255u8 {
+            let plain = (0x20..0x7f).contains(&b) && !b"\"\\]".contains(&b);
+            assert_eq!(is_plain(&[b'a', b]), plain, "{b}");
+        }
     }
 
     #[test]

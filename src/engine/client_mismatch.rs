@@ -154,7 +154,7 @@ impl ClientConsistency {
         if !relevant {
             return None;
         }
-        let ip: IpAddr = std::str::from_utf8(ev.get("src_ip")?).ok()?.parse().ok()?;
+        let ip = parse_ip(ev.src_ip())?;
         let now = ev.ts.secs;
         self.make_room(ip, now);
         let (source, evicted) = self.sources.get_or_insert_with(ip, Source::default);
@@ -191,14 +191,15 @@ impl ClientConsistency {
 /// Records what `ev` claims for its source; the mismatch it shows, if any.
 fn observe_source(source: &mut Source, ev: &Event, now: i64) -> Option<Event> {
     source.last = now;
+    if ev.kind == EventKind::TcpSynFingerprint {
+        // A SYN only says its OS (read first: a flood of them comes here).
+        let os = text(ev, "os_guess");
+        source.syn = OS_GUESSES.iter().find(|g| **g == os).map(|g| (*g, now));
+        return None;
+    }
     let label = text(ev, "client");
     let method = text(ev, "client_source");
     match ev.kind {
-        EventKind::TcpSynFingerprint => {
-            let os = text(ev, "os_guess");
-            source.syn = OS_GUESSES.iter().find(|g| **g == os).map(|g| (*g, now));
-            None
-        }
         EventKind::HttpRequestFingerprint => {
             let claim = browser_claim(ev.get("user_agent").unwrap_or_default());
             let Some(claim) = claim else {
@@ -236,6 +237,40 @@ fn observe_source(source: &mut Source, ev: &Event, now: i64) -> Option<Event> {
             mismatch(ev, "source", ("user_agent", said), disagree)
         }
     }
+}
+
+/// An event's `src_ip` text as an address: dotted-quad IPv4 as the
+/// events write it is read here directly, anything else by the standard
+/// parser (which accepts every address the fast path does, with the same
+/// value).
+fn parse_ip(text: &[u8]) -> Option<IpAddr> {
+    parse_dotted_quad(text)
+        .map(IpAddr::V4)
+        .or_else(|| std::str::from_utf8(text).ok()?.parse().ok())
+}
+
+/// Four decimal octets of one to three digits, no leading zero, each at
+/// most 255: the subset of IPv4 text the standard parser takes that
+/// events carry.
+fn parse_dotted_quad(text: &[u8]) -> Option<std::net::Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = text.split(|&b| b == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        let leading_zero = part.len() > 1 && part[0] == b'0';
+        if part.is_empty() || part.len() > 3 || leading_zero {
+            return None;
+        }
+        let mut v = 0u16;
+        for &b in part {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            v = v * 10 + u16::from(b - b'0');
+        }
+        *octet = u8::try_from(v).ok()?;
+    }
+    parts.next().is_none().then_some(std::net::Ipv4Addr::from(octets))
 }
 
 /// Heap bytes a source's claims hold.
@@ -463,6 +498,33 @@ mod tests {
         let mut late = hello;
         late.ts = Timestamp::new(5 + WINDOW_SECS + 10, 0);
         assert!(run(&mut t, vec![late]).is_empty());
+    }
+
+    #[test]
+    fn fast_address_parse_agrees_with_the_standard_one() {
+        let cases = [
+            "0.0.0.0",
+            "198.51.100.7",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..3.4",
+            "1.2.3.4 ",
+            "+1.2.3.4",
+            "1.2.3.0400",
+            "2001:db8::1",
+            "::ffff:1.2.3.4",
+            "",
+        ];
+        for c in cases {
+            assert_eq!(parse_ip(c.as_bytes()), c.parse().ok(), "{c:?}");
+        }
+        for n in [0u32, 1, 9, 10, 99, 100, 199, 200, 249, 250, 255] {
+            let ip = std::net::Ipv4Addr::from(n * 0x0101_0101);
+            assert_eq!(parse_dotted_quad(ip.to_string().as_bytes()), Some(ip));
+        }
     }
 
     #[test]

@@ -149,6 +149,8 @@ pub struct Engine {
     tally: Option<FingerprintTally>,
     /// Per-source client claims, for `client_mismatch`.
     clients: client_mismatch::ClientConsistency,
+    /// What each distinct SYN construction gives p0f and the client labels.
+    syn_memo: syn::SynMemo,
 }
 
 impl Engine {
@@ -196,6 +198,7 @@ impl Engine {
             routed_seq: None,
             tally: (limits_tally > 0).then(|| FingerprintTally::new(limits_tally)),
             clients,
+            syn_memo: syn::SynMemo::default(),
         }
     }
 

@@ -17,6 +17,10 @@ use crate::fingerprint::tcpip::{initial_ttl, summarize_options};
 use crate::flow::table::FlowKey;
 use crate::util::time::Timestamp;
 
+mod memo;
+use memo::{P0fShape, ShapeId};
+pub(crate) use memo::SynMemo;
+
 /// What a fingerprinted SYN tells the rest of the engine: the p0f OS name
 /// id it matched (for the connection's HTTP `ua_mismatch`), a matched
 /// tool's `sys` list, and what host change scoring compares.
@@ -43,8 +47,19 @@ pub(super) fn on_syn(
     };
     let client = SocketAddr::new(ip.src, tcp.src_port());
     let server = SocketAddr::new(ip.dst, tcp.dst_port());
-    let p0f = analyze(engine.cx.p0f_db, pkt, tcp, None);
+    let memo = &mut engine.syn_memo;
+    let analyzed = analyze(memo, engine.cx.p0f_db, pkt, tcp, None);
+    let p0f = analyzed.map(|(r, _)| r);
     let scanner = scanner::identify(ip, tcp);
+    memo.ja4t.clear();
+    crate::event::FieldValue::write_to(&ja4t(tcp), &mut memo.ja4t);
+    let (label, label_source) = memo.ja4t_label(crate::fingerprint::clients::database());
+    let shape = analyzed.map(|(_, id)| memo.shape(id));
+    let os_guess = match (scanner, shape) {
+        (Some(Scanner::Nmap), _) => "nmap",
+        (_, Some(shape)) => shape.os_guess,
+        (_, None) => p0f::os_guess(None, scanner),
+    };
 
     let mut ev = Emitter::conn_event(
         &engine.cx.events,
@@ -59,12 +74,13 @@ pub(super) fn on_syn(
         .push("ipid_samples", classes.ipid_samples)
         .push("isn_class", classes.isn.as_str())
         .push("isn_samples", classes.isn_samples)
-        .push("os_guess", p0f::os_guess(p0f.as_ref(), scanner))
+        .push("os_guess", os_guess)
         .push("df", ip.df)
         .push("ip_len", ip.total_len)
-        .push("ja4t", ja4t(tcp));
-    push_p0f_fields(&mut ev, p0f.as_ref(), scanner);
-    crate::fingerprint::clients::label_event(&mut ev);
+        .push("ja4t", &memo.ja4t[..]);
+    push_p0f_fields(&mut ev, p0f.as_ref().zip(shape), scanner);
+    // `clients::label_event` for a SYN: the JA4T row.
+    ev.push("client", label).push("client_source", label_source);
     engine.cx.emit(ev, direction);
     // A tool's `sys` list: p0f checks it against the host's OS.
     let tool = p0f.as_ref().and_then(|p| p.verdict.record);
@@ -111,7 +127,10 @@ pub(super) fn on_synack(
         .flows
         .peek(&FlowKey::new(client, server))
         .and_then(|f| f.app.syn_mss);
-    let p0f = analyze(engine.cx.p0f_db, pkt, tcp, peer_mss);
+    let memo = &mut engine.syn_memo;
+    let analyzed = analyze(memo, engine.cx.p0f_db, pkt, tcp, peer_mss);
+    let p0f = analyzed.map(|(r, _)| r);
+    let shape = analyzed.map(|(_, id)| memo.shape(id));
 
     let mut ev = Emitter::conn_event(
         &engine.cx.events,
@@ -122,11 +141,11 @@ pub(super) fn on_synack(
         server,
     );
     push_stack_fields(&mut ev, pkt, tcp, p0f.as_ref());
-    ev.push("os_guess", p0f::os_guess(p0f.as_ref(), None))
+    ev.push("os_guess", shape.map_or("unknown", |s| s.os_guess))
         .push("df", ip.df)
         .push("ip_len", ip.total_len)
         .push("ja4ts", ja4t(tcp));
-    push_p0f_fields(&mut ev, p0f.as_ref(), None);
+    push_p0f_fields(&mut ev, p0f.as_ref().zip(shape), None);
     engine.cx.emit(ev, direction);
     Some((
         p0f.as_ref().is_some_and(|p| p.is_tool()),
@@ -140,17 +159,16 @@ pub(super) fn mss_of(tcp: &TcpView<'_>) -> u16 {
     p0f::sig::mss_of(tcp)
 }
 
-fn analyze<'a>(
-    db: &'a Database,
+/// p0f's view of the segment, through the memo of SYN shapes.
+fn analyze(
+    memo: &mut SynMemo,
+    db: &'static Database,
     pkt: &Packet<'_>,
     tcp: &TcpView<'_>,
     peer_mss: Option<u16>,
-) -> Option<P0fResult<'a>> {
+) -> Option<(P0fResult<'static>, ShapeId)> {
     let sig = RawSig::from_views(&pkt.ip, tcp, tcp.payload.len()).ok()?;
-    Some(P0fResult::analyze(
-        db,
-        sig.with_peer_mss(peer_mss.unwrap_or(0)),
-    ))
+    Some(memo.p0f(db, sig.with_peer_mss(peer_mss.unwrap_or(0))))
 }
 
 /// JA4T/JA4TS written straight into the event (empty without `ja4plus`).
@@ -172,15 +190,19 @@ fn ja4t<'a>(tcp: &TcpView<'a>) -> Ja4t<'a> {
 }
 
 /// `p0f_sig p0f_os p0f_match p0f_dist mtu link scanner`.
-fn push_p0f_fields(ev: &mut Event, p0f: Option<&P0fResult<'_>>, scanner: Option<Scanner>) {
+fn push_p0f_fields(
+    ev: &mut Event,
+    p0f: Option<(&P0fResult<'_>, &P0fShape)>,
+    scanner: Option<Scanner>,
+) {
     match p0f {
-        Some(r) => {
-            ev.push("p0f_sig", &r.sig)
+        Some((r, shape)) => {
+            ev.push("p0f_sig", &shape.sig_text[..])
                 .push("p0f_os", r.label())
                 .push("p0f_match", r.match_kind().as_str())
-                .push("p0f_dist", r.dist_text())
+                .push("p0f_dist", shape.dist_text.as_str())
                 .push("mtu", r.mtu())
-                .push("link", r.link());
+                .push("link", shape.link);
         }
         None => {
             for name in ["p0f_sig", "p0f_os", "p0f_match", "p0f_dist", "mtu", "link"] {

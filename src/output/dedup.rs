@@ -8,7 +8,7 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use ahash::RandomState;
 use hashbrown::HashTable;
 
-use crate::event::Event;
+use crate::event::{Event, EventKind};
 use crate::util::budget::{Budget, Charge, Pool};
 use crate::util::time::Timestamp;
 
@@ -46,11 +46,29 @@ pub struct DedupKeyer(RandomState);
 impl DedupKeyer {
     /// The key's hash, also its hash in the index (already well mixed).
     pub fn key(&self, ev: &Event) -> u64 {
+        self.key_of(
+            ev.kind,
+            ev.src_ip(),
+            ev.kind
+                .dedup_fields()
+                .iter()
+                .map(|name| ev.get(name).unwrap_or(b"")),
+        )
+    }
+
+    /// [`Self::key`] from the values already looked up: `src_ip` and the
+    /// kind's [`EventKind::dedup_fields`] in order (empty when absent).
+    pub fn key_of<'a>(
+        &self,
+        kind: EventKind,
+        src_ip: &[u8],
+        values: impl Iterator<Item = &'a [u8]>,
+    ) -> u64 {
         let mut h = self.0.build_hasher();
-        ev.src_ip().hash(&mut h);
-        ev.kind.hash(&mut h);
-        for name in ev.kind.dedup_fields() {
-            ev.get(name).unwrap_or(b"").hash(&mut h);
+        src_ip.hash(&mut h);
+        kind.hash(&mut h);
+        for v in values {
+            v.hash(&mut h);
         }
         h.finish()
     }
@@ -97,6 +115,11 @@ impl Dedup {
                 self.charge.note_eviction();
             }
         }
+    }
+
+    /// Whether dedup is on (a TTL above 0): without it no key is needed.
+    pub fn enabled(&self) -> bool {
+        self.ttl_us != 0
     }
 
     pub fn len(&self) -> usize {

@@ -5,8 +5,7 @@
 //! on as many threads as there are shards.
 
 use super::dedup::DedupKeyer;
-use super::json::write_line_and_record;
-use super::syslog::write_line;
+use super::layout::EventWriter;
 use crate::event::{Event, EventKind};
 use crate::util::time::Timestamp;
 
@@ -15,34 +14,30 @@ use crate::util::time::Timestamp;
 /// wants the events themselves.
 #[derive(Clone)]
 pub struct Formatter {
-    keyer: DedupKeyer,
+    writer: EventWriter,
     records: bool,
     keep_bus_events: bool,
     record: Vec<u8>,
-    raw: Vec<u8>,
 }
 
 impl Formatter {
     pub fn new(keyer: DedupKeyer, records: bool, keep_bus_events: bool) -> Self {
         Formatter {
-            keyer,
+            writer: EventWriter::new(keyer),
             records,
             keep_bus_events,
             record: Vec::with_capacity(2048),
-            raw: Vec::with_capacity(1024),
         }
     }
 
     /// Formats `ev` into `batch` under the merge tag `tag`.
     pub fn format(&mut self, tag: u32, ev: Event, batch: &mut FormattedBatch) {
         // The line goes straight into the batch; the record after it.
+        let id = self.writer.prepare(&ev);
         let start = batch.bytes.len();
-        if self.records {
-            self.record.clear();
-            write_line_and_record(&ev, &mut batch.bytes, &mut self.record, &mut self.raw);
-        } else {
-            write_line(&ev, &mut batch.bytes);
-        }
+        self.record.clear();
+        let record = self.records.then_some(&mut self.record);
+        self.writer.write(&ev, id, &mut batch.bytes, record);
         let mid = batch.bytes.len();
         batch.bytes.extend_from_slice(&self.record);
         batch.items.push(Item {
@@ -50,7 +45,7 @@ impl Formatter {
             ts: ev.ts,
             order: ev.order,
             kind: ev.kind,
-            dedup_key: self.keyer.key(&ev),
+            dedup_key: self.writer.key(&ev, id),
             start,
             mid,
             end: batch.bytes.len(),

@@ -80,7 +80,7 @@ fn write_field_name(name: &str, out: &mut Vec<u8>) {
 /// Syslog line text as the inside of a JSON string. The line is valid
 /// UTF-8 without control bytes (its escaping sees to that), so only `"` and
 /// `\` need a backslash, as serde_json would write it.
-fn escape_line_text(text: &[u8], out: &mut Vec<u8>) {
+pub(super) fn escape_line_text(text: &[u8], out: &mut Vec<u8>) {
     let mut start = 0;
     for i in memchr::memchr2_iter(b'"', b'\\', text) {
         out.extend_from_slice(&text[start..i]);

@@ -7,6 +7,7 @@ pub mod clash;
 pub mod dedup;
 pub mod formatted;
 pub mod json;
+pub mod layout;
 pub mod metrics;
 pub mod pipeline;
 pub mod sink;

@@ -7,10 +7,9 @@ use std::sync::Arc;
 
 use super::dedup::Dedup;
 use super::formatted::{FormattedEvent, Formatter};
-use super::json::write_line_and_record;
+use super::layout::EventWriter;
 use super::sink::{Sink, SinkError};
-use super::syslog::write_line;
-use crate::event::{Event, EventKind};
+use crate::event::{Event, EventKind, EventPool};
 
 /// Something that publishes events off the capture path (the bus).
 pub trait Publish: Send {
@@ -47,6 +46,30 @@ impl OutputStats {
     }
 }
 
+/// Where to append a record for `sink`: its queue (true), or `scratch`
+/// (false) when there is no file or it failed to make room (counted, as
+/// [`Sink::push_line`]'s failures are).
+fn queue<'a>(
+    sink: &'a mut Option<Sink>,
+    room: usize,
+    scratch: &'a mut Vec<u8>,
+    stats: &mut OutputStats,
+    last_error: &mut Option<SinkError>,
+) -> (&'a mut Vec<u8>, bool) {
+    match sink.as_mut().map(|s| s.line_buffer(room)) {
+        Some(Ok(buf)) => (buf, true),
+        Some(Err(e)) => {
+            stats.write_errors += 1;
+            *last_error = Some(e);
+            (scratch, false)
+        }
+        None => (scratch, false),
+    }
+}
+
+/// Written events dropped at a time.
+const SPENT_MAX: usize = 256;
+
 /// Bus events held back before a flush is forced.
 const PENDING_BUS_MAX: usize = 1024;
 
@@ -57,11 +80,17 @@ pub struct Output {
     publisher: Option<Box<dyn Publish>>,
     /// Bus events waiting for their lines to reach the files.
     pending_bus: Vec<Event>,
+    /// Written events, dropped together ([`EventPool::recycle`]).
+    spent: Vec<Event>,
     stats: OutputStats,
+    writer: EventWriter,
+    /// Scratch space for a line or record no file takes.
     line: Vec<u8>,
     record: Vec<u8>,
-    /// The line as JSON string text, while the record is built.
-    raw: Vec<u8>,
+    /// The last line's and record's length with the newline: the room
+    /// asked of the queues for the next.
+    line_room: usize,
+    record_room: usize,
     /// The last write error, for the caller to report once.
     pub last_error: Option<SinkError>,
     /// Files the sinks recreated, all together.
@@ -70,16 +99,20 @@ pub struct Output {
 
 impl Output {
     pub fn new(dedup_ttl_secs: u64, dedup_cap: usize) -> Self {
+        let dedup = Dedup::new(dedup_ttl_secs, dedup_cap);
         Output {
-            dedup: Dedup::new(dedup_ttl_secs, dedup_cap),
+            writer: EventWriter::new(dedup.keyer().clone()),
+            dedup,
             log: None,
             json: None,
             publisher: None,
             pending_bus: Vec::new(),
+            spent: Vec::with_capacity(SPENT_MAX),
             stats: OutputStats::default(),
             line: Vec::with_capacity(1024),
             record: Vec::with_capacity(2048),
-            raw: Vec::with_capacity(1024),
+            line_room: 1024,
+            record_room: 2048,
             last_error: None,
             recreated: Arc::default(),
         }
@@ -133,23 +166,52 @@ impl Output {
 
     /// Dedups, formats and queues one event.
     pub fn handle(&mut self, ev: Event) {
-        if !self.dedup.admit(&ev) {
+        let id = self.writer.prepare(&ev);
+        if self.dedup.enabled() && !self.dedup.admit_key(self.writer.key(&ev, id), ev.ts) {
             self.stats.deduplicated[ev.kind.index()] += 1;
             return;
         }
-        let (mut line, mut record) = (
-            std::mem::take(&mut self.line),
-            std::mem::take(&mut self.record),
+        // Straight into the files' queues; into scratch space for a
+        // file that is absent or failed to take it.
+        self.line.clear();
+        self.record.clear();
+        let room = self.line_room;
+        let (line, to_log) = queue(
+            &mut self.log,
+            room,
+            &mut self.line,
+            &mut self.stats,
+            &mut self.last_error,
         );
-        line.clear();
-        record.clear();
-        if self.json.is_some() {
-            write_line_and_record(&ev, &mut line, &mut record, &mut self.raw);
-        } else {
-            write_line(&ev, &mut line);
+        let line_start = line.len();
+        let room = self.record_room;
+        let record = match &mut self.json {
+            Some(_) => {
+                let (record, to_json) = queue(
+                    &mut self.json,
+                    room,
+                    &mut self.record,
+                    &mut self.stats,
+                    &mut self.last_error,
+                );
+                let record_start = record.len();
+                self.writer.write(&ev, id, line, Some(record));
+                self.record_room = record.len() - record_start + 1;
+                to_json.then_some(record)
+            }
+            None => {
+                self.writer.write(&ev, id, line, None);
+                None
+            }
+        };
+        if let Some(record) = record {
+            record.push(b'\n');
         }
-        self.write(ev.kind, &line, &record, Some(ev));
-        (self.line, self.record) = (line, record);
+        self.line_room = line.len() - line_start + 1;
+        if to_log {
+            line.push(b'\n');
+        }
+        self.written(ev.kind, Some(ev));
     }
 
     /// Dedups and queues one event formatted by [`Self::formatter`].
@@ -174,6 +236,11 @@ impl Output {
                 self.last_error = Some(e);
             }
         }
+        self.written(kind, ev);
+    }
+
+    /// Counts a written event and queues it for the bus.
+    fn written(&mut self, kind: EventKind, ev: Option<Event>) {
         self.stats.written[kind.index()] += 1;
         match ev {
             Some(ev) if kind.on_bus() && self.publisher.is_some() => {
@@ -182,7 +249,13 @@ impl Output {
                     let _ = self.flush();
                 }
             }
-            _ => {}
+            Some(ev) => {
+                self.spent.push(ev);
+                if self.spent.len() >= SPENT_MAX {
+                    EventPool::recycle(&mut self.spent);
+                }
+            }
+            None => {}
         }
     }
 
@@ -200,6 +273,7 @@ impl Output {
                 p.publish(&ev);
             }
         }
+        EventPool::recycle(&mut self.spent);
         first_err.map_or(Ok(()), Err)
     }
 

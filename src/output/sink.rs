@@ -107,6 +107,17 @@ impl Sink {
         Ok(())
     }
 
+    /// The queue, to append one record and its newline to in place (no
+    /// copy through a buffer of the caller's); written first when fewer
+    /// than `room` bytes are left of the batch. On failure the record
+    /// cannot be queued, as with [`Self::push_line`].
+    pub fn line_buffer(&mut self, room: usize) -> Result<&mut Vec<u8>, SinkError> {
+        if self.buf.len() + room > BATCH {
+            self.flush()?;
+        }
+        Ok(&mut self.buf)
+    }
+
     /// Writes what is queued. On failure what was not written is kept for
     /// the next attempt, which continues exactly where the file stopped
     /// (bounded: past 16 batches the queue is dropped, ending a line cut

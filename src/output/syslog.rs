@@ -5,7 +5,7 @@ use crate::event::{Event, Field};
 use crate::util::swar;
 
 /// Syslog facility local0.
-const FACILITY: u8 = 16;
+pub(super) const FACILITY: u8 = 16;
 pub const SD_ID: &str = "relay@55555";
 const APP_NAME: &str = "sniffer";
 /// RFC 5424 HOSTNAME and MSGID length limits.
@@ -107,7 +107,7 @@ impl<'a> Iterator for OrderedFields<'a> {
 
 /// HOSTNAME is printable ASCII without spaces (RFC 5424 6.2.4); decky names
 /// are validated at load, but nothing unprintable may reach the line.
-fn write_hostname(name: &[u8], out: &mut Vec<u8>) {
+pub(super) fn write_hostname(name: &[u8], out: &mut Vec<u8>) {
     if name.is_empty() {
         out.push(b'-');
         return;

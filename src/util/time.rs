@@ -52,6 +52,11 @@ impl Timestamp {
     /// RFC 5424 TIMESTAMP: `2026-04-21T16:35:50.123456+00:00`.
     pub fn write_rfc5424(self, out: &mut Vec<u8>) {
         self.write_date_time(out, b'T');
+        self.write_fraction(out);
+    }
+
+    /// `.uuuuuu+00:00`, the end of the RFC 5424 TIMESTAMP.
+    fn write_fraction(self, out: &mut Vec<u8>) {
         let us = self.nanos / 1000;
         let mut tail = *b".000000+00:00";
         for (i, pair) in [us / 10_000, us / 100, us].into_iter().enumerate() {
@@ -88,6 +93,27 @@ impl Timestamp {
         out.extend_from_slice(&text);
     }
 
+    /// [`Self::write_rfc5424`] with the date and time of day from `cache`.
+    pub fn write_rfc5424_cached(self, cache: &mut DateTimeCache, out: &mut Vec<u8>) {
+        match cache.get(self.secs) {
+            Some(text) => out.extend_from_slice(text),
+            None => self.write_date_time(out, b'T'),
+        }
+        self.write_fraction(out);
+    }
+
+    /// [`Self::write_json_time`] with the text from `cache`.
+    pub fn write_json_time_cached(self, cache: &mut DateTimeCache, out: &mut Vec<u8>) {
+        match cache.get(self.secs) {
+            Some(text) => {
+                out.extend_from_slice(&text[..10]);
+                out.push(b' ');
+                out.extend_from_slice(&text[11..]);
+            }
+            None => self.write_json_time(out),
+        }
+    }
+
     /// RFC 3339 UTC with microseconds: `2026-04-21T16:35:50.123456Z`.
     pub fn rfc3339(self) -> String {
         let (y, mo, d, h, mi, s) = self.civil();
@@ -95,6 +121,38 @@ impl Timestamp {
             "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:06}Z",
             self.nanos / 1000
         )
+    }
+}
+
+/// The `YYYY-MM-DDThh:mm:ss` text of the last second asked for: events
+/// come thousands to a second, so the calendar arithmetic runs once per
+/// second instead of twice per event.
+#[derive(Debug, Clone)]
+pub struct DateTimeCache {
+    secs: i64,
+    text: Option<[u8; 19]>,
+}
+
+impl Default for DateTimeCache {
+    fn default() -> Self {
+        DateTimeCache {
+            secs: i64::MIN,
+            text: None,
+        }
+    }
+}
+
+impl DateTimeCache {
+    /// The text for `secs`, when its year has four digits (others take
+    /// [`Timestamp`]'s own path).
+    fn get(&mut self, secs: i64) -> Option<&[u8; 19]> {
+        if secs != self.secs {
+            let mut text = Vec::with_capacity(24);
+            Timestamp::new(secs, 0).write_date_time(&mut text, b'T');
+            self.secs = secs;
+            self.text = <[u8; 19]>::try_from(text.as_slice()).ok();
+        }
+        self.text.as_ref()
     }
 }
 
@@ -154,6 +212,34 @@ mod tests {
                     out,
                     format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}").as_bytes()
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn cached_text_matches() {
+        let mut cache = DateTimeCache::default();
+        for secs in [
+            0i64,
+            0,
+            1,
+            1_776_789_350,
+            1_776_789_350,
+            -62_198_755_200,
+            253_402_300_800,
+            253_402_300_799,
+            1,
+        ] {
+            for nanos in [0u32, 999, 5_000_001, 999_999_999] {
+                let ts = Timestamp::new(secs, nanos);
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                ts.write_rfc5424(&mut a);
+                ts.write_rfc5424_cached(&mut cache, &mut b);
+                assert_eq!(a, b);
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                ts.write_json_time(&mut a);
+                ts.write_json_time_cached(&mut cache, &mut b);
+                assert_eq!(a, b);
             }
         }
     }

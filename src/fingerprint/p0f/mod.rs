@@ -44,6 +44,12 @@ impl<'a> P0fResult<'a> {
         }
     }
 
+    /// `sig` with the verdict [`Self::analyze`] gave for it (or for a
+    /// signature differing only in its TSval's value, not its presence).
+    pub fn with_verdict(db: &'a Database, sig: RawSig, verdict: Verdict<'a>) -> Self {
+        P0fResult { sig, verdict, db }
+    }
+
     /// `p0f_sig`: p0f's `raw_sig`.
     pub fn raw_sig(&self) -> String {
         self.sig.to_string()

@@ -187,7 +187,7 @@ impl fmt::Display for SigError {
 impl std::error::Error for SigError {}
 
 /// Everything p0f extracts from a SYN or SYN+ACK.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RawSig {
     /// 4 or 6.
     pub ip_ver: u8,
