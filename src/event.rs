@@ -552,7 +552,7 @@ fn classify(v: &[u8]) -> u8 {
         .remainder()
         .iter()
         .fold(0, |acc, &b| acc | BYTE_CLASS[usize::from(b)]);
-    tail | u8::from(not_plain != 0) * NOT_PLAIN | u8::from(bracket != 0) * BRACKET
+    tail | (u8::from(not_plain != 0) * NOT_PLAIN) | (u8::from(bracket != 0) * BRACKET)
 }
 
 /// Whether `v` is printable ASCII without `"`, `\` or `]`: the RFC 5424
