@@ -13,14 +13,20 @@
 use std::ops::Range;
 
 use super::dedup::DedupKeyer;
-use super::json::{escape_line_text, write_string};
-use super::syslog::{escape_param_value, write_hostname, FACILITY, MAX_HOSTNAME, SD_ID};
+use super::json::{escape_line_text, write_line_and_record, write_string};
+use super::syslog::{
+    escape_param_value, write_hostname, write_line, FACILITY, MAX_HOSTNAME, SD_ID,
+};
 use crate::event::{Event, EventKind};
 use crate::util::time::DateTimeCache;
 
 /// Layouts kept per event kind: a kind whose events vary (optional free
 /// text, a value holding a `]`) has a few.
 const LAYOUTS_PER_KIND: usize = 4;
+/// Misses of a kind whose layouts are all taken before one is replaced.
+const REPLACE_EVERY: u32 = 64;
+/// The [`LayoutId`] of an event written without a prepared layout.
+const GENERIC: usize = usize::MAX;
 
 /// The prepared text of one layout.
 #[derive(Clone)]
@@ -143,6 +149,8 @@ impl Layout {
 pub struct EventWriter {
     keyer: DedupKeyer,
     layouts: Vec<Vec<Layout>>,
+    /// Per kind, events that matched none of its layouts while all were taken.
+    misses: Vec<u32>,
     clock: DateTimeCache,
     /// The line as JSON string text, while the record is built.
     raw: Vec<u8>,
@@ -160,6 +168,7 @@ impl EventWriter {
         EventWriter {
             keyer,
             layouts: EventKind::ALL.iter().map(|_| Vec::new()).collect(),
+            misses: vec![0; EventKind::ALL.len()],
             clock: DateTimeCache::default(),
             raw: Vec::with_capacity(1024),
         }
@@ -177,6 +186,15 @@ impl EventWriter {
             return LayoutId { kind, at };
         }
         if layouts.len() == LAYOUTS_PER_KIND {
+            // A kind whose layouts keep changing (values with and without
+            // a `]`, chosen by whoever sends them) would prepare one per
+            // event: write those the one-pass way, and take a new layout
+            // in only at every REPLACE_EVERY-th miss.
+            let misses = &mut self.misses[kind];
+            *misses = misses.wrapping_add(1);
+            if *misses % REPLACE_EVERY != 0 {
+                return LayoutId { kind, at: GENERIC };
+            }
             layouts.remove(0);
         }
         layouts.push(Layout::new(ev).padded());
@@ -192,6 +210,9 @@ impl EventWriter {
 
     /// The dedup key of `ev` ([`DedupKeyer::key`]).
     pub fn key(&self, ev: &Event, id: LayoutId) -> u64 {
+        if id.at == GENERIC {
+            return self.keyer.key(ev);
+        }
         let l = self.layout(id);
         let value = |slot: Option<usize>| {
             slot.and_then(|s| ev.field_at(s))
@@ -210,6 +231,13 @@ impl EventWriter {
         line: &mut Vec<u8>,
         record: Option<&mut Vec<u8>>,
     ) {
+        if id.at == GENERIC {
+            match record {
+                Some(record) => write_line_and_record(ev, line, record, &mut self.raw),
+                None => write_line(ev, line),
+            }
+            return;
+        }
         let l = &self.layouts[id.kind][id.at];
         let text = &l.text[..];
         let Some(record) = record else {
@@ -344,8 +372,6 @@ fn write_head(
 mod tests {
     use super::*;
     use crate::output::dedup::Dedup;
-    use crate::output::json::write_line_and_record;
-    use crate::output::syslog::write_line;
     use crate::util::time::Timestamp;
 
     /// Writes `ev` both ways and compares every byte and the key.
@@ -439,5 +465,19 @@ mod tests {
             }
         }
         assert!(w.layouts.iter().all(|l| l.len() <= LAYOUTS_PER_KIND));
+        // Past the fourth layout the others went the one-pass way (and
+        // wrote the same bytes, checked above).
+        assert!(w.misses[EventKind::TcpSynFingerprint.index()] > 0);
+        // A steady new layout is taken in after REPLACE_EVERY misses.
+        let mut ev = Event::new(
+            EventKind::TcpSynFingerprint,
+            Timestamp::new(9, 0),
+            "d".into(),
+        );
+        ev.push("src_ip", "192.0.2.9").push("new_field", 1u8);
+        let ids: Vec<usize> = (0..2 * REPLACE_EVERY).map(|_| w.prepare(&ev).at).collect();
+        assert!(ids.contains(&GENERIC));
+        assert_ne!(*ids.last().unwrap(), GENERIC);
+        check(&mut w, &ev);
     }
 }
