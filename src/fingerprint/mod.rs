@@ -10,6 +10,7 @@ pub mod ipv6_leak;
 #[cfg(feature = "ja4plus")]
 pub mod ja4t;
 pub mod p0f;
+pub mod print_cache;
 pub mod quic;
 pub mod scanner;
 pub mod seqclass;
