@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use super::{DeckyMap, Engine};
-use crate::analyzers::Emitter;
+use crate::analyzers::{Direction, Emitter};
 use crate::decode::{Packet, TcpView};
 use crate::event::{Event, EventKind};
 use crate::fingerprint::p0f::db::SysEntry;
@@ -34,12 +34,15 @@ pub(super) fn on_syn(
     ts: Timestamp,
 ) -> Option<SynSeen> {
     let ip = &pkt.ip;
-    // Only SYNs to a decky; an outbound SYN from a decky is not an attacker's stack.
-    if !is_fingerprinted_syn(&engine.deckies, pkt) {
+    // Only SYNs to a decky ([`is_fingerprinted_syn`], one lookup of each
+    // address); an outbound SYN from a decky is not an attacker's stack.
+    let decky = engine.deckies.name_of(&ip.dst)?;
+    if !engine.deckies.is_observe_all() && engine.deckies.get(&ip.src).is_some() {
         return None;
     }
-    let decky = engine.deckies.name_of(&ip.dst)?;
-    let direction = engine.attribute(&ip.src, &ip.dst)?.direction;
+    // What `Engine::attribute` says of a source that is no decky (or of
+    // anything in observe-all mode) talking to a decky.
+    let direction = Direction::Inbound;
     // A shard is handed the router's sample: the router sees every source.
     let classes = match engine.routed_seq.take() {
         Some(classes) => classes,

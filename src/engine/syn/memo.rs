@@ -10,7 +10,7 @@
 //! no more than computing without them. Nothing here reaches the output
 //! except through the values computed exactly as before.
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::Hash;
 
 use ahash::RandomState;
 
@@ -130,10 +130,8 @@ impl Default for SynMemo {
 }
 
 impl SynMemo {
-    fn hash(&self, value: &(impl Hash + ?Sized)) -> u64 {
-        let mut h = self.hasher.build_hasher();
-        value.hash(&mut h);
-        h.finish()
+    fn hash(&self, value: impl Hash) -> u64 {
+        self.hasher.hash_one(value)
     }
 
     /// p0f's analysis of `sig` against `db`, and where the text it prints
@@ -143,7 +141,7 @@ impl SynMemo {
             ts1: u32::from(sig.ts1 != 0),
             ..sig
         };
-        let hash = self.hash(&key);
+        let hash = self.hash(key);
         let found = self
             .p0f
             .find(hash, |s| s.key == key && std::ptr::eq(s.db, db));
@@ -210,8 +208,8 @@ mod tests {
     use super::*;
     use crate::fingerprint::clients;
 
-    /// A SYN signature from an IPv4 TTL, window, TSval and options.
-    fn sig(ttl: u8, win: u16, ts1: u32, opts: &[u8]) -> RawSig {
+    /// A SYN signature from an IPv4 TTL, window and options.
+    fn sig(ttl: u8, win: u16, opts: &[u8]) -> RawSig {
         let ip = [
             0x45, 0, 0, 60, 0, 1, 0x40, 0, ttl, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
         ];
@@ -240,9 +238,9 @@ mod tests {
             for win in [1024u16, 29200, 64240, 65535] {
                 // TSval 0 and two others: the zero one is its own shape.
                 for ts1 in [0u32, 1, 0x0102_0304] {
-                    shapes.push(sig(ttl, win, ts1, &linux_opts(ts1)));
+                    shapes.push(sig(ttl, win, &linux_opts(ts1)));
                 }
-                shapes.push(sig(ttl, win, 0, &[2, 4, 5, 0xb4]));
+                shapes.push(sig(ttl, win, &[2, 4, 5, 0xb4]));
             }
         }
         // Twice round, so the second pass reads what the first stored.
@@ -266,7 +264,7 @@ mod tests {
         let db = Database::bundled();
         let mut memo = SynMemo::default();
         let shapes: Vec<RawSig> = (0..8u16)
-            .map(|i| sig(64, 1024 + i, 0, &[2, 4, 5, 0xb4]))
+            .map(|i| sig(64, 1024 + i, &[2, 4, 5, 0xb4]))
             .collect();
         for round in 0..100u32 {
             for s in &shapes {
@@ -285,7 +283,13 @@ mod tests {
     fn ja4t_labels_match_the_database() {
         let db = clients::database();
         let mut memo = SynMemo::default();
-        for text in ["", "1024_2_1460_00", "64240_2-4-8-1-3_1460_7", "no-such", ""] {
+        for text in [
+            "",
+            "1024_2_1460_00",
+            "64240_2-4-8-1-3_1460_7",
+            "no-such",
+            "",
+        ] {
             for _ in 0..2 {
                 memo.ja4t.clear();
                 memo.ja4t.extend_from_slice(text.as_bytes());
