@@ -1,8 +1,9 @@
 //! TLS: ClientHello parsing, JA3 and JA4 on real hellos cut from the test
 //! captures (a 517-byte OpenSSL TLS 1.2 hello and a ~1.9 KB Chromium
 //! post-quantum one spanning two segments), the ServerHello with JA3S and
-//! JA4S, the record reader that reassembles the hello, and the engine on
-//! whole connections of those captures.
+//! JA4S, the record reader that reassembles the hello, the fingerprint
+//! caches (a hello and a certificate seen before), and the engine on whole
+//! connections of those captures.
 //!
 //! Before measuring, JA3, JA4 and JA3S are checked against the values
 //! Suricata 7.0.10 computed (`tests/data/captures/expected.tsv`), so the
@@ -16,6 +17,9 @@ use decnet_sniffer::capture::RawPacket;
 use decnet_sniffer::decode::{decode, Transport};
 use decnet_sniffer::engine::{DeckyMap, Engine, Limits};
 use decnet_sniffer::event::{Event, EventKind};
+use decnet_sniffer::fingerprint::tls::cert_prints::CertPrintCache;
+use decnet_sniffer::fingerprint::tls::certificate;
+use decnet_sniffer::fingerprint::tls::hello_prints::HelloPrintCache;
 use decnet_sniffer::fingerprint::tls::ja3::{ja3, ja3s};
 use decnet_sniffer::fingerprint::tls::ja4::{ja4, HelloTransport};
 use decnet_sniffer::fingerprint::tls::{
@@ -224,6 +228,18 @@ fn bench(c: &mut Criterion) {
                 (ja3(&ch), ja4(&ch, HelloTransport::Tcp))
             })
         });
+        // What the engine does per hello of a client seen before: parse,
+        // then the fingerprints copied from the cache.
+        let mut cache = HelloPrintCache::default();
+        g.bench_function(format!("client_hello_cached_prints_{name}"), |b| {
+            b.iter(|| {
+                let ch = ClientHello::parse(black_box(body)).expect("parses");
+                let p = cache.prints(&ch);
+                let mut out = Vec::with_capacity(64);
+                p.write_ja4(HelloTransport::Tcp, &mut out);
+                (p.ja3().len(), out)
+            })
+        });
         // Record layer: the client's segments as they arrive, up to and
         // including the hello (the post-quantum one is buffered across two).
         let segments = cap.client_segments.as_slice();
@@ -260,6 +276,16 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    // A certificate's reported fields: parsed, and from the cache (what a
+    // server's every later connection costs).
+    let der: &[u8] = include_bytes!("../src/fingerprint/tls/testdata/selfsigned-escapes.der");
+    g.bench_function("certificate_summary", |b| {
+        b.iter(|| certificate::summarize(black_box(der)).map(|s| s.serial.len()))
+    });
+    let mut certs = CertPrintCache::default();
+    g.bench_function("certificate_cached_prints", |b| {
+        b.iter(|| certs.prints(black_box(der)).map(|p| p.serial().len()))
+    });
     g.finish();
 
     // Whole captures through a fresh engine: handshakes, reassembly of the

@@ -15,7 +15,7 @@
 use super::p0f_http::{ua_mismatch, P0fHttp, P0fHttpResult, P0fNeeds};
 use super::{Interest, StreamAnalyzer, StreamCx};
 use crate::event::{Event, EventKind};
-use crate::fingerprint::http::head::write_names_json;
+use crate::fingerprint::http::head::{check_prefix, write_names_json, Prefix};
 #[cfg(feature = "ja4plus")]
 use crate::fingerprint::http::ja4h::Ja4h;
 use crate::fingerprint::http::{HttpItem, Progress, RequestHead, RequestReader};
@@ -45,7 +45,8 @@ pub struct HttpConn {
     done: bool,
     /// Created with the reader.
     p0f: Option<Box<P0fHttp>>,
-    /// The server spoke first: p0f reads nothing of this connection.
+    /// p0f reads nothing of this connection: the server spoke first, or
+    /// the client's first bytes are not an HTTP request.
     p0f_off: bool,
     /// The client's HTTP/2 frames after the preface's first head, until
     /// its event is out.
@@ -83,6 +84,17 @@ impl StreamAnalyzer for HttpConn {
         }
         if self.h2.is_some() {
             return self.on_h2_data(cx, data);
+        }
+        if self.reader.is_none() && self.p0f.is_none() && !self.p0f_off {
+            // The first client bytes. When the request reader and p0f would
+            // both give up on them (TLS, SSH, ...), neither is made.
+            let not_http = !matches!(data.first(), None | Some(b'\r' | b'\n'))
+                && check_prefix(data) == Prefix::NotHttp;
+            if not_http && P0fHttp::rejects_first(cx.p0f_db, data) {
+                self.done = true;
+                self.p0f_off = true;
+                return Interest::Done;
+            }
         }
         let cap = cx.limits.reassembly_bytes;
         let reader = self

@@ -212,6 +212,8 @@ pub struct StreamCx<'a> {
     pub syn_os: Option<u32>,
     /// p0f HTTP heads read, for the engine's host change scoring.
     p0f_http_heads: &'a mut Vec<p0f_http::HttpHead>,
+    /// TLS fingerprints of the clients and certificates seen lately.
+    pub tls_prints: &'a mut tls::TlsPrints,
     /// Another analyzer claims the direction being read (set while its
     /// first bytes are handed over; see [`StreamAnalyzer::claims`]).
     claimed_by_another: bool,
@@ -225,6 +227,7 @@ pub struct StreamEnv<'a> {
     pub p0f_db: &'static crate::fingerprint::p0f::Database,
     pub syn_os: Option<u32>,
     pub p0f_http_heads: &'a mut Vec<p0f_http::HttpHead>,
+    pub tls_prints: &'a mut tls::TlsPrints,
 }
 
 impl<'a> StreamCx<'a> {
@@ -237,6 +240,7 @@ impl<'a> StreamCx<'a> {
             p0f_db: env.p0f_db,
             syn_os: env.syn_os,
             p0f_http_heads: env.p0f_http_heads,
+            tls_prints: env.tls_prints,
             claimed_by_another: false,
         }
     }

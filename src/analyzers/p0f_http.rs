@@ -139,6 +139,15 @@ impl P0fHttp {
         }
     }
 
+    /// Whether p0f gives up on a connection whose client's first bytes are
+    /// `first` (what [`Self::on_client`] would decide from them).
+    pub fn rejects_first(db: &Database, first: &[u8]) -> bool {
+        matches!(
+            HeadRead::of(&db.http, HttpDir::Request, first),
+            HeadRead::Rejected
+        )
+    }
+
     /// Whether the server's bytes are still wanted.
     pub fn wants_response(&self) -> bool {
         self.phase == Phase::Response

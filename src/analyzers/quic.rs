@@ -8,8 +8,8 @@ use crate::fingerprint::quic::crypto_stream::client_hello_body;
 use crate::fingerprint::quic::{
     CollectorConfig, Counters, InitialCollector, Outcome, ReassembledHello,
 };
-use crate::fingerprint::tls::ja3::Ja3Text;
-use crate::fingerprint::tls::ja4::{HelloTransport, Ja4Parts};
+use crate::fingerprint::tls::hello_prints::HelloPrintCache;
+use crate::fingerprint::tls::ja4::HelloTransport;
 use crate::limits::Limits;
 use crate::stats::{Counter, Stats};
 use crate::util::budget::{Budget, Pool};
@@ -27,6 +27,8 @@ pub struct QuicTracker {
     /// The process's byte budget (`--memcap`), pool [`Pool::Quic`].
     budget: Budget,
     charged: usize,
+    /// Fingerprints of the clients seen lately (fixed size).
+    prints: HelloPrintCache,
 }
 
 impl DatagramAnalyzer for QuicTracker {
@@ -41,6 +43,7 @@ impl DatagramAnalyzer for QuicTracker {
             collector: InitialCollector::new(cfg),
             budget: budget.clone(),
             charged: 0,
+            prints: HelloPrintCache::default(),
         }
     }
 
@@ -93,7 +96,7 @@ impl QuicTracker {
             Outcome::NotQuic => false,
             Outcome::Quic(None) => true,
             Outcome::Quic(Some(hello)) => {
-                emit(cx, &hello);
+                emit(cx, &mut self.prints, &hello);
                 true
             }
         }
@@ -109,26 +112,26 @@ impl QuicTracker {
     }
 }
 
-fn emit(cx: &mut DatagramCx<'_>, hello: &ReassembledHello) {
+fn emit(cx: &mut DatagramCx<'_>, prints: &mut HelloPrintCache, hello: &ReassembledHello) {
     let parsed = client_hello_body(&hello.message).map(crate::fingerprint::tls::ClientHello::parse);
     let Some(Ok(ch)) = parsed else {
         cx.stats.bump(Counter::QuicTlsParseErrors);
         return;
     };
-    let ja3 = Ja3Text::new(&ch);
+    let prints = prints.prints(&ch);
     let mut ev = cx.bare_event(EventKind::QuicClientHello);
     ev.push("src_ip", cx.client.ip())
         .push("dst_ip", cx.server.ip())
         .push("dst_port", cx.server.port())
         .push_with("ja4_quic", |out| {
-            Ja4Parts::new(&ch, HelloTransport::Quic).write_ja4(out)
+            prints.write_ja4(HelloTransport::Quic, out)
         });
     ev.push_text("sni", ch.sni().unwrap_or_default());
     ev.push_text("alpn", ch.alpn().joined());
-    ev.push("raw_ciphers", ja3.ciphers())
+    ev.push("raw_ciphers", prints.raw_ciphers())
         .push("src_port", cx.client.port())
-        .push_with("ja3", |out| ja3.write_hash(out))
-        .push("raw_extensions", ja3.extensions())
+        .push("ja3", prints.ja3())
+        .push("raw_extensions", prints.raw_extensions())
         .push("quic_version", hello.version.name());
     crate::fingerprint::clients::label_event(&mut ev);
     cx.emit(ev);

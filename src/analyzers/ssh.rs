@@ -278,6 +278,18 @@ impl StreamAnalyzer for SshConn {
         _offset: u64,
         data: &[u8],
     ) -> Interest {
+        // A server whose first bytes are not `SSH-` ends the probation
+        // whatever its reader would make of them: they are not read.
+        let server_not_ssh = side == Side::Server
+            && match &self.state {
+                State::Fresh => !data.starts_with(&IDENT_PREFIX[..data.len().min(4)]),
+                State::Probing(s) => s.readers[Side::Server as usize].rules_out_ssh(data),
+                _ => false,
+            };
+        if server_not_ssh {
+            self.state = State::NotSsh;
+            return Interest::Done;
+        }
         self.state = match std::mem::take(&mut self.state) {
             State::Fresh => self.probe(cx, Session::new(), side, data),
             State::Probing(s) => self.probe(cx, s, side, data),

@@ -9,20 +9,30 @@
 
 use super::{Interest, StreamAnalyzer, StreamCx};
 use crate::event::{Event, EventKind, Fixed};
-use crate::fingerprint::tls::certificate::{self, CertificateList};
-use crate::fingerprint::tls::ja3::{write_ja3s_hash, Ja3Text};
-use crate::fingerprint::tls::ja4::{HelloTransport, Ja4Parts};
+use crate::fingerprint::tls::cert_prints::CertPrintCache;
+use crate::fingerprint::tls::certificate::CertificateList;
+use crate::fingerprint::tls::hello_prints::{HelloPrintCache, HelloPrints};
+use crate::fingerprint::tls::ja4::HelloTransport;
 use crate::fingerprint::tls::prelude::{
     find_hello, hello_at, oversized_hello_at, Plausible, PRELUDE_LIMIT,
 };
-use crate::fingerprint::tls::version::{push_version_text, TLS13};
+use crate::fingerprint::tls::server_prints::ServerPrintCache;
+use crate::fingerprint::tls::version::TLS13;
 use crate::fingerprint::tls::{
-    ext, handshake_type, push_hex, ClientHello, HandshakeReader, Next, ReaderError, ReaderStatus,
-    ServerHello,
+    ext, handshake_type, ClientHello, HandshakeReader, Next, ReaderError, ReaderStatus, ServerHello,
 };
 use crate::flow::table::Handshake;
 use crate::flow::Side;
 use crate::stats::Counter;
+
+/// The engine's caches of TLS fingerprints: recent clients' hello
+/// fingerprints and servers' certificate fields (fixed size).
+#[derive(Debug, Default)]
+pub struct TlsPrints {
+    pub hellos: HelloPrintCache,
+    pub servers: ServerPrintCache,
+    pub certs: CertPrintCache,
+}
 
 /// Per-connection TLS state.
 #[derive(Debug, Default)]
@@ -70,23 +80,24 @@ const RESUMPTION: usize = 6;
 const PARTS: usize = 7;
 
 impl HelloFields {
-    fn new(ch: &ClientHello, ja3: &Ja3Text, ja4: &mut Ja4Parts) -> Self {
+    fn new(ch: &ClientHello, prints: &HelloPrints) -> Self {
         let sni = ch.sni();
         let alpn_len = ch.extension(ext::ALPN).map_or(0, <[u8]>::len);
-        let size = 32 + 36 + sni.map_or(0, <[u8]>::len) + alpn_len + ja3.string.len() + 48;
+        let lists = prints.raw_ciphers().len() + prints.raw_extensions().len();
+        let size = 32 + 36 + sni.map_or(0, <[u8]>::len) + alpn_len + lists + 48;
         let mut text = Vec::with_capacity(size);
         let mut ends = [0; PARTS];
-        ja3.write_hash(&mut text);
+        text.extend_from_slice(prints.ja3());
         ends[JA3] = text.len();
-        ja4.write_ja4(&mut text);
+        prints.write_ja4(HelloTransport::Tcp, &mut text);
         ends[JA4] = text.len();
         text.extend_from_slice(sni.unwrap_or_default());
         ends[SNI] = text.len();
         ch.alpn().write_joined(&mut text);
         ends[ALPN] = text.len();
-        text.extend_from_slice(ja3.ciphers());
+        text.extend_from_slice(prints.raw_ciphers());
         ends[RAW_CIPHERS] = text.len();
-        text.extend_from_slice(ja3.extensions());
+        text.extend_from_slice(prints.raw_extensions());
         ends[RAW_EXTENSIONS] = text.len();
         ch.resumption().write_to(&mut text);
         ends[RESUMPTION] = text.len();
@@ -286,20 +297,17 @@ impl TlsConn {
                 return Next::Stop;
             }
         };
-        let ja3 = Ja3Text::new(&ch);
-        let mut ja4 = Ja4Parts::new(&ch, HelloTransport::Tcp);
-        let h = HelloFields::new(&ch, &ja3, &mut ja4);
         let mut ev = cx.event(EventKind::TlsClientHello);
+        let prints = cx.tls_prints.hellos.prints(&ch);
+        let h = HelloFields::new(&ch, prints);
         ev.push("ja3", h.part(JA3))
             .push("ja4", h.part(JA4))
-            .push_with("tls_version", |out| {
-                push_version_text(ch.highest_version(), out)
-            });
+            .push("tls_version", prints.tls_version());
         h.push_names_and_lists(&mut ev);
         push_rtt(&mut ev, cx.handshake);
-        ev.push("ja3_string", &ja3.string[..])
-            .push_with("ja4_r", |out| ja4.write_ja4_r(out))
-            .push_with("ja4_o", |out| ja4.write_ja4_o(out));
+        ev.push("ja3_string", prints.ja3_string())
+            .push_with("ja4_r", |out| prints.write_ja4_r(HelloTransport::Tcp, out))
+            .push_with("ja4_o", |out| prints.write_ja4_o(HelloTransport::Tcp, out));
         crate::fingerprint::clients::label_event(&mut ev);
         cx.emit(ev);
         let tls13_compat = h.offers_tls13 && self.negotiated.is_none_or(|v| v == TLS13);
@@ -322,17 +330,16 @@ impl TlsConn {
         let version = sh.version();
         self.negotiated = Some(version);
         let mut ev = cx.event(EventKind::TlsSession);
-        ev.push_with("ja3s", |out| write_ja3s_hash(&sh, out));
+        let prints = cx.tls_prints.servers.prints(&sh);
+        ev.push("ja3s", prints.ja3s());
         #[cfg(feature = "ja4plus")]
-        ev.push_with("ja4s", |out| {
-            crate::fingerprint::tls::ja4s::write_ja4s(&sh, HelloTransport::Tcp, out)
-        });
-        ev.push_with("tls_version", |out| push_version_text(version, out));
+        ev.push_with("ja4s", |out| prints.write_ja4s(HelloTransport::Tcp, out));
+        ev.push("tls_version", prints.tls_version());
         if let Some(h) = &self.hello {
             h.push_client_part(&mut ev);
         }
         push_rtt(&mut ev, cx.handshake);
-        ev.push_with("cipher", |out| push_hex(&sh.cipher.to_be_bytes(), out));
+        ev.push("cipher", prints.cipher());
         ev.push_text("alpn_selected", sh.alpn_selected().unwrap_or_default());
         #[cfg(feature = "ja4plus")]
         push_ja4l(&mut ev, cx.handshake);
@@ -361,29 +368,27 @@ impl TlsConn {
         let Some(leaf_der) = list.clone().next() else {
             return;
         };
-        let Ok(leaf) = certificate::parse_der(leaf_der) else {
+        // Made first: the fields are borrowed from the engine's cache.
+        let mut ev = cx.event(EventKind::TlsCertificate);
+        let Ok(c) = cx.tls_prints.certs.prints(leaf_der) else {
             cx.stats.bump(Counter::TlsCertificateParseErrors);
             return;
         };
-        let s = certificate::summary_of(&leaf, leaf_der);
-        let mut ev = cx.event(EventKind::TlsCertificate);
-        ev.push_text("subject_cn", &s.subject_cn);
-        ev.push_text("issuer", &s.issuer);
-        ev.push("self_signed", s.self_signed)
-            .push("not_before", &s.not_before)
-            .push("not_after", &s.not_after);
-        if !s.sans.is_empty() {
-            ev.push_text("sans", &s.sans);
+        ev.push_text("subject_cn", c.subject_cn());
+        ev.push_text("issuer", c.issuer());
+        ev.push("self_signed", c.self_signed())
+            .push("not_before", c.not_before())
+            .push("not_after", c.not_after());
+        if !c.sans().is_empty() {
+            ev.push_text("sans", c.sans());
         }
         if let Some(sni) = self.hello.as_ref().and_then(HelloFields::sni) {
             ev.push_text("sni", sni);
         }
         #[cfg(feature = "ja4plus")]
-        ev.push_with("ja4x", |out| {
-            crate::fingerprint::tls::ja4x::write_ja4x(&leaf, out)
-        });
-        ev.push("serial", &s.serial)
-            .push("cert_sha256", &s.cert_sha256)
+        ev.push("ja4x", c.ja4x());
+        ev.push("serial", c.serial())
+            .push("cert_sha256", c.cert_sha256())
             .push("chain_len", chain_len);
         cx.emit(ev);
     }

@@ -57,6 +57,8 @@ pub struct Context {
     pub budget: Budget,
     /// Buffers of the events already written, for new ones.
     pub events: EventPool,
+    /// TLS fingerprints of recent clients and certificates (fixed size).
+    pub tls_prints: crate::analyzers::tls::TlsPrints,
 }
 
 impl Context {
@@ -71,6 +73,7 @@ impl Context {
             p0f_db,
             budget,
             events: EventPool::new(),
+            tls_prints: Default::default(),
         }
     }
 

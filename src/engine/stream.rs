@@ -125,6 +125,7 @@ fn cx_for<'a>(cx: &'a mut Context, flow: &'a StreamFlow<'_>, ts: Timestamp) -> S
         p0f_db: cx.p0f_db,
         syn_os: flow.syn_os,
         p0f_http_heads: &mut cx.p0f_http_heads,
+        tls_prints: &mut cx.tls_prints,
     };
     StreamCx::new(emitter, env)
 }

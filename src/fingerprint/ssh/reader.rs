@@ -129,6 +129,15 @@ impl SshReader {
         }
     }
 
+    /// Whether a direction whose reader has seen no byte yet and whose
+    /// first bytes are `first` cannot start with `SSH-`: what
+    /// [`Self::starts_with_ssh`] would say after feeding them, without
+    /// reading them.
+    pub fn rules_out_ssh(&self, first: &[u8]) -> bool {
+        let n = first.len().min(4);
+        self.first_len == 0 && n > 0 && first[..n] != b"SSH-"[..n]
+    }
+
     /// Packet format to use after the identification line. A reader takes
     /// it from its own line; a `SSH-1.99` server follows the client's
     /// choice, which the caller passes here.
@@ -578,6 +587,34 @@ mod tests {
         let mut r = SshReader::new(Role::Client);
         r.feed(b"\x16\x03\x01", |_| {});
         assert_eq!(r.starts_with_ssh(), Some(false));
+    }
+
+    /// `rules_out_ssh` answers what `starts_with_ssh` would after feeding,
+    /// for a reader that has seen nothing, and never guesses after that.
+    #[test]
+    fn first_bytes_rule_out_ssh_without_reading() {
+        let inputs: [&[u8]; 7] = [
+            b"",
+            b"S",
+            b"SSH",
+            b"SSH-2.0-x",
+            b"SSX",
+            b"\x16\x03",
+            b"HTTP/1.1",
+        ];
+        for first in inputs {
+            let r = SshReader::new(Role::Server);
+            let mut fed = SshReader::new(Role::Server);
+            fed.feed(first, |_| {});
+            assert_eq!(
+                r.rules_out_ssh(first),
+                fed.starts_with_ssh() == Some(false),
+                "{first:?}"
+            );
+            if !first.is_empty() {
+                assert!(!fed.rules_out_ssh(b"xx"), "{first:?}: bytes already seen");
+            }
+        }
     }
 
     /// Wireshark's reassembly, observed with tshark 4.0 on crafted streams: a

@@ -79,6 +79,16 @@ impl Ja3Text {
         &self.string[self.extensions.clone()]
     }
 
+    /// Where [`Ja3Text::ciphers`] lies in the string.
+    pub fn ciphers_range(&self) -> Range<usize> {
+        self.ciphers.clone()
+    }
+
+    /// Where [`Ja3Text::extensions`] lies in the string.
+    pub fn extensions_range(&self) -> Range<usize> {
+        self.extensions.clone()
+    }
+
     /// Appends the JA3 hash.
     pub fn write_hash(&self, out: &mut Vec<u8>) {
         push_md5_hex(&self.string, out);

@@ -8,10 +8,12 @@
 //! when one extension's contents are malformed; fingerprints only need the
 //! framing and a handful of extension bodies).
 
+pub mod cert_prints;
 pub mod certificate;
 pub mod client_hello;
 pub mod dtls;
 pub mod grease;
+pub mod hello_prints;
 pub mod ja3;
 pub mod ja4;
 #[cfg(feature = "ja4plus")]
@@ -23,6 +25,7 @@ pub mod ja4x;
 pub mod prelude;
 pub mod record;
 pub mod server_hello;
+pub mod server_prints;
 pub mod version;
 mod wire;
 
