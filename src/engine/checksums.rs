@@ -170,11 +170,21 @@ fn verdict(pkt: &Packet<'_>) -> Option<bool> {
 }
 
 fn pseudo_header(ip: &IpView<'_>, proto: u8, len: usize) -> u64 {
-    let addr = |a: &IpAddr| match a {
-        IpAddr::V4(v4) => sum(&v4.octets()),
-        IpAddr::V6(v6) => sum(&v6.octets()),
-    };
-    addr(&ip.src) + addr(&ip.dst) + u64::from(proto) + len as u64
+    addr_words(&ip.src) + addr_words(&ip.dst) + u64::from(proto) + len as u64
+}
+
+/// The sum of an address's 16-bit big-endian words, unfolded (the same
+/// value as [`sum`] of its octets in one's complement arithmetic).
+fn addr_words(a: &IpAddr) -> u64 {
+    let halves = |w: u32| u64::from(w >> 16) + u64::from(w & 0xffff);
+    match a {
+        IpAddr::V4(v4) => halves(u32::from(*v4)),
+        IpAddr::V6(v6) => v6
+            .octets()
+            .chunks_exact(4)
+            .map(|w| halves(u32::from_be_bytes([w[0], w[1], w[2], w[3]])))
+            .sum(),
+    }
 }
 
 /// One's complement sum of 16-bit big-endian words, folded to 16 bits.
@@ -295,6 +305,25 @@ mod tests {
         // A long run of blocks.
         let huge: Vec<u8> = (0..300_001u32).map(|i| (i % 251) as u8 | 0xc0).collect();
         assert_eq!(fold(sum(&huge)), reference(&huge));
+    }
+
+    #[test]
+    fn address_words_sum_as_their_octets() {
+        for a in [
+            "0.0.0.0",
+            "198.51.100.1",
+            "255.255.255.255",
+            "::",
+            "2001:db8::ffff:1",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+        ] {
+            let ip: IpAddr = a.parse().unwrap();
+            let octets = match ip {
+                IpAddr::V4(v4) => v4.octets().to_vec(),
+                IpAddr::V6(v6) => v6.octets().to_vec(),
+            };
+            assert_eq!(fold(addr_words(&ip)), fold(sum(&octets)), "{a}");
+        }
     }
 
     #[test]
