@@ -37,9 +37,12 @@ const NOT_REPRODUCED: &[(&str, &str, &str)] = &[(
 type Observations = BTreeMap<(String, String, String, String), Vec<String>>;
 
 fn suricata_version() -> String {
-    let out = Command::new("suricata").arg("-V").output().unwrap_or_else(|e| {
-        panic!("suricata not runnable ({e}): scripts/install-deps.sh installs Suricata 7")
-    });
+    let out = Command::new("suricata")
+        .arg("-V")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("suricata not runnable ({e}): scripts/install-deps.sh installs Suricata 7")
+        });
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
@@ -105,10 +108,7 @@ fn observations(records: &[Value]) -> Observations {
                 ("ja4", &["tls", "ja4"]),
                 ("sni", &["tls", "sni"]),
             ],
-            "quic" => &[
-                ("ja3", &["quic", "ja3", "hash"]),
-                ("sni", &["quic", "sni"]),
-            ],
+            "quic" => &[("ja3", &["quic", "ja3", "hash"]), ("sni", &["quic", "sni"])],
             _ => continue,
         };
         let client = endpoint(rec, "src_ip", "src_port");
@@ -166,7 +166,12 @@ fn corpus_eve_files_are_what_suricata_prints() {
         .filter(|p| p.to_string_lossy().ends_with(".eve.json"))
         .collect();
     files.sort();
-    assert!(files.len() >= 18, "{} eve files in {}", files.len(), dir.display());
+    assert!(
+        files.len() >= 18,
+        "{} eve files in {}",
+        files.len(),
+        dir.display()
+    );
     let mut compared = 0;
     let mut failures = Vec::new();
     for eve in &files {

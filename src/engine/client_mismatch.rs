@@ -270,7 +270,10 @@ fn parse_dotted_quad(text: &[u8]) -> Option<std::net::Ipv4Addr> {
         }
         *octet = u8::try_from(v).ok()?;
     }
-    parts.next().is_none().then_some(std::net::Ipv4Addr::from(octets))
+    parts
+        .next()
+        .is_none()
+        .then_some(std::net::Ipv4Addr::from(octets))
 }
 
 /// Heap bytes a source's claims hold.

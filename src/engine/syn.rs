@@ -18,8 +18,8 @@ use crate::flow::table::FlowKey;
 use crate::util::time::Timestamp;
 
 mod memo;
-use memo::{P0fShape, ShapeId};
 pub(crate) use memo::SynMemo;
+use memo::{P0fShape, ShapeId};
 
 /// What a fingerprinted SYN tells the rest of the engine: the p0f OS name
 /// id it matched (for the connection's HTTP `ua_mismatch`), a matched
