@@ -3,7 +3,9 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use decnet_sniffer::event::{Event, EventKind};
-use decnet_sniffer::output::json::write_record;
+use decnet_sniffer::output::dedup::Dedup;
+use decnet_sniffer::output::json::{write_line_and_record, write_record};
+use decnet_sniffer::output::layout::EventWriter;
 use decnet_sniffer::output::syslog::write_line;
 use decnet_sniffer::util::time::Timestamp;
 
@@ -73,6 +75,41 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.bench_function("build_event_syn", |b| b.iter(|| black_box(syn_event())));
+    // What the output thread does per event: the one-pass escapers, and
+    // the layout writer (line, record and dedup key).
+    let mut raw = Vec::with_capacity(1024);
+    g.bench_function("line_and_record_syn", |b| {
+        b.iter(|| {
+            line.clear();
+            record.clear();
+            write_line_and_record(black_box(&ev), &mut line, &mut record, &mut raw);
+            line.len() + record.len()
+        })
+    });
+    let dedup = Dedup::new(300, 1_000_000);
+    let mut writer = EventWriter::new(dedup.keyer().clone());
+    g.bench_function("layout_line_record_key_syn", |b| {
+        b.iter(|| {
+            line.clear();
+            record.clear();
+            let id = writer.prepare(black_box(&ev));
+            writer.write(&ev, id, &mut line, Some(&mut record));
+            writer.key(&ev, id) as usize + line.len() + record.len()
+        })
+    });
+    // A scan storm: every key new, packet time 10 us apart.
+    let mut dedup = Dedup::new(300, 1_000_000);
+    let mut n = 0u64;
+    g.bench_function("dedup_admit_unique", |b| {
+        b.iter(|| {
+            n += 1;
+            let ts = Timestamp::new(
+                1_776_789_350 + (n / 100_000) as i64,
+                (n % 100_000) as u32 * 10_000,
+            );
+            dedup.admit_key(black_box(n.wrapping_mul(0x9e37_79b9_7f4a_7c15)), ts)
+        })
+    });
     g.finish();
 }
 

@@ -170,8 +170,10 @@ pub struct Field<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Slot {
     name: &'static str,
-    start: usize,
-    end: usize,
+    /// u32: 32 bytes a slot (a SYN event reads 36 of them on the other
+    /// thread); an event's values never come near 4 GiB.
+    start: u32,
+    end: u32,
     free_text: bool,
     bracket: bool,
     plain: bool,
@@ -415,8 +417,8 @@ impl Event {
         let end = self.values.len();
         self.slots.push(Slot {
             name,
-            start,
-            end,
+            start: offset(start),
+            end: offset(end),
             free_text,
             bracket,
             plain,
@@ -430,7 +432,10 @@ impl Event {
     pub fn fields(&self) -> impl ExactSizeIterator<Item = Field<'_>> + Clone + '_ {
         self.slots.iter().map(|s| Field {
             name: s.name,
-            value: self.values.get(s.start..s.end).unwrap_or_default(),
+            value: self
+                .values
+                .get(s.start as usize..s.end as usize)
+                .unwrap_or_default(),
             free_text: s.free_text,
             bracket: s.bracket,
             plain: s.plain,
@@ -442,11 +447,24 @@ impl Event {
         let s = self.slots.get(i)?;
         Some(Field {
             name: s.name,
-            value: self.values.get(s.start..s.end).unwrap_or_default(),
+            value: self
+                .values
+                .get(s.start as usize..s.end as usize)
+                .unwrap_or_default(),
             free_text: s.free_text,
             bracket: s.bracket,
             plain: s.plain,
         })
+    }
+
+    /// The values buffer from the start of the field pushed `i`-th to its
+    /// end: that field's value and whatever was pushed after it (for
+    /// copies of a fixed size, see `output::layout`).
+    pub fn values_from(&self, i: usize) -> &[u8] {
+        self.slots
+            .get(i)
+            .and_then(|s| self.values.get(s.start as usize..))
+            .unwrap_or_default()
     }
 
     /// Whether any field is free text.
@@ -478,6 +496,12 @@ impl Event {
     pub fn src_ip(&self) -> &[u8] {
         self.get("src_ip").unwrap_or(b"")
     }
+}
+
+/// A value's offset as kept in its slot (beyond u32, past the end: the
+/// value reads as empty).
+fn offset(at: usize) -> u32 {
+    u32::try_from(at).unwrap_or(u32::MAX)
 }
 
 /// Bits of [`classify`]: the value is not [`is_plain`]; it holds a `]`.

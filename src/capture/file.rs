@@ -130,6 +130,13 @@ enum Walked {
     HandOff,
 }
 
+/// Records walked and bytes they took, by [`Layout::walk_records`].
+#[derive(Default)]
+struct Walk {
+    records: u64,
+    bytes: usize,
+}
+
 /// What the headers read so far say about the records that follow.
 #[derive(Default)]
 struct Layout {
@@ -141,6 +148,9 @@ struct Layout {
     /// carry their captured length at 8..12 after a 16-byte header).
     pcapng: bool,
     interfaces: Vec<Interface>,
+    /// A classic pcap header with 16-byte record headers was read: the
+    /// records that follow can be walked without the parser.
+    plain_records: bool,
     /// Packets skipped so far, as in [`FileEnd`].
     no_interface: u64,
     bad_time: u64,
@@ -288,6 +298,15 @@ impl CaptureFile {
         };
         let mut capacity = BUFFER;
         loop {
+            // Past the header (the reader hands it out first, from the
+            // buffer's start), the whole classic records in the buffer are
+            // walked here: the parser is left the rest (a record cut by the
+            // buffer's end, errors and the end of the file).
+            if self.layout.plain_records && reader.consumed() > 0 {
+                let taken = self.layout.walk_records(reader.data(), &mut end, &mut f);
+                *blocks += taken.records;
+                reader.consume_noshift(taken.bytes);
+            }
             match reader.next() {
                 Ok((offset, block)) => {
                     *blocks += 1;
@@ -473,6 +492,52 @@ impl Layout {
         }
     }
 
+    /// Hands `f` the packets of the whole classic records at the start of
+    /// `data`, as [`Self::packet_of`] would from the parser's blocks; stops
+    /// at the first record not wholly there.
+    fn walk_records<'a>(
+        &self,
+        data: &'a [u8],
+        end: &mut FileEnd,
+        f: &mut impl FnMut(RawPacket<'a>),
+    ) -> Walk {
+        let mut walk = Walk::default();
+        let field = |rec: &[u8], at: usize| {
+            let b = [rec[at], rec[at + 1], rec[at + 2], rec[at + 3]];
+            if self.big_endian {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }
+        };
+        while let Some(rec) = data.get(walk.bytes..walk.bytes + PCAP_RECORD) {
+            let (ts_sec, ts_frac) = (field(rec, 0), field(rec, 4));
+            let (caplen, origlen) = (field(rec, 8), field(rec, 12));
+            let start = walk.bytes + PCAP_RECORD;
+            let Some(frame) = start
+                .checked_add(caplen as usize)
+                .and_then(|stop| data.get(start..stop))
+            else {
+                break;
+            };
+            let nanos = if self.legacy_nanos {
+                ts_frac
+            } else {
+                ts_frac.saturating_mul(1000)
+            };
+            end.packets += 1;
+            f(RawPacket {
+                ts: Timestamp::new(i64::from(ts_sec), nanos),
+                linktype: self.legacy_linktype,
+                data: frame,
+                orig_len: origlen,
+            });
+            walk.records += 1;
+            walk.bytes = start + frame.len();
+        }
+        walk
+    }
+
     /// Turns a block into a packet, updating the layout from headers.
     fn packet_of<'a>(&mut self, block: PcapBlockOwned<'a>) -> Option<RawPacket<'a>> {
         match block {
@@ -480,6 +545,7 @@ impl Layout {
                 self.big_endian = h.is_bigendian();
                 self.legacy_linktype = h.network.0 as u32;
                 self.legacy_nanos = h.is_nanosecond_precision();
+                self.plain_records = !h.is_modified_format();
                 None
             }
             PcapBlockOwned::Legacy(b) => {

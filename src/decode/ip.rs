@@ -64,6 +64,7 @@ pub struct IpView<'a> {
 }
 
 impl<'a> IpView<'a> {
+    #[inline]
     pub fn parse(b: &'a [u8]) -> Result<Self, DecodeError> {
         match b.first().map(|v| v >> 4) {
             Some(4) => parse_v4(b),
@@ -185,6 +186,9 @@ fn addr_at<const N: usize, const A: usize>(h: &[u8; N], at: usize) -> [u8; A] {
     a
 }
 
+// Inlined into the decoder: the view is then built in place, where a
+// returned one was copied field by field (store-forwarding stalls).
+#[inline]
 fn parse_v4(b: &[u8]) -> Result<IpView<'_>, DecodeError> {
     use v4_field::*;
     let Some((fixed, _)) = b.split_first_chunk::<V4_FIXED_LEN>() else {

@@ -179,12 +179,29 @@ fn pseudo_header(ip: &IpView<'_>, proto: u8, len: usize) -> u64 {
 
 /// One's complement sum of 16-bit big-endian words, folded to 16 bits.
 ///
-/// Native-endian 32-bit words are summed (a loop the compiler vectorises)
-/// and the result byte-swapped at the end: a one's complement sum does not
-/// depend on byte order (RFC 1071 section 2).
+/// Native-endian words are summed and the result byte-swapped at the end:
+/// a one's complement sum does not depend on byte order (RFC 1071 section
+/// 2). Whole 32-byte blocks are summed as 64-bit words into four 128-bit
+/// totals (an add and an add-with-carry per word, four independent
+/// chains: half the instructions of the vectorised 32-bit loop on a
+/// baseline x86-64), which cannot overflow; the total's 32-bit pieces are
+/// added up after (2^32 is 1 in one's complement arithmetic).
 fn sum(bytes: &[u8]) -> u64 {
-    let mut acc = 0u64;
-    let mut words = bytes.chunks_exact(4);
+    let mut totals = [0u128; 4];
+    let mut blocks = bytes.chunks_exact(32);
+    for b in &mut blocks {
+        for (i, total) in totals.iter_mut().enumerate() {
+            let w = &b[8 * i..8 * i + 8];
+            *total += u128::from(u64::from_ne_bytes([
+                w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7],
+            ]));
+        }
+    }
+    let total: u128 = totals.iter().sum();
+    let mut acc = (0..4)
+        .map(|piece| (total >> (32 * piece)) as u64 & 0xffff_ffff)
+        .sum::<u64>();
+    let mut words = blocks.remainder().chunks_exact(4);
     for w in &mut words {
         acc += u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]]));
     }
@@ -275,6 +292,9 @@ mod tests {
         }
         let big = vec![0xffu8; 65_535];
         assert_eq!(fold(sum(&big)), reference(&big));
+        // A long run of blocks.
+        let huge: Vec<u8> = (0..300_001u32).map(|i| (i % 251) as u8 | 0xc0).collect();
+        assert_eq!(fold(sum(&huge)), reference(&huge));
     }
 
     #[test]

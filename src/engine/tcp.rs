@@ -14,8 +14,7 @@ use crate::stats::Counter;
 use crate::util::time::Timestamp;
 
 pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_>, ts: Timestamp) {
-    let src = SocketAddr::new(pkt.ip.src, tcp.src_port());
-    let dst = SocketAddr::new(pkt.ip.dst, tcp.dst_port());
+    let (sport, dport) = (tcp.src_port(), tcp.dst_port());
     let flags = tcp.flags();
 
     let mut syn_os = None;
@@ -31,7 +30,7 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
         }
     }
 
-    let key = FlowKey::new(src, dst);
+    let key = FlowKey::of(&pkt.ip.src, sport, &pkt.ip.dst, dport);
     // A pure SYN leaves a half-open flow where it is; anything else
     // promotes it to the established table.
     let pure_syn = tcp.is_syn();
@@ -51,7 +50,7 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
         if pure_syn {
             flow.app.syn_os = syn_os;
         }
-        let side = flow.side_of(src);
+        let side = flow.side_of_parts(&pkt.ip.src, sport);
         p0f_uptime::on_packet(
             &mut engine.p0f_hosts,
             &mut engine.cx,
@@ -63,7 +62,9 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
         );
         let ended = track(&mut engine.cx, flow, side, pkt, tcp, ts);
         p0f_uptime::after_payload(flow, side);
-        p0f_uptime::score_http_heads(&mut engine.p0f_hosts, &mut engine.cx);
+        if !engine.cx.p0f_http_heads.is_empty() {
+            p0f_uptime::score_http_heads(&mut engine.p0f_hosts, &mut engine.cx);
+        }
         finish_segment(engine, &key, ended, ts);
         return;
     }
@@ -72,6 +73,8 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
     if tcp.payload.is_empty() && !flags.has(TcpFlags::SYN) {
         return;
     }
+    let src = SocketAddr::new(pkt.ip.src, sport);
+    let dst = SocketAddr::new(pkt.ip.dst, dport);
     let (client, server) = orient(engine, src, dst, tcp);
     let Some(attribution) = engine.attribute(&client.ip(), &server.ip()) else {
         engine.cx.stats.bump(Counter::TcpUnobservedPackets);
@@ -110,7 +113,9 @@ pub(super) fn on_segment(engine: &mut Engine, pkt: &Packet<'_>, tcp: &TcpView<'_
     );
     let ended = track(&mut engine.cx, flow, side, pkt, tcp, ts);
     p0f_uptime::after_payload(flow, side);
-    p0f_uptime::score_http_heads(&mut engine.p0f_hosts, &mut engine.cx);
+    if !engine.cx.p0f_http_heads.is_empty() {
+        p0f_uptime::score_http_heads(&mut engine.p0f_hosts, &mut engine.cx);
+    }
     finish_segment(engine, &key, ended, ts);
 }
 

@@ -1,6 +1,7 @@
 //! Pure fingerprint algorithms. Nothing here knows about flows, deckies or
 //! output: each module turns wire bytes into fingerprint values.
 
+pub mod budgeted;
 pub mod clients;
 pub mod dhcp;
 pub mod http;

@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 
+use super::budgeted::shed_for_newcomer;
 use crate::util::budget::{Budget, Charge, Pool};
 use crate::util::lru::Lru;
 
@@ -144,6 +145,10 @@ impl SeqClassTable {
 
     /// Records a SYN from `src` (IP-ID `None` for IPv6) and classifies.
     pub fn observe(&mut self, src: IpAddr, sport: u16, ipid: Option<u16>, isn: u32) -> SeqClasses {
+        if !self.sources.contains(&src) {
+            // Over budget, the stalest source goes before, not after.
+            self.evictions += shed_for_newcomer(&mut self.sources, &mut self.charge);
+        }
         let (s, evicted) = self.sources.get_or_insert_with(src, SourceSamples::default);
         if evicted.is_some() {
             self.evictions += 1;

@@ -14,11 +14,66 @@ pub fn initial_ttl(ttl: u8) -> u8 {
     }
 }
 
+/// Option letters in wire order joined by `,` (`M,N,W,N,N,T,S,E`), kept
+/// inline: 40 bytes of options are at most 40 options, 79 bytes of text,
+/// so a SYN's summary allocates nothing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct OptionsSig {
+    text: [u8; OptionsSig::CAP],
+    len: u8,
+}
+
+impl OptionsSig {
+    const CAP: usize = 80;
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII letters and commas are ever pushed.
+        std::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.text[..usize::from(self.len)]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends an ASCII byte; past the capacity (which a TCP header's
+    /// options cannot reach) the text stays as it is.
+    fn push(&mut self, b: u8) {
+        if let Some(slot) = self.text.get_mut(usize::from(self.len)) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+}
+
+impl Default for OptionsSig {
+    fn default() -> Self {
+        OptionsSig {
+            text: [0; OptionsSig::CAP],
+            len: 0,
+        }
+    }
+}
+
+impl std::fmt::Debug for OptionsSig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl crate::event::FieldValue for OptionsSig {
+    fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.as_bytes());
+    }
+}
+
 /// The option summary of a SYN or SYN-ACK.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TcpOptionSummary {
-    /// Option letters in wire order joined by `,` (`M,N,W,N,N,T,S,E`).
-    pub options_sig: String,
+    pub options_sig: OptionsSig,
     pub mss: Option<u16>,
     pub wscale: Option<u8>,
     pub has_sack: bool,
@@ -31,28 +86,28 @@ pub fn summarize_options(tcp: &TcpView<'_>) -> TcpOptionSummary {
         let letter = match opt {
             TcpOption::Mss(v) => {
                 s.mss = Some(v);
-                'M'
+                b'M'
             }
             TcpOption::WindowScale(v) => {
                 s.wscale = Some(v);
-                'W'
+                b'W'
             }
             TcpOption::SackPermitted | TcpOption::Sack(_) => {
                 s.has_sack = true;
-                'S'
+                b'S'
             }
             TcpOption::Timestamps { .. } => {
                 s.has_timestamps = true;
-                'T'
+                b'T'
             }
-            TcpOption::Nop => 'N',
-            TcpOption::Eol => 'E',
-            TcpOption::Other { kind: 14 | 15, .. } => 'A',
-            TcpOption::Other { kind: 28, .. } => 'U',
-            TcpOption::Other { .. } | TcpOption::Malformed { .. } => '?',
+            TcpOption::Nop => b'N',
+            TcpOption::Eol => b'E',
+            TcpOption::Other { kind: 14 | 15, .. } => b'A',
+            TcpOption::Other { kind: 28, .. } => b'U',
+            TcpOption::Other { .. } | TcpOption::Malformed { .. } => b'?',
         };
         if !s.options_sig.is_empty() {
-            s.options_sig.push(',');
+            s.options_sig.push(b',');
         }
         s.options_sig.push(letter);
     }
@@ -82,10 +137,21 @@ mod tests {
         ]);
         let tcp = TcpView::new(&hdr).unwrap();
         let s = summarize_options(&tcp);
-        assert_eq!(s.options_sig, "M,S,T,N,W");
+        assert_eq!(s.options_sig.as_str(), "M,S,T,N,W");
         assert_eq!(
             (s.mss, s.wscale, s.has_sack, s.has_timestamps),
             (Some(1460), Some(7), true, true)
         );
+    }
+
+    #[test]
+    fn forty_nops_fill_the_text_exactly() {
+        // The longest summary a header can carry: 40 NOPs.
+        let mut hdr = vec![0u8; 20];
+        hdr[12] = 15 << 4;
+        hdr.extend_from_slice(&[1; 40]);
+        let tcp = TcpView::new(&hdr).unwrap();
+        let s = summarize_options(&tcp);
+        assert_eq!(s.options_sig.as_str(), vec!["N"; 40].join(","));
     }
 }

@@ -4,6 +4,7 @@
 //! Generic over `S`, the per-flow application state the engine hangs on
 //! each flow, so this layer knows nothing of fingerprints.
 
+use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 
 use crate::util::budget::{Budget, Pool};
@@ -14,7 +15,7 @@ use crate::util::time::Timestamp;
 /// both directions of a connection find the same entry with one lookup.
 /// Addresses are kept as bytes (38 bytes in all, against 64 for two
 /// `SocketAddr`s): the key is stored once per flow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowKey {
     lo_ip: [u8; 16],
     hi_ip: [u8; 16],
@@ -27,28 +28,43 @@ pub struct FlowKey {
 
 impl FlowKey {
     pub fn new(a: SocketAddr, b: SocketAddr) -> Self {
-        let (ea, eb) = (endpoint(a), endpoint(b));
+        Self::of(&a.ip(), a.port(), &b.ip(), b.port())
+    }
+
+    /// The key of a packet from `a_ip:a_port` to `b_ip:b_port` (either
+    /// way round), without building socket addresses.
+    pub fn of(a_ip: &IpAddr, a_port: u16, b_ip: &IpAddr, b_port: u16) -> Self {
+        // Addresses compare as big-endian integers: the order of their bytes.
+        let (ea, eb) = ((address(a_ip), a_port), (address(b_ip), b_port));
         let (lo, hi) = if ea <= eb { (ea, eb) } else { (eb, ea) };
         FlowKey {
-            lo_ip: lo.0,
-            hi_ip: hi.0,
+            lo_ip: lo.0.to_be_bytes(),
+            hi_ip: hi.0.to_be_bytes(),
             lo_port: lo.1,
             hi_port: hi.1,
-            v6: a.is_ipv6(),
+            v6: a_ip.is_ipv6(),
         }
     }
 }
 
-fn endpoint(a: SocketAddr) -> ([u8; 16], u16) {
-    let ip = match a.ip() {
-        IpAddr::V4(v4) => {
-            let mut b = [0; 16];
-            b[..4].copy_from_slice(&v4.octets());
-            b
-        }
-        IpAddr::V6(v6) => v6.octets(),
-    };
-    (ip, a.port())
+/// An address as the integer of its 16 key bytes (IPv4 in the first four).
+fn address(ip: &IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u128::from(u32::from(*v4)) << 96,
+        IpAddr::V6(v6) => u128::from(*v6),
+    }
+}
+
+/// Three integer writes where the derived hash took a length prefix and
+/// a byte slice per address (the flow lookup hashes once per packet).
+impl Hash for FlowKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u128(u128::from_ne_bytes(self.lo_ip));
+        state.write_u128(u128::from_ne_bytes(self.hi_ip));
+        state.write_u64(
+            u64::from(self.lo_port) << 32 | u64::from(self.hi_port) << 16 | u64::from(self.v6),
+        );
+    }
 }
 
 /// Which way a packet travels relative to the connection's client.
@@ -166,7 +182,13 @@ pub struct Flow<S> {
 
 impl<S> Flow<S> {
     pub fn side_of(&self, src: SocketAddr) -> Side {
-        if src == self.client {
+        self.side_of_parts(&src.ip(), src.port())
+    }
+
+    /// [`Self::side_of`] the sender `ip:port`, without building a socket
+    /// address per packet.
+    pub fn side_of_parts(&self, ip: &IpAddr, port: u16) -> Side {
+        if port == self.client.port() && *ip == self.client.ip() {
             Side::Client
         } else {
             Side::Server
@@ -394,6 +416,17 @@ impl<S> FlowTable<S> {
         }
     }
 
+    /// The last activity of the least recently used flow of either
+    /// table (the earlier of the two); `None` when both are empty.
+    pub fn least_recent_activity(&self) -> Option<Timestamp> {
+        let e = self.established.peek_oldest().map(|(_, f)| f.stats.last);
+        let h = self.half_open.peek_oldest().map(|(_, f)| f.stats.last);
+        match (e, h) {
+            (Some(e), Some(h)) => Some(e.min(h)),
+            (one, other) => one.or(other),
+        }
+    }
+
     /// Removes every flow, least recently active first.
     pub fn drain(&mut self) -> impl Iterator<Item = Flow<S>> + '_ {
         std::iter::from_fn(move || self.pop_oldest())
@@ -459,6 +492,32 @@ mod tests {
         );
         assert_ne!(FlowKey::new(a6, b6), FlowKey::new(a, b));
         assert_ne!(FlowKey::new(a, b), FlowKey::new(addr("10.0.0.1:40001"), b));
+    }
+
+    /// The integer comparison orders endpoints as their bytes would.
+    #[test]
+    fn keys_order_endpoints_by_their_bytes() {
+        let a = addr("10.0.0.2:1");
+        let b = addr("9.255.255.255:65535");
+        let k = FlowKey::new(a, b);
+        assert_eq!(
+            (k.lo_ip[..4].to_vec(), k.lo_port),
+            (vec![9, 255, 255, 255], 65535)
+        );
+        let (a6, b6) = (addr("[2001:db8::1]:80"), addr("[2001:db8::1]:79"));
+        let k = FlowKey::new(a6, b6);
+        assert_eq!((k.lo_port, k.hi_port), (79, 80));
+        assert_eq!(
+            k.lo_ip,
+            "2001:db8::1"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets()
+        );
+        assert_eq!(
+            FlowKey::of(&a.ip(), a.port(), &b.ip(), b.port()),
+            FlowKey::new(b, a)
+        );
     }
 
     #[test]

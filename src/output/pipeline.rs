@@ -253,6 +253,7 @@ impl Output {
                 self.spent.push(ev);
                 if self.spent.len() >= SPENT_MAX {
                     EventPool::recycle(&mut self.spent);
+                    self.dedup.settle_exactly();
                 }
             }
             None => {}

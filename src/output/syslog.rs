@@ -9,7 +9,7 @@ pub(super) const FACILITY: u8 = 16;
 pub const SD_ID: &str = "relay@55555";
 const APP_NAME: &str = "sniffer";
 /// RFC 5424 HOSTNAME and MSGID length limits.
-const MAX_HOSTNAME: usize = 255;
+pub(super) const MAX_HOSTNAME: usize = 255;
 
 /// Appends the line for `ev` to `out`, without a trailing newline.
 pub fn write_line(ev: &Event, out: &mut Vec<u8>) {

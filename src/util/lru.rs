@@ -150,6 +150,25 @@ impl<K: Hash + Eq, V> Lru<K, V> {
         self.node_mut(at.0).map(|n| &mut n.value)
     }
 
+    /// The entry of `key` if it is still stored at `hint` (a location
+    /// [`Lru::locate`] gave for it before), marked most recently used:
+    /// no hashing. `None` when the slot holds another key or none (the
+    /// entry moved or left); the caller then looks it up.
+    pub fn get_mut_hinted(&mut self, hint: Located, key: &K) -> Option<&mut V> {
+        if !self.node(hint.0).is_some_and(|n| n.key == *key) {
+            return None;
+        }
+        self.get_mut_at(hint)
+    }
+
+    /// [`Self::get_mut_hinted`] without marking the entry most recently
+    /// used.
+    pub fn peek_mut_hinted(&mut self, hint: Located, key: &K) -> Option<&mut V> {
+        self.node_mut(hint.0)
+            .filter(|n| n.key == *key)
+            .map(|n| &mut n.value)
+    }
+
     /// Inserts or replaces `key`, marking it most recently used. Returns the
     /// entry evicted to make room, if the table was full.
     pub fn insert(&mut self, key: K, value: V) -> Option<(K, V)> {
@@ -368,6 +387,24 @@ impl<K: Hash + Eq, V> Lru<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hints_find_only_the_entry_still_in_their_slot() {
+        let mut lru: Lru<u32, &str> = Lru::new(2);
+        lru.insert(1, "a");
+        let at = lru.locate(&1).unwrap();
+        lru.insert(2, "b");
+        // The hinted entry becomes the most recent: 2 goes first.
+        assert_eq!(lru.get_mut_hinted(at, &1).map(|v| *v), Some("a"));
+        assert!(lru.get_mut_hinted(at, &2).is_none(), "another key's slot");
+        lru.insert(3, "c");
+        assert!(!lru.contains(&2));
+        // 1 leaves; its slot is taken by 4: the old hint finds nothing.
+        lru.remove(&1);
+        lru.insert(4, "d");
+        assert!(lru.get_mut_hinted(at, &1).is_none());
+        assert_eq!(lru.get_mut_hinted(at, &4).map(|v| *v), Some("d"));
+    }
 
     #[test]
     fn evicts_least_recently_used() {

@@ -9,6 +9,7 @@
 
 use std::net::IpAddr;
 
+use crate::fingerprint::budgeted::shed_for_newcomer;
 use crate::util::budget::{Budget, Charge, Pool};
 use crate::util::lru::Lru;
 
@@ -202,11 +203,16 @@ impl HostTsTable {
     /// The host's entry, created if absent (evicting the least recently
     /// used host when full).
     pub fn entry(&mut self, host: IpAddr) -> &mut HostTs {
-        // A new host is charged, shedding the oldest others.
-        let (entry, evicted, shed) =
+        // A new host is charged, shedding the oldest others (over budget,
+        // the stalest goes before, not after).
+        let mut shed = 0;
+        if !self.hosts.contains(&host) {
+            shed = shed_for_newcomer(&mut self.hosts, &mut self.charge);
+        }
+        let (entry, evicted, settled) =
             self.hosts
                 .get_or_insert_settled(host, HostTs::default, &mut self.charge);
-        self.evictions += u64::from(evicted) + shed;
+        self.evictions += u64::from(evicted) + shed + settled;
         entry
     }
 }
