@@ -285,7 +285,13 @@ mod tests {
     fn ja4t_labels_match_the_database() {
         let db = clients::database();
         let mut memo = SynMemo::default();
-        for text in ["", "1024_2_1460_00", "64240_2-4-8-1-3_1460_7", "no-such", ""] {
+        for text in [
+            "",
+            "1024_2_1460_00",
+            "64240_2-4-8-1-3_1460_7",
+            "no-such",
+            "",
+        ] {
             for _ in 0..2 {
                 memo.ja4t.clear();
                 memo.ja4t.extend_from_slice(text.as_bytes());
