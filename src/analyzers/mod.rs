@@ -335,6 +335,12 @@ pub trait StreamAnalyzer: Default {
     /// Every payload segment of the flow, before its bytes are reassembled.
     fn on_segment(&mut self, _cx: &mut StreamCx<'_>, _seg: &Segment) {}
 
+    /// Whether [`Self::on_segment`] may still do anything: once no
+    /// analyzer wants segments or bytes, a flow's payload costs nothing.
+    fn wants_segments(&self) -> bool {
+        false
+    }
+
     /// The next in-order bytes sent by `side`, at stream offset `offset`.
     fn on_data(&mut self, cx: &mut StreamCx<'_>, side: Side, offset: u64, data: &[u8]) -> Interest;
 
@@ -407,6 +413,11 @@ macro_rules! stream_analyzers {
 
             pub fn on_segment(&mut self, cx: &mut StreamCx<'_>, seg: &Segment) {
                 $(self.$name.on_segment(cx, seg);)*
+            }
+
+            /// Whether any analyzer still wants to see segments.
+            pub fn wants_segments(&self) -> bool {
+                false $(|| self.$name.wants_segments())*
             }
 
             /// Hands in-order bytes to the analyzers that still want this

@@ -307,6 +307,11 @@ impl StreamAnalyzer for SshConn {
         }
     }
 
+    /// JA4SSH counts the segments of a connection that is or may be SSH.
+    fn wants_segments(&self) -> bool {
+        cfg!(feature = "ja4plus") && !matches!(self.state, State::NotSsh)
+    }
+
     /// Every payload segment of the flow (JA4SSH counts them).
     fn on_segment(&mut self, cx: &mut StreamCx<'_>, seg: &Segment) {
         #[cfg(feature = "ja4plus")]

@@ -89,6 +89,12 @@ impl Drop for StreamState {
 }
 
 impl StreamState {
+    /// No analyzer wants anything more of this flow: its payload needs
+    /// no work (its reassembly buffers are released already).
+    fn is_finished(&self) -> bool {
+        self.wants.iter().flatten().all(|w| !*w) && !self.analyzers.wants_segments()
+    }
+
     /// What p0f's HTTP module still wants of the connection.
     pub fn p0f_http_needs(&self) -> crate::analyzers::p0f_http::P0fNeeds {
         self.analyzers.http.p0f_needs()
@@ -144,6 +150,9 @@ pub(super) fn on_payload(
     payload: &[u8],
     ts: Timestamp,
 ) {
+    if slot.as_deref().is_some_and(StreamState::is_finished) {
+        return;
+    }
     let side = seg.side;
     let d = side as usize;
     let mut state = match slot.take() {
@@ -205,7 +214,97 @@ pub(super) fn on_close(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analyzers::Direction;
+    use crate::decode::TcpFlags;
+    use crate::flow::Side;
     use crate::util::budget::Budget;
+
+    /// A connection that is neither TLS nor SSH nor HTTP: once every
+    /// analyzer gave up on both sides, further payload is not looked at.
+    #[test]
+    fn a_flow_nobody_wants_any_more_is_skipped() {
+        let mut cx = Context::for_tests();
+        let handshake = Handshake::default();
+        let attribution = Attribution {
+            decky: std::sync::Arc::from("d"),
+            direction: Direction::Inbound,
+        };
+        let observers = FlowObservers::default();
+        let flow = StreamFlow {
+            client: "192.0.2.1:1000".parse().unwrap(),
+            server: "10.0.0.5:7777".parse().unwrap(),
+            handshake: &handshake,
+            isn: [Some(0), Some(0)],
+            attribution: &attribution,
+            observers: &observers,
+            syn_os: None,
+        };
+        let seg = |side, payload_len| Segment {
+            side,
+            flags: TcpFlags(TcpFlags::ACK | TcpFlags::PSH),
+            payload_len,
+            retransmission: false,
+        };
+        let junk = vec![0u8; 5000];
+        let ts = Timestamp::new(1, 0);
+        let mut slot = None;
+        on_payload(
+            &mut cx,
+            &mut slot,
+            false,
+            &flow,
+            &seg(Side::Client, 5000),
+            1,
+            &junk,
+            ts,
+        );
+        assert!(
+            !slot.as_deref().unwrap().is_finished(),
+            "the server is unheard"
+        );
+        on_payload(
+            &mut cx,
+            &mut slot,
+            false,
+            &flow,
+            &seg(Side::Server, 5000),
+            1,
+            &junk,
+            ts,
+        );
+        // SSH kept the client on probation; its next bytes end it.
+        let next = seg(Side::Client, 5000);
+        on_payload(&mut cx, &mut slot, false, &flow, &next, 5001, &junk, ts);
+        let state = slot.as_deref().unwrap();
+        assert!(state.is_finished());
+        assert_eq!(
+            state
+                .buffers
+                .iter()
+                .map(StreamBuffer::allocated)
+                .sum::<usize>(),
+            0
+        );
+        let before = (format!("{:?}", cx.stats), state.allocated());
+        on_payload(
+            &mut cx,
+            &mut slot,
+            false,
+            &flow,
+            &seg(Side::Client, 5000),
+            10001,
+            &junk,
+            ts,
+        );
+        assert_eq!(
+            (
+                format!("{:?}", cx.stats),
+                slot.as_deref().unwrap().allocated()
+            ),
+            before
+        );
+        assert!(cx.out.is_empty());
+    }
 
     /// What BENCHMARKS.md reports: the bytes of a flow's stream state with
     /// one segment held beyond a 1460-byte hole, and after a 15 KB
