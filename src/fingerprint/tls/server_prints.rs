@@ -12,7 +12,9 @@ use std::ops::Range;
 
 use super::grease::non_grease;
 use super::ja3::write_ja3s_hash;
-use super::ja4::{alpn_pair, HelloTransport};
+use super::ja4::alpn_pair;
+#[cfg(feature = "ja4plus")]
+use super::ja4::HelloTransport;
 use super::version::push_version_text;
 use super::{push_hex, ServerHello};
 use crate::fingerprint::print_cache::PrintCache;
