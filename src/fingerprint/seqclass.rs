@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use super::budgeted::shed_for_newcomer;
+use super::budgeted::sheds_for_newcomer;
 use crate::util::budget::{Budget, Charge, Pool};
 use crate::util::lru::Lru;
 
@@ -145,14 +145,25 @@ impl SeqClassTable {
 
     /// Records a SYN from `src` (IP-ID `None` for IPv6) and classifies.
     pub fn observe(&mut self, src: IpAddr, sport: u16, ipid: Option<u16>, isn: u32) -> SeqClasses {
-        if !self.sources.contains(&src) {
-            // Over budget, the stalest source goes before, not after.
-            self.evictions += shed_for_newcomer(&mut self.sources, &mut self.charge);
-        }
-        let (s, evicted) = self.sources.get_or_insert_with(src, SourceSamples::default);
-        if evicted.is_some() {
-            self.evictions += 1;
-        }
+        let at = match self.sources.probe(&src) {
+            Ok(at) => at,
+            Err(absent) => {
+                // Over budget, the stalest source goes before, not after:
+                // the newcomer takes its place.
+                let (at, evicted) = if sheds_for_newcomer(&self.sources, &self.charge) {
+                    self.charge.note_eviction();
+                    self.sources
+                        .replace_oldest(absent, src, SourceSamples::default())
+                } else {
+                    self.sources
+                        .insert_absent(absent, src, SourceSamples::default())
+                };
+                // Shed by the budget or pushed out by the cap: one eviction.
+                self.evictions += u64::from(evicted.is_some());
+                at
+            }
+        };
+        let s = self.sources.get_mut_at(at).expect("just located");
         if s.last != Some((sport, isn)) {
             s.last = Some((sport, isn));
             if let Some(id) = ipid {

@@ -8,7 +8,7 @@ use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 
 use crate::util::budget::{Budget, Pool};
-use crate::util::lru::Lru;
+use crate::util::lru::{Absent, Lru};
 use crate::util::time::Timestamp;
 
 /// A connection's endpoints in canonical order (lower endpoint first), so
@@ -221,6 +221,9 @@ pub struct FlowTable<S> {
     pub evictions: u64,
     /// Half-open flows pushed out by newer ones.
     pub half_open_evictions: u64,
+    /// The last key [`Self::get_mut`] missed in the half-open table, with
+    /// its hash there: a new SYN is looked up then inserted, hashed once.
+    half_open_miss: Option<(FlowKey, Absent)>,
     /// Each entry is charged to [`Pool::Flows`] or [`Pool::HalfOpenFlows`]
     /// (the per-flow state hanging on it charges its own pools).
     budget: Budget,
@@ -238,6 +241,7 @@ impl<S> FlowTable<S> {
             half_open: Lru::new(half_open_cap),
             evictions: 0,
             half_open_evictions: 0,
+            half_open_miss: None,
             budget: Budget::unlimited(),
         }
     }
@@ -307,7 +311,13 @@ impl<S> FlowTable<S> {
         if let Some(at) = self.established.locate(key) {
             return self.established.get_mut_at(at);
         }
-        self.half_open.get_mut(key)
+        match self.half_open.probe(key) {
+            Ok(at) => self.half_open.get_mut_at(at),
+            Err(absent) => {
+                self.half_open_miss = Some((*key, absent));
+                None
+            }
+        }
     }
 
     /// The flow, without changing its recency.
@@ -356,11 +366,20 @@ impl<S> FlowTable<S> {
         ts: Timestamp,
         app: S,
     ) -> (&mut Flow<S>, Option<Flow<S>>) {
-        let mut added = false;
-        let (flow, evicted) = self.half_open.get_or_insert_with(key, || {
-            added = true;
-            new_flow(client, server, ts, app)
-        });
+        // The hash of the lookup that just missed, when it was this key's.
+        let probed = match self.half_open_miss.take() {
+            Some((missed, absent)) if missed == key => self.half_open.reprobe(absent, &key),
+            _ => self.half_open.probe(&key),
+        };
+        let (at, evicted, added) = match probed {
+            Ok(at) => (at, None, false),
+            Err(absent) => {
+                let flow = new_flow(client, server, ts, app);
+                let (at, evicted) = self.half_open.insert_absent(absent, key, flow);
+                (at, evicted, true)
+            }
+        };
+        let flow = self.half_open.get_mut_at(at).expect("just located");
         if added {
             self.budget
                 .charge(Pool::HalfOpenFlows, Lru::<FlowKey, Flow<S>>::entry_bytes());

@@ -21,6 +21,12 @@ const NIL: u32 = u32::MAX;
 #[derive(Debug, Clone, Copy)]
 pub struct Located(u32);
 
+/// The hash of a key [`Lru::probe`] found absent: inserting it with
+/// [`Lru::insert_absent`] or [`Lru::replace_oldest`] does not hash again.
+/// Valid for that key and table only.
+#[derive(Debug, Clone, Copy)]
+pub struct Absent(u64);
+
 struct Node<K, V> {
     key: K,
     value: V,
@@ -179,7 +185,62 @@ impl<K: Hash + Eq, V> Lru<K, V> {
             self.touch(idx);
             return None;
         }
-        self.insert_new(key, value).1
+        let hash = self.hasher.hash_one(&key);
+        self.insert_hashed(hash, key, value).1
+    }
+
+    /// Where `key` is stored, or, when absent, its hash for inserting it
+    /// without hashing again (one hash where a lookup then an insert
+    /// would take two).
+    pub fn probe(&self, key: &K) -> Result<Located, Absent> {
+        let hash = self.hasher.hash_one(key);
+        match self
+            .index
+            .find(hash, |&i| self.node(i).is_some_and(|n| n.key == *key))
+        {
+            Some(&idx) => Ok(Located(idx)),
+            None => Err(Absent(hash)),
+        }
+    }
+
+    /// [`Self::probe`] of a key this table already hashed (`at`, from an
+    /// earlier probe of the same key that found it absent), without
+    /// hashing it again: the key may have come in since.
+    pub fn reprobe(&self, at: Absent, key: &K) -> Result<Located, Absent> {
+        match self
+            .index
+            .find(at.0, |&i| self.node(i).is_some_and(|n| n.key == *key))
+        {
+            Some(&idx) => Ok(Located(idx)),
+            None => Err(at),
+        }
+    }
+
+    /// Inserts `key`, which [`Self::probe`] just found absent, marked
+    /// most recently used; a full table makes room by its least recently
+    /// used entry, returned. Its location is valid as [`Self::locate`]'s.
+    pub fn insert_absent(&mut self, at: Absent, key: K, value: V) -> (Located, Option<(K, V)>) {
+        let (idx, evicted) = self.insert_hashed(at.0, key, value);
+        (Located(idx), evicted)
+    }
+
+    /// Inserts `key`, which [`Self::probe`] just found absent, in the
+    /// place of the least recently used entry (returned), whether or not
+    /// the table is full: what [`Self::pop_oldest`] then
+    /// [`Self::insert_absent`] do, with the slot reused in place and the
+    /// value moved once. Into an empty table it is a plain insert.
+    pub fn replace_oldest(&mut self, at: Absent, key: K, value: V) -> (Located, Option<(K, V)>) {
+        let (idx, evicted) = match self.detach_oldest() {
+            Some(idx) => {
+                let node = self.nodes.get_mut(idx).expect("linked slot");
+                let old_key = std::mem::replace(&mut node.key, key);
+                let old_value = std::mem::replace(&mut node.value, value);
+                self.attach(at.0, idx);
+                (idx, Some((old_key, old_value)))
+            }
+            None => (self.store(at.0, key, value), None),
+        };
+        (Located(idx), evicted)
     }
 
     /// The entry of `key`, inserted from `make` if absent, marked most
@@ -189,12 +250,12 @@ impl<K: Hash + Eq, V> Lru<K, V> {
         key: K,
         make: impl FnOnce() -> V,
     ) -> (&mut V, Option<(K, V)>) {
-        let (idx, evicted) = match self.find(&key) {
-            Some(idx) => {
+        let (idx, evicted) = match self.probe(&key) {
+            Ok(Located(idx)) => {
                 self.touch(idx);
                 (idx, None)
             }
-            None => self.insert_new(key, make()),
+            Err(Absent(hash)) => self.insert_hashed(hash, key, make()),
         };
         let node = self.nodes.get_mut(idx).expect("linked slot");
         (&mut node.value, evicted)
@@ -211,13 +272,13 @@ impl<K: Hash + Eq, V> Lru<K, V> {
         make: impl FnOnce() -> V,
         charge: &mut crate::util::budget::Charge,
     ) -> (&mut V, bool, u64) {
-        let (idx, evicted, grew) = match self.find(&key) {
-            Some(idx) => {
+        let (idx, evicted, grew) = match self.probe(&key) {
+            Ok(Located(idx)) => {
                 self.touch(idx);
                 (idx, false, false)
             }
-            None => {
-                let (idx, evicted) = self.insert_new(key, make());
+            Err(Absent(hash)) => {
+                let (idx, evicted) = self.insert_hashed(hash, key, make());
                 (idx, evicted.is_some(), evicted.is_none())
             }
         };
@@ -235,6 +296,7 @@ impl<K: Hash + Eq, V> Lru<K, V> {
             .ok()?;
         let idx = *entry.get();
         entry.remove();
+        self.unlink(idx);
         self.release(idx).map(|(_, v)| v)
     }
 
@@ -282,29 +344,47 @@ impl<K: Hash + Eq, V> Lru<K, V> {
 
     /// Removes and returns the least recently used entry.
     pub fn pop_oldest(&mut self) -> Option<(K, V)> {
+        let idx = self.detach_oldest()?;
+        self.release(idx)
+    }
+
+    /// Frees a slot already out of the index and the recency list.
+    fn release(&mut self, idx: u32) -> Option<(K, V)> {
+        let node = self.nodes.slot(idx)?.take()?;
+        self.free.push(idx);
+        Some((node.key, node.value))
+    }
+
+    fn find(&self, key: &K) -> Option<u32> {
+        self.probe(key).ok().map(|at| at.0)
+    }
+
+    /// Takes the least recently used entry out of the index and the
+    /// recency list, leaving it in its slot; the slot's index.
+    fn detach_oldest(&mut self) -> Option<u32> {
         let idx = self.oldest;
         let hash = self.hasher.hash_one(&self.node(idx)?.key);
         if let Ok(entry) = self.index.find_entry(hash, |&i| i == idx) {
             entry.remove();
         }
-        self.release(idx)
+        self.unlink(idx);
+        Some(idx)
     }
 
-    fn find(&self, key: &K) -> Option<u32> {
-        let hash = self.hasher.hash_one(key);
-        self.index
-            .find(hash, |&i| self.node(i).is_some_and(|n| n.key == *key))
-            .copied()
+    /// Stores a key known to be absent, of hash `hash`; when full, in the
+    /// place of the least recently used entry, returned.
+    fn insert_hashed(&mut self, hash: u64, key: K, value: V) -> (u32, Option<(K, V)>) {
+        if self.is_full() {
+            // Full, no slot is free: popping the oldest would free its
+            // slot and the insert would take it back; reuse it in place.
+            let (at, evicted) = self.replace_oldest(Absent(hash), key, value);
+            return (at.0, evicted);
+        }
+        (self.store(hash, key, value), None)
     }
 
-    /// Stores a key known to be absent, evicting first if full.
-    fn insert_new(&mut self, key: K, value: V) -> (u32, Option<(K, V)>) {
-        let evicted = if self.is_full() {
-            self.pop_oldest()
-        } else {
-            None
-        };
-        let hash = self.hasher.hash_one(&key);
+    /// Stores a key known to be absent in a free or new slot.
+    fn store(&mut self, hash: u64, key: K, value: V) -> u32 {
         let node = Node {
             key,
             value,
@@ -320,20 +400,17 @@ impl<K: Hash + Eq, V> Lru<K, V> {
             }
             None => self.nodes.push(node, self.cap),
         };
+        self.attach(hash, idx);
+        idx
+    }
+
+    /// Indexes the filled slot `idx` under `hash`, as the most recently used.
+    fn attach(&mut self, hash: u64, idx: u32) {
         let (nodes, hasher) = (&self.nodes, &self.hasher);
         self.index.insert_unique(hash, idx, |&i| {
             nodes.get(i).map_or(0, |n| hasher.hash_one(&n.key))
         });
         self.link_newest(idx);
-        (idx, evicted)
-    }
-
-    /// Unlinks and frees a slot already removed from the index.
-    fn release(&mut self, idx: u32) -> Option<(K, V)> {
-        self.unlink(idx);
-        let node = self.nodes.slot(idx)?.take()?;
-        self.free.push(idx);
-        Some((node.key, node.value))
     }
 
     fn node(&self, idx: u32) -> Option<&Node<K, V>> {
@@ -545,5 +622,83 @@ mod tests {
         t.get_or_insert_settled(1, || 1, &mut free);
         let (v, evicted, shed) = t.get_or_insert_settled(2, || 2, &mut free);
         assert_eq!((*v, evicted, shed), (2, true, 0));
+    }
+
+    /// Keys and values from the least recently used on, with their slots.
+    fn contents(t: &Lru<u32, u64>) -> Vec<(u32, u64, u32)> {
+        let mut out = Vec::new();
+        let mut idx = t.oldest;
+        while let Some(n) = t.node(idx) {
+            out.push((n.key, n.value, idx));
+            idx = n.newer;
+        }
+        out
+    }
+
+    #[test]
+    fn replacing_the_oldest_is_popping_then_inserting() {
+        // A small deterministic generator (no dependency): xorshift.
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for cap in [1usize, 2, 3, 8, 40] {
+            // `a` by pop then insert, `b` by the in-place operations.
+            let mut a: Lru<u32, u64> = Lru::new(cap);
+            let mut b: Lru<u32, u64> = Lru::new(cap);
+            for step in 0..5_000u64 {
+                let key = next(3 * cap as u64 + 2) as u32;
+                match next(5) {
+                    0 => assert_eq!(a.remove(&key), b.remove(&key)),
+                    1 => {
+                        let (va, vb) = (a.get_mut(&key).copied(), b.get_mut(&key).copied());
+                        assert_eq!(va, vb);
+                    }
+                    2 if !a.contains(&key) => {
+                        // A newcomer in the oldest's place, full or not.
+                        let popped = a.pop_oldest();
+                        a.insert(key, step);
+                        let Err(absent) = b.probe(&key) else {
+                            panic!("absent from a, present in b")
+                        };
+                        let (at, replaced) = b.replace_oldest(absent, key, step);
+                        assert_eq!(popped, replaced);
+                        assert_eq!(b.get_mut_at(at).copied(), Some(step));
+                    }
+                    _ => {
+                        let ea = a.insert(key, step);
+                        let eb = match b.probe(&key) {
+                            Ok(at) => {
+                                *b.get_mut_at(at).expect("located") = step;
+                                None
+                            }
+                            Err(absent) => b.insert_absent(absent, key, step).1,
+                        };
+                        assert_eq!(ea, eb, "cap {cap} step {step}");
+                    }
+                }
+                assert_eq!(contents(&a), contents(&b), "cap {cap} step {step}");
+                assert_eq!((a.len(), a.free.len()), (b.len(), b.free.len()));
+                assert!(b.len() <= cap && b.nodes.len <= cap);
+            }
+            for (k, _, _) in contents(&b) {
+                assert!(b.contains(&k), "every listed entry is indexed");
+            }
+        }
+    }
+
+    #[test]
+    fn replace_oldest_into_an_empty_table_inserts() {
+        let mut t: Lru<u32, u64> = Lru::new(4);
+        let Err(absent) = t.probe(&7) else {
+            panic!("empty table")
+        };
+        let (_, replaced) = t.replace_oldest(absent, 7, 70);
+        assert!(replaced.is_none());
+        assert_eq!(t.peek(&7), Some(&70));
+        assert_eq!(t.len(), 1);
     }
 }

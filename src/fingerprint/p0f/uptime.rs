@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 
-use crate::fingerprint::budgeted::shed_for_newcomer;
+use crate::fingerprint::budgeted::sheds_for_newcomer;
 use crate::util::budget::{Budget, Charge, Pool};
 use crate::util::lru::Lru;
 
@@ -205,15 +205,28 @@ impl HostTsTable {
     pub fn entry(&mut self, host: IpAddr) -> &mut HostTs {
         // A new host is charged, shedding the oldest others (over budget,
         // the stalest goes before, not after).
-        let mut shed = 0;
-        if !self.hosts.contains(&host) {
-            shed = shed_for_newcomer(&mut self.hosts, &mut self.charge);
-        }
-        let (entry, evicted, settled) =
-            self.hosts
-                .get_or_insert_settled(host, HostTs::default, &mut self.charge);
-        self.evictions += u64::from(evicted) + shed + settled;
-        entry
+        let at = match self.hosts.probe(&host) {
+            Ok(at) => at,
+            Err(absent) => {
+                // Settled after a new host unless the cap made room.
+                let (at, left, settle) = if sheds_for_newcomer(&self.hosts, &self.charge) {
+                    // Over budget, the stalest goes before, not after:
+                    // the newcomer takes its place.
+                    self.charge.note_eviction();
+                    let (at, _) = self.hosts.replace_oldest(absent, host, HostTs::default());
+                    (at, true, true)
+                } else {
+                    let (at, evicted) = self.hosts.insert_absent(absent, host, HostTs::default());
+                    (at, evicted.is_some(), evicted.is_none())
+                };
+                self.evictions += u64::from(left);
+                if settle {
+                    self.evictions += self.hosts.settle_budget(&mut self.charge);
+                }
+                at
+            }
+        };
+        self.hosts.get_mut_at(at).expect("just located")
     }
 }
 
