@@ -374,8 +374,9 @@ impl<S> FlowTable<S> {
         let (at, evicted, added) = match probed {
             Ok(at) => (at, None, false),
             Err(absent) => {
-                let flow = new_flow(client, server, ts, app);
-                let (at, evicted) = self.half_open.insert_absent(absent, key, flow);
+                let (at, evicted) = self
+                    .half_open
+                    .insert_absent_with(absent, key, || new_flow(client, server, ts, app));
                 (at, evicted, true)
             }
         };

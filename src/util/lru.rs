@@ -68,14 +68,14 @@ impl<T> Slots<T> {
         chunk.get_mut(idx as usize & (CHUNK - 1))
     }
 
-    /// Appends a slot; `cap` bounds the size of the last chunk.
-    fn push(&mut self, value: T, cap: usize) -> u32 {
+    /// Appends a slot made by `make`; `cap` bounds the size of the last chunk.
+    fn push_with(&mut self, make: impl FnOnce() -> T, cap: usize) -> u32 {
         if self.len % CHUNK == 0 {
             let size = cap.saturating_sub(self.len).clamp(1, CHUNK);
             self.chunks.push(Vec::with_capacity(size));
         }
         if let Some(chunk) = self.chunks.last_mut() {
-            chunk.push(Some(value));
+            chunk.push(Some(make()));
         }
         self.len += 1;
         (self.len - 1) as u32
@@ -186,7 +186,7 @@ impl<K: Hash + Eq, V> Lru<K, V> {
             return None;
         }
         let hash = self.hasher.hash_one(&key);
-        self.insert_hashed(hash, key, value).1
+        self.insert_hashed(hash, key, || value).1
     }
 
     /// Where `key` is stored, or, when absent, its hash for inserting it
@@ -220,7 +220,7 @@ impl<K: Hash + Eq, V> Lru<K, V> {
     /// most recently used; a full table makes room by its least recently
     /// used entry, returned. Its location is valid as [`Self::locate`]'s.
     pub fn insert_absent(&mut self, at: Absent, key: K, value: V) -> (Located, Option<(K, V)>) {
-        let (idx, evicted) = self.insert_hashed(at.0, key, value);
+        let (idx, evicted) = self.insert_hashed(at.0, key, || value);
         (Located(idx), evicted)
     }
 
@@ -230,16 +230,19 @@ impl<K: Hash + Eq, V> Lru<K, V> {
     /// [`Self::insert_absent`] do, with the slot reused in place and the
     /// value moved once. Into an empty table it is a plain insert.
     pub fn replace_oldest(&mut self, at: Absent, key: K, value: V) -> (Located, Option<(K, V)>) {
-        let (idx, evicted) = match self.detach_oldest() {
-            Some(idx) => {
-                let node = self.nodes.get_mut(idx).expect("linked slot");
-                let old_key = std::mem::replace(&mut node.key, key);
-                let old_value = std::mem::replace(&mut node.value, value);
-                self.attach(at.0, idx);
-                (idx, Some((old_key, old_value)))
-            }
-            None => (self.store(at.0, key, value), None),
-        };
+        let (idx, evicted) = self.replace_oldest_with(at.0, key, || value);
+        (Located(idx), evicted)
+    }
+
+    /// [`Self::insert_absent`] with the value made by `make` (built in
+    /// its slot where the compiler can: a large value is not moved).
+    pub fn insert_absent_with(
+        &mut self,
+        at: Absent,
+        key: K,
+        make: impl FnOnce() -> V,
+    ) -> (Located, Option<(K, V)>) {
+        let (idx, evicted) = self.insert_hashed(at.0, key, make);
         (Located(idx), evicted)
     }
 
@@ -255,7 +258,7 @@ impl<K: Hash + Eq, V> Lru<K, V> {
                 self.touch(idx);
                 (idx, None)
             }
-            Err(Absent(hash)) => self.insert_hashed(hash, key, make()),
+            Err(Absent(hash)) => self.insert_hashed(hash, key, make),
         };
         let node = self.nodes.get_mut(idx).expect("linked slot");
         (&mut node.value, evicted)
@@ -278,7 +281,7 @@ impl<K: Hash + Eq, V> Lru<K, V> {
                 (idx, false, false)
             }
             Err(Absent(hash)) => {
-                let (idx, evicted) = self.insert_hashed(hash, key, make());
+                let (idx, evicted) = self.insert_hashed(hash, key, make);
                 (idx, evicted.is_some(), evicted.is_none())
             }
         };
@@ -373,32 +376,56 @@ impl<K: Hash + Eq, V> Lru<K, V> {
 
     /// Stores a key known to be absent, of hash `hash`; when full, in the
     /// place of the least recently used entry, returned.
-    fn insert_hashed(&mut self, hash: u64, key: K, value: V) -> (u32, Option<(K, V)>) {
+    fn insert_hashed(
+        &mut self,
+        hash: u64,
+        key: K,
+        make: impl FnOnce() -> V,
+    ) -> (u32, Option<(K, V)>) {
         if self.is_full() {
             // Full, no slot is free: popping the oldest would free its
             // slot and the insert would take it back; reuse it in place.
-            let (at, evicted) = self.replace_oldest(Absent(hash), key, value);
-            return (at.0, evicted);
+            return self.replace_oldest_with(hash, key, make);
         }
-        (self.store(hash, key, value), None)
+        (self.store(hash, key, make), None)
+    }
+
+    /// See [`Self::replace_oldest`].
+    fn replace_oldest_with(
+        &mut self,
+        hash: u64,
+        key: K,
+        make: impl FnOnce() -> V,
+    ) -> (u32, Option<(K, V)>) {
+        match self.detach_oldest() {
+            Some(idx) => {
+                let node = self.nodes.get_mut(idx).expect("linked slot");
+                let old_key = std::mem::replace(&mut node.key, key);
+                let old_value = std::mem::replace(&mut node.value, make());
+                self.attach(hash, idx);
+                (idx, Some((old_key, old_value)))
+            }
+            None => (self.store(hash, key, make), None),
+        }
     }
 
     /// Stores a key known to be absent in a free or new slot.
-    fn store(&mut self, hash: u64, key: K, value: V) -> u32 {
-        let node = Node {
+    fn store(&mut self, hash: u64, key: K, make: impl FnOnce() -> V) -> u32 {
+        // The node is built where it goes, not on the stack then moved.
+        let node = move || Node {
             key,
-            value,
+            value: make(),
             newer: NIL,
             older: NIL,
         };
         let idx = match self.free.pop() {
             Some(idx) => {
                 if let Some(slot) = self.nodes.slot(idx) {
-                    *slot = Some(node);
+                    *slot = Some(node());
                 }
                 idx
             }
-            None => self.nodes.push(node, self.cap),
+            None => self.nodes.push_with(node, self.cap),
         };
         self.attach(hash, idx);
         idx
@@ -675,7 +702,8 @@ mod tests {
                                 *b.get_mut_at(at).expect("located") = step;
                                 None
                             }
-                            Err(absent) => b.insert_absent(absent, key, step).1,
+                            Err(absent) if step % 2 == 0 => b.insert_absent(absent, key, step).1,
+                            Err(absent) => b.insert_absent_with(absent, key, || step).1,
                         };
                         assert_eq!(ea, eb, "cap {cap} step {step}");
                     }
