@@ -193,8 +193,13 @@ fn observe_source(source: &mut Source, ev: &Event, now: i64) -> Option<Event> {
     source.last = now;
     if ev.kind == EventKind::TcpSynFingerprint {
         // A SYN only says its OS (read first: a flood of them comes here).
-        let os = text(ev, "os_guess");
-        source.syn = OS_GUESSES.iter().find(|g| **g == os).map(|g| (*g, now));
+        // Compared as bytes: no guess is empty, so text that is not
+        // UTF-8 matches none, as before, without validating it first.
+        let os = ev.get("os_guess").unwrap_or_default();
+        source.syn = OS_GUESSES
+            .iter()
+            .find(|g| g.as_bytes() == os)
+            .map(|g| (*g, now));
         return None;
     }
     let label = text(ev, "client");
