@@ -101,6 +101,49 @@ impl<V: Default> PrintCache<V> {
     }
 }
 
+/// A [`PrintCache`] with the two buffers its users need beside it: the
+/// key being written and the value of an input whose key is too long to
+/// cache.
+#[derive(Debug)]
+pub struct PrintMemo<V> {
+    cache: PrintCache<V>,
+    key: Vec<u8>,
+    uncached: V,
+}
+
+impl<V: Default> PrintMemo<V> {
+    /// See [`PrintCache::new`].
+    pub fn new(sets: usize, max_key: usize) -> Self {
+        PrintMemo {
+            cache: PrintCache::new(sets, max_key),
+            key: Vec::new(),
+            uncached: V::default(),
+        }
+    }
+
+    /// The value of one input: `write_key` appends its key (every byte
+    /// `fill` reads of the input), `fill` computes the value into a reused
+    /// one when it is not cached.
+    pub fn get(&mut self, write_key: impl FnOnce(&mut Vec<u8>), fill: impl Fn(&mut V)) -> &V {
+        self.key.clear();
+        write_key(&mut self.key);
+        let PrintMemo {
+            cache,
+            key,
+            uncached,
+        } = self;
+        let cached = |v: &mut V| {
+            fill(v);
+            true
+        };
+        if let Some(v) = cache.get_or_fill(key, cached) {
+            return v;
+        }
+        fill(uncached);
+        uncached
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

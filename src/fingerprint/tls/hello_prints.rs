@@ -1,7 +1,7 @@
 //! The fingerprints of a ClientHello that depend only on its lists (JA3,
 //! JA4 and their strings, `raw_ciphers`, `raw_extensions`, `tls_version`),
 //! rendered once per distinct client and then copied from a
-//! [`PrintCache`]: a scanner that sends the same hello ten thousand times
+//! [`PrintMemo`]: a scanner that sends the same hello ten thousand times
 //! is hashed once.
 //!
 //! The cache key is every input of those values, read through the same
@@ -19,7 +19,7 @@ use super::ja3::Ja3Text;
 use super::ja4::{alpn_pair, HelloTransport, Ja4Parts};
 use super::version::push_version_text;
 use super::ClientHello;
-use crate::fingerprint::print_cache::PrintCache;
+use crate::fingerprint::print_cache::PrintMemo;
 
 /// Sets of the cache (four entries each): a few hundred distinct clients.
 const SETS: usize = 128;
@@ -118,43 +118,20 @@ impl HelloPrints {
 }
 
 /// ClientHello fingerprints of the clients seen lately (one per engine
-/// and per datagram analyzer; fixed size, see [`PrintCache`]).
+/// and per datagram analyzer; fixed size, see [`PrintMemo`]).
 #[derive(Debug)]
-pub struct HelloPrintCache {
-    cache: PrintCache<HelloPrints>,
-    key: Vec<u8>,
-    /// The values of a hello that is not cached.
-    uncached: HelloPrints,
-}
+pub struct HelloPrintCache(PrintMemo<HelloPrints>);
 
 impl Default for HelloPrintCache {
     fn default() -> Self {
-        HelloPrintCache {
-            cache: PrintCache::new(SETS, MAX_KEY),
-            key: Vec::new(),
-            uncached: HelloPrints::default(),
-        }
+        HelloPrintCache(PrintMemo::new(SETS, MAX_KEY))
     }
 }
 
 impl HelloPrintCache {
     /// The fingerprints of `ch`.
     pub fn prints(&mut self, ch: &ClientHello) -> &HelloPrints {
-        write_key(ch, &mut self.key);
-        let HelloPrintCache {
-            cache,
-            key,
-            uncached,
-        } = self;
-        let fill = |p: &mut HelloPrints| {
-            p.fill(ch);
-            true
-        };
-        if let Some(p) = cache.get_or_fill(key, fill) {
-            return p;
-        }
-        uncached.fill(ch);
-        uncached
+        self.0.get(|key| write_key(ch, key), |p| p.fill(ch))
     }
 }
 

@@ -1,6 +1,6 @@
 //! The fingerprints of a ServerHello that depend only on its choices and
 //! extension list (JA3S, JA4S, `tls_version`, `cipher`), rendered once per
-//! distinct answer and then copied from a [`PrintCache`]: a server answers
+//! distinct answer and then copied from a [`PrintMemo`]: a server answers
 //! the same way to every client that offers the same things.
 //!
 //! The key is every input of those values, read through the same
@@ -17,7 +17,7 @@ use super::ja4::alpn_pair;
 use super::ja4::HelloTransport;
 use super::version::push_version_text;
 use super::{push_hex, ServerHello};
-use crate::fingerprint::print_cache::PrintCache;
+use crate::fingerprint::print_cache::PrintMemo;
 
 /// Sets of the cache (four entries each).
 const SETS: usize = 64;
@@ -81,42 +81,20 @@ impl ServerPrints {
 }
 
 /// ServerHello fingerprints of the answers seen lately (one per engine;
-/// fixed size, see [`PrintCache`]).
+/// fixed size, see [`PrintMemo`]).
 #[derive(Debug)]
-pub struct ServerPrintCache {
-    cache: PrintCache<ServerPrints>,
-    key: Vec<u8>,
-    uncached: ServerPrints,
-}
+pub struct ServerPrintCache(PrintMemo<ServerPrints>);
 
 impl Default for ServerPrintCache {
     fn default() -> Self {
-        ServerPrintCache {
-            cache: PrintCache::new(SETS, MAX_KEY),
-            key: Vec::new(),
-            uncached: ServerPrints::default(),
-        }
+        ServerPrintCache(PrintMemo::new(SETS, MAX_KEY))
     }
 }
 
 impl ServerPrintCache {
     /// The fingerprints of `sh`.
     pub fn prints(&mut self, sh: &ServerHello) -> &ServerPrints {
-        write_key(sh, &mut self.key);
-        let ServerPrintCache {
-            cache,
-            key,
-            uncached,
-        } = self;
-        let fill = |p: &mut ServerPrints| {
-            p.fill(sh);
-            true
-        };
-        if let Some(p) = cache.get_or_fill(key, fill) {
-            return p;
-        }
-        uncached.fill(sh);
-        uncached
+        self.0.get(|key| write_key(sh, key), |p| p.fill(sh))
     }
 }
 
