@@ -472,13 +472,7 @@ mod tests {
         let mut gate = ChecksumGate::default();
         let mut stats = Stats::default();
         let mut reference = Reference::default();
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::util::test_rng::xorshift(0x9e37_79b9_7f4a_7c15);
         for step in 0..60_000u32 {
             let r = next();
             let v6 = r & 1 == 1;

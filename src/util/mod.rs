@@ -6,5 +6,7 @@ pub mod load;
 pub mod lru;
 pub mod message;
 pub mod swar;
+#[cfg(test)]
+pub mod test_rng;
 pub mod time;
 pub mod wire;

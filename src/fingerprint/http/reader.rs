@@ -626,13 +626,7 @@ FOO /d HTTP/1.0\n\n";
     /// parses and fingerprints.
     #[test]
     fn corrupted_streams_are_survived() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::util::test_rng::xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..3000 {
             let mut s = PIPELINE.to_vec();
             for _ in 0..(next() % 6) {

@@ -540,13 +540,7 @@ mod tests {
     #[test]
     fn corrupted_streams_are_survived() {
         let (clean, _) = client_stream();
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::util::test_rng::xorshift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..2000 {
             let mut s = clean.clone();
             for _ in 0..(next() % 8) {
