@@ -1,7 +1,8 @@
 """Agreement counts of one CONFORMANCE.md section, for the conformance
 scripts that compare field by field (conformance_quic.py, conformance_h2c.py):
 each check is counted under (fingerprint, source), and the section is the
-heading, a table of the counts and the differences."""
+heading, a table of the counts and the differences; `write_section` for the
+scripts that build their own lines (conformance_dhcp.py, conformance_dtls13.py)."""
 
 import os
 
@@ -36,3 +37,17 @@ class Tally:
         with open(path, "w", encoding="utf-8") as out:
             out.write("\n".join(md))
         return 1 if self.failures else 0
+
+
+def write_section(path, lines, diffs):
+    """Writes `lines` and then the differences to `path`, prints the text;
+    the exit status (1 when anything differs)."""
+    lines = list(lines)
+    if diffs:
+        lines += ["Differences:", ""] + ["- " + d for d in diffs] + [""]
+    text = "\n".join(lines)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(text)
+    return 1 if diffs else 0

@@ -21,6 +21,9 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from agreement import write_section  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OWN = {
     "dhclient": "ISC dhclient 4.4.3",
@@ -104,14 +107,7 @@ def main():
         "and `message_type` names (RFC names). No reference implements dedup or decky attribution.",
         "",
     ]
-    if diffs:
-        lines += ["Differences:", ""] + ["- " + d for d in diffs] + [""]
-    text = "\n".join(lines)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.write(text)
-    print(text)
-    sys.exit(1 if diffs else 0)
+    sys.exit(write_section(args.out, lines, diffs))
 
 
 if __name__ == "__main__":

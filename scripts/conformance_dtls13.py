@@ -19,6 +19,9 @@ import subprocess
 import sys
 from collections import OrderedDict
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from agreement import write_section  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests/data/dtls13")
 
@@ -106,14 +109,7 @@ def main():
         "implementation we can run writes `d3`. `tls_version` `DTLS 1.3` is our rendering.",
         "",
     ]
-    if diffs:
-        lines += ["Differences:", ""] + ["- " + d for d in diffs] + [""]
-    text = "\n".join(lines)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        f.write(text)
-    print(text)
-    sys.exit(1 if diffs else 0)
+    sys.exit(write_section(args.out, lines, diffs))
 
 
 if __name__ == "__main__":

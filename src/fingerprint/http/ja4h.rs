@@ -216,7 +216,11 @@ impl<'a> Parts<'a> {
 
 impl Ja4h {
     pub fn compute(req: &RequestHead<'_>) -> Ja4h {
-        let parts = Parts::new(req);
+        Self::of(&Parts::new(req))
+    }
+
+    /// The hashed and raw forms of `parts`.
+    fn of(parts: &Parts<'_>) -> Ja4h {
         let mut hash = Vec::with_capacity(51);
         parts.write_hash(&mut hash);
         let mut raw = Vec::new();
@@ -235,15 +239,7 @@ impl Ja4h {
     /// JA4H of an HTTP/2 request from its decoded header fields (version
     /// `20`; pseudo-header fields other than `:method` not counted).
     pub fn compute_h2<'a>(fields: impl Iterator<Item = (&'a [u8], &'a [u8])> + Clone) -> Ja4h {
-        let parts = Self::h2_parts(fields);
-        let mut hash = Vec::with_capacity(51);
-        parts.write_hash(&mut hash);
-        let mut raw = Vec::new();
-        parts.write_raw(&mut raw);
-        Ja4h {
-            hash: String::from_utf8_lossy(&hash).into_owned(),
-            raw,
-        }
+        Self::of(&Self::h2_parts(fields))
     }
 
     /// Appends the JA4H value of an HTTP/2 request to `out`.
