@@ -115,14 +115,45 @@ fn one_way(src: &IpAddr, sport: u16, dst: &IpAddr, dport: u16, proto: u8) -> One
     }
 }
 
-type Table<K> = hashbrown::HashMap<K, Pool, ahash::RandomState>;
+/// Direction -> its pool's place in [`ChecksumGate::pools`].
+type Table<K> = hashbrown::HashMap<K, u32, ahash::RandomState>;
+
+/// Slots of [`ChecksumGate::recent4`] (a power of two).
+const RECENT_SLOTS: usize = 64;
 
 /// The validation state of one capture (engine or router).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ChecksumGate {
-    /// IPv4 and IPv6 directions, `MAX_DIRECTIONS` of both together.
+    /// IPv4 and IPv6 directions, `MAX_DIRECTIONS` of both together, with
+    /// where their pools are.
     v4: Table<OneWay4>,
     v6: Table<OneWay6>,
+    /// The pools, in the order their directions came.
+    pools: Vec<Pool>,
+    /// Recently judged IPv4 directions and their pools' places, in slots
+    /// chosen by a multiplicative hash of the direction (`(0, 0)`: empty;
+    /// a real key's ports word holds its protocol). A direction stays
+    /// where it is until the tables start over, which empties the slots
+    /// too: so the busy directions of a transfer are judged without a
+    /// table lookup.
+    recent4: Box<[(OneWay4, u32); RECENT_SLOTS]>,
+}
+
+impl Default for ChecksumGate {
+    fn default() -> Self {
+        ChecksumGate {
+            v4: Table::default(),
+            v6: Table::default(),
+            pools: Vec::new(),
+            recent4: Box::new([((0, 0), 0); RECENT_SLOTS]),
+        }
+    }
+}
+
+/// The [`ChecksumGate::recent4`] slot of an IPv4 direction.
+fn recent_slot(k: &OneWay4) -> usize {
+    let mixed = (k.0 ^ k.1.rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (mixed >> (64 - RECENT_SLOTS.trailing_zeros())) as usize
 }
 
 impl ChecksumGate {
@@ -142,12 +173,32 @@ impl ChecksumGate {
             ),
             _ => return true,
         };
-        self.pool(key, stats).admit(good, handshake, stats)
+        self.admit_key(key, good, handshake, stats)
     }
 
-    /// The pool of `key`'s direction, a new one when it is new (the tables
-    /// start over first when full).
-    fn pool(&mut self, key: OneWay, stats: &mut Stats) -> &mut Pool {
+    /// Records a verdict on `key`'s direction; whether the packet is
+    /// admitted.
+    fn admit_key(&mut self, key: OneWay, good: bool, handshake: bool, stats: &mut Stats) -> bool {
+        let at = match key {
+            OneWay::V4(k) => {
+                let slot = recent_slot(&k);
+                match self.recent4[slot] {
+                    (known, at) if known == k => at as usize,
+                    _ => {
+                        let at = self.pool_index(key, stats);
+                        self.recent4[slot] = (k, at as u32);
+                        at
+                    }
+                }
+            }
+            OneWay::V6(_) => self.pool_index(key, stats),
+        };
+        self.pools[at].admit(good, handshake, stats)
+    }
+
+    /// Where the pool of `key`'s direction is, a new one when it is new
+    /// (the tables start over first when full).
+    fn pool_index(&mut self, key: OneWay, stats: &mut Stats) -> usize {
         let known = |gate: &Self| match &key {
             OneWay::V4(k) => gate.v4.contains_key(k),
             OneWay::V6(k) => gate.v6.contains_key(k),
@@ -155,12 +206,19 @@ impl ChecksumGate {
         if self.len() >= MAX_DIRECTIONS && !known(self) {
             self.v4.clear();
             self.v6.clear();
+            self.pools.clear();
+            self.recent4.fill(((0, 0), 0));
             stats.bump(Counter::ChecksumDirectionsReset);
         }
-        match key {
-            OneWay::V4(k) => self.v4.entry(k).or_default(),
-            OneWay::V6(k) => self.v6.entry(k).or_default(),
+        let next = self.pools.len() as u32;
+        let at = match key {
+            OneWay::V4(k) => *self.v4.entry(k).or_insert(next),
+            OneWay::V6(k) => *self.v6.entry(k).or_insert(next),
+        };
+        if at == next {
+            self.pools.push(Pool::default());
         }
+        at as usize
     }
 
     /// Directions tracked.
@@ -454,7 +512,8 @@ mod tests {
     /// IPv4 and IPv6 directions in their two tables give the verdicts and
     /// counters of one table keyed by the whole addresses, over a random
     /// mix of families, mapped addresses, ports, protocols, handshakes and
-    /// bad checksums, and across resets of the full table.
+    /// bad checksums, and across resets of the full table (the recent
+    /// IPv4 directions' slots included).
     #[test]
     fn split_tables_match_one_table_keyed_by_address() {
         let addrs: Vec<IpAddr> = [
@@ -490,9 +549,12 @@ mod tests {
             let proto = if r >> 12 & 1 == 0 { 6 } else { 17 };
             let good = r >> 13 & 3 != 0;
             let handshake = proto == 6 && r >> 15 & 7 == 0;
-            let got = gate
-                .pool(one_way(&src, sport, &dst, dport, proto), &mut stats)
-                .admit(good, handshake, &mut stats);
+            let got = gate.admit_key(
+                one_way(&src, sport, &dst, dport, proto),
+                good,
+                handshake,
+                &mut stats,
+            );
             let want = reference.admit((src, sport, dst, dport, proto), good, handshake);
             assert_eq!(got, want, "step {step}");
             assert_eq!(gate.len(), reference.directions.len(), "step {step}");
@@ -512,6 +574,29 @@ mod tests {
             stats.get(Counter::ChecksumBadAcceptedOffload),
             reference.accepted
         );
+    }
+
+    /// A direction judged from its recent slot is forgotten with the
+    /// table: after the reset its first bad packet is a new direction's
+    /// (mostly bad: taken for offload), not a pinned one's.
+    #[test]
+    fn recent_slots_start_over_with_the_table() {
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.5".parse().unwrap();
+        let mut gate = ChecksumGate::default();
+        let mut stats = Stats::default();
+        let pinned = one_way(&a, 40000, &b, 80, 6);
+        assert!(gate.admit_key(pinned, true, true, &mut stats));
+        assert!(!gate.admit_key(pinned, false, false, &mut stats));
+        assert!(gate.admit_key(pinned, true, false, &mut stats));
+        assert_eq!(stats.get(Counter::ChecksumBadDropped), 1);
+        for port in 0..MAX_DIRECTIONS as u16 {
+            gate.admit_key(one_way(&b, port, &a, 80, 17), true, false, &mut stats);
+        }
+        assert_eq!(stats.get(Counter::ChecksumDirectionsReset), 1);
+        assert!(gate.admit_key(pinned, false, false, &mut stats));
+        assert_eq!(stats.get(Counter::ChecksumBadAcceptedOffload), 1);
+        assert_eq!(stats.get(Counter::ChecksumBadDropped), 1);
     }
 
     #[test]
