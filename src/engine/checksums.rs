@@ -118,8 +118,8 @@ fn one_way(src: &IpAddr, sport: u16, dst: &IpAddr, dport: u16, proto: u8) -> One
 /// Direction -> its pool's place in [`ChecksumGate::pools`].
 type Table<K> = hashbrown::HashMap<K, u32, ahash::RandomState>;
 
-/// Slots of [`ChecksumGate::recent4`] (a power of two).
-const RECENT_SLOTS: usize = 64;
+/// Pairs of slots of [`ChecksumGate::recent4`] (a power of two).
+const RECENT_PAIRS: usize = 128;
 
 /// The validation state of one capture (engine or router).
 #[derive(Debug)]
@@ -130,13 +130,14 @@ pub struct ChecksumGate {
     v6: Table<OneWay6>,
     /// The pools, in the order their directions came.
     pools: Vec<Pool>,
-    /// Recently judged IPv4 directions and their pools' places, in slots
-    /// chosen by a multiplicative hash of the direction (`(0, 0)`: empty;
-    /// a real key's ports word holds its protocol). A direction stays
-    /// where it is until the tables start over, which empties the slots
-    /// too: so the busy directions of a transfer are judged without a
-    /// table lookup.
-    recent4: Box<[(OneWay4, u32); RECENT_SLOTS]>,
+    /// Recently judged IPv4 directions and their pools' places, in a pair
+    /// of slots chosen by a multiplicative hash of the direction (`(0,
+    /// 0)`: empty; a real key's ports word holds its protocol); a newcomer
+    /// takes the first of its pair and moves the first to the second.
+    /// A pool stays where it is until the tables start over, which
+    /// empties the slots too: so the busy directions of a transfer are
+    /// judged without a table lookup.
+    recent4: Box<[[(OneWay4, u32); 2]; RECENT_PAIRS]>,
 }
 
 impl Default for ChecksumGate {
@@ -145,15 +146,15 @@ impl Default for ChecksumGate {
             v4: Table::default(),
             v6: Table::default(),
             pools: Vec::new(),
-            recent4: Box::new([((0, 0), 0); RECENT_SLOTS]),
+            recent4: Box::new([[((0, 0), 0); 2]; RECENT_PAIRS]),
         }
     }
 }
 
-/// The [`ChecksumGate::recent4`] slot of an IPv4 direction.
-fn recent_slot(k: &OneWay4) -> usize {
+/// The [`ChecksumGate::recent4`] pair of an IPv4 direction.
+fn recent_pair(k: &OneWay4) -> usize {
     let mixed = (k.0 ^ k.1.rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    (mixed >> (64 - RECENT_SLOTS.trailing_zeros())) as usize
+    (mixed >> (64 - RECENT_PAIRS.trailing_zeros())) as usize
 }
 
 impl ChecksumGate {
@@ -181,12 +182,14 @@ impl ChecksumGate {
     fn admit_key(&mut self, key: OneWay, good: bool, handshake: bool, stats: &mut Stats) -> bool {
         let at = match key {
             OneWay::V4(k) => {
-                let slot = recent_slot(&k);
-                match self.recent4[slot] {
-                    (known, at) if known == k => at as usize,
+                let pair = recent_pair(&k);
+                match self.recent4[pair] {
+                    [(known, at), _] | [_, (known, at)] if known == k => at as usize,
                     _ => {
                         let at = self.pool_index(key, stats);
-                        self.recent4[slot] = (k, at as u32);
+                        // Read after: a reset there empties the pair.
+                        let first = self.recent4[pair][0];
+                        self.recent4[pair] = [(k, at as u32), first];
                         at
                     }
                 }
@@ -207,7 +210,7 @@ impl ChecksumGate {
             self.v4.clear();
             self.v6.clear();
             self.pools.clear();
-            self.recent4.fill(((0, 0), 0));
+            self.recent4.fill([((0, 0), 0); 2]);
             stats.bump(Counter::ChecksumDirectionsReset);
         }
         let next = self.pools.len() as u32;

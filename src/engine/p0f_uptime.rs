@@ -57,7 +57,7 @@ use super::syn::millis;
 
 /// p0f's processing of one packet, before its payload reaches the
 /// analyzers: the `host_uptime` it yields, if any.
-#[inline]
+#[inline(always)]
 pub(super) fn on_packet(
     hosts: &mut HostTsTable,
     cx: &mut Context,

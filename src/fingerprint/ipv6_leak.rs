@@ -147,18 +147,28 @@ impl MacIpv4Table {
     /// unspecified, broadcast and multicast addresses. An ARP-learned
     /// address is not replaced by one learned from an IPv4 frame. Returns
     /// whether another entry was evicted to make room.
+    #[inline]
     pub fn record(&mut self, mac: Mac, ip: Ipv4Addr, how: Provenance) -> bool {
+        // The latest MAC again (every frame of one side): inline.
+        if let Some(r) = self.recent[0].as_mut().filter(|r| r.mac == mac) {
+            if !ip.is_unspecified() && !ip.is_broadcast() && !ip.is_multicast() && how >= r.value.1
+            {
+                r.value = (ip, how);
+            }
+            return false;
+        }
+        self.record_other(mac, ip, how)
+    }
+
+    fn record_other(&mut self, mac: Mac, ip: Ipv4Addr, how: Provenance) -> bool {
         if !is_unicast_mac(&mac) || ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() {
             return false;
         }
-        for i in 0..2 {
-            let Some(r) = self.recent[i].as_mut().filter(|r| r.mac == mac) else {
-                continue;
-            };
+        if let Some(r) = self.recent[1].as_mut().filter(|r| r.mac == mac) {
             if how >= r.value.1 {
                 r.value = (ip, how);
             }
-            self.recent[..=i].rotate_right(1);
+            self.recent.swap(0, 1);
             return false;
         }
         self.settle_order();
