@@ -89,10 +89,14 @@ impl Drop for StreamState {
 }
 
 impl StreamState {
-    /// No analyzer wants anything more of this flow: its payload needs
-    /// no work (its reassembly buffers are released already).
-    fn is_finished(&self) -> bool {
-        self.wants.iter().flatten().all(|w| !*w) && !self.analyzers.wants_segments()
+    /// No analyzer wants anything more of side `d`'s payload: it needs
+    /// no work (that side's reassembly buffer is released already, and
+    /// with no analyzer wanting segments every `on_segment` is a no-op,
+    /// so the readers' footprint cannot change either). A long transfer's
+    /// data once the other side's analyzers wait for more (an HTTP
+    /// client's next request) stops here.
+    fn is_done_with(&self, d: usize) -> bool {
+        self.wants[d].iter().all(|w| !*w) && !self.analyzers.wants_segments()
     }
 
     /// What p0f's HTTP module still wants of the connection.
@@ -150,11 +154,11 @@ pub(super) fn on_payload(
     payload: &[u8],
     ts: Timestamp,
 ) {
-    if slot.as_deref().is_some_and(StreamState::is_finished) {
-        return;
-    }
     let side = seg.side;
     let d = side as usize;
+    if slot.as_deref().is_some_and(|s| s.is_done_with(d)) {
+        return;
+    }
     let mut state = match slot.take() {
         Some(s) => s,
         // The budget took this flow's partial handshakes: it is timed, not
@@ -259,7 +263,7 @@ mod tests {
             ts,
         );
         assert!(
-            !slot.as_deref().unwrap().is_finished(),
+            !slot.as_deref().unwrap().is_done_with(Side::Server as usize),
             "the server is unheard"
         );
         on_payload(
@@ -276,7 +280,7 @@ mod tests {
         let next = seg(Side::Client, 5000);
         on_payload(&mut cx, &mut slot, false, &flow, &next, 5001, &junk, ts);
         let state = slot.as_deref().unwrap();
-        assert!(state.is_finished());
+        assert!(state.is_done_with(0) && state.is_done_with(1));
         assert_eq!(
             state
                 .buffers
@@ -304,6 +308,82 @@ mod tests {
             before
         );
         assert!(cx.out.is_empty());
+    }
+
+    /// A keep-alive HTTP connection: the client side waits for a next
+    /// request, the server's side is done after the response head, and
+    /// the rest of a long download is not looked at (no counter, no
+    /// event, no byte moves).
+    #[test]
+    fn a_side_nobody_wants_is_skipped_while_the_other_waits() {
+        let mut cx = Context::for_tests();
+        let handshake = Handshake::default();
+        let attribution = Attribution {
+            decky: std::sync::Arc::from("d"),
+            direction: Direction::Inbound,
+        };
+        let observers = FlowObservers::default();
+        let flow = StreamFlow {
+            client: "192.0.2.1:40000".parse().unwrap(),
+            server: "10.0.0.5:80".parse().unwrap(),
+            handshake: &handshake,
+            isn: [Some(0), Some(0)],
+            attribution: &attribution,
+            observers: &observers,
+            syn_os: None,
+        };
+        let seg = |side, payload_len| Segment {
+            side,
+            flags: TcpFlags(TcpFlags::ACK | TcpFlags::PSH),
+            payload_len,
+            retransmission: false,
+        };
+        let ts = Timestamp::new(1, 0);
+        let mut slot = None;
+        let request = b"GET /big.iso HTTP/1.1\r\nHost: bench\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n";
+        let response = b"HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 100000000\r\n\r\n";
+        let client = seg(Side::Client, request.len());
+        on_payload(&mut cx, &mut slot, false, &flow, &client, 1, request, ts);
+        let server = seg(Side::Server, response.len());
+        on_payload(&mut cx, &mut slot, false, &flow, &server, 1, response, ts);
+        let mut seq = 1 + response.len() as u32;
+        let body = vec![0x5au8; 1460];
+        // The SSH analyzer's segment probation ends within these.
+        for _ in 0..64 {
+            on_payload(
+                &mut cx,
+                &mut slot,
+                false,
+                &flow,
+                &seg(Side::Server, 1460),
+                seq,
+                &body,
+                ts,
+            );
+            seq = seq.wrapping_add(1460);
+        }
+        let state = slot.as_deref().unwrap();
+        assert!(state.is_done_with(Side::Server as usize));
+        assert!(!state.is_done_with(Side::Client as usize));
+        let before = (format!("{:?}", cx.stats), state.allocated(), cx.out.len());
+        for _ in 0..10 {
+            on_payload(
+                &mut cx,
+                &mut slot,
+                false,
+                &flow,
+                &seg(Side::Server, 1460),
+                seq,
+                &body,
+                ts,
+            );
+            seq = seq.wrapping_add(1460);
+        }
+        let state = slot.as_deref().unwrap();
+        assert_eq!(
+            (format!("{:?}", cx.stats), state.allocated(), cx.out.len()),
+            before
+        );
     }
 
     /// What BENCHMARKS.md reports: the bytes of a flow's stream state with
