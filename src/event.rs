@@ -578,7 +578,7 @@ fn class_of(not_plain: u64, v: &[u8]) -> u8 {
     if not_plain == 0 {
         0
     } else {
-        NOT_PLAIN | u8::from(v.contains(&b']')) * BRACKET
+        NOT_PLAIN | (u8::from(v.contains(&b']')) * BRACKET)
     }
 }
 

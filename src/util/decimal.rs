@@ -36,14 +36,14 @@ fn push_long(out: &mut Vec<u8>, v: u64) {
 fn digits8(v: u32) -> u64 {
     let v = u64::from(v);
     // Two 32-bit lanes below 10^4: the high four digits, the low four.
-    let w = v / 10_000 | (v % 10_000) << 32;
+    let w = (v / 10_000) | ((v % 10_000) << 32);
     // Each lane into two 16-bit lanes below 100 (x / 100 == x * 5243 >> 19
     // for x below 43699).
-    let hundreds = (w * 5243 >> 19) & 0x0000_007f_0000_007f;
-    let w = hundreds | (w - hundreds * 100) << 16;
+    let hundreds = ((w * 5243) >> 19) & 0x0000_007f_0000_007f;
+    let w = hundreds | ((w - hundreds * 100) << 16);
     // Each into two bytes below 10 (x / 10 == x * 103 >> 10 below 179).
-    let tens = (w * 103 >> 10) & 0x000f_000f_000f_000f;
-    tens | (w - tens * 10) << 8
+    let tens = ((w * 103) >> 10) & 0x000f_000f_000f_000f;
+    tens | ((w - tens * 10) << 8)
 }
 
 fn ascii(digits: u64) -> u64 {
