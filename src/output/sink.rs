@@ -10,8 +10,9 @@
 //! A file removed (or moved away) while open would swallow every later
 //! record into an inode nobody can reach. Before writing, at most once per
 //! [`LINK_CHECK_INTERVAL`] of wall-clock time, a sink checks that its path
-//! still names the file it holds; if not, it says so on stderr, counts it
-//! and recreates the file at its path.
+//! still names the file it holds; if not, it says so (a warning in the
+//! program's log), counts it (`output_files_recreated`) and recreates the
+//! file at its path.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -196,8 +197,8 @@ impl Sink {
         }
         self.recreated += 1;
         let total = self.recreated_together.fetch_add(1, Ordering::Relaxed) + 1;
-        eprintln!(
-            "decnet-sniffer: {}: output file was removed or moved while open; \
+        tracing::warn!(
+            "{}: output file was removed or moved while open; \
              recreating it (output files recreated: {total})",
             self.path.display()
         );
