@@ -317,7 +317,9 @@ mod tests {
             assert!(p.wants_response());
             let (a, b) = RESP.split_at(cut.min(RESP.len() - 1));
             let first = p.on_server(db, &mut memo, a);
-            let (r, _) = first.or_else(|| p.on_server(db, &mut memo, b)).expect("response");
+            let (r, _) = first
+                .or_else(|| p.on_server(db, &mut memo, b))
+                .expect("response");
             assert_eq!(
                 r.sig,
                 "0:Server:Content-Type,Connection,Keep-Alive,Accept-Ranges,Date:x/1"

@@ -202,7 +202,10 @@ impl Session {
         if seg.retransmission {
             None // replays are not SSH packets
         } else if self.readers[side as usize].is_ssh_segment(len) {
-            Some(Counted::Packet(side, u32::try_from(len).unwrap_or(u32::MAX)))
+            Some(Counted::Packet(
+                side,
+                u32::try_from(len).unwrap_or(u32::MAX),
+            ))
         } else if seg.flags.0 == crate::decode::TcpFlags::ACK {
             Some(Counted::Ack(side))
         } else {

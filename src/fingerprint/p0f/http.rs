@@ -614,9 +614,7 @@ fn push_clean(out: &mut String, v: &[u8], max: usize, stops: &[u8]) {
     let (bracket, pipe) = (stops.contains(&b']'), stops.contains(&b'|'));
     let end = v
         .iter()
-        .position(|&b| {
-            !(0x20..0x80).contains(&b) || (bracket && b == b']') || (pipe && b == b'|')
-        })
+        .position(|&b| !(0x20..0x80).contains(&b) || (bracket && b == b']') || (pipe && b == b'|'))
         .unwrap_or(v.len());
     // Printable ASCII only: always UTF-8.
     out.push_str(std::str::from_utf8(&v[..end]).unwrap_or_default());
@@ -1031,7 +1029,10 @@ mod tests {
                 assert_eq!(want.dishonest, got.dishonest);
             }
         }
-        let resp = done(HttpDir::Response, b"HTTP/1.1 200 OK\r\nServer: nginx\r\n\r\n");
+        let resp = done(
+            HttpDir::Response,
+            b"HTTP/1.1 200 OK\r\nServer: nginx\r\n\r\n",
+        );
         let (want, got) = (db().find(&resp), db().find_memo(&resp, &mut memo));
         assert_eq!(want.record.map(|r| r.line), got.record.map(|r| r.line));
     }
