@@ -747,7 +747,7 @@ mod tests {
 
     #[test]
     fn fitting_the_index_changes_nothing_visible() {
-        let mut next = crate::util::test_rng::xorshift(0x5EED_F17);
+        let mut next = crate::util::test_rng::xorshift(0x05EE_DF17);
         let mut below = move |n: u64| next() % n;
         // `a` never fits its index, `b` fits it after every step.
         let mut a: Lru<u32, u64> = Lru::new(5_000);
