@@ -129,7 +129,13 @@ impl LeakTracker {
         }
     }
 
-    fn observe_v6(&mut self, cx: &mut Context, deckies: &DeckyMap, pkt: &Packet<'_>, ts: Timestamp) {
+    fn observe_v6(
+        &mut self,
+        cx: &mut Context,
+        deckies: &DeckyMap,
+        pkt: &Packet<'_>,
+        ts: Timestamp,
+    ) {
         match (pkt.ip.src, pkt.ip.dst) {
             (IpAddr::V6(src), IpAddr::V6(dst)) => {
                 let Some(leak) = ipv6_leak::classify(&src, pkt.src_mac) else {

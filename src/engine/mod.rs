@@ -141,9 +141,8 @@ struct IdleCheck {
 impl IdleCheck {
     /// Whether no flow can have been idle longer than `idle_us` at `now`.
     fn nothing_due(&self, now: Timestamp, idle_us: i64) -> bool {
-        self.earliest_us.is_some_and(|t| {
-            !self.out_of_order && now.as_micros().saturating_sub(t) <= idle_us
-        })
+        self.earliest_us
+            .is_some_and(|t| !self.out_of_order && now.as_micros().saturating_sub(t) <= idle_us)
     }
 
     /// Notes the earliest activity left after an expiry check (`None`:

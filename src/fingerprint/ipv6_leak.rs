@@ -516,7 +516,11 @@ mod tests {
             for step in 0..20_000 {
                 let r = next();
                 // Mostly the first two MACs, as a connection's two sides.
-                let mac = macs[if r & 3 != 0 { (r >> 2) as usize % 2 } else { (r >> 2) as usize % 6 }];
+                let mac = macs[if r & 3 != 0 {
+                    (r >> 2) as usize % 2
+                } else {
+                    (r >> 2) as usize % 6
+                }];
                 let ip = ips[(r >> 8) as usize % if r >> 12 & 7 == 0 { 6 } else { 3 }];
                 let how = if r >> 16 & 7 == 0 {
                     Provenance::Arp
