@@ -233,11 +233,11 @@ impl Output {
             (self.writer.write_into(ev, room, line, None).0, false, 0)
         };
         line[n] = b'\n';
-        if to_log {
-            self.log.as_mut().map(|s| s.commit(n + 1));
+        if let (true, Some(log)) = (to_log, self.log.as_mut()) {
+            log.commit(n + 1);
         }
-        if to_json {
-            self.json.as_mut().map(|s| s.commit(m + 1));
+        if let (true, Some(json)) = (to_json, self.json.as_mut()) {
+            json.commit(m + 1);
         }
         self.next_room = room.line() + room.record();
     }
