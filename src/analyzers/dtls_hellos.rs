@@ -111,7 +111,18 @@ impl DtlsHelloTable {
     /// while the budget is spent drops the oldest partial ClientHellos
     /// (never the newest: a newcomer is not refused; the engine sheds
     /// other state after).
+    #[inline]
     pub fn enforce_budget(&mut self, stats: &mut Stats) {
+        // Called at every new packet time: an empty table whose charge is
+        // settled has nothing to settle or shed (and the budget's atomics
+        // are not touched for nothing).
+        if self.entries.is_empty() && self.held == self.charged {
+            return;
+        }
+        self.settle_budget(stats);
+    }
+
+    fn settle_budget(&mut self, stats: &mut Stats) {
         loop {
             let now = self.held + self.entries.len() * Lru::<Key, Entry>::entry_bytes();
             if now > self.charged {
@@ -274,7 +285,15 @@ impl DtlsHelloTable {
     /// The least recently used entry is the one with the oldest fragment,
     /// as long as packet time does not go backwards (when it does, an
     /// entry may live a little longer).
+    #[inline]
     pub fn expire(&mut self, now: Timestamp, stats: &mut Stats) {
+        // Called at every new packet time; usually nothing is waiting.
+        if !self.entries.is_empty() {
+            self.expire_some(now, stats);
+        }
+    }
+
+    fn expire_some(&mut self, now: Timestamp, stats: &mut Stats) {
         let limit = now.as_micros().saturating_sub(EXPIRY_SECS * 1_000_000);
         while let Some((_, entry)) = self.entries.peek_oldest() {
             if entry.last.as_micros() > limit {

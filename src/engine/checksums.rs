@@ -115,14 +115,46 @@ fn one_way(src: &IpAddr, sport: u16, dst: &IpAddr, dport: u16, proto: u8) -> One
     }
 }
 
-type Table<K> = hashbrown::HashMap<K, Pool, ahash::RandomState>;
+/// Direction -> its pool's place in [`ChecksumGate::pools`].
+type Table<K> = hashbrown::HashMap<K, u32, ahash::RandomState>;
+
+/// Pairs of slots of [`ChecksumGate::recent4`] (a power of two).
+const RECENT_PAIRS: usize = 128;
 
 /// The validation state of one capture (engine or router).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ChecksumGate {
-    /// IPv4 and IPv6 directions, `MAX_DIRECTIONS` of both together.
+    /// IPv4 and IPv6 directions, `MAX_DIRECTIONS` of both together, with
+    /// where their pools are.
     v4: Table<OneWay4>,
     v6: Table<OneWay6>,
+    /// The pools, in the order their directions came.
+    pools: Vec<Pool>,
+    /// Recently judged IPv4 directions and their pools' places, in a pair
+    /// of slots chosen by a multiplicative hash of the direction (`(0,
+    /// 0)`: empty; a real key's ports word holds its protocol); a newcomer
+    /// takes the first of its pair and moves the first to the second.
+    /// A pool stays where it is until the tables start over, which
+    /// empties the slots too: so the busy directions of a transfer are
+    /// judged without a table lookup.
+    recent4: Box<[[(OneWay4, u32); 2]; RECENT_PAIRS]>,
+}
+
+impl Default for ChecksumGate {
+    fn default() -> Self {
+        ChecksumGate {
+            v4: Table::default(),
+            v6: Table::default(),
+            pools: Vec::new(),
+            recent4: Box::new([[((0, 0), 0); 2]; RECENT_PAIRS]),
+        }
+    }
+}
+
+/// The [`ChecksumGate::recent4`] pair of an IPv4 direction.
+fn recent_pair(k: &OneWay4) -> usize {
+    let mixed = (k.0 ^ k.1.rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (mixed >> (64 - RECENT_PAIRS.trailing_zeros())) as usize
 }
 
 impl ChecksumGate {
@@ -142,12 +174,34 @@ impl ChecksumGate {
             ),
             _ => return true,
         };
-        self.pool(key, stats).admit(good, handshake, stats)
+        self.admit_key(key, good, handshake, stats)
     }
 
-    /// The pool of `key`'s direction, a new one when it is new (the tables
-    /// start over first when full).
-    fn pool(&mut self, key: OneWay, stats: &mut Stats) -> &mut Pool {
+    /// Records a verdict on `key`'s direction; whether the packet is
+    /// admitted.
+    fn admit_key(&mut self, key: OneWay, good: bool, handshake: bool, stats: &mut Stats) -> bool {
+        let at = match key {
+            OneWay::V4(k) => {
+                let pair = recent_pair(&k);
+                match self.recent4[pair] {
+                    [(known, at), _] | [_, (known, at)] if known == k => at as usize,
+                    _ => {
+                        let at = self.pool_index(key, stats);
+                        // Read after: a reset there empties the pair.
+                        let first = self.recent4[pair][0];
+                        self.recent4[pair] = [(k, at as u32), first];
+                        at
+                    }
+                }
+            }
+            OneWay::V6(_) => self.pool_index(key, stats),
+        };
+        self.pools[at].admit(good, handshake, stats)
+    }
+
+    /// Where the pool of `key`'s direction is, a new one when it is new
+    /// (the tables start over first when full).
+    fn pool_index(&mut self, key: OneWay, stats: &mut Stats) -> usize {
         let known = |gate: &Self| match &key {
             OneWay::V4(k) => gate.v4.contains_key(k),
             OneWay::V6(k) => gate.v6.contains_key(k),
@@ -155,12 +209,19 @@ impl ChecksumGate {
         if self.len() >= MAX_DIRECTIONS && !known(self) {
             self.v4.clear();
             self.v6.clear();
+            self.pools.clear();
+            self.recent4.fill([((0, 0), 0); 2]);
             stats.bump(Counter::ChecksumDirectionsReset);
         }
-        match key {
-            OneWay::V4(k) => self.v4.entry(k).or_default(),
-            OneWay::V6(k) => self.v6.entry(k).or_default(),
+        let next = self.pools.len() as u32;
+        let at = match key {
+            OneWay::V4(k) => *self.v4.entry(k).or_insert(next),
+            OneWay::V6(k) => *self.v6.entry(k).or_insert(next),
+        };
+        if at == next {
+            self.pools.push(Pool::default());
         }
+        at as usize
     }
 
     /// Directions tracked.
@@ -194,7 +255,7 @@ fn verdict(pkt: &Packet<'_>) -> Option<bool> {
         // host (GRO) or not yet segmented (TSO), checksum never final.
         return None;
     }
-    if ip.version == 4 && fold(sum(ip.header_bytes())) != 0xffff {
+    if ip.version == 4 && fold(header_sum(ip.header_bytes())) != 0xffff {
         return Some(false);
     }
     if proto == 17 && segment[6] == 0 && segment[7] == 0 {
@@ -219,6 +280,22 @@ fn addr_words(a: &IpAddr) -> u64 {
             .chunks_exact(4)
             .map(|w| halves(u32::from_be_bytes([w[0], w[1], w[2], w[3]])))
             .sum(),
+    }
+}
+
+/// [`sum`] of an IPv4 header: the usual 20 bytes as five 32-bit words,
+/// inline (the general loop's set-up was most of its cost there).
+#[inline]
+fn header_sum(header: &[u8]) -> u64 {
+    match <&[u8; 20]>::try_from(header) {
+        Ok(h) => {
+            let acc = h
+                .chunks_exact(4)
+                .map(|w| u64::from(u32::from_ne_bytes([w[0], w[1], w[2], w[3]])))
+                .sum::<u64>();
+            u64::from(u16::from_be(fold(acc)))
+        }
+        Err(_) => sum(header),
     }
 }
 
@@ -343,6 +420,19 @@ mod tests {
     }
 
     #[test]
+    fn header_sum_is_sum() {
+        let mut next = crate::util::test_rng::xorshift(0x2545_f491_4f6c_dd1d);
+        for len in [0usize, 19, 20, 21, 24, 60] {
+            for _ in 0..200 {
+                let bytes: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+                assert_eq!(fold(header_sum(&bytes)), fold(sum(&bytes)), "{len}");
+            }
+        }
+        let ones = [0xffu8; 20];
+        assert_eq!(fold(header_sum(&ones)), fold(sum(&ones)));
+    }
+
+    #[test]
     fn address_words_sum_as_their_octets() {
         for a in [
             "0.0.0.0",
@@ -454,7 +544,8 @@ mod tests {
     /// IPv4 and IPv6 directions in their two tables give the verdicts and
     /// counters of one table keyed by the whole addresses, over a random
     /// mix of families, mapped addresses, ports, protocols, handshakes and
-    /// bad checksums, and across resets of the full table.
+    /// bad checksums, and across resets of the full table (the recent
+    /// IPv4 directions' slots included).
     #[test]
     fn split_tables_match_one_table_keyed_by_address() {
         let addrs: Vec<IpAddr> = [
@@ -490,9 +581,12 @@ mod tests {
             let proto = if r >> 12 & 1 == 0 { 6 } else { 17 };
             let good = r >> 13 & 3 != 0;
             let handshake = proto == 6 && r >> 15 & 7 == 0;
-            let got = gate
-                .pool(one_way(&src, sport, &dst, dport, proto), &mut stats)
-                .admit(good, handshake, &mut stats);
+            let got = gate.admit_key(
+                one_way(&src, sport, &dst, dport, proto),
+                good,
+                handshake,
+                &mut stats,
+            );
             let want = reference.admit((src, sport, dst, dport, proto), good, handshake);
             assert_eq!(got, want, "step {step}");
             assert_eq!(gate.len(), reference.directions.len(), "step {step}");
@@ -512,6 +606,29 @@ mod tests {
             stats.get(Counter::ChecksumBadAcceptedOffload),
             reference.accepted
         );
+    }
+
+    /// A direction judged from its recent slot is forgotten with the
+    /// table: after the reset its first bad packet is a new direction's
+    /// (mostly bad: taken for offload), not a pinned one's.
+    #[test]
+    fn recent_slots_start_over_with_the_table() {
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.5".parse().unwrap();
+        let mut gate = ChecksumGate::default();
+        let mut stats = Stats::default();
+        let pinned = one_way(&a, 40000, &b, 80, 6);
+        assert!(gate.admit_key(pinned, true, true, &mut stats));
+        assert!(!gate.admit_key(pinned, false, false, &mut stats));
+        assert!(gate.admit_key(pinned, true, false, &mut stats));
+        assert_eq!(stats.get(Counter::ChecksumBadDropped), 1);
+        for port in 0..MAX_DIRECTIONS as u16 {
+            gate.admit_key(one_way(&b, port, &a, 80, 17), true, false, &mut stats);
+        }
+        assert_eq!(stats.get(Counter::ChecksumDirectionsReset), 1);
+        assert!(gate.admit_key(pinned, false, false, &mut stats));
+        assert_eq!(stats.get(Counter::ChecksumBadAcceptedOffload), 1);
+        assert_eq!(stats.get(Counter::ChecksumBadDropped), 1);
     }
 
     #[test]

@@ -35,8 +35,10 @@ pub struct LeakTracker {
     /// from them are the decky's own, never a leak.
     decky_macs: DeckyMacs,
     /// The last two IPv4 sources checked against the deckies (a flow's
-    /// two directions), so a flow's frames cost no lookup.
-    last_v4_sources: [Option<(Mac, Ipv4Addr)>; 2],
+    /// two directions), so a flow's frames cost no lookup; packed by
+    /// [`v4_source`] (two integer compares where the tuples took a loop),
+    /// 0 for none.
+    last_v4_sources: [u128; 2],
     /// The capture interface, for `on_iface` (empty when reading files).
     iface: Arc<str>,
 }
@@ -50,7 +52,7 @@ impl LeakTracker {
             link_local_evictions: 0,
             link_local_charge: Charge::new(Budget::unlimited(), Pool::LinkLocal),
             decky_macs: DeckyMacs::new(cap),
-            last_v4_sources: [None; 2],
+            last_v4_sources: [0; 2],
             iface: Arc::from(""),
         }
     }
@@ -73,7 +75,7 @@ impl LeakTracker {
 
     /// A new decky map: sources seen before may be deckies now.
     pub fn deckies_changed(&mut self) {
-        self.last_v4_sources = [None; 2];
+        self.last_v4_sources = [0; 2];
     }
 
     /// Names the interface the packets come from (`run`).
@@ -98,6 +100,8 @@ impl LeakTracker {
         ]
     }
 
+    /// Inline: an IPv4 frame, nearly every packet, is a few compares.
+    #[inline]
     pub fn observe(
         &mut self,
         cx: &mut Context,
@@ -109,19 +113,24 @@ impl LeakTracker {
         if pkt.tunnel_depth != 0 {
             return;
         }
-        match (pkt.ip.src, pkt.ip.dst) {
-            (IpAddr::V4(src), _) => {
-                if let Some(mac) = pkt.src_mac {
-                    if self.macs.record(mac, src, Provenance::Ipv4Frame) {
-                        cx.stats.bump(Counter::Ipv6LeakMacEvictions);
-                    }
-                    let seen = Some((mac, src));
-                    if !self.last_v4_sources.contains(&seen) {
-                        self.last_v4_sources = [seen, self.last_v4_sources[0]];
-                        self.learn_decky_mac(cx, deckies, IpAddr::V4(src), mac);
-                    }
+        match (pkt.ip.src, pkt.src_mac) {
+            (IpAddr::V4(src), Some(mac)) => {
+                if self.macs.record(mac, src, Provenance::Ipv4Frame) {
+                    cx.stats.bump(Counter::Ipv6LeakMacEvictions);
+                }
+                let seen = v4_source(mac, src);
+                if self.last_v4_sources[0] != seen && self.last_v4_sources[1] != seen {
+                    self.last_v4_sources = [seen, self.last_v4_sources[0]];
+                    self.learn_decky_mac(cx, deckies, IpAddr::V4(src), mac);
                 }
             }
+            (IpAddr::V4(_), None) => {}
+            (IpAddr::V6(_), _) => self.observe_v6(cx, deckies, pkt, ts),
+        }
+    }
+
+    fn observe_v6(&mut self, cx: &mut Context, deckies: &DeckyMap, pkt: &Packet<'_>, ts: Timestamp) {
+        match (pkt.ip.src, pkt.ip.dst) {
             (IpAddr::V6(src), IpAddr::V6(dst)) => {
                 let Some(leak) = ipv6_leak::classify(&src, pkt.src_mac) else {
                     if let Some(mac) = pkt.src_mac {
@@ -177,6 +186,12 @@ impl LeakTracker {
             }
         }
     }
+}
+
+/// A MAC and IPv4 source in one integer, never 0.
+fn v4_source(mac: Mac, ip: Ipv4Addr) -> u128 {
+    let mac = mac.iter().fold(0u128, |acc, b| acc << 8 | u128::from(*b));
+    1 << 80 | mac << 32 | u128::from(u32::from(ip))
 }
 
 impl LeakTracker {

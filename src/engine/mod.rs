@@ -133,22 +133,23 @@ pub struct FlowApp {
 /// past (a capture out of time order) ends the shortcut for good.
 #[derive(Debug, Default)]
 struct IdleCheck {
-    /// The earliest activity of any flow, when known.
-    earliest: Option<Timestamp>,
+    /// The earliest activity of any flow in microseconds, when known.
+    earliest_us: Option<i64>,
     out_of_order: bool,
 }
 
 impl IdleCheck {
     /// Whether no flow can have been idle longer than `idle_us` at `now`.
     fn nothing_due(&self, now: Timestamp, idle_us: i64) -> bool {
-        self.earliest
-            .is_some_and(|t| !self.out_of_order && now.micros_since(t) <= idle_us)
+        self.earliest_us.is_some_and(|t| {
+            !self.out_of_order && now.as_micros().saturating_sub(t) <= idle_us
+        })
     }
 
     /// Notes the earliest activity left after an expiry check (`None`:
     /// no flows).
     fn checked(&mut self, earliest: Option<Timestamp>) {
-        self.earliest = earliest;
+        self.earliest_us = earliest.map(Timestamp::as_micros);
     }
 
     fn out_of_order(&mut self) {
@@ -177,6 +178,9 @@ pub struct Engine {
     now: Timestamp,
     /// No flow is idle before this time (see [`IdleCheck`]).
     idle_check: IdleCheck,
+    /// `flow_idle_secs` in microseconds (computed once: expiry is
+    /// checked at every new packet time).
+    idle_us: i64,
     /// Off in a shard: the link-local and DHCP tables span every host, so the
     /// router in front of the shards keeps them.
     track_leaks: bool,
@@ -199,6 +203,8 @@ impl Engine {
     /// An engine drawing on `budget` (a shard's share of `--memcap`).
     pub fn with_budget(limits: Limits, deckies: DeckyMap, budget: Budget) -> Self {
         let limits_tally = limits.tally_fingerprints;
+        let idle_us =
+            i64::try_from(limits.flow_idle_secs.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
         let client_sources = limits.seq_sources.min(client_mismatch::DEFAULT_SOURCES);
         let mut flows = FlowTable::with_half_open_cap(limits.flows, limits.pending_handshakes);
         flows.set_budget(budget.clone());
@@ -232,6 +238,7 @@ impl Engine {
             deckies,
             now: Timestamp::default(),
             idle_check: IdleCheck::default(),
+            idle_us,
             track_leaks: true,
             routed_seq: None,
             tally: (limits_tally > 0).then(|| FingerprintTally::new(limits_tally)),
@@ -316,10 +323,15 @@ impl Engine {
     /// half-open flows, then the least recently active flows themselves
     /// (reported as evicted, like a full table's). A new flow is never
     /// refused: it is the old state that makes room.
+    #[inline]
     fn shed(&mut self) {
-        if !self.cx.budget.over() {
-            return;
+        // Every packet asks; the budget is almost never over.
+        if self.cx.budget.over() {
+            self.shed_over_budget();
         }
+    }
+
+    fn shed_over_budget(&mut self) {
         self.defrag.shed(&mut self.cx.stats);
         let budget = self.cx.budget.clone();
         let mut shed = 0u64;
@@ -517,14 +529,19 @@ impl Engine {
         }
     }
 
+    /// Runs at every new packet time: inline, as there is usually
+    /// nothing to expire.
+    #[inline]
     fn expire_idle(&mut self) {
         self.defrag.expire(self.now, &mut self.cx.stats);
         self.datagrams.expire(self.now, &mut self.cx.stats);
-        let idle_us = i64::try_from(self.cx.limits.flow_idle_secs.saturating_mul(1_000_000))
-            .unwrap_or(i64::MAX);
-        if self.idle_check.nothing_due(self.now, idle_us) {
-            return;
+        if !self.idle_check.nothing_due(self.now, self.idle_us) {
+            self.expire_idle_flows();
         }
+    }
+
+    fn expire_idle_flows(&mut self) {
+        let idle_us = self.idle_us;
         while let Some((flow, half_open)) = self.flows.pop_idle(self.now, idle_us) {
             self.cx.stats.bump(Counter::FlowsIdleExpired);
             let ts = Timestamp::from_micros(flow.stats.last.as_micros().saturating_add(idle_us));

@@ -57,7 +57,26 @@ use super::syn::millis;
 
 /// p0f's processing of one packet, before its payload reaches the
 /// analyzers: the `host_uptime` it yields, if any.
+#[inline(always)]
 pub(super) fn on_packet(
+    hosts: &mut HostTsTable,
+    cx: &mut Context,
+    flow: &mut Flow<FlowApp>,
+    side: Side,
+    tcp: &TcpView<'_>,
+    ts: Timestamp,
+    hs: Handshake,
+) {
+    // p0f follows a connection from a fingerprinted SYN until it is done
+    // with it: every other packet of a connection it does not follow
+    // changes nothing (each case below returns first), so most packets of
+    // a long flow stop here.
+    if flow.app.p0f.alive || matches!(hs, Handshake::Syn { .. }) {
+        on_followed_packet(hosts, cx, flow, side, tcp, ts, hs);
+    }
+}
+
+fn on_followed_packet(
     hosts: &mut HostTsTable,
     cx: &mut Context,
     flow: &mut Flow<FlowApp>,

@@ -101,28 +101,34 @@ pub enum Provenance {
 /// `attacker_v4`.
 pub struct MacIpv4Table {
     map: Lru<Mac, (Ipv4Addr, Provenance)>,
-    /// The last record: already the most recent entry with this value, so
-    /// the same record again (every frame of a bulk transfer) changes
-    /// nothing and needs no lookup.
-    last: Option<(Mac, Ipv4Addr, Provenance)>,
     /// The last two MACs recorded, the latest first, with where they are
-    /// stored: the table's two most recent entries. A connection's two
-    /// sides alternate between them, so which of the two is the more
-    /// recent is kept here and written into the table (a touch) only
-    /// before an entry is added, the one time the order matters (eviction):
-    /// no hashing and no relinking per frame, the same evictions.
-    recent: [Option<(Mac, Located)>; 2],
+    /// stored and their current values: the table's two most recent
+    /// entries. A connection's two sides alternate between them, so which
+    /// of the two is the more recent, and their values, are kept here and
+    /// written into the table (a touch and a store) only before an entry
+    /// is added, the one time the order matters (eviction): no hashing,
+    /// no relinking and no store per frame, the same evictions. Only
+    /// entries still in the table are here ([`Self::forget_evicted`]).
+    recent: [Option<Recent>; 2],
     /// Entries dropped to make room (the cap or the memory budget).
     pub evictions: u64,
     /// Charged to the memory budget (`link_local`).
     charge: crate::util::budget::Charge,
 }
 
+/// One of [`MacIpv4Table::recent`]: its value is the entry's, newer than
+/// the table's copy.
+#[derive(Debug, Clone, Copy)]
+struct Recent {
+    mac: Mac,
+    at: Located,
+    value: (Ipv4Addr, Provenance),
+}
+
 impl MacIpv4Table {
     pub fn new(cap: usize) -> Self {
         MacIpv4Table {
             map: Lru::new(cap),
-            last: None,
             recent: [None; 2],
             evictions: 0,
             charge: crate::util::budget::Charge::new(
@@ -141,41 +147,49 @@ impl MacIpv4Table {
     /// unspecified, broadcast and multicast addresses. An ARP-learned
     /// address is not replaced by one learned from an IPv4 frame. Returns
     /// whether another entry was evicted to make room.
+    #[inline]
     pub fn record(&mut self, mac: Mac, ip: Ipv4Addr, how: Provenance) -> bool {
-        if self.last == Some((mac, ip, how)) {
+        // The latest MAC again (every frame of one side): inline.
+        if let Some(r) = self.recent[0].as_mut().filter(|r| r.mac == mac) {
+            if !ip.is_unspecified() && !ip.is_broadcast() && !ip.is_multicast() && how >= r.value.1
+            {
+                r.value = (ip, how);
+            }
             return false;
         }
+        self.record_other(mac, ip, how)
+    }
+
+    fn record_other(&mut self, mac: Mac, ip: Ipv4Addr, how: Provenance) -> bool {
         if !is_unicast_mac(&mac) || ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() {
             return false;
         }
-        self.last = Some((mac, ip, how));
-        for i in 0..2 {
-            let Some((m, at)) = self.recent[i].filter(|(m, _)| *m == mac) else {
-                continue;
-            };
-            if let Some(entry) = self.map.peek_mut_hinted(at, &m) {
-                if how >= entry.1 {
-                    *entry = (ip, how);
-                }
-                self.recent[..=i].rotate_right(1);
-                return false;
+        if let Some(r) = self.recent[1].as_mut().filter(|r| r.mac == mac) {
+            if how >= r.value.1 {
+                r.value = (ip, how);
             }
+            self.recent.swap(0, 1);
+            return false;
         }
         self.settle_order();
         if let Some(at) = self.map.locate(&mac) {
+            let mut value = (ip, how);
             if let Some(entry) = self.map.get_mut_at(at) {
                 if how >= entry.1 {
                     *entry = (ip, how);
                 }
+                value = *entry;
             }
-            self.recent = [Some((mac, at)), self.recent[0]];
+            self.recent = [Some(Recent { mac, at, value }), self.recent[0]];
             return false;
         }
         let evicted = self.map.insert(mac, (ip, how)).is_some();
         let shed = self.map.settle_budget(&mut self.charge);
         if let Some(at) = self.map.locate(&mac) {
-            self.recent = [Some((mac, at)), self.recent[0]];
+            let value = (ip, how);
+            self.recent = [Some(Recent { mac, at, value }), self.recent[0]];
         }
+        self.forget_evicted();
         if evicted {
             self.evictions += 1;
         }
@@ -183,16 +197,32 @@ impl MacIpv4Table {
         evicted || shed > 0
     }
 
-    /// Makes the table's order that of `recent` (the latest most recent),
-    /// before it decides an eviction.
+    /// Makes the table's order that of `recent` (the latest most recent)
+    /// and its values theirs, before it decides an eviction.
     fn settle_order(&mut self) {
-        for (mac, at) in [self.recent[1], self.recent[0]].into_iter().flatten() {
-            self.map.get_mut_hinted(at, &mac);
+        for r in [self.recent[1], self.recent[0]].into_iter().flatten() {
+            if let Some(entry) = self.map.get_mut_hinted(r.at, &r.mac) {
+                *entry = r.value;
+            }
+        }
+    }
+
+    /// Drops from `recent` the entries an insertion evicted.
+    fn forget_evicted(&mut self) {
+        for slot in &mut self.recent {
+            if let Some(r) = slot {
+                if self.map.peek_mut_hinted(r.at, &r.mac).is_none() {
+                    *slot = None;
+                }
+            }
         }
     }
 
     pub fn lookup(&self, mac: &Mac) -> Option<Ipv4Addr> {
-        self.map.peek(mac).map(|e| e.0)
+        match self.recent.iter().flatten().find(|r| r.mac == *mac) {
+            Some(r) => Some(r.value.0),
+            None => self.map.peek(mac).map(|e| e.0),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -453,6 +483,78 @@ mod tests {
         assert_eq!(arp_sender(&arp[..17]), None);
         arp[5] = 16; // IPv6-sized protocol addresses: not ours
         assert_eq!(arp_sender(&arp), None);
+    }
+
+    /// The table against a plain model (entries in the order of their
+    /// last records, the first evicted, ARP not replaced by a frame's
+    /// address) over random records of a few MACs and addresses, junk
+    /// included, at small caps: the two recent entries' values and order
+    /// kept beside the table give the same lookups, sizes and evictions.
+    #[test]
+    fn mac_table_matches_a_plain_lru_model() {
+        let macs: [Mac; 6] = [
+            [2, 0, 0, 0, 0, 1],
+            [2, 0, 0, 0, 0, 2],
+            [2, 0, 0, 0, 0, 3],
+            [2, 0, 0, 0, 0, 4],
+            [1, 0, 0, 0, 0, 5],
+            [0; 6],
+        ];
+        let ips = [
+            Ipv4Addr::new(192, 0, 2, 1),
+            Ipv4Addr::new(192, 0, 2, 2),
+            Ipv4Addr::new(10, 0, 0, 1),
+            Ipv4Addr::UNSPECIFIED,
+            Ipv4Addr::BROADCAST,
+            Ipv4Addr::new(224, 0, 0, 1),
+        ];
+        let mut next = crate::util::test_rng::xorshift(0x5851_f42d_4c95_7f2d);
+        for cap in 1..=4 {
+            let mut t = MacIpv4Table::new(cap);
+            let mut model: Vec<(Mac, (Ipv4Addr, Provenance))> = Vec::new();
+            let mut model_evictions = 0u64;
+            for step in 0..20_000 {
+                let r = next();
+                // Mostly the first two MACs, as a connection's two sides.
+                let mac = macs[if r & 3 != 0 { (r >> 2) as usize % 2 } else { (r >> 2) as usize % 6 }];
+                let ip = ips[(r >> 8) as usize % if r >> 12 & 7 == 0 { 6 } else { 3 }];
+                let how = if r >> 16 & 7 == 0 {
+                    Provenance::Arp
+                } else {
+                    Provenance::Ipv4Frame
+                };
+                let want = if !is_unicast_mac(&mac)
+                    || ip.is_unspecified()
+                    || ip.is_broadcast()
+                    || ip.is_multicast()
+                {
+                    false
+                } else if let Some(i) = model.iter().position(|(m, _)| *m == mac) {
+                    let (m, mut v) = model.remove(i);
+                    if how >= v.1 {
+                        v = (ip, how);
+                    }
+                    model.push((m, v));
+                    false
+                } else {
+                    model.push((mac, (ip, how)));
+                    if model.len() > cap {
+                        model.remove(0);
+                        model_evictions += 1;
+                        true
+                    } else {
+                        false
+                    }
+                };
+                assert_eq!(t.record(mac, ip, how), want, "cap {cap} step {step}");
+                assert_eq!(t.len(), model.len(), "cap {cap} step {step}");
+                assert_eq!(t.evictions, model_evictions, "cap {cap} step {step}");
+                for m in &macs {
+                    let in_model = model.iter().find(|(k, _)| k == m).map(|(_, v)| v.0);
+                    assert_eq!(t.lookup(m), in_model, "cap {cap} step {step}");
+                }
+            }
+        }
     }
 
     #[test]

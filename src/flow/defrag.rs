@@ -168,7 +168,15 @@ impl DefragTable {
     }
 
     /// Drops datagrams whose time is up at `now`.
+    #[inline]
     pub fn expire(&mut self, now: Timestamp, stats: &mut Stats) {
+        // Called at every new packet time; usually no datagram is waiting.
+        if !self.order.is_empty() {
+            self.expire_some(now, stats);
+        }
+    }
+
+    fn expire_some(&mut self, now: Timestamp, stats: &mut Stats) {
         while let Some((&seq, &key)) = self.order.iter().next() {
             let created = self.datagrams.get(&key).map_or(now, |d| d.created);
             if now.secs.saturating_sub(created.secs) < TIMEOUT_SECS

@@ -46,25 +46,28 @@ impl OutputStats {
     }
 }
 
-/// Where to append a record for `sink`: its queue (true), or `scratch`
-/// (false) when there is no file or it failed to make room (counted, as
-/// [`Sink::push_line`]'s failures are).
-fn queue<'a>(
+/// Where to write a record of at most `room` bytes for `sink`: its queue
+/// (true), or `scratch` (false) when there is no file or it failed to make
+/// room (counted, as [`Sink::push_line`]'s failures are).
+fn spare<'a>(
     sink: &'a mut Option<Sink>,
     room: usize,
     scratch: &'a mut Vec<u8>,
     stats: &mut OutputStats,
     last_error: &mut Option<SinkError>,
-) -> (&'a mut Vec<u8>, bool) {
-    match sink.as_mut().map(|s| s.line_buffer(room)) {
-        Some(Ok(buf)) => (buf, true),
+) -> (&'a mut [u8], bool) {
+    match sink.as_mut().map(|s| s.spare(room)) {
+        Some(Ok(buf)) => return (buf, true),
         Some(Err(e)) => {
             stats.write_errors += 1;
             *last_error = Some(e);
-            (scratch, false)
         }
-        None => (scratch, false),
+        None => {}
     }
+    if scratch.len() < room {
+        scratch.resize(room, 0);
+    }
+    (&mut scratch[..room], false)
 }
 
 /// Written events dropped at a time.
@@ -87,10 +90,6 @@ pub struct Output {
     /// Scratch space for a line or record no file takes.
     line: Vec<u8>,
     record: Vec<u8>,
-    /// The last line's and record's length with the newline: the room
-    /// asked of the queues for the next.
-    line_room: usize,
-    record_room: usize,
     /// The last write error, for the caller to report once.
     pub last_error: Option<SinkError>,
     /// Files the sinks recreated, all together.
@@ -111,8 +110,6 @@ impl Output {
             stats: OutputStats::default(),
             line: Vec::with_capacity(1024),
             record: Vec::with_capacity(2048),
-            line_room: 1024,
-            record_room: 2048,
             last_error: None,
             recreated: Arc::default(),
         }
@@ -171,47 +168,57 @@ impl Output {
             self.stats.deduplicated[ev.kind.index()] += 1;
             return;
         }
-        // Straight into the files' queues; into scratch space for a
-        // file that is absent or failed to take it.
-        self.line.clear();
-        self.record.clear();
-        let room = self.line_room;
-        let (line, to_log) = queue(
+        match self.writer.room(&ev, id) {
+            Some(room) => self.write_in_place(&ev, &room),
+            None => {
+                // Something to escape: through scratch space.
+                let (mut line, mut record) = (
+                    std::mem::take(&mut self.line),
+                    std::mem::take(&mut self.record),
+                );
+                line.clear();
+                record.clear();
+                let with_record = self.json.is_some().then_some(&mut record);
+                self.writer.write(&ev, id, &mut line, with_record);
+                self.queue(&line, &record);
+                (self.line, self.record) = (line, record);
+            }
+        }
+        self.written(ev.kind, Some(ev));
+    }
+
+    /// Writes the line and record of a plain event straight into the
+    /// files' queues (into scratch space for a file that is absent or
+    /// failed to take it).
+    fn write_in_place(&mut self, ev: &Event, room: &super::layout::Room) {
+        let (line, to_log) = spare(
             &mut self.log,
-            room,
+            room.line(),
             &mut self.line,
             &mut self.stats,
             &mut self.last_error,
         );
-        let line_start = line.len();
-        let room = self.record_room;
-        let record = match &mut self.json {
-            Some(_) => {
-                let (record, to_json) = queue(
-                    &mut self.json,
-                    room,
-                    &mut self.record,
-                    &mut self.stats,
-                    &mut self.last_error,
-                );
-                let record_start = record.len();
-                self.writer.write(&ev, id, line, Some(record));
-                self.record_room = record.len() - record_start + 1;
-                to_json.then_some(record)
-            }
-            None => {
-                self.writer.write(&ev, id, line, None);
-                None
-            }
+        let (n, to_json, m) = if self.json.is_some() {
+            let (record, to_json) = spare(
+                &mut self.json,
+                room.record(),
+                &mut self.record,
+                &mut self.stats,
+                &mut self.last_error,
+            );
+            let (n, m) = self.writer.write_into(ev, room, line, Some(record));
+            record[m] = b'\n';
+            (n, to_json, m)
+        } else {
+            (self.writer.write_into(ev, room, line, None).0, false, 0)
         };
-        if let Some(record) = record {
-            record.push(b'\n');
-        }
-        self.line_room = line.len() - line_start + 1;
+        line[n] = b'\n';
         if to_log {
-            line.push(b'\n');
+            self.log.as_mut().map(|s| s.commit(n + 1));
         }
-        self.written(ev.kind, Some(ev));
+        if to_json {
+            self.json.as_mut().map(|s| s.commit(m + 1));
+        }
     }
 
     /// Dedups and queues one event formatted by [`Self::formatter`].
@@ -224,6 +231,12 @@ impl Output {
     }
 
     fn write(&mut self, kind: EventKind, line: &[u8], record: &[u8], ev: Option<Event>) {
+        self.queue(line, record);
+        self.written(kind, ev);
+    }
+
+    /// Queues a line and its record on the files there are.
+    fn queue(&mut self, line: &[u8], record: &[u8]) {
         if let Some(log) = &mut self.log {
             if let Err(e) = log.push_line(line) {
                 self.stats.write_errors += 1;
@@ -236,7 +249,6 @@ impl Output {
                 self.last_error = Some(e);
             }
         }
-        self.written(kind, ev);
     }
 
     /// Counts a written event and queues it for the bus.
