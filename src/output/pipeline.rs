@@ -70,6 +70,14 @@ fn spare<'a>(
     (&mut scratch[..room], false)
 }
 
+/// Bytes queued for the two files together before both are written, the
+/// log first. Fewer, larger writes cost the kernel less (each write of
+/// whole lines starts and ends inside a page: about 9 us of kernel CPU a
+/// write here, measured), and the log gets its share of a disk about to
+/// fill before the JSON file takes the rest (tests/faults.rs fills a
+/// 256 KiB tmpfs). A sink alone writes at the same size.
+const FILES_BATCH: usize = 256 * 1024;
+
 /// Written events dropped at a time.
 const SPENT_MAX: usize = 256;
 
@@ -90,6 +98,9 @@ pub struct Output {
     /// Scratch space for a line or record no file takes.
     line: Vec<u8>,
     record: Vec<u8>,
+    /// The room the last event written in place took: what the next is
+    /// expected to ask of the queues.
+    next_room: usize,
     /// The last write error, for the caller to report once.
     pub last_error: Option<SinkError>,
     /// Files the sinks recreated, all together.
@@ -110,18 +121,27 @@ impl Output {
             stats: OutputStats::default(),
             line: Vec::with_capacity(1024),
             record: Vec::with_capacity(2048),
+            next_room: 4096,
             last_error: None,
             recreated: Arc::default(),
         }
     }
 
     pub fn log_to(&mut self, path: &Path) -> Result<(), SinkError> {
-        self.log = Some(Sink::open(path)?.counting_into(self.recreated.clone()));
+        self.log = Some(
+            Sink::open(path)?
+                .counting_into(self.recreated.clone())
+                .batching(FILES_BATCH),
+        );
         Ok(())
     }
 
     pub fn json_to(&mut self, path: &Path) -> Result<(), SinkError> {
-        self.json = Some(Sink::open(path)?.counting_into(self.recreated.clone()));
+        self.json = Some(
+            Sink::open(path)?
+                .counting_into(self.recreated.clone())
+                .batching(FILES_BATCH),
+        );
         Ok(())
     }
 
@@ -213,11 +233,31 @@ impl Output {
             (self.writer.write_into(ev, room, line, None).0, false, 0)
         };
         line[n] = b'\n';
-        if to_log {
-            self.log.as_mut().map(|s| s.commit(n + 1));
+        if let (true, Some(log)) = (to_log, self.log.as_mut()) {
+            log.commit(n + 1);
         }
-        if to_json {
-            self.json.as_mut().map(|s| s.commit(m + 1));
+        if let (true, Some(json)) = (to_json, self.json.as_mut()) {
+            json.commit(m + 1);
+        }
+        self.next_room = room.line() + room.record();
+    }
+
+    /// Writes both files, the log first, once the next event might take
+    /// their queues past [`FILES_BATCH`] together.
+    fn write_if_full(&mut self) {
+        let queued: usize = [&self.log, &self.json]
+            .into_iter()
+            .flatten()
+            .map(Sink::queued)
+            .sum();
+        if queued + self.next_room <= FILES_BATCH {
+            return;
+        }
+        for sink in [&mut self.log, &mut self.json].into_iter().flatten() {
+            if let Err(e) = sink.flush() {
+                self.stats.write_errors += 1;
+                self.last_error = Some(e);
+            }
         }
     }
 
@@ -254,6 +294,7 @@ impl Output {
     /// Counts a written event and queues it for the bus.
     fn written(&mut self, kind: EventKind, ev: Option<Event>) {
         self.stats.written[kind.index()] += 1;
+        self.write_if_full();
         match ev {
             Some(ev) if kind.on_bus() && self.publisher.is_some() => {
                 self.pending_bus.push(ev);
@@ -296,5 +337,45 @@ impl Output {
             sink.reopen()?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::util::time::Timestamp;
+
+    /// The two files are written together, the log first, once their
+    /// queues hold about [`FILES_BATCH`] bytes: never one without the
+    /// other, and whole lines only.
+    #[test]
+    fn files_are_written_together_log_first() {
+        let dir = std::env::temp_dir().join(format!("decnet-pipeline-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (log, json) = (dir.join("log"), dir.join("json"));
+        let mut output = Output::new(0, 16);
+        output.log_to(&log).unwrap();
+        output.json_to(&json).unwrap();
+        let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len() as usize);
+        let mut writes = 0;
+        let mut last = (0, 0);
+        for i in 0..4000u32 {
+            let mut ev = Event::new(EventKind::TcpFlowTiming, Timestamp::new(1, i), "d".into());
+            ev.push("src_ip", "192.0.2.1").push("packets", i);
+            output.handle(ev);
+            let now = (size(&log), size(&json));
+            if now != last {
+                writes += 1;
+                assert!(now.0 > last.0 && now.1 > last.1, "{last:?} -> {now:?}");
+                assert!(now.0 + now.1 - last.0 - last.1 <= FILES_BATCH);
+                last = now;
+            }
+        }
+        assert!(writes > 1, "{writes}");
+        output.flush().unwrap();
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(text.lines().count(), 4000);
+        assert!(text.ends_with("\"]\n"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

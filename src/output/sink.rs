@@ -22,7 +22,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Bytes buffered before a write is forced.
+/// Bytes buffered before a write is forced (unless [`Sink::batching`]
+/// says otherwise).
 const BATCH: usize = 64 * 1024;
 
 /// How often a sink checks that its file is still at its path (wall clock:
@@ -49,6 +50,8 @@ pub struct Sink {
     /// left as the last record there left them.
     buf: Vec<u8>,
     queued: usize,
+    /// Bytes queued before a write is forced.
+    batch: usize,
     /// When the file was last found at its path.
     link_checked: Instant,
     /// Times this sink recreated its file.
@@ -68,6 +71,7 @@ impl Sink {
             target: Target::File(open_append(path)?),
             buf: Vec::with_capacity(BATCH),
             queued: 0,
+            batch: BATCH,
             link_checked: Instant::now(),
             recreated: 0,
             recreated_together: Arc::default(),
@@ -81,11 +85,24 @@ impl Sink {
             target: Target::Stdout,
             buf: Vec::with_capacity(BATCH),
             queued: 0,
+            batch: BATCH,
             link_checked: Instant::now(),
             recreated: 0,
             recreated_together: Arc::default(),
             mid_line: false,
         }
+    }
+
+    /// Writes only when `batch` bytes are queued (or on [`Self::flush`]):
+    /// an owner that writes several sinks together sets its own.
+    pub fn batching(mut self, batch: usize) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
+    /// Bytes queued, not yet written.
+    pub fn queued(&self) -> usize {
+        self.queued
     }
 
     /// Counts this sink's recreations also in `together`, shared with the
@@ -119,7 +136,7 @@ impl Sink {
     /// fewer than `room` bytes are left of the batch. On failure the
     /// record cannot be queued, as with [`Self::push_line`].
     pub fn spare(&mut self, room: usize) -> Result<&mut [u8], SinkError> {
-        if self.queued + room > BATCH {
+        if self.queued + room > self.batch {
             self.flush()?;
         }
         let end = self.queued + room;
@@ -160,7 +177,7 @@ impl Sink {
                 Ok(())
             }
             Err(source) => {
-                if self.queued > 16 * BATCH {
+                if self.queued > 16 * self.batch {
                     self.queued = 0;
                     if self.mid_line {
                         self.buf[0] = b'\n';
