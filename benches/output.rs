@@ -97,6 +97,18 @@ fn bench(c: &mut Criterion) {
             writer.key(&ev, id) as usize + line.len() + record.len()
         })
     });
+    // The same written in place, as the output thread writes a plain
+    // event into its files' queues (no resizing of a `Vec`).
+    let mut in_line = vec![0u8; 4096];
+    let mut in_record = vec![0u8; 8192];
+    g.bench_function("layout_write_into_syn", |b| {
+        b.iter(|| {
+            let id = writer.prepare(black_box(&ev));
+            let room = writer.room(&ev, id).expect("a plain event");
+            let (n, m) = writer.write_into(&ev, &room, &mut in_line, Some(&mut in_record));
+            writer.key(&ev, id) as usize + n + m
+        })
+    });
     // A scan storm: every key new, packet time 10 us apart.
     let mut dedup = Dedup::new(300, 1_000_000);
     let mut n = 0u64;

@@ -4,7 +4,11 @@
 //! - `scanner_flood_new_source`: one tool's SYN over and over (the p0f
 //!   verdict, signature text and client label come from the SYN memo);
 //! - `varied_shapes_new_source`: every SYN a window no recent SYN had, so
-//!   each one misses the memo and is matched and written in full.
+//!   each one misses the memo and is matched and written in full;
+//! - `memcap_bound_new_source`: a Linux SYN (timestamps: p0f's host
+//!   table too) under a small `--memcap`, so that, as in a long flood,
+//!   every table is held by the budget and each SYN sheds old state (the
+//!   tables squeezed below their peak fit their indexes).
 
 mod common;
 
@@ -52,6 +56,20 @@ fn bench(c: &mut Criterion) {
             // Window bytes of the TCP header: a new shape each SYN.
             let window = 1000 + (n % 60_000) as u16;
             frame[48..50].copy_from_slice(&window.to_be_bytes());
+            send(&mut engine, &mut frame, n)
+        })
+    });
+
+    let limits = Limits {
+        memcap: 16 << 20,
+        ..Limits::default()
+    };
+    let mut engine = Engine::new(limits, deckies());
+    let mut frame = common::linux_syn();
+    let mut n: u32 = 0;
+    g.bench_function("memcap_bound_new_source", |b| {
+        b.iter(|| {
+            n = n.wrapping_add(1);
             send(&mut engine, &mut frame, n)
         })
     });

@@ -22,6 +22,7 @@ use decnet_sniffer::fingerprint::tls::certificate;
 use decnet_sniffer::fingerprint::tls::hello_prints::HelloPrintCache;
 use decnet_sniffer::fingerprint::tls::ja3::{ja3, ja3s};
 use decnet_sniffer::fingerprint::tls::ja4::{ja4, HelloTransport};
+use decnet_sniffer::fingerprint::tls::prelude::{find_hello, PRELUDE_LIMIT};
 use decnet_sniffer::fingerprint::tls::{
     handshake_type, ClientHello, HandshakeReader, Next, ServerHello,
 };
@@ -285,6 +286,13 @@ fn bench(c: &mut Criterion) {
     let mut certs = CertPrintCache::default();
     g.bench_function("certificate_cached_prints", |b| {
         b.iter(|| certs.prints(black_box(der)).map(|p| p.serial().len()))
+    });
+    // What every non-TLS stream costs the hello search: a plaintext
+    // prelude (here an HTTP request of PRELUDE_LIMIT bytes) with no hello.
+    let mut prelude = b"GET / HTTP/1.1\r\nHost: example.org\r\nCookie: ".to_vec();
+    prelude.resize(PRELUDE_LIMIT as usize, b'a');
+    g.bench_function("find_hello_in_plaintext_4k", |b| {
+        b.iter(|| find_hello(black_box(&prelude), handshake_type::CLIENT_HELLO))
     });
     g.finish();
 

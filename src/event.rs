@@ -6,7 +6,7 @@
 //! be any byte sequence; escaping is the output layer's job, never the
 //! producer's.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use crate::util::time::Timestamp;
@@ -351,15 +351,11 @@ impl Event {
     }
 
     /// Appends a structured field (numbers, addresses, hashes, flags).
+    #[inline]
     pub fn push<V: FieldValue>(&mut self, name: &'static str, value: V) -> &mut Self {
         let start = self.values.len();
-        value.write_to(&mut self.values);
-        if V::PLAIN {
-            // Numbers, flags, addresses: nothing to look for.
-            self.push_slot(name, start, false, false, true)
-        } else {
-            self.slot(name, start, false)
-        }
+        let class = value.write_classified(&mut self.values);
+        self.push_class(name, start, false, class)
     }
 
     /// Appends a structured field whose text `write` appends to the buffer
@@ -385,8 +381,8 @@ impl Event {
     /// Appends an attacker-controlled free-text field (raw bytes, any content).
     pub fn push_text(&mut self, name: &'static str, value: impl AsRef<[u8]>) -> &mut Self {
         let start = self.values.len();
-        self.values.extend_from_slice(value.as_ref());
-        self.slot(name, start, true)
+        let class = append_classified(&mut self.values, value.as_ref());
+        self.push_class(name, start, true, class)
     }
 
     fn slot(&mut self, name: &'static str, start: usize, free_text: bool) -> &mut Self {
@@ -396,16 +392,34 @@ impl Event {
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
             "field name {name:?}"
         );
-        let class = self.values.get(start..).map_or(0, classify);
+        let class = Class(self.values.get(start..).map_or(0, classify));
+        self.push_class(name, start, free_text, class)
+    }
+
+    #[inline]
+    fn push_class(
+        &mut self,
+        name: &'static str,
+        start: usize,
+        free_text: bool,
+        class: Class,
+    ) -> &mut Self {
+        debug_assert_eq!(
+            class.0,
+            self.values.get(start..).map_or(0, classify),
+            "{name}: class of {:?}",
+            self.values.get(start..)
+        );
         self.push_slot(
             name,
             start,
             free_text,
-            class & BRACKET != 0,
-            class & NOT_PLAIN == 0,
+            class.0 & BRACKET != 0,
+            class.0 & NOT_PLAIN == 0,
         )
     }
 
+    #[inline]
     fn push_slot(
         &mut self,
         name: &'static str,
@@ -528,31 +542,166 @@ static BYTE_CLASS: [u8; 256] = {
 
 /// Both facts about a value in one pass, eight bytes at a time (a SYN
 /// event classifies about 300 bytes of text: a byte at a time this was a
-/// chain of dependent table lookups, 3% of the scan storm's CPU).
+/// chain of dependent table lookups, 3% of the scan storm's CPU); the
+/// last word overlaps the one before rather than a byte loop.
 #[inline]
 fn classify(v: &[u8]) -> u8 {
-    use crate::util::swar;
-    let mut words = v.chunks_exact(8);
-    let (mut not_plain, mut bracket) = (0u64, 0u64);
-    for chunk in &mut words {
-        let mut word = [0; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        let b = swar::eq(w, b']');
-        // A mask is non-zero exactly when some byte matches (see `swar`).
-        not_plain |= swar::below(w, 0x20)
-            | swar::eq(w, 0x7f)
-            | swar::high(w)
-            | swar::eq(w, b'"')
-            | swar::eq(w, b'\\')
-            | b;
-        bracket |= b;
+    let n = v.len();
+    if n < 8 {
+        return short_class(v);
     }
-    let tail = words
-        .remainder()
-        .iter()
-        .fold(0, |acc, &b| acc | BYTE_CLASS[usize::from(b)]);
-    tail | (u8::from(not_plain != 0) * NOT_PLAIN) | (u8::from(bracket != 0) * BRACKET)
+    let mut not_plain = 0;
+    for chunk in v.chunks_exact(8) {
+        not_plain |= not_plain_mask(word_at(chunk, 0));
+    }
+    not_plain |= not_plain_mask(word_at(v, n - 8));
+    class_of(not_plain, v)
+}
+
+/// [`classify`] of fewer than eight bytes: four to seven as one word of
+/// two halves that may overlap, fewer a byte at a time.
+#[inline]
+fn short_class(v: &[u8]) -> u8 {
+    let n = v.len();
+    if n >= 4 {
+        let word = u64::from(half_at(v, 0)) | u64::from(half_at(v, n - 4)) << 32;
+        return class_of(not_plain_mask(word), v);
+    }
+    v.iter().fold(0, |acc, &b| acc | BYTE_CLASS[usize::from(b)])
+}
+
+/// The class of `v` from the union of [`not_plain_mask`] over all its
+/// bytes; only a value not plain (nearly none) is looked at again, for
+/// a `]`.
+#[inline]
+fn class_of(not_plain: u64, v: &[u8]) -> u8 {
+    if not_plain == 0 {
+        0
+    } else {
+        NOT_PLAIN | (u8::from(v.contains(&b']')) * BRACKET)
+    }
+}
+
+/// Non-zero exactly when some byte of `w` is not plain. Plain bytes are
+/// 0x20..=0x7e but `"`, `\\` and `]`: the range takes one test of three
+/// sums (no sum carries or borrows across bytes while every byte is in
+/// range, so the lowest byte out of it is always flagged), `\\` and `]`
+/// (0x5c, 0x5d) one test with the low bit set.
+#[inline]
+fn not_plain_mask(w: u64) -> u64 {
+    use crate::util::swar;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let out_of_range = (w | w.wrapping_add(ONES) | w.wrapping_sub(ONES * 0x20)) & swar::HIGHS;
+    // Each mask is non-zero exactly when some byte matches (see `swar`).
+    out_of_range | swar::eq(w, b'"') | swar::eq(w | ONES, b']')
+}
+
+/// The eight bytes of `v` from `at` (which the caller keeps in bounds).
+#[inline]
+fn word_at(v: &[u8], at: usize) -> u64 {
+    let mut word = [0; 8];
+    word.copy_from_slice(&v[at..at + 8]);
+    u64::from_le_bytes(word)
+}
+
+/// The four bytes of `v` from `at` (which the caller keeps in bounds).
+#[inline]
+fn half_at(v: &[u8], at: usize) -> u32 {
+    let mut half = [0; 4];
+    half.copy_from_slice(&v[at..at + 4]);
+    u32::from_le_bytes(half)
+}
+
+/// Values longer than this are appended with `memcpy` (see
+/// [`append_classified`]). Shorter ones (a SYN event's longest, `p0f_sig`,
+/// is about 50 bytes) are copied in overlapping blocks of fixed size: a
+/// loop of words instead cost as many instructions as the
+/// mispredictions it saved (callgrind --branch-sim, scan storm).
+const WORD_COPY_MAX: usize = 64;
+
+/// The sixteen bytes of `v` from `at` (which the caller keeps in bounds).
+#[inline]
+fn block_at(v: &[u8], at: usize) -> [u8; 16] {
+    let mut block = [0; 16];
+    block.copy_from_slice(&v[at..at + 16]);
+    block
+}
+
+/// [`not_plain_mask`] of both words of a block.
+#[inline]
+fn block_mask(block: [u8; 16]) -> u64 {
+    not_plain_mask(word_at(&block, 0)) | not_plain_mask(word_at(&block, 8))
+}
+
+/// What [`classify`] says of a value: whether it is plain, whether it
+/// holds a `]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Class(u8);
+
+impl Class {
+    /// A value [`is_plain`] (numbers, flags, addresses, empty text).
+    pub const PLAIN: Class = Class(0);
+
+    /// The class of `v`.
+    pub fn of(v: &[u8]) -> Class {
+        Class(classify(v))
+    }
+}
+
+/// Appends `v` to `out` and classifies it in the same pass. A value of at
+/// most [`WORD_COPY_MAX`] bytes (nearly every field value) is moved as
+/// words or blocks that may overlap, with fixed-size copies the compiler
+/// inlines, and classified from those words: a libc `memmove` call for a few bytes cost more than the copy,
+/// and the separate pass over the value read it again.
+#[inline]
+pub fn append_classified(out: &mut Vec<u8>, v: &[u8]) -> Class {
+    let n = v.len();
+    let at = out.len();
+    if n > WORD_COPY_MAX {
+        out.extend_from_slice(v);
+        return Class(classify(v));
+    }
+    if n > 32 {
+        // Four blocks of 16, the last two overlapping the first two.
+        let (a, b) = (block_at(v, 0), block_at(v, 16));
+        let (c, d) = (block_at(v, n - 32), block_at(v, n - 16));
+        out.extend_from_slice(&a);
+        out.extend_from_slice(&b);
+        out.truncate(at + n - 32);
+        out.extend_from_slice(&c);
+        out.extend_from_slice(&d);
+        let not_plain = block_mask(a) | block_mask(b) | block_mask(c) | block_mask(d);
+        return Class(class_of(not_plain, v));
+    }
+    if n > 16 {
+        let (first, last) = (block_at(v, 0), block_at(v, n - 16));
+        out.extend_from_slice(&first);
+        out.truncate(at + n - 16);
+        out.extend_from_slice(&last);
+        return Class(class_of(block_mask(first) | block_mask(last), v));
+    }
+    if n >= 8 {
+        let (first, last) = (word_at(v, 0), word_at(v, n - 8));
+        out.extend_from_slice(&first.to_le_bytes());
+        out.truncate(at + n - 8);
+        out.extend_from_slice(&last.to_le_bytes());
+        return Class(class_of(not_plain_mask(first) | not_plain_mask(last), v));
+    }
+    if n >= 4 {
+        let (first, last) = (half_at(v, 0), half_at(v, n - 4));
+        out.extend_from_slice(&first.to_le_bytes());
+        out.truncate(at + n - 4);
+        out.extend_from_slice(&last.to_le_bytes());
+        // Every byte of the word is one of the value's.
+        let word = u64::from(first) | u64::from(last) << 32;
+        return Class(class_of(not_plain_mask(word), v));
+    }
+    let mut class = 0;
+    for &b in v {
+        out.push(b);
+        class |= BYTE_CLASS[usize::from(b)];
+    }
+    Class(class)
 }
 
 /// Whether `v` is printable ASCII without `"`, `\` or `]`: the RFC 5424
@@ -576,6 +725,21 @@ pub trait FieldValue {
     /// looking at it.
     const PLAIN: bool = false;
     fn write_to(&self, out: &mut Vec<u8>);
+
+    /// Appends the text, as [`FieldValue::write_to`], and says what
+    /// [`Class::of`] says of it. Types whose text is copied from bytes
+    /// classify while they copy ([`append_classified`]).
+    #[inline]
+    fn write_classified(&self, out: &mut Vec<u8>) -> Class {
+        let start = out.len();
+        self.write_to(out);
+        if Self::PLAIN {
+            // Numbers, flags, addresses: nothing to look for.
+            Class::PLAIN
+        } else {
+            Class::of(out.get(start..).unwrap_or_default())
+        }
+    }
 }
 
 // Numbers are written digit by digit and addresses straight into the
@@ -607,38 +771,115 @@ signed_field!(i32, i64);
 /// Digits, dots and colons (an `IpAddr` has no scope id).
 impl FieldValue for IpAddr {
     const PLAIN: bool = true;
+    #[inline]
     fn write_to(&self, out: &mut Vec<u8>) {
         match self {
-            // Dotted quad without the formatting machinery: every event
-            // carries two addresses.
-            IpAddr::V4(v4) => {
-                let mut text = [0u8; 15];
-                let mut n = 0;
-                for (i, octet) in v4.octets().into_iter().enumerate() {
-                    if i > 0 {
-                        text[n] = b'.';
-                        n += 1;
-                    }
-                    if octet >= 100 {
-                        text[n] = b'0' + octet / 100;
-                        n += 1;
-                    }
-                    if octet >= 10 {
-                        text[n] = b'0' + octet / 10 % 10;
-                        n += 1;
-                    }
-                    text[n] = b'0' + octet % 10;
-                    n += 1;
-                }
-                out.extend_from_slice(&text[..n]);
-            }
-            // RFC 5952 compression is Display's job. Writing into a Vec
-            // cannot fail.
-            IpAddr::V6(_) => {
-                let _ = std::io::Write::write_fmt(out, format_args!("{self}"));
-            }
+            IpAddr::V4(v4) => write_ipv4(out, *v4),
+            IpAddr::V6(v6) => write_ipv6(out, *v6),
         }
     }
+}
+
+/// The longest text of an IPv6 address: eight groups of four hex digits
+/// with seven colons.
+const IPV6_TEXT_MAX: usize = 39;
+
+/// The dotted quad as `Display` writes it, without the formatting
+/// machinery (every event carries two addresses): each octet's text and a
+/// dot from [`OCTET_TEXT`] shifted into place in one 16-byte word,
+/// appended whole and cut to its length (no libc call, no digit loop).
+#[inline]
+fn write_ipv4(out: &mut Vec<u8>, v4: Ipv4Addr) {
+    let (mut text, mut n) = (0u128, 0u32);
+    for octet in v4.octets() {
+        let entry = OCTET_TEXT[usize::from(octet)];
+        text |= u128::from(entry as u32) << (8 * n);
+        n += (entry >> 56) as u32;
+    }
+    // Without the last octet's dot.
+    append_prefix(out, &text.to_le_bytes(), n as usize - 1);
+}
+
+/// Each octet's decimal text followed by a dot (little-endian, in the low
+/// four bytes) and that text's length (in the top byte).
+static OCTET_TEXT: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut o = 0;
+    while o < 256 {
+        let (mut text, mut len) = (0u64, 0);
+        if o >= 100 {
+            text |= (b'0' as u64 + o as u64 / 100) << (8 * len);
+            len += 1;
+        }
+        if o >= 10 {
+            text |= (b'0' as u64 + o as u64 / 10 % 10) << (8 * len);
+            len += 1;
+        }
+        text |= (b'0' as u64 + o as u64 % 10) << (8 * len);
+        len += 1;
+        text |= (b'.' as u64) << (8 * len);
+        t[o] = text | (len as u64 + 1) << 56;
+        o += 1;
+    }
+    t
+};
+
+/// The text `Display` writes (RFC 5952: lowercase hex without leading
+/// zeros, the longest run of two or more zero groups, the first of equal
+/// ones, as `::`; an IPv4-mapped address as `::ffff:` and a dotted quad),
+/// without the formatting machinery.
+fn write_ipv6(out: &mut Vec<u8>, v6: Ipv6Addr) {
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        out.extend_from_slice(b"::ffff:");
+        write_ipv4(out, v4);
+        return;
+    }
+    let groups = v6.segments();
+    let (mut run_at, mut run_len) = (groups.len(), 0);
+    let mut i = 0;
+    while i < groups.len() {
+        let len = groups[i..].iter().take_while(|&&g| g == 0).count();
+        if len > run_len {
+            (run_at, run_len) = (i, len);
+        }
+        i += len.max(1);
+    }
+    if run_len < 2 {
+        run_at = groups.len();
+    }
+    let mut text = [0u8; IPV6_TEXT_MAX + 1];
+    let mut n = 0;
+    for (i, &group) in groups.iter().enumerate() {
+        if i == run_at {
+            // `::` stands for the run and both its neighbouring colons.
+            text[n] = b':';
+            text[n + 1] = b':';
+            n += 2;
+            continue;
+        }
+        if i > run_at && i < run_at + run_len {
+            continue;
+        }
+        if i > 0 && i != run_at + run_len {
+            text[n] = b':';
+            n += 1;
+        }
+        let digits = (16 - group.leading_zeros()).div_ceil(4).max(1);
+        for d in (0..digits).rev() {
+            text[n] = b"0123456789abcdef"[usize::from((group >> (4 * d)) as u8 & 0xf)];
+            n += 1;
+        }
+    }
+    append_prefix(out, &text, n);
+}
+
+/// Appends the first `n` bytes of `text` by copying all of it (a copy of
+/// a fixed size, inlined) and cutting the rest off again.
+#[inline]
+fn append_prefix<const N: usize>(out: &mut Vec<u8>, text: &[u8; N], n: usize) {
+    let at = out.len();
+    out.extend_from_slice(text);
+    out.truncate(at + n);
 }
 
 /// `address:port`, as `Display` writes it (`[v6]:port`).
@@ -646,7 +887,7 @@ impl FieldValue for SocketAddr {
     fn write_to(&self, out: &mut Vec<u8>) {
         match self {
             SocketAddr::V4(v4) => {
-                IpAddr::V4(*v4.ip()).write_to(out);
+                write_ipv4(out, *v4.ip());
                 out.push(b':');
                 crate::util::decimal::push_u64(out, u64::from(v4.port()));
             }
@@ -654,6 +895,16 @@ impl FieldValue for SocketAddr {
             SocketAddr::V6(_) => {
                 let _ = std::io::Write::write_fmt(out, format_args!("{self}"));
             }
+        }
+    }
+    /// Digits, dots and a colon; a v6 address has its brackets.
+    #[inline]
+    fn write_classified(&self, out: &mut Vec<u8>) -> Class {
+        let start = out.len();
+        self.write_to(out);
+        match self {
+            SocketAddr::V4(_) => Class::PLAIN,
+            SocketAddr::V6(_) => Class::of(out.get(start..).unwrap_or_default()),
         }
     }
 }
@@ -668,10 +919,18 @@ impl FieldValue for &str {
     fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.as_bytes());
     }
+    #[inline]
+    fn write_classified(&self, out: &mut Vec<u8>) -> Class {
+        append_classified(out, self.as_bytes())
+    }
 }
 impl FieldValue for String {
     fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.as_bytes());
+    }
+    #[inline]
+    fn write_classified(&self, out: &mut Vec<u8>) -> Class {
+        append_classified(out, self.as_bytes())
     }
 }
 /// Text already built (by a fingerprint writer): ASCII, never free text.
@@ -679,10 +938,18 @@ impl FieldValue for &[u8] {
     fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self);
     }
+    #[inline]
+    fn write_classified(&self, out: &mut Vec<u8>) -> Class {
+        append_classified(out, self)
+    }
 }
 impl FieldValue for &String {
     fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.as_bytes());
+    }
+    #[inline]
+    fn write_classified(&self, out: &mut Vec<u8>) -> Class {
+        append_classified(out, self.as_bytes())
     }
 }
 
@@ -694,9 +961,17 @@ impl<T: FieldValue> FieldValue for Option<T> {
             v.write_to(out);
         }
     }
+    #[inline]
+    fn write_classified(&self, out: &mut Vec<u8>) -> Class {
+        match self {
+            Some(v) => v.write_classified(out),
+            None => Class::PLAIN,
+        }
+    }
 }
 
 /// A decimal with a fixed number of fraction digits (`duration_s`, `*_ms`).
+#[derive(Debug)]
 pub struct Fixed(pub f64, pub usize);
 /// Digits, `-`, `.`, or `NaN` / `inf`.
 impl FieldValue for Fixed {
@@ -946,5 +1221,122 @@ mod tests {
         assert_eq!(text(Fixed(f64::NAN, 2)), "NaN");
         assert_eq!(text(Fixed(1e300, 1)), format!("{:.1}", 1e300));
         assert_eq!(text(Fixed(0.0005, 3)), format!("{:.3}", 0.0005));
+    }
+
+    /// Every IPv6 shape `Display` distinguishes: each pattern of zero and
+    /// non-zero groups (where the runs are, ties, runs of one), groups of
+    /// every hex length, IPv4-mapped and -compatible addresses.
+    #[test]
+    fn ipv6_text_matches_display() {
+        let mut next = crate::util::test_rng::xorshift(0x9e37_79b9_7f4a_7c15);
+        let check = |groups: [u16; 8]| {
+            let ip = IpAddr::from(groups);
+            assert_eq!(text(ip), ip.to_string(), "{groups:x?}");
+        };
+        for zeros in 0..=255u32 {
+            for _ in 0..40 {
+                let mut groups = [0u16; 8];
+                for (i, g) in groups.iter_mut().enumerate() {
+                    if zeros & (1 << i) == 0 {
+                        let r = next();
+                        // One to four hex digits.
+                        *g = ((r >> 16) as u16 >> (4 * (r % 4))).max(1);
+                    }
+                }
+                check(groups);
+            }
+        }
+        for v4 in [
+            [0u8, 0, 0, 0],
+            [1, 2, 3, 4],
+            [255, 255, 255, 255],
+            [10, 0, 0, 1],
+        ] {
+            let [a, b, c, d] = v4.map(u16::from);
+            check([0, 0, 0, 0, 0, 0xffff, a << 8 | b, c << 8 | d]);
+            check([0, 0, 0, 0, 0, 0, a << 8 | b, c << 8 | d]);
+            check([0, 0, 0, 0, 0xffff, 0, a << 8 | b, c << 8 | d]);
+        }
+        for _ in 0..100_000 {
+            let r = next();
+            check(std::array::from_fn(|i| (r >> (8 * i)) as u16 & 0x0f0f));
+        }
+    }
+
+    /// Appends `v` both ways after some other text: the same bytes as
+    /// `write_to`, the class `classify` gives them.
+    fn check_class<V: FieldValue + std::fmt::Debug>(v: V) {
+        let mut plain = b"x]".to_vec();
+        v.write_to(&mut plain);
+        let mut fused = b"x]".to_vec();
+        let class = v.write_classified(&mut fused);
+        assert_eq!(fused, plain, "{v:?}");
+        assert_eq!(class, Class(classify(&plain[2..])), "{v:?}");
+        if V::PLAIN {
+            assert!(is_plain(&plain[2..]), "{v:?}");
+        }
+    }
+
+    /// The fused copy and class of every value type against `classify` of
+    /// what `write_to` wrote: random bytes of every length up to well past
+    /// the longest copied as words, with each hostile byte at every place.
+    #[test]
+    fn every_value_type_classifies_as_classify() {
+        let mut next = crate::util::test_rng::xorshift(0x2545_f491_4f6c_dd1d);
+        let hostile = [
+            0u8, 0x1f, b' ', b'"', b'\\', b']', b'^', 0x7e, 0x7f, 0x80, 0xff,
+        ];
+        for len in 0..=WORD_COPY_MAX + 9 {
+            let rounds = if len <= 40 { 200 } else { 20 };
+            for _ in 0..rounds {
+                let v: Vec<u8> = (0..len).map(|_| next() as u8 % 0x5f + 0x20).collect();
+                check_class(&v[..]);
+                for at in 0..len {
+                    for h in hostile {
+                        let mut w = v.clone();
+                        w[at] = h;
+                        check_class(&w[..]);
+                        let lossy = String::from_utf8_lossy(&w).into_owned();
+                        check_class(lossy.as_str());
+                        check_class(&lossy);
+                        check_class(Some(lossy.clone()));
+                        check_class(lossy);
+                    }
+                }
+                let random: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+                check_class(&random[..]);
+            }
+        }
+        check_class(None::<&str>);
+        for _ in 0..100_000 {
+            let r = next();
+            check_class(r as u8);
+            check_class(r as u16);
+            check_class(r as u32);
+            check_class(r);
+            check_class(r >> (r % 64));
+            check_class(r as usize);
+            check_class(r as i32);
+            check_class(r as i64);
+            check_class(Some(r as u16));
+            check_class(r % 2 == 0);
+            check_class(IpAddr::from((r as u32).to_be_bytes()));
+            check_class(IpAddr::from(Ipv6Addr::from(
+                u128::from(r) << 64 | u128::from(r >> 7),
+            )));
+            check_class(SocketAddr::new(
+                IpAddr::from((r as u32).to_be_bytes()),
+                (r >> 48) as u16,
+            ));
+            check_class(SocketAddr::new(
+                IpAddr::from(Ipv6Addr::from(u128::from(r))),
+                r as u16,
+            ));
+        }
+        for v in [0.0, 1.5, -2.25, f64::NAN, f64::INFINITY, 1e300, 0.0005] {
+            for digits in 0..4 {
+                check_class(Fixed(v, digits));
+            }
+        }
     }
 }

@@ -103,7 +103,7 @@ impl StreamAnalyzer for HttpConn {
         let mut p0f_request = None;
         if !self.p0f_off {
             let p0f = self.p0f.get_or_insert_with(Default::default);
-            if let Some(n) = p0f.on_client(cx.p0f_db, data) {
+            if let Some(n) = p0f.on_client(cx.p0f_db, &mut cx.tls_prints.http_matches, data) {
                 cx.p0f_http_head(n);
             }
             p0f_request = p0f.take_request();
@@ -202,7 +202,7 @@ impl HttpConn {
             self.p0f_off = true;
             return Interest::Done;
         };
-        if let Some((r, n)) = p0f.on_server(cx.p0f_db, data) {
+        if let Some((r, n)) = p0f.on_server(cx.p0f_db, &mut cx.tls_prints.http_matches, data) {
             let ev = response_event(cx, &r);
             cx.emit(ev);
             cx.p0f_http_head(n);

@@ -5,7 +5,7 @@
 //! `http_response_fingerprint`.
 
 use crate::fingerprint::p0f::http::{
-    HeadRead, HttpDb, HttpDir, HttpMatch, HttpRecord, WireSig, MAX_FLOW_DATA,
+    HeadRead, HttpDb, HttpDir, HttpMatch, HttpMatchMemo, HttpRecord, WireSig, MAX_FLOW_DATA,
 };
 use crate::fingerprint::p0f::nat::{HttpMatchSnap, HttpObs};
 use crate::fingerprint::p0f::Database;
@@ -164,12 +164,18 @@ impl P0fHttp {
     }
 
     /// The next in-order bytes from the client: what host change scoring
-    /// takes of the request when its head is complete.
-    pub fn on_client(&mut self, db: &'static Database, data: &[u8]) -> Option<HttpNatInfo> {
+    /// takes of the request when its head is complete. `memo` remembers
+    /// which signature heads of each shape matched.
+    pub fn on_client(
+        &mut self,
+        db: &'static Database,
+        memo: &mut HttpMatchMemo,
+        data: &[u8],
+    ) -> Option<HttpNatInfo> {
         if self.phase != Phase::Request {
             return None;
         }
-        let (r, scoring) = self.read(db, HttpDir::Request, data)?;
+        let (r, scoring) = self.read(db, memo, HttpDir::Request, data)?;
         self.request = Some(r);
         self.phase = Phase::Response;
         Some(scoring)
@@ -180,6 +186,7 @@ impl P0fHttp {
     pub fn on_server(
         &mut self,
         db: &'static Database,
+        memo: &mut HttpMatchMemo,
         data: &[u8],
     ) -> Option<(P0fHttpResult, HttpNatInfo)> {
         // p0f gives up on a connection whose server speaks before the
@@ -188,7 +195,7 @@ impl P0fHttp {
             self.stop();
             return None;
         }
-        let r = self.read(db, HttpDir::Response, data);
+        let r = self.read(db, memo, HttpDir::Response, data);
         if r.is_some() {
             self.stop();
         }
@@ -205,13 +212,14 @@ impl P0fHttp {
     fn read(
         &mut self,
         db: &'static Database,
+        memo: &mut HttpMatchMemo,
         dir: HttpDir,
         data: &[u8],
     ) -> Option<(P0fHttpResult, HttpNatInfo)> {
         // The common case, a head in one segment, is read in place.
         let outcome = if self.buf.is_empty() {
             match HeadRead::of(&db.http, dir, data) {
-                HeadRead::Done(sig) => Ok(done(db, &sig)),
+                HeadRead::Done(sig) => Ok(done(db, memo, &sig)),
                 HeadRead::Rejected => Err(true),
                 HeadRead::Incomplete => {
                     self.buf
@@ -230,7 +238,7 @@ impl P0fHttp {
                 return None;
             }
             match HeadRead::of(&db.http, dir, &self.buf) {
-                HeadRead::Done(sig) => Ok(done(db, &sig)),
+                HeadRead::Done(sig) => Ok(done(db, memo, &sig)),
                 HeadRead::Rejected => Err(true),
                 HeadRead::Incomplete => Err(false),
             }
@@ -250,8 +258,12 @@ impl P0fHttp {
 }
 
 /// A complete head: its result, and what host change scoring takes.
-fn done(db: &'static Database, sig: &WireSig<'_>) -> (P0fHttpResult, HttpNatInfo) {
-    let m = db.http.find(sig);
+fn done(
+    db: &'static Database,
+    memo: &mut HttpMatchMemo,
+    sig: &WireSig<'_>,
+) -> (P0fHttpResult, HttpNatInfo) {
+    let m = db.http.find_memo(sig, memo);
     (
         P0fHttpResult::of(&db.http, sig, &m),
         HttpNatInfo::of(&db.http, sig, &m),
@@ -293,18 +305,21 @@ mod tests {
     #[test]
     fn request_then_response_split_anywhere() {
         let db = Database::bundled();
+        let mut memo = HttpMatchMemo::default();
         // p0f ends a head at the CR of the empty line: the last LF is not needed.
         for cut in 1..REQ.len() - 1 {
             let mut p = P0fHttp::default();
-            p.on_client(db, &REQ[..cut]);
+            p.on_client(db, &mut memo, &REQ[..cut]);
             assert!(p.take_request().is_none(), "cut {cut}");
-            p.on_client(db, &REQ[cut..]);
+            p.on_client(db, &mut memo, &REQ[cut..]);
             let r = p.take_request().expect("request");
             assert_eq!(r.sig, "1:Host,User-Agent,Accept=[*/*]:Connection,Accept-Encoding,Accept-Language,Accept-Charset,Keep-Alive:curl/8");
             assert!(p.wants_response());
             let (a, b) = RESP.split_at(cut.min(RESP.len() - 1));
-            let first = p.on_server(db, a);
-            let (r, _) = first.or_else(|| p.on_server(db, b)).expect("response");
+            let first = p.on_server(db, &mut memo, a);
+            let (r, _) = first
+                .or_else(|| p.on_server(db, &mut memo, b))
+                .expect("response");
             assert_eq!(
                 r.sig,
                 "0:Server:Content-Type,Connection,Keep-Alive,Accept-Ranges,Date:x/1"
@@ -317,9 +332,10 @@ mod tests {
     #[test]
     fn server_first_turns_p0f_off() {
         let db = Database::bundled();
+        let mut memo = HttpMatchMemo::default();
         let mut p = P0fHttp::default();
-        assert!(p.on_server(db, RESP).is_none());
-        p.on_client(db, REQ);
+        assert!(p.on_server(db, &mut memo, RESP).is_none());
+        p.on_client(db, &mut memo, REQ);
         assert!(p.take_request().is_none());
     }
 

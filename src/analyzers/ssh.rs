@@ -68,14 +68,46 @@ struct Ja4SshState {
     acks_seen: [u32; 2],
     values: Vec<String>,
     /// Segments counted while probing, replayed once SSH is certain.
-    pending: Vec<Counted>,
+    pending: Pending,
 }
 
 #[cfg(feature = "ja4plus")]
 #[derive(Debug, Clone, Copy)]
 enum Counted {
-    Packet(Side, usize),
+    /// An SSH packet and its TCP payload length (JA4SSH reads it as u32).
+    Packet(Side, u32),
     Ack(Side),
+}
+
+/// The segments remembered while probing, in a fixed array: every TCP
+/// flow with payload starts out probing, and a growing vector cost each
+/// of them an allocation.
+#[cfg(feature = "ja4plus")]
+#[derive(Debug, Default)]
+struct Pending {
+    len: usize,
+    items: [Option<Counted>; MAX_PENDING_SEGMENTS],
+}
+
+#[cfg(feature = "ja4plus")]
+impl Pending {
+    fn is_full(&self) -> bool {
+        self.len >= MAX_PENDING_SEGMENTS
+    }
+
+    fn push(&mut self, c: Counted) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = Some(c);
+            self.len += 1;
+        }
+    }
+
+    /// The remembered segments in order; the list is left empty.
+    fn take(&mut self) -> impl Iterator<Item = Counted> {
+        let items = std::mem::take(&mut self.items);
+        let len = std::mem::take(&mut self.len);
+        items.into_iter().take(len).flatten()
+    }
 }
 
 impl Session {
@@ -170,7 +202,10 @@ impl Session {
         if seg.retransmission {
             None // replays are not SSH packets
         } else if self.readers[side as usize].is_ssh_segment(len) {
-            Some(Counted::Packet(side, len))
+            Some(Counted::Packet(
+                side,
+                u32::try_from(len).unwrap_or(u32::MAX),
+            ))
         } else if seg.flags.0 == crate::decode::TcpFlags::ACK {
             Some(Counted::Ack(side))
         } else {
@@ -181,7 +216,7 @@ impl Session {
     fn count(&mut self, cx: &mut StreamCx<'_>, c: Counted) {
         match c {
             Counted::Packet(side, len) => {
-                if let Some(v) = self.ja4ssh.meter.ssh_packet(side, len) {
+                if let Some(v) = self.ja4ssh.meter.ssh_packet(side, len as usize) {
                     self.push_value(cx, v.to_string());
                 }
             }
@@ -212,7 +247,7 @@ impl Session {
     /// Counts what was remembered while probing (SSH is now certain).
     fn replay_pending(&mut self, cx: &mut StreamCx<'_>) {
         self.sync_acks(cx);
-        for c in std::mem::take(&mut self.ja4ssh.pending) {
+        for c in self.ja4ssh.pending.take() {
             self.count(cx, c);
         }
     }
@@ -328,7 +363,7 @@ impl StreamAnalyzer for SshConn {
                 }
                 State::Probing(s) => {
                     if let Some(c) = s.classify(seg) {
-                        if s.ja4ssh.pending.len() >= MAX_PENDING_SEGMENTS {
+                        if s.ja4ssh.pending.is_full() {
                             self.state = State::NotSsh;
                         } else {
                             s.ja4ssh.pending.push(c);

@@ -9,6 +9,7 @@
 
 use super::{Interest, StreamAnalyzer, StreamCx};
 use crate::event::{Event, EventKind, Fixed};
+use crate::fingerprint::p0f::http::HttpMatchMemo;
 use crate::fingerprint::tls::cert_prints::CertPrintCache;
 use crate::fingerprint::tls::certificate::CertificateList;
 use crate::fingerprint::tls::hello_prints::{HelloPrintCache, HelloPrints};
@@ -25,13 +26,15 @@ use crate::flow::table::Handshake;
 use crate::flow::Side;
 use crate::stats::Counter;
 
-/// The engine's caches of TLS fingerprints: recent clients' hello
-/// fingerprints and servers' certificate fields (fixed size).
+/// The engine's caches of fingerprints of recurring peers: recent clients'
+/// hello fingerprints and servers' certificate fields, and which p0f HTTP
+/// signature recent head shapes matched (all fixed size).
 #[derive(Debug, Default)]
 pub struct TlsPrints {
     pub hellos: HelloPrintCache,
     pub servers: ServerPrintCache,
     pub certs: CertPrintCache,
+    pub http_matches: HttpMatchMemo,
 }
 
 /// Per-connection TLS state.

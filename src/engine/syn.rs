@@ -178,7 +178,9 @@ fn analyze(
 #[cfg_attr(not(feature = "ja4plus"), allow(dead_code))]
 struct Ja4t<'a>(TcpView<'a>);
 
+/// Digits, `_` and `-` (`ja4t::write_ja4t`): plain text.
 impl crate::event::FieldValue for Ja4t<'_> {
+    const PLAIN: bool = true;
     #[cfg(feature = "ja4plus")]
     fn write_to(&self, out: &mut Vec<u8>) {
         crate::fingerprint::ja4t::write_ja4t(&self.0, out);

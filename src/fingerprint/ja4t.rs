@@ -62,6 +62,25 @@ mod tests {
         Some(super::ja4t(&TcpView::new(tcp).ok()?))
     }
 
+    /// Whatever the window and option bytes, the text is digits, `_` and
+    /// `-`: the event pushes it as plain without looking.
+    #[test]
+    fn text_is_plain_for_any_options() {
+        let mut next = crate::util::test_rng::xorshift(0x2545_f491_4f6c_dd1d);
+        for _ in 0..20_000 {
+            let len = (next() % 41) as usize & !3;
+            let opts: Vec<u8> = (0..len)
+                .map(|_| match next() % 4 {
+                    0 => (next() % 9) as u8,
+                    _ => next() as u8,
+                })
+                .collect();
+            if let Some(text) = ja4t(&tcp(next() as u16, &opts)) {
+                assert!(crate::event::is_plain(text.as_bytes()), "{text}");
+            }
+        }
+    }
+
     fn tcp(win: u16, opts: &[u8]) -> Vec<u8> {
         let doff = (20 + opts.len()) / 4;
         let mut h = vec![0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, (doff as u8) << 4, 0x02];

@@ -64,7 +64,9 @@ impl std::fmt::Debug for OptionsSig {
     }
 }
 
+/// Letters and commas only (see `summarize_options`): plain text.
 impl crate::event::FieldValue for OptionsSig {
+    const PLAIN: bool = true;
     fn write_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.as_bytes());
     }
@@ -153,5 +155,26 @@ mod tests {
         let tcp = TcpView::new(&hdr).unwrap();
         let s = summarize_options(&tcp);
         assert_eq!(s.options_sig.as_str(), vec!["N"; 40].join(","));
+    }
+
+    /// Whatever the option bytes, the summary is letters and commas, as
+    /// the `PLAIN` claim of its field value says.
+    #[test]
+    fn options_sig_is_plain_for_any_options() {
+        let mut next = crate::util::test_rng::xorshift(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..20_000 {
+            let len = (next() % 41) as usize & !3;
+            let mut hdr = vec![0u8; 20];
+            hdr[12] = ((20 + len) as u8 / 4) << 4;
+            hdr.extend((0..len).map(|_| match next() % 4 {
+                0 => (next() % 9) as u8,
+                _ => next() as u8,
+            }));
+            let Ok(tcp) = TcpView::new(&hdr) else {
+                continue;
+            };
+            let sig = summarize_options(&tcp).options_sig;
+            assert!(crate::event::is_plain(sig.as_bytes()), "{sig:?}");
+        }
     }
 }

@@ -381,14 +381,14 @@ impl<S> FlowTable<S> {
             }
         };
         let flow = self.half_open.get_mut_at(at).expect("just located");
-        if added {
+        if evicted.is_some() {
+            // The newcomer took the evicted flow's place: the bytes
+            // charged stay as they were (no charge and release, four
+            // atomic updates per SYN of a flood at the cap).
+            self.half_open_evictions += 1;
+        } else if added {
             self.budget
                 .charge(Pool::HalfOpenFlows, Lru::<FlowKey, Flow<S>>::entry_bytes());
-        }
-        if evicted.is_some() {
-            self.half_open_evictions += 1;
-            self.budget
-                .release(Pool::HalfOpenFlows, Lru::<FlowKey, Flow<S>>::entry_bytes());
         }
         (flow, evicted.map(|(_, f)| f))
     }
@@ -396,10 +396,11 @@ impl<S> FlowTable<S> {
     fn push_established(&mut self, key: FlowKey, flow: Flow<S>) -> Option<Flow<S>> {
         // Callers insert only keys absent from the table.
         let evicted = self.established.insert(key, flow).map(|(_, f)| f);
-        self.budget.charge(Pool::Flows, Self::entry_bytes());
+        // In the evicted flow's place, the charge stays as it was.
         if evicted.is_some() {
             self.evictions += 1;
-            self.uncharge(false);
+        } else {
+            self.budget.charge(Pool::Flows, Self::entry_bytes());
         }
         evicted
     }
@@ -587,6 +588,39 @@ mod tests {
         assert_eq!(evicted.unwrap().client, c2);
         assert_eq!(t.evictions, 1);
         assert_eq!(t.len(), 2);
+    }
+
+    /// A flow evicted by the cap hands its bytes to the newcomer: the
+    /// pools hold what the tables hold, charged once per entry.
+    #[test]
+    fn evictions_at_the_cap_keep_the_charge_exact() {
+        let budget = Budget::unlimited();
+        let mut t: FlowTable<()> = FlowTable::with_half_open_cap(2, 3);
+        t.set_budget(budget.clone());
+        let ts = Timestamp::new(1, 0);
+        let s = addr("2.2.2.2:80");
+        let per = FlowTable::<()>::entry_bytes();
+        for port in 1..=10u16 {
+            let c = SocketAddr::new("1.1.1.1".parse().unwrap(), port);
+            t.insert_half_open(FlowKey::new(c, s), c, s, ts, ());
+            let half_open = usize::from(port).min(3);
+            assert_eq!(budget.pool_used(Pool::HalfOpenFlows), half_open * per);
+            let c = SocketAddr::new("3.3.3.3".parse().unwrap(), port);
+            t.insert(FlowKey::new(c, s), c, s, ts, ());
+            assert_eq!(
+                budget.pool_used(Pool::Flows),
+                usize::from(port).min(2) * per
+            );
+        }
+        assert_eq!((t.half_open_evictions, t.evictions), (7, 8));
+        assert_eq!(budget.used(), 5 * per);
+        // Promotion and removal give back exactly what was charged.
+        let c = SocketAddr::new("1.1.1.1".parse().unwrap(), 10);
+        t.get_mut_promoting(&FlowKey::new(c, s));
+        assert_eq!(budget.pool_used(Pool::HalfOpenFlows), 2 * per);
+        assert_eq!(budget.pool_used(Pool::Flows), 2 * per);
+        while t.pop_for_memory().is_some() {}
+        assert_eq!(budget.used(), 0);
     }
 
     #[test]

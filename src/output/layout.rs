@@ -52,6 +52,15 @@ struct Layout {
     /// dedup fields, as `Event::get` finds them.
     src_ip: Option<usize>,
     dedup: Vec<Option<usize>>,
+    /// The bytes of the line, of the line as JSON string text and of the
+    /// record that do not depend on the event (see [`Room`]).
+    line_fixed: usize,
+    raw_fixed: usize,
+    record_fixed: usize,
+    /// The record's prepared text between `"fields":{` and its tail.
+    record_fields: usize,
+    /// Every field's texts fit their [`Prepared::blocks`].
+    short: bool,
 }
 
 /// One field's text before its value in the line, in the line as a JSON
@@ -62,6 +71,17 @@ struct Prepared {
     line: Range<usize>,
     raw: Range<usize>,
     record: Range<usize>,
+    /// The same three texts, each in a block of its own (for
+    /// [`EventWriter::write_into`]; when all fit, [`Layout::short`]).
+    blocks: [[u8; SHORT]; 3],
+}
+
+/// `text` in a block of [`SHORT`] bytes, cut if longer.
+fn block(text: &[u8]) -> [u8; SHORT] {
+    let mut b = [0; SHORT];
+    let n = text.len().min(SHORT);
+    b[..n].copy_from_slice(&text[..n]);
+    b
 }
 
 impl Layout {
@@ -87,11 +107,16 @@ impl Layout {
                     (b"\"", b"\\\"", b"\",")
                 };
                 let name = name.as_bytes();
+                let line = put(&mut text, &[lq, b" ", name, b"=\""]);
+                let raw = put(&mut text, &[rq, b" ", name, b"=\\\""]);
+                let record = put(&mut text, &[cq, b"\"", name, b"\":\""]);
+                let blocks = [&line, &raw, &record].map(|r| block(&text[r.clone()]));
                 fields.push(Prepared {
                     slot,
-                    line: put(&mut text, &[lq, b" ", name, b"=\""]),
-                    raw: put(&mut text, &[rq, b" ", name, b"=\\\""]),
-                    record: put(&mut text, &[cq, b"\"", name, b"\":\""]),
+                    line,
+                    raw,
+                    record,
+                    blocks,
                 });
             }
         }
@@ -99,7 +124,7 @@ impl Layout {
         let pri = FACILITY * 8 + ev.kind.severity() as u8;
         let kind = ev.kind.as_str().as_bytes();
         let find = |name: &str| signature.iter().position(|s| s.0 == name);
-        Layout {
+        let mut l = Layout {
             line_start: put(&mut text, &[b"<", pri.to_string().as_bytes(), b">1 "]),
             line_head_end: put(&mut text, &[b" sniffer - ", kind, b" [", SD_ID.as_bytes()]),
             line_tail: put(&mut text, &[if any { b"\"]" } else { b"]" }]),
@@ -124,7 +149,37 @@ impl Layout {
             signature,
             fields,
             text,
-        }
+            line_fixed: 0,
+            raw_fixed: 0,
+            record_fixed: 0,
+            record_fields: 0,
+            short: false,
+        };
+        l.short = l.fields.iter().all(|p| {
+            [&p.line, &p.raw, &p.record]
+                .iter()
+                .all(|r| r.len() <= SHORT)
+        });
+        let sum = |part: fn(&Prepared) -> &Range<usize>| -> usize {
+            l.fields.iter().map(|p| part(p).len()).sum()
+        };
+        let (line_fields, raw_fields, record_fields) =
+            (sum(|p| &p.line), sum(|p| &p.raw), sum(|p| &p.record));
+        let head = l.line_start.len() + DATE_TIME + FRACTION + 1 + l.line_head_end.len();
+        l.record_fields = record_fields;
+        l.line_fixed = head + line_fields + l.line_tail.len();
+        l.raw_fixed = head + raw_fields + l.raw_tail.len();
+        l.record_fixed = RECORD_OPEN.len()
+            + DATE_TIME
+            + RECORD_DECKY.len()
+            + 1
+            + l.record_kind.len()
+            + 2
+            + RECORD_FIELDS.len()
+            + record_fields
+            + l.record_tail.len()
+            + 2;
+        l
     }
 
     /// Pads the text so that every piece can be read [`SHORT`] bytes at a
@@ -134,13 +189,62 @@ impl Layout {
         self
     }
 
-    fn matches(&self, ev: &Event) -> bool {
-        self.signature.len() == ev.field_count()
-            && self.signature.iter().zip(ev.layout()).all(
-                |(&(name, free_text, bracket), (n, f, b))| {
-                    (std::ptr::eq(name, n) || name == n) && free_text == f && bracket == b
-                },
-            )
+    /// Whether `ev` has this layout; if so, the bytes of all its values
+    /// when every one is plain (what [`EventWriter::room`] needs), in the
+    /// same pass.
+    fn matches(&self, ev: &Event) -> Option<Option<usize>> {
+        if self.signature.len() != ev.field_count() {
+            return None;
+        }
+        let (mut plain, mut values) = (true, 0);
+        for (&(name, free_text, bracket), f) in self.signature.iter().zip(ev.fields()) {
+            if !((std::ptr::eq(name, f.name) || name == f.name)
+                && free_text == f.free_text
+                && bracket == f.bracket)
+            {
+                return None;
+            }
+            plain &= f.plain;
+            values += f.value.len();
+        }
+        Some(plain.then_some(values))
+    }
+}
+
+/// Record text before the event's date, and between it and the decky.
+const RECORD_OPEN: &[u8] = b"{\"timestamp\":\"";
+const RECORD_DECKY: &[u8] = b"\",\"decky\":\"";
+const RECORD_FIELDS: &[u8] = b",\"fields\":{";
+/// `YYYY-MM-DDThh:mm:ss` and `.uuuuuu+00:00`.
+const DATE_TIME: usize = 19;
+const FRACTION: usize = 13;
+
+/// What an event whose values and decky name are all plain (nothing to
+/// escape in either format: nearly every event) takes to be written in
+/// place by [`EventWriter::write_into`]: the line, its record and the
+/// line inside the record are then sums of prepared lengths and the
+/// values' bytes, known before a byte is written.
+#[derive(Clone, Copy, Debug)]
+pub struct Room {
+    id: LayoutId,
+    date: [u8; DATE_TIME],
+    /// Upper bounds, with [`SHORT`] bytes to spare for fixed-size copies
+    /// (and the newline after the line or record).
+    line: usize,
+    record: usize,
+    /// The bytes of the event's values.
+    values: usize,
+}
+
+impl Room {
+    /// Bytes the line may take, newline and spare bytes included.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// Bytes the record may take, newline and spare bytes included.
+    pub fn record(&self) -> usize {
+        self.record
     }
 }
 
@@ -151,6 +255,8 @@ pub struct EventWriter {
     layouts: Vec<Vec<Layout>>,
     /// Per kind, events that matched none of its layouts while all were taken.
     misses: Vec<u32>,
+    /// Per kind, the layout its last event took.
+    last: Vec<usize>,
     clock: DateTimeCache,
     /// The line as JSON string text, while the record is built.
     raw: Vec<u8>,
@@ -161,6 +267,8 @@ pub struct EventWriter {
 pub struct LayoutId {
     kind: usize,
     at: usize,
+    /// The bytes of the event's values when all are plain.
+    plain_values: Option<usize>,
 }
 
 impl EventWriter {
@@ -169,6 +277,7 @@ impl EventWriter {
             keyer,
             layouts: EventKind::ALL.iter().map(|_| Vec::new()).collect(),
             misses: vec![0; EventKind::ALL.len()],
+            last: vec![0; EventKind::ALL.len()],
             clock: DateTimeCache::default(),
             raw: Vec::with_capacity(1024),
         }
@@ -182,8 +291,24 @@ impl EventWriter {
     pub fn prepare(&mut self, ev: &Event) -> LayoutId {
         let kind = ev.kind.index();
         let layouts = &mut self.layouts[kind];
-        if let Some(at) = layouts.iter().position(|l| l.matches(ev)) {
-            return LayoutId { kind, at };
+        // The layout the kind's last event took first: a kind's events
+        // nearly all take one, which need not be the first prepared.
+        let last = self.last[kind];
+        let tried = layouts.get(last).and_then(|l| l.matches(ev));
+        let found = tried.map(|plain| (last, plain)).or_else(|| {
+            layouts
+                .iter()
+                .enumerate()
+                .filter(|&(at, _)| at != last)
+                .find_map(|(at, l)| l.matches(ev).map(|plain| (at, plain)))
+        });
+        if let Some((at, plain_values)) = found {
+            self.last[kind] = at;
+            return LayoutId {
+                kind,
+                at,
+                plain_values,
+            };
         }
         if layouts.len() == LAYOUTS_PER_KIND {
             // A kind whose layouts keep changing (values with and without
@@ -193,15 +318,126 @@ impl EventWriter {
             let misses = &mut self.misses[kind];
             *misses = misses.wrapping_add(1);
             if *misses % REPLACE_EVERY != 0 {
-                return LayoutId { kind, at: GENERIC };
+                return LayoutId {
+                    kind,
+                    at: GENERIC,
+                    plain_values: None,
+                };
             }
             layouts.remove(0);
         }
-        layouts.push(Layout::new(ev).padded());
+        let layout = Layout::new(ev).padded();
+        let plain_values = layout.matches(ev).flatten();
+        layouts.push(layout);
+        self.last[kind] = layouts.len() - 1;
         LayoutId {
             kind,
             at: layouts.len() - 1,
+            plain_values,
         }
+    }
+
+    /// The room `ev` takes written in place, when its values and decky
+    /// name are plain and its year has four digits; `None` for the others
+    /// (written by [`Self::write`]).
+    pub fn room(&mut self, ev: &Event, id: LayoutId) -> Option<Room> {
+        let values = id.plain_values?;
+        if !self.layout(id).short {
+            return None;
+        }
+        let host = ev.decky.len();
+        if !plain_host(ev.decky.as_bytes()) {
+            return None;
+        }
+        let date = *self.clock.get(ev.ts.secs)?;
+        let l = self.layout(id);
+        let src_ip = l
+            .src_ip
+            .and_then(|s| ev.field_at(s))
+            .map_or(0, |f| f.value.len());
+        let raw = l.raw_fixed + host + values;
+        Some(Room {
+            id,
+            date,
+            line: l.line_fixed + host + values + SHORT,
+            record: l.record_fixed + host + src_ip + values + raw + SHORT,
+            values,
+        })
+    }
+
+    /// Writes the line of the event `room` was made for into `line` and,
+    /// when given, its record into `record` (slices of at least
+    /// [`Room::line`] and [`Room::record`] bytes); returns their lengths
+    /// (no newline written). The bytes are those of [`Self::write`].
+    pub fn write_into(
+        &mut self,
+        ev: &Event,
+        room: &Room,
+        line: &mut [u8],
+        record: Option<&mut [u8]>,
+    ) -> (usize, usize) {
+        let l = &self.layouts[room.id.kind][room.id.at];
+        let text = &l.text[..];
+        let host = ev.decky.as_bytes();
+        let mut at = 0;
+        put(line, &mut at, &text[l.line_start.clone()]);
+        put(line, &mut at, &room.date);
+        put(line, &mut at, &ev.ts.rfc5424_fraction());
+        put(line, &mut at, b" ");
+        put(line, &mut at, host);
+        put(line, &mut at, &text[l.line_head_end.clone()]);
+        let head = at;
+        let Some(rec) = record else {
+            for p in &l.fields {
+                let (value, len) = value_block(ev, p.slot);
+                put_block(line, &mut at, &p.blocks[0], p.line.len());
+                put_value(line, &mut at, value, ev, p.slot, len);
+            }
+            put(line, &mut at, &text[l.line_tail.clone()]);
+            return (at, 0);
+        };
+        let mut r = 0;
+        put(rec, &mut r, RECORD_OPEN);
+        put(rec, &mut r, &room.date[..10]);
+        put(rec, &mut r, b" ");
+        put(rec, &mut r, &room.date[11..]);
+        put(rec, &mut r, RECORD_DECKY);
+        put(rec, &mut r, host);
+        put(rec, &mut r, b"\"");
+        put(rec, &mut r, &text[l.record_kind.clone()]);
+        match l.src_ip.and_then(|s| ev.field_at(s)) {
+            Some(f) => {
+                put(rec, &mut r, b"\"");
+                put(rec, &mut r, f.value);
+                put(rec, &mut r, b"\"");
+            }
+            None => put(rec, &mut r, b"\"\""),
+        }
+        put(rec, &mut r, RECORD_FIELDS);
+        // The line as JSON string text ends the record, after the fields
+        // and the record's tail, whose lengths are known: its fields are
+        // written beside the record's. Its head (no `"` or `\\`: the
+        // decky name is plain) and the tail go in last, over what the
+        // fixed-size copies of the last fields ran into.
+        let tail = r + l.record_fields + room.values;
+        let raw_start = tail + l.record_tail.len();
+        let mut q = raw_start + head;
+        for p in &l.fields {
+            let (value, len) = value_block(ev, p.slot);
+            put_block(line, &mut at, &p.blocks[0], p.line.len());
+            put_block(rec, &mut q, &p.blocks[1], p.raw.len());
+            put_block(rec, &mut r, &p.blocks[2], p.record.len());
+            put_value(line, &mut at, value, ev, p.slot, len);
+            put_value(rec, &mut q, value, ev, p.slot, len);
+            put_value(rec, &mut r, value, ev, p.slot, len);
+        }
+        put(line, &mut at, &text[l.line_tail.clone()]);
+        debug_assert_eq!(r, tail);
+        put(rec, &mut r, &text[l.record_tail.clone()]);
+        put(rec, &mut r, &line[..head]);
+        put(rec, &mut q, &text[l.raw_tail.clone()]);
+        put(rec, &mut q, b"\"}");
+        (at, q)
     }
 
     fn layout(&self, id: LayoutId) -> &Layout {
@@ -238,6 +474,25 @@ impl EventWriter {
             }
             return;
         }
+        if let Some(room) = self.room(ev, id) {
+            let line_start = line.len();
+            line.resize(line_start + room.line, 0);
+            let n = match record {
+                Some(record) => {
+                    let record_start = record.len();
+                    record.resize(record_start + room.record, 0);
+                    let to = Some(&mut record[record_start..]);
+                    let (n, m) = self.write_into(ev, &room, &mut line[line_start..], to);
+                    record.truncate(record_start + m);
+                    n
+                }
+                None => self.write_into(ev, &room, &mut line[line_start..], None).0,
+            };
+            line.truncate(line_start + n);
+            return;
+        }
+        let raw = &mut self.raw;
+        raw.clear();
         let l = &self.layouts[id.kind][id.at];
         let text = &l.text[..];
         let Some(record) = record else {
@@ -255,8 +510,6 @@ impl EventWriter {
             line.extend_from_slice(&text[l.line_tail.clone()]);
             return;
         };
-        let raw = &mut self.raw;
-        raw.clear();
         record.extend_from_slice(b"{\"timestamp\":\"");
         ev.ts.write_json_time_cached(&mut self.clock, record);
         record.extend_from_slice(b"\",\"decky\":");
@@ -328,6 +581,69 @@ fn copy_short(out: &mut Vec<u8>, src: &[u8], range: Range<usize>) {
     out.extend_from_slice(src.get(range).unwrap_or_default());
 }
 
+/// Copies `src` into `dst` at `at` and moves `at` past it. The room was
+/// worked out before ([`Room`]): a copy that would not fit is a bug, and
+/// leaves `dst` as it was rather than panic.
+#[inline]
+fn put(dst: &mut [u8], at: &mut usize, src: &[u8]) {
+    let end = *at + src.len();
+    if let Some(d) = dst.get_mut(*at..end) {
+        d.copy_from_slice(src);
+    }
+    debug_assert!(end <= dst.len(), "room for {end} of {}", dst.len());
+    *at = end;
+}
+
+/// Copies `len` bytes (at most [`SHORT`]) from the start of `block` to
+/// `dst` at `at`, as one fixed-size copy.
+#[inline]
+fn put_block(dst: &mut [u8], at: &mut usize, block: &[u8; SHORT], len: usize) {
+    if let Some(to) = dst
+        .get_mut(*at..)
+        .and_then(|d| d.first_chunk_mut::<SHORT>())
+    {
+        *to = *block;
+    }
+    debug_assert!(*at + SHORT <= dst.len());
+    *at += len;
+}
+
+/// The first [`SHORT`] bytes from the value of the field pushed
+/// `slot`-th (when there are that many left in the event's values), and
+/// the value's length: looked up once, written three times.
+#[inline]
+fn value_block(ev: &Event, slot: usize) -> (Option<&[u8; SHORT]>, usize) {
+    let len = ev.field_at(slot).map_or(0, |f| f.value.len());
+    (ev.values_from(slot).first_chunk::<SHORT>(), len)
+}
+
+/// Writes a value read by [`value_block`]; a long one, or one too near
+/// the end of the event's values for a block, is copied as it is.
+#[inline]
+fn put_value(
+    dst: &mut [u8],
+    at: &mut usize,
+    block: Option<&[u8; SHORT]>,
+    ev: &Event,
+    slot: usize,
+    len: usize,
+) {
+    match block {
+        Some(block) if len <= SHORT => put_block(dst, at, block, len),
+        _ => put(dst, at, ev.field_at(slot).map_or(&b""[..], |f| f.value)),
+    }
+}
+
+/// Whether a decky name goes into the line as it is: as validated at
+/// load, nothing for the line or JSON to escape.
+fn plain_host(name: &[u8]) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_HOSTNAME
+        && name
+            .iter()
+            .all(|&b| (0x21..0x7f).contains(&b) && b != b'"' && b != b'\\')
+}
+
 /// The line up to its parameters, and (when `raw` is given) the same as
 /// JSON string text.
 fn write_head(
@@ -344,11 +660,7 @@ fn write_head(
     let host = line.len();
     let name = ev.decky.as_bytes();
     // A decky name as validated at load goes in as it is.
-    let plain_host = !name.is_empty()
-        && name.len() <= MAX_HOSTNAME
-        && name
-            .iter()
-            .all(|&b| (0x21..0x7f).contains(&b) && b != b'"' && b != b'\\');
+    let plain_host = plain_host(name);
     if plain_host {
         line.extend_from_slice(name);
     } else {
@@ -440,6 +752,72 @@ mod tests {
         }
         // No fields at all.
         let ev = Event::new(EventKind::HostChange, Timestamp::new(0, 0), "d".into());
+        check(&mut w, &ev);
+    }
+
+    /// Plain events are written in place into exactly the room asked
+    /// for, and take the layout their kind's last event took first.
+    #[test]
+    fn plain_events_fit_their_room() {
+        let dedup = Dedup::new(60, 16);
+        let mut w = EventWriter::new(dedup.keyer().clone());
+        let long = "x".repeat(3 * SHORT);
+        for (n, decky) in ["d", "decky-01", &"h".repeat(MAX_HOSTNAME)]
+            .iter()
+            .enumerate()
+        {
+            for with_record in [true, false] {
+                let mut ev = Event::new(
+                    EventKind::TcpSynFingerprint,
+                    Timestamp::new(1_776_789_350, 7_000 * n as u32),
+                    (*decky).into(),
+                );
+                // Short and long values, the longest last (too near the
+                // end of the values for a fixed-size read).
+                ev.push("src_ip", "192.0.2.1")
+                    .push("os_guess", "")
+                    .push_text("sni", "a.example")
+                    .push("p0f_sig", long.as_str())
+                    .push("ttl", 64u8)
+                    .push("link", long.as_str());
+                let id = w.prepare(&ev);
+                let room = w.room(&ev, id).expect("plain");
+                let mut line = vec![0xaa; room.line()];
+                let mut record = vec![0xaa; room.record()];
+                let to = with_record.then_some(&mut record[..]);
+                let (n, m) = w.write_into(&ev, &room, &mut line, to);
+                let (mut want_line, mut want_record, mut raw) =
+                    (Vec::new(), Vec::new(), Vec::new());
+                write_line_and_record(&ev, &mut want_line, &mut want_record, &mut raw);
+                assert_eq!(line[..n], want_line[..]);
+                if with_record {
+                    assert_eq!(
+                        String::from_utf8_lossy(&record[..m]),
+                        String::from_utf8_lossy(&want_record)
+                    );
+                }
+                check(&mut w, &ev);
+            }
+        }
+        // Not plain: no room, written the escaping way (checked above).
+        let mut ev = Event::new(
+            EventKind::TcpSynFingerprint,
+            Timestamp::new(1, 0),
+            "d".into(),
+        );
+        ev.push("src_ip", "192.0.2.1").push_text("sni", "a\"b");
+        let id = w.prepare(&ev);
+        assert!(w.room(&ev, id).is_none());
+        check(&mut w, &ev);
+        // A decky name with a quote: no room either.
+        let mut ev = Event::new(
+            EventKind::TcpSynFingerprint,
+            Timestamp::new(1, 0),
+            "d\"".into(),
+        );
+        ev.push("src_ip", "192.0.2.1");
+        let id = w.prepare(&ev);
+        assert!(w.room(&ev, id).is_none());
         check(&mut w, &ev);
     }
 

@@ -10,8 +10,9 @@
 //! A file removed (or moved away) while open would swallow every later
 //! record into an inode nobody can reach. Before writing, at most once per
 //! [`LINK_CHECK_INTERVAL`] of wall-clock time, a sink checks that its path
-//! still names the file it holds; if not, it says so on stderr, counts it
-//! and recreates the file at its path.
+//! still names the file it holds; if not, it says so (a warning in the
+//! program's log), counts it (`output_files_recreated`) and recreates the
+//! file at its path.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -21,7 +22,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Bytes buffered before a write is forced.
+/// Bytes buffered before a write is forced (unless [`Sink::batching`]
+/// says otherwise).
 const BATCH: usize = 64 * 1024;
 
 /// How often a sink checks that its file is still at its path (wall clock:
@@ -43,7 +45,13 @@ enum Target {
 pub struct Sink {
     path: PathBuf,
     target: Target,
+    /// The records queued are `buf[..queued]`; the bytes past them are
+    /// space to write the next record into in place ([`Self::spare`]),
+    /// left as the last record there left them.
     buf: Vec<u8>,
+    queued: usize,
+    /// Bytes queued before a write is forced.
+    batch: usize,
     /// When the file was last found at its path.
     link_checked: Instant,
     /// Times this sink recreated its file.
@@ -62,6 +70,8 @@ impl Sink {
             path: path.to_owned(),
             target: Target::File(open_append(path)?),
             buf: Vec::with_capacity(BATCH),
+            queued: 0,
+            batch: BATCH,
             link_checked: Instant::now(),
             recreated: 0,
             recreated_together: Arc::default(),
@@ -74,11 +84,25 @@ impl Sink {
             path: PathBuf::from("<stdout>"),
             target: Target::Stdout,
             buf: Vec::with_capacity(BATCH),
+            queued: 0,
+            batch: BATCH,
             link_checked: Instant::now(),
             recreated: 0,
             recreated_together: Arc::default(),
             mid_line: false,
         }
+    }
+
+    /// Writes only when `batch` bytes are queued (or on [`Self::flush`]):
+    /// an owner that writes several sinks together sets its own.
+    pub fn batching(mut self, batch: usize) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
+    /// Bytes queued, not yet written.
+    pub fn queued(&self) -> usize {
+        self.queued
     }
 
     /// Counts this sink's recreations also in `together`, shared with the
@@ -99,23 +123,32 @@ impl Sink {
 
     /// Queues one record (a newline is added).
     pub fn push_line(&mut self, line: &[u8]) -> Result<(), SinkError> {
-        if self.buf.len() + line.len() + 1 > BATCH {
-            self.flush()?;
-        }
-        self.buf.extend_from_slice(line);
-        self.buf.push(b'\n');
+        let to = self.spare(line.len() + 1)?;
+        to[..line.len()].copy_from_slice(line);
+        to[line.len()] = b'\n';
+        self.commit(line.len() + 1);
         Ok(())
     }
 
-    /// The queue, to append one record and its newline to in place (no
-    /// copy through a buffer of the caller's); written first when fewer
-    /// than `room` bytes are left of the batch. On failure the record
-    /// cannot be queued, as with [`Self::push_line`].
-    pub fn line_buffer(&mut self, room: usize) -> Result<&mut Vec<u8>, SinkError> {
-        if self.buf.len() + room > BATCH {
+    /// `room` bytes after the queue, to write one record and its newline
+    /// into in place (no copy through a buffer of the caller's), then
+    /// [`Self::commit`] what was written; the queue is written first when
+    /// fewer than `room` bytes are left of the batch. On failure the
+    /// record cannot be queued, as with [`Self::push_line`].
+    pub fn spare(&mut self, room: usize) -> Result<&mut [u8], SinkError> {
+        if self.queued + room > self.batch {
             self.flush()?;
         }
-        Ok(&mut self.buf)
+        let end = self.queued + room;
+        if self.buf.len() < end {
+            self.buf.resize(end, 0);
+        }
+        Ok(&mut self.buf[self.queued..end])
+    }
+
+    /// Queues the first `len` bytes of the last [`Self::spare`].
+    pub fn commit(&mut self, len: usize) {
+        self.queued = (self.queued + len).min(self.buf.len());
     }
 
     /// Writes what is queued. On failure what was not written is kept for
@@ -123,7 +156,7 @@ impl Sink {
     /// (bounded: past 16 batches the queue is dropped, ending a line cut
     /// by the failure with a newline so the next record starts on its own).
     pub fn flush(&mut self) -> Result<(), SinkError> {
-        if self.buf.is_empty() {
+        if self.queued == 0 {
             return Ok(());
         }
         if self.link_checked.elapsed() >= LINK_CHECK_INTERVAL {
@@ -131,22 +164,24 @@ impl Sink {
             self.recreate_if_unlinked()?;
         }
         let res = match &mut self.target {
-            Target::File(f) => append_all(f, &mut self.buf, &mut self.mid_line),
+            Target::File(f) => append_all(f, &mut self.buf, &mut self.queued, &mut self.mid_line),
             Target::Stdout => {
                 let mut out = io::stdout().lock();
-                out.write_all(&self.buf).and_then(|_| out.flush())
+                out.write_all(&self.buf[..self.queued])
+                    .and_then(|_| out.flush())
             }
         };
         match res {
             Ok(()) => {
-                self.buf.clear();
+                self.queued = 0;
                 Ok(())
             }
             Err(source) => {
-                if self.buf.len() > 16 * BATCH {
-                    self.buf.clear();
+                if self.queued > 16 * self.batch {
+                    self.queued = 0;
                     if self.mid_line {
-                        self.buf.push(b'\n');
+                        self.buf[0] = b'\n';
+                        self.queued = 1;
                     }
                 }
                 Err(SinkError {
@@ -179,8 +214,8 @@ impl Sink {
         }
         self.recreated += 1;
         let total = self.recreated_together.fetch_add(1, Ordering::Relaxed) + 1;
-        eprintln!(
-            "decnet-sniffer: {}: output file was removed or moved while open; \
+        tracing::warn!(
+            "{}: output file was removed or moved while open; \
              recreating it (output files recreated: {total})",
             self.path.display()
         );
@@ -198,18 +233,23 @@ impl Sink {
     }
 }
 
-/// Appends `buf`, removing from its front what was written: after a short
-/// write (disk full, quota) the rest stays queued, and the retry continues
-/// the line where the file stopped, so nothing is written twice and the
-/// file is never cut back.
+/// Appends `buf[..queued]`, removing from its front what was written:
+/// after a short write (disk full, quota) the rest stays queued, and the
+/// retry continues the line where the file stopped, so nothing is written
+/// twice and the file is never cut back.
 /// `mid_line` tells afterwards whether the file ends inside a record.
-fn append_all(f: &mut File, buf: &mut Vec<u8>, mid_line: &mut bool) -> io::Result<()> {
+fn append_all(
+    f: &mut File,
+    buf: &mut [u8],
+    queued: &mut usize,
+    mid_line: &mut bool,
+) -> io::Result<()> {
     let mut done = 0;
     let res = loop {
-        if done == buf.len() {
+        if done == *queued {
             break Ok(());
         }
-        match f.write(&buf[done..]) {
+        match f.write(&buf[done..*queued]) {
             Ok(0) => break Err(io::Error::from(io::ErrorKind::WriteZero)),
             Ok(n) => done += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -220,7 +260,8 @@ fn append_all(f: &mut File, buf: &mut Vec<u8>, mid_line: &mut bool) -> io::Resul
         *mid_line = buf[done - 1] != b'\n';
     }
     if res.is_err() {
-        buf.drain(..done);
+        buf.copy_within(done..*queued, 0);
+        *queued -= done;
     }
     res
 }

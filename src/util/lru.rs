@@ -17,6 +17,12 @@ use hashbrown::HashTable;
 
 const NIL: u32 = u32::MAX;
 
+/// [`Lru::fit_index`] cuts an index holding fewer than one entry in
+/// `SPARSE` of its capacity, unless it would then fit `FIT_FLOOR`
+/// entries anyway (a few cache lines: not worth a rehash).
+const SPARSE: usize = 16;
+const FIT_FLOOR: usize = 64;
+
 /// A slot of the table, from [`Lru::locate`].
 #[derive(Debug, Clone, Copy)]
 pub struct Located(u32);
@@ -342,7 +348,28 @@ impl<K: Hash + Eq, V> Lru<K, V> {
             charge.note_eviction();
             shed += 1;
         }
+        if shed > 0 {
+            self.fit_index();
+        }
         shed
+    }
+
+    /// Cuts an index sized for many more entries than the table holds
+    /// down to fit them (changing nothing that can be seen: the index is
+    /// never iterated). A table the memory budget squeezed from its peak
+    /// to a handful of entries (p0f's hosts under a flood of spoofed
+    /// sources end at one) otherwise probes a cold cache line of its
+    /// peak-sized index for every new key; fitted, the few lines it has
+    /// stay warm. Only far below capacity, so that a table that grows
+    /// back pays the doublings rarely.
+    pub fn fit_index(&mut self) {
+        let len = self.index.len();
+        if self.index.capacity() / SPARSE > len.max(FIT_FLOOR) {
+            let (nodes, hasher) = (&self.nodes, &self.hasher);
+            self.index.shrink_to(len * 2, |&i| {
+                nodes.get(i).map_or(0, |n| hasher.hash_one(&n.key))
+            });
+        }
     }
 
     /// Removes and returns the least recently used entry.
@@ -716,6 +743,64 @@ mod tests {
                 assert!(b.contains(&k), "every listed entry is indexed");
             }
         }
+    }
+
+    #[test]
+    fn fitting_the_index_changes_nothing_visible() {
+        let mut next = crate::util::test_rng::xorshift(0x05EE_DF17);
+        let mut below = move |n: u64| next() % n;
+        // `a` never fits its index, `b` fits it after every step.
+        let mut a: Lru<u32, u64> = Lru::new(5_000);
+        let mut b: Lru<u32, u64> = Lru::new(5_000);
+        for step in 0..20_000u64 {
+            // Phases of growth, then of shrinking far below the peak.
+            let shrinking = (step / 2_500) % 2 == 1;
+            let key = below(8_000) as u32;
+            if shrinking && below(4) != 0 {
+                assert_eq!(a.pop_oldest(), b.pop_oldest());
+            } else {
+                assert_eq!(a.insert(key, step), b.insert(key, step));
+            }
+            b.fit_index();
+            assert_eq!(contents(&a), contents(&b), "step {step}");
+            assert!(b.index.capacity() / SPARSE <= b.len().max(FIT_FLOOR));
+            let probe = below(8_000) as u32;
+            assert_eq!(a.peek(&probe), b.peek(&probe));
+        }
+    }
+
+    #[test]
+    fn settling_a_squeezed_table_fits_its_index() {
+        use crate::util::budget::{Budget, Charge, Pool};
+        let per = Lru::<u32, u32>::entry_bytes();
+        let budget = Budget::new(10_000 * per);
+        let mut charge = Charge::new(budget.clone(), Pool::P0fHosts);
+        let mut t: Lru<u32, u32> = Lru::new(100_000);
+        for i in 0..10_000 {
+            t.insert(i, i);
+            t.settle_budget(&mut charge);
+        }
+        let peak = t.index.capacity();
+        assert!(peak >= 10_000);
+        // Another pool takes the budget: this one sheds to its newest entry.
+        budget.charge(Pool::Flows, 10_000 * per);
+        t.insert(10_000, 10_000);
+        assert_eq!(t.settle_budget(&mut charge), 10_000);
+        assert_eq!(t.len(), 1);
+        assert!(
+            t.index.capacity() < FIT_FLOOR,
+            "{} of {peak}",
+            t.index.capacity()
+        );
+        assert_eq!(t.peek(&10_000), Some(&10_000));
+        // It grows again as before.
+        budget.release(Pool::Flows, 10_000 * per);
+        for i in 0..1_000 {
+            t.insert(20_000 + i, i);
+            t.settle_budget(&mut charge);
+        }
+        assert_eq!(t.len(), 1_001);
+        assert!((0..1_000).all(|i| t.contains(&(20_000 + i))));
     }
 
     #[test]

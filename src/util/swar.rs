@@ -8,7 +8,8 @@
 //! union, is always a true hit.
 
 const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
+/// The top bit of every byte.
+pub const HIGHS: u64 = 0x8080_8080_8080_8080;
 
 /// Bytes equal to `c`.
 #[inline]

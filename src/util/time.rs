@@ -57,12 +57,17 @@ impl Timestamp {
 
     /// `.uuuuuu+00:00`, the end of the RFC 5424 TIMESTAMP.
     fn write_fraction(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.rfc5424_fraction());
+    }
+
+    /// The text [`Self::write_fraction`] writes.
+    pub fn rfc5424_fraction(self) -> [u8; 13] {
         let us = self.nanos / 1000;
         let mut tail = *b".000000+00:00";
         for (i, pair) in [us / 10_000, us / 100, us].into_iter().enumerate() {
             tail[1 + 2 * i..3 + 2 * i].copy_from_slice(&two_digits(pair));
         }
-        out.extend_from_slice(&tail);
+        tail
     }
 
     /// DECNET's JSON `timestamp`: `2026-04-21 16:35:50`.
@@ -143,9 +148,9 @@ impl Default for DateTimeCache {
 }
 
 impl DateTimeCache {
-    /// The text for `secs`, when its year has four digits (others take
-    /// [`Timestamp`]'s own path).
-    fn get(&mut self, secs: i64) -> Option<&[u8; 19]> {
+    /// The text for `secs` (`YYYY-MM-DDThh:mm:ss`), when its year has four
+    /// digits (others take [`Timestamp`]'s own path).
+    pub fn get(&mut self, secs: i64) -> Option<&[u8; 19]> {
         if secs != self.secs {
             let mut text = Vec::with_capacity(24);
             Timestamp::new(secs, 0).write_date_time(&mut text, b'T');

@@ -21,6 +21,7 @@ use std::fmt::Write as _;
 
 use super::db::SysEntry;
 use super::lang;
+use crate::fingerprint::print_cache::PrintMemo;
 
 /// p0f's `MAX_FLOW_DATA`: bytes of each direction it looks at.
 pub const MAX_FLOW_DATA: usize = 8192;
@@ -160,11 +161,17 @@ pub struct HttpDb {
     ids: HashMap<Box<[u8]>, u32>,
     sigs: [Vec<HttpRecord>; 2],
     /// `ua_os`: a `User-Agent` substring and the OS name id it claims.
-    ua_map: Vec<(Box<[u8]>, u32)>,
+    /// Each substring is held as a prepared searcher (up to its first
+    /// NUL, as C compares it): building one per look-up cost more than the
+    /// search.
+    ua_map: Vec<(memchr::memmem::Finder<'static>, u32)>,
     /// Ids of the lists above, per direction.
     optional: [Vec<u32>; 2],
     common: [Vec<u32>; 2],
     skipval: [Vec<u32>; 2],
+    /// Per direction, indexed by header id: whether some signature wants
+    /// a value of that header (the only values matching reads).
+    valued: [Vec<bool>; 2],
 }
 
 impl Default for HttpDb {
@@ -177,6 +184,7 @@ impl Default for HttpDb {
             optional: [Vec::new(), Vec::new()],
             common: [Vec::new(), Vec::new()],
             skipval: [Vec::new(), Vec::new()],
+            valued: [Vec::new(), Vec::new()],
         };
         for h in FIRST_HEADERS {
             db.register(h.as_bytes());
@@ -262,7 +270,8 @@ impl HttpDb {
                 name = val[vs..vs + len].into();
                 i = vs + len + 1;
             }
-            self.ua_map.push((name, id));
+            let finder = memchr::memmem::Finder::new(before_nul(&name)).into_owned();
+            self.ua_map.push((finder, id));
             if val.get(i) == Some(&b',') {
                 i += 1;
             }
@@ -368,6 +377,14 @@ impl HttpDb {
         if let Some(prev) = self.find_record(dir, &rec) {
             return Err(format!("signature is already covered by line {prev}"));
         }
+        let valued = &mut self.valued[dir.index()];
+        for h in rec.headers.iter().filter(|h| h.value.is_some()) {
+            let at = h.id as usize;
+            if valued.len() <= at {
+                valued.resize(at + 1, false);
+            }
+            valued[at] = true;
+        }
         self.sigs[dir.index()].push(rec);
         Ok(())
     }
@@ -401,6 +418,58 @@ impl HttpDb {
     /// one (fp_http.c `http_find_match`), and whether the software string
     /// contradicts the matched signature's (`dishonest`).
     pub fn find<'d>(&'d self, sig: &WireSig<'_>) -> HttpMatch<'d> {
+        let record = self
+            .find_index(sig)
+            .and_then(|i| self.sigs[sig.dir.index()].get(i as usize));
+        self.with_honesty(sig, record)
+    }
+
+    /// As [`Self::find`], the matching signature taken from `memo` when a
+    /// head of the same shape was matched before.
+    pub fn find_memo<'d>(&'d self, sig: &WireSig<'_>, memo: &mut HttpMatchMemo) -> HttpMatch<'d> {
+        // A memo filled against another database starts over.
+        let db = self as *const HttpDb as usize;
+        if memo.db != db {
+            *memo = HttpMatchMemo {
+                db,
+                ..HttpMatchMemo::default()
+            };
+        }
+        let index = *memo.memo.get(
+            |key| self.match_key(sig, key),
+            |v| *v = self.find_index(sig),
+        );
+        let record = index.and_then(|i| self.sigs[sig.dir.index()].get(i as usize));
+        self.with_honesty(sig, record)
+    }
+
+    /// Every input of [`Self::find_index`]: the direction, the version,
+    /// each header's id in order (unknown names match nothing), and the
+    /// value of each header some signature wants a value of.
+    fn match_key(&self, sig: &WireSig<'_>, key: &mut Vec<u8>) {
+        let valued = &self.valued[sig.dir.index()];
+        key.push(sig.dir.index() as u8);
+        key.push(sig.ver);
+        for h in &sig.headers {
+            let Some(id) = h.id else {
+                key.extend_from_slice(&u32::MAX.to_le_bytes());
+                continue;
+            };
+            key.extend_from_slice(&id.to_le_bytes());
+            if valued.get(id as usize).copied().unwrap_or(false) {
+                let v = h.value.unwrap_or_default();
+                // Length first (an absent value is empty): no two value
+                // lists share a key.
+                key.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                key.push(u8::from(h.value.is_some()));
+                key.extend_from_slice(v);
+            }
+        }
+    }
+
+    /// The first specific signature that matches, else the first generic
+    /// one: its index in the direction's list.
+    fn find_index(&self, sig: &WireSig<'_>) -> Option<u32> {
         let probe = Probe {
             ver: i16::from(sig.ver),
             headers: sig.headers.iter().map(|h| (h.id, h.value)).collect(),
@@ -408,18 +477,21 @@ impl HttpDb {
             bloom: None,
         };
         let mut generic = None;
-        let mut found = None;
-        for r in &self.sigs[sig.dir.index()] {
+        for (i, r) in self.sigs[sig.dir.index()].iter().enumerate() {
             if !sig_matches(r, &probe) {
                 continue;
             }
             if !r.generic {
-                found = Some(r);
-                break;
+                return Some(i as u32);
             }
-            generic.get_or_insert(r);
+            generic.get_or_insert(i as u32);
         }
-        let record = found.or(generic);
+        generic
+    }
+
+    /// The match of `record`, with p0f's `dishonest`: the software string
+    /// contradicts the one the signature expects.
+    fn with_honesty<'d>(&self, sig: &WireSig<'_>, record: Option<&'d HttpRecord>) -> HttpMatch<'d> {
         let dishonest = match (record.and_then(|r| r.software.as_deref()), sig.software) {
             (Some(want), Some(have)) => !contains(have, want),
             _ => false,
@@ -430,9 +502,10 @@ impl HttpDb {
     /// The OS name id a `User-Agent` claims by p0f's `ua_os` table (the
     /// first entry whose text it contains).
     pub fn ua_os(&self, ua: &[u8]) -> Option<u32> {
+        let ua = before_nul(ua);
         self.ua_map
             .iter()
-            .find(|(name, _)| contains(ua, name))
+            .find(|(name, _)| name.find(ua).is_some())
             .map(|(_, id)| *id)
     }
 
@@ -440,7 +513,13 @@ impl HttpDb {
     pub fn raw_sig(&self, sig: &WireSig<'_>) -> String {
         let d = sig.dir.index();
         let mut out = String::with_capacity(256);
-        let _ = write!(out, "{}:", sig.ver);
+        match sig.ver {
+            v @ 0..=9 => out.push(char::from(b'0' + v)),
+            v => {
+                let _ = write!(out, "{v}");
+            }
+        }
+        out.push(':');
         for (n, h) in sig.headers.iter().enumerate() {
             if n > 0 {
                 out.push(',');
@@ -486,6 +565,32 @@ impl HttpDb {
     }
 }
 
+/// Distinct head shapes whose matching signature is remembered (four per
+/// set): p0f matching scans the whole database, and the same clients send
+/// the same heads again and again.
+const MATCH_SETS: usize = 64;
+/// Longest key kept (a head of 32 headers with a few valued ones); longer
+/// heads are matched every time. Bounds the memo to about 150 KiB.
+const MATCH_MAX_KEY: usize = 512;
+
+/// Which signature heads of a given shape match (see
+/// [`HttpDb::find_memo`]): fixed size, and only speed depends on it.
+#[derive(Debug)]
+pub struct HttpMatchMemo {
+    /// Address of the database the entries were matched against.
+    db: usize,
+    memo: PrintMemo<Option<u32>>,
+}
+
+impl Default for HttpMatchMemo {
+    fn default() -> Self {
+        HttpMatchMemo {
+            db: 0,
+            memo: PrintMemo::new(MATCH_SETS, MATCH_MAX_KEY),
+        }
+    }
+}
+
 /// `=[value]` cleaned as p0f cleans it; nothing if that leaves it empty.
 fn push_value(out: &mut String, v: &[u8], stops: &[u8]) {
     let mark = out.len();
@@ -500,14 +605,19 @@ fn push_value(out: &mut String, v: &[u8], stops: &[u8]) {
 }
 
 /// Printable ASCII up to `max` bytes, up to the first byte outside
-/// 0x20..0x80 or in `stops`.
+/// 0x20..0x80 or in `stops` (a subset of `]|`).
 fn push_clean(out: &mut String, v: &[u8], max: usize, stops: &[u8]) {
-    for &b in v.iter().take(max) {
-        if !(0x20..0x80).contains(&b) || stops.contains(&b) {
-            break;
-        }
-        out.push(char::from(b));
-    }
+    let v = &v[..v.len().min(max)];
+    // The stop sets are `]` and `|` at most: two flags, not a scan of
+    // `stops` per byte.
+    debug_assert!(stops.iter().all(|b| b"]|".contains(b)));
+    let (bracket, pipe) = (stops.contains(&b']'), stops.contains(&b'|'));
+    let end = v
+        .iter()
+        .position(|&b| !(0x20..0x80).contains(&b) || (bracket && b == b']') || (pipe && b == b'|'))
+        .unwrap_or(v.len());
+    // Printable ASCII only: always UTF-8.
+    out.push_str(std::str::from_utf8(&v[..end]).unwrap_or_default());
 }
 
 /// What p0f compares of a signature under test.
@@ -894,6 +1004,37 @@ mod tests {
             HeadRead::Done(s) => s,
             other => panic!("{other:?}"),
         }
+    }
+
+    /// The memo gives the match a full scan gives, for heads that share a
+    /// shape, heads that differ only in a value some signature reads, and
+    /// heads that differ in what no signature reads.
+    #[test]
+    fn memoised_matches_equal_full_scans() {
+        let heads: [&[u8]; 7] = [
+            b"GET / HTTP/1.1\r\nHost: x\r\nUser-Agent: Mozilla/5.0 Chrome/124\r\nAccept: text/html,*/*;q=0.8\r\nAccept-Language: en\r\nAccept-Encoding: gzip, deflate\r\nDNT: 1\r\nConnection: keep-alive\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: y\r\nUser-Agent: Mozilla/5.0 Safari\r\nAccept: text/html,*/*;q=0.8\r\nAccept-Language: en\r\nAccept-Encoding: gzip, deflate\r\nDNT: 1\r\nConnection: keep-alive\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: y\r\nUser-Agent: Mozilla/5.0 Safari\r\nAccept: */*\r\nAccept-Language: en\r\nAccept-Encoding: gzip, deflate\r\nDNT: 1\r\nConnection: keep-alive\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: curl/8\r\nAccept: */*\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: b\r\nUser-Agent: Wget/1.21\r\nAccept: */*\r\n\r\n",
+            b"GET / HTTP/1.0\r\nHost: b\r\nUser-Agent: curl/8\r\nAccept: */*\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: a\r\nX-Odd: 1\r\nAccept: */*\r\n\r\n",
+        ];
+        let mut memo = HttpMatchMemo::default();
+        for _ in 0..2 {
+            for head in heads {
+                let s = done(HttpDir::Request, head);
+                let (want, got) = (db().find(&s), db().find_memo(&s, &mut memo));
+                assert_eq!(want.record.map(|r| r.line), got.record.map(|r| r.line));
+                assert_eq!(want.dishonest, got.dishonest);
+            }
+        }
+        let resp = done(
+            HttpDir::Response,
+            b"HTTP/1.1 200 OK\r\nServer: nginx\r\n\r\n",
+        );
+        let (want, got) = (db().find(&resp), db().find_memo(&resp, &mut memo));
+        assert_eq!(want.record.map(|r| r.line), got.record.map(|r| r.line));
     }
 
     #[test]

@@ -47,12 +47,11 @@ impl<'a> Frames<'a> {
         let ty = self.r.varint().map_err(|_| FrameError::Malformed)?;
         match ty {
             0x00 => {
-                let mut n = 1;
-                while self.r.peek_u8() == Some(0) {
-                    let _ = self.r.u8();
-                    n += 1;
-                }
-                Ok(Frame::Padding(n))
+                // Initials are padded to 1200 bytes: skip the run in one
+                // scan rather than a frame per byte.
+                let run = zero_run(self.r.rest());
+                let _ = self.r.take(run);
+                Ok(Frame::Padding(1 + run))
             }
             0x01 => Ok(Frame::Ping),
             0x02 | 0x03 => {
@@ -102,6 +101,20 @@ impl<'a> Frames<'a> {
         }
         Some(())
     }
+}
+
+/// Length of the run of zero bytes `b` starts with, compared 16 bytes at
+/// a time.
+fn zero_run(b: &[u8]) -> usize {
+    let mut n = 0;
+    for chunk in b.chunks_exact(16) {
+        if chunk != [0u8; 16] {
+            break;
+        }
+        n += 16;
+    }
+    let tail = &b[n..];
+    n + tail.iter().position(|&x| x != 0).unwrap_or(tail.len())
 }
 
 impl<'a> Iterator for Frames<'a> {

@@ -7,7 +7,7 @@
 use aes::cipher::KeyInit;
 use aes::Aes128;
 use aes_gcm::Aes128Gcm;
-use hkdf::SimpleHkdf;
+use hkdf::Hkdf;
 use sha2::Sha256;
 
 use super::header::Version;
@@ -82,22 +82,28 @@ fn hkdf_label(label: &[u8], out_len: u16) -> Option<([u8; 32], usize)> {
 /// HKDF-Expand-Label with an empty context, the only form QUIC's Initial
 /// keys use. `out` is at most 32 bytes here.
 pub fn hkdf_expand_label(secret: &[u8; 32], label: &[u8], out: &mut [u8]) {
+    // A 32-byte PRK is exactly SHA-256's output size: this never fails.
+    if let Ok(hk) = Hkdf::<Sha256>::from_prk(secret) {
+        expand_label(&hk, label, out);
+    }
+}
+
+/// HKDF-Expand-Label from a PRK already keyed into `hk`: the HMAC key
+/// schedule (two SHA-256 blocks) is paid once for several labels.
+fn expand_label(hk: &Hkdf<Sha256>, label: &[u8], out: &mut [u8]) {
     let Ok(out_len) = u16::try_from(out.len()) else {
         return;
     };
     let Some((info, len)) = hkdf_label(label, out_len) else {
         return;
     };
-    // A 32-byte PRK is exactly SHA-256's output size, and outputs of a few
-    // dozen bytes are far below HKDF's 255-block limit: neither call fails.
-    if let Ok(hk) = SimpleHkdf::<Sha256>::from_prk(secret) {
-        let _ = hk.expand(info.get(..len).unwrap_or(&[]), out);
-    }
+    // Outputs of a few dozen bytes are far below HKDF's 255-block limit.
+    let _ = hk.expand(info.get(..len).unwrap_or(&[]), out);
 }
 
 /// `initial_secret = HKDF-Extract(initial_salt, dcid)`.
 pub fn initial_secret(version: Version, dcid: &[u8]) -> [u8; 32] {
-    let (prk, _) = SimpleHkdf::<Sha256>::extract(Some(salt(version)), dcid);
+    let (prk, _) = Hkdf::<Sha256>::extract(Some(salt(version)), dcid);
     prk.into()
 }
 
@@ -131,9 +137,11 @@ impl InitialSecrets {
             iv: [0; 12],
             hp: [0; 16],
         };
-        hkdf_expand_label(&secret, l.key, &mut s.key);
-        hkdf_expand_label(&secret, l.iv, &mut s.iv);
-        hkdf_expand_label(&secret, l.hp, &mut s.hp);
+        if let Ok(hk) = Hkdf::<Sha256>::from_prk(&secret) {
+            expand_label(&hk, l.key, &mut s.key);
+            expand_label(&hk, l.iv, &mut s.iv);
+            expand_label(&hk, l.hp, &mut s.hp);
+        }
         s
     }
 

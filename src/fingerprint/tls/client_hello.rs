@@ -147,42 +147,31 @@ impl<'a> ClientHello<'a> {
     }
 
     pub fn supported_versions(&self) -> U16List<'a> {
-        match self.extension(ext::SUPPORTED_VERSIONS) {
-            Some(d) => {
-                let mut r = ByteReader::new(d);
-                U16List::new(r.vec8().unwrap_or(&[]))
-            }
-            None => U16List::empty(),
-        }
+        versions_in(self.extension(ext::SUPPORTED_VERSIONS))
     }
 
     /// supported_groups (formerly elliptic_curves).
     pub fn groups(&self) -> U16List<'a> {
-        self.u16_vector(ext::SUPPORTED_GROUPS)
+        u16_vector_in(self.extension(ext::SUPPORTED_GROUPS))
     }
 
     pub fn ec_point_formats(&self) -> &'a [u8] {
-        self.extension(ext::EC_POINT_FORMATS)
-            .and_then(|d| ByteReader::new(d).vec8().ok())
-            .unwrap_or(&[])
+        point_formats_in(self.extension(ext::EC_POINT_FORMATS))
     }
 
     pub fn signature_algorithms(&self) -> U16List<'a> {
-        self.u16_vector(ext::SIGNATURE_ALGORITHMS)
-    }
-
-    fn u16_vector(&self, ty: u16) -> U16List<'a> {
-        let list = self
-            .extension(ty)
-            .and_then(|d| ByteReader::new(d).vec16().ok())
-            .unwrap_or(&[]);
-        U16List::new(list)
+        u16_vector_in(self.extension(ext::SIGNATURE_ALGORITHMS))
     }
 
     /// The highest version offered: from supported_versions when it holds
     /// a non-GREASE value, else the legacy version.
     pub fn highest_version(&self) -> u16 {
-        version::highest(self.supported_versions()).unwrap_or(self.legacy_version)
+        self.highest_version_in(self.extension(ext::SUPPORTED_VERSIONS))
+    }
+
+    /// [`Self::highest_version`] given the supported_versions extension.
+    pub(crate) fn highest_version_in(&self, supported_versions: Option<&[u8]>) -> u16 {
+        version::highest(versions_in(supported_versions)).unwrap_or(self.legacy_version)
     }
 
     /// Whether TLS 1.3 (or DTLS 1.3) is among the offered versions.
@@ -203,6 +192,29 @@ impl<'a> ClientHello<'a> {
             session_id: !self.session_id.is_empty() && !self.offers_tls13(),
         }
     }
+}
+
+/// The versions of a supported_versions extension body (none without it).
+pub(crate) fn versions_in(data: Option<&[u8]>) -> U16List<'_> {
+    match data {
+        Some(d) => U16List::new(ByteReader::new(d).vec8().unwrap_or(&[])),
+        None => U16List::empty(),
+    }
+}
+
+/// The values of an extension body holding one u16 vector (groups,
+/// signature algorithms).
+pub(crate) fn u16_vector_in(data: Option<&[u8]>) -> U16List<'_> {
+    U16List::new(
+        data.and_then(|d| ByteReader::new(d).vec16().ok())
+            .unwrap_or(&[]),
+    )
+}
+
+/// The formats of an ec_point_formats extension body.
+pub(crate) fn point_formats_in(data: Option<&[u8]>) -> &[u8] {
+    data.and_then(|d| ByteReader::new(d).vec8().ok())
+        .unwrap_or(&[])
 }
 
 /// The names of an ALPN extension (`ProtocolNameList`), in order. Stops at

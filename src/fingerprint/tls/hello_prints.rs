@@ -14,7 +14,9 @@
 
 use std::ops::Range;
 
-use super::grease::non_grease;
+use super::client_hello::{point_formats_in, u16_vector_in, AlpnList};
+use super::ext;
+use super::grease::{is_grease, non_grease};
 use super::ja3::Ja3Text;
 use super::ja4::{alpn_pair, HelloTransport, Ja4Parts};
 use super::version::push_version_text;
@@ -137,11 +139,13 @@ impl HelloPrintCache {
 
 /// Appends every input of [`HelloPrints`] read from `ch`, each list with
 /// its length so that no two hellos with different lists share a key.
+///
+/// The extensions are walked once: the lists read from single extensions
+/// are taken from the first extension of each type, as
+/// [`ClientHello::extension`] finds them, and decoded by the same helpers
+/// as the accessors.
 fn write_key(ch: &ClientHello, key: &mut Vec<u8>) {
     key.clear();
-    key.extend_from_slice(&ch.legacy_version.to_be_bytes());
-    key.extend_from_slice(&ch.highest_version().to_be_bytes());
-    key.extend_from_slice(&alpn_pair(ch.alpn().next()));
     let list = |key: &mut Vec<u8>, values: &mut dyn Iterator<Item = u16>| {
         let at = key.len();
         key.extend_from_slice(&[0; 4]);
@@ -152,13 +156,41 @@ fn write_key(ch: &ClientHello, key: &mut Vec<u8>) {
         }
         key[at..at + 4].copy_from_slice(&n.to_be_bytes());
     };
+    // Version and ALPN pair go first but depend on extensions: reserved
+    // here, written after the walk.
+    key.extend_from_slice(&ch.legacy_version.to_be_bytes());
+    key.extend_from_slice(&[0; 4]);
     list(key, &mut non_grease(ch.ciphers()));
-    list(key, &mut non_grease(ch.extensions().map(|e| e.ty)));
-    list(key, &mut non_grease(ch.groups()));
-    list(key, &mut non_grease(ch.signature_algorithms()));
+    let mut found: [Option<&[u8]>; 5] = [None; 5];
+    let types_at = key.len();
+    key.extend_from_slice(&[0; 4]);
+    let mut n = 0u32;
+    for e in ch.extensions() {
+        let slot = match e.ty {
+            ext::SUPPORTED_VERSIONS => Some(0),
+            ext::ALPN => Some(1),
+            ext::SUPPORTED_GROUPS => Some(2),
+            ext::SIGNATURE_ALGORITHMS => Some(3),
+            ext::EC_POINT_FORMATS => Some(4),
+            _ => None,
+        };
+        if let Some(i) = slot {
+            found[i].get_or_insert(e.data);
+        }
+        if !is_grease(e.ty) {
+            key.extend_from_slice(&e.ty.to_be_bytes());
+            n += 1;
+        }
+    }
+    key[types_at..types_at + 4].copy_from_slice(&n.to_be_bytes());
+    let [versions, alpn, groups, sigalgs, points] = found;
+    key[2..4].copy_from_slice(&ch.highest_version_in(versions).to_be_bytes());
+    key[4..6].copy_from_slice(&alpn_pair(AlpnList::from_extension(alpn).next()));
+    list(key, &mut non_grease(u16_vector_in(groups)));
+    list(key, &mut non_grease(u16_vector_in(sigalgs)));
     list(
         key,
-        &mut ch.ec_point_formats().iter().map(|&p| u16::from(p)),
+        &mut point_formats_in(points).iter().map(|&p| u16::from(p)),
     );
 }
 

@@ -76,9 +76,9 @@ pub fn oversized_hello_at(data: &[u8], msg_type: u8) -> bool {
 
 /// The offset of the first plausible hello of `msg_type` in `data`.
 pub fn find_hello(data: &[u8], msg_type: u8) -> Option<usize> {
-    (0..data.len())
-        .filter(|&i| data[i] == 22)
-        .find(|&i| hello_at(&data[i..], msg_type) == Plausible::Yes)
+    // Jump from one handshake content type byte (22) to the next: every
+    // non-TLS stream is searched up to PRELUDE_LIMIT bytes.
+    memchr::memchr_iter(22, data).find(|&i| hello_at(&data[i..], msg_type) == Plausible::Yes)
 }
 
 #[cfg(test)]
