@@ -136,51 +136,49 @@ impl LeakTracker {
         pkt: &Packet<'_>,
         ts: Timestamp,
     ) {
-        match (pkt.ip.src, pkt.ip.dst) {
-            (IpAddr::V6(src), IpAddr::V6(dst)) => {
-                let Some(leak) = ipv6_leak::classify(&src, pkt.src_mac) else {
-                    if let Some(mac) = pkt.src_mac {
-                        self.learn_decky_mac(cx, deckies, IpAddr::V6(src), mac);
-                    }
-                    return;
-                };
-                if let Some(mac) = pkt.src_mac.filter(ipv6_leak::is_unicast_mac) {
-                    let mut evicted = u64::from(self.link_local_macs.insert(src, mac).is_some());
-                    evicted += self
-                        .link_local_macs
-                        .settle_budget(&mut self.link_local_charge);
-                    if evicted > 0 {
-                        self.link_local_evictions += evicted;
-                        cx.stats.add(Counter::Ipv6LeakLinkLocalEvictions, evicted);
-                    }
-                }
-                let Some(decky) = self.attribute(deckies, &src, &dst, pkt) else {
-                    return;
-                };
-                if self.is_decky_own(deckies, &src, &leak) {
-                    cx.stats.bump(Counter::Ipv6LeakDeckyOwn);
-                    return;
-                }
-                let attacker_v4 = leak
-                    .mac
-                    .and_then(|m| self.macs.lookup(&m))
-                    .filter(|v4| deckies.get(&IpAddr::V4(*v4)).is_none());
-                let mut ev = Event::new(EventKind::Ipv6LinkLocalLeak, ts, decky);
-                ev.push("src_ip", IpAddr::V6(src))
-                    .push("dst_ip", IpAddr::V6(dst))
-                    .push("iid_kind", leak.iid.name())
-                    .push("mac_oui", leak.iid.mac_oui())
-                    .push("on_iface", self.interface(deckies))
-                    .push(
-                        "attacker_v4",
-                        attacker_v4.map(|a| a.to_string()).unwrap_or_default(),
-                    )
-                    .push("observed_at", ts.rfc3339());
-                // Not a connection: no `direction`.
-                cx.emit_unattributed(ev);
+        let (IpAddr::V6(src), IpAddr::V6(dst)) = (pkt.ip.src, pkt.ip.dst) else {
+            return;
+        };
+        let Some(leak) = ipv6_leak::classify(&src, pkt.src_mac) else {
+            if let Some(mac) = pkt.src_mac {
+                self.learn_decky_mac(cx, deckies, IpAddr::V6(src), mac);
             }
-            _ => {}
+            return;
+        };
+        if let Some(mac) = pkt.src_mac.filter(ipv6_leak::is_unicast_mac) {
+            let mut evicted = u64::from(self.link_local_macs.insert(src, mac).is_some());
+            evicted += self
+                .link_local_macs
+                .settle_budget(&mut self.link_local_charge);
+            if evicted > 0 {
+                self.link_local_evictions += evicted;
+                cx.stats.add(Counter::Ipv6LeakLinkLocalEvictions, evicted);
+            }
         }
+        let Some(decky) = self.attribute(deckies, &src, &dst, pkt) else {
+            return;
+        };
+        if self.is_decky_own(deckies, &src, &leak) {
+            cx.stats.bump(Counter::Ipv6LeakDeckyOwn);
+            return;
+        }
+        let attacker_v4 = leak
+            .mac
+            .and_then(|m| self.macs.lookup(&m))
+            .filter(|v4| deckies.get(&IpAddr::V4(*v4)).is_none());
+        let mut ev = Event::new(EventKind::Ipv6LinkLocalLeak, ts, decky);
+        ev.push("src_ip", IpAddr::V6(src))
+            .push("dst_ip", IpAddr::V6(dst))
+            .push("iid_kind", leak.iid.name())
+            .push("mac_oui", leak.iid.mac_oui())
+            .push("on_iface", self.interface(deckies))
+            .push(
+                "attacker_v4",
+                attacker_v4.map(|a| a.to_string()).unwrap_or_default(),
+            )
+            .push("observed_at", ts.rfc3339());
+        // Not a connection: no `direction`.
+        cx.emit_unattributed(ev);
     }
 
     /// Frames that are not IP: ARP replies and requests state the sender's
