@@ -223,32 +223,56 @@ mod tests {
     use crate::flow::Side;
     use crate::util::budget::Budget;
 
+    /// What a test's `StreamFlow` borrows: no handshake, an inbound
+    /// attribution to decky `d`, no observers.
+    struct FlowParts {
+        handshake: Handshake,
+        attribution: Attribution,
+        observers: FlowObservers,
+    }
+
+    impl FlowParts {
+        fn inbound() -> Self {
+            FlowParts {
+                handshake: Handshake::default(),
+                attribution: Attribution {
+                    decky: std::sync::Arc::from("d"),
+                    direction: Direction::Inbound,
+                },
+                observers: FlowObservers::default(),
+            }
+        }
+
+        fn flow(&self, client: &str, server: &str) -> StreamFlow<'_> {
+            StreamFlow {
+                client: client.parse().unwrap(),
+                server: server.parse().unwrap(),
+                handshake: &self.handshake,
+                isn: [Some(0), Some(0)],
+                attribution: &self.attribution,
+                observers: &self.observers,
+                syn_os: None,
+            }
+        }
+    }
+
+    /// A data segment of `payload_len` bytes from `side`.
+    fn seg(side: Side, payload_len: usize) -> Segment {
+        Segment {
+            side,
+            flags: TcpFlags(TcpFlags::ACK | TcpFlags::PSH),
+            payload_len,
+            retransmission: false,
+        }
+    }
+
     /// A connection that is neither TLS nor SSH nor HTTP: once every
     /// analyzer gave up on both sides, further payload is not looked at.
     #[test]
     fn a_flow_nobody_wants_any_more_is_skipped() {
         let mut cx = Context::for_tests();
-        let handshake = Handshake::default();
-        let attribution = Attribution {
-            decky: std::sync::Arc::from("d"),
-            direction: Direction::Inbound,
-        };
-        let observers = FlowObservers::default();
-        let flow = StreamFlow {
-            client: "192.0.2.1:1000".parse().unwrap(),
-            server: "10.0.0.5:7777".parse().unwrap(),
-            handshake: &handshake,
-            isn: [Some(0), Some(0)],
-            attribution: &attribution,
-            observers: &observers,
-            syn_os: None,
-        };
-        let seg = |side, payload_len| Segment {
-            side,
-            flags: TcpFlags(TcpFlags::ACK | TcpFlags::PSH),
-            payload_len,
-            retransmission: false,
-        };
+        let parts = FlowParts::inbound();
+        let flow = parts.flow("192.0.2.1:1000", "10.0.0.5:7777");
         let junk = vec![0u8; 5000];
         let ts = Timestamp::new(1, 0);
         let mut slot = None;
@@ -317,27 +341,8 @@ mod tests {
     #[test]
     fn a_side_nobody_wants_is_skipped_while_the_other_waits() {
         let mut cx = Context::for_tests();
-        let handshake = Handshake::default();
-        let attribution = Attribution {
-            decky: std::sync::Arc::from("d"),
-            direction: Direction::Inbound,
-        };
-        let observers = FlowObservers::default();
-        let flow = StreamFlow {
-            client: "192.0.2.1:40000".parse().unwrap(),
-            server: "10.0.0.5:80".parse().unwrap(),
-            handshake: &handshake,
-            isn: [Some(0), Some(0)],
-            attribution: &attribution,
-            observers: &observers,
-            syn_os: None,
-        };
-        let seg = |side, payload_len| Segment {
-            side,
-            flags: TcpFlags(TcpFlags::ACK | TcpFlags::PSH),
-            payload_len,
-            retransmission: false,
-        };
+        let parts = FlowParts::inbound();
+        let flow = parts.flow("192.0.2.1:40000", "10.0.0.5:80");
         let ts = Timestamp::new(1, 0);
         let mut slot = None;
         let request = b"GET /big.iso HTTP/1.1\r\nHost: bench\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n";
