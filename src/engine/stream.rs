@@ -354,36 +354,27 @@ mod tests {
         let mut seq = 1 + response.len() as u32;
         let body = vec![0x5au8; 1460];
         // The SSH analyzer's segment probation ends within these.
-        for _ in 0..64 {
-            on_payload(
-                &mut cx,
-                &mut slot,
-                false,
-                &flow,
-                &seg(Side::Server, 1460),
-                seq,
-                &body,
-                ts,
-            );
-            seq = seq.wrapping_add(1460);
-        }
+        let mut server_body = |cx: &mut Context, slot: &mut Option<Box<StreamState>>, n| {
+            for _ in 0..n {
+                on_payload(
+                    cx,
+                    slot,
+                    false,
+                    &flow,
+                    &seg(Side::Server, 1460),
+                    seq,
+                    &body,
+                    ts,
+                );
+                seq = seq.wrapping_add(1460);
+            }
+        };
+        server_body(&mut cx, &mut slot, 64);
         let state = slot.as_deref().unwrap();
         assert!(state.is_done_with(Side::Server as usize));
         assert!(!state.is_done_with(Side::Client as usize));
         let before = (format!("{:?}", cx.stats), state.allocated(), cx.out.len());
-        for _ in 0..10 {
-            on_payload(
-                &mut cx,
-                &mut slot,
-                false,
-                &flow,
-                &seg(Side::Server, 1460),
-                seq,
-                &body,
-                ts,
-            );
-            seq = seq.wrapping_add(1460);
-        }
+        server_body(&mut cx, &mut slot, 10);
         let state = slot.as_deref().unwrap();
         assert_eq!(
             (format!("{:?}", cx.stats), state.allocated(), cx.out.len()),
